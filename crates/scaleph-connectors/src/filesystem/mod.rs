@@ -1,0 +1,162 @@
+//! `'connector' = 'filesystem'`: directories of csv, json (one object per line) or parquet files,
+//! optionally Hive-partitioned (`k=v/` directories), as Flink's FileSystem SQL connector.
+
+mod sink;
+mod source;
+
+use crate::{Connector, Options, Sink};
+use datafusion::catalog::TableProvider;
+use scaleph_sql::{SqlError, TableDef};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Default name of the partition directory for NULL partition values (Flink's
+/// `partition.default-name`).
+const DEFAULT_PARTITION: &str = "__DEFAULT_PARTITION__";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Format {
+    Csv,
+    Json,
+    Parquet,
+}
+
+impl Format {
+    fn extension(self) -> &'static str {
+        match self {
+            Format::Csv => "csv",
+            Format::Json => "json",
+            Format::Parquet => "parquet",
+        }
+    }
+}
+
+/// Flink `csv.*` format options.
+#[derive(Debug, Clone)]
+pub(crate) struct CsvOpts {
+    delimiter: u8,
+    quote: Option<u8>,
+    escape: Option<u8>,
+    allow_comments: bool,
+    ignore_parse_errors: bool,
+    null_literal: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct FsConfig {
+    def: TableDef,
+    path: PathBuf,
+    format: Format,
+    csv: CsvOpts,
+    default_partition: String,
+}
+
+pub(crate) struct Filesystem {
+    cfg: Arc<FsConfig>,
+}
+
+impl Filesystem {
+    pub(crate) fn new(def: &TableDef) -> Result<Self, SqlError> {
+        let mut o = Options::new(def);
+        let raw_path = o.required("path")?;
+        let path = local_path(raw_path).ok_or_else(|| {
+            SqlError::unsupported(
+                o.pos("path"),
+                format!("filesystem scheme of '{raw_path}' (only local paths and file://)"),
+            )
+        })?;
+        let format = match o.required("format")? {
+            "csv" => Format::Csv,
+            "json" => Format::Json,
+            "parquet" => Format::Parquet,
+            f @ ("avro" | "orc" | "raw" | "debezium-json" | "canal-json" | "maxwell-json") => {
+                return Err(SqlError::unsupported(o.pos("format"), format!("format '{f}'")))
+            }
+            f => {
+                return Err(SqlError::invalid(
+                    o.pos("format"),
+                    format!("unknown format '{f}'; available: csv, json, parquet"),
+                ))
+            }
+        };
+        let mut csv = CsvOpts {
+            delimiter: b',',
+            quote: Some(b'"'),
+            escape: None,
+            allow_comments: false,
+            ignore_parse_errors: false,
+            null_literal: None,
+        };
+        if format == Format::Csv {
+            csv.delimiter = o.char("csv.field-delimiter", b',')?;
+            let quote = o.char("csv.quote-character", b'"')?;
+            csv.quote = (!o.bool("csv.disable-quote-character", false)?).then_some(quote);
+            if o.get("csv.escape-character").is_some() {
+                csv.escape = Some(o.char("csv.escape-character", b'\\')?);
+            }
+            csv.allow_comments = o.bool("csv.allow-comments", false)?;
+            csv.ignore_parse_errors = o.bool("csv.ignore-parse-errors", false)?;
+            csv.null_literal = o.get("csv.null-literal").map(str::to_string);
+        }
+        let default_partition = o
+            .get("partition.default-name")
+            .unwrap_or(DEFAULT_PARTITION)
+            .to_string();
+        // File layout only; they do not change what is written.
+        o.keys_with_prefix("sink.rolling-policy.");
+        o.get("sink.parallelism");
+        o.finish()?;
+        Ok(Self {
+            cfg: Arc::new(FsConfig {
+                def: def.clone(),
+                path,
+                format,
+                csv,
+                default_partition,
+            }),
+        })
+    }
+}
+
+/// `/a/b`, `file:///a/b` or `file:/a/b` → `/a/b`; relative paths stay relative. Other schemes → None.
+fn local_path(p: &str) -> Option<PathBuf> {
+    if let Some(rest) = p.strip_prefix("file://") {
+        return Some(PathBuf::from(rest));
+    }
+    if let Some(rest) = p.strip_prefix("file:") {
+        return Some(PathBuf::from(rest));
+    }
+    if p.contains("://") {
+        return None;
+    }
+    Some(PathBuf::from(p))
+}
+
+impl Connector for Filesystem {
+    fn source(&self) -> Result<Arc<dyn TableProvider>, SqlError> {
+        source::build(&self.cfg)
+    }
+
+    fn sink(&self) -> Result<Arc<dyn Sink>, SqlError> {
+        Ok(Arc::new(sink::FsSink::new(self.cfg.clone())))
+    }
+}
+
+/// Escapes a partition value for a directory name as Hive and Flink do (`%XX` for reserved
+/// characters).
+fn escape_partition_value(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    for ch in v.chars() {
+        if ch.is_control() || "\"#%'*/:=?\\\u{7f}{[]^".contains(ch) {
+            for b in ch.to_string().bytes() {
+                out.push_str(&format!("%{b:02X}"));
+            }
+        } else {
+            out.push(ch);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;

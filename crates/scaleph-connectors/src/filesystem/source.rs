@@ -1,0 +1,129 @@
+//! Reading a filesystem table through DataFusion's listing table.
+
+use super::{Format, FsConfig};
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::catalog::TableProvider;
+use datafusion::common::Column;
+use datafusion::datasource::file_format::csv::CsvFormat;
+use datafusion::datasource::file_format::json::JsonFormat;
+use datafusion::datasource::file_format::parquet::ParquetFormat;
+use datafusion::datasource::file_format::FileFormat;
+use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
+use datafusion::datasource::provider_as_source;
+use datafusion::datasource::ViewTable;
+use datafusion::logical_expr::{Expr, LogicalPlanBuilder, TryCast};
+use scaleph_sql::SqlError;
+use std::sync::Arc;
+
+pub(super) fn build(cfg: &FsConfig) -> Result<Arc<dyn TableProvider>, SqlError> {
+    let def = &cfg.def;
+    let path_pos = def.option_pos("path");
+    let meta = std::fs::metadata(&cfg.path).map_err(|e| {
+        SqlError::invalid(
+            path_pos,
+            format!(
+                "path '{}' of table `{}` cannot be read: {}",
+                cfg.path.display(),
+                def.name,
+                if e.kind() == std::io::ErrorKind::NotFound { "it does not exist".to_string() } else { e.to_string() }
+            ),
+        )
+    })?;
+    let abs = std::fs::canonicalize(&cfg.path).map_err(|e| SqlError::invalid(path_pos, e.to_string()))?;
+    let mut url = abs.to_string_lossy().to_string();
+    if meta.is_dir() && !url.ends_with('/') {
+        url.push('/');
+    }
+    let url = ListingTableUrl::parse(&url).map_err(|e| SqlError::invalid(path_pos, e.to_string()))?;
+
+    let lenient = cfg.format == Format::Csv && cfg.csv.ignore_parse_errors;
+    let is_part = |name: &str| def.partitioned_by.iter().any(|p| p == name);
+    let file_fields: Vec<Field> = def
+        .columns
+        .iter()
+        .filter(|c| !is_part(&c.name))
+        .map(|c| {
+            let dt = if lenient { DataType::Utf8 } else { c.data_type.to_arrow() };
+            Field::new(&c.name, dt, true)
+        })
+        .collect();
+    let part_cols: Vec<(String, DataType)> = def
+        .partitioned_by
+        .iter()
+        .map(|p| {
+            let c = &def.columns[def.column_index(p).expect("checked by the parser")];
+            (p.clone(), c.data_type.to_arrow())
+        })
+        .collect();
+
+    let format: Arc<dyn FileFormat> = match cfg.format {
+        Format::Csv => {
+            let c = &cfg.csv;
+            let mut f = CsvFormat::default()
+                .with_has_header(false)
+                .with_delimiter(c.delimiter)
+                .with_escape(c.escape)
+                .with_comment(c.allow_comments.then_some(b'#'));
+            if let Some(q) = c.quote {
+                f = f.with_quote(q);
+            }
+            if let Some(n) = &c.null_literal {
+                f = f.with_null_regex(Some(format!("^{}$", regex_escape(n))));
+            }
+            Arc::new(f)
+        }
+        Format::Json => Arc::new(JsonFormat::default()),
+        Format::Parquet => Arc::new(ParquetFormat::default()),
+    };
+    let options = ListingOptions::new(format)
+        .with_file_extension("")
+        .with_table_partition_cols(part_cols);
+    let config = ListingTableConfig::new(url)
+        .with_listing_options(options)
+        .with_schema(Arc::new(Schema::new(file_fields)));
+    let listing: Arc<dyn TableProvider> = Arc::new(
+        ListingTable::try_new(config).map_err(|e| SqlError::invalid(def.pos, e.to_string()))?,
+    );
+
+    // The listing table yields file columns then partition columns; restore the declared order
+    // and apply lenient casts.
+    let listed: Vec<&str> = def
+        .columns
+        .iter()
+        .filter(|c| !is_part(&c.name))
+        .map(|c| c.name.as_str())
+        .chain(def.partitioned_by.iter().map(String::as_str))
+        .collect();
+    let same_order = listed.iter().zip(&def.columns).all(|(a, c)| *a == c.name);
+    if same_order && !lenient {
+        return Ok(listing);
+    }
+    let exprs: Vec<Expr> = def
+        .columns
+        .iter()
+        .map(|c| {
+            let e = Expr::Column(Column::new_unqualified(&c.name));
+            if lenient && !is_part(&c.name) && c.data_type.to_arrow() != DataType::Utf8 {
+                Expr::TryCast(TryCast::new(Box::new(e), c.data_type.to_arrow())).alias(&c.name)
+            } else {
+                e
+            }
+        })
+        .collect();
+    let plan = LogicalPlanBuilder::scan(def.name.as_str(), provider_as_source(listing), None)
+        .and_then(|b| b.project(exprs))
+        .and_then(|b| b.build())
+        .map_err(|e| SqlError::invalid(def.pos, e.to_string()))?;
+    Ok(Arc::new(ViewTable::new(plan, None)))
+}
+
+fn regex_escape(s: &str) -> String {
+    let mut out = String::new();
+    for ch in s.chars() {
+        if "\\.+*?()|[]{}^$".contains(ch) {
+            out.push('\\');
+        }
+        out.push(ch);
+    }
+    out
+}

@@ -1,0 +1,79 @@
+//! Flink-compatible connectors for the embedded engine, as DataFusion sources and scaleph sinks.
+//!
+//! Each connector takes a [`TableDef`] (a Flink `CREATE TABLE … WITH (…)`) and validates its
+//! options the way Flink does: unknown options and missing required ones are errors that name the
+//! option and point at it. [`connector_for`] is the registry.
+//!
+//! | connector   | read | write | options |
+//! |-------------|------|-------|---------|
+//! | `filesystem`| yes  | yes   | `path`, `format` = csv \| json \| parquet, `csv.*` |
+//! | `datagen`   | yes  | no    | `number-of-rows`, `rows-per-second`, `fields.<f>.*` |
+//! | `print`     | no   | yes   | `print-identifier`, `standard-error` |
+//! | `blackhole` | no   | yes   | — |
+//!
+//! Sinks never expose partial output: a [`Sink`] writes into a staging area and a
+//! [`PendingCommit`] publishes or discards it.
+#![warn(missing_docs)]
+
+mod blackhole;
+mod datagen;
+mod filesystem;
+mod metered;
+mod options;
+mod print;
+mod sink;
+
+pub use metered::{Counter, MeteredTable};
+pub use options::Options;
+pub use sink::{LogFn, PendingCommit, Sink, SinkContext};
+
+use datafusion::catalog::TableProvider;
+use scaleph_sql::{SqlError, TableDef};
+use std::sync::Arc;
+
+/// A table's connector: what it can read and write.
+pub trait Connector: Send + Sync {
+    /// The table as a bounded DataFusion source.
+    ///
+    /// # Errors
+    /// A [`SqlError`] at the table's definition when the table cannot be read (a write-only
+    /// connector, a path that does not exist).
+    fn source(&self) -> Result<Arc<dyn TableProvider>, SqlError>;
+
+    /// The table as a sink.
+    ///
+    /// # Errors
+    /// A [`SqlError`] when the connector cannot be written (e.g. `datagen`).
+    fn sink(&self) -> Result<Arc<dyn Sink>, SqlError>;
+}
+
+/// Names of the connectors [`connector_for`] knows.
+pub const CONNECTORS: [&str; 4] = ["filesystem", "datagen", "print", "blackhole"];
+
+/// The registry: validates `def`'s options and returns its connector.
+///
+/// # Errors
+/// `'connector'` missing or unknown, unknown or missing options, bad option values — each a
+/// [`SqlError`] positioned at the offending option (or the table name).
+pub fn connector_for(def: &TableDef) -> Result<Box<dyn Connector>, SqlError> {
+    let Some(name) = def.option("connector") else {
+        return Err(SqlError::invalid(
+            def.pos,
+            format!("table `{}` has no 'connector' option", def.name),
+        ));
+    };
+    match name {
+        "filesystem" => Ok(Box::new(filesystem::Filesystem::new(def)?)),
+        "datagen" => Ok(Box::new(datagen::Datagen::new(def)?)),
+        "print" => Ok(Box::new(print::Print::new(def)?)),
+        "blackhole" => Ok(Box::new(blackhole::Blackhole::new(def)?)),
+        other => Err(SqlError::invalid(
+            def.option_pos("connector"),
+            format!(
+                "unknown connector '{other}' for table `{}`; available: {}",
+                def.name,
+                CONNECTORS.join(", ")
+            ),
+        )),
+    }
+}

@@ -1,0 +1,128 @@
+//! Option checking in Flink's manner.
+
+use scaleph_sql::{Pos, SqlError, TableDef};
+use std::collections::BTreeSet;
+
+/// A table's options under validation. Every getter marks the key as known; [`Options::finish`]
+/// rejects whatever was given but never asked for.
+pub struct Options<'a> {
+    def: &'a TableDef,
+    known: BTreeSet<String>,
+}
+
+impl<'a> Options<'a> {
+    /// Starts checking `def`'s options; `connector` is always known.
+    pub fn new(def: &'a TableDef) -> Self {
+        let mut known = BTreeSet::new();
+        known.insert("connector".to_string());
+        Self { def, known }
+    }
+
+    /// The table being checked.
+    pub fn def(&self) -> &'a TableDef {
+        self.def
+    }
+
+    /// Optional string option.
+    pub fn get(&mut self, key: &str) -> Option<&'a str> {
+        self.known.insert(key.to_string());
+        self.def.option(key)
+    }
+
+    /// Required string option.
+    ///
+    /// # Errors
+    /// `missing required option '<key>' for connector '<c>'` at the table name.
+    pub fn required(&mut self, key: &str) -> Result<&'a str, SqlError> {
+        self.get(key).ok_or_else(|| {
+            SqlError::invalid(
+                self.def.pos,
+                format!(
+                    "missing required option '{key}' for connector '{}' of table `{}`",
+                    self.def.option("connector").unwrap_or_default(),
+                    self.def.name
+                ),
+            )
+        })
+    }
+
+    /// Position of option `key`.
+    pub fn pos(&self, key: &str) -> Pos {
+        self.def.option_pos(key)
+    }
+
+    /// Optional option parsed with `FromStr`.
+    ///
+    /// # Errors
+    /// `option '<key>': cannot parse '<v>' as <what>`.
+    pub fn parse<T: std::str::FromStr>(&mut self, key: &str, what: &str) -> Result<Option<T>, SqlError> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(v) => v.trim().parse().map(Some).map_err(|_| {
+                SqlError::invalid(self.pos(key), format!("option '{key}': cannot parse '{v}' as {what}"))
+            }),
+        }
+    }
+
+    /// Optional boolean (`true` / `false`, case-insensitive).
+    pub fn bool(&mut self, key: &str, default: bool) -> Result<bool, SqlError> {
+        match self.get(key).map(|v| v.to_ascii_lowercase()) {
+            None => Ok(default),
+            Some(v) if v == "true" => Ok(true),
+            Some(v) if v == "false" => Ok(false),
+            Some(v) => Err(SqlError::invalid(
+                self.pos(key),
+                format!("option '{key}': expected true or false, found '{v}'"),
+            )),
+        }
+    }
+
+    /// Optional single character (for delimiters and quotes); `\t` is accepted for tab.
+    pub fn char(&mut self, key: &str, default: u8) -> Result<u8, SqlError> {
+        match self.get(key) {
+            None => Ok(default),
+            Some("\\t") => Ok(b'\t'),
+            Some(v) if v.len() == 1 && v.is_ascii() => Ok(v.as_bytes()[0]),
+            Some(v) => Err(SqlError::invalid(
+                self.pos(key),
+                format!("option '{key}': expected a single ASCII character, found '{v}'"),
+            )),
+        }
+    }
+
+    /// Marks every key with `prefix` as known (checked by the caller).
+    pub fn keys_with_prefix(&mut self, prefix: &str) -> Vec<(&'a str, &'a str)> {
+        let v: Vec<_> = self
+            .def
+            .options
+            .iter()
+            .filter(|o| o.key.starts_with(prefix))
+            .map(|o| (o.key.as_str(), o.value.as_str()))
+            .collect();
+        for (k, _) in &v {
+            self.known.insert((*k).to_string());
+        }
+        v
+    }
+
+    /// Rejects options no getter asked for.
+    ///
+    /// # Errors
+    /// `unsupported option '<key>' for connector '<c>'` at that option.
+    pub fn finish(self) -> Result<(), SqlError> {
+        for o in &self.def.options {
+            if !self.known.contains(&o.key) {
+                return Err(SqlError::invalid(
+                    o.pos,
+                    format!(
+                        "unsupported option '{}' for connector '{}' of table `{}`",
+                        o.key,
+                        self.def.option("connector").unwrap_or_default(),
+                        self.def.name
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+}

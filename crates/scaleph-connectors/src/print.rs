@@ -1,0 +1,94 @@
+//! `'connector' = 'print'`: each row into the instance log as Flink prints it,
+//! `[identifier> ]+I[v1, v2, …]` (Flink Print SQL connector).
+
+use crate::blackhole::write_only;
+use crate::sink::NothingToCommit;
+use crate::{Connector, Options, PendingCommit, Sink, SinkContext};
+use async_trait::async_trait;
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
+use datafusion::catalog::TableProvider;
+use datafusion::error::Result;
+use datafusion::execution::SendableRecordBatchStream;
+use futures::StreamExt;
+use scaleph_engine::LogLevel;
+use scaleph_sql::{SqlError, TableDef};
+use std::sync::Arc;
+
+pub(crate) struct Print {
+    def: TableDef,
+    identifier: Option<String>,
+    stderr: bool,
+}
+
+impl Print {
+    pub(crate) fn new(def: &TableDef) -> Result<Self, SqlError> {
+        let mut o = Options::new(def);
+        let identifier = o.get("print-identifier").map(str::to_string);
+        let stderr = o.bool("standard-error", false)?;
+        o.get("sink.parallelism");
+        o.finish()?;
+        Ok(Self {
+            def: def.clone(),
+            identifier,
+            stderr,
+        })
+    }
+}
+
+impl Connector for Print {
+    fn source(&self) -> Result<Arc<dyn TableProvider>, SqlError> {
+        Err(write_only(&self.def, "print"))
+    }
+
+    fn sink(&self) -> Result<Arc<dyn Sink>, SqlError> {
+        Ok(Arc::new(PrintSink {
+            schema: Arc::new(self.def.arrow_schema()),
+            prefix: self.identifier.as_ref().map(|i| format!("{i}> ")).unwrap_or_default(),
+            level: if self.stderr { LogLevel::Warn } else { LogLevel::Stdout },
+        }))
+    }
+}
+
+#[derive(Debug)]
+struct PrintSink {
+    schema: SchemaRef,
+    prefix: String,
+    level: LogLevel,
+}
+
+#[async_trait]
+impl Sink for PrintSink {
+    fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+
+    async fn write(
+        &self,
+        mut input: SendableRecordBatchStream,
+        ctx: SinkContext,
+    ) -> Result<Box<dyn PendingCommit>> {
+        let opts = FormatOptions::default().with_null("NULL");
+        while let Some(b) = input.next().await {
+            let b = b?;
+            let fmts = b
+                .columns()
+                .iter()
+                .map(|c| ArrayFormatter::try_new(c.as_ref(), &opts))
+                .collect::<Result<Vec<_>, _>>()?;
+            for row in 0..b.num_rows() {
+                let mut line = format!("{}+I[", self.prefix);
+                for (i, f) in fmts.iter().enumerate() {
+                    if i > 0 {
+                        line.push_str(", ");
+                    }
+                    line.push_str(&f.value(row).to_string());
+                }
+                line.push(']');
+                (ctx.log)(self.level, line);
+            }
+            ctx.counter.add(b.num_rows() as u64, b.get_array_memory_size() as u64);
+        }
+        Ok(Box::new(NothingToCommit))
+    }
+}

@@ -1,0 +1,259 @@
+//! What every scaleph engine shares: the [`Engine`] trait, the job-instance state machine
+//! ([`JobState`]), run events (logs and per-table metrics) and previews.
+//!
+//! Flow: the server asks an engine to [`Engine::validate`] or [`Engine::preview`] a script, or to
+//! [`Engine::run`] it as a job instance; while running, the engine reports [`RunEvent`]s through
+//! an [`EventSender`] and stops when its [`CancellationToken`] fires.
+#![warn(missing_docs)]
+
+mod state;
+
+pub use scaleph_sql::{Pos, SqlError, SqlErrorKind};
+pub use state::{IllegalTransition, JobState};
+pub use tokio_util::sync::CancellationToken;
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::time::Duration;
+use utoipa::ToSchema;
+
+/// Which engine runs a job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EngineKind {
+    /// In-process DataFusion engine (default, no JVM).
+    Embedded,
+    /// Apache Flink cluster.
+    Flink,
+}
+
+impl EngineKind {
+    /// The lower-case name used in the API and the metadata store.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            EngineKind::Embedded => "embedded",
+            EngineKind::Flink => "flink",
+        }
+    }
+
+    /// Parses `embedded` / `flink`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "embedded" => Some(EngineKind::Embedded),
+            "flink" => Some(EngineKind::Flink),
+            _ => None,
+        }
+    }
+}
+
+/// Job settings applied before the script's own `SET` statements.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct JobSettings {
+    /// Parallelism (Flink `parallelism.default`); on the embedded engine, the number of
+    /// partitions a query runs with. `None` = engine default (number of cores).
+    #[serde(default)]
+    pub parallelism: Option<u32>,
+    /// Extra Flink configuration, as `SET 'key' = 'value'` would give.
+    #[serde(default)]
+    pub options: BTreeMap<String, String>,
+}
+
+/// A script to run as one job instance.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobSpec {
+    /// Job name, for logs.
+    pub name: String,
+    /// The Flink SQL script.
+    pub script: String,
+    /// Settings.
+    pub settings: JobSettings,
+}
+
+/// Direction of a table's metric.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TableRole {
+    /// Rows read from the table (a source).
+    Source,
+    /// Rows written to the table (a sink).
+    Sink,
+}
+
+impl TableRole {
+    /// `source` / `sink`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            TableRole::Source => "source",
+            TableRole::Sink => "sink",
+        }
+    }
+}
+
+/// Counters of one table in one run. Sources count rows and in-memory Arrow bytes read; sinks
+/// count rows and bytes written (file bytes for file sinks, Arrow bytes otherwise).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct TableMetrics {
+    /// Table name as declared in the script.
+    pub table: String,
+    /// Source or sink.
+    pub role: TableRole,
+    /// Rows read or written.
+    pub rows: u64,
+    /// Bytes read or written.
+    pub bytes: u64,
+}
+
+/// Severity of a log line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum LogLevel {
+    /// Informational.
+    Info,
+    /// Something the user should look at.
+    Warn,
+    /// A failure.
+    Error,
+    /// Output of a `print` sink or a bare query (Flink's TaskManager stdout).
+    Stdout,
+}
+
+impl LogLevel {
+    /// Upper-case name.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            LogLevel::Info => "INFO",
+            LogLevel::Warn => "WARN",
+            LogLevel::Error => "ERROR",
+            LogLevel::Stdout => "STDOUT",
+        }
+    }
+}
+
+/// Something an engine reports while a job runs.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RunEvent {
+    /// Planning is done and data is flowing: the instance is RUNNING.
+    Running,
+    /// A log line.
+    Log(LogLevel, String),
+    /// A snapshot of all table counters so far (cumulative, not deltas).
+    Metrics(Vec<TableMetrics>),
+}
+
+/// Where an engine sends [`RunEvent`]s; unbounded so an engine never blocks on its observer.
+pub type EventSender = tokio::sync::mpsc::UnboundedSender<RunEvent>;
+
+/// Totals of a finished run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunSummary {
+    /// Final counters per table.
+    pub metrics: Vec<TableMetrics>,
+    /// Wall time from start to publish.
+    pub elapsed: Duration,
+}
+
+/// A column of a preview or validated result: name and Flink type name.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ColumnInfo {
+    /// Column name.
+    pub name: String,
+    /// Flink type, e.g. `BIGINT`, `DECIMAL(15, 2)`, `STRING`.
+    #[serde(rename = "type")]
+    pub data_type: String,
+    /// Whether NULLs may appear.
+    pub nullable: bool,
+}
+
+/// What validation found: the sinks a script writes and the schema of its trailing query.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ValidationReport {
+    /// Number of statements.
+    pub statements: usize,
+    /// Tables written by `INSERT`s, in order.
+    pub sinks: Vec<String>,
+    /// Tables declared with `CREATE TABLE`.
+    pub tables: Vec<String>,
+    /// Schema of each table declared, by name, for editors' completion.
+    pub table_columns: BTreeMap<String, Vec<ColumnInfo>>,
+    /// Schema of the last plain `SELECT`, if the script has one.
+    pub query_schema: Option<Vec<ColumnInfo>>,
+}
+
+/// A preview request: run the script's last `SELECT` with a row limit and a timeout.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PreviewRequest {
+    /// The script; DDL before the final `SELECT` is applied, `INSERT`s are not run.
+    pub script: String,
+    /// Settings.
+    pub settings: JobSettings,
+    /// Maximum rows returned.
+    pub limit: usize,
+    /// Maximum wall time.
+    pub timeout: Duration,
+}
+
+/// Rows of a preview; each value is JSON (numbers, strings, booleans, null; temporal and
+/// decimal values as strings in Flink's text form).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Preview {
+    /// Result columns.
+    pub columns: Vec<ColumnInfo>,
+    /// Rows, each as many values as columns.
+    pub rows: Vec<Vec<serde_json::Value>>,
+    /// True when more rows existed than the limit.
+    pub truncated: bool,
+}
+
+/// Why an engine call failed; the variant says whose fault it is.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum EngineError {
+    /// The script is wrong or uses something unsupported (user's fault), with `line:column`.
+    #[error(transparent)]
+    Sql(#[from] SqlError),
+    /// The job failed while running: bad data, an I/O error, an external system.
+    #[error("{0}")]
+    Execution(String),
+    /// A preview exceeded its time limit.
+    #[error("timed out after {0:?}")]
+    Timeout(Duration),
+    /// The run was cancelled.
+    #[error("cancelled")]
+    Cancelled,
+    /// An engine bug.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// An execution engine for Flink SQL scripts.
+#[async_trait::async_trait]
+pub trait Engine: Send + Sync + 'static {
+    /// Which kind this is.
+    fn kind(&self) -> EngineKind;
+
+    /// Parses and plans a script without running it.
+    ///
+    /// # Errors
+    /// [`EngineError::Sql`] naming the first problem and its position.
+    async fn validate(
+        &self,
+        script: &str,
+        settings: &JobSettings,
+    ) -> Result<ValidationReport, EngineError>;
+
+    /// Runs the script's final `SELECT` and returns at most `limit` rows.
+    async fn preview(&self, req: PreviewRequest) -> Result<Preview, EngineError>;
+
+    /// Runs a script to completion (bounded execution). Sends [`RunEvent::Running`] once
+    /// planning succeeded. Output becomes visible only when every statement succeeded.
+    ///
+    /// # Errors
+    /// [`EngineError::Sql`] if planning fails, [`EngineError::Execution`] if running fails,
+    /// [`EngineError::Cancelled`] if `cancel` fired; no sink output is published in these cases.
+    async fn run(
+        &self,
+        spec: JobSpec,
+        events: EventSender,
+        cancel: CancellationToken,
+    ) -> Result<RunSummary, EngineError>;
+}
