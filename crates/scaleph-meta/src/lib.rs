@@ -1,1 +1,96 @@
-//! placeholder
+//! The scaleph metadata store: projects, datasources, SQL jobs with versioned scripts, and job
+//! instances with state history, metrics and logs.
+//!
+//! One schema and one set of migrations (`migrations/`, embedded in the binary) serve SQLite
+//! (default, a file under the data dir) and PostgreSQL, through sqlx's `Any` driver. Times are
+//! epoch milliseconds (`BIGINT`), ids are UUIDv7 strings. Instance states change only through
+//! [`Store::transition`], which asks [`JobState::transition`] first.
+#![warn(missing_docs)]
+
+mod datasources;
+mod error;
+mod instances;
+mod jobs;
+mod models;
+mod projects;
+
+pub use error::{StoreError, Result};
+pub use models::*;
+
+use scaleph_engine::JobState;
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::AnyPool;
+use std::time::Duration;
+
+/// Handle to the metadata database; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+/// Which database a [`Store`] talks to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite file.
+    Sqlite,
+    /// PostgreSQL server.
+    Postgres,
+}
+
+impl Store {
+    /// Connects to `url` (`sqlite://path?mode=rwc` or `postgres://…`) and applies migrations.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`] when the database cannot be reached or migrated.
+    pub async fn connect(url: &str) -> Result<Store> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Backend::Postgres
+        } else {
+            return Err(StoreError::Invalid(format!(
+                "unsupported database URL '{}': use sqlite://… or postgres://…",
+                url.split('@').next_back().unwrap_or(url)
+            )));
+        };
+        let max = if backend == Backend::Sqlite { 4 } else { 10 };
+        let pool = AnyPoolOptions::new()
+            .max_connections(max)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect(url)
+            .await?;
+        sqlx::migrate!("./migrations").run(&pool).await.map_err(|e| StoreError::Database(e.to_string()))?;
+        Ok(Store { pool, backend })
+    }
+
+    /// The backend in use.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// True when the database answers `SELECT 1`.
+    pub async fn ping(&self) -> bool {
+        sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
+    }
+
+    /// Closes the pool.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+pub(crate) fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+pub(crate) fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+pub(crate) fn state_of(row_state: &str) -> Result<JobState> {
+    JobState::parse(row_state).ok_or_else(|| StoreError::Database(format!("unknown state '{row_state}' in store")))
+}
+
+pub(crate) type Row = AnyRow;

@@ -1,1 +1,80 @@
-//! placeholder
+//! The scaleph control plane: REST API (`/api/v1`, OpenAPI at `/api/v1/openapi.json`, Swagger UI
+//! at `/swagger-ui`), the service layer, and the job runner.
+//!
+//! Request flow: axum handler (`api/`) → service (`service/`) or store (`scaleph-meta`) →
+//! engine (`scaleph-embedded`) for validation, preview and runs. Errors are
+//! `application/problem+json` ([`ApiError`]).
+#![warn(missing_docs)]
+
+pub mod api;
+pub mod error;
+pub mod service;
+
+pub use error::{ApiError, ApiJson};
+
+use axum::extract::DefaultBodyLimit;
+use axum::Router;
+use scaleph_embedded::EmbeddedEngine;
+use scaleph_engine::Engine;
+use scaleph_meta::Store;
+use service::runner::Runner;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tower_http::trace::TraceLayer;
+use utoipa_swagger_ui::SwaggerUi;
+
+/// Largest accepted request body, in bytes (1 MiB).
+pub const BODY_LIMIT: usize = 1024 * 1024;
+
+/// Shared state of every handler.
+#[derive(Clone)]
+pub struct AppState {
+    /// Metadata store.
+    pub store: Store,
+    /// The embedded engine, for validate and preview.
+    pub engine: Arc<dyn Engine>,
+    /// Job runner.
+    pub runner: Runner,
+}
+
+impl AppState {
+    /// State over `store` with the embedded engine.
+    pub fn new(store: Store) -> Self {
+        let engine: Arc<dyn Engine> = Arc::new(EmbeddedEngine::new());
+        let runner = Runner::new(store.clone(), engine.clone());
+        Self { store, engine, runner }
+    }
+}
+
+/// The HTTP application: API routes, OpenAPI document, Swagger UI, health checks.
+pub fn app(state: AppState) -> Router {
+    let (api_router, openapi) = api::router().split_for_parts();
+    Router::new()
+        .merge(api_router)
+        .merge(SwaggerUi::new("/swagger-ui").url("/api/v1/openapi.json", openapi))
+        .fallback(error::fallback)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Recovers unfinished instances, then serves on `addr` until `shutdown` resolves.
+///
+/// # Errors
+/// Bind and I/O errors; store errors during recovery.
+pub async fn serve(
+    state: AppState,
+    addr: SocketAddr,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    on_bound: impl FnOnce(SocketAddr),
+) -> std::io::Result<()> {
+    let n = state.runner.recover().await.map_err(std::io::Error::other)?;
+    if n > 0 {
+        tracing::warn!(count = n, "marked unfinished job instances FAILED: platform restarted");
+    }
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    on_bound(listener.local_addr()?);
+    axum::serve(listener, app(state).into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,485 @@
+//! Flink built-in functions that DataFusion names, types or evaluates differently.
+//!
+//! Rewritten in the AST before planning:
+//!
+//! | Flink | becomes | why |
+//! |---|---|---|
+//! | `IF(c, a, b)` | `CASE WHEN c THEN a ELSE b END` | lazy branches |
+//! | `CONCAT(a, b, …)` | `a \|\| b \|\| …` | Flink returns NULL if any argument is NULL |
+//! | `IFNULL(a, b)` | `COALESCE(a, b)` | |
+//! | `REGEXP_REPLACE(s, re, r)` | `regexp_replace(s, re, r, 'g')` | Flink replaces every match |
+//! | `LOCATE(needle, s)` | `strpos(s, needle)` | argument order |
+//! | `MOD(a, b)` | `a % b` | |
+//! | `LISTAGG(x [, sep])` | `string_agg(x, sep)` (default `,`) | |
+//! | `YEAR/QUARTER/MONTH/WEEK/DAYOFYEAR/DAYOFMONTH/DAYOFWEEK/HOUR/MINUTE/SECOND(t)` | `CAST(date_part(…) AS BIGINT)` | Flink returns BIGINT |
+//!
+//! Registered as UDFs with Flink's semantics and Java `SimpleDateFormat` patterns:
+//! `DATE_FORMAT(ts, fmt)`, `TO_TIMESTAMP(s [, fmt])` → `TIMESTAMP(3)`, `TO_DATE(s [, fmt])`,
+//! `FROM_UNIXTIME(secs [, fmt])` → STRING (UTC), `UNIX_TIMESTAMP([s [, fmt]])` → BIGINT,
+//! `SPLIT_INDEX(s, sep, i)` (0-based, NULL when out of range).
+//!
+//! Rejected with `unsupported:` (DataFusion has them with other semantics, or they need
+//! streaming): `SHA1`, `SHA2`, `SHA224`, `SHA256`, `SHA384`, `SHA512` (DataFusion returns
+//! bytes, Flink hex strings), `PROCTIME`, `CURRENT_WATERMARK`, `TUMBLE`, `HOP`, `CUMULATE`,
+//! `SESSION` and their `_START`/`_END`/`_ROWTIME` helpers, `MATCH_RECOGNIZE`,
+//! `FOR SYSTEM_TIME AS OF`, `LATERAL TABLE`.
+//!
+//! Same name and meaning in both, used as is: `CHAR_LENGTH`, `CHARACTER_LENGTH`,
+//! `SUBSTRING(s FROM i FOR n)`, `SUBSTR`, `CONCAT_WS`, `UPPER`, `LOWER`, `TRIM`, `LTRIM`,
+//! `RTRIM`, `REPLACE`, `POSITION`, `INITCAP`, `LPAD`, `RPAD`, `REPEAT`, `REVERSE`, `LEFT`,
+//! `RIGHT`, `MD5`, `COALESCE`, `NULLIF`, `CAST`, `TRY_CAST`, `EXTRACT`, `CURRENT_DATE`,
+//! `CURRENT_TIMESTAMP`, `NOW`, `ABS`, `CEIL`, `FLOOR`, `ROUND`, `TRUNCATE`, `POWER`, `SQRT`,
+//! `LN`, `LOG10`, `EXP`, aggregates (`COUNT`, `SUM`, `AVG`, `MIN`, `MAX`, `STDDEV_*`,
+//! `VAR_*`, `FIRST_VALUE`, `LAST_VALUE`) and window functions (`ROW_NUMBER`, `RANK`, …).
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime};
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, Date32Builder, Int64Builder, StringBuilder, TimestampMillisecondBuilder};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::{DataType, Int64Type, TimeUnit, TimestampMicrosecondType};
+use datafusion::common::{exec_err, plan_err, Result};
+use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility};
+use datafusion::prelude::SessionContext;
+use datafusion::sql::sqlparser::ast::{
+    BinaryOperator, CastKind, DataType as SqlType, Expr, Function, FunctionArg, FunctionArgExpr,
+    FunctionArguments, Ident, ObjectName, ObjectNamePart, Statement, Value, ValueWithSpan,
+};
+use datafusion::sql::sqlparser::ast::helpers::attached_token::AttachedToken;
+use datafusion::sql::sqlparser::ast::visit_expressions_mut;
+use datafusion::sql::sqlparser::dialect::GenericDialect;
+use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
+use scaleph_sql::{Pos, QueryText, SqlError};
+use std::ops::ControlFlow;
+use std::sync::Arc;
+
+/// Rejects Flink constructs the embedded engine does not run, by scanning the query's tokens.
+pub(crate) fn check_unsupported(q: &QueryText) -> Result<(), SqlError> {
+    let text = q.padded();
+    let Ok(tokens) = Tokenizer::new(&GenericDialect {}, &text).tokenize_with_location() else {
+        return Ok(()); // the parser reports it
+    };
+    let words: Vec<(String, Pos, bool)> = tokens
+        .iter()
+        .filter(|t| !matches!(t.token, Token::Whitespace(_)))
+        .map(|t| {
+            let pos = Pos::new(t.span.start.line as u32, t.span.start.column as u32);
+            match &t.token {
+                Token::Word(w) if w.quote_style.is_none() => (w.value.to_ascii_uppercase(), pos, true),
+                other => (other.to_string(), pos, false),
+            }
+        })
+        .collect();
+    for (i, (w, pos, is_word)) in words.iter().enumerate() {
+        if !is_word {
+            continue;
+        }
+        let next = words.get(i + 1).map(|x| x.0.as_str());
+        let streaming_fn = matches!(
+            w.as_str(),
+            "TUMBLE" | "HOP" | "CUMULATE" | "SESSION" | "TUMBLE_START" | "TUMBLE_END" | "TUMBLE_ROWTIME" | "HOP_START"
+                | "HOP_END" | "HOP_ROWTIME" | "SESSION_START" | "SESSION_END" | "SESSION_ROWTIME" | "PROCTIME"
+                | "CURRENT_WATERMARK"
+        );
+        if streaming_fn && next == Some("(") {
+            return Err(SqlError::unsupported(*pos, format!("{w}() (streaming windows and time attributes come with the streaming engine)")));
+        }
+        if matches!(w.as_str(), "SHA1" | "SHA2" | "SHA224" | "SHA256" | "SHA384" | "SHA512") && next == Some("(") {
+            return Err(SqlError::unsupported(*pos, format!("function {w}")));
+        }
+        if w == "MATCH_RECOGNIZE" {
+            return Err(SqlError::unsupported(*pos, "MATCH_RECOGNIZE"));
+        }
+        if w == "FOR" && next == Some("SYSTEM_TIME") {
+            return Err(SqlError::unsupported(*pos, "FOR SYSTEM_TIME AS OF (temporal join)"));
+        }
+        if w == "LATERAL" && next == Some("TABLE") {
+            return Err(SqlError::unsupported(*pos, "LATERAL TABLE (table function)"));
+        }
+    }
+    Ok(())
+}
+
+fn fname(f: &Function) -> Option<String> {
+    match f.name.0.as_slice() {
+        [ObjectNamePart::Identifier(id)] if id.quote_style.is_none() => Some(id.value.to_ascii_uppercase()),
+        _ => None,
+    }
+}
+
+fn plain_args(f: &Function) -> Option<Vec<Expr>> {
+    match &f.args {
+        FunctionArguments::List(l) if l.clauses.is_empty() && l.duplicate_treatment.is_none() => l
+            .args
+            .iter()
+            .map(|a| match a {
+                FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(e.clone()),
+                _ => None,
+            })
+            .collect(),
+        FunctionArguments::None => Some(vec![]),
+        _ => None,
+    }
+}
+
+fn renamed(f: &Function, name: &str, args: Vec<Expr>) -> Expr {
+    let mut g = f.clone();
+    g.name = ObjectName(vec![ObjectNamePart::Identifier(Ident::new(name))]);
+    if let FunctionArguments::List(l) = &mut g.args {
+        l.args = args.into_iter().map(|e| FunctionArg::Unnamed(FunctionArgExpr::Expr(e))).collect();
+    }
+    Expr::Function(g)
+}
+
+fn string_lit(s: &str) -> Expr {
+    Expr::Value(ValueWithSpan::from(Value::SingleQuotedString(s.to_string())))
+}
+
+fn nested(e: Expr) -> Expr {
+    Expr::Nested(Box::new(e))
+}
+
+/// Rewrites Flink functions in a parsed query, as listed in this module's docs.
+pub(crate) fn rewrite(stmt: &mut Statement) {
+    let _ = visit_expressions_mut(stmt, |e: &mut Expr| {
+        let Expr::Function(f) = e else { return ControlFlow::<()>::Continue(()) };
+        if f.over.is_some() && !matches!(fname(f).as_deref(), Some("LISTAGG")) {
+            return ControlFlow::Continue(());
+        }
+        let (Some(name), Some(args)) = (fname(f), plain_args(f)) else { return ControlFlow::Continue(()) };
+        let new = match (name.as_str(), args.len()) {
+            ("IF", 3) => Some(Expr::Case {
+                case_token: AttachedToken::empty(),
+                end_token: AttachedToken::empty(),
+                operand: None,
+                conditions: vec![datafusion::sql::sqlparser::ast::CaseWhen {
+                    condition: args[0].clone(),
+                    result: args[1].clone(),
+                }],
+                else_result: Some(Box::new(args[2].clone())),
+            }),
+            ("CONCAT", n) if n >= 1 => {
+                let mut it = args.into_iter();
+                let first = it.next().expect("n >= 1");
+                Some(nested(it.fold(first, |acc, x| Expr::BinaryOp {
+                    left: Box::new(acc),
+                    op: BinaryOperator::StringConcat,
+                    right: Box::new(x),
+                })))
+            }
+            ("IFNULL", 2) => Some(renamed(f, "coalesce", args)),
+            ("REGEXP_REPLACE", 3) => {
+                let mut a = args;
+                a.push(string_lit("g"));
+                Some(renamed(f, "regexp_replace", a))
+            }
+            ("LOCATE", 2) => Some(renamed(f, "strpos", vec![args[1].clone(), args[0].clone()])),
+            ("MOD", 2) => Some(nested(Expr::BinaryOp {
+                left: Box::new(args[0].clone()),
+                op: BinaryOperator::Modulo,
+                right: Box::new(args[1].clone()),
+            })),
+            ("LISTAGG", 1 | 2) => {
+                let mut a = args;
+                if a.len() == 1 {
+                    a.push(string_lit(","));
+                }
+                Some(renamed(f, "string_agg", a))
+            }
+            (unit @ ("YEAR" | "QUARTER" | "MONTH" | "WEEK" | "DAYOFYEAR" | "DAYOFMONTH" | "DAYOFWEEK" | "HOUR" | "MINUTE" | "SECOND"), 1) => {
+                let field = match unit {
+                    "DAYOFYEAR" => "doy",
+                    "DAYOFMONTH" => "day",
+                    // Flink: 1 = Sunday … 7 = Saturday; date_part('dow') is 0 = Sunday.
+                    "DAYOFWEEK" => "dow",
+                    u => u,
+                };
+                let part = renamed(f, "date_part", vec![string_lit(&field.to_ascii_lowercase()), args[0].clone()]);
+                let part = if unit == "DAYOFWEEK" {
+                    nested(Expr::BinaryOp {
+                        left: Box::new(part),
+                        op: BinaryOperator::Plus,
+                        right: Box::new(Expr::Value(ValueWithSpan::from(Value::Number("1".into(), false)))),
+                    })
+                } else {
+                    part
+                };
+                Some(Expr::Cast {
+                    kind: CastKind::Cast,
+                    expr: Box::new(part),
+                    data_type: SqlType::BigInt(None),
+                    array: false,
+                    format: None,
+                })
+            }
+            _ => None,
+        };
+        if let Some(n) = new {
+            *e = n;
+        }
+        ControlFlow::Continue(())
+    });
+}
+
+/// Registers the Flink UDFs on a session.
+pub(crate) fn register(ctx: &SessionContext) {
+    for k in [FnKind::DateFormat, FnKind::ToTimestamp, FnKind::ToDate, FnKind::FromUnixtime, FnKind::UnixTimestamp, FnKind::SplitIndex] {
+        ctx.register_udf(ScalarUDF::new_from_impl(FlinkFn::new(k)));
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum FnKind {
+    DateFormat,
+    ToTimestamp,
+    ToDate,
+    FromUnixtime,
+    UnixTimestamp,
+    SplitIndex,
+}
+
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct FlinkFn {
+    kind: FnKind,
+    signature: Signature,
+}
+
+impl FlinkFn {
+    fn new(kind: FnKind) -> Self {
+        let vol = if kind == FnKind::UnixTimestamp { Volatility::Volatile } else { Volatility::Immutable };
+        Self { kind, signature: Signature::user_defined(vol) }
+    }
+
+    fn arity(&self) -> (usize, usize) {
+        match self.kind {
+            FnKind::DateFormat => (2, 2),
+            FnKind::ToTimestamp | FnKind::ToDate | FnKind::FromUnixtime => (1, 2),
+            FnKind::UnixTimestamp => (0, 2),
+            FnKind::SplitIndex => (3, 3),
+        }
+    }
+}
+
+impl ScalarUDFImpl for FlinkFn {
+    fn name(&self) -> &str {
+        match self.kind {
+            FnKind::DateFormat => "date_format",
+            FnKind::ToTimestamp => "to_timestamp",
+            FnKind::ToDate => "to_date",
+            FnKind::FromUnixtime => "from_unixtime",
+            FnKind::UnixTimestamp => "unix_timestamp",
+            FnKind::SplitIndex => "split_index",
+        }
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
+        let (lo, hi) = self.arity();
+        if arg_types.len() < lo || arg_types.len() > hi {
+            return plan_err!("{} takes {lo} to {hi} arguments, got {}", self.name().to_uppercase(), arg_types.len());
+        }
+        Ok(arg_types
+            .iter()
+            .enumerate()
+            .map(|(i, t)| match (self.kind, i) {
+                (FnKind::DateFormat, 0) => match t {
+                    DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8 => DataType::Utf8,
+                    _ => DataType::Timestamp(TimeUnit::Microsecond, None),
+                },
+                (FnKind::FromUnixtime, 0) => DataType::Int64,
+                (FnKind::SplitIndex, 2) => DataType::Int64,
+                _ => DataType::Utf8,
+            })
+            .collect())
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(match self.kind {
+            FnKind::DateFormat | FnKind::FromUnixtime | FnKind::SplitIndex => DataType::Utf8,
+            FnKind::ToTimestamp => DataType::Timestamp(TimeUnit::Millisecond, None),
+            FnKind::ToDate => DataType::Date32,
+            FnKind::UnixTimestamp => DataType::Int64,
+        })
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let n = args.number_rows;
+        let arrays: Vec<ArrayRef> = args.args.iter().map(|a| a.to_array(n)).collect::<Result<_>>()?;
+        let fmt_at = |i: usize, default: &str| -> Result<Vec<Option<String>>> {
+            match arrays.get(i) {
+                None => Ok(vec![Some(java_to_chrono(default)?); n]),
+                Some(a) => {
+                    let a = a.as_string::<i32>();
+                    (0..n).map(|r| if a.is_null(r) { Ok(None) } else { java_to_chrono(a.value(r)).map(Some) }).collect()
+                }
+            }
+        };
+        let out: ArrayRef = match self.kind {
+            FnKind::DateFormat => {
+                let fmts = fmt_at(1, "yyyy-MM-dd HH:mm:ss")?;
+                let ts = cast(&arrays[0], &DataType::Timestamp(TimeUnit::Microsecond, None))?;
+                let ts = ts.as_primitive::<TimestampMicrosecondType>();
+                let mut b = StringBuilder::with_capacity(n, n * 20);
+                for r in 0..n {
+                    match (ts.is_null(r), &fmts[r], DateTime::from_timestamp_micros(ts.value(r))) {
+                        (false, Some(f), Some(dt)) => b.append_value(dt.naive_utc().format(f).to_string()),
+                        _ => b.append_null(),
+                    }
+                }
+                Arc::new(b.finish())
+            }
+            FnKind::ToTimestamp | FnKind::UnixTimestamp if !arrays.is_empty() => {
+                let fmts = fmt_at(1, "yyyy-MM-dd HH:mm:ss")?;
+                let s = arrays[0].as_string::<i32>();
+                let parsed: Vec<Option<NaiveDateTime>> =
+                    (0..n).map(|r| if s.is_null(r) { None } else { fmts[r].as_deref().and_then(|f| parse_datetime(s.value(r), f)) }).collect();
+                if self.kind == FnKind::ToTimestamp {
+                    let mut b = TimestampMillisecondBuilder::with_capacity(n);
+                    parsed.iter().for_each(|p| b.append_option(p.map(|d| d.and_utc().timestamp_millis())));
+                    Arc::new(b.finish())
+                } else {
+                    let mut b = Int64Builder::with_capacity(n);
+                    parsed.iter().for_each(|p| b.append_option(p.map(|d| d.and_utc().timestamp())));
+                    Arc::new(b.finish())
+                }
+            }
+            FnKind::ToTimestamp => return exec_err!("TO_TIMESTAMP needs a string argument"),
+            FnKind::UnixTimestamp => {
+                let now = chrono::Utc::now().timestamp();
+                Arc::new(datafusion::arrow::array::Int64Array::from(vec![now; n]))
+            }
+            FnKind::ToDate => {
+                let fmts = fmt_at(1, "yyyy-MM-dd")?;
+                let s = arrays[0].as_string::<i32>();
+                let mut b = Date32Builder::with_capacity(n);
+                let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date");
+                for r in 0..n {
+                    let d = if s.is_null(r) { None } else { fmts[r].as_deref().and_then(|f| NaiveDate::parse_from_str(s.value(r).trim(), f).ok()) };
+                    b.append_option(d.map(|d| (d - epoch).num_days() as i32));
+                }
+                Arc::new(b.finish())
+            }
+            FnKind::FromUnixtime => {
+                let fmts = fmt_at(1, "yyyy-MM-dd HH:mm:ss")?;
+                let secs = arrays[0].as_primitive::<Int64Type>();
+                let mut b = StringBuilder::with_capacity(n, n * 20);
+                for r in 0..n {
+                    match (secs.is_null(r), &fmts[r], DateTime::from_timestamp(secs.value(r), 0)) {
+                        (false, Some(f), Some(dt)) => b.append_value(dt.naive_utc().format(f).to_string()),
+                        _ => b.append_null(),
+                    }
+                }
+                Arc::new(b.finish())
+            }
+            FnKind::SplitIndex => {
+                let s = arrays[0].as_string::<i32>();
+                let sep = arrays[1].as_string::<i32>();
+                let idx = arrays[2].as_primitive::<Int64Type>();
+                let mut b = StringBuilder::with_capacity(n, n * 8);
+                for r in 0..n {
+                    if s.is_null(r) || sep.is_null(r) || idx.is_null(r) || idx.value(r) < 0 || sep.value(r).is_empty() {
+                        b.append_null();
+                        continue;
+                    }
+                    b.append_option(s.value(r).split(sep.value(r)).nth(idx.value(r) as usize));
+                }
+                Arc::new(b.finish())
+            }
+        };
+        Ok(ColumnarValue::Array(out))
+    }
+}
+
+fn parse_datetime(s: &str, fmt: &str) -> Option<NaiveDateTime> {
+    let s = s.trim();
+    NaiveDateTime::parse_from_str(s, fmt)
+        .ok()
+        .or_else(|| NaiveDate::parse_from_str(s, fmt).ok().map(|d| d.and_time(NaiveTime::MIN)))
+}
+
+/// Converts a Java `SimpleDateFormat` / `DateTimeFormatter` pattern to chrono's strftime.
+///
+/// # Errors
+/// An execution error naming the pattern letter that has no chrono counterpart.
+pub(crate) fn java_to_chrono(p: &str) -> Result<String> {
+    let chars: Vec<char> = p.chars().collect();
+    let mut out = String::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '\'' {
+            // quoted literal; '' is a single quote
+            i += 1;
+            if chars.get(i) == Some(&'\'') {
+                out.push('\'');
+                i += 1;
+                continue;
+            }
+            while i < chars.len() && chars[i] != '\'' {
+                if chars[i] == '%' {
+                    out.push('%');
+                }
+                out.push(chars[i]);
+                i += 1;
+            }
+            i += 1;
+            continue;
+        }
+        if !c.is_ascii_alphabetic() {
+            if c == '%' {
+                out.push('%');
+            }
+            out.push(c);
+            i += 1;
+            continue;
+        }
+        let mut n = 1;
+        while i + n < chars.len() && chars[i + n] == c {
+            n += 1;
+        }
+        let spec = match (c, n) {
+            ('y', 2) => "%y".to_string(),
+            ('y', _) | ('u', _) => "%Y".to_string(),
+            ('M', 1) => "%-m".to_string(),
+            ('M', 2) => "%m".to_string(),
+            ('M', 3) => "%b".to_string(),
+            ('M', _) => "%B".to_string(),
+            ('d', 1) => "%-d".to_string(),
+            ('d', _) => "%d".to_string(),
+            ('D', _) => "%j".to_string(),
+            ('H', 1) => "%-H".to_string(),
+            ('H', _) => "%H".to_string(),
+            ('h', 1) => "%-I".to_string(),
+            ('h', _) => "%I".to_string(),
+            ('m', 1) => "%-M".to_string(),
+            ('m', _) => "%M".to_string(),
+            ('s', 1) => "%-S".to_string(),
+            ('s', _) => "%S".to_string(),
+            ('S', n) if n <= 3 => "%3f".to_string(),
+            ('S', n) if n <= 6 => "%6f".to_string(),
+            ('S', _) => "%9f".to_string(),
+            ('a', _) => "%p".to_string(),
+            ('E', n) if n <= 3 => "%a".to_string(),
+            ('E', _) => "%A".to_string(),
+            ('Z', _) => "%z".to_string(),
+            ('X', _) | ('x', _) => "%:z".to_string(),
+            _ => return exec_err!("unsupported date pattern letter '{c}' in '{p}'"),
+        };
+        out.push_str(&spec);
+        i += n;
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::java_to_chrono;
+
+    #[test]
+    fn java_patterns() {
+        assert_eq!(java_to_chrono("yyyy-MM-dd HH:mm:ss").unwrap(), "%Y-%m-%d %H:%M:%S");
+        assert_eq!(java_to_chrono("yyyyMMdd'T'HH.SSS").unwrap(), "%Y%m%dT%H.%3f");
+        assert!(java_to_chrono("yyyy-QQ").is_err());
+    }
+}

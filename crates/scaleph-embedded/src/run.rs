@@ -1,0 +1,210 @@
+//! Running a script as one job instance.
+
+use crate::session::{PlannedInsert, ScriptSession};
+use crate::{apply_ddl, values};
+use datafusion::arrow::array::RecordBatch;
+use datafusion::error::DataFusionError;
+use datafusion::physical_plan::execute_stream;
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use futures::StreamExt;
+use scaleph_connectors::{Counter, LogFn, PendingCommit, SinkContext};
+use scaleph_engine::{EngineError, EventSender, JobSpec, LogLevel, RunEvent, RunSummary, TableMetrics, TableRole};
+use scaleph_sql::{parse_script, StatementKind};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Rows of a bare `SELECT` in a job that are written to the log.
+const QUERY_LOG_ROWS: usize = 1000;
+
+fn log(events: &EventSender, level: LogLevel, msg: impl Into<String>) {
+    let _ = events.send(RunEvent::Log(level, msg.into()));
+}
+
+fn exec_err(e: DataFusionError) -> EngineError {
+    EngineError::Execution(e.strip_backtrace())
+}
+
+struct Meters {
+    sources: Vec<(String, Arc<Counter>)>,
+    sinks: Vec<(String, Arc<Counter>)>,
+}
+
+impl Meters {
+    fn snapshot(&self) -> Vec<TableMetrics> {
+        let one = |role, (n, c): &(String, Arc<Counter>)| {
+            let (rows, bytes) = c.get();
+            TableMetrics { table: n.clone(), role, rows, bytes }
+        };
+        let mut v: Vec<TableMetrics> = self.sources.iter().map(|x| one(TableRole::Source, x)).collect();
+        // Several INSERTs into one table add up.
+        for s in &self.sinks {
+            let m = one(TableRole::Sink, s);
+            match v.iter_mut().find(|x| x.role == TableRole::Sink && x.table == m.table) {
+                Some(x) => {
+                    x.rows += m.rows;
+                    x.bytes += m.bytes;
+                }
+                None => v.push(m),
+            }
+        }
+        v
+    }
+}
+
+pub(crate) async fn run(spec: JobSpec, events: EventSender) -> Result<RunSummary, EngineError> {
+    let started = Instant::now();
+    let stmts = parse_script(&spec.script)?;
+    let mut s = ScriptSession::new(&spec.settings);
+    log(&events, LogLevel::Info, format!("job '{}': {} statements, embedded engine", spec.name, stmts.len()));
+
+    // Plan everything first, so a script with an error runs nothing.
+    enum Work {
+        Insert(PlannedInsert),
+        Query(datafusion::logical_expr::LogicalPlan),
+    }
+    let mut work: Vec<Vec<Work>> = Vec::new();
+    let dml_sync_at_plan = s.dml_sync();
+    for st in &stmts {
+        if apply_ddl(&mut s, st).await? {
+            continue;
+        }
+        match &st.kind {
+            StatementKind::Insert(i) => work.push(vec![Work::Insert(s.plan_insert(i).await?)]),
+            StatementKind::StatementSet(set) => {
+                let mut group = Vec::new();
+                for i in set {
+                    group.push(Work::Insert(s.plan_insert(i).await?));
+                }
+                work.push(group);
+            }
+            StatementKind::Query(q) => work.push(vec![Work::Query(s.plan_query(q).await?)]),
+            _ => unreachable!("handled by apply_ddl"),
+        }
+    }
+    for (level, note) in s.notes.drain(..) {
+        log(&events, level, note);
+    }
+    let dml_sync = dml_sync_at_plan || s.dml_sync();
+    let mut sinks = Vec::new();
+    for group in &work {
+        for w in group {
+            if let Work::Insert(p) = w {
+                sinks.push((p.target.clone(), p.counter.clone()));
+            }
+        }
+    }
+    let meters = Arc::new(Meters { sources: s.source_counters(), sinks });
+    let _ = events.send(RunEvent::Running);
+
+    // Metrics every 500 ms while running.
+    let ticker = {
+        let meters = meters.clone();
+        let events = events.clone();
+        tokio::spawn(async move {
+            let mut iv = tokio::time::interval(Duration::from_millis(500));
+            loop {
+                iv.tick().await;
+                if events.send(RunEvent::Metrics(meters.snapshot())).is_err() {
+                    break;
+                }
+            }
+        })
+    };
+    struct AbortOnDrop(tokio::task::JoinHandle<()>);
+    impl Drop for AbortOnDrop {
+        fn drop(&mut self) {
+            self.0.abort();
+        }
+    }
+    let _ticker = AbortOnDrop(ticker);
+
+    let log_fn: LogFn = {
+        let events = events.clone();
+        Arc::new(move |level, line| {
+            let _ = events.send(RunEvent::Log(level, line));
+        })
+    };
+    let mut pending: Vec<Box<dyn PendingCommit>> = Vec::new();
+    let result: Result<(), EngineError> = async {
+        for group in work {
+            for w in group {
+                match w {
+                    Work::Insert(p) => {
+                        let t0 = Instant::now();
+                        let physical = s.ctx.state().create_physical_plan(&p.plan).await.map_err(exec_err)?;
+                        let stream = execute_stream(physical, s.ctx.task_ctx()).map_err(exec_err)?;
+                        let stream = conform(stream, p.sink.schema(), &p.target);
+                        let ctx = SinkContext { counter: p.counter.clone(), overwrite: p.overwrite, log: log_fn.clone() };
+                        let commit = p.sink.write(stream, ctx).await.map_err(exec_err)?;
+                        let (rows, _) = p.counter.get();
+                        log(&events, LogLevel::Info, format!("INSERT INTO {}: {rows} rows in {:.3}s", p.target, t0.elapsed().as_secs_f64()));
+                        if dml_sync {
+                            commit.commit().await.map_err(exec_err)?;
+                        } else {
+                            pending.push(commit);
+                        }
+                    }
+                    Work::Query(plan) => {
+                        let physical = s.ctx.state().create_physical_plan(&plan).await.map_err(exec_err)?;
+                        let mut stream = execute_stream(physical, s.ctx.task_ctx()).map_err(exec_err)?;
+                        let mut shown = 0;
+                        while let Some(b) = stream.next().await {
+                            let b = b.map_err(exec_err)?;
+                            for row in values::rows(std::slice::from_ref(&b), QUERY_LOG_ROWS - shown).map_err(|e| EngineError::Execution(e.to_string()))? {
+                                shown += 1;
+                                let cells: Vec<String> = row.iter().map(|v| match v {
+                                    serde_json::Value::String(s) => s.clone(),
+                                    serde_json::Value::Null => "NULL".into(),
+                                    other => other.to_string(),
+                                }).collect();
+                                log(&events, LogLevel::Stdout, format!("+I[{}]", cells.join(", ")));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+    .await;
+    match result {
+        Ok(()) => {
+            for c in pending {
+                c.commit().await.map_err(exec_err)?;
+            }
+        }
+        Err(e) => {
+            for c in pending {
+                c.abort().await;
+            }
+            return Err(e);
+        }
+    }
+    let metrics = meters.snapshot();
+    let _ = events.send(RunEvent::Metrics(metrics.clone()));
+    Ok(RunSummary { metrics, elapsed: started.elapsed() })
+}
+
+/// Gives every batch the sink's declared schema, failing when a NOT NULL column receives a NULL
+/// (Flink's default `table.exec.sink.not-null-enforcer` = ERROR).
+fn conform(
+    stream: datafusion::execution::SendableRecordBatchStream,
+    sink_schema: datafusion::arrow::datatypes::SchemaRef,
+    table: &str,
+) -> datafusion::execution::SendableRecordBatchStream {
+    let table = table.to_string();
+    let schema = sink_schema.clone();
+    let checked = stream.map(move |b: Result<RecordBatch, DataFusionError>| {
+        let b = b?;
+        for (f, c) in sink_schema.fields().iter().zip(b.columns()) {
+            if !f.is_nullable() && c.null_count() > 0 {
+                return Err(DataFusionError::Execution(format!(
+                    "column `{}` of table `{table}` is NOT NULL, but the query produced a NULL",
+                    f.name()
+                )));
+            }
+        }
+        Ok(RecordBatch::try_new(sink_schema.clone(), b.columns().to_vec())?)
+    });
+    Box::pin(RecordBatchStreamAdapter::new(schema, checked))
+}

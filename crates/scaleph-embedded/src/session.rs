@@ -1,0 +1,324 @@
+//! One script's session: the tables and views it declares and the plans of its statements.
+
+use crate::errors::plan_error;
+use crate::functions;
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::common::{Column, ScalarValue};
+use datafusion::datasource::ViewTable;
+use datafusion::logical_expr::{cast, lit, Expr, LogicalPlan, LogicalPlanBuilder};
+use datafusion::prelude::{SessionConfig, SessionContext};
+use datafusion::sql::parser::Statement as DfStatement;
+use datafusion::sql::sqlparser::ast::{visit_relations, ObjectNamePart, Statement as SqlStatement};
+use datafusion::sql::sqlparser::dialect::GenericDialect;
+use datafusion::sql::sqlparser::parser::Parser;
+use scaleph_connectors::{connector_for, Connector, Counter, MeteredTable, Sink};
+use scaleph_engine::{ColumnInfo, JobSettings, LogLevel};
+use scaleph_sql::{FlinkType, InsertDef, Pos, QueryText, SqlError, TableDef, ViewDef};
+use std::collections::{BTreeMap, HashMap};
+use std::ops::ControlFlow;
+use std::sync::Arc;
+
+struct DeclaredTable {
+    def: TableDef,
+    connector: Box<dyn Connector>,
+    source: Option<Arc<Counter>>,
+}
+
+/// A planned `INSERT`: the plan (already cast to the target's schema) and where it goes.
+pub(crate) struct PlannedInsert {
+    pub(crate) target: String,
+    pub(crate) plan: LogicalPlan,
+    pub(crate) sink: Arc<dyn Sink>,
+    pub(crate) overwrite: bool,
+    pub(crate) counter: Arc<Counter>,
+}
+
+/// Flink configuration keys the embedded engine acts on.
+const KNOWN_OPTIONS: [&str; 4] = ["parallelism.default", "table.dml-sync", "execution.runtime-mode", "table.local-time-zone"];
+
+pub(crate) struct ScriptSession {
+    pub(crate) ctx: SessionContext,
+    tables: HashMap<String, DeclaredTable>,
+    views: Vec<String>,
+    pub(crate) options: BTreeMap<String, String>,
+    /// Notes for the run log (ignored options and the like).
+    pub(crate) notes: Vec<(LogLevel, String)>,
+}
+
+impl ScriptSession {
+    pub(crate) fn new(settings: &JobSettings) -> Self {
+        let ctx = SessionContext::new_with_config(SessionConfig::new().with_information_schema(false));
+        functions::register(&ctx);
+        let mut s = Self {
+            ctx,
+            tables: HashMap::new(),
+            views: Vec::new(),
+            options: BTreeMap::new(),
+            notes: Vec::new(),
+        };
+        if let Some(p) = settings.parallelism {
+            s.options.insert("parallelism.default".into(), p.to_string());
+        }
+        for (k, v) in &settings.options {
+            s.options.insert(k.clone(), v.clone());
+        }
+        s.rebuild_context();
+        s
+    }
+
+    /// Applies the options DataFusion acts on to the live context.
+    fn rebuild_context(&mut self) {
+        let parallelism = self
+            .options
+            .get("parallelism.default")
+            .and_then(|p| p.parse::<usize>().ok())
+            .filter(|p| *p > 0)
+            .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2));
+        let state = self.ctx.state_ref();
+        let mut state = state.write();
+        let opts = state.config_mut().options_mut();
+        opts.execution.target_partitions = parallelism;
+        opts.sql_parser.enable_ident_normalization = false;
+        opts.sql_parser.collect_spans = true;
+        opts.execution.time_zone = self.options.get("table.local-time-zone").cloned();
+    }
+
+    /// `SET 'key' = 'value'`.
+    pub(crate) fn set(&mut self, key: &str, value: &str, pos: Pos) -> Result<(), SqlError> {
+        match key {
+            "parallelism.default" => {
+                if value.parse::<usize>().map_or(true, |p| p == 0) {
+                    return Err(SqlError::invalid(pos, format!("'parallelism.default' must be a positive integer, found '{value}'")));
+                }
+            }
+            "execution.runtime-mode" if value.eq_ignore_ascii_case("streaming") => self.notes.push((
+                LogLevel::Warn,
+                "execution.runtime-mode = streaming: the embedded engine runs bounded (batch) execution".into(),
+            )),
+            "table.dml-sync" if !matches!(value, "true" | "false") => {
+                return Err(SqlError::invalid(pos, format!("'table.dml-sync' must be true or false, found '{value}'")));
+            }
+            k if !KNOWN_OPTIONS.contains(&k) => {
+                self.notes.push((LogLevel::Info, format!("option '{k}' has no effect on the embedded engine")))
+            }
+            _ => {}
+        }
+        self.options.insert(key.to_string(), value.to_string());
+        if matches!(key, "parallelism.default" | "table.local-time-zone") {
+            self.rebuild_context();
+        }
+        Ok(())
+    }
+
+    pub(crate) fn reset(&mut self, key: Option<&str>) {
+        match key {
+            Some(k) => {
+                self.options.remove(k);
+            }
+            None => self.options.clear(),
+        }
+        self.rebuild_context();
+    }
+
+    pub(crate) fn dml_sync(&self) -> bool {
+        self.options.get("table.dml-sync").is_some_and(|v| v == "true")
+    }
+
+    fn exists(&self, name: &str) -> bool {
+        self.tables.contains_key(name) || self.views.iter().any(|v| v == name)
+    }
+
+    /// `CREATE TABLE`: validates the connector options now; the source is opened on first use.
+    pub(crate) fn create_table(&mut self, def: &TableDef) -> Result<(), SqlError> {
+        if self.exists(&def.name) {
+            if def.if_not_exists {
+                return Ok(());
+            }
+            return Err(SqlError::invalid(def.pos, format!("table `{}` already exists", def.name)));
+        }
+        let connector = connector_for(def)?;
+        self.tables.insert(def.name.clone(), DeclaredTable { def: def.clone(), connector, source: None });
+        Ok(())
+    }
+
+    /// `CREATE VIEW`.
+    pub(crate) async fn create_view(&mut self, v: &ViewDef) -> Result<(), SqlError> {
+        if self.exists(&v.name) {
+            if v.if_not_exists {
+                return Ok(());
+            }
+            return Err(SqlError::invalid(v.pos, format!("view `{}` already exists", v.name)));
+        }
+        let mut plan = self.plan_query(&v.query).await?;
+        if let Some(cols) = &v.columns {
+            if cols.len() != plan.schema().fields().len() {
+                return Err(SqlError::invalid(
+                    v.pos,
+                    format!("view `{}` lists {} columns but its query returns {}", v.name, cols.len(), plan.schema().fields().len()),
+                ));
+            }
+            let exprs: Vec<Expr> = plan.schema().columns().into_iter().zip(cols).map(|(c, n)| Expr::Column(c).alias(n)).collect();
+            plan = LogicalPlanBuilder::from(plan).project(exprs).and_then(|b| b.build()).map_err(|e| plan_error(e, &v.query))?;
+        }
+        self.ctx
+            .register_table(v.name.as_str(), Arc::new(ViewTable::new(plan, Some(v.query.sql.clone()))))
+            .map_err(|e| plan_error(e, &v.query))?;
+        self.views.push(v.name.clone());
+        Ok(())
+    }
+
+    /// Opens the sources of declared tables that `stmt` reads and are not open yet.
+    fn open_sources(&mut self, stmt: &SqlStatement) -> Result<(), SqlError> {
+        let mut names = Vec::new();
+        let _ = visit_relations(stmt, |r| {
+            if let Some(ObjectNamePart::Identifier(id)) = r.0.last() {
+                names.push(id.value.clone());
+            }
+            ControlFlow::<()>::Continue(())
+        });
+        for n in names {
+            let Some(t) = self.tables.get_mut(&n) else { continue };
+            if t.source.is_some() {
+                continue;
+            }
+            let provider = t.connector.source()?;
+            let counter = Arc::new(Counter::default());
+            self.ctx
+                .register_table(n.as_str(), Arc::new(MeteredTable::new(provider, counter.clone())))
+                .map_err(|e| SqlError::invalid(t.def.pos, e.to_string()))?;
+            t.source = Some(counter);
+        }
+        Ok(())
+    }
+
+    /// Parses, checks and plans a query fragment.
+    pub(crate) async fn plan_query(&mut self, q: &QueryText) -> Result<LogicalPlan, SqlError> {
+        functions::check_unsupported(q)?;
+        let text = q.padded();
+        let mut stmts = Parser::new(&GenericDialect {})
+            .try_with_sql(&text)
+            .and_then(|mut p| p.parse_statements())
+            .map_err(|e| {
+                let msg = e.to_string();
+                let pos = crate::errors::parser_pos(&msg).unwrap_or(q.pos);
+                let msg = msg.strip_prefix("sql parser error: ").unwrap_or(&msg);
+                let msg = msg.rsplit_once(" at Line: ").map(|(a, _)| a).unwrap_or(msg);
+                SqlError::syntax(pos, msg.to_string())
+            })?;
+        if stmts.len() != 1 || !matches!(stmts[0], SqlStatement::Query(_)) {
+            return Err(SqlError::invalid(q.pos, "expected a single query"));
+        }
+        let mut stmt = stmts.remove(0);
+        self.open_sources(&stmt)?;
+        functions::rewrite(&mut stmt);
+        self.ctx
+            .state()
+            .statement_to_plan(DfStatement::Statement(Box::new(stmt)))
+            .await
+            .map_err(|e| plan_error(e, q))
+    }
+
+    /// Plans an `INSERT`: the query cast by position to the target's columns (Flink's rule),
+    /// static partition values filled in, unlisted columns NULL.
+    pub(crate) async fn plan_insert(&mut self, ins: &InsertDef) -> Result<PlannedInsert, SqlError> {
+        if self.views.contains(&ins.target) {
+            return Err(SqlError::invalid(ins.target_pos, format!("`{}` is a view; INSERT needs a table", ins.target)));
+        }
+        let Some(t) = self.tables.get(&ins.target) else {
+            return Err(SqlError::invalid(ins.target_pos, format!("table `{}` does not exist", ins.target)));
+        };
+        let def = t.def.clone();
+        let sink = t.connector.sink()?;
+        for (k, _) in &ins.static_partition {
+            if !def.partitioned_by.contains(k) {
+                return Err(SqlError::invalid(ins.target_pos, format!("`{k}` is not a partition column of `{}`", def.name)));
+            }
+        }
+        let targets: Vec<String> = match &ins.columns {
+            Some(cols) => {
+                for c in cols {
+                    if def.column_index(c).is_none() {
+                        return Err(SqlError::invalid(ins.target_pos, format!("`{c}` is not a column of `{}`", def.name)));
+                    }
+                }
+                cols.clone()
+            }
+            None => def
+                .columns
+                .iter()
+                .filter(|c| !ins.static_partition.iter().any(|(k, _)| *k == c.name))
+                .map(|c| c.name.clone())
+                .collect(),
+        };
+        let plan = self.plan_query(&ins.query).await?;
+        let produced = plan.schema().fields().len();
+        if produced != targets.len() {
+            return Err(SqlError::invalid(
+                ins.query.pos,
+                format!(
+                    "INSERT INTO `{}`: the query returns {produced} columns but {} are expected ({})",
+                    def.name,
+                    targets.len(),
+                    targets.join(", ")
+                ),
+            ));
+        }
+        let cols = plan.schema().columns();
+        let exprs: Vec<Expr> = def
+            .columns
+            .iter()
+            .map(|c| {
+                let dt = c.data_type.to_arrow();
+                let e = if let Some(i) = targets.iter().position(|t| *t == c.name) {
+                    cast(Expr::Column(Column::from(cols[i].clone())), dt)
+                } else if let Some((_, v)) = ins.static_partition.iter().find(|(k, _)| *k == c.name) {
+                    cast(lit(v.clone()), dt)
+                } else {
+                    lit(ScalarValue::try_from(&dt).unwrap_or(ScalarValue::Null))
+                };
+                e.alias(&c.name)
+            })
+            .collect();
+        let plan = LogicalPlanBuilder::from(plan)
+            .project(exprs)
+            .and_then(|b| b.build())
+            .map_err(|e| plan_error(e, &ins.query))?;
+        Ok(PlannedInsert { target: def.name.clone(), plan, sink, overwrite: ins.overwrite, counter: Arc::new(Counter::default()) })
+    }
+
+    /// Source counters of the tables opened so far, by name.
+    pub(crate) fn source_counters(&self) -> Vec<(String, Arc<Counter>)> {
+        let mut v: Vec<_> = self.tables.iter().filter_map(|(n, t)| t.source.clone().map(|c| (n.clone(), c))).collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v
+    }
+
+    /// Declared tables and their columns, for the validation report.
+    pub(crate) fn table_columns(&self) -> BTreeMap<String, Vec<ColumnInfo>> {
+        self.tables
+            .iter()
+            .map(|(n, t)| {
+                let cols = t
+                    .def
+                    .columns
+                    .iter()
+                    .map(|c| ColumnInfo { name: c.name.clone(), data_type: c.data_type.to_string(), nullable: c.nullable })
+                    .collect();
+                (n.clone(), cols)
+            })
+            .collect()
+    }
+}
+
+/// The columns of a schema in Flink's type vocabulary.
+pub(crate) fn columns_of(schema: &SchemaRef) -> Vec<ColumnInfo> {
+    schema
+        .fields()
+        .iter()
+        .map(|f| ColumnInfo {
+            name: f.name().clone(),
+            data_type: FlinkType::from_arrow(f.data_type()).map(|t| t.to_string()).unwrap_or_else(|| f.data_type().to_string()),
+            nullable: f.is_nullable(),
+        })
+        .collect()
+}

@@ -1,0 +1,104 @@
+use crate::error::on_unique;
+use crate::{new_id, now_ms, Datasource, Page, PageRequest, Result, Row, Store, StoreError};
+use serde_json::{Map, Value};
+use sqlx::Row as _;
+
+fn datasource(r: &Row) -> Result<Datasource> {
+    let props: String = r.try_get("properties")?;
+    Ok(Datasource {
+        id: r.try_get("id")?,
+        project_id: r.try_get("project_id")?,
+        name: r.try_get("name")?,
+        kind: r.try_get("kind")?,
+        properties: serde_json::from_str(&props).map_err(|e| StoreError::Database(e.to_string()))?,
+        created_at: r.try_get("created_at")?,
+        updated_at: r.try_get("updated_at")?,
+    })
+}
+
+impl Store {
+    /// Creates a datasource in a project.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] for an unknown project, [`StoreError::Conflict`] for a taken name.
+    pub async fn create_datasource(&self, project_id: &str, name: &str, kind: &str, properties: &Map<String, Value>) -> Result<Datasource> {
+        self.get_project(project_id).await?;
+        let now = now_ms();
+        let d = Datasource {
+            id: new_id(),
+            project_id: project_id.into(),
+            name: name.into(),
+            kind: kind.into(),
+            properties: properties.clone(),
+            created_at: now,
+            updated_at: now,
+        };
+        sqlx::query("INSERT INTO datasources (id, project_id, name, kind, properties, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+            .bind(&d.id)
+            .bind(project_id)
+            .bind(name)
+            .bind(kind)
+            .bind(Value::Object(properties.clone()).to_string())
+            .bind(now)
+            .bind(now)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| on_unique(e, || format!("a datasource named '{name}' already exists in this project")))?;
+        Ok(d)
+    }
+
+    /// Lists a project's datasources by name.
+    pub async fn list_datasources(&self, project_id: &str, page: PageRequest) -> Result<Page<Datasource>> {
+        self.get_project(project_id).await?;
+        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM datasources WHERE project_id = $1").bind(project_id).fetch_one(&self.pool).await?;
+        let rows = sqlx::query("SELECT * FROM datasources WHERE project_id = $1 ORDER BY name LIMIT $2 OFFSET $3")
+            .bind(project_id)
+            .bind(page.page_size)
+            .bind(page.offset())
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(Page { items: rows.iter().map(datasource).collect::<Result<_>>()?, total, page: page.page, page_size: page.page_size })
+    }
+
+    /// One datasource of a project.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`].
+    pub async fn get_datasource(&self, project_id: &str, id: &str) -> Result<Datasource> {
+        let r = sqlx::query("SELECT * FROM datasources WHERE id = $1 AND project_id = $2").bind(id).bind(project_id).fetch_optional(&self.pool).await?;
+        r.as_ref().map(datasource).transpose()?.ok_or_else(|| StoreError::NotFound(format!("datasource '{id}'")))
+    }
+
+    /// Replaces name and properties.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`], [`StoreError::Conflict`].
+    pub async fn update_datasource(&self, project_id: &str, id: &str, name: &str, properties: &Map<String, Value>) -> Result<Datasource> {
+        let n = sqlx::query("UPDATE datasources SET name = $1, properties = $2, updated_at = $3 WHERE id = $4 AND project_id = $5")
+            .bind(name)
+            .bind(Value::Object(properties.clone()).to_string())
+            .bind(now_ms())
+            .bind(id)
+            .bind(project_id)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| on_unique(e, || format!("a datasource named '{name}' already exists in this project")))?
+            .rows_affected();
+        if n == 0 {
+            return Err(StoreError::NotFound(format!("datasource '{id}'")));
+        }
+        self.get_datasource(project_id, id).await
+    }
+
+    /// Deletes a datasource.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`].
+    pub async fn delete_datasource(&self, project_id: &str, id: &str) -> Result<()> {
+        let n = sqlx::query("DELETE FROM datasources WHERE id = $1 AND project_id = $2").bind(id).bind(project_id).execute(&self.pool).await?.rows_affected();
+        if n == 0 {
+            return Err(StoreError::NotFound(format!("datasource '{id}'")));
+        }
+        Ok(())
+    }
+}
