@@ -59,8 +59,8 @@ pub async fn cmd(c: Cmd) -> anyhow::Result<()> {
             while let Some(ev) = rx.recv().await {
                 match ev {
                     RunEvent::Running => bar.set_message("running"),
-                    RunEvent::Log(LogLevel::Stdout, l) => bar.println(l),
-                    RunEvent::Log(LogLevel::Warn | LogLevel::Error, l) => bar.println(format!("WARN {l}")),
+                    RunEvent::Log(LogLevel::Stdout, l) => say(&bar, l),
+                    RunEvent::Log(LogLevel::Warn | LogLevel::Error, l) => say(&bar, format!("WARN {l}")),
                     RunEvent::Log(_, _) => {}
                     RunEvent::Metrics(m) => {
                         let read: u64 = m.iter().filter(|x| x.role == TableRole::Source).map(|x| x.rows).sum();
@@ -80,5 +80,14 @@ pub async fn cmd(c: Cmd) -> anyhow::Result<()> {
             println!("FINISHED in {secs:.3}s: {read} rows read, {written} rows written, {:.0} rows/s", read as f64 / secs.max(1e-9));
             Ok(())
         }
+    }
+}
+
+/// Prints above the progress bar, or plainly when there is no terminal.
+fn say(bar: &ProgressBar, line: String) {
+    if bar.is_hidden() {
+        println!("{line}");
+    } else {
+        bar.println(line);
     }
 }

@@ -60,13 +60,13 @@ fn parses_a_full_script() {
     assert_eq!(t.watermark.as_ref().unwrap().expr, "ts - INTERVAL '5' SECOND");
     assert_eq!(t.partitioned_by, vec!["dt"]);
     assert_eq!(t.option("path"), Some("/tmp/o"));
-    assert_eq!(t.option_pos("format"), Pos::new(19, 3));
+    assert_eq!(t.option_pos("format"), Pos::new(18, 3));
 
     let StatementKind::Insert(ins) = &stmts[2].kind else {
         panic!()
     };
     assert_eq!(ins.target, "sink");
-    assert_eq!(ins.query.pos, Pos::new(21, 18));
+    assert_eq!(ins.query.pos, Pos::new(20, 18));
     assert!(ins.query.sql.starts_with("SELECT id, CASE"));
     assert!(ins.query.sql.ends_with("FROM orders"));
 
@@ -111,7 +111,7 @@ fn errors_carry_positions() {
     assert!(e.message.contains("declared twice"), "{e}");
 
     let e = err("CREATE TABLE t (a INT) WITH ('connector' = 'x', 'connector' = 'y');");
-    assert_eq!(e.pos, Pos::new(1, 48));
+    assert_eq!(e.pos, Pos::new(1, 49));
 
     let e = err("CREATE TABLE t (a INT, PRIMARY KEY (b) NOT ENFORCED) WITH ('connector' = 'x');");
     assert!(e.message.contains("primary key column `b`"), "{e}");
