@@ -29,6 +29,7 @@ pub struct Opts {
 pub async fn cmd(o: Opts) -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("SCALEPH_LOG").unwrap_or_else(|_| "info,sqlx=warn,tower_http=info".into()))
+        .with_writer(std::io::stderr)
         .init();
     std::fs::create_dir_all(&o.data_dir).with_context(|| format!("cannot create data dir {}", o.data_dir.display()))?;
     let url = match &o.database_url {

@@ -18,6 +18,18 @@ pub enum Cmd {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Write the 22 TPC-H queries as Flink SQL job scripts (`q1.sql` … `q22.sql`).
+    Scripts {
+        /// Directory of generated data (from `tpch gen`).
+        #[arg(long)]
+        data: PathBuf,
+        /// Directory the jobs write their CSV results under.
+        #[arg(long)]
+        results: PathBuf,
+        /// Where to write the scripts.
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -27,7 +39,19 @@ pub enum Format {
 }
 
 pub fn cmd(c: Cmd) -> anyhow::Result<()> {
-    let Cmd::Gen { scale, format, out } = c;
+    let (scale, format, out) = match c {
+        Cmd::Gen { scale, format, out } => (scale, format, out),
+        Cmd::Scripts { data, results, out } => {
+            std::fs::create_dir_all(&out)?;
+            let abs = |p: &PathBuf| std::path::absolute(p).map(|p| p.to_string_lossy().to_string());
+            let (data, results) = (abs(&data)?, abs(&results)?);
+            for q in scaleph_tpch::QUERIES.iter() {
+                std::fs::write(out.join(format!("{}.sql", q.name)), scaleph_tpch::job_script(q, &data, &results))?;
+            }
+            println!("wrote 22 scripts into {}", out.display());
+            return Ok(());
+        }
+    };
     let f = match format {
         Format::Parquet => GenFormat::Parquet,
         Format::Csv => GenFormat::Csv,

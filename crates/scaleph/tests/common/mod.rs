@@ -1,0 +1,141 @@
+//! Test harness: a real `scaleph serve` process on loopback and a small HTTP client.
+#![allow(dead_code)]
+
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A running server; killed on drop.
+pub struct Server {
+    child: Child,
+    pub base: String,
+    pub data_dir: PathBuf,
+    pub http: reqwest::Client,
+}
+
+impl Server {
+    /// Starts `scaleph serve` on a free loopback port with `data_dir`.
+    pub fn start(data_dir: &Path) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_scaleph"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir)
+            .env("SCALEPH_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start scaleph serve");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut reader = BufReader::new(stdout);
+        let mut line = String::new();
+        reader.read_line(&mut line).expect("read listen line");
+        let base = line
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .unwrap_or_else(|| panic!("no address in {line:?}"))
+            .to_string();
+        // Keep draining stdout so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in reader.lines() {});
+        Server { child, base, data_dir: data_dir.to_path_buf(), http: reqwest::Client::new() }
+    }
+
+    /// Kills the process without letting it clean up (SIGKILL).
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    pub async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value, String) {
+        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.expect("request");
+        let status = resp.status().as_u16();
+        let ctype = resp.headers().get("content-type").map(|v| v.to_str().unwrap_or("").to_string()).unwrap_or_default();
+        let text = resp.text().await.expect("body");
+        let v = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        (status, v, ctype)
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        let (s, v, _) = self.call(reqwest::Method::GET, path, None).await;
+        (s, v)
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        let (s, v, _) = self.call(reqwest::Method::POST, path, Some(body)).await;
+        (s, v)
+    }
+
+    /// Creates a project and returns its id.
+    pub async fn project(&self, name: &str) -> String {
+        let (s, p) = self.post("/api/v1/projects", json!({ "name": name })).await;
+        assert_eq!(s, 201, "{p}");
+        p["id"].as_str().unwrap().to_string()
+    }
+
+    /// Creates a job and returns its id.
+    pub async fn job(&self, pid: &str, name: &str, script: &str) -> String {
+        let (s, j) = self.post(&format!("/api/v1/projects/{pid}/jobs"), json!({ "name": name, "script": script })).await;
+        assert_eq!(s, 201, "{j}");
+        j["id"].as_str().unwrap().to_string()
+    }
+
+    /// Submits a job; returns (status, body).
+    pub async fn submit(&self, pid: &str, jid: &str) -> (u16, Value) {
+        self.post(&format!("/api/v1/projects/{pid}/jobs/{jid}/submit"), json!({})).await
+    }
+
+    /// Polls an instance until `pred` holds or `limit` passes; returns its detail.
+    pub async fn wait_for(&self, iid: &str, limit: Duration, pred: impl Fn(&Value) -> bool) -> Value {
+        let t0 = Instant::now();
+        loop {
+            let (_, d) = self.get(&format!("/api/v1/instances/{iid}")).await;
+            if pred(&d) {
+                return d;
+            }
+            assert!(t0.elapsed() < limit, "instance did not reach the expected state in {limit:?}: {d}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    pub async fn wait_terminal(&self, iid: &str) -> Value {
+        self.wait_for(iid, Duration::from_secs(300), |d| matches!(d["state"].as_str(), Some("FINISHED" | "FAILED" | "CANCELED"))).await
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Files (not directories) under `dir`, recursively; hidden names excluded.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let Ok(rd) = std::fs::read_dir(dir) else { return out };
+    for e in rd.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(files_under(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out.sort();
+    out
+}
+
+/// A datagen → sink script that runs for about `seconds` (1000 rows per second).
+pub fn slow_script(sink_path: &Path, seconds: u64) -> String {
+    format!(
+        "CREATE TABLE src (id BIGINT) WITH ('connector' = 'datagen', 'fields.id.kind' = 'sequence', 'fields.id.start' = '1', 'fields.id.end' = '{}', 'rows-per-second' = '1000');
+CREATE TABLE snk (id BIGINT) WITH ('connector' = 'filesystem', 'path' = '{}', 'format' = 'csv');
+INSERT INTO snk SELECT id FROM src;",
+        seconds * 1000,
+        sink_path.display()
+    )
+}
