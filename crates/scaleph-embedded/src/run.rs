@@ -1,6 +1,6 @@
 //! Running a script as one job instance.
 
-use crate::session::{PlannedInsert, ScriptSession};
+use crate::session::{ColumnSource, PlannedInsert, ScriptSession};
 use crate::{apply_ddl, values};
 use datafusion::arrow::array::RecordBatch;
 use datafusion::error::DataFusionError;
@@ -133,7 +133,7 @@ pub(crate) async fn run(spec: JobSpec, events: EventSender) -> Result<RunSummary
                         let t0 = Instant::now();
                         let physical = s.ctx.state().create_physical_plan(&p.plan).await.map_err(exec_err)?;
                         let stream = execute_stream(physical, s.ctx.task_ctx()).map_err(exec_err)?;
-                        let stream = conform(stream, p.sink.schema(), &p.target);
+                        let stream = conform(stream, p.sink.schema(), p.mapping.clone(), &p.target);
                         let ctx = SinkContext { counter: p.counter.clone(), overwrite: p.overwrite, log: log_fn.clone() };
                         let commit = p.sink.write(stream, ctx).await.map_err(exec_err)?;
                         let (rows, _) = p.counter.get();
@@ -185,26 +185,37 @@ pub(crate) async fn run(spec: JobSpec, events: EventSender) -> Result<RunSummary
     Ok(RunSummary { metrics, elapsed: started.elapsed() })
 }
 
-/// Gives every batch the sink's declared schema, failing when a NOT NULL column receives a NULL
-/// (Flink's default `table.exec.sink.not-null-enforcer` = ERROR).
+/// Maps every batch onto the sink's declared schema: query columns cast (failing on values that
+/// do not convert, as Flink's CAST does), constants filled in; fails when a NOT NULL column
+/// receives a NULL (Flink's default `table.exec.sink.not-null-enforcer` = ERROR).
 fn conform(
     stream: datafusion::execution::SendableRecordBatchStream,
     sink_schema: datafusion::arrow::datatypes::SchemaRef,
+    mapping: Vec<ColumnSource>,
     table: &str,
 ) -> datafusion::execution::SendableRecordBatchStream {
+    use datafusion::arrow::compute::{cast_with_options, CastOptions};
     let table = table.to_string();
     let schema = sink_schema.clone();
+    let opts = CastOptions { safe: false, ..Default::default() };
     let checked = stream.map(move |b: Result<RecordBatch, DataFusionError>| {
         let b = b?;
-        for (f, c) in sink_schema.fields().iter().zip(b.columns()) {
-            if !f.is_nullable() && c.null_count() > 0 {
+        let mut cols = Vec::with_capacity(mapping.len());
+        for (f, src) in sink_schema.fields().iter().zip(&mapping) {
+            let col = match src {
+                ColumnSource::Query(i) => cast_with_options(b.column(*i), f.data_type(), &opts)
+                    .map_err(|e| DataFusionError::Execution(format!("column `{}` of table `{table}`: {e}", f.name())))?,
+                ColumnSource::Const(v) => v.to_array_of_size(b.num_rows())?,
+            };
+            if !f.is_nullable() && col.null_count() > 0 {
                 return Err(DataFusionError::Execution(format!(
                     "column `{}` of table `{table}` is NOT NULL, but the query produced a NULL",
                     f.name()
                 )));
             }
+            cols.push(col);
         }
-        Ok(RecordBatch::try_new(sink_schema.clone(), b.columns().to_vec())?)
+        Ok(RecordBatch::try_new_with_options(sink_schema.clone(), cols, &datafusion::arrow::array::RecordBatchOptions::new().with_row_count(Some(b.num_rows())))?)
     });
     Box::pin(RecordBatchStreamAdapter::new(schema, checked))
 }

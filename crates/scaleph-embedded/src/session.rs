@@ -3,9 +3,10 @@
 use crate::errors::plan_error;
 use crate::functions;
 use datafusion::arrow::datatypes::SchemaRef;
-use datafusion::common::{Column, ScalarValue};
+use datafusion::common::ScalarValue;
 use datafusion::datasource::ViewTable;
-use datafusion::logical_expr::{cast, lit, Expr, LogicalPlan, LogicalPlanBuilder};
+use datafusion::arrow::compute::can_cast_types;
+use datafusion::logical_expr::{Expr, LogicalPlan, LogicalPlanBuilder};
 use datafusion::prelude::{SessionConfig, SessionContext};
 use datafusion::sql::parser::Statement as DfStatement;
 use datafusion::sql::sqlparser::ast::{visit_relations, ObjectNamePart, Statement as SqlStatement};
@@ -24,10 +25,23 @@ struct DeclaredTable {
     source: Option<Arc<Counter>>,
 }
 
-/// A planned `INSERT`: the plan (already cast to the target's schema) and where it goes.
+/// Where a sink column's values come from.
+#[derive(Debug, Clone)]
+pub(crate) enum ColumnSource {
+    /// Column `i` of the query, cast to the sink column's type.
+    Query(usize),
+    /// A constant (static partition value, or NULL for columns the INSERT does not list).
+    Const(ScalarValue),
+}
+
+/// A planned `INSERT`: the query plan, how its columns map onto the sink, and the sink.
+///
+/// The mapping is applied to batches rather than as a projection on top of the plan, so a
+/// top-level `ORDER BY` stays the plan's root and DataFusion keeps it.
 pub(crate) struct PlannedInsert {
     pub(crate) target: String,
     pub(crate) plan: LogicalPlan,
+    pub(crate) mapping: Vec<ColumnSource>,
     pub(crate) sink: Arc<dyn Sink>,
     pub(crate) overwrite: bool,
     pub(crate) counter: Arc<Counter>,
@@ -263,27 +277,31 @@ impl ScriptSession {
                 ),
             ));
         }
-        let cols = plan.schema().columns();
-        let exprs: Vec<Expr> = def
-            .columns
-            .iter()
-            .map(|c| {
-                let dt = c.data_type.to_arrow();
-                let e = if let Some(i) = targets.iter().position(|t| *t == c.name) {
-                    cast(Expr::Column(Column::from(cols[i].clone())), dt)
-                } else if let Some((_, v)) = ins.static_partition.iter().find(|(k, _)| *k == c.name) {
-                    cast(lit(v.clone()), dt)
-                } else {
-                    lit(ScalarValue::try_from(&dt).unwrap_or(ScalarValue::Null))
-                };
-                e.alias(&c.name)
-            })
-            .collect();
-        let plan = LogicalPlanBuilder::from(plan)
-            .project(exprs)
-            .and_then(|b| b.build())
-            .map_err(|e| plan_error(e, &ins.query))?;
-        Ok(PlannedInsert { target: def.name.clone(), plan, sink, overwrite: ins.overwrite, counter: Arc::new(Counter::default()) })
+        let fields = plan.schema().fields().clone();
+        let mut mapping = Vec::with_capacity(def.columns.len());
+        for c in &def.columns {
+            let dt = c.data_type.to_arrow();
+            let src = if let Some(i) = targets.iter().position(|t| *t == c.name) {
+                let from = fields[i].data_type();
+                if !can_cast_types(from, &dt) {
+                    return Err(SqlError::invalid(
+                        ins.query.pos,
+                        format!("INSERT INTO `{}`: column {} of the query has type {} which cannot be cast to {} of column `{}`",
+                            def.name, i + 1, FlinkType::from_arrow(from).map(|t| t.to_string()).unwrap_or_else(|| from.to_string()), c.data_type, c.name),
+                    ));
+                }
+                ColumnSource::Query(i)
+            } else if let Some((_, v)) = ins.static_partition.iter().find(|(k, _)| *k == c.name) {
+                let value = ScalarValue::Utf8(Some(v.clone())).cast_to(&dt).map_err(|_| {
+                    SqlError::invalid(ins.target_pos, format!("partition value '{v}' is not a valid {} for `{}`", c.data_type, c.name))
+                })?;
+                ColumnSource::Const(value)
+            } else {
+                ColumnSource::Const(ScalarValue::try_from(&dt).unwrap_or(ScalarValue::Null))
+            };
+            mapping.push(src);
+        }
+        Ok(PlannedInsert { target: def.name.clone(), plan, mapping, sink, overwrite: ins.overwrite, counter: Arc::new(Counter::default()) })
     }
 
     /// Source counters of the tables opened so far, by name.
