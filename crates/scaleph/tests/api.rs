@@ -282,3 +282,60 @@ async fn restart_fails_instances_left_running() {
     let (s, _) = srv.get(&format!("/api/v1/projects/{pid}/jobs/{jid}")).await;
     assert_eq!(s, 200);
 }
+
+/// The server on a PostgreSQL metadata store, and a PostgreSQL datasource whose connection test
+/// logs in to that real server.
+#[tokio::test]
+async fn postgresql_metadata_and_datasource() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = common::fresh_postgres_db().await;
+    let srv = Server::start_with(&tmp.path().join("data"), &["--database-url", &db]);
+    assert!(!tmp.path().join("data/scaleph.db").exists(), "no SQLite file when PostgreSQL is configured");
+    let pid = srv.project("pg").await;
+
+    // Credentials from the test server's URL: postgres://user:password@host:port/db
+    let admin = common::postgres_admin_url();
+    let rest = admin.strip_prefix("postgres://").unwrap();
+    let (cred, hostdb) = rest.split_once('@').unwrap();
+    let (user, password) = cred.split_once(':').unwrap();
+    let (hostport, database) = hostdb.split_once('/').unwrap();
+    let (host, port) = hostport.split_once(':').unwrap();
+    let props = json!({"host": host, "port": port, "database": database, "username": user, "password": password});
+    let (s, ds) = srv.post(&format!("/api/v1/projects/{pid}/datasources"), json!({"name": "warehouse", "type": "postgresql", "properties": props})).await;
+    assert_eq!(s, 201, "{ds}");
+    assert!(!ds.to_string().contains(password));
+    let (_, t) = srv.post(&format!("/api/v1/projects/{pid}/datasources/{}/test", ds["id"].as_str().unwrap()), json!({})).await;
+    assert_eq!(t["ok"], true, "{t}");
+    assert!(t["message"].as_str().unwrap().starts_with("PostgreSQL"), "{t}");
+
+    // Updating without the password keeps it; a wrong password fails the test with the server's reason.
+    let dsid = ds["id"].as_str().unwrap();
+    let mut p2 = props.clone();
+    p2.as_object_mut().unwrap().remove("password");
+    let (s, _, _) = srv.call(Method::PUT, &format!("/api/v1/projects/{pid}/datasources/{dsid}"), Some(json!({"name": "warehouse", "properties": p2}))).await;
+    assert_eq!(s, 200);
+    let (_, t) = srv.post(&format!("/api/v1/projects/{pid}/datasources/{dsid}/test"), json!({})).await;
+    assert_eq!(t["ok"], true, "password kept: {t}");
+    let mut p3 = props.clone();
+    p3["password"] = json!("wrong");
+    srv.call(Method::PUT, &format!("/api/v1/projects/{pid}/datasources/{dsid}"), Some(json!({"name": "warehouse", "properties": p3}))).await;
+    let (_, t) = srv.post(&format!("/api/v1/projects/{pid}/datasources/{dsid}/test"), json!({})).await;
+    assert_eq!(t["ok"], false, "{t}");
+    assert!(t["message"].as_str().unwrap().contains("password authentication failed"), "{t}");
+
+    // A job runs and its record survives a restart on the same database.
+    let out = tmp.path().join("out");
+    let script = format!("CREATE TABLE g (id BIGINT) WITH ('connector' = 'datagen', 'fields.id.kind' = 'sequence', 'fields.id.start' = '1', 'fields.id.end' = '10');
+CREATE TABLE o (id BIGINT) WITH ('connector' = 'filesystem', 'path' = '{}', 'format' = 'json');
+INSERT INTO o SELECT id * 10 FROM g WHERE id > 7;", out.display());
+    let jid = srv.job(&pid, "gen", &script).await;
+    let (_, inst) = srv.submit(&pid, &jid).await;
+    let iid = inst["id"].as_str().unwrap().to_string();
+    let d = srv.wait_terminal(&iid).await;
+    assert_eq!(d["state"], "FINISHED", "{d}");
+    assert_eq!(csv_rows(&out), ["{\"id\":100}", "{\"id\":80}", "{\"id\":90}"]);
+    srv.kill();
+    let srv = Server::start_with(&tmp.path().join("data"), &["--database-url", &db]);
+    let (_, d) = srv.get(&format!("/api/v1/instances/{iid}")).await;
+    assert_eq!(d["state"], "FINISHED");
+}

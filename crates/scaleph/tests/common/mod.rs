@@ -18,9 +18,15 @@ pub struct Server {
 impl Server {
     /// Starts `scaleph serve` on a free loopback port with `data_dir`.
     pub fn start(data_dir: &Path) -> Server {
+        Self::start_with(data_dir, &[])
+    }
+
+    /// Starts `scaleph serve` with extra arguments (e.g. `--database-url`).
+    pub fn start_with(data_dir: &Path, extra: &[&str]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_scaleph"))
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
+            .args(extra)
             .env("SCALEPH_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -138,4 +144,20 @@ INSERT INTO snk SELECT id FROM src;",
         seconds * 1000,
         sink_path.display()
     )
+}
+
+/// Admin URL of the test PostgreSQL server (`scripts/test.sh` starts it).
+pub fn postgres_admin_url() -> String {
+    std::env::var("SCALEPH_TEST_POSTGRES_URL").expect("SCALEPH_TEST_POSTGRES_URL must point at a PostgreSQL server; run the tests with scripts/test.sh")
+}
+
+/// Creates a fresh database on the test server; returns its URL.
+pub async fn fresh_postgres_db() -> String {
+    use sqlx::Connection;
+    let admin = postgres_admin_url();
+    let name = format!("scaleph_it_{}", std::process::id()) + &format!("_{}", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos());
+    let mut c = sqlx::PgConnection::connect(&admin).await.expect("connect to test PostgreSQL");
+    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut c).await.unwrap();
+    let (base, _) = admin.rsplit_once('/').unwrap();
+    format!("{base}/{name}")
 }

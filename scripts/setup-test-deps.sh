@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs the test dependencies when missing: PostgreSQL server (Debian packages) and DuckDB
+# (PyPI, for TPC-H reference results). Idempotent.
+set -euo pipefail
+SUDO=""
+[ "$(id -u)" = 0 ] || SUDO="sudo"
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq postgresql >/dev/null
+fi
+if ! python3 -c 'import duckdb' 2>/dev/null; then
+  python3 -m pip install --quiet duckdb
+fi
+if ! command -v cargo-nextest >/dev/null 2>&1; then
+  cargo install --locked cargo-nextest
+fi

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The test command: installs what the tests need if missing (PostgreSQL server, DuckDB for the
+# TPC-H reference), starts a throwaway PostgreSQL on loopback, runs the whole suite with nextest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/setup-test-deps.sh
+
+PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+PGROOT=$(mktemp -d /tmp/scaleph-pg.XXXXXX)
+PGPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+PGPASS="scaleph-test-$$"
+echo "$PGPASS" > "$PGROOT/pwfile"
+as_pg() {
+  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+[ "$(id -u)" = 0 ] && chown -R postgres "$PGROOT"
+as_pg "$PGBIN/initdb" -D "$PGROOT/data" -U scaleph --pwfile="$PGROOT/pwfile" --auth=scram-sha-256 >/dev/null
+as_pg "$PGBIN/pg_ctl" -D "$PGROOT/data" -l "$PGROOT/log" -w \
+  -o "-p $PGPORT -k $PGROOT -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=off" start >/dev/null
+cleanup() { as_pg "$PGBIN/pg_ctl" -D "$PGROOT/data" -m immediate stop >/dev/null 2>&1 || true; rm -rf "$PGROOT"; }
+trap cleanup EXIT
+export SCALEPH_TEST_POSTGRES_URL="postgres://scaleph:$PGPASS@127.0.0.1:$PGPORT/postgres"
+echo "PostgreSQL $("$PGBIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$PGPORT"
+
+cargo nextest run --workspace --no-fail-fast "$@"
