@@ -37,7 +37,10 @@ impl Connector for Blackhole {
 pub(crate) fn write_only(def: &TableDef, connector: &str) -> SqlError {
     SqlError::invalid(
         def.pos,
-        format!("table `{}` uses connector '{connector}', which can only be written", def.name),
+        format!(
+            "table `{}` uses connector '{connector}', which can only be written",
+            def.name
+        ),
     )
 }
 
@@ -59,7 +62,8 @@ impl Sink for BlackholeSink {
     ) -> Result<Box<dyn PendingCommit>> {
         while let Some(b) = input.next().await {
             let b = b?;
-            ctx.counter.add(b.num_rows() as u64, b.get_array_memory_size() as u64);
+            ctx.counter
+                .add(b.num_rows() as u64, b.get_array_memory_size() as u64);
         }
         Ok(Box::new(NothingToCommit))
     }

@@ -33,8 +33,15 @@ const BATCH: u64 = 8192;
 
 #[derive(Debug, Clone)]
 enum Kind {
-    Sequence { start: i64 },
-    Random { min: Option<f64>, max: Option<f64>, length: usize, max_past_ms: i64 },
+    Sequence {
+        start: i64,
+    },
+    Random {
+        min: Option<f64>,
+        max: Option<f64>,
+        length: usize,
+        max_past_ms: i64,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -58,7 +65,10 @@ impl Datagen {
         let number_of_rows: Option<u64> = o.parse("number-of-rows", "a row count")?;
         let rows_per_second: Option<u64> = o.parse("rows-per-second", "a rate")?;
         if rows_per_second == Some(0) {
-            return Err(SqlError::invalid(o.pos("rows-per-second"), "option 'rows-per-second' must be positive"));
+            return Err(SqlError::invalid(
+                o.pos("rows-per-second"),
+                "option 'rows-per-second' must be positive",
+            ));
         }
         o.get("scan.parallelism");
         let mut fields = Vec::new();
@@ -67,55 +77,124 @@ impl Datagen {
             let p = format!("fields.{}.", c.name);
             let kind_key = format!("{p}kind");
             let dt = c.data_type.to_arrow();
-            let unsupported = || SqlError::unsupported(c.pos, format!("datagen for column `{}` of type {}", c.name, c.data_type));
+            let unsupported = || {
+                SqlError::unsupported(
+                    c.pos,
+                    format!("datagen for column `{}` of type {}", c.name, c.data_type),
+                )
+            };
             let kind = match o.get(&kind_key).unwrap_or("random") {
                 "sequence" => {
-                    if !matches!(dt, DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64 | DataType::Float32 | DataType::Float64 | DataType::Decimal128(..) | DataType::Utf8) {
+                    if !matches!(
+                        dt,
+                        DataType::Int8
+                            | DataType::Int16
+                            | DataType::Int32
+                            | DataType::Int64
+                            | DataType::Float32
+                            | DataType::Float64
+                            | DataType::Decimal128(..)
+                            | DataType::Utf8
+                    ) {
                         return Err(unsupported());
                     }
-                    let start: i64 = o.parse(&format!("{p}start"), "an integer")?.ok_or_else(|| {
-                        SqlError::invalid(o.pos(&kind_key), format!("missing required option '{p}start' for a sequence field"))
-                    })?;
+                    let start: i64 =
+                        o.parse(&format!("{p}start"), "an integer")?
+                            .ok_or_else(|| {
+                                SqlError::invalid(
+                                    o.pos(&kind_key),
+                                    format!(
+                                        "missing required option '{p}start' for a sequence field"
+                                    ),
+                                )
+                            })?;
                     let end: i64 = o.parse(&format!("{p}end"), "an integer")?.ok_or_else(|| {
-                        SqlError::invalid(o.pos(&kind_key), format!("missing required option '{p}end' for a sequence field"))
+                        SqlError::invalid(
+                            o.pos(&kind_key),
+                            format!("missing required option '{p}end' for a sequence field"),
+                        )
                     })?;
                     if end < start {
-                        return Err(SqlError::invalid(o.pos(&format!("{p}end")), format!("'{p}end' ({end}) is less than '{p}start' ({start})")));
+                        return Err(SqlError::invalid(
+                            o.pos(&format!("{p}end")),
+                            format!("'{p}end' ({end}) is less than '{p}start' ({start})"),
+                        ));
                     }
                     let len = (end - start) as u64 + 1;
                     rows = Some(rows.map_or(len, |r| r.min(len)));
                     Kind::Sequence { start }
                 }
                 "random" => {
-                    if !matches!(dt, DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64 | DataType::Float32 | DataType::Float64 | DataType::Decimal128(..) | DataType::Utf8 | DataType::Boolean | DataType::Date32 | DataType::Timestamp(..)) {
+                    if !matches!(
+                        dt,
+                        DataType::Int8
+                            | DataType::Int16
+                            | DataType::Int32
+                            | DataType::Int64
+                            | DataType::Float32
+                            | DataType::Float64
+                            | DataType::Decimal128(..)
+                            | DataType::Utf8
+                            | DataType::Boolean
+                            | DataType::Date32
+                            | DataType::Timestamp(..)
+                    ) {
                         return Err(unsupported());
                     }
                     let min: Option<f64> = o.parse(&format!("{p}min"), "a number")?;
                     let max: Option<f64> = o.parse(&format!("{p}max"), "a number")?;
                     if let (Some(a), Some(b)) = (min, max) {
                         if b < a {
-                            return Err(SqlError::invalid(o.pos(&format!("{p}max")), format!("'{p}max' is less than '{p}min'")));
+                            return Err(SqlError::invalid(
+                                o.pos(&format!("{p}max")),
+                                format!("'{p}max' is less than '{p}min'"),
+                            ));
                         }
                     }
                     let length: usize = o.parse(&format!("{p}length"), "a length")?.unwrap_or(100);
                     let max_past_ms = parse_duration_ms(&mut o, &format!("{p}max-past"))?;
                     o.get(&format!("{p}var-len"));
-                    Kind::Random { min, max, length, max_past_ms }
+                    Kind::Random {
+                        min,
+                        max,
+                        length,
+                        max_past_ms,
+                    }
                 }
                 other => {
-                    return Err(SqlError::invalid(o.pos(&kind_key), format!("'{kind_key}' must be 'random' or 'sequence', found '{other}'")))
+                    return Err(SqlError::invalid(
+                        o.pos(&kind_key),
+                        format!("'{kind_key}' must be 'random' or 'sequence', found '{other}'"),
+                    ))
                 }
             };
-            let null_rate: f64 = o.parse(&format!("{p}null-rate"), "a fraction")?.unwrap_or(0.0);
+            let null_rate: f64 = o
+                .parse(&format!("{p}null-rate"), "a fraction")?
+                .unwrap_or(0.0);
             if !(0.0..=1.0).contains(&null_rate) {
-                return Err(SqlError::invalid(o.pos(&format!("{p}null-rate")), "null-rate must be within 0..1"));
+                return Err(SqlError::invalid(
+                    o.pos(&format!("{p}null-rate")),
+                    "null-rate must be within 0..1",
+                ));
             }
-            fields.push(FieldGen { data_type: dt, kind, null_rate });
+            fields.push(FieldGen {
+                data_type: dt,
+                kind,
+                null_rate,
+            });
         }
-        for (k, _) in o.keys_with_prefix("fields.") {
-            let field = k["fields.".len()..].rsplit_once('.').map(|(f, _)| f).unwrap_or("");
+        // Options for columns that do not exist; unknown keys of existing columns are left to
+        // `finish`, which reports them as unsupported.
+        for opt in def.options.iter().filter(|o| o.key.starts_with("fields.")) {
+            let field = opt.key["fields.".len()..]
+                .rsplit_once('.')
+                .map(|(f, _)| f)
+                .unwrap_or("");
             if def.column_index(field).is_none() {
-                return Err(SqlError::invalid(def.option_pos(k), format!("option '{k}' names no column of `{}`", def.name)));
+                return Err(SqlError::invalid(
+                    opt.pos,
+                    format!("option '{}' names no column of `{}`", opt.key, def.name),
+                ));
             }
         }
         o.finish()?;
@@ -139,14 +218,24 @@ fn parse_duration_ms(o: &mut Options<'_>, key: &str) -> Result<i64, SqlError> {
     let Some(v) = o.get(key) else { return Ok(0) };
     let v = v.trim();
     let (num, unit) = v.split_at(v.find(|c: char| !c.is_ascii_digit()).unwrap_or(v.len()));
-    let n: i64 = num.parse().map_err(|_| SqlError::invalid(o.pos(key), format!("option '{key}': cannot parse '{v}' as a duration")))?;
+    let n: i64 = num.parse().map_err(|_| {
+        SqlError::invalid(
+            o.pos(key),
+            format!("option '{key}': cannot parse '{v}' as a duration"),
+        )
+    })?;
     let mult = match unit.trim() {
         "" | "ms" => 1,
         "s" => 1000,
         "min" => 60_000,
         "h" => 3_600_000,
         "d" => 86_400_000,
-        _ => return Err(SqlError::invalid(o.pos(key), format!("option '{key}': unknown duration unit in '{v}'"))),
+        _ => {
+            return Err(SqlError::invalid(
+                o.pos(key),
+                format!("option '{key}': unknown duration unit in '{v}'"),
+            ))
+        }
     };
     Ok(n * mult)
 }
@@ -167,11 +256,13 @@ impl Connector for Datagen {
     fn sink(&self) -> Result<Arc<dyn Sink>, SqlError> {
         Err(SqlError::invalid(
             self.def.pos,
-            format!("table `{}` uses connector 'datagen', which can only be read", self.def.name),
+            format!(
+                "table `{}` uses connector 'datagen', which can only be read",
+                self.def.name
+            ),
         ))
     }
 }
-
 
 #[derive(Debug)]
 struct DatagenPartition {
@@ -212,7 +303,10 @@ impl PartitionStream for DatagenPartition {
                         tokio::time::sleep(wait).await;
                     }
                 }
-                let cols: Result<Vec<ArrayRef>> = fields.iter().map(|f| generate(f, done, n as usize, now_ms, &mut rng)).collect();
+                let cols: Result<Vec<ArrayRef>> = fields
+                    .iter()
+                    .map(|f| generate(f, done, n as usize, now_ms, &mut rng))
+                    .collect();
                 let batch = cols.and_then(|c| RecordBatch::try_new(schema, c).map_err(Into::into));
                 Some((batch, (done + n, rng)))
             }
@@ -221,7 +315,13 @@ impl PartitionStream for DatagenPartition {
     }
 }
 
-fn generate(f: &FieldGen, offset: u64, n: usize, now_ms: i64, rng: &mut SmallRng) -> Result<ArrayRef> {
+fn generate(
+    f: &FieldGen,
+    offset: u64,
+    n: usize,
+    now_ms: i64,
+    rng: &mut SmallRng,
+) -> Result<ArrayRef> {
     let null = |rng: &mut SmallRng| f.null_rate > 0.0 && rng.gen::<f64>() < f.null_rate;
     macro_rules! ints {
         ($b:ty, $t:ty) => {{
@@ -232,7 +332,9 @@ fn generate(f: &FieldGen, offset: u64, n: usize, now_ms: i64, rng: &mut SmallRng
                     continue;
                 }
                 let v = match &f.kind {
-                    Kind::Sequence { start, .. } => (*start as i128 + (offset + i as u64) as i128) as $t,
+                    Kind::Sequence { start, .. } => {
+                        (*start as i128 + (offset + i as u64) as i128) as $t
+                    }
                     Kind::Random { min, max, .. } => {
                         let lo = min.map(|m| m as i128).unwrap_or(<$t>::MIN as i128);
                         let hi = max.map(|m| m as i128).unwrap_or(<$t>::MAX as i128);
@@ -257,7 +359,11 @@ fn generate(f: &FieldGen, offset: u64, n: usize, now_ms: i64, rng: &mut SmallRng
                     Kind::Random { min, max, .. } => {
                         let lo = min.unwrap_or(0.0);
                         let hi = max.unwrap_or(1.0);
-                        if hi > lo { rng.gen_range(lo..hi) as $t } else { lo as $t }
+                        if hi > lo {
+                            rng.gen_range(lo..hi) as $t
+                        } else {
+                            lo as $t
+                        }
                     }
                 };
                 b.append_value(v);
@@ -267,7 +373,9 @@ fn generate(f: &FieldGen, offset: u64, n: usize, now_ms: i64, rng: &mut SmallRng
     }
     macro_rules! timestamps {
         ($b:ty, $mult:expr, $div:expr, $tz:expr) => {{
-            let Kind::Random { max_past_ms, .. } = &f.kind else { unreachable!("validated") };
+            let Kind::Random { max_past_ms, .. } = &f.kind else {
+                unreachable!("validated")
+            };
             let mut b = <$b>::with_capacity(n);
             for _ in 0..n {
                 if null(rng) {
@@ -296,10 +404,14 @@ fn generate(f: &FieldGen, offset: u64, n: usize, now_ms: i64, rng: &mut SmallRng
                     continue;
                 }
                 let v = match &f.kind {
-                    Kind::Sequence { start, .. } => (*start as i128 + (offset + i as u64) as i128) * scale,
+                    Kind::Sequence { start, .. } => {
+                        (*start as i128 + (offset + i as u64) as i128) * scale
+                    }
                     Kind::Random { min, max, .. } => {
                         let lo = (min.unwrap_or(0.0) * scale as f64) as i128;
-                        let hi = max.map(|m| (m * scale as f64) as i128).unwrap_or(10i128.pow(*p as u32) - 1);
+                        let hi = max
+                            .map(|m| (m * scale as f64) as i128)
+                            .unwrap_or(10i128.pow(*p as u32) - 1);
                         rng.gen_range(lo..=hi)
                     }
                 };
@@ -315,9 +427,13 @@ fn generate(f: &FieldGen, offset: u64, n: usize, now_ms: i64, rng: &mut SmallRng
                     continue;
                 }
                 match &f.kind {
-                    Kind::Sequence { start, .. } => b.append_value((*start + (offset + i as u64) as i64).to_string()),
+                    Kind::Sequence { start, .. } => {
+                        b.append_value((*start + (offset + i as u64) as i64).to_string())
+                    }
                     Kind::Random { length, .. } => {
-                        let s: String = (0..*length).map(|_| rng.sample(rand::distributions::Alphanumeric) as char).collect();
+                        let s: String = (0..*length)
+                            .map(|_| rng.sample(rand::distributions::Alphanumeric) as char)
+                            .collect();
                         b.append_value(s)
                     }
                 }
@@ -336,7 +452,9 @@ fn generate(f: &FieldGen, offset: u64, n: usize, now_ms: i64, rng: &mut SmallRng
             Arc::new(b.finish())
         }
         DataType::Date32 => {
-            let Kind::Random { max_past_ms, .. } = &f.kind else { unreachable!("validated") };
+            let Kind::Random { max_past_ms, .. } = &f.kind else {
+                unreachable!("validated")
+            };
             let mut b = Date32Builder::with_capacity(n);
             for _ in 0..n {
                 if null(rng) {

@@ -55,11 +55,18 @@ impl<'a> Options<'a> {
     ///
     /// # Errors
     /// `option '<key>': cannot parse '<v>' as <what>`.
-    pub fn parse<T: std::str::FromStr>(&mut self, key: &str, what: &str) -> Result<Option<T>, SqlError> {
+    pub fn parse<T: std::str::FromStr>(
+        &mut self,
+        key: &str,
+        what: &str,
+    ) -> Result<Option<T>, SqlError> {
         match self.get(key) {
             None => Ok(None),
             Some(v) => v.trim().parse().map(Some).map_err(|_| {
-                SqlError::invalid(self.pos(key), format!("option '{key}': cannot parse '{v}' as {what}"))
+                SqlError::invalid(
+                    self.pos(key),
+                    format!("option '{key}': cannot parse '{v}' as {what}"),
+                )
             }),
         }
     }

@@ -44,8 +44,16 @@ impl Connector for Print {
     fn sink(&self) -> Result<Arc<dyn Sink>, SqlError> {
         Ok(Arc::new(PrintSink {
             schema: Arc::new(self.def.arrow_schema()),
-            prefix: self.identifier.as_ref().map(|i| format!("{i}> ")).unwrap_or_default(),
-            level: if self.stderr { LogLevel::Warn } else { LogLevel::Stdout },
+            prefix: self
+                .identifier
+                .as_ref()
+                .map(|i| format!("{i}> "))
+                .unwrap_or_default(),
+            level: if self.stderr {
+                LogLevel::Warn
+            } else {
+                LogLevel::Stdout
+            },
         }))
     }
 }
@@ -87,7 +95,8 @@ impl Sink for PrintSink {
                 line.push(']');
                 (ctx.log)(self.level, line);
             }
-            ctx.counter.add(b.num_rows() as u64, b.get_array_memory_size() as u64);
+            ctx.counter
+                .add(b.num_rows() as u64, b.get_array_memory_size() as u64);
         }
         Ok(Box::new(NothingToCommit))
     }

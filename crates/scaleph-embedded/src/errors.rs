@@ -50,14 +50,20 @@ pub(crate) fn plan_error(e: DataFusionError, query: &QueryText) -> SqlError {
     if let Some(d) = e.diagnostic() {
         if let Some(span) = d.span {
             if span.start.line > 0 {
-                return SqlError::invalid(Pos::new(span.start.line as u32, span.start.column as u32), message);
+                return SqlError::invalid(
+                    Pos::new(span.start.line as u32, span.start.column as u32),
+                    message,
+                );
             }
         }
     }
     let pos = mentioned_name(&message)
         .and_then(|n| find_word(query, &n))
         .unwrap_or(query.pos);
-    if message.starts_with("Unsupported") || message.contains("not supported") || message.contains("not implemented") {
+    if message.starts_with("Unsupported")
+        || message.contains("not supported")
+        || message.contains("not implemented")
+    {
         return SqlError::unsupported(pos, message);
     }
     SqlError::invalid(pos, message)
@@ -80,11 +86,14 @@ fn mentioned_name(msg: &str) -> Option<String> {
 /// Position of the first word token equal to `name` (case-insensitive) in the query.
 pub(crate) fn find_word(query: &QueryText, name: &str) -> Option<Pos> {
     let text = query.padded();
-    let tokens = Tokenizer::new(&GenericDialect {}, &text).tokenize_with_location().ok()?;
+    let tokens = Tokenizer::new(&GenericDialect {}, &text)
+        .tokenize_with_location()
+        .ok()?;
     tokens.iter().find_map(|t| match &t.token {
-        Token::Word(w) if w.value.eq_ignore_ascii_case(name) => {
-            Some(Pos::new(t.span.start.line as u32, t.span.start.column as u32))
-        }
+        Token::Word(w) if w.value.eq_ignore_ascii_case(name) => Some(Pos::new(
+            t.span.start.line as u32,
+            t.span.start.column as u32,
+        )),
         _ => None,
     })
 }
@@ -99,13 +108,25 @@ mod tests {
             parser_pos("Expected: an expression, found: FROM at Line: 3, Column: 8"),
             Some(Pos::new(3, 8))
         );
-        assert_eq!(clean("sql parser error: Expected: x, found: y at Line: 1, Column: 2"), "Expected: x, found: y");
+        assert_eq!(
+            clean("sql parser error: Expected: x, found: y at Line: 1, Column: 2"),
+            "Expected: x, found: y"
+        );
     }
 
     #[test]
     fn names_in_messages() {
-        assert_eq!(mentioned_name("No field named qty. Valid fields are t.a").as_deref(), Some("qty"));
-        assert_eq!(mentioned_name("No field named t.qty. Valid fields are t.a").as_deref(), Some("qty"));
-        assert_eq!(mentioned_name("table 'default.public.nope' not found").as_deref(), Some("nope"));
+        assert_eq!(
+            mentioned_name("No field named qty. Valid fields are t.a").as_deref(),
+            Some("qty")
+        );
+        assert_eq!(
+            mentioned_name("No field named t.qty. Valid fields are t.a").as_deref(),
+            Some("qty")
+        );
+        assert_eq!(
+            mentioned_name("table 'default.public.nope' not found").as_deref(),
+            Some("nope")
+        );
     }
 }

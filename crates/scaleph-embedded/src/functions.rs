@@ -38,18 +38,23 @@
 //! `VAR_*`, `FIRST_VALUE`, `LAST_VALUE`) and window functions (`ROW_NUMBER`, `RANK`, …).
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime};
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, Date32Builder, Int64Builder, StringBuilder, TimestampMillisecondBuilder};
+use datafusion::arrow::array::{
+    Array, ArrayRef, AsArray, Date32Builder, Int64Builder, StringBuilder,
+    TimestampMillisecondBuilder,
+};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Int64Type, TimeUnit, TimestampMicrosecondType};
 use datafusion::common::{exec_err, plan_err, Result};
-use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility};
+use datafusion::logical_expr::{
+    ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
+};
 use datafusion::prelude::SessionContext;
+use datafusion::sql::sqlparser::ast::helpers::attached_token::AttachedToken;
+use datafusion::sql::sqlparser::ast::visit_expressions_mut;
 use datafusion::sql::sqlparser::ast::{
     BinaryOperator, CastKind, DataType as SqlType, Expr, Function, FunctionArg, FunctionArgExpr,
     FunctionArguments, Ident, ObjectName, ObjectNamePart, Statement, Value, ValueWithSpan,
 };
-use datafusion::sql::sqlparser::ast::helpers::attached_token::AttachedToken;
-use datafusion::sql::sqlparser::ast::visit_expressions_mut;
 use datafusion::sql::sqlparser::dialect::GenericDialect;
 use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
 use scaleph_sql::{Pos, QueryText, SqlError};
@@ -68,7 +73,9 @@ pub(crate) fn check_unsupported(q: &QueryText) -> Result<(), SqlError> {
         .map(|t| {
             let pos = Pos::new(t.span.start.line as u32, t.span.start.column as u32);
             match &t.token {
-                Token::Word(w) if w.quote_style.is_none() => (w.value.to_ascii_uppercase(), pos, true),
+                Token::Word(w) if w.quote_style.is_none() => {
+                    (w.value.to_ascii_uppercase(), pos, true)
+                }
                 other => (other.to_string(), pos, false),
             }
         })
@@ -80,24 +87,51 @@ pub(crate) fn check_unsupported(q: &QueryText) -> Result<(), SqlError> {
         let next = words.get(i + 1).map(|x| x.0.as_str());
         let streaming_fn = matches!(
             w.as_str(),
-            "TUMBLE" | "HOP" | "CUMULATE" | "SESSION" | "TUMBLE_START" | "TUMBLE_END" | "TUMBLE_ROWTIME" | "HOP_START"
-                | "HOP_END" | "HOP_ROWTIME" | "SESSION_START" | "SESSION_END" | "SESSION_ROWTIME" | "PROCTIME"
+            "TUMBLE"
+                | "HOP"
+                | "CUMULATE"
+                | "SESSION"
+                | "TUMBLE_START"
+                | "TUMBLE_END"
+                | "TUMBLE_ROWTIME"
+                | "HOP_START"
+                | "HOP_END"
+                | "HOP_ROWTIME"
+                | "SESSION_START"
+                | "SESSION_END"
+                | "SESSION_ROWTIME"
+                | "PROCTIME"
                 | "CURRENT_WATERMARK"
         );
         if streaming_fn && next == Some("(") {
-            return Err(SqlError::unsupported(*pos, format!("{w}() (streaming windows and time attributes come with the streaming engine)")));
+            return Err(SqlError::unsupported(
+                *pos,
+                format!(
+                    "{w}() (streaming windows and time attributes come with the streaming engine)"
+                ),
+            ));
         }
-        if matches!(w.as_str(), "SHA1" | "SHA2" | "SHA224" | "SHA256" | "SHA384" | "SHA512") && next == Some("(") {
+        if matches!(
+            w.as_str(),
+            "SHA1" | "SHA2" | "SHA224" | "SHA256" | "SHA384" | "SHA512"
+        ) && next == Some("(")
+        {
             return Err(SqlError::unsupported(*pos, format!("function {w}")));
         }
         if w == "MATCH_RECOGNIZE" {
             return Err(SqlError::unsupported(*pos, "MATCH_RECOGNIZE"));
         }
         if w == "FOR" && next == Some("SYSTEM_TIME") {
-            return Err(SqlError::unsupported(*pos, "FOR SYSTEM_TIME AS OF (temporal join)"));
+            return Err(SqlError::unsupported(
+                *pos,
+                "FOR SYSTEM_TIME AS OF (temporal join)",
+            ));
         }
         if w == "LATERAL" && next == Some("TABLE") {
-            return Err(SqlError::unsupported(*pos, "LATERAL TABLE (table function)"));
+            return Err(SqlError::unsupported(
+                *pos,
+                "LATERAL TABLE (table function)",
+            ));
         }
     }
     Ok(())
@@ -105,7 +139,9 @@ pub(crate) fn check_unsupported(q: &QueryText) -> Result<(), SqlError> {
 
 fn fname(f: &Function) -> Option<String> {
     match f.name.0.as_slice() {
-        [ObjectNamePart::Identifier(id)] if id.quote_style.is_none() => Some(id.value.to_ascii_uppercase()),
+        [ObjectNamePart::Identifier(id)] if id.quote_style.is_none() => {
+            Some(id.value.to_ascii_uppercase())
+        }
         _ => None,
     }
 }
@@ -129,13 +165,18 @@ fn renamed(f: &Function, name: &str, args: Vec<Expr>) -> Expr {
     let mut g = f.clone();
     g.name = ObjectName(vec![ObjectNamePart::Identifier(Ident::new(name))]);
     if let FunctionArguments::List(l) = &mut g.args {
-        l.args = args.into_iter().map(|e| FunctionArg::Unnamed(FunctionArgExpr::Expr(e))).collect();
+        l.args = args
+            .into_iter()
+            .map(|e| FunctionArg::Unnamed(FunctionArgExpr::Expr(e)))
+            .collect();
     }
     Expr::Function(g)
 }
 
 fn string_lit(s: &str) -> Expr {
-    Expr::Value(ValueWithSpan::from(Value::SingleQuotedString(s.to_string())))
+    Expr::Value(ValueWithSpan::from(Value::SingleQuotedString(
+        s.to_string(),
+    )))
 }
 
 fn nested(e: Expr) -> Expr {
@@ -145,11 +186,15 @@ fn nested(e: Expr) -> Expr {
 /// Rewrites Flink functions in a parsed query, as listed in this module's docs.
 pub(crate) fn rewrite(stmt: &mut Statement) {
     let _ = visit_expressions_mut(stmt, |e: &mut Expr| {
-        let Expr::Function(f) = e else { return ControlFlow::<()>::Continue(()) };
+        let Expr::Function(f) = e else {
+            return ControlFlow::<()>::Continue(());
+        };
         if f.over.is_some() && !matches!(fname(f).as_deref(), Some("LISTAGG")) {
             return ControlFlow::Continue(());
         }
-        let (Some(name), Some(args)) = (fname(f), plain_args(f)) else { return ControlFlow::Continue(()) };
+        let (Some(name), Some(args)) = (fname(f), plain_args(f)) else {
+            return ControlFlow::Continue(());
+        };
         let new = match (name.as_str(), args.len()) {
             ("IF", 3) => Some(Expr::Case {
                 case_token: AttachedToken::empty(),
@@ -189,7 +234,11 @@ pub(crate) fn rewrite(stmt: &mut Statement) {
                 }
                 Some(renamed(f, "string_agg", a))
             }
-            (unit @ ("YEAR" | "QUARTER" | "MONTH" | "WEEK" | "DAYOFYEAR" | "DAYOFMONTH" | "DAYOFWEEK" | "HOUR" | "MINUTE" | "SECOND"), 1) => {
+            (
+                unit @ ("YEAR" | "QUARTER" | "MONTH" | "WEEK" | "DAYOFYEAR" | "DAYOFMONTH"
+                | "DAYOFWEEK" | "HOUR" | "MINUTE" | "SECOND"),
+                1,
+            ) => {
                 let field = match unit {
                     "DAYOFYEAR" => "doy",
                     "DAYOFMONTH" => "day",
@@ -197,12 +246,19 @@ pub(crate) fn rewrite(stmt: &mut Statement) {
                     "DAYOFWEEK" => "dow",
                     u => u,
                 };
-                let part = renamed(f, "date_part", vec![string_lit(&field.to_ascii_lowercase()), args[0].clone()]);
+                let part = renamed(
+                    f,
+                    "date_part",
+                    vec![string_lit(&field.to_ascii_lowercase()), args[0].clone()],
+                );
                 let part = if unit == "DAYOFWEEK" {
                     nested(Expr::BinaryOp {
                         left: Box::new(part),
                         op: BinaryOperator::Plus,
-                        right: Box::new(Expr::Value(ValueWithSpan::from(Value::Number("1".into(), false)))),
+                        right: Box::new(Expr::Value(ValueWithSpan::from(Value::Number(
+                            "1".into(),
+                            false,
+                        )))),
                     })
                 } else {
                     part
@@ -226,7 +282,14 @@ pub(crate) fn rewrite(stmt: &mut Statement) {
 
 /// Registers the Flink UDFs on a session.
 pub(crate) fn register(ctx: &SessionContext) {
-    for k in [FnKind::DateFormat, FnKind::ToTimestamp, FnKind::ToDate, FnKind::FromUnixtime, FnKind::UnixTimestamp, FnKind::SplitIndex] {
+    for k in [
+        FnKind::DateFormat,
+        FnKind::ToTimestamp,
+        FnKind::ToDate,
+        FnKind::FromUnixtime,
+        FnKind::UnixTimestamp,
+        FnKind::SplitIndex,
+    ] {
         ctx.register_udf(ScalarUDF::new_from_impl(FlinkFn::new(k)));
     }
 }
@@ -249,8 +312,15 @@ struct FlinkFn {
 
 impl FlinkFn {
     fn new(kind: FnKind) -> Self {
-        let vol = if kind == FnKind::UnixTimestamp { Volatility::Volatile } else { Volatility::Immutable };
-        Self { kind, signature: Signature::user_defined(vol) }
+        let vol = if kind == FnKind::UnixTimestamp {
+            Volatility::Volatile
+        } else {
+            Volatility::Immutable
+        };
+        Self {
+            kind,
+            signature: Signature::user_defined(vol),
+        }
     }
 
     fn arity(&self) -> (usize, usize) {
@@ -282,7 +352,11 @@ impl ScalarUDFImpl for FlinkFn {
     fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
         let (lo, hi) = self.arity();
         if arg_types.len() < lo || arg_types.len() > hi {
-            return plan_err!("{} takes {lo} to {hi} arguments, got {}", self.name().to_uppercase(), arg_types.len());
+            return plan_err!(
+                "{} takes {lo} to {hi} arguments, got {}",
+                self.name().to_uppercase(),
+                arg_types.len()
+            );
         }
         Ok(arg_types
             .iter()
@@ -310,25 +384,46 @@ impl ScalarUDFImpl for FlinkFn {
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let n = args.number_rows;
-        let arrays: Vec<ArrayRef> = args.args.iter().map(|a| a.to_array(n)).collect::<Result<_>>()?;
+        let arrays: Vec<ArrayRef> = args
+            .args
+            .iter()
+            .map(|a| a.to_array(n))
+            .collect::<Result<_>>()?;
         let fmt_at = |i: usize, default: &str| -> Result<Vec<Option<String>>> {
             match arrays.get(i) {
                 None => Ok(vec![Some(java_to_chrono(default)?); n]),
                 Some(a) => {
                     let a = a.as_string::<i32>();
-                    (0..n).map(|r| if a.is_null(r) { Ok(None) } else { java_to_chrono(a.value(r)).map(Some) }).collect()
+                    (0..n)
+                        .map(|r| {
+                            if a.is_null(r) {
+                                Ok(None)
+                            } else {
+                                java_to_chrono(a.value(r)).map(Some)
+                            }
+                        })
+                        .collect()
                 }
             }
         };
         let out: ArrayRef = match self.kind {
             FnKind::DateFormat => {
                 let fmts = fmt_at(1, "yyyy-MM-dd HH:mm:ss")?;
-                let ts = cast(&arrays[0], &DataType::Timestamp(TimeUnit::Microsecond, None))?;
+                let ts = cast(
+                    &arrays[0],
+                    &DataType::Timestamp(TimeUnit::Microsecond, None),
+                )?;
                 let ts = ts.as_primitive::<TimestampMicrosecondType>();
                 let mut b = StringBuilder::with_capacity(n, n * 20);
-                for r in 0..n {
-                    match (ts.is_null(r), &fmts[r], DateTime::from_timestamp_micros(ts.value(r))) {
-                        (false, Some(f), Some(dt)) => b.append_value(dt.naive_utc().format(f).to_string()),
+                for (r, fmt) in fmts.iter().enumerate() {
+                    match (
+                        ts.is_null(r),
+                        fmt,
+                        DateTime::from_timestamp_micros(ts.value(r)),
+                    ) {
+                        (false, Some(f), Some(dt)) => {
+                            b.append_value(dt.naive_utc().format(f).to_string())
+                        }
                         _ => b.append_null(),
                     }
                 }
@@ -337,15 +432,28 @@ impl ScalarUDFImpl for FlinkFn {
             FnKind::ToTimestamp | FnKind::UnixTimestamp if !arrays.is_empty() => {
                 let fmts = fmt_at(1, "yyyy-MM-dd HH:mm:ss")?;
                 let s = arrays[0].as_string::<i32>();
-                let parsed: Vec<Option<NaiveDateTime>> =
-                    (0..n).map(|r| if s.is_null(r) { None } else { fmts[r].as_deref().and_then(|f| parse_datetime(s.value(r), f)) }).collect();
+                let parsed: Vec<Option<NaiveDateTime>> = (0..n)
+                    .map(|r| {
+                        if s.is_null(r) {
+                            None
+                        } else {
+                            fmts[r]
+                                .as_deref()
+                                .and_then(|f| parse_datetime(s.value(r), f))
+                        }
+                    })
+                    .collect();
                 if self.kind == FnKind::ToTimestamp {
                     let mut b = TimestampMillisecondBuilder::with_capacity(n);
-                    parsed.iter().for_each(|p| b.append_option(p.map(|d| d.and_utc().timestamp_millis())));
+                    parsed
+                        .iter()
+                        .for_each(|p| b.append_option(p.map(|d| d.and_utc().timestamp_millis())));
                     Arc::new(b.finish())
                 } else {
                     let mut b = Int64Builder::with_capacity(n);
-                    parsed.iter().for_each(|p| b.append_option(p.map(|d| d.and_utc().timestamp())));
+                    parsed
+                        .iter()
+                        .for_each(|p| b.append_option(p.map(|d| d.and_utc().timestamp())));
                     Arc::new(b.finish())
                 }
             }
@@ -359,8 +467,13 @@ impl ScalarUDFImpl for FlinkFn {
                 let s = arrays[0].as_string::<i32>();
                 let mut b = Date32Builder::with_capacity(n);
                 let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid date");
-                for r in 0..n {
-                    let d = if s.is_null(r) { None } else { fmts[r].as_deref().and_then(|f| NaiveDate::parse_from_str(s.value(r).trim(), f).ok()) };
+                for (r, fmt) in fmts.iter().enumerate() {
+                    let d = if s.is_null(r) {
+                        None
+                    } else {
+                        fmt.as_deref()
+                            .and_then(|f| NaiveDate::parse_from_str(s.value(r).trim(), f).ok())
+                    };
                     b.append_option(d.map(|d| (d - epoch).num_days() as i32));
                 }
                 Arc::new(b.finish())
@@ -369,9 +482,15 @@ impl ScalarUDFImpl for FlinkFn {
                 let fmts = fmt_at(1, "yyyy-MM-dd HH:mm:ss")?;
                 let secs = arrays[0].as_primitive::<Int64Type>();
                 let mut b = StringBuilder::with_capacity(n, n * 20);
-                for r in 0..n {
-                    match (secs.is_null(r), &fmts[r], DateTime::from_timestamp(secs.value(r), 0)) {
-                        (false, Some(f), Some(dt)) => b.append_value(dt.naive_utc().format(f).to_string()),
+                for (r, fmt) in fmts.iter().enumerate() {
+                    match (
+                        secs.is_null(r),
+                        fmt,
+                        DateTime::from_timestamp(secs.value(r), 0),
+                    ) {
+                        (false, Some(f), Some(dt)) => {
+                            b.append_value(dt.naive_utc().format(f).to_string())
+                        }
                         _ => b.append_null(),
                     }
                 }
@@ -383,7 +502,12 @@ impl ScalarUDFImpl for FlinkFn {
                 let idx = arrays[2].as_primitive::<Int64Type>();
                 let mut b = StringBuilder::with_capacity(n, n * 8);
                 for r in 0..n {
-                    if s.is_null(r) || sep.is_null(r) || idx.is_null(r) || idx.value(r) < 0 || sep.value(r).is_empty() {
+                    if s.is_null(r)
+                        || sep.is_null(r)
+                        || idx.is_null(r)
+                        || idx.value(r) < 0
+                        || sep.value(r).is_empty()
+                    {
                         b.append_null();
                         continue;
                     }
@@ -398,9 +522,11 @@ impl ScalarUDFImpl for FlinkFn {
 
 fn parse_datetime(s: &str, fmt: &str) -> Option<NaiveDateTime> {
     let s = s.trim();
-    NaiveDateTime::parse_from_str(s, fmt)
-        .ok()
-        .or_else(|| NaiveDate::parse_from_str(s, fmt).ok().map(|d| d.and_time(NaiveTime::MIN)))
+    NaiveDateTime::parse_from_str(s, fmt).ok().or_else(|| {
+        NaiveDate::parse_from_str(s, fmt)
+            .ok()
+            .map(|d| d.and_time(NaiveTime::MIN))
+    })
 }
 
 /// Converts a Java `SimpleDateFormat` / `DateTimeFormatter` pattern to chrono's strftime.
@@ -483,8 +609,14 @@ mod tests {
 
     #[test]
     fn java_patterns() {
-        assert_eq!(java_to_chrono("yyyy-MM-dd HH:mm:ss").unwrap(), "%Y-%m-%d %H:%M:%S");
-        assert_eq!(java_to_chrono("yyyyMMdd'T'HH.SSS").unwrap(), "%Y%m%dT%H.%3f");
+        assert_eq!(
+            java_to_chrono("yyyy-MM-dd HH:mm:ss").unwrap(),
+            "%Y-%m-%d %H:%M:%S"
+        );
+        assert_eq!(
+            java_to_chrono("yyyyMMdd'T'HH.SSS").unwrap(),
+            "%Y%m%dT%H.%3f"
+        );
         assert!(java_to_chrono("yyyy-QQ").is_err());
     }
 }

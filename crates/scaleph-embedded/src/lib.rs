@@ -53,10 +53,17 @@ impl Engine for EmbeddedEngine {
         EngineKind::Embedded
     }
 
-    async fn validate(&self, script: &str, settings: &JobSettings) -> Result<ValidationReport, EngineError> {
+    async fn validate(
+        &self,
+        script: &str,
+        settings: &JobSettings,
+    ) -> Result<ValidationReport, EngineError> {
         let stmts = parse_script(script)?;
         let mut s = ScriptSession::new(settings);
-        let mut report = ValidationReport { statements: stmts.len(), ..Default::default() };
+        let mut report = ValidationReport {
+            statements: stmts.len(),
+            ..Default::default()
+        };
         for st in &stmts {
             if apply_ddl(&mut s, st).await? {
                 if let StatementKind::CreateTable(t) = &st.kind {
@@ -88,7 +95,10 @@ impl Engine for EmbeddedEngine {
 
     async fn preview(&self, req: PreviewRequest) -> Result<Preview, EngineError> {
         let stmts = parse_script(&req.script)?;
-        let Some(last) = stmts.iter().rposition(|s| matches!(s.kind, StatementKind::Query(_))) else {
+        let Some(last) = stmts
+            .iter()
+            .rposition(|s| matches!(s.kind, StatementKind::Query(_)))
+        else {
             let pos = stmts.last().map(|s| s.pos).unwrap_or_default();
             return Err(SqlError::invalid(pos, "preview needs a SELECT statement").into());
         };
@@ -96,7 +106,9 @@ impl Engine for EmbeddedEngine {
         for st in &stmts[..last] {
             apply_ddl(&mut s, st).await?;
         }
-        let StatementKind::Query(q) = &stmts[last].kind else { unreachable!() };
+        let StatementKind::Query(q) = &stmts[last].kind else {
+            unreachable!()
+        };
         let plan = s.plan_query(q).await?;
         let columns = columns_of(&plan.schema().inner().clone());
         let limited = LogicalPlanBuilder::from(plan)
@@ -112,11 +124,21 @@ impl Engine for EmbeddedEngine {
             .map_err(|_| EngineError::Timeout(req.timeout))?
             .map_err(|e| EngineError::Execution(e.strip_backtrace()))?;
         let total: usize = batches.iter().map(|b| b.num_rows()).sum();
-        let rows = values::rows(&batches, req.limit).map_err(|e| EngineError::Execution(e.to_string()))?;
-        Ok(Preview { columns, rows, truncated: total > req.limit })
+        let rows =
+            values::rows(&batches, req.limit).map_err(|e| EngineError::Execution(e.to_string()))?;
+        Ok(Preview {
+            columns,
+            rows,
+            truncated: total > req.limit,
+        })
     }
 
-    async fn run(&self, spec: JobSpec, events: EventSender, cancel: CancellationToken) -> Result<RunSummary, EngineError> {
+    async fn run(
+        &self,
+        spec: JobSpec,
+        events: EventSender,
+        cancel: CancellationToken,
+    ) -> Result<RunSummary, EngineError> {
         tokio::select! {
             r = run::run(spec, events) => r,
             _ = cancel.cancelled() => Err(EngineError::Cancelled),

@@ -2,10 +2,12 @@
 
 use crate::errors::plan_error;
 use crate::functions;
-use datafusion::arrow::datatypes::SchemaRef;
-use datafusion::common::ScalarValue;
-use datafusion::datasource::ViewTable;
 use datafusion::arrow::compute::can_cast_types;
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::catalog::TableProvider;
+use datafusion::common::ScalarValue;
+use datafusion::datasource::empty::EmptyTable;
+use datafusion::datasource::ViewTable;
 use datafusion::logical_expr::{Expr, LogicalPlan, LogicalPlanBuilder};
 use datafusion::prelude::{SessionConfig, SessionContext};
 use datafusion::sql::parser::Statement as DfStatement;
@@ -48,12 +50,19 @@ pub(crate) struct PlannedInsert {
 }
 
 /// Flink configuration keys the embedded engine acts on.
-const KNOWN_OPTIONS: [&str; 4] = ["parallelism.default", "table.dml-sync", "execution.runtime-mode", "table.local-time-zone"];
+const KNOWN_OPTIONS: [&str; 4] = [
+    "parallelism.default",
+    "table.dml-sync",
+    "execution.runtime-mode",
+    "table.local-time-zone",
+];
 
 pub(crate) struct ScriptSession {
     pub(crate) ctx: SessionContext,
     tables: HashMap<String, DeclaredTable>,
     views: Vec<String>,
+    /// Tables that an INSERT earlier in the script writes.
+    written: std::collections::HashSet<String>,
     pub(crate) options: BTreeMap<String, String>,
     /// Notes for the run log (ignored options and the like).
     pub(crate) notes: Vec<(LogLevel, String)>,
@@ -61,17 +70,20 @@ pub(crate) struct ScriptSession {
 
 impl ScriptSession {
     pub(crate) fn new(settings: &JobSettings) -> Self {
-        let ctx = SessionContext::new_with_config(SessionConfig::new().with_information_schema(false));
+        let ctx =
+            SessionContext::new_with_config(SessionConfig::new().with_information_schema(false));
         functions::register(&ctx);
         let mut s = Self {
             ctx,
             tables: HashMap::new(),
             views: Vec::new(),
+            written: Default::default(),
             options: BTreeMap::new(),
             notes: Vec::new(),
         };
         if let Some(p) = settings.parallelism {
-            s.options.insert("parallelism.default".into(), p.to_string());
+            s.options
+                .insert("parallelism.default".into(), p.to_string());
         }
         for (k, v) in &settings.options {
             s.options.insert(k.clone(), v.clone());
@@ -87,7 +99,11 @@ impl ScriptSession {
             .get("parallelism.default")
             .and_then(|p| p.parse::<usize>().ok())
             .filter(|p| *p > 0)
-            .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2));
+            .unwrap_or_else(|| {
+                std::thread::available_parallelism()
+                    .map(|n| n.get())
+                    .unwrap_or(2)
+            });
         let state = self.ctx.state_ref();
         let mut state = state.write();
         let opts = state.config_mut().options_mut();
@@ -100,10 +116,8 @@ impl ScriptSession {
     /// `SET 'key' = 'value'`.
     pub(crate) fn set(&mut self, key: &str, value: &str, pos: Pos) -> Result<(), SqlError> {
         match key {
-            "parallelism.default" => {
-                if value.parse::<usize>().map_or(true, |p| p == 0) {
-                    return Err(SqlError::invalid(pos, format!("'parallelism.default' must be a positive integer, found '{value}'")));
-                }
+            "parallelism.default" if value.parse::<usize>().map_or(true, |p| p == 0) => {
+                return Err(SqlError::invalid(pos, format!("'parallelism.default' must be a positive integer, found '{value}'")));
             }
             "execution.runtime-mode" if value.eq_ignore_ascii_case("streaming") => self.notes.push((
                 LogLevel::Warn,
@@ -135,7 +149,9 @@ impl ScriptSession {
     }
 
     pub(crate) fn dml_sync(&self) -> bool {
-        self.options.get("table.dml-sync").is_some_and(|v| v == "true")
+        self.options
+            .get("table.dml-sync")
+            .is_some_and(|v| v == "true")
     }
 
     fn exists(&self, name: &str) -> bool {
@@ -148,10 +164,20 @@ impl ScriptSession {
             if def.if_not_exists {
                 return Ok(());
             }
-            return Err(SqlError::invalid(def.pos, format!("table `{}` already exists", def.name)));
+            return Err(SqlError::invalid(
+                def.pos,
+                format!("table `{}` already exists", def.name),
+            ));
         }
         let connector = connector_for(def)?;
-        self.tables.insert(def.name.clone(), DeclaredTable { def: def.clone(), connector, source: None });
+        self.tables.insert(
+            def.name.clone(),
+            DeclaredTable {
+                def: def.clone(),
+                connector,
+                source: None,
+            },
+        );
         Ok(())
     }
 
@@ -161,21 +187,41 @@ impl ScriptSession {
             if v.if_not_exists {
                 return Ok(());
             }
-            return Err(SqlError::invalid(v.pos, format!("view `{}` already exists", v.name)));
+            return Err(SqlError::invalid(
+                v.pos,
+                format!("view `{}` already exists", v.name),
+            ));
         }
         let mut plan = self.plan_query(&v.query).await?;
         if let Some(cols) = &v.columns {
             if cols.len() != plan.schema().fields().len() {
                 return Err(SqlError::invalid(
                     v.pos,
-                    format!("view `{}` lists {} columns but its query returns {}", v.name, cols.len(), plan.schema().fields().len()),
+                    format!(
+                        "view `{}` lists {} columns but its query returns {}",
+                        v.name,
+                        cols.len(),
+                        plan.schema().fields().len()
+                    ),
                 ));
             }
-            let exprs: Vec<Expr> = plan.schema().columns().into_iter().zip(cols).map(|(c, n)| Expr::Column(c).alias(n)).collect();
-            plan = LogicalPlanBuilder::from(plan).project(exprs).and_then(|b| b.build()).map_err(|e| plan_error(e, &v.query))?;
+            let exprs: Vec<Expr> = plan
+                .schema()
+                .columns()
+                .into_iter()
+                .zip(cols)
+                .map(|(c, n)| Expr::Column(c).alias(n))
+                .collect();
+            plan = LogicalPlanBuilder::from(plan)
+                .project(exprs)
+                .and_then(|b| b.build())
+                .map_err(|e| plan_error(e, &v.query))?;
         }
         self.ctx
-            .register_table(v.name.as_str(), Arc::new(ViewTable::new(plan, Some(v.query.sql.clone()))))
+            .register_table(
+                v.name.as_str(),
+                Arc::new(ViewTable::new(plan, Some(v.query.sql.clone()))),
+            )
             .map_err(|e| plan_error(e, &v.query))?;
         self.views.push(v.name.clone());
         Ok(())
@@ -191,14 +237,28 @@ impl ScriptSession {
             ControlFlow::<()>::Continue(())
         });
         for n in names {
-            let Some(t) = self.tables.get_mut(&n) else { continue };
+            let Some(t) = self.tables.get_mut(&n) else {
+                continue;
+            };
             if t.source.is_some() {
                 continue;
             }
-            let provider = t.connector.source()?;
+            let provider = match t.connector.source() {
+                Ok(p) => p,
+                // Written earlier in this script but not there yet (validation, or output not
+                // published before the end of the run): read as empty.
+                Err(_) if self.written.contains(&n) => {
+                    Arc::new(EmptyTable::new(Arc::new(t.def.arrow_schema())))
+                        as Arc<dyn TableProvider>
+                }
+                Err(e) => return Err(e),
+            };
             let counter = Arc::new(Counter::default());
             self.ctx
-                .register_table(n.as_str(), Arc::new(MeteredTable::new(provider, counter.clone())))
+                .register_table(
+                    n.as_str(),
+                    Arc::new(MeteredTable::new(provider, counter.clone())),
+                )
                 .map_err(|e| SqlError::invalid(t.def.pos, e.to_string()))?;
             t.source = Some(counter);
         }
@@ -236,23 +296,36 @@ impl ScriptSession {
     /// static partition values filled in, unlisted columns NULL.
     pub(crate) async fn plan_insert(&mut self, ins: &InsertDef) -> Result<PlannedInsert, SqlError> {
         if self.views.contains(&ins.target) {
-            return Err(SqlError::invalid(ins.target_pos, format!("`{}` is a view; INSERT needs a table", ins.target)));
+            return Err(SqlError::invalid(
+                ins.target_pos,
+                format!("`{}` is a view; INSERT needs a table", ins.target),
+            ));
         }
         let Some(t) = self.tables.get(&ins.target) else {
-            return Err(SqlError::invalid(ins.target_pos, format!("table `{}` does not exist", ins.target)));
+            return Err(SqlError::invalid(
+                ins.target_pos,
+                format!("table `{}` does not exist", ins.target),
+            ));
         };
         let def = t.def.clone();
         let sink = t.connector.sink()?;
+        self.written.insert(def.name.clone());
         for (k, _) in &ins.static_partition {
             if !def.partitioned_by.contains(k) {
-                return Err(SqlError::invalid(ins.target_pos, format!("`{k}` is not a partition column of `{}`", def.name)));
+                return Err(SqlError::invalid(
+                    ins.target_pos,
+                    format!("`{k}` is not a partition column of `{}`", def.name),
+                ));
             }
         }
         let targets: Vec<String> = match &ins.columns {
             Some(cols) => {
                 for c in cols {
                     if def.column_index(c).is_none() {
-                        return Err(SqlError::invalid(ins.target_pos, format!("`{c}` is not a column of `{}`", def.name)));
+                        return Err(SqlError::invalid(
+                            ins.target_pos,
+                            format!("`{c}` is not a column of `{}`", def.name),
+                        ));
                     }
                 }
                 cols.clone()
@@ -292,21 +365,40 @@ impl ScriptSession {
                 }
                 ColumnSource::Query(i)
             } else if let Some((_, v)) = ins.static_partition.iter().find(|(k, _)| *k == c.name) {
-                let value = ScalarValue::Utf8(Some(v.clone())).cast_to(&dt).map_err(|_| {
-                    SqlError::invalid(ins.target_pos, format!("partition value '{v}' is not a valid {} for `{}`", c.data_type, c.name))
-                })?;
+                let value = ScalarValue::Utf8(Some(v.clone()))
+                    .cast_to(&dt)
+                    .map_err(|_| {
+                        SqlError::invalid(
+                            ins.target_pos,
+                            format!(
+                                "partition value '{v}' is not a valid {} for `{}`",
+                                c.data_type, c.name
+                            ),
+                        )
+                    })?;
                 ColumnSource::Const(value)
             } else {
                 ColumnSource::Const(ScalarValue::try_from(&dt).unwrap_or(ScalarValue::Null))
             };
             mapping.push(src);
         }
-        Ok(PlannedInsert { target: def.name.clone(), plan, mapping, sink, overwrite: ins.overwrite, counter: Arc::new(Counter::default()) })
+        Ok(PlannedInsert {
+            target: def.name.clone(),
+            plan,
+            mapping,
+            sink,
+            overwrite: ins.overwrite,
+            counter: Arc::new(Counter::default()),
+        })
     }
 
     /// Source counters of the tables opened so far, by name.
     pub(crate) fn source_counters(&self) -> Vec<(String, Arc<Counter>)> {
-        let mut v: Vec<_> = self.tables.iter().filter_map(|(n, t)| t.source.clone().map(|c| (n.clone(), c))).collect();
+        let mut v: Vec<_> = self
+            .tables
+            .iter()
+            .filter_map(|(n, t)| t.source.clone().map(|c| (n.clone(), c)))
+            .collect();
         v.sort_by(|a, b| a.0.cmp(&b.0));
         v
     }
@@ -320,7 +412,11 @@ impl ScriptSession {
                     .def
                     .columns
                     .iter()
-                    .map(|c| ColumnInfo { name: c.name.clone(), data_type: c.data_type.to_string(), nullable: c.nullable })
+                    .map(|c| ColumnInfo {
+                        name: c.name.clone(),
+                        data_type: c.data_type.to_string(),
+                        nullable: c.nullable,
+                    })
                     .collect();
                 (n.clone(), cols)
             })
@@ -335,7 +431,9 @@ pub(crate) fn columns_of(schema: &SchemaRef) -> Vec<ColumnInfo> {
         .iter()
         .map(|f| ColumnInfo {
             name: f.name().clone(),
-            data_type: FlinkType::from_arrow(f.data_type()).map(|t| t.to_string()).unwrap_or_else(|| f.data_type().to_string()),
+            data_type: FlinkType::from_arrow(f.data_type())
+                .map(|t| t.to_string())
+                .unwrap_or_else(|| f.data_type().to_string()),
             nullable: f.is_nullable(),
         })
         .collect()

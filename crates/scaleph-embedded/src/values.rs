@@ -1,7 +1,10 @@
 //! Arrow values to JSON for previews.
 
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
-use datafusion::arrow::datatypes::{DataType, Float32Type, Float64Type, Int16Type, Int32Type, Int64Type, Int8Type, UInt16Type, UInt32Type, UInt64Type, UInt8Type};
+use datafusion::arrow::datatypes::{
+    DataType, Float32Type, Float64Type, Int16Type, Int32Type, Int64Type, Int8Type, UInt16Type,
+    UInt32Type, UInt64Type, UInt8Type,
+};
 use datafusion::arrow::error::ArrowError;
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use serde_json::{Number, Value};
@@ -12,7 +15,11 @@ pub(crate) fn rows(batches: &[RecordBatch], limit: usize) -> Result<Vec<Vec<Valu
     let opts = FormatOptions::default();
     let mut out = Vec::new();
     for b in batches {
-        let fmts = b.columns().iter().map(|c| ArrayFormatter::try_new(c.as_ref(), &opts)).collect::<Result<Vec<_>, _>>()?;
+        let fmts = b
+            .columns()
+            .iter()
+            .map(|c| ArrayFormatter::try_new(c.as_ref(), &opts))
+            .collect::<Result<Vec<_>, _>>()?;
         for r in 0..b.num_rows() {
             if out.len() >= limit {
                 return Ok(out);
@@ -40,8 +47,14 @@ pub(crate) fn rows(batches: &[RecordBatch], limit: usize) -> Result<Vec<Vec<Valu
                         DataType::UInt16 => num!(UInt16Type),
                         DataType::UInt32 => num!(UInt32Type),
                         DataType::UInt64 => num!(UInt64Type),
-                        DataType::Float32 => Number::from_f64(c.as_primitive::<Float32Type>().value(r) as f64).map_or(Value::Null, Value::Number),
-                        DataType::Float64 => Number::from_f64(c.as_primitive::<Float64Type>().value(r)).map_or(Value::Null, Value::Number),
+                        DataType::Float32 => {
+                            Number::from_f64(c.as_primitive::<Float32Type>().value(r) as f64)
+                                .map_or(Value::Null, Value::Number)
+                        }
+                        DataType::Float64 => {
+                            Number::from_f64(c.as_primitive::<Float64Type>().value(r))
+                                .map_or(Value::Null, Value::Number)
+                        }
                         _ => Value::String(f.value(r).to_string()),
                     }
                 })

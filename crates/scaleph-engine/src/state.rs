@@ -77,7 +77,10 @@ impl JobState {
 
     /// FINISHED, FAILED and CANCELED end an instance.
     pub fn is_terminal(self) -> bool {
-        matches!(self, JobState::Finished | JobState::Failed | JobState::Canceled)
+        matches!(
+            self,
+            JobState::Finished | JobState::Failed | JobState::Canceled
+        )
     }
 
     /// Flink's spelling, e.g. `RUNNING`.

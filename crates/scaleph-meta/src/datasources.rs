@@ -10,7 +10,8 @@ fn datasource(r: &Row) -> Result<Datasource> {
         project_id: r.try_get("project_id")?,
         name: r.try_get("name")?,
         kind: r.try_get("kind")?,
-        properties: serde_json::from_str(&props).map_err(|e| StoreError::Database(e.to_string()))?,
+        properties: serde_json::from_str(&props)
+            .map_err(|e| StoreError::Database(e.to_string()))?,
         created_at: r.try_get("created_at")?,
         updated_at: r.try_get("updated_at")?,
     })
@@ -21,7 +22,13 @@ impl Store {
     ///
     /// # Errors
     /// [`StoreError::NotFound`] for an unknown project, [`StoreError::Conflict`] for a taken name.
-    pub async fn create_datasource(&self, project_id: &str, name: &str, kind: &str, properties: &Map<String, Value>) -> Result<Datasource> {
+    pub async fn create_datasource(
+        &self,
+        project_id: &str,
+        name: &str,
+        kind: &str,
+        properties: &Map<String, Value>,
+    ) -> Result<Datasource> {
         self.get_project(project_id).await?;
         let now = now_ms();
         let d = Datasource {
@@ -48,16 +55,31 @@ impl Store {
     }
 
     /// Lists a project's datasources by name.
-    pub async fn list_datasources(&self, project_id: &str, page: PageRequest) -> Result<Page<Datasource>> {
+    pub async fn list_datasources(
+        &self,
+        project_id: &str,
+        page: PageRequest,
+    ) -> Result<Page<Datasource>> {
         self.get_project(project_id).await?;
-        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM datasources WHERE project_id = $1").bind(project_id).fetch_one(&self.pool).await?;
-        let rows = sqlx::query("SELECT * FROM datasources WHERE project_id = $1 ORDER BY name LIMIT $2 OFFSET $3")
-            .bind(project_id)
-            .bind(page.page_size)
-            .bind(page.offset())
-            .fetch_all(&self.pool)
-            .await?;
-        Ok(Page { items: rows.iter().map(datasource).collect::<Result<_>>()?, total, page: page.page, page_size: page.page_size })
+        let total: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM datasources WHERE project_id = $1")
+                .bind(project_id)
+                .fetch_one(&self.pool)
+                .await?;
+        let rows = sqlx::query(
+            "SELECT * FROM datasources WHERE project_id = $1 ORDER BY name LIMIT $2 OFFSET $3",
+        )
+        .bind(project_id)
+        .bind(page.page_size)
+        .bind(page.offset())
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(Page {
+            items: rows.iter().map(datasource).collect::<Result<_>>()?,
+            total,
+            page: page.page,
+            page_size: page.page_size,
+        })
     }
 
     /// One datasource of a project.
@@ -65,15 +87,28 @@ impl Store {
     /// # Errors
     /// [`StoreError::NotFound`].
     pub async fn get_datasource(&self, project_id: &str, id: &str) -> Result<Datasource> {
-        let r = sqlx::query("SELECT * FROM datasources WHERE id = $1 AND project_id = $2").bind(id).bind(project_id).fetch_optional(&self.pool).await?;
-        r.as_ref().map(datasource).transpose()?.ok_or_else(|| StoreError::NotFound(format!("datasource '{id}'")))
+        let r = sqlx::query("SELECT * FROM datasources WHERE id = $1 AND project_id = $2")
+            .bind(id)
+            .bind(project_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        r.as_ref()
+            .map(datasource)
+            .transpose()?
+            .ok_or_else(|| StoreError::NotFound(format!("datasource '{id}'")))
     }
 
     /// Replaces name and properties.
     ///
     /// # Errors
     /// [`StoreError::NotFound`], [`StoreError::Conflict`].
-    pub async fn update_datasource(&self, project_id: &str, id: &str, name: &str, properties: &Map<String, Value>) -> Result<Datasource> {
+    pub async fn update_datasource(
+        &self,
+        project_id: &str,
+        id: &str,
+        name: &str,
+        properties: &Map<String, Value>,
+    ) -> Result<Datasource> {
         let n = sqlx::query("UPDATE datasources SET name = $1, properties = $2, updated_at = $3 WHERE id = $4 AND project_id = $5")
             .bind(name)
             .bind(Value::Object(properties.clone()).to_string())
@@ -95,7 +130,12 @@ impl Store {
     /// # Errors
     /// [`StoreError::NotFound`].
     pub async fn delete_datasource(&self, project_id: &str, id: &str) -> Result<()> {
-        let n = sqlx::query("DELETE FROM datasources WHERE id = $1 AND project_id = $2").bind(id).bind(project_id).execute(&self.pool).await?.rows_affected();
+        let n = sqlx::query("DELETE FROM datasources WHERE id = $1 AND project_id = $2")
+            .bind(id)
+            .bind(project_id)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
         if n == 0 {
             return Err(StoreError::NotFound(format!("datasource '{id}'")));
         }

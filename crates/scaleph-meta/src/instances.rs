@@ -1,4 +1,7 @@
-use crate::{new_id, now_ms, state_of, InstanceDetail, JobInstance, LogLine, Page, PageRequest, Result, Row, StateChange, Store, StoreError};
+use crate::{
+    new_id, now_ms, state_of, InstanceDetail, JobInstance, LogLine, Page, PageRequest, Result, Row,
+    StateChange, Store, StoreError,
+};
 use scaleph_engine::{EngineKind, JobState, LogLevel, TableMetrics, TableRole};
 use sqlx::Row as _;
 
@@ -9,7 +12,8 @@ fn instance(r: &Row) -> Result<JobInstance> {
         id: r.try_get("id")?,
         job_id: r.try_get("job_id")?,
         version: r.try_get("version")?,
-        engine: EngineKind::parse(&engine).ok_or_else(|| StoreError::Database(format!("unknown engine '{engine}'")))?,
+        engine: EngineKind::parse(&engine)
+            .ok_or_else(|| StoreError::Database(format!("unknown engine '{engine}'")))?,
         state: state_of(&state)?,
         error: r.try_get("error")?,
         created_at: r.try_get("created_at")?,
@@ -29,7 +33,12 @@ fn level(s: &str) -> LogLevel {
 
 impl Store {
     /// Creates an instance in state CREATED (with its first history entry), atomically.
-    pub async fn create_instance(&self, job_id: &str, version: i64, engine: EngineKind) -> Result<JobInstance> {
+    pub async fn create_instance(
+        &self,
+        job_id: &str,
+        version: i64,
+        engine: EngineKind,
+    ) -> Result<JobInstance> {
         let now = now_ms();
         let i = JobInstance {
             id: new_id(),
@@ -52,12 +61,14 @@ impl Store {
             .bind(now)
             .execute(&mut *tx)
             .await?;
-        sqlx::query("INSERT INTO instance_states (instance_id, seq, state, at) VALUES ($1, 1, $2, $3)")
-            .bind(&i.id)
-            .bind(i.state.as_str())
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO instance_states (instance_id, seq, state, at) VALUES ($1, 1, $2, $3)",
+        )
+        .bind(&i.id)
+        .bind(i.state.as_str())
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(i)
     }
@@ -67,23 +78,35 @@ impl Store {
     /// # Errors
     /// [`StoreError::NotFound`].
     pub async fn get_instance(&self, id: &str) -> Result<JobInstance> {
-        let r = sqlx::query("SELECT * FROM job_instances WHERE id = $1").bind(id).fetch_optional(&self.pool).await?;
-        r.as_ref().map(instance).transpose()?.ok_or_else(|| StoreError::NotFound(format!("job instance '{id}'")))
+        let r = sqlx::query("SELECT * FROM job_instances WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        r.as_ref()
+            .map(instance)
+            .transpose()?
+            .ok_or_else(|| StoreError::NotFound(format!("job instance '{id}'")))
     }
 
     /// An instance with history and metrics.
     pub async fn instance_detail(&self, id: &str) -> Result<InstanceDetail> {
         let instance = self.get_instance(id).await?;
-        let history = sqlx::query("SELECT state, at, reason FROM instance_states WHERE instance_id = $1 ORDER BY seq")
-            .bind(id)
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(|r| {
-                let s: String = r.try_get("state")?;
-                Ok(StateChange { state: state_of(&s)?, at: r.try_get("at")?, reason: r.try_get("reason")? })
+        let history = sqlx::query(
+            "SELECT state, at, reason FROM instance_states WHERE instance_id = $1 ORDER BY seq",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| {
+            let s: String = r.try_get("state")?;
+            Ok(StateChange {
+                state: state_of(&s)?,
+                at: r.try_get("at")?,
+                reason: r.try_get("reason")?,
             })
-            .collect::<Result<_>>()?;
+        })
+        .collect::<Result<_>>()?;
         let metrics = sqlx::query("SELECT table_name, role, rows_count, bytes FROM instance_metrics WHERE instance_id = $1 ORDER BY role DESC, table_name")
             .bind(id)
             .fetch_all(&self.pool)
@@ -99,19 +122,35 @@ impl Store {
                 })
             })
             .collect::<Result<_>>()?;
-        Ok(InstanceDetail { instance, history, metrics })
+        Ok(InstanceDetail {
+            instance,
+            history,
+            metrics,
+        })
     }
 
     /// A job's instances, newest first.
-    pub async fn list_instances(&self, job_id: &str, page: PageRequest) -> Result<Page<JobInstance>> {
-        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM job_instances WHERE job_id = $1").bind(job_id).fetch_one(&self.pool).await?;
+    pub async fn list_instances(
+        &self,
+        job_id: &str,
+        page: PageRequest,
+    ) -> Result<Page<JobInstance>> {
+        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM job_instances WHERE job_id = $1")
+            .bind(job_id)
+            .fetch_one(&self.pool)
+            .await?;
         let rows = sqlx::query("SELECT * FROM job_instances WHERE job_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3")
             .bind(job_id)
             .bind(page.page_size)
             .bind(page.offset())
             .fetch_all(&self.pool)
             .await?;
-        Ok(Page { items: rows.iter().map(instance).collect::<Result<_>>()?, total, page: page.page, page_size: page.page_size })
+        Ok(Page {
+            items: rows.iter().map(instance).collect::<Result<_>>()?,
+            total,
+            page: page.page,
+            page_size: page.page_size,
+        })
     }
 
     /// Moves an instance to `to`, if the state machine allows it from the current state, and
@@ -120,7 +159,13 @@ impl Store {
     ///
     /// # Errors
     /// [`StoreError::IllegalTransition`], [`StoreError::NotFound`].
-    pub async fn transition(&self, id: &str, to: JobState, reason: Option<&str>, error: Option<&str>) -> Result<JobInstance> {
+    pub async fn transition(
+        &self,
+        id: &str,
+        to: JobState,
+        reason: Option<&str>,
+        error: Option<&str>,
+    ) -> Result<JobInstance> {
         loop {
             let cur = self.get_instance(id).await?;
             cur.state.transition(to)?;
@@ -142,7 +187,12 @@ impl Store {
                 tx.rollback().await?;
                 continue; // someone else moved it; re-check against the new state
             }
-            let seq: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) + 1 FROM instance_states WHERE instance_id = $1").bind(id).fetch_one(&mut *tx).await?;
+            let seq: i64 = sqlx::query_scalar(
+                "SELECT COALESCE(MAX(seq), 0) + 1 FROM instance_states WHERE instance_id = $1",
+            )
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
             sqlx::query("INSERT INTO instance_states (instance_id, seq, state, at, reason) VALUES ($1, $2, $3, $4, $5)")
                 .bind(id)
                 .bind(seq)
@@ -181,7 +231,12 @@ impl Store {
     /// Appends log lines; returns the sequence number of the last one.
     pub async fn append_logs(&self, id: &str, lines: &[(LogLevel, String)]) -> Result<i64> {
         let mut tx = self.pool.begin().await?;
-        let mut seq: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM instance_logs WHERE instance_id = $1").bind(id).fetch_one(&mut *tx).await?;
+        let mut seq: i64 = sqlx::query_scalar(
+            "SELECT COALESCE(MAX(seq), 0) FROM instance_logs WHERE instance_id = $1",
+        )
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
         let now = now_ms();
         for (lvl, line) in lines {
             seq += 1;
@@ -210,7 +265,12 @@ impl Store {
         rows.iter()
             .map(|r| {
                 let l: String = r.try_get("level")?;
-                Ok(LogLine { seq: r.try_get("seq")?, at: r.try_get("at")?, level: level(&l), line: r.try_get("line")? })
+                Ok(LogLine {
+                    seq: r.try_get("seq")?,
+                    at: r.try_get("at")?,
+                    level: level(&l),
+                    line: r.try_get("line")?,
+                })
             })
             .collect()
     }

@@ -10,8 +10,10 @@ fn job(r: &Row) -> Result<Job> {
         id: r.try_get("id")?,
         project_id: r.try_get("project_id")?,
         name: r.try_get("name")?,
-        engine: EngineKind::parse(&engine).ok_or_else(|| StoreError::Database(format!("unknown engine '{engine}'")))?,
-        settings: serde_json::from_str(&settings).map_err(|e| StoreError::Database(e.to_string()))?,
+        engine: EngineKind::parse(&engine)
+            .ok_or_else(|| StoreError::Database(format!("unknown engine '{engine}'")))?,
+        settings: serde_json::from_str(&settings)
+            .map_err(|e| StoreError::Database(e.to_string()))?,
         current_version: r.try_get("current_version")?,
         created_at: r.try_get("created_at")?,
         updated_at: r.try_get("updated_at")?,
@@ -37,7 +39,15 @@ impl Store {
     ///
     /// # Errors
     /// [`StoreError::NotFound`] for an unknown project, [`StoreError::Conflict`] for a taken name.
-    pub async fn create_job(&self, project_id: &str, name: &str, engine: EngineKind, settings: &JobSettings, script: &str, message: &str) -> Result<Job> {
+    pub async fn create_job(
+        &self,
+        project_id: &str,
+        name: &str,
+        engine: EngineKind,
+        settings: &JobSettings,
+        script: &str,
+        message: &str,
+    ) -> Result<Job> {
         self.get_project(project_id).await?;
         let now = now_ms();
         let id = new_id();
@@ -67,14 +77,24 @@ impl Store {
     /// Lists a project's jobs by name.
     pub async fn list_jobs(&self, project_id: &str, page: PageRequest) -> Result<Page<Job>> {
         self.get_project(project_id).await?;
-        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE project_id = $1").bind(project_id).fetch_one(&self.pool).await?;
-        let rows = sqlx::query("SELECT * FROM jobs WHERE project_id = $1 ORDER BY name LIMIT $2 OFFSET $3")
+        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE project_id = $1")
             .bind(project_id)
-            .bind(page.page_size)
-            .bind(page.offset())
-            .fetch_all(&self.pool)
+            .fetch_one(&self.pool)
             .await?;
-        Ok(Page { items: rows.iter().map(job).collect::<Result<_>>()?, total, page: page.page, page_size: page.page_size })
+        let rows = sqlx::query(
+            "SELECT * FROM jobs WHERE project_id = $1 ORDER BY name LIMIT $2 OFFSET $3",
+        )
+        .bind(project_id)
+        .bind(page.page_size)
+        .bind(page.offset())
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(Page {
+            items: rows.iter().map(job).collect::<Result<_>>()?,
+            total,
+            page: page.page,
+            page_size: page.page_size,
+        })
     }
 
     /// One job of a project.
@@ -82,8 +102,15 @@ impl Store {
     /// # Errors
     /// [`StoreError::NotFound`].
     pub async fn get_job(&self, project_id: &str, id: &str) -> Result<Job> {
-        let r = sqlx::query("SELECT * FROM jobs WHERE id = $1 AND project_id = $2").bind(id).bind(project_id).fetch_optional(&self.pool).await?;
-        r.as_ref().map(job).transpose()?.ok_or_else(|| StoreError::NotFound(format!("job '{id}'")))
+        let r = sqlx::query("SELECT * FROM jobs WHERE id = $1 AND project_id = $2")
+            .bind(id)
+            .bind(project_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        r.as_ref()
+            .map(job)
+            .transpose()?
+            .ok_or_else(|| StoreError::NotFound(format!("job '{id}'")))
     }
 
     /// A job by id alone.
@@ -91,15 +118,28 @@ impl Store {
     /// # Errors
     /// [`StoreError::NotFound`].
     pub async fn get_job_by_id(&self, id: &str) -> Result<Job> {
-        let r = sqlx::query("SELECT * FROM jobs WHERE id = $1").bind(id).fetch_optional(&self.pool).await?;
-        r.as_ref().map(job).transpose()?.ok_or_else(|| StoreError::NotFound(format!("job '{id}'")))
+        let r = sqlx::query("SELECT * FROM jobs WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        r.as_ref()
+            .map(job)
+            .transpose()?
+            .ok_or_else(|| StoreError::NotFound(format!("job '{id}'")))
     }
 
     /// Changes name, engine and settings (not the script: see [`Store::save_version`]).
     ///
     /// # Errors
     /// [`StoreError::NotFound`], [`StoreError::Conflict`].
-    pub async fn update_job(&self, project_id: &str, id: &str, name: &str, engine: EngineKind, settings: &JobSettings) -> Result<Job> {
+    pub async fn update_job(
+        &self,
+        project_id: &str,
+        id: &str,
+        name: &str,
+        engine: EngineKind,
+        settings: &JobSettings,
+    ) -> Result<Job> {
         let n = sqlx::query("UPDATE jobs SET name = $1, engine = $2, settings = $3, updated_at = $4 WHERE id = $5 AND project_id = $6")
             .bind(name)
             .bind(engine.as_str())
@@ -122,7 +162,12 @@ impl Store {
     /// # Errors
     /// [`StoreError::NotFound`].
     pub async fn delete_job(&self, project_id: &str, id: &str) -> Result<()> {
-        let n = sqlx::query("DELETE FROM jobs WHERE id = $1 AND project_id = $2").bind(id).bind(project_id).execute(&self.pool).await?.rows_affected();
+        let n = sqlx::query("DELETE FROM jobs WHERE id = $1 AND project_id = $2")
+            .bind(id)
+            .bind(project_id)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
         if n == 0 {
             return Err(StoreError::NotFound(format!("job '{id}'")));
         }
@@ -133,16 +178,37 @@ impl Store {
     ///
     /// # Errors
     /// [`StoreError::NotFound`]; [`StoreError::Conflict`] if another save raced this one.
-    pub async fn save_version(&self, project_id: &str, job_id: &str, script: &str, message: &str) -> Result<JobVersion> {
+    pub async fn save_version(
+        &self,
+        project_id: &str,
+        job_id: &str,
+        script: &str,
+        message: &str,
+    ) -> Result<JobVersion> {
         let mut tx = self.pool.begin().await?;
-        let cur: Option<i64> = sqlx::query_scalar("SELECT current_version FROM jobs WHERE id = $1 AND project_id = $2")
-            .bind(job_id)
-            .bind(project_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-        let Some(cur) = cur else { return Err(StoreError::NotFound(format!("job '{job_id}'"))) };
-        let max: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM job_versions WHERE job_id = $1").bind(job_id).fetch_one(&mut *tx).await?;
-        let v = JobVersion { job_id: job_id.into(), version: max.max(cur) + 1, script: script.into(), message: message.into(), created_at: now_ms() };
+        let cur: Option<i64> = sqlx::query_scalar(
+            "SELECT current_version FROM jobs WHERE id = $1 AND project_id = $2",
+        )
+        .bind(job_id)
+        .bind(project_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(cur) = cur else {
+            return Err(StoreError::NotFound(format!("job '{job_id}'")));
+        };
+        let max: i64 = sqlx::query_scalar(
+            "SELECT COALESCE(MAX(version), 0) FROM job_versions WHERE job_id = $1",
+        )
+        .bind(job_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        let v = JobVersion {
+            job_id: job_id.into(),
+            version: max.max(cur) + 1,
+            script: script.into(),
+            message: message.into(),
+            created_at: now_ms(),
+        };
         sqlx::query("INSERT INTO job_versions (job_id, version, script, message, created_at) VALUES ($1, $2, $3, $4, $5)")
             .bind(job_id)
             .bind(v.version)
@@ -152,7 +218,12 @@ impl Store {
             .execute(&mut *tx)
             .await
             .map_err(|e| on_unique(e, || "the job was saved concurrently; retry".into()))?;
-        sqlx::query("UPDATE jobs SET current_version = $1, updated_at = $2 WHERE id = $3").bind(v.version).bind(v.created_at).bind(job_id).execute(&mut *tx).await?;
+        sqlx::query("UPDATE jobs SET current_version = $1, updated_at = $2 WHERE id = $3")
+            .bind(v.version)
+            .bind(v.created_at)
+            .bind(job_id)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(v)
     }
@@ -160,7 +231,11 @@ impl Store {
     /// All versions of a job, newest first.
     pub async fn list_versions(&self, project_id: &str, job_id: &str) -> Result<Vec<JobVersion>> {
         self.get_job(project_id, job_id).await?;
-        let rows = sqlx::query("SELECT * FROM job_versions WHERE job_id = $1 ORDER BY version DESC").bind(job_id).fetch_all(&self.pool).await?;
+        let rows =
+            sqlx::query("SELECT * FROM job_versions WHERE job_id = $1 ORDER BY version DESC")
+                .bind(job_id)
+                .fetch_all(&self.pool)
+                .await?;
         rows.iter().map(version).collect()
     }
 
@@ -169,7 +244,14 @@ impl Store {
     /// # Errors
     /// [`StoreError::NotFound`].
     pub async fn get_version(&self, job_id: &str, v: i64) -> Result<JobVersion> {
-        let r = sqlx::query("SELECT * FROM job_versions WHERE job_id = $1 AND version = $2").bind(job_id).bind(v).fetch_optional(&self.pool).await?;
-        r.as_ref().map(version).transpose()?.ok_or_else(|| StoreError::NotFound(format!("version {v} of job '{job_id}'")))
+        let r = sqlx::query("SELECT * FROM job_versions WHERE job_id = $1 AND version = $2")
+            .bind(job_id)
+            .bind(v)
+            .fetch_optional(&self.pool)
+            .await?;
+        r.as_ref()
+            .map(version)
+            .transpose()?
+            .ok_or_else(|| StoreError::NotFound(format!("version {v} of job '{job_id}'")))
     }
 }

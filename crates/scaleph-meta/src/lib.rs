@@ -14,7 +14,7 @@ mod jobs;
 mod models;
 mod projects;
 
-pub use error::{StoreError, Result};
+pub use error::{Result, StoreError};
 pub use models::*;
 
 use scaleph_engine::JobState;
@@ -61,7 +61,10 @@ impl Store {
             .acquire_timeout(Duration::from_secs(10))
             .connect(url)
             .await?;
-        sqlx::migrate!("./migrations").run(&pool).await.map_err(|e| StoreError::Database(e.to_string()))?;
+        sqlx::migrate!("./migrations")
+            .run(&pool)
+            .await
+            .map_err(|e| StoreError::Database(e.to_string()))?;
         Ok(Store { pool, backend })
     }
 
@@ -90,7 +93,8 @@ pub(crate) fn new_id() -> String {
 }
 
 pub(crate) fn state_of(row_state: &str) -> Result<JobState> {
-    JobState::parse(row_state).ok_or_else(|| StoreError::Database(format!("unknown state '{row_state}' in store")))
+    JobState::parse(row_state)
+        .ok_or_else(|| StoreError::Database(format!("unknown state '{row_state}' in store")))
 }
 
 pub(crate) type Row = AnyRow;

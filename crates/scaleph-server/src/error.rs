@@ -21,7 +21,11 @@ pub struct ApiError {
 impl ApiError {
     /// An error with a status and a message naming the problem.
     pub fn new(status: StatusCode, detail: impl Into<String>) -> Self {
-        Self { status, detail: detail.into(), extra: Map::new() }
+        Self {
+            status,
+            detail: detail.into(),
+            extra: Map::new(),
+        }
     }
 
     /// 404.
@@ -62,7 +66,12 @@ impl IntoResponse for ApiError {
         if let Value::Object(m) = &mut body {
             m.extend(self.extra);
         }
-        (self.status, [(header::CONTENT_TYPE, "application/problem+json")], body.to_string()).into_response()
+        (
+            self.status,
+            [(header::CONTENT_TYPE, "application/problem+json")],
+            body.to_string(),
+        )
+            .into_response()
     }
 }
 
@@ -71,7 +80,10 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::NotFound(w) => ApiError::not_found(format!("{w} not found")),
             StoreError::Conflict(m) => ApiError::conflict(m),
-            StoreError::IllegalTransition(t) => ApiError::conflict(format!("job instance is {}; cannot move to {}", t.from, t.to)),
+            StoreError::IllegalTransition(t) => ApiError::conflict(format!(
+                "job instance is {}; cannot move to {}",
+                t.from, t.to
+            )),
             StoreError::Invalid(m) => ApiError::invalid(m),
             StoreError::Database(m) => {
                 tracing::error!(error = %m, "store error");
@@ -90,7 +102,10 @@ impl From<EngineError> for ApiError {
                 .with("kind", serde_json::to_value(s.kind).unwrap_or(Value::Null))
                 .with("message", s.message),
             EngineError::Execution(m) => ApiError::invalid(m),
-            EngineError::Timeout(d) => ApiError::new(StatusCode::REQUEST_TIMEOUT, format!("query timed out after {} ms", d.as_millis())),
+            EngineError::Timeout(d) => ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                format!("query timed out after {} ms", d.as_millis()),
+            ),
             EngineError::Cancelled => ApiError::conflict("cancelled"),
             EngineError::Internal(m) => {
                 tracing::error!(error = %m, "engine internal error");
@@ -111,11 +126,31 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
         match axum::Json::<T>::from_request(req, state).await {
             Ok(axum::Json(v)) => Ok(ApiJson(v)),
             Err(rej) => Err(match &rej {
-                JsonRejection::JsonDataError(e) => ApiError::invalid(format!("invalid request body: {}", e.body_text().trim_start_matches("Failed to deserialize the JSON body into the target type: "))),
-                JsonRejection::JsonSyntaxError(e) => ApiError::new(StatusCode::BAD_REQUEST, format!("malformed JSON: {}", e.body_text().trim_start_matches("Failed to parse the request body as JSON: "))),
-                JsonRejection::MissingJsonContentType(_) => ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "expected Content-Type: application/json"),
-                JsonRejection::BytesRejection(_) if rej.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                    ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "request body is larger than the limit")
+                JsonRejection::JsonDataError(e) => ApiError::invalid(format!(
+                    "invalid request body: {}",
+                    e.body_text().trim_start_matches(
+                        "Failed to deserialize the JSON body into the target type: "
+                    )
+                )),
+                JsonRejection::JsonSyntaxError(e) => ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    format!(
+                        "malformed JSON: {}",
+                        e.body_text()
+                            .trim_start_matches("Failed to parse the request body as JSON: ")
+                    ),
+                ),
+                JsonRejection::MissingJsonContentType(_) => ApiError::new(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "expected Content-Type: application/json",
+                ),
+                JsonRejection::BytesRejection(_)
+                    if rej.status() == StatusCode::PAYLOAD_TOO_LARGE =>
+                {
+                    ApiError::new(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        "request body is larger than the limit",
+                    )
                 }
                 _ => ApiError::new(rej.status(), rej.body_text()),
             }),
@@ -132,7 +167,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         match axum::extract::Query::<T>::from_request_parts(parts, state).await {
             Ok(q) => Ok(ApiQuery(q.0)),
-            Err(e @ QueryRejection::FailedToDeserializeQueryString(_)) => Err(ApiError::new(StatusCode::BAD_REQUEST, e.body_text())),
+            Err(e @ QueryRejection::FailedToDeserializeQueryString(_)) => {
+                Err(ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))
+            }
             Err(e) => Err(ApiError::new(e.status(), e.body_text())),
         }
     }

@@ -42,7 +42,11 @@ impl AppState {
     pub fn new(store: Store) -> Self {
         let engine: Arc<dyn Engine> = Arc::new(EmbeddedEngine::new());
         let runner = Runner::new(store.clone(), engine.clone());
-        Self { store, engine, runner }
+        Self {
+            store,
+            engine,
+            runner,
+        }
     }
 }
 
@@ -68,13 +72,23 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     on_bound: impl FnOnce(SocketAddr),
 ) -> std::io::Result<()> {
-    let n = state.runner.recover().await.map_err(std::io::Error::other)?;
+    let n = state
+        .runner
+        .recover()
+        .await
+        .map_err(std::io::Error::other)?;
     if n > 0 {
-        tracing::warn!(count = n, "marked unfinished job instances FAILED: platform restarted");
+        tracing::warn!(
+            count = n,
+            "marked unfinished job instances FAILED: platform restarted"
+        );
     }
     let listener = tokio::net::TcpListener::bind(addr).await?;
     on_bound(listener.local_addr()?);
-    axum::serve(listener, app(state).into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }

@@ -146,7 +146,10 @@ impl TableDef {
                 c.expect(&Token::Eq)?;
                 let value = c.string("an option value string")?;
                 if def.options.iter().any(|o| o.key == key) {
-                    return Err(SqlError::invalid(pos, format!("option '{key}' given twice")));
+                    return Err(SqlError::invalid(
+                        pos,
+                        format!("option '{key}' given twice"),
+                    ));
                 }
                 def.options.push(TableOption { key, value, pos });
                 if !c.eat(&Token::Comma) {
@@ -196,7 +199,10 @@ impl TableDef {
         }
         let name = c.ident("a column name")?;
         if c.eat_kw(Keyword::AS) {
-            return Err(SqlError::unsupported(pos, format!("computed column `{name}`")));
+            return Err(SqlError::unsupported(
+                pos,
+                format!("computed column `{name}`"),
+            ));
         }
         let data_type = FlinkType::parse(c)?;
         let mut nullable = true;
@@ -218,7 +224,10 @@ impl TableDef {
             }
         }
         if self.columns.iter().any(|col| col.name == name) {
-            return Err(SqlError::invalid(pos, format!("column `{name}` declared twice")));
+            return Err(SqlError::invalid(
+                pos,
+                format!("column `{name}` declared twice"),
+            ));
         }
         self.columns.push(ColumnDef {
             name,
@@ -236,7 +245,10 @@ impl TableDef {
                 None => {
                     return Err(SqlError::invalid(
                         self.pos,
-                        format!("primary key column `{k}` is not a column of `{}`", self.name),
+                        format!(
+                            "primary key column `{k}` is not a column of `{}`",
+                            self.name
+                        ),
                     ))
                 }
             }
@@ -253,12 +265,18 @@ impl TableDef {
             if self.column_index(&w.column).is_none() {
                 return Err(SqlError::invalid(
                     w.pos,
-                    format!("watermark column `{}` is not a column of `{}`", w.column, self.name),
+                    format!(
+                        "watermark column `{}` is not a column of `{}`",
+                        w.column, self.name
+                    ),
                 ));
             }
         }
         if self.columns.is_empty() {
-            return Err(SqlError::invalid(self.pos, format!("table `{}` has no columns", self.name)));
+            return Err(SqlError::invalid(
+                self.pos,
+                format!("table `{}` has no columns", self.name),
+            ));
         }
         Ok(())
     }

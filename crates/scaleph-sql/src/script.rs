@@ -19,7 +19,8 @@ impl QueryText {
     /// The text preceded by `pos.line - 1` newlines and `pos.column - 1` spaces, so that a parser
     /// reading it reports positions relative to the whole script.
     pub fn padded(&self) -> String {
-        let mut s = String::with_capacity(self.sql.len() + (self.pos.line + self.pos.column) as usize);
+        let mut s =
+            String::with_capacity(self.sql.len() + (self.pos.line + self.pos.column) as usize);
         for _ in 1..self.pos.line {
             s.push('\n');
         }
@@ -158,13 +159,19 @@ fn is_statement_set_start(t: &[TokenWithSpan]) -> Option<usize> {
 }
 
 /// Index of the `END` that closes a statement set whose body starts at `from`.
-fn find_set_end(tokens: &[TokenWithSpan], from: usize, src: &Source<'_>) -> Result<usize, SqlError> {
+fn find_set_end(
+    tokens: &[TokenWithSpan],
+    from: usize,
+    src: &Source<'_>,
+) -> Result<usize, SqlError> {
     let mut depth = 0i32;
     for (k, t) in tokens.iter().enumerate().skip(from) {
         match &t.token {
             Token::LParen => depth += 1,
             Token::RParen => depth -= 1,
-            Token::Word(w) if depth == 0 && w.keyword == Keyword::END && w.quote_style.is_none() => {
+            Token::Word(w)
+                if depth == 0 && w.keyword == Keyword::END && w.quote_style.is_none() =>
+            {
                 // `CASE … END` never stands right after `;`; a set's END does.
                 let prev_semi = k > 0 && tokens[k - 1].token == Token::SemiColon;
                 if prev_semi {
@@ -175,7 +182,10 @@ fn find_set_end(tokens: &[TokenWithSpan], from: usize, src: &Source<'_>) -> Resu
         }
     }
     Err(SqlError::syntax(
-        tokens.get(from).map(pos_of).unwrap_or_else(|| src.end_pos()),
+        tokens
+            .get(from)
+            .map(pos_of)
+            .unwrap_or_else(|| src.end_pos()),
         "statement set is missing its closing END",
     ))
 }
@@ -222,7 +232,11 @@ fn parse_statement_set(
     })
 }
 
-fn parse_statement(src: &Source<'_>, toks: &[TokenWithSpan], end: Pos) -> Result<Statement, SqlError> {
+fn parse_statement(
+    src: &Source<'_>,
+    toks: &[TokenWithSpan],
+    end: Pos,
+) -> Result<Statement, SqlError> {
     let mut c = Cursor::new(src, toks, end);
     let pos = c.pos();
     let first = match c.peek() {
@@ -252,7 +266,10 @@ fn parse_statement(src: &Source<'_>, toks: &[TokenWithSpan], end: Pos) -> Result
             } else if c.eat_kw(Keyword::VIEW) {
                 StatementKind::CreateView(parse_view(&mut c)?)
             } else {
-                let what = c.ident("TABLE or VIEW").unwrap_or_default().to_ascii_uppercase();
+                let what = c
+                    .ident("TABLE or VIEW")
+                    .unwrap_or_default()
+                    .to_ascii_uppercase();
                 return Err(SqlError::unsupported(pos, format!("CREATE {what}")));
             }
         }
@@ -260,7 +277,8 @@ fn parse_statement(src: &Source<'_>, toks: &[TokenWithSpan], end: Pos) -> Result
             c.next();
             StatementKind::Insert(parse_insert(&mut c)?)
         }
-        "EXECUTE" if matches!(c.peek_nth(1), Some(Token::Word(w)) if w.value.eq_ignore_ascii_case("INSERT")) => {
+        "EXECUTE" if matches!(c.peek_nth(1), Some(Token::Word(w)) if w.value.eq_ignore_ascii_case("INSERT")) =>
+        {
             c.next();
             c.next();
             StatementKind::Insert(parse_insert(&mut c)?)
@@ -272,10 +290,15 @@ fn parse_statement(src: &Source<'_>, toks: &[TokenWithSpan], end: Pos) -> Result
         _ => {
             c.next();
             let second = match c.peek() {
-                Some(Token::Word(w)) if w.quote_style.is_none() => format!(" {}", w.value.to_ascii_uppercase()),
+                Some(Token::Word(w)) if w.quote_style.is_none() => {
+                    format!(" {}", w.value.to_ascii_uppercase())
+                }
                 _ => String::new(),
             };
-            return Err(SqlError::unsupported(pos, format!("{first}{second} statement")));
+            return Err(SqlError::unsupported(
+                pos,
+                format!("{first}{second} statement"),
+            ));
         }
     };
     Ok(Statement { kind, pos })
@@ -283,7 +306,10 @@ fn parse_statement(src: &Source<'_>, toks: &[TokenWithSpan], end: Pos) -> Result
 
 fn parse_set(c: &mut Cursor<'_>) -> Result<StatementKind, SqlError> {
     if c.is_done() {
-        return Err(SqlError::unsupported(c.pos(), "SET without a key (listing options)"));
+        return Err(SqlError::unsupported(
+            c.pos(),
+            "SET without a key (listing options)",
+        ));
     }
     if matches!(c.peek(), Some(Token::SingleQuotedString(_))) {
         let key = c.string("an option key string")?;
@@ -406,7 +432,10 @@ pub(crate) fn table_name(c: &mut Cursor<'_>) -> Result<String, SqlError> {
         [cat, db] if cat == "default_catalog" && db == "default_database" => Ok(name),
         _ => Err(SqlError::unsupported(
             pos,
-            format!("catalog/database `{}` (only default_catalog.default_database)", parts.join(".")),
+            format!(
+                "catalog/database `{}` (only default_catalog.default_database)",
+                parts.join(".")
+            ),
         )),
     }
 }

@@ -94,7 +94,9 @@ impl FlinkType {
                 if !(1..=38).contains(&p) || s > p {
                     return Err(SqlError::invalid(
                         pos,
-                        format!("DECIMAL({p}, {s}): precision must be 1..38 and scale 0..precision"),
+                        format!(
+                            "DECIMAL({p}, {s}): precision must be 1..38 and scale 0..precision"
+                        ),
                     ));
                 }
                 FlinkType::Decimal(p as u8, s as i8)
@@ -298,7 +300,10 @@ fn opt_len(c: &mut Cursor<'_>, default: u32) -> Result<u32, SqlError> {
         let n = c.number("a length")?;
         c.expect(&Token::RParen)?;
         if n == 0 || n > MAX_LEN as u64 {
-            return Err(SqlError::invalid(pos, format!("length {n} out of range 1..2147483647")));
+            return Err(SqlError::invalid(
+                pos,
+                format!("length {n} out of range 1..2147483647"),
+            ));
         }
         Ok(n as u32)
     } else {
@@ -312,7 +317,10 @@ fn opt_precision(c: &mut Cursor<'_>, default: u8) -> Result<u8, SqlError> {
         let n = c.number("a precision")?;
         c.expect(&Token::RParen)?;
         if n > 9 {
-            return Err(SqlError::invalid(pos, format!("precision {n} out of range 0..9")));
+            return Err(SqlError::invalid(
+                pos,
+                format!("precision {n} out of range 0..9"),
+            ));
         }
         Ok(n as u8)
     } else {

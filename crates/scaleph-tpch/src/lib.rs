@@ -11,7 +11,7 @@ mod gen;
 mod queries;
 
 pub use gen::{generate, GenFormat, GenSummary};
-pub use queries::{job_script, table_ddl, Query, QUERIES};
+pub use queries::{blackhole_script, job_script, table_ddl, Query, QUERIES};
 
 /// Errors of data generation.
 #[derive(Debug, thiserror::Error)]

@@ -5,14 +5,107 @@
 
 /// The eight tables and their columns with Flink types.
 pub const TABLES: &[(&str, &[(&str, &str)])] = &[
-    ("nation", &[("n_nationkey", "BIGINT"), ("n_name", "STRING"), ("n_regionkey", "BIGINT"), ("n_comment", "STRING")]),
-    ("region", &[("r_regionkey", "BIGINT"), ("r_name", "STRING"), ("r_comment", "STRING")]),
-    ("part", &[("p_partkey", "BIGINT"), ("p_name", "STRING"), ("p_mfgr", "STRING"), ("p_brand", "STRING"), ("p_type", "STRING"), ("p_size", "INT"), ("p_container", "STRING"), ("p_retailprice", "DECIMAL(15, 2)"), ("p_comment", "STRING")]),
-    ("supplier", &[("s_suppkey", "BIGINT"), ("s_name", "STRING"), ("s_address", "STRING"), ("s_nationkey", "BIGINT"), ("s_phone", "STRING"), ("s_acctbal", "DECIMAL(15, 2)"), ("s_comment", "STRING")]),
-    ("customer", &[("c_custkey", "BIGINT"), ("c_name", "STRING"), ("c_address", "STRING"), ("c_nationkey", "BIGINT"), ("c_phone", "STRING"), ("c_acctbal", "DECIMAL(15, 2)"), ("c_mktsegment", "STRING"), ("c_comment", "STRING")]),
-    ("partsupp", &[("ps_partkey", "BIGINT"), ("ps_suppkey", "BIGINT"), ("ps_availqty", "INT"), ("ps_supplycost", "DECIMAL(15, 2)"), ("ps_comment", "STRING")]),
-    ("orders", &[("o_orderkey", "BIGINT"), ("o_custkey", "BIGINT"), ("o_orderstatus", "STRING"), ("o_totalprice", "DECIMAL(15, 2)"), ("o_orderdate", "DATE"), ("o_orderpriority", "STRING"), ("o_clerk", "STRING"), ("o_shippriority", "INT"), ("o_comment", "STRING")]),
-    ("lineitem", &[("l_orderkey", "BIGINT"), ("l_partkey", "BIGINT"), ("l_suppkey", "BIGINT"), ("l_linenumber", "INT"), ("l_quantity", "DECIMAL(15, 2)"), ("l_extendedprice", "DECIMAL(15, 2)"), ("l_discount", "DECIMAL(15, 2)"), ("l_tax", "DECIMAL(15, 2)"), ("l_returnflag", "STRING"), ("l_linestatus", "STRING"), ("l_shipdate", "DATE"), ("l_commitdate", "DATE"), ("l_receiptdate", "DATE"), ("l_shipinstruct", "STRING"), ("l_shipmode", "STRING"), ("l_comment", "STRING")]),
+    (
+        "nation",
+        &[
+            ("n_nationkey", "BIGINT"),
+            ("n_name", "STRING"),
+            ("n_regionkey", "BIGINT"),
+            ("n_comment", "STRING"),
+        ],
+    ),
+    (
+        "region",
+        &[
+            ("r_regionkey", "BIGINT"),
+            ("r_name", "STRING"),
+            ("r_comment", "STRING"),
+        ],
+    ),
+    (
+        "part",
+        &[
+            ("p_partkey", "BIGINT"),
+            ("p_name", "STRING"),
+            ("p_mfgr", "STRING"),
+            ("p_brand", "STRING"),
+            ("p_type", "STRING"),
+            ("p_size", "INT"),
+            ("p_container", "STRING"),
+            ("p_retailprice", "DECIMAL(15, 2)"),
+            ("p_comment", "STRING"),
+        ],
+    ),
+    (
+        "supplier",
+        &[
+            ("s_suppkey", "BIGINT"),
+            ("s_name", "STRING"),
+            ("s_address", "STRING"),
+            ("s_nationkey", "BIGINT"),
+            ("s_phone", "STRING"),
+            ("s_acctbal", "DECIMAL(15, 2)"),
+            ("s_comment", "STRING"),
+        ],
+    ),
+    (
+        "customer",
+        &[
+            ("c_custkey", "BIGINT"),
+            ("c_name", "STRING"),
+            ("c_address", "STRING"),
+            ("c_nationkey", "BIGINT"),
+            ("c_phone", "STRING"),
+            ("c_acctbal", "DECIMAL(15, 2)"),
+            ("c_mktsegment", "STRING"),
+            ("c_comment", "STRING"),
+        ],
+    ),
+    (
+        "partsupp",
+        &[
+            ("ps_partkey", "BIGINT"),
+            ("ps_suppkey", "BIGINT"),
+            ("ps_availqty", "INT"),
+            ("ps_supplycost", "DECIMAL(15, 2)"),
+            ("ps_comment", "STRING"),
+        ],
+    ),
+    (
+        "orders",
+        &[
+            ("o_orderkey", "BIGINT"),
+            ("o_custkey", "BIGINT"),
+            ("o_orderstatus", "STRING"),
+            ("o_totalprice", "DECIMAL(15, 2)"),
+            ("o_orderdate", "DATE"),
+            ("o_orderpriority", "STRING"),
+            ("o_clerk", "STRING"),
+            ("o_shippriority", "INT"),
+            ("o_comment", "STRING"),
+        ],
+    ),
+    (
+        "lineitem",
+        &[
+            ("l_orderkey", "BIGINT"),
+            ("l_partkey", "BIGINT"),
+            ("l_suppkey", "BIGINT"),
+            ("l_linenumber", "INT"),
+            ("l_quantity", "DECIMAL(15, 2)"),
+            ("l_extendedprice", "DECIMAL(15, 2)"),
+            ("l_discount", "DECIMAL(15, 2)"),
+            ("l_tax", "DECIMAL(15, 2)"),
+            ("l_returnflag", "STRING"),
+            ("l_linestatus", "STRING"),
+            ("l_shipdate", "DATE"),
+            ("l_commitdate", "DATE"),
+            ("l_receiptdate", "DATE"),
+            ("l_shipinstruct", "STRING"),
+            ("l_shipmode", "STRING"),
+            ("l_comment", "STRING"),
+        ],
+    ),
 ];
 
 /// One TPC-H query.
@@ -32,7 +125,11 @@ pub struct Query {
 
 /// `CREATE TABLE` for one TPC-H table stored under `data_dir/<table>` in `format`.
 pub fn table_ddl(table: &str, data_dir: &str, format: &str) -> String {
-    let cols = TABLES.iter().find(|(n, _)| *n == table).map(|t| t.1).unwrap_or(&[]);
+    let cols = TABLES
+        .iter()
+        .find(|(n, _)| *n == table)
+        .map(|t| t.1)
+        .unwrap_or(&[]);
     let cols: Vec<String> = cols.iter().map(|(n, t)| format!("  {n} {t}")).collect();
     format!(
         "CREATE TABLE {table} (\n{}\n) WITH (\n  'connector' = 'filesystem',\n  'path' = '{data_dir}/{table}',\n  'format' = '{format}'\n);\n",
@@ -43,7 +140,27 @@ pub fn table_ddl(table: &str, data_dir: &str, format: &str) -> String {
 /// The job script of a query: table DDL, the CSV sink at `out_dir/<query>`, views, and
 /// `INSERT OVERWRITE` into the sink (re-runs replace the previous result).
 pub fn job_script(q: &Query, data_dir: &str, out_dir: &str) -> String {
-    let mut s = format!("-- TPC-H {} on the filesystem connector\nSET 'parallelism.default' = '2';\n\n", q.name.to_uppercase());
+    script(
+        q,
+        data_dir,
+        &format!(
+            "'connector' = 'filesystem',\n  'path' = '{out_dir}/{}',\n  'format' = 'csv'",
+            q.name
+        ),
+    )
+}
+
+/// The query as a script whose result goes to a `blackhole` sink (for benchmarks: the result is
+/// computed and consumed, nothing is written).
+pub fn blackhole_script(q: &Query, data_dir: &str) -> String {
+    script(q, data_dir, "'connector' = 'blackhole'")
+}
+
+fn script(q: &Query, data_dir: &str, sink_options: &str) -> String {
+    let mut s = format!(
+        "-- TPC-H {} on the filesystem connector\nSET 'parallelism.default' = '2';\n\n",
+        q.name.to_uppercase()
+    );
     for (t, _) in TABLES {
         if q.sql.contains(t) || q.views.iter().any(|v| v.1.contains(t)) {
             s.push_str(&table_ddl(t, data_dir, "parquet"));
@@ -52,14 +169,18 @@ pub fn job_script(q: &Query, data_dir: &str, out_dir: &str) -> String {
     }
     let cols: Vec<String> = q.sink.iter().map(|(n, t)| format!("  {n} {t}")).collect();
     s.push_str(&format!(
-        "CREATE TABLE {name}_result (\n{}\n) WITH (\n  'connector' = 'filesystem',\n  'path' = '{out_dir}/{name}',\n  'format' = 'csv'\n);\n\n",
+        "CREATE TABLE {name}_result (\n{}\n) WITH (\n  {sink_options}\n);\n\n",
         cols.join(",\n"),
         name = q.name
     ));
     for (v, body) in q.views {
         s.push_str(&format!("CREATE TEMPORARY VIEW {v} AS\n{body};\n\n"));
     }
-    s.push_str(&format!("INSERT OVERWRITE {}_result\n{};\n", q.name, q.sql.trim()));
+    s.push_str(&format!(
+        "INSERT OVERWRITE {}_result\n{};\n",
+        q.name,
+        q.sql.trim()
+    ));
     s
 }
 

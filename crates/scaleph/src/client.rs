@@ -81,7 +81,9 @@ pub enum JobCmd {
 }
 
 fn parse_kv(s: &str) -> Result<(String, String), String> {
-    s.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())).ok_or_else(|| format!("expected key=value, got '{s}'"))
+    s.split_once('=')
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .ok_or_else(|| format!("expected key=value, got '{s}'"))
 }
 
 /// A thin REST client.
@@ -92,48 +94,81 @@ pub struct Client {
 
 impl Client {
     pub fn new(base: &str) -> Self {
-        Self { base: base.trim_end_matches('/').to_string(), http: reqwest::Client::new() }
+        Self {
+            base: base.trim_end_matches('/').to_string(),
+            http: reqwest::Client::new(),
+        }
     }
 
     async fn send(&self, req: reqwest::RequestBuilder) -> anyhow::Result<Value> {
-        let resp = req.send().await.with_context(|| format!("cannot reach scaleph at {}", self.base))?;
+        let resp = req
+            .send()
+            .await
+            .with_context(|| format!("cannot reach scaleph at {}", self.base))?;
         let status = resp.status();
         let body = resp.text().await?;
         if !status.is_success() {
-            let detail = serde_json::from_str::<Value>(&body).ok().and_then(|v| v["detail"].as_str().map(str::to_string)).unwrap_or(body);
+            let detail = serde_json::from_str::<Value>(&body)
+                .ok()
+                .and_then(|v| v["detail"].as_str().map(str::to_string))
+                .unwrap_or(body);
             bail!("{status}: {detail}");
         }
-        Ok(if body.is_empty() { Value::Null } else { serde_json::from_str(&body)? })
+        Ok(if body.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&body)?
+        })
     }
 
     pub async fn get(&self, path: &str) -> anyhow::Result<Value> {
-        self.send(self.http.get(format!("{}{path}", self.base))).await
+        self.send(self.http.get(format!("{}{path}", self.base)))
+            .await
     }
 
     pub async fn post(&self, path: &str, body: &Value) -> anyhow::Result<Value> {
-        self.send(self.http.post(format!("{}{path}", self.base)).json(body)).await
+        self.send(self.http.post(format!("{}{path}", self.base)).json(body))
+            .await
     }
 
     pub async fn find_project(&self, name_or_id: &str) -> anyhow::Result<Option<Value>> {
         let page = self.get("/api/v1/projects?page_size=500").await?;
-        Ok(page["items"].as_array().into_iter().flatten().find(|p| p["name"] == name_or_id || p["id"] == name_or_id).cloned())
+        Ok(page["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|p| p["name"] == name_or_id || p["id"] == name_or_id)
+            .cloned())
     }
 
     async fn project_id(&self, name_or_id: &str) -> anyhow::Result<String> {
-        let p = self.find_project(name_or_id).await?.with_context(|| format!("no project '{name_or_id}'"))?;
+        let p = self
+            .find_project(name_or_id)
+            .await?
+            .with_context(|| format!("no project '{name_or_id}'"))?;
         Ok(p["id"].as_str().unwrap_or_default().to_string())
     }
 
     pub async fn find_job(&self, pid: &str, name_or_id: &str) -> anyhow::Result<Option<Value>> {
-        let page = self.get(&format!("/api/v1/projects/{pid}/jobs?page_size=500")).await?;
-        Ok(page["items"].as_array().into_iter().flatten().find(|j| j["name"] == name_or_id || j["id"] == name_or_id).cloned())
+        let page = self
+            .get(&format!("/api/v1/projects/{pid}/jobs?page_size=500"))
+            .await?;
+        Ok(page["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|j| j["name"] == name_or_id || j["id"] == name_or_id)
+            .cloned())
     }
 
     /// Polls an instance until it reaches a terminal state; returns its detail.
     pub async fn wait(&self, iid: &str) -> anyhow::Result<Value> {
         loop {
             let d = self.get(&format!("/api/v1/instances/{iid}")).await?;
-            if matches!(d["state"].as_str(), Some("FINISHED" | "FAILED" | "CANCELED")) {
+            if matches!(
+                d["state"].as_str(),
+                Some("FINISHED" | "FAILED" | "CANCELED")
+            ) {
                 return Ok(d);
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -143,12 +178,26 @@ impl Client {
     pub async fn project(&self, c: ProjectCmd) -> anyhow::Result<()> {
         match c {
             ProjectCmd::Create { name, description } => {
-                let p = self.post("/api/v1/projects", &json!({"name": name, "description": description})).await?;
+                let p = self
+                    .post(
+                        "/api/v1/projects",
+                        &json!({"name": name, "description": description}),
+                    )
+                    .await?;
                 println!("{}", p["id"].as_str().unwrap_or_default());
             }
             ProjectCmd::List => {
-                for p in self.get("/api/v1/projects?page_size=500").await?["items"].as_array().into_iter().flatten() {
-                    println!("{}  {}  {}", p["id"].as_str().unwrap_or(""), p["name"].as_str().unwrap_or(""), p["description"].as_str().unwrap_or(""));
+                for p in self.get("/api/v1/projects?page_size=500").await?["items"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                {
+                    println!(
+                        "{}  {}  {}",
+                        p["id"].as_str().unwrap_or(""),
+                        p["name"].as_str().unwrap_or(""),
+                        p["description"].as_str().unwrap_or("")
+                    );
                 }
             }
         }
@@ -157,24 +206,73 @@ impl Client {
 
     pub async fn datasource(&self, c: DatasourceCmd) -> anyhow::Result<()> {
         match c {
-            DatasourceCmd::Create { project, name, kind, props } => {
+            DatasourceCmd::Create {
+                project,
+                name,
+                kind,
+                props,
+            } => {
                 let pid = self.project_id(&project).await?;
-                let props: Map<String, Value> = props.into_iter().map(|(k, v)| (k, Value::String(v))).collect();
-                let d = self.post(&format!("/api/v1/projects/{pid}/datasources"), &json!({"name": name, "type": kind, "properties": props})).await?;
+                let props: Map<String, Value> = props
+                    .into_iter()
+                    .map(|(k, v)| (k, Value::String(v)))
+                    .collect();
+                let d = self
+                    .post(
+                        &format!("/api/v1/projects/{pid}/datasources"),
+                        &json!({"name": name, "type": kind, "properties": props}),
+                    )
+                    .await?;
                 println!("{}", d["id"].as_str().unwrap_or_default());
             }
             DatasourceCmd::List { project } => {
                 let pid = self.project_id(&project).await?;
-                for d in self.get(&format!("/api/v1/projects/{pid}/datasources?page_size=500")).await?["items"].as_array().into_iter().flatten() {
-                    println!("{}  {}  {}  {}", d["id"].as_str().unwrap_or(""), d["name"].as_str().unwrap_or(""), d["type"].as_str().unwrap_or(""), d["properties"]);
+                for d in self
+                    .get(&format!("/api/v1/projects/{pid}/datasources?page_size=500"))
+                    .await?["items"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                {
+                    println!(
+                        "{}  {}  {}  {}",
+                        d["id"].as_str().unwrap_or(""),
+                        d["name"].as_str().unwrap_or(""),
+                        d["type"].as_str().unwrap_or(""),
+                        d["properties"]
+                    );
                 }
             }
-            DatasourceCmd::Test { project, datasource } => {
+            DatasourceCmd::Test {
+                project,
+                datasource,
+            } => {
                 let pid = self.project_id(&project).await?;
-                let list = self.get(&format!("/api/v1/projects/{pid}/datasources?page_size=500")).await?;
-                let d = list["items"].as_array().into_iter().flatten().find(|d| d["name"] == datasource.as_str() || d["id"] == datasource.as_str()).cloned().with_context(|| format!("no datasource '{datasource}'"))?;
-                let r = self.post(&format!("/api/v1/projects/{pid}/datasources/{}/test", d["id"].as_str().unwrap_or("")), &json!({})).await?;
-                println!("{} ({} ms): {}", if r["ok"] == true { "OK" } else { "FAILED" }, r["elapsed_ms"], r["message"].as_str().unwrap_or(""));
+                let list = self
+                    .get(&format!("/api/v1/projects/{pid}/datasources?page_size=500"))
+                    .await?;
+                let d = list["items"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .find(|d| d["name"] == datasource.as_str() || d["id"] == datasource.as_str())
+                    .cloned()
+                    .with_context(|| format!("no datasource '{datasource}'"))?;
+                let r = self
+                    .post(
+                        &format!(
+                            "/api/v1/projects/{pid}/datasources/{}/test",
+                            d["id"].as_str().unwrap_or("")
+                        ),
+                        &json!({}),
+                    )
+                    .await?;
+                println!(
+                    "{} ({} ms): {}",
+                    if r["ok"] == true { "OK" } else { "FAILED" },
+                    r["elapsed_ms"],
+                    r["message"].as_str().unwrap_or("")
+                );
                 if r["ok"] != true {
                     bail!("connection test failed");
                 }
@@ -185,27 +283,67 @@ impl Client {
 
     pub async fn job(&self, c: JobCmd) -> anyhow::Result<()> {
         match c {
-            JobCmd::Create { project, name, file } => {
+            JobCmd::Create {
+                project,
+                name,
+                file,
+            } => {
                 let pid = self.project_id(&project).await?;
-                let script = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
-                let j = self.post(&format!("/api/v1/projects/{pid}/jobs"), &json!({"name": name, "script": script})).await?;
+                let script = std::fs::read_to_string(&file)
+                    .with_context(|| format!("cannot read {}", file.display()))?;
+                let j = self
+                    .post(
+                        &format!("/api/v1/projects/{pid}/jobs"),
+                        &json!({"name": name, "script": script}),
+                    )
+                    .await?;
                 println!("{}", j["id"].as_str().unwrap_or_default());
             }
             JobCmd::List { project } => {
                 let pid = self.project_id(&project).await?;
-                for j in self.get(&format!("/api/v1/projects/{pid}/jobs?page_size=500")).await?["items"].as_array().into_iter().flatten() {
-                    println!("{}  {}  {}  v{}", j["id"].as_str().unwrap_or(""), j["name"].as_str().unwrap_or(""), j["engine"].as_str().unwrap_or(""), j["current_version"]);
+                for j in self
+                    .get(&format!("/api/v1/projects/{pid}/jobs?page_size=500"))
+                    .await?["items"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                {
+                    println!(
+                        "{}  {}  {}  v{}",
+                        j["id"].as_str().unwrap_or(""),
+                        j["name"].as_str().unwrap_or(""),
+                        j["engine"].as_str().unwrap_or(""),
+                        j["current_version"]
+                    );
                 }
             }
             JobCmd::Submit { project, job, wait } => {
                 let pid = self.project_id(&project).await?;
-                let j = self.find_job(&pid, &job).await?.with_context(|| format!("no job '{job}'"))?;
-                let i = self.post(&format!("/api/v1/projects/{pid}/jobs/{}/submit", j["id"].as_str().unwrap_or("")), &json!({})).await?;
+                let j = self
+                    .find_job(&pid, &job)
+                    .await?
+                    .with_context(|| format!("no job '{job}'"))?;
+                let i = self
+                    .post(
+                        &format!(
+                            "/api/v1/projects/{pid}/jobs/{}/submit",
+                            j["id"].as_str().unwrap_or("")
+                        ),
+                        &json!({}),
+                    )
+                    .await?;
                 let iid = i["id"].as_str().unwrap_or_default().to_string();
                 println!("{iid}");
                 if wait {
                     let d = self.wait(&iid).await?;
-                    println!("{}{}", d["state"].as_str().unwrap_or(""), d["error"].as_str().map(|e| format!(": {e}")).unwrap_or_default());
+                    println!(
+                        "{}{}",
+                        d["state"].as_str().unwrap_or(""),
+                        d["error"]
+                            .as_str()
+                            .map(|e| format!(": {e}"))
+                            .unwrap_or_default()
+                    );
                     if d["state"] != "FINISHED" {
                         bail!("job did not finish");
                     }
@@ -218,27 +356,49 @@ impl Client {
                     println!("error: {e}");
                 }
                 for h in d["history"].as_array().into_iter().flatten() {
-                    let at = chrono::DateTime::from_timestamp_millis(h["at"].as_i64().unwrap_or(0)).map(|t| t.to_rfc3339()).unwrap_or_default();
-                    println!("  {at}  {}  {}", h["state"].as_str().unwrap_or(""), h["reason"].as_str().unwrap_or(""));
+                    let at = chrono::DateTime::from_timestamp_millis(h["at"].as_i64().unwrap_or(0))
+                        .map(|t| t.to_rfc3339())
+                        .unwrap_or_default();
+                    println!(
+                        "  {at}  {}  {}",
+                        h["state"].as_str().unwrap_or(""),
+                        h["reason"].as_str().unwrap_or("")
+                    );
                 }
                 for m in d["metrics"].as_array().into_iter().flatten() {
-                    println!("  {:<6} {:<24} {:>12} rows {:>14} bytes", m["role"].as_str().unwrap_or(""), m["table"].as_str().unwrap_or(""), m["rows"], m["bytes"]);
+                    println!(
+                        "  {:<6} {:<24} {:>12} rows {:>14} bytes",
+                        m["role"].as_str().unwrap_or(""),
+                        m["table"].as_str().unwrap_or(""),
+                        m["rows"],
+                        m["bytes"]
+                    );
                 }
             }
             JobCmd::Cancel { instance } => {
-                let d = self.post(&format!("/api/v1/instances/{instance}/cancel"), &json!({})).await?;
+                let d = self
+                    .post(&format!("/api/v1/instances/{instance}/cancel"), &json!({}))
+                    .await?;
                 println!("{}", d["state"].as_str().unwrap_or(""));
             }
             JobCmd::Logs { instance } => {
                 let mut after = 0;
                 loop {
-                    let lines = self.get(&format!("/api/v1/instances/{instance}/logs?after={after}&limit=5000")).await?;
+                    let lines = self
+                        .get(&format!(
+                            "/api/v1/instances/{instance}/logs?after={after}&limit=5000"
+                        ))
+                        .await?;
                     let lines = lines.as_array().cloned().unwrap_or_default();
                     if lines.is_empty() {
                         break;
                     }
                     for l in &lines {
-                        println!("{:<6} {}", l["level"].as_str().unwrap_or(""), l["line"].as_str().unwrap_or(""));
+                        println!(
+                            "{:<6} {}",
+                            l["level"].as_str().unwrap_or(""),
+                            l["line"].as_str().unwrap_or("")
+                        );
                         after = l["seq"].as_i64().unwrap_or(after);
                     }
                 }

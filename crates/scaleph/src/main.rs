@@ -13,7 +13,12 @@ use clap::{Parser, Subcommand};
 #[command(name = "scaleph", version, about)]
 struct Cli {
     /// URL of a running scaleph server, for client subcommands.
-    #[arg(long, global = true, env = "SCALEPH_SERVER", default_value = "http://127.0.0.1:8080")]
+    #[arg(
+        long,
+        global = true,
+        env = "SCALEPH_SERVER",
+        default_value = "http://127.0.0.1:8080"
+    )]
     server: String,
     #[command(subcommand)]
     cmd: Cmd,

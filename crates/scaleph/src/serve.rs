@@ -28,15 +28,24 @@ pub struct Opts {
 
 pub async fn cmd(o: Opts) -> anyhow::Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("SCALEPH_LOG").unwrap_or_else(|_| "info,sqlx=warn,tower_http=info".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SCALEPH_LOG")
+                .unwrap_or_else(|_| "info,sqlx=warn,tower_http=info".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
-    std::fs::create_dir_all(&o.data_dir).with_context(|| format!("cannot create data dir {}", o.data_dir.display()))?;
+    std::fs::create_dir_all(&o.data_dir)
+        .with_context(|| format!("cannot create data dir {}", o.data_dir.display()))?;
     let url = match &o.database_url {
         Some(u) => u.clone(),
-        None => format!("sqlite://{}?mode=rwc", o.data_dir.join("scaleph.db").display()),
+        None => format!(
+            "sqlite://{}?mode=rwc",
+            o.data_dir.join("scaleph.db").display()
+        ),
     };
-    let store = Store::connect(&url).await.context("cannot open the metadata store")?;
+    let store = Store::connect(&url)
+        .await
+        .context("cannot open the metadata store")?;
     tracing::info!(backend = ?store.backend(), "metadata store ready");
     let state = AppState::new(store.clone());
     if let Some(ex) = &o.example {
@@ -49,9 +58,14 @@ pub async fn cmd(o: Opts) -> anyhow::Result<()> {
         tracing::info!("shutting down");
     };
     let (bound_tx, bound_rx) = tokio::sync::oneshot::channel();
-    let server = tokio::spawn(scaleph_server::serve(state, o.listen, shutdown, move |addr| {
-        let _ = bound_tx.send(addr);
-    }));
+    let server = tokio::spawn(scaleph_server::serve(
+        state,
+        o.listen,
+        shutdown,
+        move |addr| {
+            let _ = bound_tx.send(addr);
+        },
+    ));
     let addr = match bound_rx.await {
         Ok(a) => a,
         Err(_) => return server.await?.context("server failed to start"),
@@ -61,7 +75,9 @@ pub async fn cmd(o: Opts) -> anyhow::Result<()> {
         let data_dir = o.data_dir.clone();
         let scale = o.example_scale;
         tokio::spawn(async move {
-            if let Err(e) = crate::example::run_tpch(&format!("http://{addr}"), &data_dir, scale).await {
+            if let Err(e) =
+                crate::example::run_tpch(&format!("http://{addr}"), &data_dir, scale).await
+            {
                 eprintln!("TPC-H example failed: {e:#}");
             }
         });

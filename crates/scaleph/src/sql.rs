@@ -4,7 +4,9 @@ use anyhow::Context;
 use clap::Subcommand;
 use indicatif::{ProgressBar, ProgressStyle};
 use scaleph_embedded::EmbeddedEngine;
-use scaleph_engine::{CancellationToken, Engine, JobSettings, JobSpec, LogLevel, RunEvent, TableRole};
+use scaleph_engine::{
+    CancellationToken, Engine, JobSettings, JobSpec, LogLevel, RunEvent, TableRole,
+};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -34,19 +36,37 @@ pub async fn cmd(c: Cmd) -> anyhow::Result<()> {
     match c {
         Cmd::Validate { file } => {
             let script = read(&file)?;
-            let r = engine.validate(&script, &JobSettings::default()).await.map_err(|e| anyhow::anyhow!("{}:{e}", file.display()))?;
-            println!("{}: OK — {} statements, tables: [{}], sinks: [{}]", file.display(), r.statements, r.tables.join(", "), r.sinks.join(", "));
+            let r = engine
+                .validate(&script, &JobSettings::default())
+                .await
+                .map_err(|e| anyhow::anyhow!("{}:{e}", file.display()))?;
+            println!(
+                "{}: OK — {} statements, tables: [{}], sinks: [{}]",
+                file.display(),
+                r.statements,
+                r.tables.join(", "),
+                r.sinks.join(", ")
+            );
             Ok(())
         }
         Cmd::Run { file, parallelism } => {
             let script = read(&file)?;
             let spec = JobSpec {
-                name: file.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default(),
+                name: file
+                    .file_name()
+                    .map(|n| n.to_string_lossy().to_string())
+                    .unwrap_or_default(),
                 script,
-                settings: JobSettings { parallelism, ..Default::default() },
+                settings: JobSettings {
+                    parallelism,
+                    ..Default::default()
+                },
             };
             let bar = ProgressBar::new_spinner();
-            bar.set_style(ProgressStyle::with_template("{spinner} {elapsed_precise} {msg}").expect("template"));
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} {elapsed_precise} {msg}")
+                    .expect("template"),
+            );
             bar.enable_steady_tick(Duration::from_millis(100));
             let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
             let cancel = CancellationToken::new();
@@ -60,24 +80,55 @@ pub async fn cmd(c: Cmd) -> anyhow::Result<()> {
                 match ev {
                     RunEvent::Running => bar.set_message("running"),
                     RunEvent::Log(LogLevel::Stdout, l) => say(&bar, l),
-                    RunEvent::Log(LogLevel::Warn | LogLevel::Error, l) => say(&bar, format!("WARN {l}")),
+                    RunEvent::Log(LogLevel::Warn | LogLevel::Error, l) => {
+                        say(&bar, format!("WARN {l}"))
+                    }
                     RunEvent::Log(_, _) => {}
                     RunEvent::Metrics(m) => {
-                        let read: u64 = m.iter().filter(|x| x.role == TableRole::Source).map(|x| x.rows).sum();
-                        let written: u64 = m.iter().filter(|x| x.role == TableRole::Sink).map(|x| x.rows).sum();
+                        let read: u64 = m
+                            .iter()
+                            .filter(|x| x.role == TableRole::Source)
+                            .map(|x| x.rows)
+                            .sum();
+                        let written: u64 = m
+                            .iter()
+                            .filter(|x| x.role == TableRole::Sink)
+                            .map(|x| x.rows)
+                            .sum();
                         bar.set_message(format!("rows read {read}, written {written}"));
                     }
                 }
             }
             bar.finish_and_clear();
-            let summary = run.await?.map_err(|e| anyhow::anyhow!("{}:{e}", file.display()))?;
+            let summary = run
+                .await?
+                .map_err(|e| anyhow::anyhow!("{}:{e}", file.display()))?;
             let secs = summary.elapsed.as_secs_f64();
-            let read: u64 = summary.metrics.iter().filter(|x| x.role == TableRole::Source).map(|x| x.rows).sum();
-            let written: u64 = summary.metrics.iter().filter(|x| x.role == TableRole::Sink).map(|x| x.rows).sum();
+            let read: u64 = summary
+                .metrics
+                .iter()
+                .filter(|x| x.role == TableRole::Source)
+                .map(|x| x.rows)
+                .sum();
+            let written: u64 = summary
+                .metrics
+                .iter()
+                .filter(|x| x.role == TableRole::Sink)
+                .map(|x| x.rows)
+                .sum();
             for m in &summary.metrics {
-                println!("  {:<6} {:<24} {:>12} rows {:>14} bytes", m.role.as_str(), m.table, m.rows, m.bytes);
+                println!(
+                    "  {:<6} {:<24} {:>12} rows {:>14} bytes",
+                    m.role.as_str(),
+                    m.table,
+                    m.rows,
+                    m.bytes
+                );
             }
-            println!("FINISHED in {secs:.3}s: {read} rows read, {written} rows written, {:.0} rows/s", read as f64 / secs.max(1e-9));
+            println!(
+                "FINISHED in {secs:.3}s: {read} rows read, {written} rows written, {:.0} rows/s",
+                read as f64 / secs.max(1e-9)
+            );
             Ok(())
         }
     }

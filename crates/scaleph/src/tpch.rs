@@ -46,7 +46,10 @@ pub fn cmd(c: Cmd) -> anyhow::Result<()> {
             let abs = |p: &PathBuf| std::path::absolute(p).map(|p| p.to_string_lossy().to_string());
             let (data, results) = (abs(&data)?, abs(&results)?);
             for q in scaleph_tpch::QUERIES.iter() {
-                std::fs::write(out.join(format!("{}.sql", q.name)), scaleph_tpch::job_script(q, &data, &results))?;
+                std::fs::write(
+                    out.join(format!("{}.sql", q.name)),
+                    scaleph_tpch::job_script(q, &data, &results),
+                )?;
             }
             println!("wrote 22 scripts into {}", out.display());
             return Ok(());
@@ -60,6 +63,10 @@ pub fn cmd(c: Cmd) -> anyhow::Result<()> {
     for (t, rows) in &s.tables {
         println!("{t:>10}: {rows} rows");
     }
-    println!("generated TPC-H SF {scale} into {} in {:.1}s", out.display(), s.elapsed.as_secs_f64());
+    println!(
+        "generated TPC-H SF {scale} into {} in {:.1}s",
+        out.display(),
+        s.elapsed.as_secs_f64()
+    );
     Ok(())
 }

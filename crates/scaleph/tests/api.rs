@@ -8,7 +8,16 @@ use serde_json::{json, Value};
 use std::time::Instant;
 
 fn csv_rows(dir: &std::path::Path) -> Vec<String> {
-    let mut rows: Vec<String> = files_under(dir).iter().flat_map(|f| std::fs::read_to_string(f).unwrap().lines().map(str::to_string).collect::<Vec<_>>()).collect();
+    let mut rows: Vec<String> = files_under(dir)
+        .iter()
+        .flat_map(|f| {
+            std::fs::read_to_string(f)
+                .unwrap()
+                .lines()
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .collect();
     rows.sort();
     rows
 }
@@ -23,7 +32,10 @@ async fn projects_datasources_jobs_versions_and_a_run() {
     assert_eq!(srv.get("/readyz").await.0, 200);
     let (s, doc) = srv.get("/api/v1/openapi.json").await;
     assert_eq!(s, 200);
-    assert!(doc["paths"]["/api/v1/projects/{project_id}/jobs/{job_id}/submit"]["post"].is_object(), "submit route documented");
+    assert!(
+        doc["paths"]["/api/v1/projects/{project_id}/jobs/{job_id}/submit"]["post"].is_object(),
+        "submit route documented"
+    );
     let (s, _, ctype) = srv.call(Method::GET, "/swagger-ui/", None).await;
     assert_eq!(s, 200);
     assert!(ctype.starts_with("text/html"), "{ctype}");
@@ -37,17 +49,38 @@ async fn projects_datasources_jobs_versions_and_a_run() {
     assert_eq!(page["items"].as_array().unwrap().len(), 1);
     assert_eq!(page["items"][0]["name"], "p-c");
     let pid = page["items"][0]["id"].as_str().unwrap().to_string();
-    let (s, p) = srv.call(Method::PATCH, &format!("/api/v1/projects/{pid}"), Some(json!({"description": "third"}))).await.into_pair();
+    let (s, p) = srv
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/projects/{pid}"),
+            Some(json!({"description": "third"})),
+        )
+        .await
+        .into_pair();
     assert_eq!((s, p["description"].clone()), (200, json!("third")));
 
     // Filesystem datasource with a real connection test.
     let input = tmp.path().join("input");
     std::fs::create_dir_all(&input).unwrap();
-    std::fs::write(input.join("people.csv"), "1,alice,30\n2,bob,17\n3,carol,45\n").unwrap();
-    let (s, ds) = srv.post(&format!("/api/v1/projects/{pid}/datasources"), json!({"name": "files", "type": "filesystem", "properties": {"path": input}})).await;
+    std::fs::write(
+        input.join("people.csv"),
+        "1,alice,30\n2,bob,17\n3,carol,45\n",
+    )
+    .unwrap();
+    let (s, ds) = srv
+        .post(
+            &format!("/api/v1/projects/{pid}/datasources"),
+            json!({"name": "files", "type": "filesystem", "properties": {"path": input}}),
+        )
+        .await;
     assert_eq!(s, 201, "{ds}");
     let dsid = ds["id"].as_str().unwrap();
-    let (_, t) = srv.post(&format!("/api/v1/projects/{pid}/datasources/{dsid}/test"), json!({})).await;
+    let (_, t) = srv
+        .post(
+            &format!("/api/v1/projects/{pid}/datasources/{dsid}/test"),
+            json!({}),
+        )
+        .await;
     assert_eq!(t["ok"], true, "{t}");
     assert!(t["message"].as_str().unwrap().contains("1 entries"), "{t}");
 
@@ -62,13 +95,43 @@ INSERT INTO adults SELECT id, name FROM people WHERE age >= 18;",
     );
     let jid = srv.job(&pid, "adults", &v1).await;
     let v2 = v1.replace("SELECT id, name", "SELECT id, UPPER(name)");
-    let (s, v) = srv.post(&format!("/api/v1/projects/{pid}/jobs/{jid}/versions"), json!({"script": v2, "message": "shout"})).await;
+    let (s, v) = srv
+        .post(
+            &format!("/api/v1/projects/{pid}/jobs/{jid}/versions"),
+            json!({"script": v2, "message": "shout"}),
+        )
+        .await;
     assert_eq!((s, v["version"].clone()), (201, json!(2)));
-    let (_, versions) = srv.get(&format!("/api/v1/projects/{pid}/jobs/{jid}/versions")).await;
-    assert_eq!(versions.as_array().unwrap().iter().map(|v| v["version"].as_i64().unwrap()).collect::<Vec<_>>(), vec![2, 1]);
-    let (_, d) = srv.get(&format!("/api/v1/projects/{pid}/jobs/{jid}/diff?from=1&to=2")).await;
-    assert!(d["unified"].as_str().unwrap().contains("+INSERT INTO adults SELECT id, UPPER(name)"), "{d}");
-    let changed: Vec<&Value> = d["lines"].as_array().unwrap().iter().filter(|l| l["tag"] != "equal").collect();
+    let (_, versions) = srv
+        .get(&format!("/api/v1/projects/{pid}/jobs/{jid}/versions"))
+        .await;
+    assert_eq!(
+        versions
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["version"].as_i64().unwrap())
+            .collect::<Vec<_>>(),
+        vec![2, 1]
+    );
+    let (_, d) = srv
+        .get(&format!(
+            "/api/v1/projects/{pid}/jobs/{jid}/diff?from=1&to=2"
+        ))
+        .await;
+    assert!(
+        d["unified"]
+            .as_str()
+            .unwrap()
+            .contains("+INSERT INTO adults SELECT id, UPPER(name)"),
+        "{d}"
+    );
+    let changed: Vec<&Value> = d["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["tag"] != "equal")
+        .collect();
     assert_eq!(changed.len(), 2);
     assert_eq!(changed[0]["old_line"], 3);
     let (_, job) = srv.get(&format!("/api/v1/projects/{pid}/jobs/{jid}")).await;
@@ -80,27 +143,51 @@ INSERT INTO adults SELECT id, name FROM people WHERE age >= 18;",
     let iid = inst["id"].as_str().unwrap();
     let d = srv.wait_terminal(iid).await;
     assert_eq!(d["state"], "FINISHED", "{d}");
-    let states: Vec<&str> = d["history"].as_array().unwrap().iter().map(|h| h["state"].as_str().unwrap()).collect();
+    let states: Vec<&str> = d["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["state"].as_str().unwrap())
+        .collect();
     assert_eq!(states, ["CREATED", "INITIALIZING", "RUNNING", "FINISHED"]);
     assert_eq!(csv_rows(&out), ["1,ALICE", "3,CAROL"]);
     let m = d["metrics"].as_array().unwrap();
     let source = m.iter().find(|x| x["role"] == "source").unwrap();
     let sink = m.iter().find(|x| x["role"] == "sink").unwrap();
-    assert_eq!((source["table"].clone(), source["rows"].clone()), (json!("people"), json!(3)));
-    assert_eq!((sink["table"].clone(), sink["rows"].clone()), (json!("adults"), json!(2)));
+    assert_eq!(
+        (source["table"].clone(), source["rows"].clone()),
+        (json!("people"), json!(3))
+    );
+    assert_eq!(
+        (sink["table"].clone(), sink["rows"].clone()),
+        (json!("adults"), json!(2))
+    );
     assert_eq!(sink["bytes"], 16, "file bytes of '1,ALICE\\n3,CAROL\\n'");
     let (_, logs) = srv.get(&format!("/api/v1/instances/{iid}/logs")).await;
-    assert!(logs.as_array().unwrap().iter().any(|l| l["line"].as_str().unwrap().contains("INSERT INTO adults: 2 rows")), "{logs}");
-    let (_, list) = srv.get(&format!("/api/v1/projects/{pid}/jobs/{jid}/instances")).await;
+    assert!(
+        logs.as_array().unwrap().iter().any(|l| l["line"]
+            .as_str()
+            .unwrap()
+            .contains("INSERT INTO adults: 2 rows")),
+        "{logs}"
+    );
+    let (_, list) = srv
+        .get(&format!("/api/v1/projects/{pid}/jobs/{jid}/instances"))
+        .await;
     assert_eq!(list["total"], 1);
 
     // Preview and validate.
     let (s, pv) = srv.post("/api/v1/sql/preview", json!({"script": v1.replace("INSERT INTO adults SELECT id, name FROM people WHERE age >= 18", "SELECT name, age * 2 AS twice FROM people ORDER BY age DESC"), "limit": 2})).await;
     assert_eq!(s, 200, "{pv}");
-    assert_eq!(pv["columns"], json!([{"name": "name", "type": "STRING", "nullable": true}, {"name": "twice", "type": "BIGINT", "nullable": true}]));
+    assert_eq!(
+        pv["columns"],
+        json!([{"name": "name", "type": "STRING", "nullable": true}, {"name": "twice", "type": "BIGINT", "nullable": true}])
+    );
     assert_eq!(pv["rows"], json!([["carol", 90], ["alice", 60]]));
     assert_eq!(pv["truncated"], true);
-    let (s, r) = srv.post("/api/v1/sql/validate", json!({"script": v1})).await;
+    let (s, r) = srv
+        .post("/api/v1/sql/validate", json!({"script": v1}))
+        .await;
     assert_eq!(s, 200, "{r}");
     assert_eq!(r["sinks"], json!(["adults"]));
     assert_eq!(r["table_columns"]["people"][2]["type"], "INT");
@@ -110,15 +197,32 @@ INSERT INTO adults SELECT id, name FROM people WHERE age >= 18;",
     assert_eq!(s, 201, "{pg}");
     assert!(!pg.to_string().contains("hunter2"));
     assert_eq!(pg["secrets_set"], json!(["password"]));
-    let (_, all) = srv.get(&format!("/api/v1/projects/{pid}/datasources")).await;
+    let (_, all) = srv
+        .get(&format!("/api/v1/projects/{pid}/datasources"))
+        .await;
     assert!(!all.to_string().contains("hunter2"));
-    let (_, t) = srv.post(&format!("/api/v1/projects/{pid}/datasources/{}/test", pg["id"].as_str().unwrap()), json!({})).await;
+    let (_, t) = srv
+        .post(
+            &format!(
+                "/api/v1/projects/{pid}/datasources/{}/test",
+                pg["id"].as_str().unwrap()
+            ),
+            json!({}),
+        )
+        .await;
     assert_eq!(t["ok"], false, "nothing listens on port 1: {t}");
 
     // Deleting the project removes its jobs.
-    let (s, _, _) = srv.call(Method::DELETE, &format!("/api/v1/projects/{pid}"), None).await;
+    let (s, _, _) = srv
+        .call(Method::DELETE, &format!("/api/v1/projects/{pid}"), None)
+        .await;
     assert_eq!(s, 204);
-    assert_eq!(srv.get(&format!("/api/v1/projects/{pid}/jobs/{jid}")).await.0, 404);
+    assert_eq!(
+        srv.get(&format!("/api/v1/projects/{pid}/jobs/{jid}"))
+            .await
+            .0,
+        404
+    );
 }
 
 trait IntoPair {
@@ -130,6 +234,9 @@ impl IntoPair for (u16, Value, String) {
     }
 }
 
+/// (name, script, text the error must contain, expected line and column).
+type BadCase = (&'static str, String, &'static str, Option<(u64, u64)>);
+
 /// Every bad input gets a problem document naming the problem, and nothing is persisted.
 #[tokio::test]
 async fn bad_input_is_rejected_with_clear_errors() {
@@ -137,7 +244,7 @@ async fn bad_input_is_rejected_with_clear_errors() {
     let srv = Server::start(&tmp.path().join("data"));
     let pid = srv.project("bad").await;
     let missing = tmp.path().join("no-such-dir");
-    let cases: Vec<(&str, String, &str, Option<(u64, u64)>)> = vec![
+    let cases: Vec<BadCase> = vec![
         ("malformed", "CREATE TABLE t (a INT) WITH ('connector' = 'blackhole');\nINSERT INTO t SELEC 1;".into(), "found: SELEC", Some((2, 15))),
         ("unknown-connector", "CREATE TABLE t (a INT) WITH ('connector' = 'nope');\nINSERT INTO t SELECT 1;".into(), "unknown connector 'nope'", Some((1, 30))),
         ("missing-option", "CREATE TABLE t (a INT) WITH ('connector' = 'filesystem', 'format' = 'csv');\nINSERT INTO t SELECT 1;".into(), "missing required option 'path'", Some((1, 14))),
@@ -162,37 +269,91 @@ async fn bad_input_is_rejected_with_clear_errors() {
     ];
     for (name, script, needle, pos) in cases {
         let jid = srv.job(&pid, name, &script).await;
-        let (s, body, ctype) = srv.call(Method::POST, &format!("/api/v1/projects/{pid}/jobs/{jid}/submit"), Some(json!({}))).await;
+        let (s, body, ctype) = srv
+            .call(
+                Method::POST,
+                &format!("/api/v1/projects/{pid}/jobs/{jid}/submit"),
+                Some(json!({})),
+            )
+            .await;
         assert_eq!(s, 422, "{name}: {body}");
         assert_eq!(ctype, "application/problem+json", "{name}");
-        assert!(body["detail"].as_str().unwrap().contains(needle), "{name}: {body}");
+        assert!(
+            body["detail"].as_str().unwrap().contains(needle),
+            "{name}: {body}"
+        );
         if let Some((line, col)) = pos {
-            assert_eq!((body["line"].as_u64(), body["column"].as_u64()), (Some(line), Some(col)), "{name}: {body}");
+            assert_eq!(
+                (body["line"].as_u64(), body["column"].as_u64()),
+                (Some(line), Some(col)),
+                "{name}: {body}"
+            );
         }
-        let (_, list) = srv.get(&format!("/api/v1/projects/{pid}/jobs/{jid}/instances")).await;
+        let (_, list) = srv
+            .get(&format!("/api/v1/projects/{pid}/jobs/{jid}/instances"))
+            .await;
         assert_eq!(list["total"], 0, "{name}: no instance may be created");
     }
 
     // Invalid JSON, wrong shape, oversized body.
-    let r = srv.http.post(format!("{}/api/v1/projects", srv.base)).header("content-type", "application/json").body("{\"name\": ").send().await.unwrap();
+    let r = srv
+        .http
+        .post(format!("{}/api/v1/projects", srv.base))
+        .header("content-type", "application/json")
+        .body("{\"name\": ")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 400);
     assert_eq!(r.headers()["content-type"], "application/problem+json");
     assert!(r.text().await.unwrap().contains("malformed JSON"));
     let (s, b) = srv.post("/api/v1/projects", json!({"name": 5})).await;
     assert_eq!(s, 422);
     assert!(b["detail"].as_str().unwrap().contains("name"), "{b}");
-    let (s, b) = srv.post("/api/v1/projects", json!({"name": "x", "colour": "red"})).await;
+    let (s, b) = srv
+        .post("/api/v1/projects", json!({"name": "x", "colour": "red"}))
+        .await;
     assert_eq!(s, 422);
     assert!(b["detail"].as_str().unwrap().contains("colour"), "{b}");
     let big = "x".repeat(2 * 1024 * 1024);
-    let (s, b) = srv.post(&format!("/api/v1/projects/{pid}/jobs"), json!({"name": "big", "script": big})).await;
+    // Its own connection: the server answers 413 and closes it while the body is still arriving.
+    let r = reqwest::Client::new()
+        .post(format!("{}/api/v1/projects/{pid}/jobs", srv.base))
+        .json(&json!({"name": "big", "script": big}))
+        .send()
+        .await
+        .unwrap();
+    let s = r.status().as_u16();
+    let b = r.text().await.unwrap_or_default();
     assert_eq!(s, 413, "{b}");
-    let (s, b) = srv.post(&format!("/api/v1/projects/{pid}/datasources"), json!({"name": "d", "type": "oracle", "properties": {}})).await;
+    let (s, b) = srv
+        .post(
+            &format!("/api/v1/projects/{pid}/datasources"),
+            json!({"name": "d", "type": "oracle", "properties": {}}),
+        )
+        .await;
     assert_eq!(s, 422);
-    assert!(b["detail"].as_str().unwrap().contains("unknown datasource type 'oracle'"), "{b}");
-    let (s, b) = srv.post(&format!("/api/v1/projects/{pid}/datasources"), json!({"name": "d", "type": "postgresql", "properties": {"host": "h"}})).await;
+    assert!(
+        b["detail"]
+            .as_str()
+            .unwrap()
+            .contains("unknown datasource type 'oracle'"),
+        "{b}"
+    );
+    let (s, b) = srv
+        .post(
+            &format!("/api/v1/projects/{pid}/datasources"),
+            json!({"name": "d", "type": "postgresql", "properties": {"host": "h"}}),
+        )
+        .await;
     assert_eq!(s, 422);
-    assert!(b["detail"].as_str().unwrap().contains("'database' is required"), "{b}");
+    assert!(
+        b["detail"]
+            .as_str()
+            .unwrap()
+            .contains("'database' is required"),
+        "{b}"
+    );
 
     // Conflicts and missing resources.
     let (s, b) = srv.post("/api/v1/projects", json!({"name": "bad"})).await;
@@ -207,7 +368,9 @@ async fn bad_input_is_rejected_with_clear_errors() {
     // Nothing half-way: the failed creations left no rows behind.
     let (_, page) = srv.get(&format!("/api/v1/projects/{pid}/jobs")).await;
     assert_eq!(page["total"], 6, "only the six jobs created above");
-    let (_, page) = srv.get(&format!("/api/v1/projects/{pid}/datasources")).await;
+    let (_, page) = srv
+        .get(&format!("/api/v1/projects/{pid}/datasources"))
+        .await;
     assert_eq!(page["total"], 0);
     let (_, page) = srv.get("/api/v1/projects").await;
     assert_eq!(page["total"], 1);
@@ -231,8 +394,16 @@ INSERT INTO o SELECT CAST(CASE WHEN id = 40000 THEN 'oops' ELSE CAST(id AS STRIN
     let d = srv.wait_terminal(inst["id"].as_str().unwrap()).await;
     assert_eq!(d["state"], "FAILED", "{d}");
     assert!(d["error"].as_str().unwrap().contains("oops"), "{d}");
-    assert!(files_under(&out).is_empty(), "no partial output: {:?}", files_under(&out));
-    let staging: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().flatten().filter(|e| e.file_name().to_string_lossy().contains("staging")).collect();
+    assert!(
+        files_under(&out).is_empty(),
+        "no partial output: {:?}",
+        files_under(&out)
+    );
+    let staging: Vec<_> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().contains("staging"))
+        .collect();
     assert!(staging.is_empty(), "staging directory removed");
 }
 
@@ -245,18 +416,46 @@ async fn cancel_stops_a_running_job() {
     let jid = srv.job(&pid, "slow", &slow_script(&out, 60)).await;
     let (_, inst) = srv.submit(&pid, &jid).await;
     let iid = inst["id"].as_str().unwrap().to_string();
-    srv.wait_for(&iid, std::time::Duration::from_secs(10), |d| d["state"] == "RUNNING").await;
+    srv.wait_for(&iid, std::time::Duration::from_secs(10), |d| {
+        d["state"] == "RUNNING"
+    })
+    .await;
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     let t0 = Instant::now();
-    let (s, c) = srv.post(&format!("/api/v1/instances/{iid}/cancel"), json!({})).await;
+    let (s, c) = srv
+        .post(&format!("/api/v1/instances/{iid}/cancel"), json!({}))
+        .await;
     assert_eq!(s, 202, "{c}");
     assert_eq!(c["state"], "CANCELLING");
-    let d = srv.wait_for(&iid, std::time::Duration::from_secs(10), |d| d["state"] == "CANCELED").await;
+    let d = srv
+        .wait_for(&iid, std::time::Duration::from_secs(10), |d| {
+            d["state"] == "CANCELED"
+        })
+        .await;
     println!("cancel → CANCELED in {:?}", t0.elapsed());
-    let states: Vec<&str> = d["history"].as_array().unwrap().iter().map(|h| h["state"].as_str().unwrap()).collect();
-    assert_eq!(states, ["CREATED", "INITIALIZING", "RUNNING", "CANCELLING", "CANCELED"]);
-    assert!(files_under(&out).is_empty(), "a cancelled job publishes nothing");
-    let (s, b) = srv.post(&format!("/api/v1/instances/{iid}/cancel"), json!({})).await;
+    let states: Vec<&str> = d["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        states,
+        [
+            "CREATED",
+            "INITIALIZING",
+            "RUNNING",
+            "CANCELLING",
+            "CANCELED"
+        ]
+    );
+    assert!(
+        files_under(&out).is_empty(),
+        "a cancelled job publishes nothing"
+    );
+    let (s, b) = srv
+        .post(&format!("/api/v1/instances/{iid}/cancel"), json!({}))
+        .await;
     assert_eq!(s, 409, "cancelling an ended instance: {b}");
 }
 
@@ -266,10 +465,15 @@ async fn restart_fails_instances_left_running() {
     let data = tmp.path().join("data");
     let srv = Server::start(&data);
     let pid = srv.project("restart").await;
-    let jid = srv.job(&pid, "slow", &slow_script(&tmp.path().join("out"), 120)).await;
+    let jid = srv
+        .job(&pid, "slow", &slow_script(&tmp.path().join("out"), 120))
+        .await;
     let (_, inst) = srv.submit(&pid, &jid).await;
     let iid = inst["id"].as_str().unwrap().to_string();
-    srv.wait_for(&iid, std::time::Duration::from_secs(10), |d| d["state"] == "RUNNING").await;
+    srv.wait_for(&iid, std::time::Duration::from_secs(10), |d| {
+        d["state"] == "RUNNING"
+    })
+    .await;
     srv.kill();
 
     let srv = Server::start(&data);
@@ -277,7 +481,10 @@ async fn restart_fails_instances_left_running() {
     assert_eq!(d["state"], "FAILED", "{d}");
     assert_eq!(d["error"], "platform restarted");
     let last = d["history"].as_array().unwrap().last().unwrap().clone();
-    assert_eq!((last["state"].clone(), last["reason"].clone()), (json!("FAILED"), json!("platform restarted")));
+    assert_eq!(
+        (last["state"].clone(), last["reason"].clone()),
+        (json!("FAILED"), json!("platform restarted"))
+    );
     // The job itself is intact and can run again.
     let (s, _) = srv.get(&format!("/api/v1/projects/{pid}/jobs/{jid}")).await;
     assert_eq!(s, 200);
@@ -290,7 +497,10 @@ async fn postgresql_metadata_and_datasource() {
     let tmp = tempfile::tempdir().unwrap();
     let db = common::fresh_postgres_db().await;
     let srv = Server::start_with(&tmp.path().join("data"), &["--database-url", &db]);
-    assert!(!tmp.path().join("data/scaleph.db").exists(), "no SQLite file when PostgreSQL is configured");
+    assert!(
+        !tmp.path().join("data/scaleph.db").exists(),
+        "no SQLite file when PostgreSQL is configured"
+    );
     let pid = srv.project("pg").await;
 
     // Credentials from the test server's URL: postgres://user:password@host:port/db
@@ -301,27 +511,70 @@ async fn postgresql_metadata_and_datasource() {
     let (hostport, database) = hostdb.split_once('/').unwrap();
     let (host, port) = hostport.split_once(':').unwrap();
     let props = json!({"host": host, "port": port, "database": database, "username": user, "password": password});
-    let (s, ds) = srv.post(&format!("/api/v1/projects/{pid}/datasources"), json!({"name": "warehouse", "type": "postgresql", "properties": props})).await;
+    let (s, ds) = srv
+        .post(
+            &format!("/api/v1/projects/{pid}/datasources"),
+            json!({"name": "warehouse", "type": "postgresql", "properties": props}),
+        )
+        .await;
     assert_eq!(s, 201, "{ds}");
     assert!(!ds.to_string().contains(password));
-    let (_, t) = srv.post(&format!("/api/v1/projects/{pid}/datasources/{}/test", ds["id"].as_str().unwrap()), json!({})).await;
+    let (_, t) = srv
+        .post(
+            &format!(
+                "/api/v1/projects/{pid}/datasources/{}/test",
+                ds["id"].as_str().unwrap()
+            ),
+            json!({}),
+        )
+        .await;
     assert_eq!(t["ok"], true, "{t}");
-    assert!(t["message"].as_str().unwrap().starts_with("PostgreSQL"), "{t}");
+    assert!(
+        t["message"].as_str().unwrap().starts_with("PostgreSQL"),
+        "{t}"
+    );
 
     // Updating without the password keeps it; a wrong password fails the test with the server's reason.
     let dsid = ds["id"].as_str().unwrap();
     let mut p2 = props.clone();
     p2.as_object_mut().unwrap().remove("password");
-    let (s, _, _) = srv.call(Method::PUT, &format!("/api/v1/projects/{pid}/datasources/{dsid}"), Some(json!({"name": "warehouse", "properties": p2}))).await;
+    let (s, _, _) = srv
+        .call(
+            Method::PUT,
+            &format!("/api/v1/projects/{pid}/datasources/{dsid}"),
+            Some(json!({"name": "warehouse", "properties": p2})),
+        )
+        .await;
     assert_eq!(s, 200);
-    let (_, t) = srv.post(&format!("/api/v1/projects/{pid}/datasources/{dsid}/test"), json!({})).await;
+    let (_, t) = srv
+        .post(
+            &format!("/api/v1/projects/{pid}/datasources/{dsid}/test"),
+            json!({}),
+        )
+        .await;
     assert_eq!(t["ok"], true, "password kept: {t}");
     let mut p3 = props.clone();
     p3["password"] = json!("wrong");
-    srv.call(Method::PUT, &format!("/api/v1/projects/{pid}/datasources/{dsid}"), Some(json!({"name": "warehouse", "properties": p3}))).await;
-    let (_, t) = srv.post(&format!("/api/v1/projects/{pid}/datasources/{dsid}/test"), json!({})).await;
+    srv.call(
+        Method::PUT,
+        &format!("/api/v1/projects/{pid}/datasources/{dsid}"),
+        Some(json!({"name": "warehouse", "properties": p3})),
+    )
+    .await;
+    let (_, t) = srv
+        .post(
+            &format!("/api/v1/projects/{pid}/datasources/{dsid}/test"),
+            json!({}),
+        )
+        .await;
     assert_eq!(t["ok"], false, "{t}");
-    assert!(t["message"].as_str().unwrap().contains("password authentication failed"), "{t}");
+    assert!(
+        t["message"]
+            .as_str()
+            .unwrap()
+            .contains("password authentication failed"),
+        "{t}"
+    );
 
     // A job runs and its record survives a restart on the same database.
     let out = tmp.path().join("out");
@@ -333,7 +586,10 @@ INSERT INTO o SELECT id * 10 FROM g WHERE id > 7;", out.display());
     let iid = inst["id"].as_str().unwrap().to_string();
     let d = srv.wait_terminal(&iid).await;
     assert_eq!(d["state"], "FINISHED", "{d}");
-    assert_eq!(csv_rows(&out), ["{\"id\":100}", "{\"id\":80}", "{\"id\":90}"]);
+    assert_eq!(
+        csv_rows(&out),
+        ["{\"id\":100}", "{\"id\":80}", "{\"id\":90}"]
+    );
     srv.kill();
     let srv = Server::start_with(&tmp.path().join("data"), &["--database-url", &db]);
     let (_, d) = srv.get(&format!("/api/v1/instances/{iid}")).await;

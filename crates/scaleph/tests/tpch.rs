@@ -16,7 +16,10 @@ use std::process::Command;
 fn read_csv(dir: &Path) -> Vec<Vec<String>> {
     let mut rows = Vec::new();
     for f in files_under(dir) {
-        let mut r = csv::ReaderBuilder::new().has_headers(false).from_path(&f).unwrap();
+        let mut r = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_path(&f)
+            .unwrap();
         for rec in r.records() {
             rows.push(rec.unwrap().iter().map(str::to_string).collect());
         }
@@ -28,16 +31,26 @@ fn cell_matches(ours: &str, theirs: &Value) -> bool {
     match theirs {
         Value::Null => ours.is_empty(),
         Value::Number(n) => {
-            let (Ok(a), Some(b)) = (ours.parse::<f64>(), n.as_f64()) else { return false };
+            let (Ok(a), Some(b)) = (ours.parse::<f64>(), n.as_f64()) else {
+                return false;
+            };
             (a - b).abs() <= 1e-6 * a.abs().max(b.abs()) + 1e-9 || (a - b).abs() < 1e-6
         }
         Value::String(s) => ours == s,
-        other => ours == other.to_string(),
+        Value::Bool(b) => ours == b.to_string(),
+        other => other.as_str() == Some(ours),
     }
 }
 
 fn key(row: &[String]) -> String {
-    row.iter().map(|c| c.parse::<f64>().map(|f| format!("{f:.4}")).unwrap_or_else(|_| c.clone())).collect::<Vec<_>>().join("|")
+    row.iter()
+        .map(|c| {
+            c.parse::<f64>()
+                .map(|f| format!("{f:.4}"))
+                .unwrap_or_else(|_| c.clone())
+        })
+        .collect::<Vec<_>>()
+        .join("|")
 }
 
 fn key_ref(row: &[Value]) -> String {
@@ -64,15 +77,28 @@ async fn tpch_sf01_matches_duckdb() {
     std::fs::write(&qfile, serde_json::to_string(&QUERIES).unwrap()).unwrap();
     let reference = tmp.path().join("duckdb.json");
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/tpch_duckdb.py");
-    let st = Command::new("python3").arg(script).arg(&data).arg(&qfile).arg(&reference).status().expect("python3 with duckdb (installed by .ci/run)");
+    let st = Command::new("python3")
+        .arg(script)
+        .arg(&data)
+        .arg(&qfile)
+        .arg(&reference)
+        .status()
+        .expect("python3 with duckdb (installed by .ci/run)");
     assert!(st.success(), "DuckDB reference run failed");
-    let reference: Value = serde_json::from_str(&std::fs::read_to_string(&reference).unwrap()).unwrap();
+    let reference: Value =
+        serde_json::from_str(&std::fs::read_to_string(&reference).unwrap()).unwrap();
 
     let srv = Server::start(&tmp.path().join("meta"));
     let pid = srv.project("tpch").await;
     let mut failures = Vec::new();
     for q in QUERIES.iter() {
-        let jid = srv.job(&pid, q.name, &job_script(q, &data.to_string_lossy(), &results.to_string_lossy())).await;
+        let jid = srv
+            .job(
+                &pid,
+                q.name,
+                &job_script(q, &data.to_string_lossy(), &results.to_string_lossy()),
+            )
+            .await;
         let (s, inst) = srv.submit(&pid, &jid).await;
         assert_eq!(s, 202, "{}: {inst}", q.name);
         let d = srv.wait_terminal(inst["id"].as_str().unwrap()).await;
@@ -81,12 +107,32 @@ async fn tpch_sf01_matches_duckdb() {
             continue;
         }
         let mut ours = read_csv(&results.join(q.name));
-        let mut theirs: Vec<Vec<Value>> = serde_json::from_value(reference[q.name]["rows"].clone()).unwrap();
-        assert!(!theirs.is_empty() || q.name == "q0", "{}: DuckDB returned rows", q.name);
-        let sink_rows = d["metrics"].as_array().unwrap().iter().find(|m| m["role"] == "sink").map(|m| m["rows"].clone());
-        assert_eq!(sink_rows, Some(json!(ours.len())), "{}: sink metric equals rows written", q.name);
+        let mut theirs: Vec<Vec<Value>> =
+            serde_json::from_value(reference[q.name]["rows"].clone()).unwrap();
+        assert!(
+            !theirs.is_empty() || q.name == "q0",
+            "{}: DuckDB returned rows",
+            q.name
+        );
+        let sink_rows = d["metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["role"] == "sink")
+            .map(|m| m["rows"].clone());
+        assert_eq!(
+            sink_rows,
+            Some(json!(ours.len())),
+            "{}: sink metric equals rows written",
+            q.name
+        );
         if ours.len() != theirs.len() {
-            failures.push(format!("{}: {} rows, DuckDB {}", q.name, ours.len(), theirs.len()));
+            failures.push(format!(
+                "{}: {} rows, DuckDB {}",
+                q.name,
+                ours.len(),
+                theirs.len()
+            ));
             continue;
         }
         if !q.ordered {
@@ -100,5 +146,9 @@ async fn tpch_sf01_matches_duckdb() {
             }
         }
     }
-    assert!(failures.is_empty(), "TPC-H mismatches:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "TPC-H mismatches:\n{}",
+        failures.join("\n")
+    );
 }

@@ -70,7 +70,10 @@ impl Filesystem {
             "json" => Format::Json,
             "parquet" => Format::Parquet,
             f @ ("avro" | "orc" | "raw" | "debezium-json" | "canal-json" | "maxwell-json") => {
-                return Err(SqlError::unsupported(o.pos("format"), format!("format '{f}'")))
+                return Err(SqlError::unsupported(
+                    o.pos("format"),
+                    format!("format '{f}'"),
+                ))
             }
             f => {
                 return Err(SqlError::invalid(

@@ -33,7 +33,7 @@ impl FsSink {
 }
 
 enum Writer {
-    Csv(csv::Writer<BufWriter<File>>),
+    Csv(Box<csv::Writer<BufWriter<File>>>),
     Json(json::LineDelimitedWriter<BufWriter<File>>),
     Parquet(ArrowWriter<File>),
 }
@@ -51,7 +51,7 @@ impl Writer {
     fn finish(self) -> Result<()> {
         match self {
             Writer::Csv(w) => {
-                let mut inner = w.into_inner();
+                let mut inner = (*w).into_inner();
                 std::io::Write::flush(&mut inner)?;
             }
             Writer::Json(mut w) => {
@@ -72,7 +72,10 @@ fn staging_dir(target: &Path) -> PathBuf {
         .file_name()
         .map(|n| n.to_string_lossy().to_string())
         .unwrap_or_else(|| "table".into());
-    let parent = target.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let parent = target
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     parent.join(format!(".{name}.scaleph-staging-{}", uuid::Uuid::new_v4()))
 }
 
@@ -102,7 +105,7 @@ impl FsSink {
                 if let Some(n) = &c.null_literal {
                     b = b.with_null(n.clone());
                 }
-                Writer::Csv(b.build(BufWriter::new(f)))
+                Writer::Csv(Box::new(b.build(BufWriter::new(f))))
             }
             Format::Json => Writer::Json(json::LineDelimitedWriter::new(BufWriter::new(f))),
             Format::Parquet => Writer::Parquet(ArrowWriter::try_new(f, data_schema.clone(), None)?),
@@ -129,7 +132,9 @@ impl Sink for FsSink {
             .iter()
             .map(|p| def.column_index(p).expect("checked by the parser"))
             .collect();
-        let data_idx: Vec<usize> = (0..def.columns.len()).filter(|i| !part_idx.contains(i)).collect();
+        let data_idx: Vec<usize> = (0..def.columns.len())
+            .filter(|i| !part_idx.contains(i))
+            .collect();
         let data_schema = Arc::new(self.schema.project(&data_idx)?);
         let mut writers: BTreeMap<String, Writer> = BTreeMap::new();
         let result: Result<()> = async {
@@ -184,13 +189,23 @@ impl Sink for FsSink {
 
 impl FsSink {
     /// Groups row indices by their partition directory, e.g. `dt=2024-01-01/h=3`.
-    fn partition_groups(&self, batch: &RecordBatch, part_idx: &[usize]) -> Result<Vec<(String, Option<Vec<u32>>)>> {
+    fn partition_groups(
+        &self,
+        batch: &RecordBatch,
+        part_idx: &[usize],
+    ) -> Result<Vec<(String, Option<Vec<u32>>)>> {
         let opts = FormatOptions::default();
         let fmts = part_idx
             .iter()
             .map(|i| ArrayFormatter::try_new(batch.column(*i).as_ref(), &opts))
             .collect::<Result<Vec<_>, _>>()?;
-        let names: Vec<&str> = self.cfg.def.partitioned_by.iter().map(String::as_str).collect();
+        let names: Vec<&str> = self
+            .cfg
+            .def
+            .partitioned_by
+            .iter()
+            .map(String::as_str)
+            .collect();
         let mut groups: BTreeMap<String, Vec<u32>> = BTreeMap::new();
         for row in 0..batch.num_rows() {
             let mut rel = String::new();
@@ -214,7 +229,9 @@ impl FsSink {
 }
 
 fn dir_size(p: &Path) -> u64 {
-    let Ok(rd) = std::fs::read_dir(p) else { return 0 };
+    let Ok(rd) = std::fs::read_dir(p) else {
+        return 0;
+    };
     rd.flatten()
         .map(|e| match e.metadata() {
             Ok(m) if m.is_dir() => dir_size(&e.path()),
@@ -252,7 +269,10 @@ impl PendingCommit for FsCommit {
             let dst = self.target.join(rel);
             std::fs::create_dir_all(&dst).map_err(|e| io(e, "cannot create", &dst))?;
             if self.overwrite {
-                for e in std::fs::read_dir(&dst).map_err(|e| io(e, "cannot list", &dst))?.flatten() {
+                for e in std::fs::read_dir(&dst)
+                    .map_err(|e| io(e, "cannot list", &dst))?
+                    .flatten()
+                {
                     let p = e.path();
                     let hidden = e.file_name().to_string_lossy().starts_with(['.', '_']);
                     if hidden {
@@ -260,7 +280,11 @@ impl PendingCommit for FsCommit {
                     }
                     let r = if p.is_dir() {
                         // Partition directories of an unpartitioned overwrite are stale data too.
-                        if rel.is_empty() { std::fs::remove_dir_all(&p) } else { Ok(()) }
+                        if rel.is_empty() {
+                            std::fs::remove_dir_all(&p)
+                        } else {
+                            Ok(())
+                        }
                     } else {
                         std::fs::remove_file(&p)
                     };
@@ -268,7 +292,9 @@ impl PendingCommit for FsCommit {
                 }
             }
             let src = self.staging.0.join(rel);
-            let Ok(rd) = std::fs::read_dir(&src) else { continue };
+            let Ok(rd) = std::fs::read_dir(&src) else {
+                continue;
+            };
             for e in rd.flatten() {
                 if e.path().is_file() {
                     let to = dst.join(e.file_name());

@@ -8,7 +8,9 @@ use datafusion::datasource::file_format::csv::CsvFormat;
 use datafusion::datasource::file_format::json::JsonFormat;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::file_format::FileFormat;
-use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
+use datafusion::datasource::listing::{
+    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
+};
 use datafusion::datasource::provider_as_source;
 use datafusion::datasource::ViewTable;
 use datafusion::logical_expr::{Expr, LogicalPlanBuilder, TryCast};
@@ -25,16 +27,22 @@ pub(super) fn build(cfg: &FsConfig) -> Result<Arc<dyn TableProvider>, SqlError> 
                 "path '{}' of table `{}` cannot be read: {}",
                 cfg.path.display(),
                 def.name,
-                if e.kind() == std::io::ErrorKind::NotFound { "it does not exist".to_string() } else { e.to_string() }
+                if e.kind() == std::io::ErrorKind::NotFound {
+                    "it does not exist".to_string()
+                } else {
+                    e.to_string()
+                }
             ),
         )
     })?;
-    let abs = std::fs::canonicalize(&cfg.path).map_err(|e| SqlError::invalid(path_pos, e.to_string()))?;
+    let abs =
+        std::fs::canonicalize(&cfg.path).map_err(|e| SqlError::invalid(path_pos, e.to_string()))?;
     let mut url = abs.to_string_lossy().to_string();
     if meta.is_dir() && !url.ends_with('/') {
         url.push('/');
     }
-    let url = ListingTableUrl::parse(&url).map_err(|e| SqlError::invalid(path_pos, e.to_string()))?;
+    let url =
+        ListingTableUrl::parse(&url).map_err(|e| SqlError::invalid(path_pos, e.to_string()))?;
 
     let lenient = cfg.format == Format::Csv && cfg.csv.ignore_parse_errors;
     let is_part = |name: &str| def.partitioned_by.iter().any(|p| p == name);
@@ -43,7 +51,11 @@ pub(super) fn build(cfg: &FsConfig) -> Result<Arc<dyn TableProvider>, SqlError> 
         .iter()
         .filter(|c| !is_part(&c.name))
         .map(|c| {
-            let dt = if lenient { DataType::Utf8 } else { c.data_type.to_arrow() };
+            let dt = if lenient {
+                DataType::Utf8
+            } else {
+                c.data_type.to_arrow()
+            };
             Field::new(&c.name, dt, true)
         })
         .collect();

@@ -14,7 +14,11 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 pub(super) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_datasources, create_datasource))
-        .routes(routes!(get_datasource, update_datasource, delete_datasource))
+        .routes(routes!(
+            get_datasource,
+            update_datasource,
+            delete_datasource
+        ))
         .routes(routes!(test_datasource))
 }
 
@@ -47,25 +51,44 @@ pub struct DatasourceUpdate {
 /// Lists a project's datasources (secrets never included).
 #[utoipa::path(get, path = "/api/v1/projects/{project_id}/datasources", tag = "datasources",
     params(("project_id" = String, Path), PageParams), responses((status = 200, body = Page<DatasourceView>), (status = 404)))]
-async fn list_datasources(State(s): State<AppState>, Path(pid): Path<String>, ApiQuery(p): ApiQuery<PageParams>) -> Result<Json<Page<DatasourceView>>, ApiError> {
+async fn list_datasources(
+    State(s): State<AppState>,
+    Path(pid): Path<String>,
+    ApiQuery(p): ApiQuery<PageParams>,
+) -> Result<Json<Page<DatasourceView>>, ApiError> {
     let page = s.store.list_datasources(&pid, p.get()?).await?;
-    Ok(Json(Page { items: page.items.into_iter().map(Into::into).collect(), total: page.total, page: page.page, page_size: page.page_size }))
+    Ok(Json(Page {
+        items: page.items.into_iter().map(Into::into).collect(),
+        total: page.total,
+        page: page.page,
+        page_size: page.page_size,
+    }))
 }
 
 /// Creates a datasource.
 #[utoipa::path(post, path = "/api/v1/projects/{project_id}/datasources", tag = "datasources", params(("project_id" = String, Path)), request_body = NewDatasource,
     responses((status = 201, body = DatasourceView), (status = 404), (status = 409), (status = 422)))]
-async fn create_datasource(State(s): State<AppState>, Path(pid): Path<String>, ApiJson(b): ApiJson<NewDatasource>) -> Result<(StatusCode, Json<DatasourceView>), ApiError> {
+async fn create_datasource(
+    State(s): State<AppState>,
+    Path(pid): Path<String>,
+    ApiJson(b): ApiJson<NewDatasource>,
+) -> Result<(StatusCode, Json<DatasourceView>), ApiError> {
     non_empty("name", &b.name)?;
     ds::validate(&b.kind, &b.properties)?;
-    let d = s.store.create_datasource(&pid, b.name.trim(), &b.kind, &b.properties).await?;
+    let d = s
+        .store
+        .create_datasource(&pid, b.name.trim(), &b.kind, &b.properties)
+        .await?;
     Ok((StatusCode::CREATED, Json(d.into())))
 }
 
 /// One datasource.
 #[utoipa::path(get, path = "/api/v1/projects/{project_id}/datasources/{datasource_id}", tag = "datasources",
     params(("project_id" = String, Path), ("datasource_id" = String, Path)), responses((status = 200, body = DatasourceView), (status = 404)))]
-async fn get_datasource(State(s): State<AppState>, Path((pid, id)): Path<(String, String)>) -> Result<Json<DatasourceView>, ApiError> {
+async fn get_datasource(
+    State(s): State<AppState>,
+    Path((pid, id)): Path<(String, String)>,
+) -> Result<Json<DatasourceView>, ApiError> {
     Ok(Json(s.store.get_datasource(&pid, &id).await?.into()))
 }
 
@@ -73,7 +96,11 @@ async fn get_datasource(State(s): State<AppState>, Path((pid, id)): Path<(String
 #[utoipa::path(put, path = "/api/v1/projects/{project_id}/datasources/{datasource_id}", tag = "datasources",
     params(("project_id" = String, Path), ("datasource_id" = String, Path)), request_body = DatasourceUpdate,
     responses((status = 200, body = DatasourceView), (status = 404), (status = 409), (status = 422)))]
-async fn update_datasource(State(s): State<AppState>, Path((pid, id)): Path<(String, String)>, ApiJson(b): ApiJson<DatasourceUpdate>) -> Result<Json<DatasourceView>, ApiError> {
+async fn update_datasource(
+    State(s): State<AppState>,
+    Path((pid, id)): Path<(String, String)>,
+    ApiJson(b): ApiJson<DatasourceUpdate>,
+) -> Result<Json<DatasourceView>, ApiError> {
     non_empty("name", &b.name)?;
     let cur = s.store.get_datasource(&pid, &id).await?;
     let mut props = b.properties;
@@ -85,13 +112,21 @@ async fn update_datasource(State(s): State<AppState>, Path((pid, id)): Path<(Str
         }
     }
     ds::validate(&cur.kind, &props)?;
-    Ok(Json(s.store.update_datasource(&pid, &id, b.name.trim(), &props).await?.into()))
+    Ok(Json(
+        s.store
+            .update_datasource(&pid, &id, b.name.trim(), &props)
+            .await?
+            .into(),
+    ))
 }
 
 /// Deletes a datasource.
 #[utoipa::path(delete, path = "/api/v1/projects/{project_id}/datasources/{datasource_id}", tag = "datasources",
     params(("project_id" = String, Path), ("datasource_id" = String, Path)), responses((status = 204), (status = 404)))]
-async fn delete_datasource(State(s): State<AppState>, Path((pid, id)): Path<(String, String)>) -> Result<StatusCode, ApiError> {
+async fn delete_datasource(
+    State(s): State<AppState>,
+    Path((pid, id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
     s.store.delete_datasource(&pid, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -99,7 +134,10 @@ async fn delete_datasource(State(s): State<AppState>, Path((pid, id)): Path<(Str
 /// Connects to the datasource for real (lists the directory; logs in and queries the database).
 #[utoipa::path(post, path = "/api/v1/projects/{project_id}/datasources/{datasource_id}/test", tag = "datasources",
     params(("project_id" = String, Path), ("datasource_id" = String, Path)), responses((status = 200, body = ConnectionTest), (status = 404)))]
-async fn test_datasource(State(s): State<AppState>, Path((pid, id)): Path<(String, String)>) -> Result<Json<ConnectionTest>, ApiError> {
+async fn test_datasource(
+    State(s): State<AppState>,
+    Path((pid, id)): Path<(String, String)>,
+) -> Result<Json<ConnectionTest>, ApiError> {
     let d = s.store.get_datasource(&pid, &id).await?;
     Ok(Json(ds::test_connection(&d).await))
 }

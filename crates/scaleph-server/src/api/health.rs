@@ -4,7 +4,9 @@ use axum::http::StatusCode;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(healthz)).routes(routes!(readyz))
+    OpenApiRouter::new()
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
 }
 
 /// Liveness: the process answers.
@@ -19,6 +21,9 @@ async fn readyz(State(s): State<AppState>) -> (StatusCode, &'static str) {
     if s.store.ping().await {
         (StatusCode::OK, "ready")
     } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "metadata store unavailable")
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "metadata store unavailable",
+        )
     }
 }

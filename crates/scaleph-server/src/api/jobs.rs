@@ -95,7 +95,11 @@ fn check_script(script: &str) -> Result<(), ApiError> {
 /// Lists a project's jobs.
 #[utoipa::path(get, path = "/api/v1/projects/{project_id}/jobs", tag = "jobs", params(("project_id" = String, Path), PageParams),
     responses((status = 200, body = Page<Job>), (status = 404)))]
-async fn list_jobs(State(s): State<AppState>, Path(pid): Path<String>, ApiQuery(p): ApiQuery<PageParams>) -> Result<Json<Page<Job>>, ApiError> {
+async fn list_jobs(
+    State(s): State<AppState>,
+    Path(pid): Path<String>,
+    ApiQuery(p): ApiQuery<PageParams>,
+) -> Result<Json<Page<Job>>, ApiError> {
     Ok(Json(s.store.list_jobs(&pid, p.get()?).await?))
 }
 
@@ -103,37 +107,71 @@ async fn list_jobs(State(s): State<AppState>, Path(pid): Path<String>, ApiQuery(
 /// are allowed); it is validated when submitted.
 #[utoipa::path(post, path = "/api/v1/projects/{project_id}/jobs", tag = "jobs", params(("project_id" = String, Path)), request_body = NewJob,
     responses((status = 201, body = Job), (status = 404), (status = 409), (status = 422)))]
-async fn create_job(State(s): State<AppState>, Path(pid): Path<String>, ApiJson(b): ApiJson<NewJob>) -> Result<(StatusCode, Json<Job>), ApiError> {
+async fn create_job(
+    State(s): State<AppState>,
+    Path(pid): Path<String>,
+    ApiJson(b): ApiJson<NewJob>,
+) -> Result<(StatusCode, Json<Job>), ApiError> {
     non_empty("name", &b.name)?;
     check_engine(b.engine)?;
     check_script(&b.script)?;
-    let job = s.store.create_job(&pid, b.name.trim(), b.engine, &b.settings, &b.script, &b.message).await?;
+    let job = s
+        .store
+        .create_job(
+            &pid,
+            b.name.trim(),
+            b.engine,
+            &b.settings,
+            &b.script,
+            &b.message,
+        )
+        .await?;
     Ok((StatusCode::CREATED, Json(job)))
 }
 
 /// One job.
 #[utoipa::path(get, path = "/api/v1/projects/{project_id}/jobs/{job_id}", tag = "jobs", params(("project_id" = String, Path), ("job_id" = String, Path)),
     responses((status = 200, body = Job), (status = 404)))]
-async fn get_job(State(s): State<AppState>, Path((pid, id)): Path<(String, String)>) -> Result<Json<Job>, ApiError> {
+async fn get_job(
+    State(s): State<AppState>,
+    Path((pid, id)): Path<(String, String)>,
+) -> Result<Json<Job>, ApiError> {
     Ok(Json(s.store.get_job(&pid, &id).await?))
 }
 
 /// Changes a job's name, engine or settings.
 #[utoipa::path(patch, path = "/api/v1/projects/{project_id}/jobs/{job_id}", tag = "jobs", params(("project_id" = String, Path), ("job_id" = String, Path)),
     request_body = JobPatch, responses((status = 200, body = Job), (status = 404), (status = 409), (status = 422)))]
-async fn update_job(State(s): State<AppState>, Path((pid, id)): Path<(String, String)>, ApiJson(b): ApiJson<JobPatch>) -> Result<Json<Job>, ApiError> {
+async fn update_job(
+    State(s): State<AppState>,
+    Path((pid, id)): Path<(String, String)>,
+    ApiJson(b): ApiJson<JobPatch>,
+) -> Result<Json<Job>, ApiError> {
     let cur = s.store.get_job(&pid, &id).await?;
     let name = b.name.unwrap_or(cur.name);
     non_empty("name", &name)?;
     let engine = b.engine.unwrap_or(cur.engine);
     check_engine(engine)?;
-    Ok(Json(s.store.update_job(&pid, &id, name.trim(), engine, &b.settings.unwrap_or(cur.settings)).await?))
+    Ok(Json(
+        s.store
+            .update_job(
+                &pid,
+                &id,
+                name.trim(),
+                engine,
+                &b.settings.unwrap_or(cur.settings),
+            )
+            .await?,
+    ))
 }
 
 /// Deletes a job with its versions and instances.
 #[utoipa::path(delete, path = "/api/v1/projects/{project_id}/jobs/{job_id}", tag = "jobs", params(("project_id" = String, Path), ("job_id" = String, Path)),
     responses((status = 204), (status = 404)))]
-async fn delete_job(State(s): State<AppState>, Path((pid, id)): Path<(String, String)>) -> Result<StatusCode, ApiError> {
+async fn delete_job(
+    State(s): State<AppState>,
+    Path((pid, id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
     s.store.delete_job(&pid, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -141,22 +179,39 @@ async fn delete_job(State(s): State<AppState>, Path((pid, id)): Path<(String, St
 /// A job's script versions, newest first.
 #[utoipa::path(get, path = "/api/v1/projects/{project_id}/jobs/{job_id}/versions", tag = "jobs", params(("project_id" = String, Path), ("job_id" = String, Path)),
     responses((status = 200, body = Vec<JobVersion>), (status = 404)))]
-async fn list_versions(State(s): State<AppState>, Path((pid, id)): Path<(String, String)>) -> Result<Json<Vec<JobVersion>>, ApiError> {
+async fn list_versions(
+    State(s): State<AppState>,
+    Path((pid, id)): Path<(String, String)>,
+) -> Result<Json<Vec<JobVersion>>, ApiError> {
     Ok(Json(s.store.list_versions(&pid, &id).await?))
 }
 
 /// Saves a new immutable version and makes it current.
 #[utoipa::path(post, path = "/api/v1/projects/{project_id}/jobs/{job_id}/versions", tag = "jobs", params(("project_id" = String, Path), ("job_id" = String, Path)),
     request_body = NewVersion, responses((status = 201, body = JobVersion), (status = 404), (status = 422)))]
-async fn save_version(State(s): State<AppState>, Path((pid, id)): Path<(String, String)>, ApiJson(b): ApiJson<NewVersion>) -> Result<(StatusCode, Json<JobVersion>), ApiError> {
+async fn save_version(
+    State(s): State<AppState>,
+    Path((pid, id)): Path<(String, String)>,
+    ApiJson(b): ApiJson<NewVersion>,
+) -> Result<(StatusCode, Json<JobVersion>), ApiError> {
     check_script(&b.script)?;
-    Ok((StatusCode::CREATED, Json(s.store.save_version(&pid, &id, &b.script, &b.message).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(
+            s.store
+                .save_version(&pid, &id, &b.script, &b.message)
+                .await?,
+        ),
+    ))
 }
 
 /// One version.
 #[utoipa::path(get, path = "/api/v1/projects/{project_id}/jobs/{job_id}/versions/{version}", tag = "jobs",
     params(("project_id" = String, Path), ("job_id" = String, Path), ("version" = i64, Path)), responses((status = 200, body = JobVersion), (status = 404)))]
-async fn get_version(State(s): State<AppState>, Path((pid, id, v)): Path<(String, String, i64)>) -> Result<Json<JobVersion>, ApiError> {
+async fn get_version(
+    State(s): State<AppState>,
+    Path((pid, id, v)): Path<(String, String, i64)>,
+) -> Result<Json<JobVersion>, ApiError> {
     s.store.get_job(&pid, &id).await?;
     Ok(Json(s.store.get_version(&id, v).await?))
 }
@@ -164,7 +219,11 @@ async fn get_version(State(s): State<AppState>, Path((pid, id, v)): Path<(String
 /// Line diff between two versions.
 #[utoipa::path(get, path = "/api/v1/projects/{project_id}/jobs/{job_id}/diff", tag = "jobs",
     params(("project_id" = String, Path), ("job_id" = String, Path), DiffParams), responses((status = 200, body = VersionDiff), (status = 404)))]
-async fn diff_versions(State(s): State<AppState>, Path((pid, id)): Path<(String, String)>, ApiQuery(q): ApiQuery<DiffParams>) -> Result<Json<VersionDiff>, ApiError> {
+async fn diff_versions(
+    State(s): State<AppState>,
+    Path((pid, id)): Path<(String, String)>,
+    ApiQuery(q): ApiQuery<DiffParams>,
+) -> Result<Json<VersionDiff>, ApiError> {
     s.store.get_job(&pid, &id).await?;
     let a = s.store.get_version(&id, q.from).await?;
     let b = s.store.get_version(&id, q.to).await?;
@@ -175,7 +234,10 @@ async fn diff_versions(State(s): State<AppState>, Path((pid, id)): Path<(String,
 /// answered 422 with `line` and `column`, and no instance is created.
 #[utoipa::path(post, path = "/api/v1/projects/{project_id}/jobs/{job_id}/submit", tag = "jobs", params(("project_id" = String, Path), ("job_id" = String, Path)),
     responses((status = 202, body = JobInstance), (status = 404), (status = 422)))]
-async fn submit_job(State(s): State<AppState>, Path((pid, id)): Path<(String, String)>) -> Result<(StatusCode, Json<JobInstance>), ApiError> {
+async fn submit_job(
+    State(s): State<AppState>,
+    Path((pid, id)): Path<(String, String)>,
+) -> Result<(StatusCode, Json<JobInstance>), ApiError> {
     let job = s.store.get_job(&pid, &id).await?;
     check_engine(job.engine)?;
     let v = s.store.get_version(&id, job.current_version).await?;
@@ -187,7 +249,11 @@ async fn submit_job(State(s): State<AppState>, Path((pid, id)): Path<(String, St
 /// A job's instances, newest first.
 #[utoipa::path(get, path = "/api/v1/projects/{project_id}/jobs/{job_id}/instances", tag = "jobs",
     params(("project_id" = String, Path), ("job_id" = String, Path), PageParams), responses((status = 200, body = Page<JobInstance>), (status = 404)))]
-async fn list_instances(State(s): State<AppState>, Path((pid, id)): Path<(String, String)>, ApiQuery(p): ApiQuery<PageParams>) -> Result<Json<Page<JobInstance>>, ApiError> {
+async fn list_instances(
+    State(s): State<AppState>,
+    Path((pid, id)): Path<(String, String)>,
+    ApiQuery(p): ApiQuery<PageParams>,
+) -> Result<Json<Page<JobInstance>>, ApiError> {
     s.store.get_job(&pid, &id).await?;
     Ok(Json(s.store.list_instances(&id, p.get()?).await?))
 }

@@ -63,7 +63,9 @@ pub(crate) fn non_empty(field: &str, v: &str) -> Result<(), ApiError> {
         return Err(ApiError::invalid(format!("'{field}' must not be empty")));
     }
     if v.len() > 200 {
-        return Err(ApiError::invalid(format!("'{field}' is longer than 200 characters")));
+        return Err(ApiError::invalid(format!(
+            "'{field}' is longer than 200 characters"
+        )));
     }
     Ok(())
 }

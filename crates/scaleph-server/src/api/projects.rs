@@ -38,37 +38,68 @@ pub struct ProjectPatch {
 
 /// Lists projects.
 #[utoipa::path(get, path = "/api/v1/projects", tag = "projects", params(PageParams), responses((status = 200, body = Page<Project>)))]
-async fn list_projects(State(s): State<AppState>, ApiQuery(p): ApiQuery<PageParams>) -> Result<Json<Page<Project>>, ApiError> {
+async fn list_projects(
+    State(s): State<AppState>,
+    ApiQuery(p): ApiQuery<PageParams>,
+) -> Result<Json<Page<Project>>, ApiError> {
     Ok(Json(s.store.list_projects(p.get()?).await?))
 }
 
 /// Creates a project.
 #[utoipa::path(post, path = "/api/v1/projects", tag = "projects", request_body = NewProject,
     responses((status = 201, body = Project), (status = 409, description = "name taken"), (status = 422, description = "invalid")))]
-async fn create_project(State(s): State<AppState>, ApiJson(b): ApiJson<NewProject>) -> Result<(StatusCode, Json<Project>), ApiError> {
+async fn create_project(
+    State(s): State<AppState>,
+    ApiJson(b): ApiJson<NewProject>,
+) -> Result<(StatusCode, Json<Project>), ApiError> {
     non_empty("name", &b.name)?;
-    Ok((StatusCode::CREATED, Json(s.store.create_project(b.name.trim(), &b.description).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(
+            s.store
+                .create_project(b.name.trim(), &b.description)
+                .await?,
+        ),
+    ))
 }
 
 /// One project.
 #[utoipa::path(get, path = "/api/v1/projects/{project_id}", tag = "projects", params(("project_id" = String, Path)), responses((status = 200, body = Project), (status = 404)))]
-async fn get_project(State(s): State<AppState>, Path(id): Path<String>) -> Result<Json<Project>, ApiError> {
+async fn get_project(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Project>, ApiError> {
     Ok(Json(s.store.get_project(&id).await?))
 }
 
 /// Renames or re-describes a project.
 #[utoipa::path(patch, path = "/api/v1/projects/{project_id}", tag = "projects", params(("project_id" = String, Path)), request_body = ProjectPatch,
     responses((status = 200, body = Project), (status = 404), (status = 409)))]
-async fn update_project(State(s): State<AppState>, Path(id): Path<String>, ApiJson(b): ApiJson<ProjectPatch>) -> Result<Json<Project>, ApiError> {
+async fn update_project(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<ProjectPatch>,
+) -> Result<Json<Project>, ApiError> {
     if let Some(n) = &b.name {
         non_empty("name", n)?;
     }
-    Ok(Json(s.store.update_project(&id, b.name.as_deref().map(str::trim), b.description.as_deref()).await?))
+    Ok(Json(
+        s.store
+            .update_project(
+                &id,
+                b.name.as_deref().map(str::trim),
+                b.description.as_deref(),
+            )
+            .await?,
+    ))
 }
 
 /// Deletes a project with its datasources, jobs and instances.
 #[utoipa::path(delete, path = "/api/v1/projects/{project_id}", tag = "projects", params(("project_id" = String, Path)), responses((status = 204), (status = 404)))]
-async fn delete_project(State(s): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+async fn delete_project(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
     s.store.delete_project(&id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -9,7 +9,9 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(validate)).routes(routes!(preview))
+    OpenApiRouter::new()
+        .routes(routes!(validate))
+        .routes(routes!(preview))
 }
 
 /// Body of `POST /sql/validate`.
@@ -41,14 +43,20 @@ pub struct PreviewBody {
 /// Parses and plans a script without running it. 422 problems carry `line` and `column`.
 #[utoipa::path(post, path = "/api/v1/sql/validate", tag = "sql", request_body = ValidateRequest,
     responses((status = 200, body = ValidationReport), (status = 422, description = "problem with line and column")))]
-async fn validate(State(s): State<AppState>, ApiJson(b): ApiJson<ValidateRequest>) -> Result<Json<ValidationReport>, ApiError> {
+async fn validate(
+    State(s): State<AppState>,
+    ApiJson(b): ApiJson<ValidateRequest>,
+) -> Result<Json<ValidationReport>, ApiError> {
     Ok(Json(s.engine.validate(&b.script, &b.settings).await?))
 }
 
 /// Runs the script's final SELECT on the embedded engine with a row limit and a timeout.
 #[utoipa::path(post, path = "/api/v1/sql/preview", tag = "sql", request_body = PreviewBody,
     responses((status = 200, body = Preview), (status = 408, description = "timed out"), (status = 422)))]
-async fn preview(State(s): State<AppState>, ApiJson(b): ApiJson<PreviewBody>) -> Result<Json<Preview>, ApiError> {
+async fn preview(
+    State(s): State<AppState>,
+    ApiJson(b): ApiJson<PreviewBody>,
+) -> Result<Json<Preview>, ApiError> {
     let limit = b.limit.unwrap_or(100);
     let timeout = b.timeout_ms.unwrap_or(10_000);
     if !(1..=10_000).contains(&limit) {
@@ -57,6 +65,11 @@ async fn preview(State(s): State<AppState>, ApiJson(b): ApiJson<PreviewBody>) ->
     if !(1..=60_000).contains(&timeout) {
         return Err(ApiError::invalid("timeout_ms must be within 1..60000"));
     }
-    let req = PreviewRequest { script: b.script, settings: b.settings, limit, timeout: Duration::from_millis(timeout) };
+    let req = PreviewRequest {
+        script: b.script,
+        settings: b.settings,
+        limit,
+        timeout: Duration::from_millis(timeout),
+    };
     Ok(Json(s.engine.preview(req).await?))
 }

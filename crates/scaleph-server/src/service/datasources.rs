@@ -30,17 +30,26 @@ pub const TYPES: [&str; 3] = ["filesystem", "postgresql", "mysql"];
 /// 422 naming the type or property.
 pub fn validate(kind: &str, props: &Map<String, Value>) -> Result<(), ApiError> {
     let Some((required, optional)) = rules(kind) else {
-        return Err(ApiError::invalid(format!("unknown datasource type '{kind}'; available: {}", TYPES.join(", "))));
+        return Err(ApiError::invalid(format!(
+            "unknown datasource type '{kind}'; available: {}",
+            TYPES.join(", ")
+        )));
     };
     for k in props.keys() {
         if !required.contains(&k.as_str()) && !optional.contains(&k.as_str()) {
-            return Err(ApiError::invalid(format!("unknown property '{k}' for datasource type '{kind}'")));
+            return Err(ApiError::invalid(format!(
+                "unknown property '{k}' for datasource type '{kind}'"
+            )));
         }
     }
     for r in required {
         match props.get(*r) {
             Some(Value::String(s)) if !s.trim().is_empty() => {}
-            _ => return Err(ApiError::invalid(format!("property '{r}' is required for datasource type '{kind}'"))),
+            _ => {
+                return Err(ApiError::invalid(format!(
+                    "property '{r}' is required for datasource type '{kind}'"
+                )))
+            }
         }
     }
     for (k, v) in props {
@@ -51,7 +60,9 @@ pub fn validate(kind: &str, props: &Map<String, Value>) -> Result<(), ApiError> 
             _ => false,
         };
         if !ok {
-            return Err(ApiError::invalid(format!("property '{k}' has an invalid value")));
+            return Err(ApiError::invalid(format!(
+                "property '{k}' has an invalid value"
+            )));
         }
     }
     Ok(())
@@ -83,8 +94,21 @@ pub struct DatasourceView {
 impl From<Datasource> for DatasourceView {
     fn from(d: Datasource) -> Self {
         let mut properties = d.properties;
-        let secrets_set = SECRET_KEYS.iter().filter(|k| properties.remove(**k).is_some()).map(|k| k.to_string()).collect();
-        Self { id: d.id, project_id: d.project_id, name: d.name, kind: d.kind, properties, secrets_set, created_at: d.created_at, updated_at: d.updated_at }
+        let secrets_set = SECRET_KEYS
+            .iter()
+            .filter(|k| properties.remove(**k).is_some())
+            .map(|k| k.to_string())
+            .collect();
+        Self {
+            id: d.id,
+            project_id: d.project_id,
+            name: d.name,
+            kind: d.kind,
+            properties,
+            secrets_set,
+            created_at: d.created_at,
+            updated_at: d.updated_at,
+        }
     }
 }
 
@@ -127,12 +151,19 @@ pub async fn test_connection(d: &Datasource) -> ConnectionTest {
                 .username(prop(d, "username"))
                 .password(prop(d, "password"));
             let fut = async {
-                let mut c = sqlx::PgConnection::connect_with(&opts).await.map_err(|e| e.to_string())?;
-                let v: String = sqlx::query_scalar("SELECT version()").fetch_one(&mut c).await.map_err(|e| e.to_string())?;
+                let mut c = sqlx::PgConnection::connect_with(&opts)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let v: String = sqlx::query_scalar("SELECT version()")
+                    .fetch_one(&mut c)
+                    .await
+                    .map_err(|e| e.to_string())?;
                 let _ = c.close().await;
                 Ok(v)
             };
-            tokio::time::timeout(Duration::from_secs(5), fut).await.unwrap_or_else(|_| Err("timed out after 5 s".into()))
+            tokio::time::timeout(Duration::from_secs(5), fut)
+                .await
+                .unwrap_or_else(|_| Err("timed out after 5 s".into()))
         }
         "mysql" => {
             let opts = sqlx::mysql::MySqlConnectOptions::new()
@@ -142,18 +173,33 @@ pub async fn test_connection(d: &Datasource) -> ConnectionTest {
                 .username(prop(d, "username"))
                 .password(prop(d, "password"));
             let fut = async {
-                let mut c = sqlx::MySqlConnection::connect_with(&opts).await.map_err(|e| e.to_string())?;
-                let v: String = sqlx::query_scalar("SELECT VERSION()").fetch_one(&mut c).await.map_err(|e| e.to_string())?;
+                let mut c = sqlx::MySqlConnection::connect_with(&opts)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let v: String = sqlx::query_scalar("SELECT VERSION()")
+                    .fetch_one(&mut c)
+                    .await
+                    .map_err(|e| e.to_string())?;
                 let _ = c.close().await;
                 Ok(format!("MySQL {v}"))
             };
-            tokio::time::timeout(Duration::from_secs(5), fut).await.unwrap_or_else(|_| Err("timed out after 5 s".into()))
+            tokio::time::timeout(Duration::from_secs(5), fut)
+                .await
+                .unwrap_or_else(|_| Err("timed out after 5 s".into()))
         }
         other => Err(format!("unknown datasource type '{other}'")),
     };
     let elapsed_ms = t0.elapsed().as_millis() as u64;
     match result {
-        Ok(message) => ConnectionTest { ok: true, message, elapsed_ms },
-        Err(message) => ConnectionTest { ok: false, message, elapsed_ms },
+        Ok(message) => ConnectionTest {
+            ok: true,
+            message,
+            elapsed_ms,
+        },
+        Err(message) => ConnectionTest {
+            ok: false,
+            message,
+            elapsed_ms,
+        },
     }
 }

@@ -33,7 +33,11 @@ pub struct VersionDiff {
 /// Diffs `old` (version `from`) against `new` (version `to`).
 pub fn diff(from: i64, old: &str, to: i64, new: &str) -> VersionDiff {
     let d = TextDiff::from_lines(old, new);
-    let unified = d.unified_diff().context_radius(3).header(&format!("v{from}"), &format!("v{to}")).to_string();
+    let unified = d
+        .unified_diff()
+        .context_radius(3)
+        .header(&format!("v{from}"), &format!("v{to}"))
+        .to_string();
     let lines = d
         .iter_all_changes()
         .map(|c| DiffLine {
@@ -48,5 +52,10 @@ pub fn diff(from: i64, old: &str, to: i64, new: &str) -> VersionDiff {
             text: c.value().trim_end_matches('\n').to_string(),
         })
         .collect();
-    VersionDiff { from, to, unified, lines }
+    VersionDiff {
+        from,
+        to,
+        unified,
+        lines,
+    }
 }

@@ -1,6 +1,9 @@
 //! Runs job instances in background tasks and records what they report.
 
-use scaleph_engine::{CancellationToken, Engine, EngineError, EngineKind, JobSpec, JobState, LogLevel, RunEvent, TableMetrics};
+use scaleph_engine::{
+    CancellationToken, Engine, EngineError, EngineKind, JobSpec, JobState, LogLevel, RunEvent,
+    TableMetrics,
+};
 use scaleph_meta::{Job, JobInstance, Store, StoreError};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -26,7 +29,11 @@ pub struct Runner {
 impl Runner {
     /// A runner over `store` with the embedded engine.
     pub fn new(store: Store, embedded: Arc<dyn Engine>) -> Self {
-        Self { store, embedded, running: Arc::new(Mutex::new(HashMap::new())) }
+        Self {
+            store,
+            embedded,
+            running: Arc::new(Mutex::new(HashMap::new())),
+        }
     }
 
     /// Marks embedded instances left unfinished by a previous process FAILED ("platform
@@ -35,9 +42,19 @@ impl Runner {
     /// # Errors
     /// Store errors.
     pub async fn recover(&self) -> Result<usize, StoreError> {
-        let ids = self.store.unfinished_instances(EngineKind::Embedded).await?;
+        let ids = self
+            .store
+            .unfinished_instances(EngineKind::Embedded)
+            .await?;
         for id in &ids {
-            self.store.transition(id, JobState::Failed, Some(RESTART_REASON), Some(RESTART_REASON)).await?;
+            self.store
+                .transition(
+                    id,
+                    JobState::Failed,
+                    Some(RESTART_REASON),
+                    Some(RESTART_REASON),
+                )
+                .await?;
         }
         Ok(ids.len())
     }
@@ -47,10 +64,20 @@ impl Runner {
     /// # Errors
     /// Store errors.
     pub async fn submit(&self, job: &Job, script: String) -> Result<JobInstance, StoreError> {
-        let inst = self.store.create_instance(&job.id, job.current_version, job.engine).await?;
+        let inst = self
+            .store
+            .create_instance(&job.id, job.current_version, job.engine)
+            .await?;
         let token = CancellationToken::new();
-        self.running.lock().expect("runner lock").insert(inst.id.clone(), token.clone());
-        let spec = JobSpec { name: job.name.clone(), script, settings: job.settings.clone() };
+        self.running
+            .lock()
+            .expect("runner lock")
+            .insert(inst.id.clone(), token.clone());
+        let spec = JobSpec {
+            name: job.name.clone(),
+            script,
+            settings: job.settings.clone(),
+        };
         let this = self.clone();
         let id = inst.id.clone();
         tokio::spawn(async move {
@@ -68,21 +95,42 @@ impl Runner {
     /// # Errors
     /// [`StoreError::IllegalTransition`] when the instance already ended.
     pub async fn cancel(&self, id: &str) -> Result<JobInstance, StoreError> {
-        let inst = self.store.transition(id, JobState::Cancelling, Some("cancel requested"), None).await?;
+        let inst = self
+            .store
+            .transition(id, JobState::Cancelling, Some("cancel requested"), None)
+            .await?;
         let token = self.running.lock().expect("runner lock").get(id).cloned();
         match token {
             Some(t) => t.cancel(),
             // Not running in this process (should not happen after recover): finish the cancel.
-            None => return self.store.transition(id, JobState::Canceled, Some("not running"), None).await,
+            None => {
+                return self
+                    .store
+                    .transition(id, JobState::Canceled, Some("not running"), None)
+                    .await
+            }
         }
         Ok(inst)
     }
 
-    async fn drive(&self, id: &str, spec: JobSpec, token: CancellationToken) -> Result<(), StoreError> {
-        if let Err(e) = self.store.transition(id, JobState::Initializing, None, None).await {
+    async fn drive(
+        &self,
+        id: &str,
+        spec: JobSpec,
+        token: CancellationToken,
+    ) -> Result<(), StoreError> {
+        if let Err(e) = self
+            .store
+            .transition(id, JobState::Initializing, None, None)
+            .await
+        {
             // Cancelled before it started.
             if matches!(e, StoreError::IllegalTransition(_)) {
-                return self.store.transition(id, JobState::Canceled, Some("cancelled before start"), None).await.map(|_| ());
+                return self
+                    .store
+                    .transition(id, JobState::Canceled, Some("cancelled before start"), None)
+                    .await
+                    .map(|_| ());
             }
             return Err(e);
         }
@@ -115,28 +163,61 @@ impl Runner {
                 _ = tick.tick() => self.flush(id, &mut logs, &mut metrics).await?,
             }
         }
-        let outcome = run.await.unwrap_or_else(|e| Err(EngineError::Internal(format!("engine task panicked: {e}"))));
+        let outcome = run
+            .await
+            .unwrap_or_else(|e| Err(EngineError::Internal(format!("engine task panicked: {e}"))));
         if dropped > 0 {
-            logs.push((LogLevel::Warn, format!("{dropped} more log lines were not kept (limit {MAX_LOG_LINES})")));
+            logs.push((
+                LogLevel::Warn,
+                format!("{dropped} more log lines were not kept (limit {MAX_LOG_LINES})"),
+            ));
         }
         match &outcome {
             Ok(s) => {
                 metrics = Some(s.metrics.clone());
-                logs.push((LogLevel::Info, format!("job finished in {:.3}s", s.elapsed.as_secs_f64())));
+                logs.push((
+                    LogLevel::Info,
+                    format!("job finished in {:.3}s", s.elapsed.as_secs_f64()),
+                ));
             }
-            Err(EngineError::Cancelled) => logs.push((LogLevel::Info, "job cancelled; no output was published".into())),
+            Err(EngineError::Cancelled) => logs.push((
+                LogLevel::Info,
+                "job cancelled; no output was published".into(),
+            )),
             Err(e) => logs.push((LogLevel::Error, e.to_string())),
         }
         self.flush(id, &mut logs, &mut metrics).await?;
         let r = match outcome {
-            Ok(_) => self.store.transition(id, JobState::Finished, None, None).await,
-            Err(EngineError::Cancelled) => self.store.transition(id, JobState::Canceled, None, None).await,
-            Err(e) => self.store.transition(id, JobState::Failed, Some("job failed"), Some(&e.to_string())).await,
+            Ok(_) => {
+                self.store
+                    .transition(id, JobState::Finished, None, None)
+                    .await
+            }
+            Err(EngineError::Cancelled) => {
+                self.store
+                    .transition(id, JobState::Canceled, None, None)
+                    .await
+            }
+            Err(e) => {
+                self.store
+                    .transition(
+                        id,
+                        JobState::Failed,
+                        Some("job failed"),
+                        Some(&e.to_string()),
+                    )
+                    .await
+            }
         };
         r.map(|_| ())
     }
 
-    async fn flush(&self, id: &str, logs: &mut Vec<(LogLevel, String)>, metrics: &mut Option<Vec<TableMetrics>>) -> Result<(), StoreError> {
+    async fn flush(
+        &self,
+        id: &str,
+        logs: &mut Vec<(LogLevel, String)>,
+        metrics: &mut Option<Vec<TableMetrics>>,
+    ) -> Result<(), StoreError> {
         if !logs.is_empty() {
             self.store.append_logs(id, logs).await?;
             logs.clear();

@@ -52,12 +52,18 @@ fn parses_a_full_script() {
         t.columns[4].data_type.to_string(),
         "MAP<STRING, ARRAY<INT>>"
     );
-    assert_eq!(t.columns[5].data_type.to_string(), "ROW<`city` STRING, `zip` INT>");
+    assert_eq!(
+        t.columns[5].data_type.to_string(),
+        "ROW<`city` STRING, `zip` INT>"
+    );
     assert_eq!(
         t.columns[6].data_type.to_arrow(),
         DataType::Timestamp(TimeUnit::Millisecond, None)
     );
-    assert_eq!(t.watermark.as_ref().unwrap().expr, "ts - INTERVAL '5' SECOND");
+    assert_eq!(
+        t.watermark.as_ref().unwrap().expr,
+        "ts - INTERVAL '5' SECOND"
+    );
     assert_eq!(t.partitioned_by, vec!["dt"]);
     assert_eq!(t.option("path"), Some("/tmp/o"));
     assert_eq!(t.option_pos("format"), Pos::new(18, 3));
@@ -134,7 +140,10 @@ fn errors_carry_positions() {
 
 #[test]
 fn legacy_forms() {
-    let s = parse_script("SET execution.runtime-mode = batch;\nBEGIN STATEMENT SET;\nINSERT INTO a SELECT 1;\nEND;").unwrap();
+    let s = parse_script(
+        "SET execution.runtime-mode = batch;\nBEGIN STATEMENT SET;\nINSERT INTO a SELECT 1;\nEND;",
+    )
+    .unwrap();
     assert_eq!(
         s[0].kind,
         StatementKind::Set {

@@ -43,7 +43,12 @@ impl Server {
             .to_string();
         // Keep draining stdout so the server never blocks on a full pipe.
         std::thread::spawn(move || for _ in reader.lines() {});
-        Server { child, base, data_dir: data_dir.to_path_buf(), http: reqwest::Client::new() }
+        Server {
+            child,
+            base,
+            data_dir: data_dir.to_path_buf(),
+            http: reqwest::Client::new(),
+        }
     }
 
     /// Kills the process without letting it clean up (SIGKILL).
@@ -52,14 +57,23 @@ impl Server {
         let _ = self.child.wait();
     }
 
-    pub async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value, String) {
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value, String) {
         let mut req = self.http.request(method, format!("{}{path}", self.base));
         if let Some(b) = body {
             req = req.json(&b);
         }
         let resp = req.send().await.expect("request");
         let status = resp.status().as_u16();
-        let ctype = resp.headers().get("content-type").map(|v| v.to_str().unwrap_or("").to_string()).unwrap_or_default();
+        let ctype = resp
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap_or("").to_string())
+            .unwrap_or_default();
         let text = resp.text().await.expect("body");
         let v = serde_json::from_str(&text).unwrap_or(Value::String(text));
         (status, v, ctype)
@@ -84,31 +98,54 @@ impl Server {
 
     /// Creates a job and returns its id.
     pub async fn job(&self, pid: &str, name: &str, script: &str) -> String {
-        let (s, j) = self.post(&format!("/api/v1/projects/{pid}/jobs"), json!({ "name": name, "script": script })).await;
+        let (s, j) = self
+            .post(
+                &format!("/api/v1/projects/{pid}/jobs"),
+                json!({ "name": name, "script": script }),
+            )
+            .await;
         assert_eq!(s, 201, "{j}");
         j["id"].as_str().unwrap().to_string()
     }
 
     /// Submits a job; returns (status, body).
     pub async fn submit(&self, pid: &str, jid: &str) -> (u16, Value) {
-        self.post(&format!("/api/v1/projects/{pid}/jobs/{jid}/submit"), json!({})).await
+        self.post(
+            &format!("/api/v1/projects/{pid}/jobs/{jid}/submit"),
+            json!({}),
+        )
+        .await
     }
 
     /// Polls an instance until `pred` holds or `limit` passes; returns its detail.
-    pub async fn wait_for(&self, iid: &str, limit: Duration, pred: impl Fn(&Value) -> bool) -> Value {
+    pub async fn wait_for(
+        &self,
+        iid: &str,
+        limit: Duration,
+        pred: impl Fn(&Value) -> bool,
+    ) -> Value {
         let t0 = Instant::now();
         loop {
             let (_, d) = self.get(&format!("/api/v1/instances/{iid}")).await;
             if pred(&d) {
                 return d;
             }
-            assert!(t0.elapsed() < limit, "instance did not reach the expected state in {limit:?}: {d}");
+            assert!(
+                t0.elapsed() < limit,
+                "instance did not reach the expected state in {limit:?}: {d}"
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 
     pub async fn wait_terminal(&self, iid: &str) -> Value {
-        self.wait_for(iid, Duration::from_secs(300), |d| matches!(d["state"].as_str(), Some("FINISHED" | "FAILED" | "CANCELED"))).await
+        self.wait_for(iid, Duration::from_secs(300), |d| {
+            matches!(
+                d["state"].as_str(),
+                Some("FINISHED" | "FAILED" | "CANCELED")
+            )
+        })
+        .await
     }
 }
 
@@ -122,7 +159,9 @@ impl Drop for Server {
 /// Files (not directories) under `dir`, recursively; hidden names excluded.
 pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
-    let Ok(rd) = std::fs::read_dir(dir) else { return out };
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return out;
+    };
     for e in rd.flatten() {
         let p = e.path();
         if p.is_dir() {
@@ -155,9 +194,21 @@ pub fn postgres_admin_url() -> String {
 pub async fn fresh_postgres_db() -> String {
     use sqlx::Connection;
     let admin = postgres_admin_url();
-    let name = format!("scaleph_it_{}", std::process::id()) + &format!("_{}", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos());
-    let mut c = sqlx::PgConnection::connect(&admin).await.expect("connect to test PostgreSQL");
-    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut c).await.unwrap();
+    let name = format!("scaleph_it_{}", std::process::id())
+        + &format!(
+            "_{}",
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos()
+        );
+    let mut c = sqlx::PgConnection::connect(&admin)
+        .await
+        .expect("connect to test PostgreSQL");
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut c)
+        .await
+        .unwrap();
     let (base, _) = admin.rsplit_once('/').unwrap();
     format!("{base}/{name}")
 }

@@ -1,0 +1,5 @@
+CREATE TABLE t (a INT, b INT) WITH ('connector' = 'datagen', 'number-of-rows' = '1');
+CREATE TABLE s (x INT) WITH ('connector' = 'blackhole');
+INSERT INTO s SELECT a, b FROM t;
+-- ---- expected ----
+-- error: 3:15: INSERT INTO `s`: the query returns 2 columns but 1 are expected (x)
