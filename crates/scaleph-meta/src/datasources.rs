@@ -1,5 +1,7 @@
 use crate::error::on_unique;
-use crate::{new_id, now_ms, Datasource, Page, PageRequest, Result, Row, Store, StoreError};
+use crate::{
+    new_id, now_ms, Datasource, Page, PageRequest, ProjectTable, Result, Row, Store, StoreError,
+};
 use serde_json::{Map, Value};
 use sqlx::Row as _;
 
@@ -60,26 +62,8 @@ impl Store {
         project_id: &str,
         page: PageRequest,
     ) -> Result<Page<Datasource>> {
-        self.get_project(project_id).await?;
-        let total: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM datasources WHERE project_id = $1")
-                .bind(project_id)
-                .fetch_one(&self.pool)
-                .await?;
-        let rows = sqlx::query(
-            "SELECT * FROM datasources WHERE project_id = $1 ORDER BY name LIMIT $2 OFFSET $3",
-        )
-        .bind(project_id)
-        .bind(page.page_size)
-        .bind(page.offset())
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(Page {
-            items: rows.iter().map(datasource).collect::<Result<_>>()?,
-            total,
-            page: page.page,
-            page_size: page.page_size,
-        })
+        self.list_in_project(ProjectTable::Datasources, project_id, page, datasource)
+            .await
     }
 
     /// One datasource of a project.
@@ -87,15 +71,8 @@ impl Store {
     /// # Errors
     /// [`StoreError::NotFound`].
     pub async fn get_datasource(&self, project_id: &str, id: &str) -> Result<Datasource> {
-        let r = sqlx::query("SELECT * FROM datasources WHERE id = $1 AND project_id = $2")
-            .bind(id)
-            .bind(project_id)
-            .fetch_optional(&self.pool)
-            .await?;
-        r.as_ref()
-            .map(datasource)
-            .transpose()?
-            .ok_or_else(|| StoreError::NotFound(format!("datasource '{id}'")))
+        self.get_in_project(ProjectTable::Datasources, project_id, id, datasource)
+            .await
     }
 
     /// Replaces name and properties.
@@ -130,15 +107,7 @@ impl Store {
     /// # Errors
     /// [`StoreError::NotFound`].
     pub async fn delete_datasource(&self, project_id: &str, id: &str) -> Result<()> {
-        let n = sqlx::query("DELETE FROM datasources WHERE id = $1 AND project_id = $2")
-            .bind(id)
-            .bind(project_id)
-            .execute(&self.pool)
-            .await?
-            .rows_affected();
-        if n == 0 {
-            return Err(StoreError::NotFound(format!("datasource '{id}'")));
-        }
-        Ok(())
+        self.delete_in_project(ProjectTable::Datasources, project_id, id)
+            .await
     }
 }

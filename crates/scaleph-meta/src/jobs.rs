@@ -1,5 +1,8 @@
 use crate::error::on_unique;
-use crate::{new_id, now_ms, Job, JobVersion, Page, PageRequest, Result, Row, Store, StoreError};
+use crate::{
+    new_id, now_ms, Job, JobVersion, Page, PageRequest, ProjectTable, Result, Row, Store,
+    StoreError,
+};
 use scaleph_engine::{EngineKind, JobSettings};
 use sqlx::Row as _;
 
@@ -76,25 +79,8 @@ impl Store {
 
     /// Lists a project's jobs by name.
     pub async fn list_jobs(&self, project_id: &str, page: PageRequest) -> Result<Page<Job>> {
-        self.get_project(project_id).await?;
-        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE project_id = $1")
-            .bind(project_id)
-            .fetch_one(&self.pool)
-            .await?;
-        let rows = sqlx::query(
-            "SELECT * FROM jobs WHERE project_id = $1 ORDER BY name LIMIT $2 OFFSET $3",
-        )
-        .bind(project_id)
-        .bind(page.page_size)
-        .bind(page.offset())
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(Page {
-            items: rows.iter().map(job).collect::<Result<_>>()?,
-            total,
-            page: page.page,
-            page_size: page.page_size,
-        })
+        self.list_in_project(ProjectTable::Jobs, project_id, page, job)
+            .await
     }
 
     /// One job of a project.
@@ -102,15 +88,8 @@ impl Store {
     /// # Errors
     /// [`StoreError::NotFound`].
     pub async fn get_job(&self, project_id: &str, id: &str) -> Result<Job> {
-        let r = sqlx::query("SELECT * FROM jobs WHERE id = $1 AND project_id = $2")
-            .bind(id)
-            .bind(project_id)
-            .fetch_optional(&self.pool)
-            .await?;
-        r.as_ref()
-            .map(job)
-            .transpose()?
-            .ok_or_else(|| StoreError::NotFound(format!("job '{id}'")))
+        self.get_in_project(ProjectTable::Jobs, project_id, id, job)
+            .await
     }
 
     /// A job by id alone.
@@ -162,16 +141,8 @@ impl Store {
     /// # Errors
     /// [`StoreError::NotFound`].
     pub async fn delete_job(&self, project_id: &str, id: &str) -> Result<()> {
-        let n = sqlx::query("DELETE FROM jobs WHERE id = $1 AND project_id = $2")
-            .bind(id)
-            .bind(project_id)
-            .execute(&self.pool)
-            .await?
-            .rows_affected();
-        if n == 0 {
-            return Err(StoreError::NotFound(format!("job '{id}'")));
-        }
-        Ok(())
+        self.delete_in_project(ProjectTable::Jobs, project_id, id)
+            .await
     }
 
     /// Saves a new immutable script version and makes it current, atomically.

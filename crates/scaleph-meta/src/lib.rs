@@ -98,3 +98,106 @@ pub(crate) fn state_of(row_state: &str) -> Result<JobState> {
 }
 
 pub(crate) type Row = AnyRow;
+
+/// Tables whose rows belong to a project and have a `name` (the only values `table` takes
+/// below, so the formatted SQL never contains user input).
+#[derive(Clone, Copy)]
+pub(crate) enum ProjectTable {
+    Datasources,
+    Jobs,
+}
+
+impl ProjectTable {
+    fn table(self) -> &'static str {
+        match self {
+            ProjectTable::Datasources => "datasources",
+            ProjectTable::Jobs => "jobs",
+        }
+    }
+
+    fn noun(self) -> &'static str {
+        match self {
+            ProjectTable::Datasources => "datasource",
+            ProjectTable::Jobs => "job",
+        }
+    }
+}
+
+impl Store {
+    /// A page of a project's rows of `t`, by name.
+    pub(crate) async fn list_in_project<T>(
+        &self,
+        t: ProjectTable,
+        project_id: &str,
+        page: PageRequest,
+        map: fn(&Row) -> Result<T>,
+    ) -> Result<Page<T>> {
+        self.get_project(project_id).await?;
+        let total: i64 = sqlx::query_scalar(&format!(
+            "SELECT COUNT(*) FROM {} WHERE project_id = $1",
+            t.table()
+        ))
+        .bind(project_id)
+        .fetch_one(&self.pool)
+        .await?;
+        let rows = sqlx::query(&format!(
+            "SELECT * FROM {} WHERE project_id = $1 ORDER BY name LIMIT $2 OFFSET $3",
+            t.table()
+        ))
+        .bind(project_id)
+        .bind(page.page_size)
+        .bind(page.offset())
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(Page {
+            items: rows.iter().map(map).collect::<Result<_>>()?,
+            total,
+            page: page.page,
+            page_size: page.page_size,
+        })
+    }
+
+    /// One row of `t` by id within a project.
+    pub(crate) async fn get_in_project<T>(
+        &self,
+        t: ProjectTable,
+        project_id: &str,
+        id: &str,
+        map: fn(&Row) -> Result<T>,
+    ) -> Result<T> {
+        let r = sqlx::query(&format!(
+            "SELECT * FROM {} WHERE id = $1 AND project_id = $2",
+            t.table()
+        ))
+        .bind(id)
+        .bind(project_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        r.as_ref()
+            .map(map)
+            .transpose()?
+            .ok_or_else(|| StoreError::NotFound(format!("{} '{id}'", t.noun())))
+    }
+
+    /// Deletes one row of `t` by id within a project.
+    pub(crate) async fn delete_in_project(
+        &self,
+        t: ProjectTable,
+        project_id: &str,
+        id: &str,
+    ) -> Result<()> {
+        let n = sqlx::query(&format!(
+            "DELETE FROM {} WHERE id = $1 AND project_id = $2",
+            t.table()
+        ))
+        .bind(id)
+        .bind(project_id)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        if n == 0 {
+            return Err(StoreError::NotFound(format!("{} '{id}'", t.noun())));
+        }
+        Ok(())
+    }
+}

@@ -595,3 +595,41 @@ INSERT INTO o SELECT id * 10 FROM g WHERE id > 7;", out.display());
     let (_, d) = srv.get(&format!("/api/v1/instances/{iid}")).await;
     assert_eq!(d["state"], "FINISHED");
 }
+
+/// A preview that runs past its time limit answers 408 without holding the server.
+#[tokio::test]
+async fn preview_times_out() {
+    let tmp = tempfile::tempdir().unwrap();
+    let srv = Server::start(&tmp.path().join("data"));
+    let script = "CREATE TABLE g (id BIGINT) WITH ('connector' = 'datagen', 'number-of-rows' = '100000', 'rows-per-second' = '100');\nSELECT COUNT(*) FROM g;";
+    let t0 = Instant::now();
+    let (s, b) = srv
+        .post(
+            "/api/v1/sql/preview",
+            json!({"script": script, "timeout_ms": 300}),
+        )
+        .await;
+    assert_eq!(s, 408, "{b}");
+    assert!(
+        b["detail"]
+            .as_str()
+            .unwrap()
+            .contains("timed out after 300 ms"),
+        "{b}"
+    );
+    assert!(t0.elapsed() < std::time::Duration::from_secs(10));
+    let (s, b) = srv
+        .post(
+            "/api/v1/sql/preview",
+            json!({"script": "CREATE TABLE t (a INT) WITH ('connector' = 'blackhole');"}),
+        )
+        .await;
+    assert_eq!(s, 422);
+    assert!(
+        b["detail"]
+            .as_str()
+            .unwrap()
+            .contains("preview needs a SELECT"),
+        "{b}"
+    );
+}
