@@ -84,6 +84,7 @@ impl Sink for PrintSink {
                 .iter()
                 .map(|c| ArrayFormatter::try_new(c.as_ref(), &opts))
                 .collect::<Result<Vec<_>, _>>()?;
+            let mut bytes = 0u64;
             for row in 0..b.num_rows() {
                 let mut line = format!("{}+I[", self.prefix);
                 for (i, f) in fmts.iter().enumerate() {
@@ -93,10 +94,11 @@ impl Sink for PrintSink {
                     line.push_str(&f.value(row).to_string());
                 }
                 line.push(']');
+                bytes += line.len() as u64 + 1;
                 (ctx.log)(self.level, line);
             }
-            ctx.counter
-                .add(b.num_rows() as u64, b.get_array_memory_size() as u64);
+            // Bytes printed, newline included.
+            ctx.counter.add(b.num_rows() as u64, bytes);
         }
         Ok(Box::new(NothingToCommit))
     }

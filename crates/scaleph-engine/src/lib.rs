@@ -93,7 +93,8 @@ impl TableRole {
 }
 
 /// Counters of one table in one run. Sources count rows and in-memory Arrow bytes read; sinks
-/// count rows and bytes written (file bytes for file sinks, Arrow bytes otherwise).
+/// count rows and bytes written: file bytes for `filesystem`, printed bytes for `print`,
+/// in-memory Arrow bytes for `blackhole`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct TableMetrics {
     /// Table name as declared in the script.

@@ -113,6 +113,14 @@ async fn client_subcommands_drive_a_server() {
         ok && status.starts_with("state: FINISHED") && status.contains("RUNNING"),
         "{status}"
     );
+    let sink = status
+        .lines()
+        .find(|l| l.trim_start().starts_with("sink"))
+        .unwrap_or_default();
+    assert!(
+        sink.contains(" 3 rows") && sink.ends_with(" 18 bytes"),
+        "three lines '+I[1]\\n' printed: {status}"
+    );
     let (ok, logs, _) = run(a(&format!("job logs {iid}")));
     assert!(ok);
     assert_eq!(
