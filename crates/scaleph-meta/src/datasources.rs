@@ -110,4 +110,39 @@ impl Store {
         self.delete_in_project(ProjectTable::Datasources, project_id, id)
             .await
     }
+
+    /// Rewrites the properties of every datasource in one transaction: `f` returns the new
+    /// properties, or `None` to leave a datasource alone. Returns how many changed.
+    ///
+    /// # Errors
+    /// [`StoreError::Invalid`] with `f`'s message (nothing is changed then); database errors.
+    pub async fn rewrite_datasource_properties<F>(&self, mut f: F) -> Result<usize>
+    where
+        F: FnMut(&Datasource) -> Result<Option<Map<String, Value>>, String>,
+    {
+        let mut tx = self.pool.begin().await?;
+        let rows = sqlx::query("SELECT * FROM datasources ORDER BY id")
+            .fetch_all(&mut *tx)
+            .await?;
+        let mut changed = 0;
+        for r in &rows {
+            let d = datasource(r)?;
+            let new = f(&d).map_err(|m| {
+                StoreError::Invalid(format!("datasource '{}' ({}): {m}", d.name, d.id))
+            })?;
+            if let Some(props) = new {
+                sqlx::query(
+                    "UPDATE datasources SET properties = $1, updated_at = $2 WHERE id = $3",
+                )
+                .bind(Value::Object(props).to_string())
+                .bind(now_ms())
+                .bind(&d.id)
+                .execute(&mut *tx)
+                .await?;
+                changed += 1;
+            }
+        }
+        tx.commit().await?;
+        Ok(changed)
+    }
 }

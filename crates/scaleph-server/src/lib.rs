@@ -17,6 +17,7 @@ use axum::Router;
 use scaleph_embedded::EmbeddedEngine;
 use scaleph_engine::Engine;
 use scaleph_meta::Store;
+use scaleph_secrets::Keyring;
 use service::runner::Runner;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -35,17 +36,20 @@ pub struct AppState {
     pub engine: Arc<dyn Engine>,
     /// Job runner.
     pub runner: Runner,
+    /// Key that seals stored secrets.
+    pub keyring: Arc<Keyring>,
 }
 
 impl AppState {
-    /// State over `store` with the embedded engine.
-    pub fn new(store: Store) -> Self {
+    /// State over `store` with the embedded engine; secrets sealed with `keyring`.
+    pub fn new(store: Store, keyring: Keyring) -> Self {
         let engine: Arc<dyn Engine> = Arc::new(EmbeddedEngine::new());
         let runner = Runner::new(store.clone(), engine.clone());
         Self {
             store,
             engine,
             runner,
+            keyring: Arc::new(keyring),
         }
     }
 }

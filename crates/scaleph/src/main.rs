@@ -2,6 +2,7 @@
 
 mod client;
 mod example;
+mod secrets;
 mod serve;
 mod sql;
 mod tpch;
@@ -34,6 +35,9 @@ enum Cmd {
     /// TPC-H data generation.
     #[command(subcommand)]
     Tpch(tpch::Cmd),
+    /// Secrets at rest: key rotation.
+    #[command(subcommand)]
+    Secrets(secrets::Cmd),
     /// Projects on the server.
     #[command(subcommand)]
     Project(client::ProjectCmd),
@@ -52,6 +56,7 @@ async fn main() -> std::process::ExitCode {
         Cmd::Serve(o) => serve::cmd(o).await,
         Cmd::Sql(c) => sql::cmd(c).await,
         Cmd::Tpch(c) => tpch::cmd(c),
+        Cmd::Secrets(c) => secrets::cmd(c).await,
         Cmd::Project(c) => client::Client::new(&cli.server).project(c).await,
         Cmd::Datasource(c) => client::Client::new(&cli.server).datasource(c).await,
         Cmd::Job(c) => client::Client::new(&cli.server).job(c).await,

@@ -3,6 +3,7 @@
 use anyhow::Context;
 use clap::Args;
 use scaleph_meta::Store;
+use scaleph_secrets::Keyring;
 use scaleph_server::AppState;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -47,7 +48,14 @@ pub async fn cmd(o: Opts) -> anyhow::Result<()> {
         .await
         .context("cannot open the metadata store")?;
     tracing::info!(backend = ?store.backend(), "metadata store ready");
-    let state = AppState::new(store.clone());
+    let key_path = o.data_dir.join("secret.key");
+    let env_key = std::env::var("SCALEPH_SECRET_KEY").ok();
+    let (keyring, created) = Keyring::load_or_create(env_key.as_deref(), &key_path)
+        .context("cannot load the secret key")?;
+    if created {
+        tracing::warn!(path = %key_path.display(), key_id = keyring.id(), "generated a new secret key; back it up: stored credentials cannot be read without it");
+    }
+    let state = AppState::new(store.clone(), keyring);
     if let Some(ex) = &o.example {
         if ex != "tpch" {
             anyhow::bail!("unknown example '{ex}'; available: tpch");

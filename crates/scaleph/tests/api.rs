@@ -633,3 +633,83 @@ async fn preview_times_out() {
         "{b}"
     );
 }
+
+/// Datasource passwords are sealed in the metadata store, still usable for connecting, and keep
+/// working after `scaleph secrets rotate`.
+#[tokio::test]
+async fn secrets_are_sealed_at_rest_and_rotate() {
+    use sqlx::Connection;
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let srv = Server::start(&data);
+    let pid = srv.project("sec").await;
+    let admin = common::postgres_admin_url();
+    let rest = admin.strip_prefix("postgres://").unwrap();
+    let (cred, hostdb) = rest.split_once('@').unwrap();
+    let (user, password) = cred.split_once(':').unwrap();
+    let (hostport, database) = hostdb.split_once('/').unwrap();
+    let (host, port) = hostport.split_once(':').unwrap();
+    let props = json!({"host": host, "port": port, "database": database, "username": user, "password": password});
+    let (s, ds) = srv
+        .post(
+            &format!("/api/v1/projects/{pid}/datasources"),
+            json!({"name": "pg", "type": "postgresql", "properties": props}),
+        )
+        .await;
+    assert_eq!(s, 201, "{ds}");
+    let test_path = format!(
+        "/api/v1/projects/{pid}/datasources/{}/test",
+        ds["id"].as_str().unwrap()
+    );
+
+    let stored = || async {
+        let url = format!("sqlite://{}?mode=ro", data.join("scaleph.db").display());
+        let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        let v: String = sqlx::query_scalar("SELECT properties FROM datasources")
+            .fetch_one(&mut c)
+            .await
+            .unwrap();
+        v
+    };
+    let before = stored().await;
+    assert!(before.contains("\"password\":\"enc:v1:"), "{before}");
+    assert!(
+        !before.contains(password),
+        "plaintext password in the metadata store"
+    );
+    let (_, t) = srv.post(&test_path, json!({})).await;
+    assert_eq!(t["ok"], true, "{t}");
+    let key_before = std::fs::read_to_string(data.join("secret.key")).unwrap();
+    srv.kill();
+
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_scaleph"))
+        .args(["secrets", "rotate", "--data-dir"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("re-sealed 1 datasources"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert_eq!(
+        std::fs::read_to_string(data.join("secret.key.old")).unwrap(),
+        key_before
+    );
+    assert_ne!(
+        std::fs::read_to_string(data.join("secret.key")).unwrap(),
+        key_before
+    );
+    let after = stored().await;
+    assert_ne!(after, before, "re-sealed under the new key");
+    assert!(!after.contains(password));
+
+    let srv = Server::start(&data);
+    let (_, t) = srv.post(&test_path, json!({})).await;
+    assert_eq!(t["ok"], true, "usable after rotation: {t}");
+}

@@ -75,9 +75,11 @@ async fn create_datasource(
 ) -> Result<(StatusCode, Json<DatasourceView>), ApiError> {
     non_empty("name", &b.name)?;
     ds::validate(&b.kind, &b.properties)?;
+    let mut props = b.properties;
+    ds::seal_secrets(&mut props, &s.keyring);
     let d = s
         .store
-        .create_datasource(&pid, b.name.trim(), &b.kind, &b.properties)
+        .create_datasource(&pid, b.name.trim(), &b.kind, &props)
         .await?;
     Ok((StatusCode::CREATED, Json(d.into())))
 }
@@ -104,6 +106,7 @@ async fn update_datasource(
     non_empty("name", &b.name)?;
     let cur = s.store.get_datasource(&pid, &id).await?;
     let mut props = b.properties;
+    ds::seal_secrets(&mut props, &s.keyring);
     for k in ds::SECRET_KEYS {
         if !props.contains_key(k) {
             if let Some(v) = cur.properties.get(k) {
@@ -139,5 +142,5 @@ async fn test_datasource(
     Path((pid, id)): Path<(String, String)>,
 ) -> Result<Json<ConnectionTest>, ApiError> {
     let d = s.store.get_datasource(&pid, &id).await?;
-    Ok(Json(ds::test_connection(&d).await))
+    Ok(Json(ds::test_connection(&d, &s.keyring).await))
 }

@@ -2,6 +2,7 @@
 
 use crate::error::ApiError;
 use scaleph_meta::Datasource;
+use scaleph_secrets::Keyring;
 use serde::Serialize;
 use serde_json::{Map, Value};
 use sqlx::Connection;
@@ -135,9 +136,46 @@ fn port(d: &Datasource, default: u16) -> u16 {
     }
 }
 
-/// Really connects: lists the directory, or logs in to the database and runs a query.
-pub async fn test_connection(d: &Datasource) -> ConnectionTest {
+/// Seals the secret properties given in a request (whatever they look like).
+pub fn seal_secrets(props: &mut Map<String, Value>, keyring: &Keyring) {
+    for k in SECRET_KEYS {
+        if let Some(Value::String(v)) = props.get(k) {
+            let sealed = keyring.seal(v);
+            props.insert(k.to_string(), Value::String(sealed));
+        }
+    }
+}
+
+/// The datasource with its secrets opened, for connecting.
+///
+/// # Errors
+/// The property and the reason when a stored secret cannot be opened (e.g. another key).
+pub fn open_secrets(d: &Datasource, keyring: &Keyring) -> Result<Datasource, String> {
+    let mut d = d.clone();
+    for k in SECRET_KEYS {
+        if let Some(Value::String(v)) = d.properties.get(k) {
+            let plain = keyring.open(v).map_err(|e| format!("stored '{k}': {e}"))?;
+            d.properties.insert(k.to_string(), Value::String(plain));
+        }
+    }
+    Ok(d)
+}
+
+/// Really connects with the datasource's (opened) secrets: lists the directory, or logs in to
+/// the database and runs a query.
+pub async fn test_connection(sealed: &Datasource, keyring: &Keyring) -> ConnectionTest {
     let t0 = Instant::now();
+    let d = match open_secrets(sealed, keyring) {
+        Ok(d) => d,
+        Err(message) => {
+            return ConnectionTest {
+                ok: false,
+                message,
+                elapsed_ms: 0,
+            }
+        }
+    };
+    let d = &d;
     let result: Result<String, String> = match d.kind.as_str() {
         "filesystem" => match std::fs::read_dir(prop(d, "path")) {
             Ok(rd) => Ok(format!("directory readable, {} entries", rd.count())),
