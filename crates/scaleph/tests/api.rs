@@ -503,14 +503,8 @@ async fn postgresql_metadata_and_datasource() {
     );
     let pid = srv.project("pg").await;
 
-    // Credentials from the test server's URL: postgres://user:password@host:port/db
-    let admin = common::postgres_admin_url();
-    let rest = admin.strip_prefix("postgres://").unwrap();
-    let (cred, hostdb) = rest.split_once('@').unwrap();
-    let (user, password) = cred.split_once(':').unwrap();
-    let (hostport, database) = hostdb.split_once('/').unwrap();
-    let (host, port) = hostport.split_once(':').unwrap();
-    let props = json!({"host": host, "port": port, "database": database, "username": user, "password": password});
+    let (props, password) = common::postgres_datasource_props();
+    let password = password.as_str();
     let (s, ds) = srv
         .post(
             &format!("/api/v1/projects/{pid}/datasources"),
@@ -643,13 +637,8 @@ async fn secrets_are_sealed_at_rest_and_rotate() {
     let data = tmp.path().join("data");
     let srv = Server::start(&data);
     let pid = srv.project("sec").await;
-    let admin = common::postgres_admin_url();
-    let rest = admin.strip_prefix("postgres://").unwrap();
-    let (cred, hostdb) = rest.split_once('@').unwrap();
-    let (user, password) = cred.split_once(':').unwrap();
-    let (hostport, database) = hostdb.split_once('/').unwrap();
-    let (host, port) = hostport.split_once(':').unwrap();
-    let props = json!({"host": host, "port": port, "database": database, "username": user, "password": password});
+    let (props, password) = common::postgres_datasource_props();
+    let password = password.as_str();
     let (s, ds) = srv
         .post(
             &format!("/api/v1/projects/{pid}/datasources"),

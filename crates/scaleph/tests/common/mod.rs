@@ -212,3 +212,17 @@ pub async fn fresh_postgres_db() -> String {
     let (base, _) = admin.rsplit_once('/').unwrap();
     format!("{base}/{name}")
 }
+
+/// Datasource properties that log in to the test PostgreSQL server, and its password.
+pub fn postgres_datasource_props() -> (serde_json::Value, String) {
+    let admin = postgres_admin_url();
+    let rest = admin.strip_prefix("postgres://").expect("postgres:// URL");
+    let (cred, hostdb) = rest.split_once('@').expect("credentials in URL");
+    let (user, password) = cred.split_once(':').expect("user:password");
+    let (hostport, database) = hostdb.split_once('/').expect("database in URL");
+    let (host, port) = hostport.split_once(':').expect("host:port");
+    (
+        json!({"host": host, "port": port, "database": database, "username": user, "password": password}),
+        password.to_string(),
+    )
+}
