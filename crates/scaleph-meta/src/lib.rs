@@ -55,7 +55,11 @@ impl Store {
                 url.split('@').next_back().unwrap_or(url)
             )));
         };
-        let max = if backend == Backend::Sqlite { 4 } else { 10 };
+        // SQLite serializes writers; with several connections a deferred transaction that reads
+        // and then writes fails at once with SQLITE_BUSY when another connection holds a
+        // snapshot. One connection avoids that; no store method holds a connection while
+        // acquiring another.
+        let max = if backend == Backend::Sqlite { 1 } else { 10 };
         let pool = AnyPoolOptions::new()
             .max_connections(max)
             .acquire_timeout(Duration::from_secs(10))

@@ -13,6 +13,7 @@ pub mod service;
 pub use error::{ApiError, ApiJson};
 
 use axum::extract::DefaultBodyLimit;
+use axum::http::{header, HeaderValue};
 use axum::Router;
 use scaleph_embedded::EmbeddedEngine;
 use scaleph_engine::Engine;
@@ -21,6 +22,7 @@ use scaleph_secrets::Keyring;
 use service::runner::Runner;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 use utoipa_swagger_ui::SwaggerUi;
 
@@ -57,14 +59,30 @@ impl AppState {
 /// The HTTP application: API routes, OpenAPI document, Swagger UI, health checks.
 pub fn app(state: AppState) -> Router {
     let (api_router, openapi) = api::router().split_for_parts();
-    Router::new()
+    let router = Router::new()
         .merge(api_router)
         .merge(SwaggerUi::new("/swagger-ui").url("/api/v1/openapi.json", openapi))
         .fallback(error::fallback)
-        .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(TraceLayer::new_for_http())
-        .with_state(state)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT));
+    let router = SECURITY_HEADERS
+        .into_iter()
+        .fold(router, |r, (name, value)| {
+            r.layer(SetResponseHeaderLayer::if_not_present(
+                name,
+                HeaderValue::from_static(value),
+            ))
+        });
+    router.layer(TraceLayer::new_for_http()).with_state(state)
 }
+
+/// Headers on every response: no MIME sniffing, no framing, no referrer, no caching of API
+/// answers (OWASP Secure Headers Project recommendations for APIs).
+const SECURITY_HEADERS: [(header::HeaderName, &str); 4] = [
+    (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+    (header::X_FRAME_OPTIONS, "DENY"),
+    (header::REFERRER_POLICY, "no-referrer"),
+    (header::CACHE_CONTROL, "no-store"),
+];
 
 /// Recovers unfinished instances, then serves on `addr` until `shutdown` resolves.
 ///

@@ -702,3 +702,28 @@ async fn secrets_are_sealed_at_rest_and_rotate() {
     let (_, t) = srv.post(&test_path, json!({})).await;
     assert_eq!(t["ok"], true, "usable after rotation: {t}");
 }
+
+/// Every response, success or problem, carries the security headers.
+#[tokio::test]
+async fn responses_carry_security_headers() {
+    let tmp = tempfile::tempdir().unwrap();
+    let srv = Server::start(&tmp.path().join("data"));
+    for path in [
+        "/healthz",
+        "/api/v1/projects",
+        "/api/v1/projects/nope",
+        "/api/v1/nowhere",
+    ] {
+        let r = srv
+            .http
+            .get(format!("{}{path}", srv.base))
+            .send()
+            .await
+            .unwrap();
+        let h = r.headers();
+        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(h["x-frame-options"], "DENY", "{path}");
+        assert_eq!(h["referrer-policy"], "no-referrer", "{path}");
+        assert_eq!(h["cache-control"], "no-store", "{path}");
+    }
+}
