@@ -85,17 +85,7 @@ impl Datagen {
             };
             let kind = match o.get(&kind_key).unwrap_or("random") {
                 "sequence" => {
-                    if !matches!(
-                        dt,
-                        DataType::Int8
-                            | DataType::Int16
-                            | DataType::Int32
-                            | DataType::Int64
-                            | DataType::Float32
-                            | DataType::Float64
-                            | DataType::Decimal128(..)
-                            | DataType::Utf8
-                    ) {
+                    if !sequence_type(&dt) {
                         return Err(unsupported());
                     }
                     let start: i64 =
@@ -125,20 +115,7 @@ impl Datagen {
                     Kind::Sequence { start }
                 }
                 "random" => {
-                    if !matches!(
-                        dt,
-                        DataType::Int8
-                            | DataType::Int16
-                            | DataType::Int32
-                            | DataType::Int64
-                            | DataType::Float32
-                            | DataType::Float64
-                            | DataType::Decimal128(..)
-                            | DataType::Utf8
-                            | DataType::Boolean
-                            | DataType::Date32
-                            | DataType::Timestamp(..)
-                    ) {
+                    if !random_type(&dt) {
                         return Err(unsupported());
                     }
                     let min: Option<f64> = o.parse(&format!("{p}min"), "a number")?;
@@ -212,6 +189,30 @@ impl Datagen {
             rows_per_second,
         })
     }
+}
+
+/// Types a `sequence` field can have.
+fn sequence_type(dt: &DataType) -> bool {
+    matches!(
+        dt,
+        DataType::Int8
+            | DataType::Int16
+            | DataType::Int32
+            | DataType::Int64
+            | DataType::Float32
+            | DataType::Float64
+            | DataType::Decimal128(..)
+            | DataType::Utf8
+    )
+}
+
+/// Types a `random` field can have.
+fn random_type(dt: &DataType) -> bool {
+    sequence_type(dt)
+        || matches!(
+            dt,
+            DataType::Boolean | DataType::Date32 | DataType::Timestamp(..)
+        )
 }
 
 fn parse_duration_ms(o: &mut Options<'_>, key: &str) -> Result<i64, SqlError> {
