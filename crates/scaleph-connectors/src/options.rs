@@ -97,19 +97,17 @@ impl<'a> Options<'a> {
         }
     }
 
-    /// Marks every key with `prefix` as known (checked by the caller).
-    pub fn keys_with_prefix(&mut self, prefix: &str) -> Vec<(&'a str, &'a str)> {
-        let v: Vec<_> = self
+    /// Accepts every key starting with `prefix` (options that do not change what is read or
+    /// written, such as file rolling).
+    pub fn allow_prefix(&mut self, prefix: &str) {
+        for o in self
             .def
             .options
             .iter()
             .filter(|o| o.key.starts_with(prefix))
-            .map(|o| (o.key.as_str(), o.value.as_str()))
-            .collect();
-        for (k, _) in &v {
-            self.known.insert((*k).to_string());
+        {
+            self.known.insert(o.key.clone());
         }
-        v
     }
 
     /// Rejects options no getter asked for.

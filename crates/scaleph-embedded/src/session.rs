@@ -88,12 +88,12 @@ impl ScriptSession {
         for (k, v) in &settings.options {
             s.options.insert(k.clone(), v.clone());
         }
-        s.rebuild_context();
+        s.apply_options();
         s
     }
 
     /// Applies the options DataFusion acts on to the live context.
-    fn rebuild_context(&mut self) {
+    fn apply_options(&mut self) {
         let parallelism = self
             .options
             .get("parallelism.default")
@@ -133,7 +133,7 @@ impl ScriptSession {
         }
         self.options.insert(key.to_string(), value.to_string());
         if matches!(key, "parallelism.default" | "table.local-time-zone") {
-            self.rebuild_context();
+            self.apply_options();
         }
         Ok(())
     }
@@ -145,7 +145,7 @@ impl ScriptSession {
             }
             None => self.options.clear(),
         }
-        self.rebuild_context();
+        self.apply_options();
     }
 
     pub(crate) fn dml_sync(&self) -> bool {

@@ -92,21 +92,6 @@ impl Store {
             .await
     }
 
-    /// A job by id alone.
-    ///
-    /// # Errors
-    /// [`StoreError::NotFound`].
-    pub async fn get_job_by_id(&self, id: &str) -> Result<Job> {
-        let r = sqlx::query("SELECT * FROM jobs WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
-        r.as_ref()
-            .map(job)
-            .transpose()?
-            .ok_or_else(|| StoreError::NotFound(format!("job '{id}'")))
-    }
-
     /// Changes name, engine and settings (not the script: see [`Store::save_version`]).
     ///
     /// # Errors

@@ -230,7 +230,7 @@ async fn exercise(store: Store) {
     // Deleting a project cascades to everything in it.
     store.delete_project(&a.id).await.unwrap();
     assert!(matches!(
-        store.get_job_by_id(&j.id).await,
+        store.get_job(&a.id, &j.id).await,
         Err(StoreError::NotFound(_))
     ));
     assert!(matches!(

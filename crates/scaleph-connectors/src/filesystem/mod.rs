@@ -106,7 +106,7 @@ impl Filesystem {
             .unwrap_or(DEFAULT_PARTITION)
             .to_string();
         // File layout only; they do not change what is written.
-        o.keys_with_prefix("sink.rolling-policy.");
+        o.allow_prefix("sink.rolling-policy.");
         o.get("sink.parallelism");
         o.finish()?;
         Ok(Self {
