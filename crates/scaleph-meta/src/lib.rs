@@ -1,5 +1,6 @@
-//! The scaleph metadata store: projects, datasources, SQL jobs with versioned scripts, and job
-//! instances with state history, metrics and logs.
+//! The scaleph metadata store: users, sessions, API tokens, project membership, the audit log,
+//! projects, datasources, SQL jobs with versioned scripts, and job instances with state
+//! history, metrics and logs.
 //!
 //! One schema and one set of migrations (`migrations/`, embedded in the binary) serve SQLite
 //! (default, a file under the data dir) and PostgreSQL, through sqlx's `Any` driver. Times are
@@ -7,6 +8,8 @@
 //! [`Store::transition`], which asks [`JobState::transition`] first.
 #![warn(missing_docs)]
 
+mod access;
+mod audit;
 mod datasources;
 mod error;
 mod instances;
@@ -14,6 +17,8 @@ mod jobs;
 mod models;
 mod projects;
 
+pub use access::{ApiToken, Member, NewUser, SessionRow, User, UserPatch};
+pub use audit::{AuditEntry, AuditFilter};
 pub use error::{Result, StoreError};
 pub use models::*;
 

@@ -13,11 +13,16 @@ fn project(r: &Row) -> Result<Project> {
 }
 
 impl Store {
-    /// Creates a project.
+    /// Creates a project; `owner` (a user id) becomes its first owner, in the same transaction.
     ///
     /// # Errors
     /// [`StoreError::Conflict`] when the name is taken.
-    pub async fn create_project(&self, name: &str, description: &str) -> Result<Project> {
+    pub async fn create_project(
+        &self,
+        name: &str,
+        description: &str,
+        owner: Option<&str>,
+    ) -> Result<Project> {
         let now = now_ms();
         let p = Project {
             id: new_id(),
@@ -26,28 +31,50 @@ impl Store {
             created_at: now,
             updated_at: now,
         };
+        let mut tx = self.pool.begin().await?;
         sqlx::query("INSERT INTO projects (id, name, description, created_at, updated_at) VALUES ($1, $2, $3, $4, $5)")
             .bind(&p.id)
             .bind(&p.name)
             .bind(&p.description)
             .bind(now)
             .bind(now)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await
             .map_err(|e| on_unique(e, || format!("a project named '{name}' already exists")))?;
+        if let Some(owner) = owner {
+            sqlx::query("INSERT INTO project_members (project_id, user_id, role, created_at) VALUES ($1, $2, 'owner', $3)")
+                .bind(&p.id)
+                .bind(owner)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
         Ok(p)
     }
 
-    /// Lists projects by name.
-    pub async fn list_projects(&self, page: PageRequest) -> Result<Page<Project>> {
-        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM projects")
-            .fetch_one(&self.pool)
-            .await?;
-        let rows = sqlx::query("SELECT * FROM projects ORDER BY name LIMIT $1 OFFSET $2")
-            .bind(page.page_size)
-            .bind(page.offset())
-            .fetch_all(&self.pool)
-            .await?;
+    /// Lists projects by name: all of them, or with `member` (a user id) those the user is a
+    /// member of.
+    pub async fn list_projects(
+        &self,
+        page: PageRequest,
+        member: Option<&str>,
+    ) -> Result<Page<Project>> {
+        const VISIBLE: &str =
+            "($1 IS NULL OR id IN (SELECT project_id FROM project_members WHERE user_id = $1))";
+        let total: i64 =
+            sqlx::query_scalar(&format!("SELECT COUNT(*) FROM projects WHERE {VISIBLE}"))
+                .bind(member)
+                .fetch_one(&self.pool)
+                .await?;
+        let rows = sqlx::query(&format!(
+            "SELECT * FROM projects WHERE {VISIBLE} ORDER BY name LIMIT $2 OFFSET $3"
+        ))
+        .bind(member)
+        .bind(page.page_size)
+        .bind(page.offset())
+        .fetch_all(&self.pool)
+        .await?;
         Ok(Page {
             items: rows.iter().map(project).collect::<Result<_>>()?,
             total,

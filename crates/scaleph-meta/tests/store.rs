@@ -1,8 +1,9 @@
 //! The same store behaviour on SQLite and on a real PostgreSQL server
 //! (`SCALEPH_TEST_POSTGRES_URL`, provided by `scripts/test.sh`).
 
+use scaleph_auth::{PlatformRole, ProjectRole, Scope, ScopeSet};
 use scaleph_engine::{EngineKind, JobSettings, JobState, LogLevel, TableMetrics, TableRole};
-use scaleph_meta::{PageRequest, Store, StoreError};
+use scaleph_meta::{AuditEntry, AuditFilter, NewUser, PageRequest, Store, StoreError, UserPatch};
 use serde_json::json;
 
 const ALL: PageRequest = PageRequest {
@@ -12,18 +13,24 @@ const ALL: PageRequest = PageRequest {
 
 async fn exercise(store: Store) {
     // Projects: unique names, paging, update, not found.
-    let a = store.create_project("alpha", "first").await.unwrap();
-    store.create_project("beta", "").await.unwrap();
-    let e = store.create_project("alpha", "again").await.unwrap_err();
+    let a = store.create_project("alpha", "first", None).await.unwrap();
+    store.create_project("beta", "", None).await.unwrap();
+    let e = store
+        .create_project("alpha", "again", None)
+        .await
+        .unwrap_err();
     assert!(
         matches!(e, StoreError::Conflict(ref m) if m.contains("'alpha' already exists")),
         "{e:?}"
     );
     let page = store
-        .list_projects(PageRequest {
-            page: 2,
-            page_size: 1,
-        })
+        .list_projects(
+            PageRequest {
+                page: 2,
+                page_size: 1,
+            },
+            None,
+        )
         .await
         .unwrap();
     assert_eq!((page.total, page.items[0].name.as_str()), (2, "beta"));
@@ -242,6 +249,209 @@ async fn exercise(store: Store) {
         Err(StoreError::NotFound(_))
     ));
     assert!(store.ping().await);
+    access(&store).await;
+}
+
+/// Users, membership, sessions, tokens and the audit log.
+async fn access(store: &Store) {
+    let new = |name: &'static str, role| NewUser {
+        username: name,
+        display_name: "",
+        email: "",
+        role,
+        password_hash: "$argon2id$stub",
+    };
+    assert_eq!(store.count_users().await.unwrap(), 0);
+    let ann = store
+        .create_user(new("ann", PlatformRole::User))
+        .await
+        .unwrap();
+    let bob = store
+        .create_user(new("bob", PlatformRole::User))
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.create_user(new("ann", PlatformRole::Admin)).await,
+        Err(StoreError::Conflict(ref m)) if m.contains("'ann'")
+    ));
+    let (u, hash) = store.user_for_login("ann").await.unwrap().unwrap();
+    assert_eq!(
+        (u.id.as_str(), hash.as_str()),
+        (ann.id.as_str(), "$argon2id$stub")
+    );
+    assert!(store.user_for_login("nobody").await.unwrap().is_none());
+
+    // A project created with an owner is visible to its members only.
+    let p = store
+        .create_project("owned", "", Some(&ann.id))
+        .await
+        .unwrap();
+    store.create_project("other", "", None).await.unwrap();
+    let visible = |uid: String| async move {
+        store
+            .list_projects(ALL, Some(&uid))
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .map(|p| p.name)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(visible(ann.id.clone()).await, ["owned"]);
+    assert!(visible(bob.id.clone()).await.is_empty());
+    assert_eq!(store.list_projects(ALL, None).await.unwrap().total, 3);
+    assert_eq!(
+        store.member_role(&p.id, &ann.id).await.unwrap(),
+        Some(ProjectRole::Owner)
+    );
+    store
+        .set_member(&p.id, &bob.id, ProjectRole::Viewer)
+        .await
+        .unwrap();
+    assert_eq!(visible(bob.id.clone()).await, ["owned"]);
+    // The last owner cannot be demoted or removed; with a second owner they can.
+    assert!(matches!(
+        store
+            .set_member(&p.id, &ann.id, ProjectRole::Developer)
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(matches!(
+        store.remove_member(&p.id, &ann.id).await,
+        Err(StoreError::Conflict(_))
+    ));
+    store
+        .set_member(&p.id, &bob.id, ProjectRole::Owner)
+        .await
+        .unwrap();
+    store.remove_member(&p.id, &ann.id).await.unwrap();
+    assert_eq!(store.list_members(&p.id).await.unwrap().len(), 1);
+    assert!(matches!(
+        store.remove_member(&p.id, &ann.id).await,
+        Err(StoreError::NotFound(_))
+    ));
+
+    // Sessions: found until deleted, expired ones not at all; a password change ends them.
+    let later = chrono::Utc::now().timestamp_millis() + 60_000;
+    store
+        .create_session("d1", &ann.id, "csrf1", later)
+        .await
+        .unwrap();
+    store
+        .create_session("old", &ann.id, "csrf0", 1)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.session("d1").await.unwrap().unwrap().csrf_token,
+        "csrf1"
+    );
+    assert!(store.session("old").await.unwrap().is_none());
+    store.set_password(&ann.id, "$argon2id$new").await.unwrap();
+    assert!(store.session("d1").await.unwrap().is_none());
+    store
+        .create_session("d2", &ann.id, "csrf2", later)
+        .await
+        .unwrap();
+    let off = UserPatch {
+        enabled: Some(false),
+        ..Default::default()
+    };
+    assert!(!store.update_user(&ann.id, &off).await.unwrap().enabled);
+    assert!(
+        store.session("d2").await.unwrap().is_none(),
+        "disabling ends sessions"
+    );
+
+    // Tokens: stored by digest, revocation is per owner.
+    let scopes = ScopeSet::parse("read,operate").unwrap();
+    let t = store
+        .create_token(&bob.id, "ci", "digest-1", "sph_abcd", scopes, Some(later))
+        .await
+        .unwrap();
+    assert_eq!(t.scopes, [Scope::Read, Scope::Operate]);
+    let (found, owner) = store.token_by_digest("digest-1").await.unwrap().unwrap();
+    assert_eq!(
+        (found.id.as_str(), owner.username.as_str()),
+        (t.id.as_str(), "bob")
+    );
+    store.touch_token(&t.id, 42).await.unwrap();
+    assert!(matches!(
+        store.revoke_token(&ann.id, &t.id).await,
+        Err(StoreError::NotFound(_))
+    ));
+    let r = store.revoke_token(&bob.id, &t.id).await.unwrap();
+    assert!(r.revoked_at.is_some() && r.last_used_at == Some(42));
+    assert_eq!(store.list_tokens(&bob.id).await.unwrap().len(), 1);
+
+    // Audit log: filters and paging, newest first.
+    for (i, (actor, action, outcome)) in [
+        ("ann", "datasource.create", "success"),
+        ("bob", "datasource.delete", "denied"),
+        ("bob", "job.submit", "success"),
+        ("bob", "job_submit", "success"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        store
+            .record_audit(AuditEntry {
+                id: String::new(),
+                at: 1000 + i as i64,
+                actor_id: None,
+                actor: actor.into(),
+                action: action.into(),
+                target_type: "Datasource".into(),
+                target: format!("/api/v1/projects/p/datasources/d{i}"),
+                outcome: outcome.into(),
+                status: 200,
+                source_ip: "127.0.0.1".into(),
+                detail: String::new(),
+            })
+            .await
+            .unwrap();
+    }
+    let q = |f: AuditFilter| async move { store.list_audit(&f, ALL).await.unwrap() };
+    let all = q(AuditFilter::default()).await;
+    assert_eq!(all.total, 4);
+    assert_eq!(all.items[0].action, "job_submit", "newest first");
+    let bobs = q(AuditFilter {
+        actor: Some("bob".into()),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(bobs.total, 3);
+    let ds = q(AuditFilter {
+        action: Some("datasource.".into()),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(ds.total, 2);
+    // '_' is literal, not a LIKE wildcard.
+    let exact = q(AuditFilter {
+        action: Some("job.submit".into()),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(exact.total, 1);
+    let f = AuditFilter {
+        outcome: Some("success".into()),
+        target: Some("/d0".into()),
+        since: Some(1000),
+        until: Some(1001),
+        ..Default::default()
+    };
+    assert_eq!(q(f).await.items[0].actor, "ann");
+    let page2 = store
+        .list_audit(
+            &AuditFilter::default(),
+            PageRequest {
+                page: 2,
+                page_size: 3,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!((page2.total, page2.items.len()), (4, 1));
 }
 
 #[tokio::test]
