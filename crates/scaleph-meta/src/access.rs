@@ -156,6 +156,15 @@ impl Store {
             .await?)
     }
 
+    /// Number of enabled platform admins.
+    pub async fn count_enabled_admins(&self) -> Result<i64> {
+        Ok(sqlx::query_scalar(
+            "SELECT COUNT(*) FROM users WHERE role = 'admin' AND enabled = 1",
+        )
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
     /// Creates a user.
     ///
     /// # Errors

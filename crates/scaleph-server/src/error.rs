@@ -16,6 +16,7 @@ pub struct ApiError {
     status: StatusCode,
     detail: String,
     extra: Map<String, Value>,
+    headers: Vec<(header::HeaderName, String)>,
 }
 
 impl ApiError {
@@ -25,7 +26,30 @@ impl ApiError {
             status,
             detail: detail.into(),
             extra: Map::new(),
+            headers: Vec::new(),
         }
+    }
+
+    /// 401 with `WWW-Authenticate: Bearer` (RFC 6750).
+    pub fn unauthorized(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, detail)
+            .with_header(header::WWW_AUTHENTICATE, "Bearer realm=\"scaleph\"")
+    }
+
+    /// 403.
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, detail)
+    }
+
+    /// Adds a response header.
+    pub fn with_header(mut self, name: header::HeaderName, value: impl Into<String>) -> Self {
+        self.headers.push((name, value.into()));
+        self
+    }
+
+    /// The message.
+    pub fn detail(&self) -> &str {
+        &self.detail
     }
 
     /// 404.
@@ -66,12 +90,18 @@ impl IntoResponse for ApiError {
         if let Value::Object(m) = &mut body {
             m.extend(self.extra);
         }
-        (
+        let mut resp = (
             self.status,
             [(header::CONTENT_TYPE, "application/problem+json")],
             body.to_string(),
         )
-            .into_response()
+            .into_response();
+        for (name, value) in self.headers {
+            if let Ok(v) = header::HeaderValue::from_str(&value) {
+                resp.headers_mut().insert(name, v);
+            }
+        }
+        resp
     }
 }
 

@@ -7,6 +7,7 @@
 #![warn(missing_docs)]
 
 pub mod api;
+pub mod auth;
 pub mod error;
 pub mod service;
 
@@ -19,6 +20,8 @@ use scaleph_embedded::EmbeddedEngine;
 use scaleph_engine::Engine;
 use scaleph_meta::Store;
 use scaleph_secrets::Keyring;
+use auth::AuthConfig;
+use scaleph_auth::throttle::{LoginThrottle, ThrottleConfig};
 use service::runner::Runner;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -40,11 +43,15 @@ pub struct AppState {
     pub runner: Runner,
     /// Key that seals stored secrets.
     pub keyring: Arc<Keyring>,
+    /// Failed-login throttle.
+    pub throttle: Arc<LoginThrottle>,
+    /// Session settings.
+    pub auth: Arc<AuthConfig>,
 }
 
 impl AppState {
     /// State over `store` with the embedded engine; secrets sealed with `keyring`.
-    pub fn new(store: Store, keyring: Keyring) -> Self {
+    pub fn new(store: Store, keyring: Keyring, auth: AuthConfig, throttle: ThrottleConfig) -> Self {
         let engine: Arc<dyn Engine> = Arc::new(EmbeddedEngine::new());
         let runner = Runner::new(store.clone(), engine.clone());
         Self {
@@ -52,6 +59,8 @@ impl AppState {
             engine,
             runner,
             keyring: Arc::new(keyring),
+            throttle: Arc::new(LoginThrottle::new(throttle)),
+            auth: Arc::new(auth),
         }
     }
 }
@@ -59,6 +68,11 @@ impl AppState {
 /// The HTTP application: API routes, OpenAPI document, Swagger UI, health checks.
 pub fn app(state: AppState) -> Router {
     let (api_router, openapi) = api::router().split_for_parts();
+    // route_layer: runs only for matched routes, so MatchedPath is known to the middleware.
+    let api_router = api_router.route_layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        auth::middleware::authorize,
+    ));
     let router = Router::new()
         .merge(api_router)
         .merge(SwaggerUi::new("/swagger-ui").url("/api/v1/openapi.json", openapi))

@@ -86,21 +86,28 @@ fn parse_kv(s: &str) -> Result<(String, String), String> {
         .ok_or_else(|| format!("expected key=value, got '{s}'"))
 }
 
-/// A thin REST client.
+/// A thin REST client; sends `token` as `Authorization: Bearer`.
 pub struct Client {
     base: String,
     http: reqwest::Client,
+    token: Option<String>,
 }
 
 impl Client {
-    pub fn new(base: &str) -> Self {
+    /// A client of `base`; the token is `token`, else the one `scaleph login` stored for it.
+    pub fn new(base: &str, token: Option<String>) -> Self {
         Self {
             base: base.trim_end_matches('/').to_string(),
             http: reqwest::Client::new(),
+            token: token.or_else(|| crate::login::stored_token(base)),
         }
     }
 
     async fn send(&self, req: reqwest::RequestBuilder) -> anyhow::Result<Value> {
+        let req = match &self.token {
+            Some(t) => req.bearer_auth(t),
+            None => req,
+        };
         let resp = req
             .send()
             .await
@@ -112,6 +119,9 @@ impl Client {
                 .ok()
                 .and_then(|v| v["detail"].as_str().map(str::to_string))
                 .unwrap_or(body);
+            if status == reqwest::StatusCode::UNAUTHORIZED && self.token.is_none() {
+                bail!("{status}: {detail}\nsign in first: scaleph login --server {}", self.base);
+            }
             bail!("{status}: {detail}");
         }
         Ok(if body.is_empty() {

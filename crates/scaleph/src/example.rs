@@ -8,7 +8,12 @@ use serde_json::{json, Value};
 use std::path::Path;
 use std::time::Instant;
 
-pub async fn run_tpch(server: &str, data_dir: &Path, scale: f64) -> anyhow::Result<()> {
+pub async fn run_tpch(
+    server: &str,
+    data_dir: &Path,
+    scale: f64,
+    token: &str,
+) -> anyhow::Result<()> {
     let base = std::fs::canonicalize(data_dir)?.join("examples");
     let data = base.join(format!("tpch-sf{scale}"));
     let out = base.join("tpch-results");
@@ -26,7 +31,7 @@ pub async fn run_tpch(server: &str, data_dir: &Path, scale: f64) -> anyhow::Resu
             s.elapsed.as_secs_f64()
         );
     }
-    let c = Client::new(server);
+    let c = Client::new(server, Some(token.to_string()));
     let project = match c.find_project("tpch").await? {
         Some(p) => p,
         None => c.post("/api/v1/projects", &json!({"name": "tpch", "description": "TPC-H example: the 22 queries as Flink SQL jobs"})).await?,

@@ -2,10 +2,13 @@
 
 mod client;
 mod example;
+mod login;
 mod secrets;
 mod serve;
 mod sql;
+mod store_opts;
 mod tpch;
+mod user;
 
 use clap::{Parser, Subcommand};
 
@@ -21,6 +24,10 @@ struct Cli {
         default_value = "http://127.0.0.1:8080"
     )]
     server: String,
+    /// Personal access token for client subcommands (default: the one `scaleph login` stored
+    /// for --server).
+    #[arg(long, global = true, env = "SCALEPH_TOKEN", hide_env_values = true)]
+    token: Option<String>,
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -35,6 +42,15 @@ enum Cmd {
     /// TPC-H data generation.
     #[command(subcommand)]
     Tpch(tpch::Cmd),
+    /// Sign in to --server: stores a personal access token for the client subcommands.
+    Login(login::LoginOpts),
+    /// Revoke and forget the token stored for --server.
+    Logout,
+    /// User accounts, directly in the metadata store.
+    #[command(subcommand)]
+    User(user::Cmd),
+    /// Print the permission matrix (Markdown; docs/permissions.md is generated from it).
+    Permissions,
     /// Secrets at rest: key rotation.
     #[command(subcommand)]
     Secrets(secrets::Cmd),
@@ -57,9 +73,16 @@ async fn main() -> std::process::ExitCode {
         Cmd::Sql(c) => sql::cmd(c).await,
         Cmd::Tpch(c) => tpch::cmd(c),
         Cmd::Secrets(c) => secrets::cmd(c).await,
-        Cmd::Project(c) => client::Client::new(&cli.server).project(c).await,
-        Cmd::Datasource(c) => client::Client::new(&cli.server).datasource(c).await,
-        Cmd::Job(c) => client::Client::new(&cli.server).job(c).await,
+        Cmd::Login(o) => login::login(&cli.server, o).await,
+        Cmd::Logout => login::logout(&cli.server).await,
+        Cmd::User(c) => user::cmd(c).await,
+        Cmd::Permissions => {
+            print!("{}", scaleph_auth::matrix::markdown());
+            Ok(())
+        }
+        Cmd::Project(c) => client::Client::new(&cli.server, cli.token).project(c).await,
+        Cmd::Datasource(c) => client::Client::new(&cli.server, cli.token).datasource(c).await,
+        Cmd::Job(c) => client::Client::new(&cli.server, cli.token).job(c).await,
     };
     match r {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -7,6 +7,11 @@ use scaleph_secrets::Keyring;
 use scaleph_server::AppState;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
+use scaleph_auth::throttle::ThrottleConfig;
+use scaleph_auth::ScopeSet;
+use scaleph_server::auth::AuthConfig;
+use scaleph_server::service::accounts;
 
 #[derive(Args)]
 pub struct Opts {
@@ -25,6 +30,16 @@ pub struct Opts {
     /// Scale factor of the TPC-H example.
     #[arg(long, default_value_t = 0.1)]
     pub example_scale: f64,
+    /// Mark the session cookie `Secure` (serve over HTTPS or behind a TLS proxy).
+    #[arg(long, env = "SCALEPH_SECURE_COOKIES")]
+    pub secure_cookies: bool,
+    /// Browser session lifetime, hours.
+    #[arg(long, env = "SCALEPH_SESSION_HOURS", default_value_t = 12)]
+    pub session_hours: u64,
+    /// Failed sign-ins per user name within 15 minutes before further attempts are refused
+    /// (per client address: 4 times this).
+    #[arg(long, env = "SCALEPH_LOGIN_MAX_FAILURES", default_value_t = 5)]
+    pub login_max_failures: usize,
 }
 
 pub async fn cmd(o: Opts) -> anyhow::Result<()> {
@@ -55,7 +70,21 @@ pub async fn cmd(o: Opts) -> anyhow::Result<()> {
     if created {
         tracing::warn!(path = %key_path.display(), key_id = keyring.id(), "generated a new secret key; back it up: stored credentials cannot be read without it");
     }
-    let state = AppState::new(store.clone(), keyring);
+    // First start: create `admin`. The password is read here once and never logged.
+    let admin_password = std::env::var("SCALEPH_ADMIN_PASSWORD").ok();
+    let bootstrap = accounts::bootstrap_admin(&store, admin_password.as_deref())
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot create the admin user: {}", e.detail()))?;
+    let auth = AuthConfig {
+        session_ttl: Duration::from_secs(o.session_hours.max(1) * 3600),
+        secure_cookies: o.secure_cookies,
+    };
+    let throttle = ThrottleConfig {
+        max_per_user: o.login_max_failures.max(1),
+        max_per_ip: o.login_max_failures.max(1) * 4,
+        ..ThrottleConfig::default()
+    };
+    let state = AppState::new(store.clone(), keyring, auth, throttle);
     if let Some(ex) = &o.example {
         if ex != "tpch" {
             anyhow::bail!("unknown example '{ex}'; available: tpch");
@@ -79,17 +108,51 @@ pub async fn cmd(o: Opts) -> anyhow::Result<()> {
         Err(_) => return server.await?.context("server failed to start"),
     };
     println!("scaleph listening on http://{addr}  (API: /api/v1, OpenAPI: /api/v1/openapi.json, Swagger UI: /swagger-ui)");
+    match &bootstrap {
+        Some((u, Some(generated))) => println!(
+            "first start: created user '{}' with password {generated}  (shown once; change it with `scaleph user reset-password {}`)",
+            u.username, u.username
+        ),
+        Some((u, None)) => println!(
+            "first start: created user '{}' with the password from SCALEPH_ADMIN_PASSWORD",
+            u.username
+        ),
+        None => {}
+    }
+    println!("sign in: scaleph login --server http://{addr} --username admin   (or POST /api/v1/auth/login)");
     if o.example.is_some() {
         let data_dir = o.data_dir.clone();
         let scale = o.example_scale;
+        // The example acts as the first enabled admin with a one-day token, revoked after.
+        let (admin, token, token_id) = example_token(&store).await?;
         tokio::spawn(async move {
-            if let Err(e) =
-                crate::example::run_tpch(&format!("http://{addr}"), &data_dir, scale).await
-            {
+            let r =
+                crate::example::run_tpch(&format!("http://{addr}"), &data_dir, scale, &token).await;
+            if let Err(e) = r {
                 eprintln!("TPC-H example failed: {e:#}");
             }
+            let _ = store.revoke_token(&admin, &token_id).await;
         });
     }
     server.await?.context("server error")?;
     Ok(())
+}
+
+/// (admin user id, token, token id) for the example run.
+async fn example_token(store: &Store) -> anyhow::Result<(String, String, String)> {
+    let users = store
+        .list_users(scaleph_meta::PageRequest {
+            page: 1,
+            page_size: 500,
+        })
+        .await?;
+    let admin = users
+        .items
+        .into_iter()
+        .find(|u| u.enabled && u.role == scaleph_auth::PlatformRole::Admin)
+        .context("the example needs an enabled admin user")?;
+    let (token, info) = accounts::issue_token(store, &admin.id, "tpch-example", ScopeSet::all(), Some(1))
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot issue the example's token: {}", e.detail()))?;
+    Ok((admin.id, token, info.id))
 }

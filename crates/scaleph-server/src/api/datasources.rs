@@ -4,7 +4,8 @@ use crate::service::datasources::{self as ds, ConnectionTest, DatasourceView};
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::Json;
+use axum::{Extension, Json};
+use crate::auth::Created;
 use scaleph_meta::Page;
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -72,7 +73,7 @@ async fn create_datasource(
     State(s): State<AppState>,
     Path(pid): Path<String>,
     ApiJson(b): ApiJson<NewDatasource>,
-) -> Result<(StatusCode, Json<DatasourceView>), ApiError> {
+) -> Result<(StatusCode, Extension<Created>, Json<DatasourceView>), ApiError> {
     non_empty("name", &b.name)?;
     ds::validate(&b.kind, &b.properties)?;
     let mut props = b.properties;
@@ -81,7 +82,11 @@ async fn create_datasource(
         .store
         .create_datasource(&pid, b.name.trim(), &b.kind, &props)
         .await?;
-    Ok((StatusCode::CREATED, Json(d.into())))
+    Ok((
+        StatusCode::CREATED,
+        Extension(Created(d.id.clone())),
+        Json(d.into()),
+    ))
 }
 
 /// One datasource.

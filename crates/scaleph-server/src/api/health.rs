@@ -10,13 +10,13 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
 }
 
 /// Liveness: the process answers.
-#[utoipa::path(get, path = "/healthz", tag = "health", responses((status = 200, description = "alive", body = String)))]
+#[utoipa::path(get, path = "/healthz", tag = "health", security(()), responses((status = 200, description = "alive", body = String)))]
 async fn healthz() -> &'static str {
     "ok"
 }
 
 /// Readiness: the metadata store answers.
-#[utoipa::path(get, path = "/readyz", tag = "health", responses((status = 200, body = String), (status = 503, body = String)))]
+#[utoipa::path(get, path = "/readyz", tag = "health", security(()), responses((status = 200, body = String), (status = 503, body = String)))]
 async fn readyz(State(s): State<AppState>) -> (StatusCode, &'static str) {
     if s.store.ping().await {
         (StatusCode::OK, "ready")

@@ -4,7 +4,8 @@ use crate::service::diff::{diff, VersionDiff};
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::Json;
+use axum::{Extension, Json};
+use crate::auth::Created;
 use scaleph_engine::{EngineKind, JobSettings};
 use scaleph_meta::{Job, JobInstance, JobVersion, Page};
 use serde::Deserialize;
@@ -111,7 +112,7 @@ async fn create_job(
     State(s): State<AppState>,
     Path(pid): Path<String>,
     ApiJson(b): ApiJson<NewJob>,
-) -> Result<(StatusCode, Json<Job>), ApiError> {
+) -> Result<(StatusCode, Extension<Created>, Json<Job>), ApiError> {
     non_empty("name", &b.name)?;
     check_engine(b.engine)?;
     check_script(&b.script)?;
@@ -126,7 +127,11 @@ async fn create_job(
             &b.message,
         )
         .await?;
-    Ok((StatusCode::CREATED, Json(job)))
+    Ok((
+        StatusCode::CREATED,
+        Extension(Created(job.id.clone())),
+        Json(job),
+    ))
 }
 
 /// One job.
@@ -193,15 +198,16 @@ async fn save_version(
     State(s): State<AppState>,
     Path((pid, id)): Path<(String, String)>,
     ApiJson(b): ApiJson<NewVersion>,
-) -> Result<(StatusCode, Json<JobVersion>), ApiError> {
+) -> Result<(StatusCode, Extension<Created>, Json<JobVersion>), ApiError> {
     check_script(&b.script)?;
+    let v = s
+        .store
+        .save_version(&pid, &id, &b.script, &b.message)
+        .await?;
     Ok((
         StatusCode::CREATED,
-        Json(
-            s.store
-                .save_version(&pid, &id, &b.script, &b.message)
-                .await?,
-        ),
+        Extension(Created(v.version.to_string())),
+        Json(v),
     ))
 }
 
@@ -237,13 +243,17 @@ async fn diff_versions(
 async fn submit_job(
     State(s): State<AppState>,
     Path((pid, id)): Path<(String, String)>,
-) -> Result<(StatusCode, Json<JobInstance>), ApiError> {
+) -> Result<(StatusCode, Extension<Created>, Json<JobInstance>), ApiError> {
     let job = s.store.get_job(&pid, &id).await?;
     check_engine(job.engine)?;
     let v = s.store.get_version(&id, job.current_version).await?;
     s.engine.validate(&v.script, &job.settings).await?;
     let inst = s.runner.submit(&job, v.script).await?;
-    Ok((StatusCode::ACCEPTED, Json(inst)))
+    Ok((
+        StatusCode::ACCEPTED,
+        Extension(Created(inst.id.clone())),
+        Json(inst),
+    ))
 }
 
 /// A job's instances, newest first.

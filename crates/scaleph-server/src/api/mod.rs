@@ -1,32 +1,63 @@
 //! HTTP handlers, one module per resource; thin over the store and services.
 
+mod account;
+mod audit;
+mod auth;
 mod datasources;
 mod health;
 mod instances;
 mod jobs;
+mod members;
 mod projects;
 mod sql;
+mod users;
 
 use crate::error::ApiError;
 use crate::AppState;
 use scaleph_meta::PageRequest;
 use serde::Deserialize;
-use utoipa::{IntoParams, OpenApi};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{IntoParams, Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "scaleph", description = "scaleph open data platform REST API"),
+    info(title = "scaleph", description = "scaleph open data platform REST API. Authenticate with a personal access token (`Authorization: Bearer sph_…`, see `scaleph login`) or the browser session cookie from `POST /api/v1/auth/login` (then send `X-CSRF-Token` on POST/PUT/PATCH/DELETE). Permissions: docs/permissions.md."),
+    modifiers(&Security),
+    security(("bearer" = []), ("session" = [])),
     tags(
-        (name = "projects"), (name = "datasources"), (name = "jobs"), (name = "instances"), (name = "sql"), (name = "health")
+        (name = "auth"), (name = "account"), (name = "users"), (name = "audit"), (name = "projects"), (name = "members"),
+        (name = "datasources"), (name = "jobs"), (name = "instances"), (name = "sql"), (name = "health")
     )
 )]
 struct ApiDoc;
+
+/// Declares the two credential kinds; public operations override with `security(())`.
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, api: &mut utoipa::openapi::OpenApi) {
+        let c = api.components.get_or_insert_with(Default::default);
+        c.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("sph_ token").build()),
+        );
+        c.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(crate::auth::SESSION_COOKIE))),
+        );
+    }
+}
 
 /// All routes with their OpenAPI descriptions.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(health::router())
+        .merge(auth::router())
+        .merge(account::router())
+        .merge(users::router())
+        .merge(audit::router())
+        .merge(members::router())
         .merge(projects::router())
         .merge(datasources::router())
         .merge(jobs::router())
@@ -39,9 +70,9 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[serde(deny_unknown_fields)]
 pub(crate) struct PageParams {
     /// Page number, from 1 (default 1).
-    page: Option<i64>,
+    pub(crate) page: Option<i64>,
     /// Items per page, 1..=500 (default 50).
-    page_size: Option<i64>,
+    pub(crate) page_size: Option<i64>,
 }
 
 impl PageParams {

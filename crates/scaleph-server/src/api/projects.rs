@@ -3,7 +3,8 @@ use crate::error::{ApiError, ApiJson, ApiQuery};
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::Json;
+use axum::{Extension, Json};
+use crate::auth::{Created, Principal};
 use scaleph_meta::{Page, Project};
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -36,31 +37,31 @@ pub struct ProjectPatch {
     description: Option<String>,
 }
 
-/// Lists projects.
+/// Lists the projects the caller is a member of (admins: all projects).
 #[utoipa::path(get, path = "/api/v1/projects", tag = "projects", params(PageParams), responses((status = 200, body = Page<Project>)))]
 async fn list_projects(
     State(s): State<AppState>,
+    me: Principal,
     ApiQuery(p): ApiQuery<PageParams>,
 ) -> Result<Json<Page<Project>>, ApiError> {
-    Ok(Json(s.store.list_projects(p.get()?).await?))
+    let member = (!me.is_admin()).then_some(me.user.id.as_str());
+    Ok(Json(s.store.list_projects(p.get()?, member).await?))
 }
 
-/// Creates a project.
+/// Creates a project; the caller becomes its owner.
 #[utoipa::path(post, path = "/api/v1/projects", tag = "projects", request_body = NewProject,
     responses((status = 201, body = Project), (status = 409, description = "name taken"), (status = 422, description = "invalid")))]
 async fn create_project(
     State(s): State<AppState>,
+    me: Principal,
     ApiJson(b): ApiJson<NewProject>,
-) -> Result<(StatusCode, Json<Project>), ApiError> {
+) -> Result<(StatusCode, Extension<Created>, Json<Project>), ApiError> {
     non_empty("name", &b.name)?;
-    Ok((
-        StatusCode::CREATED,
-        Json(
-            s.store
-                .create_project(b.name.trim(), &b.description)
-                .await?,
-        ),
-    ))
+    let p = s
+        .store
+        .create_project(b.name.trim(), &b.description, Some(&me.user.id))
+        .await?;
+    Ok((StatusCode::CREATED, Extension(Created(p.id.clone())), Json(p)))
 }
 
 /// One project.

@@ -1,5 +1,6 @@
 //! The service layer: rules that are not HTTP's and not the store's.
 
+pub mod accounts;
 pub mod datasources;
 pub mod diff;
 pub mod runner;
