@@ -135,7 +135,7 @@ fn token(r: &Row) -> Result<ApiToken> {
         name: r.try_get("name")?,
         prefix: r.try_get("prefix")?,
         scopes: ScopeSet::parse(&scopes)
-            .map_err(|e| StoreError::Database(e))?
+            .map_err(StoreError::Database)?
             .iter()
             .collect(),
         created_at: r.try_get("created_at")?,
@@ -158,11 +158,11 @@ impl Store {
 
     /// Number of enabled platform admins.
     pub async fn count_enabled_admins(&self) -> Result<i64> {
-        Ok(sqlx::query_scalar(
-            "SELECT COUNT(*) FROM users WHERE role = 'admin' AND enabled = 1",
+        Ok(
+            sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role = 'admin' AND enabled = 1")
+                .fetch_one(&self.pool)
+                .await?,
         )
-        .fetch_one(&self.pool)
-        .await?)
     }
 
     /// Creates a user.

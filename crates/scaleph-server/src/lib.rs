@@ -13,15 +13,15 @@ pub mod service;
 
 pub use error::{ApiError, ApiJson};
 
+use auth::AuthConfig;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{header, HeaderValue};
 use axum::Router;
+use scaleph_auth::throttle::{LoginThrottle, ThrottleConfig};
 use scaleph_embedded::EmbeddedEngine;
 use scaleph_engine::Engine;
 use scaleph_meta::Store;
 use scaleph_secrets::Keyring;
-use auth::AuthConfig;
-use scaleph_auth::throttle::{LoginThrottle, ThrottleConfig};
 use service::runner::Runner;
 use std::net::SocketAddr;
 use std::sync::Arc;

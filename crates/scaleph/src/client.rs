@@ -120,7 +120,10 @@ impl Client {
                 .and_then(|v| v["detail"].as_str().map(str::to_string))
                 .unwrap_or(body);
             if status == reqwest::StatusCode::UNAUTHORIZED && self.token.is_none() {
-                bail!("{status}: {detail}\nsign in first: scaleph login --server {}", self.base);
+                bail!(
+                    "{status}: {detail}\nsign in first: scaleph login --server {}",
+                    self.base
+                );
             }
             bail!("{status}: {detail}");
         }

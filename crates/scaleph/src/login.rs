@@ -33,7 +33,9 @@ fn credentials_path() -> anyhow::Result<PathBuf> {
 fn read_credentials() -> anyhow::Result<Value> {
     let p = credentials_path()?;
     match std::fs::read_to_string(&p) {
-        Ok(s) => serde_json::from_str(&s).with_context(|| format!("{} is not valid JSON", p.display())),
+        Ok(s) => {
+            serde_json::from_str(&s).with_context(|| format!("{} is not valid JSON", p.display()))
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(json!({"servers": {}})),
         Err(e) => Err(e).with_context(|| format!("cannot read {}", p.display())),
     }
@@ -71,11 +73,17 @@ pub fn stored_token(server: &str) -> Option<String> {
 }
 
 async fn send(req: reqwest::RequestBuilder, what: &str) -> anyhow::Result<reqwest::Response> {
-    let r = req.send().await.with_context(|| format!("{what}: server unreachable"))?;
+    let r = req
+        .send()
+        .await
+        .with_context(|| format!("{what}: server unreachable"))?;
     if !r.status().is_success() {
         let status = r.status();
         let body: Value = r.json().await.unwrap_or(Value::Null);
-        bail!("{what}: {status}: {}", body["detail"].as_str().unwrap_or(""));
+        bail!(
+            "{what}: {status}: {}",
+            body["detail"].as_str().unwrap_or("")
+        );
     }
     Ok(r)
 }
@@ -101,11 +109,18 @@ pub async fn login(server: &str, o: LoginOpts) -> anyhow::Result<()> {
         .get_all(reqwest::header::SET_COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .find_map(|v| v.split(';').next().filter(|c| c.starts_with("scaleph_session=")))
+        .find_map(|v| {
+            v.split(';')
+                .next()
+                .filter(|c| c.starts_with("scaleph_session="))
+        })
         .context("the server set no session cookie")?
         .to_string();
     let session: Value = r.json().await?;
-    let csrf = session["csrf_token"].as_str().unwrap_or_default().to_string();
+    let csrf = session["csrf_token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "host".into());
     let issued: Value = send(
         http.post(format!("{base}/api/v1/me/tokens"))
@@ -135,7 +150,11 @@ pub async fn login(server: &str, o: LoginOpts) -> anyhow::Result<()> {
         "expires_at": issued["info"]["expires_at"],
     });
     let p = write_credentials(&creds)?;
-    println!("signed in to {base} as {}; token stored in {}", o.username, p.display());
+    println!(
+        "signed in to {base} as {}; token stored in {}",
+        o.username,
+        p.display()
+    );
     Ok(())
 }
 
@@ -158,7 +177,10 @@ pub async fn logout(server: &str) -> anyhow::Result<()> {
     write_credentials(&creds)?;
     match revoked {
         Ok(r) if r.status().is_success() => println!("token revoked; signed out of {base}"),
-        Ok(r) => println!("signed out of {base} (server answered {} to the revocation)", r.status()),
+        Ok(r) => println!(
+            "signed out of {base} (server answered {} to the revocation)",
+            r.status()
+        ),
         Err(_) => println!("signed out of {base} (server unreachable: token not revoked)"),
     }
     Ok(())

@@ -81,7 +81,11 @@ async fn main() -> std::process::ExitCode {
             Ok(())
         }
         Cmd::Project(c) => client::Client::new(&cli.server, cli.token).project(c).await,
-        Cmd::Datasource(c) => client::Client::new(&cli.server, cli.token).datasource(c).await,
+        Cmd::Datasource(c) => {
+            client::Client::new(&cli.server, cli.token)
+                .datasource(c)
+                .await
+        }
         Cmd::Job(c) => client::Client::new(&cli.server, cli.token).job(c).await,
     };
     match r {

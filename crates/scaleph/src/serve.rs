@@ -2,16 +2,16 @@
 
 use anyhow::Context;
 use clap::Args;
+use scaleph_auth::throttle::ThrottleConfig;
+use scaleph_auth::ScopeSet;
 use scaleph_meta::Store;
 use scaleph_secrets::Keyring;
+use scaleph_server::auth::AuthConfig;
+use scaleph_server::service::accounts;
 use scaleph_server::AppState;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
-use scaleph_auth::throttle::ThrottleConfig;
-use scaleph_auth::ScopeSet;
-use scaleph_server::auth::AuthConfig;
-use scaleph_server::service::accounts;
 
 #[derive(Args)]
 pub struct Opts {
@@ -151,8 +151,9 @@ async fn example_token(store: &Store) -> anyhow::Result<(String, String, String)
         .into_iter()
         .find(|u| u.enabled && u.role == scaleph_auth::PlatformRole::Admin)
         .context("the example needs an enabled admin user")?;
-    let (token, info) = accounts::issue_token(store, &admin.id, "tpch-example", ScopeSet::all(), Some(1))
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot issue the example's token: {}", e.detail()))?;
+    let (token, info) =
+        accounts::issue_token(store, &admin.id, "tpch-example", ScopeSet::all(), Some(1))
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot issue the example's token: {}", e.detail()))?;
     Ok((admin.id, token, info.id))
 }

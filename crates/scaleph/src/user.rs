@@ -58,7 +58,8 @@ pub enum Cmd {
 }
 
 fn parse_scope(s: &str) -> Result<Scope, String> {
-    Scope::parse(s).ok_or_else(|| format!("unknown scope '{s}'; valid: read, write, operate, admin"))
+    Scope::parse(s)
+        .ok_or_else(|| format!("unknown scope '{s}'; valid: read, write, operate, admin"))
 }
 
 fn api(e: ApiError) -> anyhow::Error {
@@ -68,7 +69,9 @@ fn api(e: ApiError) -> anyhow::Error {
 /// Reads one line from stdin, without its line ending.
 pub fn password_from_stdin() -> anyhow::Result<String> {
     let mut s = String::new();
-    std::io::stdin().read_line(&mut s).context("cannot read the password from stdin")?;
+    std::io::stdin()
+        .read_line(&mut s)
+        .context("cannot read the password from stdin")?;
     Ok(s.trim_end_matches(['\n', '\r']).to_string())
 }
 
@@ -92,7 +95,11 @@ pub async fn cmd(c: Cmd) -> anyhow::Result<()> {
         } => {
             let s = store.open_or_create().await?;
             let pw = password_stdin.then(password_from_stdin).transpose()?;
-            let role = if admin { PlatformRole::Admin } else { PlatformRole::User };
+            let role = if admin {
+                PlatformRole::Admin
+            } else {
+                PlatformRole::User
+            };
             let (u, generated) =
                 accounts::create_user(&s, &username, &display_name, &email, role, pw.as_deref())
                     .await
@@ -130,7 +137,9 @@ pub async fn cmd(c: Cmd) -> anyhow::Result<()> {
             let s = store.open().await?;
             let u = find(&s, &username).await?;
             let scopes: ScopeSet = if scopes.is_empty() {
-                [Scope::Read, Scope::Write, Scope::Operate].into_iter().collect()
+                [Scope::Read, Scope::Write, Scope::Operate]
+                    .into_iter()
+                    .collect()
             } else {
                 scopes.into_iter().collect()
             };

@@ -317,7 +317,7 @@ async fn bad_input_is_rejected_with_clear_errors() {
     assert!(b["detail"].as_str().unwrap().contains("colour"), "{b}");
     let big = "x".repeat(2 * 1024 * 1024);
     // Its own connection: the server answers 413 and closes it while the body is still arriving.
-    let r = reqwest::Client::new()
+    let r = common::client_with(&srv.token)
         .post(format!("{}/api/v1/projects/{pid}/jobs", srv.base))
         .json(&json!({"name": "big", "script": big}))
         .send()

@@ -1,11 +1,11 @@
 use super::{non_empty, PageParams};
+use crate::auth::Created;
 use crate::error::{ApiError, ApiJson, ApiQuery};
 use crate::service::datasources::{self as ds, ConnectionTest, DatasourceView};
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
-use crate::auth::Created;
 use scaleph_meta::Page;
 use serde::Deserialize;
 use serde_json::{Map, Value};

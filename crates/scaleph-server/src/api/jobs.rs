@@ -1,11 +1,11 @@
 use super::{non_empty, PageParams};
+use crate::auth::Created;
 use crate::error::{ApiError, ApiJson, ApiQuery};
 use crate::service::diff::{diff, VersionDiff};
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
-use crate::auth::Created;
 use scaleph_engine::{EngineKind, JobSettings};
 use scaleph_meta::{Job, JobInstance, JobVersion, Page};
 use serde::Deserialize;

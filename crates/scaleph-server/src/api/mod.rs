@@ -40,11 +40,18 @@ impl Modify for Security {
         let c = api.components.get_or_insert_with(Default::default);
         c.add_security_scheme(
             "bearer",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("sph_ token").build()),
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("sph_ token")
+                    .build(),
+            ),
         );
         c.add_security_scheme(
             "session",
-            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(crate::auth::SESSION_COOKIE))),
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(
+                crate::auth::SESSION_COOKIE,
+            ))),
         );
     }
 }
@@ -99,4 +106,43 @@ pub(crate) fn non_empty(field: &str, v: &str) -> Result<(), ApiError> {
         )));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use scaleph_auth::matrix;
+
+    /// The permission tables and the OpenAPI document name the same operations.
+    #[test]
+    fn every_documented_operation_has_exactly_one_permission_rule() {
+        let (_, doc) = super::router().split_for_parts();
+        let doc = serde_json::to_value(&doc).unwrap();
+        let mut documented = Vec::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for method in ["get", "post", "put", "patch", "delete"] {
+                if item.get(method).is_some() {
+                    documented.push((method.to_uppercase(), path.clone()));
+                }
+            }
+        }
+        for (m, p) in &documented {
+            let public = matrix::is_public(m, p);
+            assert!(
+                public != matrix::route(m, p).is_some(),
+                "{m} {p}: needs exactly one of a ROUTES rule or a PUBLIC_ROUTES entry"
+            );
+        }
+        for r in matrix::ROUTES {
+            assert!(
+                documented.contains(&(r.method.to_string(), r.path.to_string())),
+                "stale rule {} {}",
+                r.method,
+                r.path
+            );
+        }
+        assert_eq!(
+            documented.len(),
+            matrix::ROUTES.len() + matrix::PUBLIC_ROUTES.len()
+        );
+    }
 }

@@ -1,10 +1,10 @@
 use super::{non_empty, PageParams};
+use crate::auth::{Created, Principal};
 use crate::error::{ApiError, ApiJson, ApiQuery};
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
-use crate::auth::{Created, Principal};
 use scaleph_meta::{Page, Project};
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -61,7 +61,11 @@ async fn create_project(
         .store
         .create_project(b.name.trim(), &b.description, Some(&me.user.id))
         .await?;
-    Ok((StatusCode::CREATED, Extension(Created(p.id.clone())), Json(p)))
+    Ok((
+        StatusCode::CREATED,
+        Extension(Created(p.id.clone())),
+        Json(p),
+    ))
 }
 
 /// One project.

@@ -85,7 +85,10 @@ async fn create_user(
 
 /// One user (admins).
 #[utoipa::path(get, path = "/api/v1/users/{user_id}", tag = "users", params(("user_id" = String, Path)), responses((status = 200, body = User), (status = 404)))]
-async fn get_user(State(s): State<AppState>, Path(id): Path<String>) -> Result<Json<User>, ApiError> {
+async fn get_user(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<User>, ApiError> {
     Ok(Json(s.store.get_user(&id).await?))
 }
 

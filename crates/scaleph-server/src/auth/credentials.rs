@@ -28,10 +28,9 @@ pub async fn authenticate(store: &Store, headers: &HeaderMap) -> Result<Principa
         return token_principal(store, token).await;
     }
     if let Some(sid) = cookie(headers, SESSION_COOKIE) {
-        let row = store
-            .session(&digest(sid))
-            .await?
-            .ok_or_else(|| ApiError::unauthorized("session expired or signed out: sign in again"))?;
+        let row = store.session(&digest(sid)).await?.ok_or_else(|| {
+            ApiError::unauthorized("session expired or signed out: sign in again")
+        })?;
         if !row.user.enabled {
             return Err(ApiError::unauthorized("user is disabled"));
         }

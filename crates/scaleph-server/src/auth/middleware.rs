@@ -19,7 +19,11 @@ use std::net::SocketAddr;
 /// credentials. An API route absent from `scaleph_auth::ROUTES` is refused with 500 — a
 /// programming error, caught by a unit test before it ships.
 pub async fn authorize(State(s): State<AppState>, req: Request, next: Next) -> Response {
-    let Some(path) = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_owned()) else {
+    let Some(path) = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_owned())
+    else {
         return next.run(req).await;
     };
     let method = req.method().clone();
@@ -41,8 +45,11 @@ pub async fn authorize(State(s): State<AppState>, req: Request, next: Next) -> R
     }
     let Some(rule) = matrix::route(method.as_str(), &path) else {
         tracing::error!(%method, %path, "route has no permission rule; refusing");
-        return ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "route has no permission rule")
-            .into_response();
+        return ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "route has no permission rule",
+        )
+        .into_response();
     };
     let (mut parts, body) = req.into_parts();
     let (principal, verdict) = check(&s, &mut parts, rule).await;

@@ -170,7 +170,10 @@ pub async fn login(
         let secs = t.retry_after.as_secs().max(1);
         ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
-            format!("too many failed sign-ins for this {}: try again in {secs} s", t.by),
+            format!(
+                "too many failed sign-ins for this {}: try again in {secs} s",
+                t.by
+            ),
         )
         .with_header(axum::http::header::RETRY_AFTER, secs.to_string())
     })?;
@@ -197,7 +200,12 @@ pub async fn login(
     let csrf_token = secret::random_secret();
     let expires_at = chrono::Utc::now().timestamp_millis() + ttl_ms;
     store
-        .create_session(&secret::digest(&session_id), &user.id, &csrf_token, expires_at)
+        .create_session(
+            &secret::digest(&session_id),
+            &user.id,
+            &csrf_token,
+            expires_at,
+        )
         .await?;
     Ok(Login {
         user,

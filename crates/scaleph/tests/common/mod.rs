@@ -7,12 +7,23 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// Password of the `admin` user the server creates on first start (via
+/// `SCALEPH_ADMIN_PASSWORD`).
+pub const ADMIN_PASSWORD: &str = "admin-password-for-tests";
+
 /// A running server; killed on drop.
 pub struct Server {
     child: Child,
     pub base: String,
     pub data_dir: PathBuf,
+    /// The server's stderr (its log), appended across restarts on the same data dir.
+    pub log: PathBuf,
+    /// Client that sends the admin's token (issued by `scaleph user token`).
     pub http: reqwest::Client,
+    /// The admin's personal access token (all scopes).
+    pub token: String,
+    /// `--database-url …` when given, for CLI calls against the same store.
+    store_args: Vec<String>,
 }
 
 impl Server {
@@ -23,15 +34,30 @@ impl Server {
 
     /// Starts `scaleph serve` with extra arguments (e.g. `--database-url`).
     pub fn start_with(data_dir: &Path, extra: &[&str]) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_scaleph"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        Self::start_env(data_dir, extra, &[("SCALEPH_LOG", "warn")])
+    }
+
+    /// Starts `scaleph serve` with extra arguments and environment; stderr goes to `log`.
+    pub fn start_env(data_dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Server {
+        std::fs::create_dir_all(data_dir).unwrap();
+        let log = data_dir.join("server.log");
+        let log_file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .unwrap();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_scaleph"));
+        cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
             .args(extra)
-            .env("SCALEPH_LOG", "warn")
+            .env("SCALEPH_ADMIN_PASSWORD", ADMIN_PASSWORD)
+            .env_remove("SCALEPH_TOKEN")
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start scaleph serve");
+            .stderr(log_file);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("start scaleph serve");
         let stdout = child.stdout.take().expect("stdout");
         let mut reader = BufReader::new(stdout);
         let mut line = String::new();
@@ -43,12 +69,71 @@ impl Server {
             .to_string();
         // Keep draining stdout so the server never blocks on a full pipe.
         std::thread::spawn(move || for _ in reader.lines() {});
-        Server {
+        let store_args: Vec<String> = extra
+            .windows(2)
+            .filter(|w| w[0] == "--database-url")
+            .flat_map(|w| [w[0].to_string(), w[1].to_string()])
+            .collect();
+        let mut srv = Server {
             child,
             base,
             data_dir: data_dir.to_path_buf(),
+            log,
             http: reqwest::Client::new(),
+            token: String::new(),
+            store_args,
+        };
+        srv.token = srv.issue_token("admin", &["read", "write", "operate", "admin"]);
+        srv.http = client_with(&srv.token);
+        srv
+    }
+
+    /// Issues a token for `user` with `scopes` through `scaleph user token` (the store, not
+    /// the API).
+    pub fn issue_token(&self, user: &str, scopes: &[&str]) -> String {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_scaleph"));
+        cmd.args(["user", "token", user, "--name", "test", "--data-dir"])
+            .arg(&self.data_dir)
+            .args(&self.store_args);
+        for s in scopes {
+            cmd.args(["--scope", s]);
         }
+        let out = cmd.output().expect("run scaleph user token");
+        assert!(
+            out.status.success(),
+            "scaleph user token: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    }
+
+    /// The server's log so far.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Calls with `token` (`None`: no credentials).
+    pub async fn call_as(
+        &self,
+        token: Option<&str>,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut req = reqwest::Client::new().request(method, format!("{}{path}", self.base));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.expect("request");
+        let status = resp.status().as_u16();
+        let text = resp.text().await.expect("body");
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
     }
 
     /// Kills the process without letting it clean up (SIGKILL).
@@ -153,7 +238,28 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if std::thread::panicking() {
+            let log = self.log_text();
+            let tail: Vec<&str> = log.lines().rev().take(40).collect();
+            eprintln!("--- server log tail ({}) ---", self.log.display());
+            for l in tail.iter().rev() {
+                eprintln!("{l}");
+            }
+        }
     }
+}
+
+/// A client whose every request carries `Authorization: Bearer <token>`.
+pub fn client_with(token: &str) -> reqwest::Client {
+    let mut h = reqwest::header::HeaderMap::new();
+    h.insert(
+        reqwest::header::AUTHORIZATION,
+        format!("Bearer {token}").parse().unwrap(),
+    );
+    reqwest::Client::builder()
+        .default_headers(h)
+        .build()
+        .unwrap()
 }
 
 /// Files (not directories) under `dir`, recursively; hidden names excluded.
