@@ -88,6 +88,9 @@ pub async fn run_tpch(
             detail["error"].as_str().unwrap_or("")
         );
     }
-    println!("TPC-H example: {finished}/22 FINISHED in {:.1}s. Browse them: GET {server}/api/v1/projects/{pid}/jobs", t0.elapsed().as_secs_f64());
+    println!(
+        "TPC-H example: {finished}/22 FINISHED in {:.1}s. Browse them: scaleph login --server {server}, then scaleph job list --project tpch",
+        t0.elapsed().as_secs_f64()
+    );
     Ok(())
 }

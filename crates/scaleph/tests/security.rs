@@ -778,7 +778,16 @@ async fn audit_log_records_every_mutation_with_its_actor() {
     ];
     let none = String::new();
     // (actor, token, method, path, body, audit action, outcome, status)
-    type Call<'a> = (&'a str, &'a String, Method, String, Value, &'a str, &'a str, i64);
+    type Call<'a> = (
+        &'a str,
+        &'a String,
+        Method,
+        String,
+        Value,
+        &'a str,
+        &'a str,
+        i64,
+    );
     let calls: Vec<Call> = vec![
         (
             "gina",
