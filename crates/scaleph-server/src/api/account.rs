@@ -74,18 +74,14 @@ async fn change_password(
     ApiJson(b): ApiJson<PasswordChange>,
 ) -> Result<StatusCode, ApiError> {
     // Same check and throttle as a login, so a stolen session cannot guess the password.
-    let l = accounts::login(
+    accounts::check_password(
         &s.store,
         &s.throttle,
         &p.user.username,
         &b.current_password,
         ip,
-        0,
     )
     .await?;
-    s.store
-        .delete_session(&scaleph_auth::secret::digest(&l.session_id))
-        .await?;
     accounts::set_password(&s.store, &p.user.id, &b.new_password).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -49,7 +49,11 @@ async fn login(
     ApiJson(b): ApiJson<LoginRequest>,
 ) -> Response {
     let ttl = i64::try_from(s.auth.session_ttl.as_millis()).unwrap_or(i64::MAX);
-    let r = accounts::login(&s.store, &s.throttle, &b.username, &b.password, ip, ttl).await;
+    let r =
+        match accounts::check_password(&s.store, &s.throttle, &b.username, &b.password, ip).await {
+            Ok(user) => accounts::open_session(&s.store, user, ttl).await,
+            Err(e) => Err(e),
+        };
     let mut actor = AuditActor {
         name: b.username.chars().take(64).collect(),
         id: None,

@@ -150,22 +150,20 @@ pub struct Login {
     pub expires_at: i64,
 }
 
-/// Checks a password login and opens a session of `ttl_ms`.
-///
-/// Throttled attempts are refused before the password is checked; unknown names cost the
-/// same time as wrong passwords.
+/// Checks a user name and password, with throttling: throttled attempts are refused before
+/// the password is checked; unknown names cost the same time as wrong passwords; failures
+/// count towards the throttle, a success clears the user's count.
 ///
 /// # Errors
 /// 429 with `Retry-After` when throttled; 401 "invalid user name or password"; 401 for a
 /// disabled user (only after a correct password).
-pub async fn login(
+pub async fn check_password(
     store: &Store,
     throttle: &LoginThrottle,
     username: &str,
     password: &str,
     ip: IpAddr,
-    ttl_ms: i64,
-) -> Result<Login, ApiError> {
+) -> Result<User, ApiError> {
     throttle.check(username, ip).map_err(|t| {
         let secs = t.retry_after.as_secs().max(1);
         ApiError::new(
@@ -196,6 +194,26 @@ pub async fn login(
         return Err(ApiError::unauthorized("user is disabled"));
     }
     throttle.succeeded(username);
+    Ok(user)
+}
+
+/// A new browser session.
+pub struct Session {
+    /// The user.
+    pub user: User,
+    /// Session id for the cookie (only its digest is stored).
+    pub session_id: String,
+    /// Anti-CSRF token of the session.
+    pub csrf_token: String,
+    /// Expiry, epoch ms.
+    pub expires_at: i64,
+}
+
+/// Opens a browser session of `ttl_ms` for `user`.
+///
+/// # Errors
+/// Store errors (500).
+pub async fn open_session(store: &Store, user: User, ttl_ms: i64) -> Result<Session, ApiError> {
     let session_id = secret::random_secret();
     let csrf_token = secret::random_secret();
     let expires_at = chrono::Utc::now().timestamp_millis() + ttl_ms;
@@ -207,7 +225,7 @@ pub async fn login(
             expires_at,
         )
         .await?;
-    Ok(Login {
+    Ok(Session {
         user,
         session_id,
         csrf_token,
