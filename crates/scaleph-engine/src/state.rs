@@ -7,6 +7,12 @@
 //! any non-terminal state → FAILED   (errors, "platform restarted")
 //! CANCELLING → FINISHED               (the job completed before the cancel took effect)
 //! ```
+//!
+//! Instances on a Flink cluster also take Flink's other states (FAILING, RESTARTING,
+//! SUSPENDED, RECONCILING) and the platform's UNKNOWN (cluster unreachable: state not known)
+//! and LOST (the job vanished from a reachable cluster; terminal). Those are *observed*, not
+//! decided: [`JobState::observe`] is the rule for states read from a cluster, which may skip
+//! intermediate states between two polls.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -30,6 +36,18 @@ pub enum JobState {
     Cancelling,
     /// Cancelled; output not published.
     Canceled,
+    /// Flink: failing, about to restart or fail.
+    Failing,
+    /// Flink: restarting after a failure (restart strategy).
+    Restarting,
+    /// Flink: suspended (the JobManager lost leadership); not terminal.
+    Suspended,
+    /// Flink: the JobManager is recovering the job.
+    Reconciling,
+    /// The cluster cannot be reached: the job's real state is not known (not a failure).
+    Unknown,
+    /// The job vanished from a reachable cluster (e.g. a JobManager restart without HA).
+    Lost,
 }
 
 /// A transition the state machine does not allow.
@@ -44,7 +62,7 @@ pub struct IllegalTransition {
 
 impl JobState {
     /// All states.
-    pub const ALL: [JobState; 7] = [
+    pub const ALL: [JobState; 13] = [
         JobState::Created,
         JobState::Initializing,
         JobState::Running,
@@ -52,6 +70,12 @@ impl JobState {
         JobState::Failed,
         JobState::Cancelling,
         JobState::Canceled,
+        JobState::Failing,
+        JobState::Restarting,
+        JobState::Suspended,
+        JobState::Reconciling,
+        JobState::Unknown,
+        JobState::Lost,
     ];
 
     /// The one place that decides whether `self → to` is allowed.
@@ -75,11 +99,30 @@ impl JobState {
         }
     }
 
-    /// FINISHED, FAILED and CANCELED end an instance.
+    /// The rule for a state observed on a cluster (the cluster is the source of truth and a
+    /// poll may miss intermediate states): terminal states are final; from CANCELLING only an
+    /// end (CANCELED, FINISHED, FAILED), UNKNOWN or LOST; from any other non-terminal state any
+    /// other state.
+    ///
+    /// # Errors
+    /// [`IllegalTransition`] otherwise, and for `self == to`.
+    pub fn observe(self, to: JobState) -> Result<JobState, IllegalTransition> {
+        use JobState::*;
+        let ok = !self.is_terminal()
+            && self != to
+            && (self != Cancelling || matches!(to, Canceled | Finished | Failed | Unknown | Lost));
+        if ok {
+            Ok(to)
+        } else {
+            Err(IllegalTransition { from: self, to })
+        }
+    }
+
+    /// FINISHED, FAILED, CANCELED and LOST end an instance.
     pub fn is_terminal(self) -> bool {
         matches!(
             self,
-            JobState::Finished | JobState::Failed | JobState::Canceled
+            JobState::Finished | JobState::Failed | JobState::Canceled | JobState::Lost
         )
     }
 
@@ -93,6 +136,12 @@ impl JobState {
             JobState::Failed => "FAILED",
             JobState::Cancelling => "CANCELLING",
             JobState::Canceled => "CANCELED",
+            JobState::Failing => "FAILING",
+            JobState::Restarting => "RESTARTING",
+            JobState::Suspended => "SUSPENDED",
+            JobState::Reconciling => "RECONCILING",
+            JobState::Unknown => "UNKNOWN",
+            JobState::Lost => "LOST",
         }
     }
 
@@ -124,7 +173,7 @@ mod tests {
 
     #[test]
     fn illegal_transitions_are_rejected() {
-        for from in [Finished, Failed, Canceled] {
+        for from in [Finished, Failed, Canceled, Lost] {
             for to in JobState::ALL {
                 assert!(from.transition(to).is_err(), "{from} → {to}");
             }
@@ -135,6 +184,27 @@ mod tests {
         assert!(Running.transition(Initializing).is_err());
         let e = Finished.transition(Running).unwrap_err();
         assert_eq!(e.to_string(), "illegal state transition FINISHED → RUNNING");
+    }
+
+    #[test]
+    fn observed_states_may_skip_but_never_leave_an_end() {
+        assert_eq!(
+            Created.observe(Finished),
+            Ok(Finished),
+            "a short job between two polls"
+        );
+        assert_eq!(Running.observe(Restarting), Ok(Restarting));
+        assert_eq!(Restarting.observe(Running), Ok(Running));
+        assert_eq!(Running.observe(Unknown), Ok(Unknown));
+        assert_eq!(Unknown.observe(Running), Ok(Running));
+        assert_eq!(Unknown.observe(Lost), Ok(Lost));
+        assert!(Cancelling.observe(Running).is_err());
+        assert!(Running.observe(Running).is_err());
+        for from in [Finished, Failed, Canceled, Lost] {
+            for to in JobState::ALL {
+                assert!(from.observe(to).is_err(), "{from} → {to}");
+            }
+        }
     }
 
     #[test]

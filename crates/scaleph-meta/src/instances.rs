@@ -19,6 +19,9 @@ fn instance(r: &Row) -> Result<JobInstance> {
         created_at: r.try_get("created_at")?,
         started_at: r.try_get("started_at")?,
         ended_at: r.try_get("ended_at")?,
+        cluster_id: r.try_get("cluster_id")?,
+        flink_job_id: r.try_get("flink_job_id")?,
+        restored_from: r.try_get("restored_from")?,
     })
 }
 
@@ -38,6 +41,8 @@ impl Store {
         job_id: &str,
         version: i64,
         engine: EngineKind,
+        cluster_id: Option<&str>,
+        restored_from: Option<&str>,
     ) -> Result<JobInstance> {
         let now = now_ms();
         let i = JobInstance {
@@ -50,15 +55,20 @@ impl Store {
             created_at: now,
             started_at: None,
             ended_at: None,
+            cluster_id: cluster_id.map(str::to_string),
+            flink_job_id: None,
+            restored_from: restored_from.map(str::to_string),
         };
         let mut tx = self.pool.begin().await?;
-        sqlx::query("INSERT INTO job_instances (id, job_id, version, engine, state, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+        sqlx::query("INSERT INTO job_instances (id, job_id, version, engine, state, created_at, cluster_id, restored_from) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
             .bind(&i.id)
             .bind(job_id)
             .bind(version)
             .bind(engine.as_str())
             .bind(i.state.as_str())
             .bind(now)
+            .bind(cluster_id)
+            .bind(restored_from)
             .execute(&mut *tx)
             .await?;
         sqlx::query(
@@ -166,12 +176,43 @@ impl Store {
         reason: Option<&str>,
         error: Option<&str>,
     ) -> Result<JobInstance> {
+        self.change_state(id, to, reason, error, JobState::transition)
+            .await
+    }
+
+    /// Records a state observed on a cluster, if [`JobState::observe`] allows it from the
+    /// current state; otherwise like [`Store::transition`].
+    ///
+    /// # Errors
+    /// [`StoreError::IllegalTransition`], [`StoreError::NotFound`].
+    pub async fn observe(
+        &self,
+        id: &str,
+        to: JobState,
+        reason: Option<&str>,
+        error: Option<&str>,
+    ) -> Result<JobInstance> {
+        self.change_state(id, to, reason, error, JobState::observe)
+            .await
+    }
+
+    async fn change_state(
+        &self,
+        id: &str,
+        to: JobState,
+        reason: Option<&str>,
+        error: Option<&str>,
+        rule: fn(
+            JobState,
+            JobState,
+        ) -> std::result::Result<JobState, scaleph_engine::IllegalTransition>,
+    ) -> Result<JobInstance> {
         loop {
             let cur = self.get_instance(id).await?;
-            cur.state.transition(to)?;
+            rule(cur.state, to)?;
             let now = now_ms();
             let mut tx = self.pool.begin().await?;
-            let started = (to == JobState::Running).then_some(now).or(cur.started_at);
+            let started = cur.started_at.or((to == JobState::Running).then_some(now));
             let ended = to.is_terminal().then_some(now);
             let n = sqlx::query("UPDATE job_instances SET state = $1, error = $2, started_at = $3, ended_at = $4 WHERE id = $5 AND state = $6")
                 .bind(to.as_str())
@@ -275,9 +316,28 @@ impl Store {
             .collect()
     }
 
+    /// Records the Flink job id an instance was submitted as.
+    pub async fn set_flink_job_id(&self, id: &str, flink_job_id: &str) -> Result<()> {
+        sqlx::query("UPDATE job_instances SET flink_job_id = $1 WHERE id = $2")
+            .bind(flink_job_id)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Instances on `cluster_id` not in a terminal state, oldest first.
+    pub async fn active_on_cluster(&self, cluster_id: &str) -> Result<Vec<JobInstance>> {
+        let rows = sqlx::query("SELECT * FROM job_instances WHERE cluster_id = $1 AND state NOT IN ('FINISHED', 'FAILED', 'CANCELED', 'LOST') ORDER BY created_at")
+            .bind(cluster_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(instance).collect()
+    }
+
     /// Ids of instances of `engine` that are not in a terminal state.
     pub async fn unfinished_instances(&self, engine: EngineKind) -> Result<Vec<String>> {
-        let rows = sqlx::query("SELECT id FROM job_instances WHERE engine = $1 AND state NOT IN ('FINISHED', 'FAILED', 'CANCELED')")
+        let rows = sqlx::query("SELECT id FROM job_instances WHERE engine = $1 AND state NOT IN ('FINISHED', 'FAILED', 'CANCELED', 'LOST')")
             .bind(engine.as_str())
             .fetch_all(&self.pool)
             .await?;

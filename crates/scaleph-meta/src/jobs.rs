@@ -18,6 +18,7 @@ fn job(r: &Row) -> Result<Job> {
         settings: serde_json::from_str(&settings)
             .map_err(|e| StoreError::Database(e.to_string()))?,
         current_version: r.try_get("current_version")?,
+        cluster_id: r.try_get("cluster_id")?,
         created_at: r.try_get("created_at")?,
         updated_at: r.try_get("updated_at")?,
     })
@@ -47,6 +48,7 @@ impl Store {
         project_id: &str,
         name: &str,
         engine: EngineKind,
+        cluster_id: Option<&str>,
         settings: &JobSettings,
         script: &str,
         message: &str,
@@ -55,7 +57,7 @@ impl Store {
         let now = now_ms();
         let id = new_id();
         let mut tx = self.pool.begin().await?;
-        sqlx::query("INSERT INTO jobs (id, project_id, name, engine, settings, current_version, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 1, $6, $7)")
+        sqlx::query("INSERT INTO jobs (id, project_id, name, engine, settings, current_version, created_at, updated_at, cluster_id) VALUES ($1, $2, $3, $4, $5, 1, $6, $7, $8)")
             .bind(&id)
             .bind(project_id)
             .bind(name)
@@ -63,6 +65,7 @@ impl Store {
             .bind(settings_json(settings))
             .bind(now)
             .bind(now)
+            .bind(cluster_id)
             .execute(&mut *tx)
             .await
             .map_err(|e| on_unique(e, || format!("a job named '{name}' already exists in this project")))?;
@@ -102,15 +105,17 @@ impl Store {
         id: &str,
         name: &str,
         engine: EngineKind,
+        cluster_id: Option<&str>,
         settings: &JobSettings,
     ) -> Result<Job> {
-        let n = sqlx::query("UPDATE jobs SET name = $1, engine = $2, settings = $3, updated_at = $4 WHERE id = $5 AND project_id = $6")
+        let n = sqlx::query("UPDATE jobs SET name = $1, engine = $2, settings = $3, updated_at = $4, cluster_id = $7 WHERE id = $5 AND project_id = $6")
             .bind(name)
             .bind(engine.as_str())
             .bind(settings_json(settings))
             .bind(now_ms())
             .bind(id)
             .bind(project_id)
+            .bind(cluster_id)
             .execute(&self.pool)
             .await
             .map_err(|e| on_unique(e, || format!("a job named '{name}' already exists in this project")))?

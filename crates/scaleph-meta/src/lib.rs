@@ -10,6 +10,7 @@
 
 mod access;
 mod audit;
+mod clusters;
 mod datasources;
 mod error;
 mod instances;
@@ -19,6 +20,7 @@ mod projects;
 
 pub use access::{ApiToken, Member, NewUser, SessionRow, User, UserPatch};
 pub use audit::{AuditEntry, AuditFilter};
+pub use clusters::{Cluster, ClusterSecrets, Savepoint};
 pub use error::{Result, StoreError};
 pub use models::*;
 

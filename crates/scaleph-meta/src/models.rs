@@ -83,6 +83,8 @@ pub struct Job {
     pub settings: JobSettings,
     /// Version number of the current script.
     pub current_version: i64,
+    /// Cluster for `engine: flink`.
+    pub cluster_id: Option<String>,
     /// Creation time, epoch ms.
     pub created_at: i64,
     /// Last update, epoch ms.
@@ -136,6 +138,12 @@ pub struct JobInstance {
     pub started_at: Option<i64>,
     /// When it reached a terminal state, epoch ms.
     pub ended_at: Option<i64>,
+    /// Cluster it runs on (Flink instances).
+    pub cluster_id: Option<String>,
+    /// Flink job id (32 hex characters) once submitted.
+    pub flink_job_id: Option<String>,
+    /// Savepoint path it was restored from.
+    pub restored_from: Option<String>,
 }
 
 /// An instance with its history and metrics.

@@ -22,6 +22,7 @@ use scaleph_embedded::EmbeddedEngine;
 use scaleph_engine::Engine;
 use scaleph_meta::Store;
 use scaleph_secrets::Keyring;
+use service::flink::{Flink, FlinkConfig};
 use service::runner::Runner;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -47,18 +48,28 @@ pub struct AppState {
     pub throttle: Arc<LoginThrottle>,
     /// Session settings.
     pub auth: Arc<AuthConfig>,
+    /// Flink clusters, submission and reconciliation.
+    pub flink: Flink,
 }
 
 impl AppState {
     /// State over `store` with the embedded engine; secrets sealed with `keyring`.
-    pub fn new(store: Store, keyring: Keyring, auth: AuthConfig, throttle: ThrottleConfig) -> Self {
+    pub fn new(
+        store: Store,
+        keyring: Keyring,
+        auth: AuthConfig,
+        throttle: ThrottleConfig,
+        flink: FlinkConfig,
+    ) -> Self {
         let engine: Arc<dyn Engine> = Arc::new(EmbeddedEngine::new());
         let runner = Runner::new(store.clone(), engine.clone());
+        let keyring = Arc::new(keyring);
         Self {
+            flink: Flink::new(store.clone(), keyring.clone(), flink),
             store,
             engine,
             runner,
-            keyring: Arc::new(keyring),
+            keyring,
             throttle: Arc::new(LoginThrottle::new(throttle)),
             auth: Arc::new(auth),
         }
@@ -119,6 +130,11 @@ pub async fn serve(
             "marked unfinished job instances FAILED: platform restarted"
         );
     }
+    state
+        .flink
+        .start_all()
+        .await
+        .map_err(std::io::Error::other)?;
     let listener = tokio::net::TcpListener::bind(addr).await?;
     on_bound(listener.local_addr()?);
     axum::serve(

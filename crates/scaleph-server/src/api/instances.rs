@@ -1,11 +1,13 @@
-use crate::error::{ApiError, ApiQuery};
+use crate::auth::Created;
+use crate::error::{ApiError, ApiJson, ApiQuery};
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::Json;
-use scaleph_meta::{InstanceDetail, JobInstance, LogLine};
+use axum::{Extension, Json};
+use scaleph_engine::EngineKind;
+use scaleph_meta::{InstanceDetail, Job, JobInstance, LogLine, Savepoint};
 use serde::Deserialize;
-use utoipa::IntoParams;
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
@@ -13,6 +15,150 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_instance))
         .routes(routes!(cancel_instance))
         .routes(routes!(instance_logs))
+        .routes(routes!(stop_instance))
+        .routes(routes!(trigger_savepoint))
+        .routes(routes!(restart_instance))
+        .routes(routes!(instance_exceptions))
+        .routes(routes!(instance_vertices))
+        .routes(routes!(instance_checkpoints))
+}
+
+/// The instance, its job and script version, for Flink operations.
+async fn flink_instance(s: &AppState, id: &str) -> Result<(JobInstance, Job), ApiError> {
+    let inst = s.store.get_instance(id).await?;
+    if inst.engine != EngineKind::Flink {
+        return Err(ApiError::conflict(
+            "this operation is for instances on a Flink cluster",
+        ));
+    }
+    let pid = s
+        .store
+        .instance_project(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("job instance '{id}' not found")))?;
+    let job = s.store.get_job(&pid, &inst.job_id).await?;
+    Ok((inst, job))
+}
+
+/// Body of `POST …/stop`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StopRequest {
+    /// Drain: emit MAX_WATERMARK and flush event-time windows before stopping.
+    #[serde(default)]
+    drain: bool,
+}
+
+/// Stops a Flink instance with a savepoint (Flink `POST /jobs/{id}/stop`). Answers the
+/// savepoint record (IN_PROGRESS); it completes in the background (`GET …/jobs/{id}/savepoints`)
+/// and the instance becomes FINISHED.
+#[utoipa::path(post, path = "/api/v1/instances/{instance_id}/stop", tag = "instances", params(("instance_id" = String, Path)), request_body = StopRequest,
+    responses((status = 202, body = Savepoint), (status = 404), (status = 409), (status = 502)))]
+async fn stop_instance(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<StopRequest>,
+) -> Result<(StatusCode, Json<Savepoint>), ApiError> {
+    let (inst, job) = flink_instance(&s, &id).await?;
+    Ok((StatusCode::ACCEPTED, Json(s.flink.savepoint(&job, &inst, Some(b.drain)).await?)))
+}
+
+/// Triggers a savepoint of a running Flink instance; answers the record (IN_PROGRESS).
+#[utoipa::path(post, path = "/api/v1/instances/{instance_id}/savepoints", tag = "instances", params(("instance_id" = String, Path)),
+    responses((status = 202, body = Savepoint), (status = 404), (status = 409), (status = 502)))]
+async fn trigger_savepoint(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Json<Savepoint>), ApiError> {
+    let (inst, job) = flink_instance(&s, &id).await?;
+    Ok((StatusCode::ACCEPTED, Json(s.flink.savepoint(&job, &inst, None).await?)))
+}
+
+/// Restarts a Flink instance as one action: stop with savepoint, wait for it, submit the
+/// job's current version from it. Answers the new instance.
+#[utoipa::path(post, path = "/api/v1/instances/{instance_id}/restart", tag = "instances", params(("instance_id" = String, Path)),
+    responses((status = 202, body = JobInstance), (status = 404), (status = 409), (status = 422), (status = 502)))]
+async fn restart_instance(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Extension<Created>, Json<JobInstance>), ApiError> {
+    let (inst, job) = flink_instance(&s, &id).await?;
+    let v = s.store.get_version(&job.id, job.current_version).await?;
+    let new = s.flink.restart(&job, &v.script, &inst).await?;
+    Ok((StatusCode::ACCEPTED, Extension(Created(new.id.clone())), Json(new)))
+}
+
+/// Flink's exception history of the instance: root cause first (newest first).
+#[utoipa::path(get, path = "/api/v1/instances/{instance_id}/exceptions", tag = "instances", params(("instance_id" = String, Path)),
+    responses((status = 200, body = Object), (status = 404), (status = 502)))]
+async fn instance_exceptions(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let (inst, _) = flink_instance(&s, &id).await?;
+    let (_, c) = s.flink.client(inst.cluster_id.as_deref().unwrap_or_default()).await?;
+    let fid = inst.flink_job_id.as_deref().unwrap_or_default();
+    let x = c.exceptions(fid).await.map_err(crate::service::flink::flink_err)?;
+    let entries: Vec<serde_json::Value> = x
+        .exception_history
+        .entries
+        .iter()
+        .map(|e| {
+            serde_json::json!({
+                "root_cause": scaleph_flink::root_cause(&e.stacktrace),
+                "exception": e.exception_name,
+                "timestamp": e.timestamp,
+                "task": e.task_name,
+                "stacktrace": e.stacktrace,
+            })
+        })
+        .collect();
+    Ok(Json(serde_json::json!({
+        "root_cause": entries.first().map(|e| e["root_cause"].clone()),
+        "history": entries,
+        "truncated": x.exception_history.truncated,
+    })))
+}
+
+/// Per-vertex metrics of a Flink instance: records and bytes in/out with rates, and
+/// backpressure where Flink reports it.
+#[utoipa::path(get, path = "/api/v1/instances/{instance_id}/vertices", tag = "instances", params(("instance_id" = String, Path)),
+    responses((status = 200, body = Object), (status = 404), (status = 502)))]
+async fn instance_vertices(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let (inst, _) = flink_instance(&s, &id).await?;
+    let (_, c) = s.flink.client(inst.cluster_id.as_deref().unwrap_or_default()).await?;
+    let fid = inst.flink_job_id.as_deref().unwrap_or_default();
+    let job = c.job(fid).await.map_err(crate::service::flink::flink_err)?;
+    let mut out = Vec::new();
+    for v in job["vertices"].as_array().into_iter().flatten() {
+        let vid = v["id"].as_str().unwrap_or_default();
+        let bp = c.backpressure(fid, vid).await.ok();
+        out.push(serde_json::json!({
+            "id": vid,
+            "name": v["name"],
+            "parallelism": v["parallelism"],
+            "status": v["status"],
+            "metrics": v["metrics"],
+            "backpressure": bp.as_ref().map(|b| b["backpressureLevel"].clone()),
+        }));
+    }
+    Ok(Json(serde_json::json!({ "state": job["state"], "vertices": out })))
+}
+
+/// Checkpoint statistics of a Flink instance (counts, latest, history), as Flink reports them.
+#[utoipa::path(get, path = "/api/v1/instances/{instance_id}/checkpoints", tag = "instances", params(("instance_id" = String, Path)),
+    responses((status = 200, body = Object), (status = 404), (status = 502)))]
+async fn instance_checkpoints(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let (inst, _) = flink_instance(&s, &id).await?;
+    let (_, c) = s.flink.client(inst.cluster_id.as_deref().unwrap_or_default()).await?;
+    let fid = inst.flink_job_id.as_deref().unwrap_or_default();
+    Ok(Json(c.checkpoints(fid).await.map_err(crate::service::flink::flink_err)?))
 }
 
 /// `?after=&limit=` of the logs endpoint.
@@ -42,7 +188,12 @@ async fn cancel_instance(
     State(s): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<JobInstance>), ApiError> {
-    Ok((StatusCode::ACCEPTED, Json(s.runner.cancel(&id).await?)))
+    let inst = s.store.get_instance(&id).await?;
+    let after = match inst.engine {
+        EngineKind::Embedded => s.runner.cancel(&id).await?,
+        EngineKind::Flink => s.flink.cancel(&inst).await?,
+    };
+    Ok((StatusCode::ACCEPTED, Json(after)))
 }
 
 /// Log lines of an instance, oldest first, for tailing with `after`.

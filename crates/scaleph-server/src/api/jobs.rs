@@ -7,7 +7,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use scaleph_engine::{EngineKind, JobSettings};
-use scaleph_meta::{Job, JobInstance, JobVersion, Page};
+use scaleph_meta::{Job, JobInstance, JobVersion, Page, Savepoint};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -21,6 +21,8 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(diff_versions))
         .routes(routes!(submit_job))
         .routes(routes!(list_instances))
+        .routes(routes!(list_savepoints))
+        .routes(routes!(dispose_savepoint))
 }
 
 /// Body of `POST …/jobs`.
@@ -29,9 +31,11 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
 pub struct NewJob {
     /// Unique within the project.
     name: String,
-    /// Engine; `embedded` (default).
+    /// Engine; `embedded` (default) or `flink` (needs `cluster_id`).
     #[serde(default = "embedded")]
     engine: EngineKind,
+    /// Cluster for `engine: flink`.
+    cluster_id: Option<String>,
     /// Parallelism and SET options.
     #[serde(default)]
     settings: JobSettings,
@@ -54,6 +58,8 @@ pub struct JobPatch {
     name: Option<String>,
     /// New engine.
     engine: Option<EngineKind>,
+    /// New cluster (`engine: flink`).
+    cluster_id: Option<String>,
     /// New settings.
     settings: Option<JobSettings>,
 }
@@ -79,10 +85,23 @@ pub struct DiffParams {
     to: i64,
 }
 
-fn check_engine(e: EngineKind) -> Result<(), ApiError> {
-    match e {
-        EngineKind::Embedded => Ok(()),
-        EngineKind::Flink => Err(ApiError::invalid("engine 'flink' is not available yet: no Flink cluster can be registered in this version")),
+/// `flink` needs a registered cluster; `embedded` takes none.
+async fn check_engine(s: &AppState, e: EngineKind, cluster: Option<&str>) -> Result<(), ApiError> {
+    match (e, cluster) {
+        (EngineKind::Embedded, None) => Ok(()),
+        (EngineKind::Embedded, Some(_)) => Err(ApiError::invalid(
+            "'cluster_id' is only for engine 'flink'",
+        )),
+        (EngineKind::Flink, None) => Err(ApiError::invalid(
+            "engine 'flink' needs a 'cluster_id' (GET /api/v1/clusters lists them)",
+        )),
+        (EngineKind::Flink, Some(c)) => match s.store.get_cluster(c).await {
+            Ok(_) => Ok(()),
+            Err(scaleph_meta::StoreError::NotFound(_)) => {
+                Err(ApiError::invalid(format!("no cluster '{c}'")))
+            }
+            Err(e) => Err(e.into()),
+        },
     }
 }
 
@@ -114,7 +133,7 @@ async fn create_job(
     ApiJson(b): ApiJson<NewJob>,
 ) -> Result<(StatusCode, Extension<Created>, Json<Job>), ApiError> {
     non_empty("name", &b.name)?;
-    check_engine(b.engine)?;
+    check_engine(&s, b.engine, b.cluster_id.as_deref()).await?;
     check_script(&b.script)?;
     let job = s
         .store
@@ -122,6 +141,7 @@ async fn create_job(
             &pid,
             b.name.trim(),
             b.engine,
+            b.cluster_id.as_deref(),
             &b.settings,
             &b.script,
             &b.message,
@@ -156,7 +176,11 @@ async fn update_job(
     let name = b.name.unwrap_or(cur.name);
     non_empty("name", &name)?;
     let engine = b.engine.unwrap_or(cur.engine);
-    check_engine(engine)?;
+    let cluster = match engine {
+        EngineKind::Embedded => None,
+        EngineKind::Flink => b.cluster_id.or(cur.cluster_id),
+    };
+    check_engine(&s, engine, cluster.as_deref()).await?;
     Ok(Json(
         s.store
             .update_job(
@@ -164,6 +188,7 @@ async fn update_job(
                 &id,
                 name.trim(),
                 engine,
+                cluster.as_deref(),
                 &b.settings.unwrap_or(cur.settings),
             )
             .await?,
@@ -236,24 +261,105 @@ async fn diff_versions(
     Ok(Json(diff(a.version, &a.script, b.version, &b.script)))
 }
 
+/// Body of `POST …/submit` (all optional).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubmitRequest {
+    /// Flink: restore from this savepoint of the job (`GET …/savepoints`).
+    savepoint_id: Option<String>,
+    /// Flink: restore from the job's latest completed savepoint.
+    #[serde(default)]
+    from_latest_savepoint: bool,
+    /// Flink: skip savepoint state that maps to no operator of the new job.
+    #[serde(default)]
+    allow_non_restored_state: bool,
+}
+
 /// Validates the current version and starts a job instance. A script that does not validate is
-/// answered 422 with `line` and `column`, and no instance is created.
+/// answered 422 with `line` and `column`, and no instance is created. On `flink`, the instance
+/// is submitted to the job's cluster (optionally restored from a savepoint); Flink's refusal is
+/// answered 422 with Flink's root cause and the FAILED instance's id.
 #[utoipa::path(post, path = "/api/v1/projects/{project_id}/jobs/{job_id}/submit", tag = "jobs", params(("project_id" = String, Path), ("job_id" = String, Path)),
-    responses((status = 202, body = JobInstance), (status = 404), (status = 422)))]
+    request_body = SubmitRequest, responses((status = 202, body = JobInstance), (status = 404), (status = 422)))]
 async fn submit_job(
     State(s): State<AppState>,
     Path((pid, id)): Path<(String, String)>,
+    ApiJson(b): ApiJson<SubmitRequest>,
 ) -> Result<(StatusCode, Extension<Created>, Json<JobInstance>), ApiError> {
     let job = s.store.get_job(&pid, &id).await?;
-    check_engine(job.engine)?;
     let v = s.store.get_version(&id, job.current_version).await?;
-    s.engine.validate(&v.script, &job.settings).await?;
-    let inst = s.runner.submit(&job, v.script).await?;
+    let inst = match job.engine {
+        EngineKind::Embedded => {
+            if b.savepoint_id.is_some() || b.from_latest_savepoint {
+                return Err(ApiError::invalid("savepoints are for engine 'flink'"));
+            }
+            s.engine.validate(&v.script, &job.settings).await?;
+            s.runner.submit(&job, v.script).await?
+        }
+        EngineKind::Flink => {
+            let path = restore_path(&s, &job, &b).await?;
+            s.flink
+                .submit(&job, &v.script, path.as_deref(), b.allow_non_restored_state)
+                .await?
+        }
+    };
     Ok((
         StatusCode::ACCEPTED,
         Extension(Created(inst.id.clone())),
         Json(inst),
     ))
+}
+
+/// The savepoint path a submit asks to restore from.
+async fn restore_path(s: &AppState, job: &Job, b: &SubmitRequest) -> Result<Option<String>, ApiError> {
+    let sp = match (&b.savepoint_id, b.from_latest_savepoint) {
+        (Some(_), true) => {
+            return Err(ApiError::invalid(
+                "give 'savepoint_id' or 'from_latest_savepoint', not both",
+            ))
+        }
+        (Some(sid), false) => s.store.get_savepoint(&job.id, sid).await?,
+        (None, true) => s
+            .store
+            .list_savepoints(&job.id)
+            .await?
+            .into_iter()
+            .find(|sp| sp.status == "COMPLETED")
+            .ok_or_else(|| ApiError::conflict("the job has no completed savepoint"))?,
+        (None, false) => return Ok(None),
+    };
+    match (sp.status.as_str(), sp.path) {
+        ("COMPLETED", Some(p)) => Ok(Some(p)),
+        (st, _) => Err(ApiError::conflict(format!(
+            "savepoint '{}' is {st}; only COMPLETED savepoints can be restored",
+            sp.id
+        ))),
+    }
+}
+
+/// A job's savepoints (path, time, trigger kind, status), newest first.
+#[utoipa::path(get, path = "/api/v1/projects/{project_id}/jobs/{job_id}/savepoints", tag = "jobs",
+    params(("project_id" = String, Path), ("job_id" = String, Path)), responses((status = 200, body = Vec<Savepoint>), (status = 404)))]
+async fn list_savepoints(
+    State(s): State<AppState>,
+    Path((pid, id)): Path<(String, String)>,
+) -> Result<Json<Vec<Savepoint>>, ApiError> {
+    s.store.get_job(&pid, &id).await?;
+    Ok(Json(s.store.list_savepoints(&id).await?))
+}
+
+/// Disposes a completed savepoint (Flink deletes its files); it stays listed as DISPOSED.
+#[utoipa::path(delete, path = "/api/v1/projects/{project_id}/jobs/{job_id}/savepoints/{savepoint_id}", tag = "jobs",
+    params(("project_id" = String, Path), ("job_id" = String, Path), ("savepoint_id" = String, Path)),
+    responses((status = 204), (status = 404), (status = 409, description = "not COMPLETED"), (status = 502)))]
+async fn dispose_savepoint(
+    State(s): State<AppState>,
+    Path((pid, id, sid)): Path<(String, String, String)>,
+) -> Result<StatusCode, ApiError> {
+    s.store.get_job(&pid, &id).await?;
+    let sp = s.store.get_savepoint(&id, &sid).await?;
+    s.flink.dispose(&sp).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// A job's instances, newest first.

@@ -3,6 +3,7 @@
 mod account;
 mod audit;
 mod auth;
+mod clusters;
 mod datasources;
 mod health;
 mod instances;
@@ -26,7 +27,7 @@ use utoipa_axum::router::OpenApiRouter;
     modifiers(&Security),
     security(("bearer" = []), ("session" = [])),
     tags(
-        (name = "auth"), (name = "account"), (name = "users"), (name = "audit"), (name = "projects"), (name = "members"),
+        (name = "auth"), (name = "account"), (name = "users"), (name = "audit"), (name = "projects"), (name = "members"), (name = "clusters"),
         (name = "datasources"), (name = "jobs"), (name = "instances"), (name = "sql"), (name = "health")
     )
 )]
@@ -65,6 +66,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(users::router())
         .merge(audit::router())
         .merge(members::router())
+        .merge(clusters::router())
         .merge(projects::router())
         .merge(datasources::router())
         .merge(jobs::router())

@@ -3,4 +3,5 @@
 pub mod accounts;
 pub mod datasources;
 pub mod diff;
+pub mod flink;
 pub mod runner;

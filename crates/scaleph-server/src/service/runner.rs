@@ -66,7 +66,7 @@ impl Runner {
     pub async fn submit(&self, job: &Job, script: String) -> Result<JobInstance, StoreError> {
         let inst = self
             .store
-            .create_instance(&job.id, job.current_version, job.engine)
+            .create_instance(&job.id, job.current_version, job.engine, None, None)
             .await?;
         let token = CancellationToken::new();
         self.running

@@ -107,6 +107,24 @@ impl Server {
         String::from_utf8(out.stdout).unwrap().trim().to_string()
     }
 
+    /// Every server of every test checks, when it stops, that its whole log holds none of the
+    /// secrets the tests use: the datasource password (the test PostgreSQL's), the admin
+    /// password, the admin token.
+    fn assert_log_holds_no_secret(&self) {
+        let log = self.log_text();
+        let mut secrets = vec![ADMIN_PASSWORD.to_string(), self.token.clone()];
+        if std::env::var("SCALEPH_TEST_POSTGRES_URL").is_ok() {
+            secrets.push(postgres_datasource_props().1);
+        }
+        for s in secrets.iter().filter(|s| !s.is_empty()) {
+            assert!(
+                !log.contains(s.as_str()),
+                "the server log {} contains a secret",
+                self.log.display()
+            );
+        }
+    }
+
     /// The server's log so far.
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
@@ -238,7 +256,9 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        if std::thread::panicking() {
+        if !std::thread::panicking() {
+            self.assert_log_holds_no_secret();
+        } else {
             let log = self.log_text();
             let tail: Vec<&str> = log.lines().rev().take(40).collect();
             eprintln!("--- server log tail ({}) ---", self.log.display());

@@ -1,0 +1,489 @@
+//! Flink session clusters: registration, health, the SQL runner jar, job submission, operations
+//! (cancel, stop with savepoint, savepoints, restore, restart, dispose) and one reconciler per
+//! cluster that keeps instance states equal to the cluster's.
+//!
+//! Reconciliation: one `GET /jobs/overview` per cluster per interval (1 s by default) serves all
+//! its instances. Unreachable cluster → its instances become UNKNOWN with the reason (not
+//! FAILED), the cluster UNREACHABLE since the first failed poll, and polls back off up to 30 s;
+//! a job missing from a reachable cluster → LOST with a reason. States change only through
+//! `Store::observe` (the state machine's rule for observed states), so every change lands in
+//! the instance's history.
+
+use crate::error::ApiError;
+use axum::http::StatusCode;
+use scaleph_engine::{JobState, LogLevel};
+use scaleph_flink::{FlinkClient, FlinkError, JarRun, Operation};
+use scaleph_meta::{Cluster, Job, JobInstance, Savepoint, Store, StoreError};
+use scaleph_secrets::Keyring;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// Entry class of the SQL runner (`runners/flink-sql-runner`).
+pub const RUNNER_CLASS: &str = "io.scaleph.runner.SqlRunner";
+
+/// Longest wait for a savepoint or stop to complete.
+const SAVEPOINT_LIMIT: Duration = Duration::from_secs(300);
+
+/// Flink settings of the platform.
+#[derive(Debug, Clone)]
+pub struct FlinkConfig {
+    /// The SQL runner jar (`runners/flink-sql-runner/build.sh` builds it).
+    pub sql_runner_jar: Option<PathBuf>,
+    /// Reconciliation interval (default 1 s).
+    pub reconcile_every: Duration,
+}
+
+impl Default for FlinkConfig {
+    fn default() -> Self {
+        Self {
+            sql_runner_jar: None,
+            reconcile_every: Duration::from_secs(1),
+        }
+    }
+}
+
+/// The Flink service; cheap to clone.
+#[derive(Clone)]
+pub struct Flink {
+    store: Store,
+    keyring: Arc<Keyring>,
+    cfg: Arc<FlinkConfig>,
+    loops: Arc<Mutex<HashMap<String, CancellationToken>>>,
+}
+
+/// Maps a Flink client error to the API's: unreachable or refused → 502, unknown → 404.
+pub(crate) fn flink_err(e: FlinkError) -> ApiError {
+    match &e {
+        FlinkError::Unreachable(_) => ApiError::new(StatusCode::BAD_GATEWAY, e.to_string()),
+        FlinkError::Api { status: 404, .. } => ApiError::not_found(e.to_string()),
+        FlinkError::Api { .. } => ApiError::new(StatusCode::BAD_GATEWAY, e.to_string()),
+        FlinkError::Decode(_) => ApiError::new(StatusCode::BAD_GATEWAY, e.to_string()),
+    }
+}
+
+/// The Flink job id of an instance: its UUID's 32 hex digits.
+pub fn flink_job_id(instance_id: &str) -> String {
+    instance_id.replace('-', "")
+}
+
+impl Flink {
+    /// The service over `store`; secrets opened with `keyring`.
+    pub fn new(store: Store, keyring: Arc<Keyring>, cfg: FlinkConfig) -> Self {
+        Self {
+            store,
+            keyring,
+            cfg: Arc::new(cfg),
+            loops: Arc::default(),
+        }
+    }
+
+    async fn client_for(&self, c: &Cluster) -> Result<FlinkClient, ApiError> {
+        let secrets = self.store.cluster_secrets(&c.id).await?;
+        let auth = match secrets.auth_header {
+            Some(sealed) => Some(self.keyring.open(&sealed).map_err(|e| {
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("cannot open the cluster's auth header: {e}"))
+            })?),
+            None => None,
+        };
+        Ok(FlinkClient::new(&c.rest_url, auth, Duration::from_secs(60)))
+    }
+
+    /// The cluster and a client for it.
+    ///
+    /// # Errors
+    /// 404 for an unknown cluster.
+    pub async fn client(&self, cluster_id: &str) -> Result<(Cluster, FlinkClient), ApiError> {
+        let c = self.store.get_cluster(cluster_id).await?;
+        let client = self.client_for(&c).await?;
+        Ok((c, client))
+    }
+
+    /// Registers a cluster, checks it once, and starts its reconciler.
+    ///
+    /// # Errors
+    /// 422 for a bad URL, 409 for a taken name.
+    pub async fn register(
+        &self,
+        name: &str,
+        rest_url: &str,
+        savepoint_dir: Option<&str>,
+        auth_header: Option<&str>,
+    ) -> Result<Cluster, ApiError> {
+        let url = rest_url.trim_end_matches('/');
+        if !(url.starts_with("http://") || url.starts_with("https://")) || url.len() < 10 {
+            return Err(ApiError::invalid(format!(
+                "'rest_url' must be the JobManager's http(s):// REST address, got '{rest_url}'"
+            )));
+        }
+        let sealed = auth_header.map(|h| self.keyring.seal(h));
+        let c = self
+            .store
+            .create_cluster(name, "flink-session", url, savepoint_dir, sealed.as_deref())
+            .await?;
+        let client = self.client_for(&c).await?;
+        self.check_health(&c.id, &client).await;
+        self.start(&c.id);
+        Ok(self.store.get_cluster(&c.id).await?)
+    }
+
+    async fn check_health(&self, id: &str, client: &FlinkClient) -> bool {
+        match client.overview().await {
+            Ok(o) => {
+                let _ = self.store.set_cluster_health(id, "UP", None, Some(&o.flink_version)).await;
+                true
+            }
+            Err(e) => {
+                let _ = self.store.set_cluster_health(id, "UNREACHABLE", Some(&e.to_string()), None).await;
+                false
+            }
+        }
+    }
+
+    /// Deletes a cluster no job uses and stops its reconciler.
+    ///
+    /// # Errors
+    /// 404, 409 while jobs use it.
+    pub async fn delete(&self, id: &str) -> Result<(), ApiError> {
+        self.store.delete_cluster(id).await?;
+        if let Some(t) = self.loops.lock().expect("loops").remove(id) {
+            t.cancel();
+        }
+        Ok(())
+    }
+
+    /// Starts the reconcilers of all registered clusters (at server start).
+    ///
+    /// # Errors
+    /// Store errors.
+    pub async fn start_all(&self) -> Result<(), StoreError> {
+        for c in self.store.list_clusters().await? {
+            self.start(&c.id);
+        }
+        Ok(())
+    }
+
+    fn start(&self, id: &str) {
+        let token = CancellationToken::new();
+        if let Some(old) = self.loops.lock().expect("loops").insert(id.to_string(), token.clone()) {
+            old.cancel();
+        }
+        let this = self.clone();
+        let id = id.to_string();
+        tokio::spawn(async move { this.reconcile_loop(id, token).await });
+    }
+
+    async fn reconcile_loop(self, id: String, token: CancellationToken) {
+        let every = self.cfg.reconcile_every;
+        let mut delay = every;
+        let mut up: Option<bool> = None;
+        let mut last_health_write = std::time::Instant::now();
+        loop {
+            tokio::select! {
+                _ = token.cancelled() => return,
+                _ = tokio::time::sleep(delay) => {}
+            }
+            let client = match self.store.get_cluster(&id).await {
+                Ok(c) => match self.client_for(&c).await {
+                    Ok(cl) => cl,
+                    Err(_) => continue,
+                },
+                Err(StoreError::NotFound(_)) => return,
+                Err(_) => continue,
+            };
+            match client.jobs_overview().await {
+                Ok(jobs) => {
+                    delay = every;
+                    if up != Some(true) || last_health_write.elapsed() > Duration::from_secs(10) {
+                        if self.check_health(&id, &client).await {
+                            up = Some(true);
+                            last_health_write = std::time::Instant::now();
+                        }
+                    }
+                    if let Err(e) = self.reconcile(&id, &client, &jobs).await {
+                        tracing::warn!(cluster = %id, error = %e, "reconcile failed");
+                    }
+                }
+                Err(e) => {
+                    delay = (delay * 2).min(Duration::from_secs(30));
+                    let reason = format!("cluster unreachable: {e}");
+                    if up != Some(false) || last_health_write.elapsed() > Duration::from_secs(10) {
+                        let _ = self.store.set_cluster_health(&id, "UNREACHABLE", Some(&e.to_string()), None).await;
+                        up = Some(false);
+                        last_health_write = std::time::Instant::now();
+                    }
+                    if let Ok(active) = self.store.active_on_cluster(&id).await {
+                        for i in active.iter().filter(|i| i.state != JobState::Unknown && i.flink_job_id.is_some()) {
+                            let _ = self.store.observe(&i.id, JobState::Unknown, Some(&reason), None).await;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// One reconciliation pass over the cluster's active instances with `jobs` as read.
+    async fn reconcile(
+        &self,
+        cluster_id: &str,
+        client: &FlinkClient,
+        jobs: &[scaleph_flink::JobOverview],
+    ) -> Result<(), StoreError> {
+        let by_id: HashMap<&str, &scaleph_flink::JobOverview> =
+            jobs.iter().map(|j| (j.jid.as_str(), j)).collect();
+        for inst in self.store.active_on_cluster(cluster_id).await? {
+            let Some(fid) = inst.flink_job_id.as_deref() else {
+                continue; // submission in flight
+            };
+            match by_id.get(fid) {
+                Some(j) => {
+                    let Some(seen) = JobState::parse(&j.state) else {
+                        tracing::warn!(state = %j.state, "unknown Flink job state");
+                        continue;
+                    };
+                    if seen == inst.state {
+                        continue;
+                    }
+                    let (reason, error) = if seen == JobState::Failed {
+                        let cause = self.root_cause(client, fid).await;
+                        (Some(format!("Flink: {cause}")), Some(cause))
+                    } else {
+                        (Some("observed on the cluster".to_string()), None)
+                    };
+                    match self.store.observe(&inst.id, seen, reason.as_deref(), error.as_deref()).await {
+                        Ok(_) | Err(StoreError::IllegalTransition(_)) => {}
+                        Err(e) => return Err(e),
+                    }
+                    if let Some(err) = &error {
+                        let _ = self.store.append_logs(&inst.id, &[(LogLevel::Error, err.clone())]).await;
+                    }
+                }
+                None => {
+                    let reason = format!("Flink job {fid} is not on the cluster (a JobManager restart without high availability loses its jobs)");
+                    match self.store.observe(&inst.id, JobState::Lost, Some(&reason), Some(&reason)).await {
+                        Ok(_) | Err(StoreError::IllegalTransition(_)) => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn root_cause(&self, client: &FlinkClient, fid: &str) -> String {
+        match client.exceptions(fid).await {
+            Ok(x) => x
+                .exception_history
+                .entries
+                .first()
+                .map(|e| scaleph_flink::root_cause(&e.stacktrace))
+                .unwrap_or_else(|| "the job failed (Flink recorded no exception)".into()),
+            Err(e) => format!("the job failed; its exceptions could not be read: {e}"),
+        }
+    }
+
+    /// Uploads the SQL runner to the cluster unless the same jar (by SHA-256) is there.
+    async fn ensure_runner(&self, c: &Cluster, client: &FlinkClient) -> Result<String, ApiError> {
+        let path = self.cfg.sql_runner_jar.as_ref().ok_or_else(|| {
+            ApiError::invalid("the Flink SQL runner jar is not configured: build it with runners/flink-sql-runner/build.sh and start the server with --flink-sql-runner <jar>")
+        })?;
+        let bytes = tokio::fs::read(path).await.map_err(|e| {
+            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("cannot read the SQL runner jar {}: {e}", path.display()))
+        })?;
+        let digest: String = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+        let s = self.store.cluster_secrets(&c.id).await?;
+        if let (Some(jar), Some(d)) = (&s.runner_jar_id, &s.runner_digest) {
+            if *d == digest && client.jar_ids().await.map_err(flink_err)?.contains(jar) {
+                return Ok(jar.clone());
+            }
+        }
+        let jar = client.upload_jar(path).await.map_err(flink_err)?;
+        self.store.set_runner_jar(&c.id, &jar, &digest).await?;
+        Ok(jar)
+    }
+
+    /// Submits a job's current script to its cluster as a new instance, optionally restored
+    /// from `savepoint` (a path). The script's syntax is checked first (422 with line:column);
+    /// Flink's refusal (planning errors) marks the instance FAILED and answers 422 with
+    /// Flink's root cause.
+    ///
+    /// # Errors
+    /// 422 (syntax, Flink refused), 502 (cluster unreachable).
+    pub async fn submit(
+        &self,
+        job: &Job,
+        script: &str,
+        savepoint: Option<&str>,
+        allow_non_restored_state: bool,
+    ) -> Result<JobInstance, ApiError> {
+        scaleph_sql::parse_script(script).map_err(|e| {
+            ApiError::invalid(e.to_string()).with("line", e.pos.line).with("column", e.pos.column)
+        })?;
+        let cluster_id = job.cluster_id.as_deref().ok_or_else(|| ApiError::invalid("engine 'flink' needs a 'cluster_id'"))?;
+        let (c, client) = self.client(cluster_id).await?;
+        let jar = self.ensure_runner(&c, &client).await?;
+        let inst = self
+            .store
+            .create_instance(&job.id, job.current_version, job.engine, Some(cluster_id), savepoint)
+            .await?;
+        let fid = flink_job_id(&inst.id);
+        let mut args = vec![
+            "--script-base64".to_string(),
+            base64_encode(script.as_bytes()),
+            "--pipeline-name".to_string(),
+            format!("scaleph:{}", job.name),
+        ];
+        for (k, v) in &job.settings.options {
+            args.push("--set".into());
+            args.push(format!("{k}={v}"));
+        }
+        let run = JarRun {
+            entry_class: Some(RUNNER_CLASS.into()),
+            program_args_list: args,
+            parallelism: job.settings.parallelism,
+            savepoint_path: savepoint.map(str::to_string),
+            allow_non_restored_state,
+            job_id: Some(fid.clone()),
+        };
+        match client.run_jar(&jar, &run).await {
+            Ok(jid) => {
+                self.store.set_flink_job_id(&inst.id, &jid).await?;
+                let mut line = format!("submitted to cluster '{}' as Flink job {jid}", c.name);
+                if let Some(sp) = savepoint {
+                    line.push_str(&format!(", restoring from {sp}"));
+                }
+                self.store.append_logs(&inst.id, &[(LogLevel::Info, line)]).await?;
+                Ok(self.store.get_instance(&inst.id).await?)
+            }
+            Err(e) => {
+                let cause = match &e {
+                    FlinkError::Api { root_cause, .. } => root_cause.clone(),
+                    other => other.to_string(),
+                };
+                if let FlinkError::Api { errors, .. } = &e {
+                    let _ = self.store.append_logs(&inst.id, &[(LogLevel::Error, errors.join("\n"))]).await;
+                }
+                self.store
+                    .transition(&inst.id, JobState::Failed, Some("Flink refused the job"), Some(&cause))
+                    .await?;
+                Err(ApiError::invalid(format!("Flink refused the job: {cause}")).with("instance_id", inst.id))
+            }
+        }
+    }
+
+    fn flink_id(inst: &JobInstance) -> Result<&str, ApiError> {
+        inst.flink_job_id.as_deref().ok_or_else(|| ApiError::conflict("the instance was never submitted to Flink"))
+    }
+
+    /// Cancels: CANCELLING now, CANCELED when the reconciler sees it.
+    ///
+    /// # Errors
+    /// 409 when already ended; 502 when Flink cannot be reached.
+    pub async fn cancel(&self, inst: &JobInstance) -> Result<JobInstance, ApiError> {
+        let fid = Self::flink_id(inst)?;
+        let (_, client) = self.client(inst.cluster_id.as_deref().unwrap_or_default()).await?;
+        JobState::transition(inst.state, JobState::Cancelling)
+            .or_else(|_| inst.state.observe(JobState::Cancelling))
+            .map_err(StoreError::from)?;
+        client.cancel(fid).await.map_err(flink_err)?;
+        Ok(self.store.observe(&inst.id, JobState::Cancelling, Some("cancel requested"), None).await?)
+    }
+
+    /// Triggers a savepoint (`stop`: stop with savepoint, optionally draining). Returns the
+    /// record (IN_PROGRESS); a background task completes it.
+    ///
+    /// # Errors
+    /// 409 when the instance is not running; 502 when Flink refuses or cannot be reached.
+    pub async fn savepoint(&self, job: &Job, inst: &JobInstance, stop: Option<bool>) -> Result<Savepoint, ApiError> {
+        let (sp, wait) = self.savepoint_inner(job, inst, stop, if stop.is_some() { "stop" } else { "savepoint" }).await?;
+        tokio::spawn(wait);
+        Ok(sp)
+    }
+
+    async fn savepoint_inner(
+        &self,
+        job: &Job,
+        inst: &JobInstance,
+        stop: Option<bool>,
+        kind: &str,
+    ) -> Result<(Savepoint, impl std::future::Future<Output = Savepoint> + Send + 'static), ApiError> {
+        if inst.state != JobState::Running {
+            return Err(ApiError::conflict(format!("the instance is {}; savepoints need RUNNING", inst.state)));
+        }
+        let fid = Self::flink_id(inst)?.to_string();
+        let cluster_id = inst.cluster_id.clone().unwrap_or_default();
+        let (c, client) = self.client(&cluster_id).await?;
+        let dir = c.savepoint_dir.as_deref();
+        let trigger = match stop {
+            Some(drain) => client.stop_with_savepoint(&fid, dir, drain).await,
+            None => client.trigger_savepoint(&fid, dir).await,
+        }
+        .map_err(flink_err)?;
+        let sp = self.store.create_savepoint(&job.id, &inst.id, &cluster_id, kind).await?;
+        let store = self.store.clone();
+        let (sp_id, job_id, iid) = (sp.id.clone(), job.id.clone(), inst.id.clone());
+        let wait = async move {
+            let op = client
+                .wait_savepoint(&fid, &trigger, Duration::from_millis(200), SAVEPOINT_LIMIT)
+                .await
+                .unwrap_or_else(|e| Operation::Failed(e.to_string()));
+            let (status, path, error, line) = match op {
+                Operation::Completed(p) => ("COMPLETED", p.clone(), None, format!("savepoint completed: {}", p.unwrap_or_default())),
+                Operation::Failed(m) => ("FAILED", None, Some(m.clone()), format!("savepoint failed: {m}")),
+                Operation::InProgress => ("FAILED", None, Some("no result".into()), "savepoint gave no result".into()),
+            };
+            let _ = store.finish_savepoint(&sp_id, status, path.as_deref(), error.as_deref()).await;
+            let _ = store.append_logs(&iid, &[(LogLevel::Info, line)]).await;
+            match store.get_savepoint(&job_id, &sp_id).await {
+                Ok(s) => s,
+                Err(_) => Savepoint { id: sp_id, job_id, instance_id: iid, cluster_id, trigger_kind: String::new(), status: status.into(), path, error, created_at: 0, completed_at: None },
+            }
+        };
+        Ok((sp, wait))
+    }
+
+    /// Stops with a savepoint, waits for it, and submits the job again from it, as one action.
+    ///
+    /// # Errors
+    /// As [`Flink::savepoint`] and [`Flink::submit`]; 502 when the savepoint fails.
+    pub async fn restart(&self, job: &Job, script: &str, inst: &JobInstance) -> Result<JobInstance, ApiError> {
+        let (_, wait) = self.savepoint_inner(job, inst, Some(false), "restart").await?;
+        let sp = wait.await;
+        let path = match (sp.status.as_str(), sp.path) {
+            ("COMPLETED", Some(p)) => p,
+            _ => {
+                return Err(ApiError::new(
+                    StatusCode::BAD_GATEWAY,
+                    format!("restart stopped: the savepoint failed: {}", sp.error.unwrap_or_default()),
+                ))
+            }
+        };
+        self.submit(job, script, Some(&path), false).await
+    }
+
+    /// Deletes a completed savepoint's files through Flink and marks it DISPOSED.
+    ///
+    /// # Errors
+    /// 409 unless COMPLETED; 502 when Flink fails.
+    pub async fn dispose(&self, sp: &Savepoint) -> Result<(), ApiError> {
+        let path = match (sp.status.as_str(), &sp.path) {
+            ("COMPLETED", Some(p)) => p.clone(),
+            _ => return Err(ApiError::conflict(format!("savepoint is {}; only COMPLETED ones can be disposed", sp.status))),
+        };
+        let (_, client) = self.client(&sp.cluster_id).await?;
+        match client.dispose_savepoint(&path, Duration::from_secs(60)).await.map_err(flink_err)? {
+            Operation::Completed(_) => Ok(self.store.finish_savepoint(&sp.id, "DISPOSED", None, None).await?),
+            Operation::Failed(m) => Err(ApiError::new(StatusCode::BAD_GATEWAY, format!("Flink could not dispose the savepoint: {m}"))),
+            Operation::InProgress => Err(ApiError::new(StatusCode::GATEWAY_TIMEOUT, "disposal still in progress")),
+        }
+    }
+}
+
+fn base64_encode(b: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(b)
+}
+
