@@ -25,6 +25,9 @@ pub enum Resource {
     Instance,
     /// Engine clusters (Flink).
     Cluster,
+    /// Logs and stdout of a cluster's JobManager and TaskManagers (they hold every
+    /// project's output, so administrators only).
+    ClusterLogs,
     /// Ad-hoc SQL: validation and preview.
     Sql,
     /// User accounts (administration).
@@ -112,6 +115,7 @@ const fn p(resource: Resource, action: Action, need: Need, scope: Scope) -> Perm
 }
 
 /// The permission matrix. A (resource, action) missing here is denied to everyone.
+#[rustfmt::skip]
 pub const MATRIX: &[Permission] = &[
     p(R::Project, List, Platform(PUser), Scope::Read),
     p(R::Project, Read, InProject(Viewer), Scope::Read),
@@ -131,12 +135,14 @@ pub const MATRIX: &[Permission] = &[
     p(R::Job, Edit, InProject(Developer), Scope::Write),
     p(R::Job, Delete, InProject(Developer), Scope::Write),
     p(R::Job, Run, InProject(Developer), Scope::Operate),
+    p(R::Job, Operate, InProject(Developer), Scope::Operate),
     p(R::Instance, Read, InProject(Viewer), Scope::Read),
     p(R::Instance, Operate, InProject(Developer), Scope::Operate),
     p(R::Cluster, Read, Platform(PUser), Scope::Read),
     p(R::Cluster, Create, Platform(PAdmin), Scope::Admin),
     p(R::Cluster, Edit, Platform(PAdmin), Scope::Admin),
     p(R::Cluster, Delete, Platform(PAdmin), Scope::Admin),
+    p(R::ClusterLogs, Read, Platform(PAdmin), Scope::Admin),
     p(R::Sql, Read, Platform(PUser), Scope::Read),
     p(R::Sql, Run, Platform(PUser), Scope::Operate),
     p(R::User, Read, Platform(PAdmin), Scope::Admin),
@@ -175,6 +181,7 @@ const fn r(
 
 /// Every authenticated API route. A route missing here is refused (500 in the server, and a
 /// unit test fails) — nothing is reachable by accident.
+#[rustfmt::skip]
 pub const ROUTES: &[RouteRule] = &[
     r(
         "POST",
@@ -428,6 +435,22 @@ pub const ROUTES: &[RouteRule] = &[
         Read,
         "instance.logs",
     ),
+    r("GET", "/api/v1/projects/{project_id}/jobs/{job_id}/savepoints", R::Job, Read, "savepoint.list"),
+    r("DELETE", "/api/v1/projects/{project_id}/jobs/{job_id}/savepoints/{savepoint_id}", R::Job, Operate, "savepoint.dispose"),
+    r("POST", "/api/v1/instances/{instance_id}/stop", R::Instance, Operate, "instance.stop"),
+    r("POST", "/api/v1/instances/{instance_id}/savepoints", R::Instance, Operate, "instance.savepoint"),
+    r("POST", "/api/v1/instances/{instance_id}/restart", R::Instance, Operate, "instance.restart"),
+    r("GET", "/api/v1/instances/{instance_id}/exceptions", R::Instance, Read, "instance.exceptions"),
+    r("GET", "/api/v1/instances/{instance_id}/vertices", R::Instance, Read, "instance.vertices"),
+    r("GET", "/api/v1/instances/{instance_id}/checkpoints", R::Instance, Read, "instance.checkpoints"),
+    r("GET", "/api/v1/clusters", R::Cluster, Read, "cluster.list"),
+    r("POST", "/api/v1/clusters", R::Cluster, Create, "cluster.register"),
+    r("GET", "/api/v1/clusters/{cluster_id}", R::Cluster, Read, "cluster.read"),
+    r("DELETE", "/api/v1/clusters/{cluster_id}", R::Cluster, Delete, "cluster.delete"),
+    r("GET", "/api/v1/clusters/{cluster_id}/taskmanagers", R::Cluster, Read, "cluster.taskmanagers"),
+    r("GET", "/api/v1/clusters/{cluster_id}/taskmanagers/{taskmanager_id}/stdout", R::ClusterLogs, Read, "cluster.taskmanager.stdout"),
+    r("GET", "/api/v1/clusters/{cluster_id}/taskmanagers/{taskmanager_id}/log", R::ClusterLogs, Read, "cluster.taskmanager.log"),
+    r("GET", "/api/v1/clusters/{cluster_id}/jobmanager/log", R::ClusterLogs, Read, "cluster.jobmanager.log"),
     r("POST", "/api/v1/sql/validate", R::Sql, Read, "sql.validate"),
     r("POST", "/api/v1/sql/preview", R::Sql, Run, "sql.preview"),
 ];

@@ -41,7 +41,7 @@ pub fn root_cause(text: &str) -> String {
     let line = text
         .lines()
         .filter_map(|l| l.trim().strip_prefix("Caused by: "))
-        .last()
+        .next_back()
         .unwrap_or_else(|| text.lines().next().unwrap_or(text));
     line.trim().to_string()
 }

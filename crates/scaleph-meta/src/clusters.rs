@@ -159,11 +159,13 @@ impl Store {
 
     /// The sealed header and runner upload state of a cluster.
     pub async fn cluster_secrets(&self, id: &str) -> Result<ClusterSecrets> {
-        let r = sqlx::query("SELECT auth_header, runner_jar_id, runner_digest FROM clusters WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(format!("cluster '{id}'")))?;
+        let r = sqlx::query(
+            "SELECT auth_header, runner_jar_id, runner_digest FROM clusters WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("cluster '{id}'")))?;
         Ok(ClusterSecrets {
             auth_header: r.try_get("auth_header")?,
             runner_jar_id: r.try_get("runner_jar_id")?,
@@ -270,10 +272,12 @@ impl Store {
 
     /// A job's savepoints, newest first.
     pub async fn list_savepoints(&self, job_id: &str) -> Result<Vec<Savepoint>> {
-        let rows = sqlx::query("SELECT * FROM savepoints WHERE job_id = $1 ORDER BY created_at DESC, id DESC")
-            .bind(job_id)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT * FROM savepoints WHERE job_id = $1 ORDER BY created_at DESC, id DESC",
+        )
+        .bind(job_id)
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter().map(savepoint).collect()
     }
 

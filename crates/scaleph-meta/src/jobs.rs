@@ -38,21 +38,37 @@ fn settings_json(s: &JobSettings) -> String {
     serde_json::to_string(s).expect("settings serialize")
 }
 
+/// Fields of a new job.
+#[derive(Debug, Clone, Copy)]
+pub struct NewJob<'a> {
+    /// Unique within the project.
+    pub name: &'a str,
+    /// Engine.
+    pub engine: EngineKind,
+    /// Cluster (engine `flink`).
+    pub cluster_id: Option<&'a str>,
+    /// Settings.
+    pub settings: &'a JobSettings,
+    /// Script of version 1.
+    pub script: &'a str,
+    /// Message of version 1.
+    pub message: &'a str,
+}
+
 impl Store {
     /// Creates a job with its first script version (version 1), atomically.
     ///
     /// # Errors
     /// [`StoreError::NotFound`] for an unknown project, [`StoreError::Conflict`] for a taken name.
-    pub async fn create_job(
-        &self,
-        project_id: &str,
-        name: &str,
-        engine: EngineKind,
-        cluster_id: Option<&str>,
-        settings: &JobSettings,
-        script: &str,
-        message: &str,
-    ) -> Result<Job> {
+    pub async fn create_job(&self, project_id: &str, new: NewJob<'_>) -> Result<Job> {
+        let NewJob {
+            name,
+            engine,
+            cluster_id,
+            settings,
+            script,
+            message,
+        } = new;
         self.get_project(project_id).await?;
         let now = now_ms();
         let id = new_id();

@@ -22,6 +22,7 @@ pub use access::{ApiToken, Member, NewUser, SessionRow, User, UserPatch};
 pub use audit::{AuditEntry, AuditFilter};
 pub use clusters::{Cluster, ClusterSecrets, Savepoint};
 pub use error::{Result, StoreError};
+pub use jobs::NewJob;
 pub use models::*;
 
 use scaleph_engine::JobState;

@@ -3,7 +3,9 @@
 
 use scaleph_auth::{PlatformRole, ProjectRole, Scope, ScopeSet};
 use scaleph_engine::{EngineKind, JobSettings, JobState, LogLevel, TableMetrics, TableRole};
-use scaleph_meta::{AuditEntry, AuditFilter, NewUser, PageRequest, Store, StoreError, UserPatch};
+use scaleph_meta::{
+    AuditEntry, AuditFilter, NewJob, NewUser, PageRequest, Store, StoreError, UserPatch,
+};
 use serde_json::json;
 
 const ALL: PageRequest = PageRequest {
@@ -77,11 +79,14 @@ async fn exercise(store: Store) {
     let j = store
         .create_job(
             &a.id,
-            "etl",
-            EngineKind::Embedded,
-            &settings,
-            "SELECT 1",
-            "init",
+            NewJob {
+                name: "etl",
+                engine: EngineKind::Embedded,
+                cluster_id: None,
+                settings: &settings,
+                script: "SELECT 1",
+                message: "init",
+            },
         )
         .await
         .unwrap();
@@ -89,7 +94,17 @@ async fn exercise(store: Store) {
     assert_eq!(j.settings, settings);
     assert!(matches!(
         store
-            .create_job(&a.id, "etl", EngineKind::Embedded, &settings, "x", "")
+            .create_job(
+                &a.id,
+                NewJob {
+                    name: "etl",
+                    engine: EngineKind::Embedded,
+                    cluster_id: None,
+                    settings: &settings,
+                    script: "x",
+                    message: "",
+                },
+            )
             .await,
         Err(StoreError::Conflict(_))
     ));
@@ -118,7 +133,7 @@ async fn exercise(store: Store) {
 
     // Instances: state machine enforced, history kept.
     let i = store
-        .create_instance(&j.id, 3, EngineKind::Embedded)
+        .create_instance(&j.id, 3, EngineKind::Embedded, None, None)
         .await
         .unwrap();
     assert_eq!(i.state, JobState::Created);

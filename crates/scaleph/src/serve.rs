@@ -8,6 +8,7 @@ use scaleph_meta::Store;
 use scaleph_secrets::Keyring;
 use scaleph_server::auth::AuthConfig;
 use scaleph_server::service::accounts;
+use scaleph_server::service::flink::FlinkConfig;
 use scaleph_server::AppState;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -40,6 +41,13 @@ pub struct Opts {
     /// (per client address: 4 times this).
     #[arg(long, env = "SCALEPH_LOGIN_MAX_FAILURES", default_value_t = 5)]
     pub login_max_failures: usize,
+    /// The Flink SQL runner jar (`runners/flink-sql-runner/build.sh <FLINK_HOME> <dir>` builds
+    /// it); needed to run SQL jobs on Flink clusters.
+    #[arg(long, env = "SCALEPH_FLINK_SQL_RUNNER")]
+    pub flink_sql_runner: Option<PathBuf>,
+    /// How often each Flink cluster's jobs are reconciled, in milliseconds.
+    #[arg(long, env = "SCALEPH_RECONCILE_MS", default_value_t = 1000)]
+    pub reconcile_ms: u64,
 }
 
 pub async fn cmd(o: Opts) -> anyhow::Result<()> {
@@ -84,7 +92,11 @@ pub async fn cmd(o: Opts) -> anyhow::Result<()> {
         max_per_ip: o.login_max_failures.max(1) * 4,
         ..ThrottleConfig::default()
     };
-    let state = AppState::new(store.clone(), keyring, auth, throttle);
+    let flink = FlinkConfig {
+        sql_runner_jar: o.flink_sql_runner.clone(),
+        reconcile_every: Duration::from_millis(o.reconcile_ms.max(100)),
+    };
+    let state = AppState::new(store.clone(), keyring, auth, throttle, flink);
     if let Some(ex) = &o.example {
         if ex != "tpch" {
             anyhow::bail!("unknown example '{ex}'; available: tpch");

@@ -73,7 +73,11 @@ async fn register_cluster(
             b.auth_header.as_deref(),
         )
         .await?;
-    Ok((StatusCode::CREATED, Extension(Created(c.id.clone())), Json(c)))
+    Ok((
+        StatusCode::CREATED,
+        Extension(Created(c.id.clone())),
+        Json(c),
+    ))
 }
 
 /// One cluster.

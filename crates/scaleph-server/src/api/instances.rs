@@ -60,7 +60,10 @@ async fn stop_instance(
     ApiJson(b): ApiJson<StopRequest>,
 ) -> Result<(StatusCode, Json<Savepoint>), ApiError> {
     let (inst, job) = flink_instance(&s, &id).await?;
-    Ok((StatusCode::ACCEPTED, Json(s.flink.savepoint(&job, &inst, Some(b.drain)).await?)))
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(s.flink.savepoint(&job, &inst, Some(b.drain)).await?),
+    ))
 }
 
 /// Triggers a savepoint of a running Flink instance; answers the record (IN_PROGRESS).
@@ -71,7 +74,10 @@ async fn trigger_savepoint(
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<Savepoint>), ApiError> {
     let (inst, job) = flink_instance(&s, &id).await?;
-    Ok((StatusCode::ACCEPTED, Json(s.flink.savepoint(&job, &inst, None).await?)))
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(s.flink.savepoint(&job, &inst, None).await?),
+    ))
 }
 
 /// Restarts a Flink instance as one action: stop with savepoint, wait for it, submit the
@@ -85,7 +91,11 @@ async fn restart_instance(
     let (inst, job) = flink_instance(&s, &id).await?;
     let v = s.store.get_version(&job.id, job.current_version).await?;
     let new = s.flink.restart(&job, &v.script, &inst).await?;
-    Ok((StatusCode::ACCEPTED, Extension(Created(new.id.clone())), Json(new)))
+    Ok((
+        StatusCode::ACCEPTED,
+        Extension(Created(new.id.clone())),
+        Json(new),
+    ))
 }
 
 /// Flink's exception history of the instance: root cause first (newest first).
@@ -96,9 +106,15 @@ async fn instance_exceptions(
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let (inst, _) = flink_instance(&s, &id).await?;
-    let (_, c) = s.flink.client(inst.cluster_id.as_deref().unwrap_or_default()).await?;
+    let (_, c) = s
+        .flink
+        .client(inst.cluster_id.as_deref().unwrap_or_default())
+        .await?;
     let fid = inst.flink_job_id.as_deref().unwrap_or_default();
-    let x = c.exceptions(fid).await.map_err(crate::service::flink::flink_err)?;
+    let x = c
+        .exceptions(fid)
+        .await
+        .map_err(crate::service::flink::flink_err)?;
     let entries: Vec<serde_json::Value> = x
         .exception_history
         .entries
@@ -129,7 +145,10 @@ async fn instance_vertices(
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let (inst, _) = flink_instance(&s, &id).await?;
-    let (_, c) = s.flink.client(inst.cluster_id.as_deref().unwrap_or_default()).await?;
+    let (_, c) = s
+        .flink
+        .client(inst.cluster_id.as_deref().unwrap_or_default())
+        .await?;
     let fid = inst.flink_job_id.as_deref().unwrap_or_default();
     let job = c.job(fid).await.map_err(crate::service::flink::flink_err)?;
     let mut out = Vec::new();
@@ -145,7 +164,9 @@ async fn instance_vertices(
             "backpressure": bp.as_ref().map(|b| b["backpressureLevel"].clone()),
         }));
     }
-    Ok(Json(serde_json::json!({ "state": job["state"], "vertices": out })))
+    Ok(Json(
+        serde_json::json!({ "state": job["state"], "vertices": out }),
+    ))
 }
 
 /// Checkpoint statistics of a Flink instance (counts, latest, history), as Flink reports them.
@@ -156,9 +177,16 @@ async fn instance_checkpoints(
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let (inst, _) = flink_instance(&s, &id).await?;
-    let (_, c) = s.flink.client(inst.cluster_id.as_deref().unwrap_or_default()).await?;
+    let (_, c) = s
+        .flink
+        .client(inst.cluster_id.as_deref().unwrap_or_default())
+        .await?;
     let fid = inst.flink_job_id.as_deref().unwrap_or_default();
-    Ok(Json(c.checkpoints(fid).await.map_err(crate::service::flink::flink_err)?))
+    Ok(Json(
+        c.checkpoints(fid)
+            .await
+            .map_err(crate::service::flink::flink_err)?,
+    ))
 }
 
 /// `?after=&limit=` of the logs endpoint.

@@ -89,9 +89,9 @@ pub struct DiffParams {
 async fn check_engine(s: &AppState, e: EngineKind, cluster: Option<&str>) -> Result<(), ApiError> {
     match (e, cluster) {
         (EngineKind::Embedded, None) => Ok(()),
-        (EngineKind::Embedded, Some(_)) => Err(ApiError::invalid(
-            "'cluster_id' is only for engine 'flink'",
-        )),
+        (EngineKind::Embedded, Some(_)) => {
+            Err(ApiError::invalid("'cluster_id' is only for engine 'flink'"))
+        }
         (EngineKind::Flink, None) => Err(ApiError::invalid(
             "engine 'flink' needs a 'cluster_id' (GET /api/v1/clusters lists them)",
         )),
@@ -139,12 +139,14 @@ async fn create_job(
         .store
         .create_job(
             &pid,
-            b.name.trim(),
-            b.engine,
-            b.cluster_id.as_deref(),
-            &b.settings,
-            &b.script,
-            &b.message,
+            scaleph_meta::NewJob {
+                name: b.name.trim(),
+                engine: b.engine,
+                cluster_id: b.cluster_id.as_deref(),
+                settings: &b.settings,
+                script: &b.script,
+                message: &b.message,
+            },
         )
         .await?;
     Ok((
@@ -311,7 +313,11 @@ async fn submit_job(
 }
 
 /// The savepoint path a submit asks to restore from.
-async fn restore_path(s: &AppState, job: &Job, b: &SubmitRequest) -> Result<Option<String>, ApiError> {
+async fn restore_path(
+    s: &AppState,
+    job: &Job,
+    b: &SubmitRequest,
+) -> Result<Option<String>, ApiError> {
     let sp = match (&b.savepoint_id, b.from_latest_savepoint) {
         (Some(_), true) => {
             return Err(ApiError::invalid(

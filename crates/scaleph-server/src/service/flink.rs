@@ -85,7 +85,10 @@ impl Flink {
         let secrets = self.store.cluster_secrets(&c.id).await?;
         let auth = match secrets.auth_header {
             Some(sealed) => Some(self.keyring.open(&sealed).map_err(|e| {
-                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("cannot open the cluster's auth header: {e}"))
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    format!("cannot open the cluster's auth header: {e}"),
+                )
             })?),
             None => None,
         };
@@ -133,11 +136,17 @@ impl Flink {
     async fn check_health(&self, id: &str, client: &FlinkClient) -> bool {
         match client.overview().await {
             Ok(o) => {
-                let _ = self.store.set_cluster_health(id, "UP", None, Some(&o.flink_version)).await;
+                let _ = self
+                    .store
+                    .set_cluster_health(id, "UP", None, Some(&o.flink_version))
+                    .await;
                 true
             }
             Err(e) => {
-                let _ = self.store.set_cluster_health(id, "UNREACHABLE", Some(&e.to_string()), None).await;
+                let _ = self
+                    .store
+                    .set_cluster_health(id, "UNREACHABLE", Some(&e.to_string()), None)
+                    .await;
                 false
             }
         }
@@ -168,7 +177,12 @@ impl Flink {
 
     fn start(&self, id: &str) {
         let token = CancellationToken::new();
-        if let Some(old) = self.loops.lock().expect("loops").insert(id.to_string(), token.clone()) {
+        if let Some(old) = self
+            .loops
+            .lock()
+            .expect("loops")
+            .insert(id.to_string(), token.clone())
+        {
             old.cancel();
         }
         let this = self.clone();
@@ -197,11 +211,11 @@ impl Flink {
             match client.jobs_overview().await {
                 Ok(jobs) => {
                     delay = every;
-                    if up != Some(true) || last_health_write.elapsed() > Duration::from_secs(10) {
-                        if self.check_health(&id, &client).await {
-                            up = Some(true);
-                            last_health_write = std::time::Instant::now();
-                        }
+                    let stale =
+                        up != Some(true) || last_health_write.elapsed() > Duration::from_secs(10);
+                    if stale && self.check_health(&id, &client).await {
+                        up = Some(true);
+                        last_health_write = std::time::Instant::now();
                     }
                     if let Err(e) = self.reconcile(&id, &client, &jobs).await {
                         tracing::warn!(cluster = %id, error = %e, "reconcile failed");
@@ -211,13 +225,22 @@ impl Flink {
                     delay = (delay * 2).min(Duration::from_secs(30));
                     let reason = format!("cluster unreachable: {e}");
                     if up != Some(false) || last_health_write.elapsed() > Duration::from_secs(10) {
-                        let _ = self.store.set_cluster_health(&id, "UNREACHABLE", Some(&e.to_string()), None).await;
+                        let _ = self
+                            .store
+                            .set_cluster_health(&id, "UNREACHABLE", Some(&e.to_string()), None)
+                            .await;
                         up = Some(false);
                         last_health_write = std::time::Instant::now();
                     }
                     if let Ok(active) = self.store.active_on_cluster(&id).await {
-                        for i in active.iter().filter(|i| i.state != JobState::Unknown && i.flink_job_id.is_some()) {
-                            let _ = self.store.observe(&i.id, JobState::Unknown, Some(&reason), None).await;
+                        for i in active
+                            .iter()
+                            .filter(|i| i.state != JobState::Unknown && i.flink_job_id.is_some())
+                        {
+                            let _ = self
+                                .store
+                                .observe(&i.id, JobState::Unknown, Some(&reason), None)
+                                .await;
                         }
                     }
                 }
@@ -253,17 +276,28 @@ impl Flink {
                     } else {
                         (Some("observed on the cluster".to_string()), None)
                     };
-                    match self.store.observe(&inst.id, seen, reason.as_deref(), error.as_deref()).await {
+                    match self
+                        .store
+                        .observe(&inst.id, seen, reason.as_deref(), error.as_deref())
+                        .await
+                    {
                         Ok(_) | Err(StoreError::IllegalTransition(_)) => {}
                         Err(e) => return Err(e),
                     }
                     if let Some(err) = &error {
-                        let _ = self.store.append_logs(&inst.id, &[(LogLevel::Error, err.clone())]).await;
+                        let _ = self
+                            .store
+                            .append_logs(&inst.id, &[(LogLevel::Error, err.clone())])
+                            .await;
                     }
                 }
                 None => {
                     let reason = format!("Flink job {fid} is not on the cluster (a JobManager restart without high availability loses its jobs)");
-                    match self.store.observe(&inst.id, JobState::Lost, Some(&reason), Some(&reason)).await {
+                    match self
+                        .store
+                        .observe(&inst.id, JobState::Lost, Some(&reason), Some(&reason))
+                        .await
+                    {
                         Ok(_) | Err(StoreError::IllegalTransition(_)) => {}
                         Err(e) => return Err(e),
                     }
@@ -291,9 +325,15 @@ impl Flink {
             ApiError::invalid("the Flink SQL runner jar is not configured: build it with runners/flink-sql-runner/build.sh and start the server with --flink-sql-runner <jar>")
         })?;
         let bytes = tokio::fs::read(path).await.map_err(|e| {
-            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("cannot read the SQL runner jar {}: {e}", path.display()))
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("cannot read the SQL runner jar {}: {e}", path.display()),
+            )
         })?;
-        let digest: String = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+        let digest: String = Sha256::digest(&bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
         let s = self.store.cluster_secrets(&c.id).await?;
         if let (Some(jar), Some(d)) = (&s.runner_jar_id, &s.runner_digest) {
             if *d == digest && client.jar_ids().await.map_err(flink_err)?.contains(jar) {
@@ -320,14 +360,25 @@ impl Flink {
         allow_non_restored_state: bool,
     ) -> Result<JobInstance, ApiError> {
         scaleph_sql::parse_script(script).map_err(|e| {
-            ApiError::invalid(e.to_string()).with("line", e.pos.line).with("column", e.pos.column)
+            ApiError::invalid(e.to_string())
+                .with("line", e.pos.line)
+                .with("column", e.pos.column)
         })?;
-        let cluster_id = job.cluster_id.as_deref().ok_or_else(|| ApiError::invalid("engine 'flink' needs a 'cluster_id'"))?;
+        let cluster_id = job
+            .cluster_id
+            .as_deref()
+            .ok_or_else(|| ApiError::invalid("engine 'flink' needs a 'cluster_id'"))?;
         let (c, client) = self.client(cluster_id).await?;
         let jar = self.ensure_runner(&c, &client).await?;
         let inst = self
             .store
-            .create_instance(&job.id, job.current_version, job.engine, Some(cluster_id), savepoint)
+            .create_instance(
+                &job.id,
+                job.current_version,
+                job.engine,
+                Some(cluster_id),
+                savepoint,
+            )
             .await?;
         let fid = flink_job_id(&inst.id);
         let mut args = vec![
@@ -355,7 +406,9 @@ impl Flink {
                 if let Some(sp) = savepoint {
                     line.push_str(&format!(", restoring from {sp}"));
                 }
-                self.store.append_logs(&inst.id, &[(LogLevel::Info, line)]).await?;
+                self.store
+                    .append_logs(&inst.id, &[(LogLevel::Info, line)])
+                    .await?;
                 Ok(self.store.get_instance(&inst.id).await?)
             }
             Err(e) => {
@@ -364,18 +417,29 @@ impl Flink {
                     other => other.to_string(),
                 };
                 if let FlinkError::Api { errors, .. } = &e {
-                    let _ = self.store.append_logs(&inst.id, &[(LogLevel::Error, errors.join("\n"))]).await;
+                    let _ = self
+                        .store
+                        .append_logs(&inst.id, &[(LogLevel::Error, errors.join("\n"))])
+                        .await;
                 }
                 self.store
-                    .transition(&inst.id, JobState::Failed, Some("Flink refused the job"), Some(&cause))
+                    .transition(
+                        &inst.id,
+                        JobState::Failed,
+                        Some("Flink refused the job"),
+                        Some(&cause),
+                    )
                     .await?;
-                Err(ApiError::invalid(format!("Flink refused the job: {cause}")).with("instance_id", inst.id))
+                Err(ApiError::invalid(format!("Flink refused the job: {cause}"))
+                    .with("instance_id", inst.id))
             }
         }
     }
 
     fn flink_id(inst: &JobInstance) -> Result<&str, ApiError> {
-        inst.flink_job_id.as_deref().ok_or_else(|| ApiError::conflict("the instance was never submitted to Flink"))
+        inst.flink_job_id
+            .as_deref()
+            .ok_or_else(|| ApiError::conflict("the instance was never submitted to Flink"))
     }
 
     /// Cancels: CANCELLING now, CANCELED when the reconciler sees it.
@@ -384,12 +448,22 @@ impl Flink {
     /// 409 when already ended; 502 when Flink cannot be reached.
     pub async fn cancel(&self, inst: &JobInstance) -> Result<JobInstance, ApiError> {
         let fid = Self::flink_id(inst)?;
-        let (_, client) = self.client(inst.cluster_id.as_deref().unwrap_or_default()).await?;
+        let (_, client) = self
+            .client(inst.cluster_id.as_deref().unwrap_or_default())
+            .await?;
         JobState::transition(inst.state, JobState::Cancelling)
             .or_else(|_| inst.state.observe(JobState::Cancelling))
             .map_err(StoreError::from)?;
         client.cancel(fid).await.map_err(flink_err)?;
-        Ok(self.store.observe(&inst.id, JobState::Cancelling, Some("cancel requested"), None).await?)
+        Ok(self
+            .store
+            .observe(
+                &inst.id,
+                JobState::Cancelling,
+                Some("cancel requested"),
+                None,
+            )
+            .await?)
     }
 
     /// Triggers a savepoint (`stop`: stop with savepoint, optionally draining). Returns the
@@ -397,8 +471,20 @@ impl Flink {
     ///
     /// # Errors
     /// 409 when the instance is not running; 502 when Flink refuses or cannot be reached.
-    pub async fn savepoint(&self, job: &Job, inst: &JobInstance, stop: Option<bool>) -> Result<Savepoint, ApiError> {
-        let (sp, wait) = self.savepoint_inner(job, inst, stop, if stop.is_some() { "stop" } else { "savepoint" }).await?;
+    pub async fn savepoint(
+        &self,
+        job: &Job,
+        inst: &JobInstance,
+        stop: Option<bool>,
+    ) -> Result<Savepoint, ApiError> {
+        let (sp, wait) = self
+            .savepoint_inner(
+                job,
+                inst,
+                stop,
+                if stop.is_some() { "stop" } else { "savepoint" },
+            )
+            .await?;
         tokio::spawn(wait);
         Ok(sp)
     }
@@ -409,9 +495,18 @@ impl Flink {
         inst: &JobInstance,
         stop: Option<bool>,
         kind: &str,
-    ) -> Result<(Savepoint, impl std::future::Future<Output = Savepoint> + Send + 'static), ApiError> {
+    ) -> Result<
+        (
+            Savepoint,
+            impl std::future::Future<Output = Savepoint> + Send + 'static,
+        ),
+        ApiError,
+    > {
         if inst.state != JobState::Running {
-            return Err(ApiError::conflict(format!("the instance is {}; savepoints need RUNNING", inst.state)));
+            return Err(ApiError::conflict(format!(
+                "the instance is {}; savepoints need RUNNING",
+                inst.state
+            )));
         }
         let fid = Self::flink_id(inst)?.to_string();
         let cluster_id = inst.cluster_id.clone().unwrap_or_default();
@@ -422,7 +517,10 @@ impl Flink {
             None => client.trigger_savepoint(&fid, dir).await,
         }
         .map_err(flink_err)?;
-        let sp = self.store.create_savepoint(&job.id, &inst.id, &cluster_id, kind).await?;
+        let sp = self
+            .store
+            .create_savepoint(&job.id, &inst.id, &cluster_id, kind)
+            .await?;
         let store = self.store.clone();
         let (sp_id, job_id, iid) = (sp.id.clone(), job.id.clone(), inst.id.clone());
         let wait = async move {
@@ -431,15 +529,43 @@ impl Flink {
                 .await
                 .unwrap_or_else(|e| Operation::Failed(e.to_string()));
             let (status, path, error, line) = match op {
-                Operation::Completed(p) => ("COMPLETED", p.clone(), None, format!("savepoint completed: {}", p.unwrap_or_default())),
-                Operation::Failed(m) => ("FAILED", None, Some(m.clone()), format!("savepoint failed: {m}")),
-                Operation::InProgress => ("FAILED", None, Some("no result".into()), "savepoint gave no result".into()),
+                Operation::Completed(p) => (
+                    "COMPLETED",
+                    p.clone(),
+                    None,
+                    format!("savepoint completed: {}", p.unwrap_or_default()),
+                ),
+                Operation::Failed(m) => (
+                    "FAILED",
+                    None,
+                    Some(m.clone()),
+                    format!("savepoint failed: {m}"),
+                ),
+                Operation::InProgress => (
+                    "FAILED",
+                    None,
+                    Some("no result".into()),
+                    "savepoint gave no result".into(),
+                ),
             };
-            let _ = store.finish_savepoint(&sp_id, status, path.as_deref(), error.as_deref()).await;
+            let _ = store
+                .finish_savepoint(&sp_id, status, path.as_deref(), error.as_deref())
+                .await;
             let _ = store.append_logs(&iid, &[(LogLevel::Info, line)]).await;
             match store.get_savepoint(&job_id, &sp_id).await {
                 Ok(s) => s,
-                Err(_) => Savepoint { id: sp_id, job_id, instance_id: iid, cluster_id, trigger_kind: String::new(), status: status.into(), path, error, created_at: 0, completed_at: None },
+                Err(_) => Savepoint {
+                    id: sp_id,
+                    job_id,
+                    instance_id: iid,
+                    cluster_id,
+                    trigger_kind: String::new(),
+                    status: status.into(),
+                    path,
+                    error,
+                    created_at: 0,
+                    completed_at: None,
+                },
             }
         };
         Ok((sp, wait))
@@ -449,15 +575,25 @@ impl Flink {
     ///
     /// # Errors
     /// As [`Flink::savepoint`] and [`Flink::submit`]; 502 when the savepoint fails.
-    pub async fn restart(&self, job: &Job, script: &str, inst: &JobInstance) -> Result<JobInstance, ApiError> {
-        let (_, wait) = self.savepoint_inner(job, inst, Some(false), "restart").await?;
+    pub async fn restart(
+        &self,
+        job: &Job,
+        script: &str,
+        inst: &JobInstance,
+    ) -> Result<JobInstance, ApiError> {
+        let (_, wait) = self
+            .savepoint_inner(job, inst, Some(false), "restart")
+            .await?;
         let sp = wait.await;
         let path = match (sp.status.as_str(), sp.path) {
             ("COMPLETED", Some(p)) => p,
             _ => {
                 return Err(ApiError::new(
                     StatusCode::BAD_GATEWAY,
-                    format!("restart stopped: the savepoint failed: {}", sp.error.unwrap_or_default()),
+                    format!(
+                        "restart stopped: the savepoint failed: {}",
+                        sp.error.unwrap_or_default()
+                    ),
                 ))
             }
         };
@@ -471,13 +607,31 @@ impl Flink {
     pub async fn dispose(&self, sp: &Savepoint) -> Result<(), ApiError> {
         let path = match (sp.status.as_str(), &sp.path) {
             ("COMPLETED", Some(p)) => p.clone(),
-            _ => return Err(ApiError::conflict(format!("savepoint is {}; only COMPLETED ones can be disposed", sp.status))),
+            _ => {
+                return Err(ApiError::conflict(format!(
+                    "savepoint is {}; only COMPLETED ones can be disposed",
+                    sp.status
+                )))
+            }
         };
         let (_, client) = self.client(&sp.cluster_id).await?;
-        match client.dispose_savepoint(&path, Duration::from_secs(60)).await.map_err(flink_err)? {
-            Operation::Completed(_) => Ok(self.store.finish_savepoint(&sp.id, "DISPOSED", None, None).await?),
-            Operation::Failed(m) => Err(ApiError::new(StatusCode::BAD_GATEWAY, format!("Flink could not dispose the savepoint: {m}"))),
-            Operation::InProgress => Err(ApiError::new(StatusCode::GATEWAY_TIMEOUT, "disposal still in progress")),
+        match client
+            .dispose_savepoint(&path, Duration::from_secs(60))
+            .await
+            .map_err(flink_err)?
+        {
+            Operation::Completed(_) => Ok(self
+                .store
+                .finish_savepoint(&sp.id, "DISPOSED", None, None)
+                .await?),
+            Operation::Failed(m) => Err(ApiError::new(
+                StatusCode::BAD_GATEWAY,
+                format!("Flink could not dispose the savepoint: {m}"),
+            )),
+            Operation::InProgress => Err(ApiError::new(
+                StatusCode::GATEWAY_TIMEOUT,
+                "disposal still in progress",
+            )),
         }
     }
 }
@@ -486,4 +640,3 @@ fn base64_encode(b: &[u8]) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.encode(b)
 }
-
