@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command: installs what the tests need if missing (PostgreSQL server, DuckDB for the
-# TPC-H reference), starts a throwaway PostgreSQL on loopback, runs the whole suite with nextest.
+# TPC-H reference, a JDK and Apache Flink 2.3.0 from PyPI wheels), starts a throwaway PostgreSQL
+# and a Flink session cluster on loopback, runs the whole suite with nextest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,9 +19,19 @@ as_pg() {
 as_pg "$PGBIN/initdb" -D "$PGROOT/data" -U scaleph --pwfile="$PGROOT/pwfile" --auth=scram-sha-256 >/dev/null
 as_pg "$PGBIN/pg_ctl" -D "$PGROOT/data" -l "$PGROOT/log" -w \
   -o "-p $PGPORT -k $PGROOT -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=off" start >/dev/null
-cleanup() { as_pg "$PGBIN/pg_ctl" -D "$PGROOT/data" -m immediate stop >/dev/null 2>&1 || true; rm -rf "$PGROOT"; }
+FLINKWORK=$(mktemp -d /tmp/scaleph-flink.XXXXXX)
+cleanup() {
+  scripts/flink-cluster.sh stop "$FLINKWORK" >/dev/null 2>&1 || true
+  as_pg "$PGBIN/pg_ctl" -D "$PGROOT/data" -m immediate stop >/dev/null 2>&1 || true
+  rm -rf "$PGROOT" "$FLINKWORK"
+}
 trap cleanup EXIT
 export SCALEPH_TEST_POSTGRES_URL="postgres://scaleph:$PGPASS@127.0.0.1:$PGPORT/postgres"
 echo "PostgreSQL $("$PGBIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$PGPORT"
+
+# Flink session cluster (JobManager 1 GiB, TaskManager 1.5 GiB, 4 slots); exports FLINK_* and
+# SCALEPH_TEST_FLINK_URL / SCALEPH_FLINK_SQL_RUNNER for the Flink tests.
+while IFS= read -r kv; do export "$kv"; done < <(scripts/flink-cluster.sh start "$FLINKWORK")
+echo "Flink $(curl -fsS "$SCALEPH_TEST_FLINK_URL/config" | python3 -c 'import json,sys; print(json.load(sys.stdin)["flink-version"])') at $SCALEPH_TEST_FLINK_URL"
 
 cargo nextest run --workspace --no-fail-fast "$@"

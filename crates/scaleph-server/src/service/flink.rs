@@ -511,6 +511,16 @@ impl Flink {
         let fid = Self::flink_id(inst)?.to_string();
         let cluster_id = inst.cluster_id.clone().unwrap_or_default();
         let (c, client) = self.client(&cluster_id).await?;
+        // Flink refuses savepoints while tasks are still deploying; say so plainly.
+        let details = client.job(&fid).await.map_err(flink_err)?;
+        let vertices = details["vertices"].as_array().cloned().unwrap_or_default();
+        let running = vertices.iter().filter(|v| v["status"] == "RUNNING").count();
+        if running < vertices.len() {
+            return Err(ApiError::conflict(format!(
+                "{running} of {} tasks are running; a savepoint needs all of them: retry in a moment",
+                vertices.len()
+            )));
+        }
         let dir = c.savepoint_dir.as_deref();
         let trigger = match stop {
             Some(drain) => client.stop_with_savepoint(&fid, dir, drain).await,
