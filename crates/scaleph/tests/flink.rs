@@ -428,3 +428,75 @@ async fn embedded_and_flink_agree() {
         assert_eq!(outputs[0], outputs[1], "{name}: embedded (left) and Flink (right) differ");
     }
 }
+
+/// Kills the TaskManager (SIGKILL) and returns once it is gone.
+fn kill_taskmanager() {
+    let dir = flink_env("FLINK_PID_DIR");
+    let pid_file = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.to_string_lossy().ends_with("taskexecutor.pid"))
+        .expect("taskexecutor pid file");
+    for pid in std::fs::read_to_string(&pid_file).unwrap().split_whitespace() {
+        let _ = Command::new("kill").args(["-9", pid]).status();
+    }
+    std::fs::write(&pid_file, "").unwrap();
+}
+
+/// (e) TaskManager killed mid-job: the platform follows Flink — RESTARTING, RUNNING again when
+/// a TaskManager is back, and FAILED (with Flink's cause) once the restart attempts are spent.
+#[tokio::test]
+async fn taskmanager_loss_is_followed_faithfully() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (srv, pid, cid) = setup(tmp.path()).await;
+    let script = format!(
+        "SET 'restart-strategy.type' = 'fixed-delay';
+SET 'restart-strategy.fixed-delay.attempts' = '1';
+SET 'restart-strategy.fixed-delay.delay' = '4 s';
+{}",
+        long_script(&tmp.path().join("out"))
+    );
+    let jid = flink_job(&srv, &pid, &cid, "tm-loss", &script).await;
+    let (_, i) = submit(&srv, &pid, &jid, json!({})).await;
+    let iid = i["id"].as_str().unwrap().to_string();
+    wait_state(&srv, &iid, &["RUNNING"], 60).await;
+    wait_tasks_running(&srv, &iid).await;
+
+    kill_taskmanager();
+    let d = wait_state(&srv, &iid, &["RESTARTING", "FAILED"], 90).await;
+    if d["state"] != "RESTARTING" {
+        flink_daemon("taskmanager.sh", "start");
+        panic!("expected RESTARTING after losing the TaskManager: {d}");
+    }
+    flink_daemon("taskmanager.sh", "start");
+    wait_taskmanagers(1).await;
+    wait_state(&srv, &iid, &["RUNNING"], 90).await;
+    wait_tasks_running(&srv, &iid).await;
+
+    // The only restart attempt is spent: a second loss fails the job.
+    kill_taskmanager();
+    let d = wait_state(&srv, &iid, &["FAILED"], 120).await;
+    flink_daemon("taskmanager.sh", "start");
+    let err = d["error"].as_str().unwrap_or_default().to_string();
+    assert!(!err.is_empty(), "{d}");
+    let flink_state: Value = reqwest::get(format!("{}/jobs/{}", flink_url(), iid.replace('-', "")))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(flink_state["state"], "FAILED", "Flink agrees");
+    let states: Vec<&str> = d["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["state"].as_str().unwrap())
+        .collect();
+    let restarting = states.iter().position(|s| *s == "RESTARTING").unwrap();
+    assert!(
+        states[restarting..].contains(&"RUNNING") && states.last() == Some(&"FAILED"),
+        "{states:?}"
+    );
+    wait_taskmanagers(1).await;
+}
