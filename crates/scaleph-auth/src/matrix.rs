@@ -435,6 +435,8 @@ pub const ROUTES: &[RouteRule] = &[
         Read,
         "instance.logs",
     ),
+    r("GET", "/api/v1/projects/{project_id}/artifacts", R::Job, Read, "artifact.list"),
+    r("POST", "/api/v1/projects/{project_id}/artifacts", R::Job, Create, "artifact.upload"),
     r("GET", "/api/v1/projects/{project_id}/jobs/{job_id}/savepoints", R::Job, Read, "savepoint.list"),
     r("DELETE", "/api/v1/projects/{project_id}/jobs/{job_id}/savepoints/{savepoint_id}", R::Job, Operate, "savepoint.dispose"),
     r("POST", "/api/v1/instances/{instance_id}/stop", R::Instance, Operate, "instance.stop"),

@@ -22,6 +22,7 @@ fn instance(r: &Row) -> Result<JobInstance> {
         cluster_id: r.try_get("cluster_id")?,
         flink_job_id: r.try_get("flink_job_id")?,
         restored_from: r.try_get("restored_from")?,
+        restart_of: r.try_get("restart_of")?,
     })
 }
 
@@ -58,6 +59,7 @@ impl Store {
             cluster_id: cluster_id.map(str::to_string),
             flink_job_id: None,
             restored_from: restored_from.map(str::to_string),
+            restart_of: None,
         };
         let mut tx = self.pool.begin().await?;
         sqlx::query("INSERT INTO job_instances (id, job_id, version, engine, state, created_at, cluster_id, restored_from) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
@@ -314,6 +316,35 @@ impl Store {
                 })
             })
             .collect()
+    }
+
+    /// Marks an instance as the automatic restart of `failed`.
+    pub async fn set_restart_of(&self, id: &str, failed: &str) -> Result<()> {
+        sqlx::query("UPDATE job_instances SET restart_of = $1 WHERE id = $2")
+            .bind(failed)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Automatic restarts of a job created since `since` (epoch ms).
+    pub async fn count_restarts(&self, job_id: &str, since: i64) -> Result<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM job_instances WHERE job_id = $1 AND restart_of IS NOT NULL AND created_at >= $2")
+            .bind(job_id)
+            .bind(since)
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    /// The job an instance belongs to, with its project.
+    pub async fn job_of_instance(&self, id: &str) -> Result<crate::Job> {
+        let pid = self
+            .instance_project(id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("job instance '{id}'")))?;
+        let inst = self.get_instance(id).await?;
+        self.get_job(&pid, &inst.job_id).await
     }
 
     /// Records the Flink job id an instance was submitted as.

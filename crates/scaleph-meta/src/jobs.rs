@@ -1,7 +1,7 @@
 use crate::error::on_unique;
 use crate::{
-    new_id, now_ms, Job, JobVersion, Page, PageRequest, ProjectTable, Result, Row, Store,
-    StoreError,
+    new_id, now_ms, JarSpec, Job, JobVersion, Page, PageRequest, ProjectTable, RestartPolicy,
+    Result, Row, Store, StoreError,
 };
 use scaleph_engine::{EngineKind, JobSettings};
 use sqlx::Row as _;
@@ -19,6 +19,8 @@ fn job(r: &Row) -> Result<Job> {
             .map_err(|e| StoreError::Database(e.to_string()))?,
         current_version: r.try_get("current_version")?,
         cluster_id: r.try_get("cluster_id")?,
+        jar: json_col(r, "jar_spec")?,
+        restart_policy: json_col(r, "restart_policy")?,
         created_at: r.try_get("created_at")?,
         updated_at: r.try_get("updated_at")?,
     })
@@ -32,6 +34,16 @@ fn version(r: &Row) -> Result<JobVersion> {
         message: r.try_get("message")?,
         created_at: r.try_get("created_at")?,
     })
+}
+
+fn json_col<T: serde::de::DeserializeOwned>(r: &Row, col: &str) -> Result<Option<T>> {
+    let v: Option<String> = r.try_get(col)?;
+    v.map(|v| serde_json::from_str(&v).map_err(|e| StoreError::Database(format!("{col}: {e}"))))
+        .transpose()
+}
+
+fn opt_json<T: serde::Serialize>(v: Option<&T>) -> Option<String> {
+    v.map(|v| serde_json::to_string(v).expect("serializable"))
 }
 
 fn settings_json(s: &JobSettings) -> String {
@@ -53,6 +65,10 @@ pub struct NewJob<'a> {
     pub script: &'a str,
     /// Message of version 1.
     pub message: &'a str,
+    /// Jar jobs: what to run.
+    pub jar: Option<&'a JarSpec>,
+    /// Automatic restart.
+    pub restart_policy: Option<RestartPolicy>,
 }
 
 impl Store {
@@ -68,12 +84,14 @@ impl Store {
             settings,
             script,
             message,
+            jar,
+            restart_policy,
         } = new;
         self.get_project(project_id).await?;
         let now = now_ms();
         let id = new_id();
         let mut tx = self.pool.begin().await?;
-        sqlx::query("INSERT INTO jobs (id, project_id, name, engine, settings, current_version, created_at, updated_at, cluster_id) VALUES ($1, $2, $3, $4, $5, 1, $6, $7, $8)")
+        sqlx::query("INSERT INTO jobs (id, project_id, name, engine, settings, current_version, created_at, updated_at, cluster_id, jar_spec, restart_policy) VALUES ($1, $2, $3, $4, $5, 1, $6, $7, $8, $9, $10)")
             .bind(&id)
             .bind(project_id)
             .bind(name)
@@ -82,6 +100,8 @@ impl Store {
             .bind(now)
             .bind(now)
             .bind(cluster_id)
+            .bind(opt_json(jar))
+            .bind(opt_json(restart_policy.as_ref()))
             .execute(&mut *tx)
             .await
             .map_err(|e| on_unique(e, || format!("a job named '{name}' already exists in this project")))?;

@@ -9,6 +9,7 @@
 #![warn(missing_docs)]
 
 mod access;
+mod artifacts;
 mod audit;
 mod clusters;
 mod datasources;

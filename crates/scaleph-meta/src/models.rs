@@ -85,6 +85,10 @@ pub struct Job {
     pub current_version: i64,
     /// Cluster for `engine: flink`.
     pub cluster_id: Option<String>,
+    /// For jar jobs: the artifact and how to run it (`None` for SQL jobs).
+    pub jar: Option<JarSpec>,
+    /// Automatic restart after FAILED (`None` = off).
+    pub restart_policy: Option<RestartPolicy>,
     /// Creation time, epoch ms.
     pub created_at: i64,
     /// Last update, epoch ms.
@@ -144,6 +148,52 @@ pub struct JobInstance {
     pub flink_job_id: Option<String>,
     /// Savepoint path it was restored from.
     pub restored_from: Option<String>,
+    /// The FAILED instance this one automatically restarts.
+    pub restart_of: Option<String>,
+}
+
+/// How a jar job runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct JarSpec {
+    /// Artifact (a jar version uploaded to the project).
+    pub artifact_id: String,
+    /// Main class; default: the jar manifest's.
+    #[serde(default)]
+    pub entry_class: Option<String>,
+    /// Program arguments, passed as they are.
+    #[serde(default)]
+    pub args: Vec<String>,
+}
+
+/// Automatic restart of a Flink job that ends FAILED: resubmit from the latest completed
+/// savepoint or retained checkpoint, at most `max_attempts` times within `window_minutes`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RestartPolicy {
+    /// Attempts allowed within the window (1..=100).
+    pub max_attempts: u32,
+    /// Window length, minutes (1..=10080).
+    pub window_minutes: u32,
+}
+
+/// A jar uploaded to a project; versions count up per name.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Artifact {
+    /// Id.
+    pub id: String,
+    /// Project.
+    pub project_id: String,
+    /// Name.
+    pub name: String,
+    /// 1, 2, … per name.
+    pub version: i64,
+    /// SHA-256 of the file, hex.
+    pub sha256: String,
+    /// Size in bytes.
+    pub size: i64,
+    /// Upload time, epoch ms.
+    pub created_at: i64,
 }
 
 /// An instance with its history and metrics.

@@ -86,6 +86,8 @@ async fn exercise(store: Store) {
                 settings: &settings,
                 script: "SELECT 1",
                 message: "init",
+                jar: None,
+                restart_policy: None,
             },
         )
         .await
@@ -103,6 +105,8 @@ async fn exercise(store: Store) {
                     settings: &settings,
                     script: "x",
                     message: "",
+                    jar: None,
+                    restart_policy: None,
                 },
             )
             .await,

@@ -95,6 +95,7 @@ pub async fn cmd(o: Opts) -> anyhow::Result<()> {
     let flink = FlinkConfig {
         sql_runner_jar: o.flink_sql_runner.clone(),
         reconcile_every: Duration::from_millis(o.reconcile_ms.max(100)),
+        artifacts_dir: o.data_dir.join("artifacts"),
     };
     let state = AppState::new(store.clone(), keyring, auth, throttle, flink);
     if let Some(ex) = &o.example {

@@ -12,8 +12,9 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 fn flink_url() -> String {
-    std::env::var("SCALEPH_TEST_FLINK_URL")
-        .expect("SCALEPH_TEST_FLINK_URL must point at a Flink cluster; run the tests with scripts/test.sh")
+    std::env::var("SCALEPH_TEST_FLINK_URL").expect(
+        "SCALEPH_TEST_FLINK_URL must point at a Flink cluster; run the tests with scripts/test.sh",
+    )
 }
 
 /// A server with the SQL runner, reconciling every 300 ms, with the test cluster registered.
@@ -66,7 +67,10 @@ async fn wait_tasks_running(srv: &Server, iid: &str) {
         {
             return;
         }
-        assert!(t0.elapsed() < Duration::from_secs(60), "tasks not running: {v}");
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "tasks not running: {v}"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
@@ -126,12 +130,18 @@ INSERT INTO snk SELECT id FROM src;",
     wait_tasks_running(&srv, &iid).await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     let (s, sp) = srv
-        .post(&format!("/api/v1/instances/{iid}/stop"), json!({"drain": false}))
+        .post(
+            &format!("/api/v1/instances/{iid}/stop"),
+            json!({"drain": false}),
+        )
         .await;
     assert_eq!(s, 202, "{sp}");
     assert_eq!(sp["status"], "IN_PROGRESS");
     let d = wait_state(&srv, &iid, &["FINISHED", "FAILED", "CANCELED"], 120).await;
-    assert_eq!(d["state"], "FINISHED", "stop with savepoint finishes the job: {d}");
+    assert_eq!(
+        d["state"], "FINISHED",
+        "stop with savepoint finishes the job: {d}"
+    );
     let savepoints = loop {
         let (_, l) = srv
             .get(&format!("/api/v1/projects/{pid}/jobs/{jid}/savepoints"))
@@ -160,7 +170,11 @@ INSERT INTO snk SELECT id FROM src;",
         *counts.entry(l.trim().parse().unwrap()).or_default() += 1;
     }
     let dup: Vec<_> = counts.iter().filter(|(_, c)| **c > 1).collect();
-    assert!(dup.is_empty(), "duplicated ids: {:?}", &dup[..dup.len().min(10)]);
+    assert!(
+        dup.is_empty(),
+        "duplicated ids: {:?}",
+        &dup[..dup.len().min(10)]
+    );
     assert_eq!(counts.len(), n, "every id 1..={n} once");
     assert_eq!(*counts.keys().next().unwrap(), 1);
     assert_eq!(*counts.keys().last().unwrap(), n as i64);
@@ -190,14 +204,23 @@ INSERT INTO snk SELECT id FROM src;",
 async fn cancel_savepoint_restart_and_dispose() {
     let tmp = tempfile::tempdir().unwrap();
     let (srv, pid, cid) = setup(tmp.path()).await;
-    let jid = flink_job(&srv, &pid, &cid, "long", &long_script(&tmp.path().join("out"))).await;
+    let jid = flink_job(
+        &srv,
+        &pid,
+        &cid,
+        "long",
+        &long_script(&tmp.path().join("out")),
+    )
+    .await;
     let (_, i) = submit(&srv, &pid, &jid, json!({})).await;
     let iid = i["id"].as_str().unwrap().to_string();
     wait_state(&srv, &iid, &["RUNNING"], 60).await;
     wait_tasks_running(&srv, &iid).await;
 
     // A savepoint while running: listed, COMPLETED, the job keeps running.
-    let (s, sp) = srv.post(&format!("/api/v1/instances/{iid}/savepoints"), json!({})).await;
+    let (s, sp) = srv
+        .post(&format!("/api/v1/instances/{iid}/savepoints"), json!({}))
+        .await;
     assert_eq!(s, 202, "{sp}");
     let completed = srv_wait_savepoint(&srv, &pid, &jid, sp["id"].as_str().unwrap()).await;
     assert_eq!(completed["status"], "COMPLETED", "{completed}");
@@ -206,7 +229,9 @@ async fn cancel_savepoint_restart_and_dispose() {
     assert_eq!(d["state"], "RUNNING");
 
     // Restart: stop with savepoint + resubmit from it, one call.
-    let (s, r) = srv.post(&format!("/api/v1/instances/{iid}/restart"), json!({})).await;
+    let (s, r) = srv
+        .post(&format!("/api/v1/instances/{iid}/restart"), json!({}))
+        .await;
     assert_eq!(s, 202, "{r}");
     let iid2 = r["id"].as_str().unwrap().to_string();
     assert!(r["restored_from"].as_str().is_some(), "{r}");
@@ -214,39 +239,70 @@ async fn cancel_savepoint_restart_and_dispose() {
     wait_state(&srv, &iid2, &["RUNNING"], 60).await;
 
     // Cancel: CANCELLING at once, CANCELED when Flink says so.
-    let (s, c) = srv.post(&format!("/api/v1/instances/{iid2}/cancel"), json!({})).await;
+    let (s, c) = srv
+        .post(&format!("/api/v1/instances/{iid2}/cancel"), json!({}))
+        .await;
     assert_eq!((s, c["state"].as_str()), (202, Some("CANCELLING")), "{c}");
     let d = wait_state(&srv, &iid2, &["CANCELED", "FAILED", "FINISHED"], 60).await;
     assert_eq!(d["state"], "CANCELED", "{d}");
-    let (s, _) = srv.post(&format!("/api/v1/instances/{iid2}/cancel"), json!({})).await;
+    let (s, _) = srv
+        .post(&format!("/api/v1/instances/{iid2}/cancel"), json!({}))
+        .await;
     assert_eq!(s, 409, "cancelling an ended instance");
 
     // Dispose the first savepoint: Flink deletes its files; it stays listed as DISPOSED.
-    let path = completed["path"].as_str().unwrap().trim_start_matches("file:").to_string();
+    let path = completed["path"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("file:")
+        .to_string();
     assert!(Path::new(&path).exists(), "{path}");
     let (s, e) = srv
         .call_as(
             Some(&srv.token),
             reqwest::Method::DELETE,
-            &format!("/api/v1/projects/{pid}/jobs/{jid}/savepoints/{}", completed["id"].as_str().unwrap()),
+            &format!(
+                "/api/v1/projects/{pid}/jobs/{jid}/savepoints/{}",
+                completed["id"].as_str().unwrap()
+            ),
             None,
         )
         .await;
     assert_eq!(s, 204, "{e}");
-    assert!(!Path::new(&path).exists(), "disposed savepoint files remain: {path}");
-    let (_, l) = srv.get(&format!("/api/v1/projects/{pid}/jobs/{jid}/savepoints")).await;
-    assert!(l.as_array().unwrap().iter().any(|x| x["id"] == completed["id"] && x["status"] == "DISPOSED"));
+    assert!(
+        !Path::new(&path).exists(),
+        "disposed savepoint files remain: {path}"
+    );
+    let (_, l) = srv
+        .get(&format!("/api/v1/projects/{pid}/jobs/{jid}/savepoints"))
+        .await;
+    assert!(l
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|x| x["id"] == completed["id"] && x["status"] == "DISPOSED"));
 }
 
 async fn srv_wait_savepoint(srv: &Server, pid: &str, jid: &str, sid: &str) -> Value {
     let t0 = Instant::now();
     loop {
-        let (_, l) = srv.get(&format!("/api/v1/projects/{pid}/jobs/{jid}/savepoints")).await;
-        let sp = l.as_array().unwrap().iter().find(|x| x["id"] == sid).cloned().unwrap();
+        let (_, l) = srv
+            .get(&format!("/api/v1/projects/{pid}/jobs/{jid}/savepoints"))
+            .await;
+        let sp = l
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["id"] == sid)
+            .cloned()
+            .unwrap();
         if sp["status"] != "IN_PROGRESS" {
             return sp;
         }
-        assert!(t0.elapsed() < Duration::from_secs(120), "savepoint still in progress");
+        assert!(
+            t0.elapsed() < Duration::from_secs(120),
+            "savepoint still in progress"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
@@ -267,14 +323,27 @@ INSERT INTO snk SELECT id / (id - id) FROM src;";
     let d = wait_state(&srv, &iid, &["FAILED", "FINISHED", "CANCELED"], 120).await;
     assert_eq!(d["state"], "FAILED", "{d}");
     let err = d["error"].as_str().unwrap();
-    assert!(err.contains("ArithmeticException") && err.contains("by zero"), "{err}");
-    let (s, x) = srv.get(&format!("/api/v1/instances/{iid}/exceptions")).await;
+    assert!(
+        err.contains("ArithmeticException") && err.contains("by zero"),
+        "{err}"
+    );
+    let (s, x) = srv
+        .get(&format!("/api/v1/instances/{iid}/exceptions"))
+        .await;
     assert_eq!(s, 200, "{x}");
     assert!(x["root_cause"].as_str().unwrap().contains("by zero"), "{x}");
     assert!(!x["history"].as_array().unwrap().is_empty());
     // The fixed-delay restart strategy (2 attempts) made Flink restart before failing.
-    let states: Vec<&str> = d["history"].as_array().unwrap().iter().map(|h| h["state"].as_str().unwrap()).collect();
-    assert!(states.contains(&"RUNNING") || states.contains(&"RESTARTING"), "{states:?}");
+    let states: Vec<&str> = d["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["state"].as_str().unwrap())
+        .collect();
+    assert!(
+        states.contains(&"RUNNING") || states.contains(&"RESTARTING"),
+        "{states:?}"
+    );
 }
 
 /// (d) Bad SQL: a syntax error at line:column before anything reaches Flink; a planning error
@@ -286,15 +355,24 @@ async fn bad_sql_is_refused_with_a_clear_error() {
     let jid = flink_job(&srv, &pid, &cid, "syntax", "CREATE TABLE s (a INT) WITH ('connector' = 'datagen');\nCREATE TABLE t (a INT,, b INT) WITH ('connector' = 'blackhole');\nINSERT INTO t SELECT a, a FROM s;").await;
     let (s, e) = submit(&srv, &pid, &jid, json!({})).await;
     assert_eq!(s, 422, "{e}");
-    assert_eq!((e["line"].as_u64(), e["column"].as_u64().is_some()), (Some(2), true), "{e}");
-    let (_, l) = srv.get(&format!("/api/v1/projects/{pid}/jobs/{jid}/instances")).await;
+    assert_eq!(
+        (e["line"].as_u64(), e["column"].as_u64().is_some()),
+        (Some(2), true),
+        "{e}"
+    );
+    let (_, l) = srv
+        .get(&format!("/api/v1/projects/{pid}/jobs/{jid}/instances"))
+        .await;
     assert_eq!(l["total"], 0, "a syntax error creates no instance");
 
     let jid = flink_job(&srv, &pid, &cid, "column", "CREATE TABLE t (a INT) WITH ('connector' = 'blackhole');\nINSERT INTO t SELECT nope FROM t;").await;
     let (s, e) = submit(&srv, &pid, &jid, json!({})).await;
     assert_eq!(s, 422, "{e}");
     let detail = e["detail"].as_str().unwrap();
-    assert!(detail.starts_with("Flink refused the job:") && detail.contains("nope"), "{detail}");
+    assert!(
+        detail.starts_with("Flink refused the job:") && detail.contains("nope"),
+        "{detail}"
+    );
     let iid = e["instance_id"].as_str().unwrap();
     let (_, d) = srv.get(&format!("/api/v1/instances/{iid}")).await;
     assert_eq!(d["state"], "FAILED");
@@ -325,12 +403,17 @@ async fn wait_taskmanagers(n: u32) {
     loop {
         if let Ok(r) = reqwest::get(format!("{}/overview", flink_url())).await {
             if let Ok(v) = r.json::<Value>().await {
-                if v["taskmanagers"].as_u64() >= Some(n as u64) && v["slots-available"].as_u64() > Some(0) {
+                if v["taskmanagers"].as_u64() >= Some(n as u64)
+                    && v["slots-available"].as_u64() > Some(0)
+                {
                     return;
                 }
             }
         }
-        assert!(t0.elapsed() < Duration::from_secs(120), "TaskManager did not register");
+        assert!(
+            t0.elapsed() < Duration::from_secs(120),
+            "TaskManager did not register"
+        );
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
 }
@@ -341,7 +424,14 @@ async fn wait_taskmanagers(n: u32) {
 async fn jobmanager_outage_shows_unknown_then_reconciles() {
     let tmp = tempfile::tempdir().unwrap();
     let (srv, pid, cid) = setup(tmp.path()).await;
-    let jid = flink_job(&srv, &pid, &cid, "outage", &long_script(&tmp.path().join("out"))).await;
+    let jid = flink_job(
+        &srv,
+        &pid,
+        &cid,
+        "outage",
+        &long_script(&tmp.path().join("out")),
+    )
+    .await;
     let (_, i) = submit(&srv, &pid, &jid, json!({})).await;
     let iid = i["id"].as_str().unwrap().to_string();
     wait_state(&srv, &iid, &["RUNNING"], 60).await;
@@ -354,20 +444,37 @@ async fn jobmanager_outage_shows_unknown_then_reconciles() {
         restart();
         panic!("expected UNKNOWN while the JobManager is down: {d}");
     }
-    let reason = d["history"].as_array().unwrap().last().unwrap()["reason"].as_str().unwrap().to_string();
+    let reason = d["history"].as_array().unwrap().last().unwrap()["reason"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert!(reason.contains("unreachable"), "{reason}");
     let (_, c) = srv.get(&format!("/api/v1/clusters/{cid}")).await;
     assert_eq!(c["health"], "UNREACHABLE", "{c}");
-    assert!(c["health_reason"].as_str().is_some() && c["health_since"].as_i64().is_some(), "{c}");
+    assert!(
+        c["health_reason"].as_str().is_some() && c["health_since"].as_i64().is_some(),
+        "{c}"
+    );
     restart();
     wait_taskmanagers(1).await;
     let d = wait_state(&srv, &iid, &["LOST", "RUNNING", "FAILED"], 120).await;
     assert_eq!(d["state"], "LOST", "{d}");
-    assert!(d["error"].as_str().unwrap().contains("not on the cluster"), "{d}");
+    assert!(
+        d["error"].as_str().unwrap().contains("not on the cluster"),
+        "{d}"
+    );
     let (_, c) = srv.get(&format!("/api/v1/clusters/{cid}")).await;
     assert_eq!(c["health"], "UP", "{c}");
-    let states: Vec<&str> = d["history"].as_array().unwrap().iter().map(|h| h["state"].as_str().unwrap()).collect();
-    assert!(states.ends_with(&["RUNNING", "UNKNOWN", "LOST"]), "{states:?}");
+    let states: Vec<&str> = d["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["state"].as_str().unwrap())
+        .collect();
+    assert!(
+        states.ends_with(&["RUNNING", "UNKNOWN", "LOST"]),
+        "{states:?}"
+    );
 }
 
 /// (g) The same scripts on the embedded engine and on Flink give equal output.
@@ -380,12 +487,21 @@ async fn embedded_and_flink_agree() {
     std::fs::create_dir_all(input.join("customers")).unwrap();
     std::fs::write(
         input.join("orders/part-0.csv"),
-        (1..=60).map(|i| format!("{i},{},{}\n", i % 7, i * 3 % 50)).collect::<String>(),
+        (1..=60)
+            .map(|i| format!("{i},{},{}\n", i % 7, i * 3 % 50))
+            .collect::<String>(),
     )
     .unwrap();
     std::fs::write(
         input.join("customers/part-0.csv"),
-        (0..7).map(|c| format!("{c},name{c},{}\n", if c % 2 == 0 { "north" } else { "south" })).collect::<String>(),
+        (0..7)
+            .map(|c| {
+                format!(
+                    "{c},name{c},{}\n",
+                    if c % 2 == 0 { "north" } else { "south" }
+                )
+            })
+            .collect::<String>(),
     )
     .unwrap();
     let orders = format!("CREATE TABLE orders (id BIGINT, customer BIGINT, amount BIGINT) WITH ('connector' = 'filesystem', 'path' = '{}', 'format' = 'csv');", input.join("orders").display());
@@ -411,21 +527,35 @@ async fn embedded_and_flink_agree() {
             } else {
                 json!({"name": format!("{name}-{engine}"), "script": script})
             };
-            let (s, j) = srv.post(&format!("/api/v1/projects/{pid}/jobs"), body).await;
+            let (s, j) = srv
+                .post(&format!("/api/v1/projects/{pid}/jobs"), body)
+                .await;
             assert_eq!(s, 201, "{j}");
             let (s, i) = submit(&srv, &pid, j["id"].as_str().unwrap(), json!({})).await;
             assert_eq!(s, 202, "{name} on {engine}: {i}");
-            let d = wait_state(&srv, i["id"].as_str().unwrap(), &["FINISHED", "FAILED", "CANCELED"], 120).await;
+            let d = wait_state(
+                &srv,
+                i["id"].as_str().unwrap(),
+                &["FINISHED", "FAILED", "CANCELED"],
+                120,
+            )
+            .await;
             assert_eq!(d["state"], "FINISHED", "{name} on {engine}: {d}");
             let mut lines = output_lines(&out);
             if format == "json" {
-                lines = lines.iter().map(|l| serde_json::from_str::<Value>(l).unwrap().to_string()).collect();
+                lines = lines
+                    .iter()
+                    .map(|l| serde_json::from_str::<Value>(l).unwrap().to_string())
+                    .collect();
                 lines.sort();
             }
             outputs.push(lines);
         }
         assert!(!outputs[0].is_empty(), "{name}: no output");
-        assert_eq!(outputs[0], outputs[1], "{name}: embedded (left) and Flink (right) differ");
+        assert_eq!(
+            outputs[0], outputs[1],
+            "{name}: embedded (left) and Flink (right) differ"
+        );
     }
 }
 
@@ -438,7 +568,10 @@ fn kill_taskmanager() {
         .map(|e| e.path())
         .find(|p| p.to_string_lossy().ends_with("taskexecutor.pid"))
         .expect("taskexecutor pid file");
-    for pid in std::fs::read_to_string(&pid_file).unwrap().split_whitespace() {
+    for pid in std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .split_whitespace()
+    {
         let _ = Command::new("kill").args(["-9", pid]).status();
     }
     std::fs::write(&pid_file, "").unwrap();
@@ -499,4 +632,174 @@ SET 'restart-strategy.fixed-delay.delay' = '4 s';
         "{states:?}"
     );
     wait_taskmanagers(1).await;
+}
+
+/// Jar jobs: a jar uploaded as a versioned artifact (checksum recorded), run with an entry
+/// class and arguments. The jar here is a real Flink program: the SQL runner itself, run as a
+/// user jar. Its print sink's rows are read back from the TaskManager's stdout, and per-vertex
+/// metrics are served.
+#[tokio::test]
+async fn jar_jobs_run_uploaded_artifacts() {
+    use base64::Engine as _;
+    let tmp = tempfile::tempdir().unwrap();
+    let (srv, pid, cid) = setup(tmp.path()).await;
+    let jar = std::fs::read(std::env::var("SCALEPH_FLINK_SQL_RUNNER").unwrap()).unwrap();
+    let upload = |bytes: Vec<u8>, name: &str| {
+        let url = format!("{}/api/v1/projects/{pid}/artifacts?name={name}", srv.base);
+        let http = srv.http.clone();
+        async move {
+            let r = http
+                .post(url)
+                .header("content-type", "application/java-archive")
+                .body(bytes)
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        }
+    };
+    let (s, e) = upload(b"not a jar".to_vec(), "bad").await;
+    assert_eq!(s, 422, "{e}");
+    let (s, a1) = upload(jar.clone(), "runner").await;
+    assert_eq!(s, 201, "{a1}");
+    let (_, a2) = upload(jar.clone(), "runner").await;
+    assert_eq!(
+        (a1["version"].as_i64(), a2["version"].as_i64()),
+        (Some(1), Some(2))
+    );
+    use sha2::Digest;
+    let sha: String = sha2::Sha256::digest(&jar)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(a2["sha256"], sha.as_str());
+    assert_eq!(a2["size"], jar.len());
+
+    let tag = format!("jarjob-{}", std::process::id());
+    let script = format!(
+        "SET 'execution.runtime-mode' = 'batch';
+CREATE TABLE g (id BIGINT) WITH ('connector' = 'datagen', 'fields.id.kind' = 'sequence', 'fields.id.start' = '1', 'fields.id.end' = '5', 'number-of-rows' = '5');
+CREATE TABLE p (tag STRING, id BIGINT) WITH ('connector' = 'print');
+INSERT INTO p SELECT '{tag}', id FROM g GROUP BY id;"
+    );
+    let args = json!([
+        "--script-base64",
+        base64::engine::general_purpose::STANDARD.encode(script)
+    ]);
+    let (s, j) = srv
+        .post(
+            &format!("/api/v1/projects/{pid}/jobs"),
+            json!({"name": "jar", "engine": "flink", "cluster_id": cid,
+                   "jar": {"artifact_id": a2["id"], "entry_class": "io.scaleph.runner.SqlRunner", "args": args}}),
+        )
+        .await;
+    assert_eq!(s, 201, "{j}");
+    let (s, e) = srv
+        .post(
+            &format!("/api/v1/projects/{pid}/jobs"),
+            json!({"name": "jar2", "engine": "flink", "cluster_id": cid, "jar": {"artifact_id": "nope"}}),
+        )
+        .await;
+    assert_eq!(s, 422, "{e}");
+    let (s, i) = submit(&srv, &pid, j["id"].as_str().unwrap(), json!({})).await;
+    assert_eq!(s, 202, "{i}");
+    let iid = i["id"].as_str().unwrap().to_string();
+    let d = wait_state(&srv, &iid, &["FINISHED", "FAILED", "CANCELED"], 120).await;
+    assert_eq!(d["state"], "FINISHED", "{d}");
+    let (s, v) = srv.get(&format!("/api/v1/instances/{iid}/vertices")).await;
+    assert_eq!(s, 200, "{v}");
+    let sum = |key: &str| -> i64 {
+        v["vertices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["metrics"][key].as_i64().unwrap_or(0))
+            .sum()
+    };
+    assert_eq!(v["vertices"].as_array().unwrap().len(), 2, "source and aggregation: {v}");
+    assert!(sum("write-records") >= 5 && sum("read-records") >= 5, "records in/out per vertex: {v}");
+    let (_, tms) = srv
+        .get(&format!("/api/v1/clusters/{cid}/taskmanagers"))
+        .await;
+    let mut stdout = String::new();
+    for tm in tms.as_array().unwrap() {
+        let (_, out) = srv
+            .get(&format!(
+                "/api/v1/clusters/{cid}/taskmanagers/{}/stdout",
+                tm["id"].as_str().unwrap()
+            ))
+            .await;
+        stdout.push_str(out.as_str().unwrap_or_default());
+    }
+    for id in 1..=5 {
+        assert!(
+            stdout.contains(&format!("+I[{tag}, {id}]")),
+            "print sink row {id} in stdout"
+        );
+    }
+}
+
+/// Auto-restart: a job failing at run time is resubmitted from its latest retained checkpoint,
+/// at most `max_attempts` times; each attempt is a new instance linked to the failed one.
+#[tokio::test]
+async fn auto_restart_policy_resubmits_from_the_latest_checkpoint() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (srv, pid, cid) = setup(tmp.path()).await;
+    let script = "SET 'restart-strategy.type' = 'none';
+SET 'execution.checkpointing.interval' = '500ms';
+CREATE TABLE src (id BIGINT) WITH ('connector' = 'datagen', 'fields.id.kind' = 'sequence', 'fields.id.start' = '1', 'fields.id.end' = '100000', 'rows-per-second' = '1000');
+CREATE TABLE snk (x BIGINT) WITH ('connector' = 'blackhole');
+INSERT INTO snk SELECT id / (id - 2500) FROM src;";
+    let (s, j) = srv
+        .post(
+            &format!("/api/v1/projects/{pid}/jobs"),
+            json!({"name": "flaky", "script": script, "engine": "flink", "cluster_id": cid,
+                   "restart_policy": {"max_attempts": 2, "window_minutes": 10}}),
+        )
+        .await;
+    assert_eq!(s, 201, "{j}");
+    let jid = j["id"].as_str().unwrap();
+    let (_, first) = submit(&srv, &pid, jid, json!({})).await;
+    let first = first["id"].as_str().unwrap().to_string();
+    // Three runs in all: the first and two automatic restarts, each FAILED.
+    let t0 = Instant::now();
+    let runs = loop {
+        let (_, l) = srv
+            .get(&format!("/api/v1/projects/{pid}/jobs/{jid}/instances"))
+            .await;
+        let items = l["items"].as_array().unwrap().clone();
+        if items.len() >= 3 && items.iter().all(|i| i["state"] == "FAILED") {
+            break items;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(180), "{l:#}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let (_, l) = srv
+        .get(&format!("/api/v1/projects/{pid}/jobs/{jid}/instances"))
+        .await;
+    assert_eq!(l["total"], 3, "no third restart: {l:#}");
+    // Newest first: restart 2 ← restart 1 ← first, restarts restored from checkpoints.
+    assert_eq!(runs[2]["id"], first.as_str());
+    assert_eq!(runs[1]["restart_of"], runs[2]["id"]);
+    assert_eq!(runs[0]["restart_of"], runs[1]["id"]);
+    for r in &runs[..2] {
+        let from = r["restored_from"].as_str().unwrap_or_default();
+        assert!(
+            from.contains("chk-"),
+            "restored from a retained checkpoint: {r}"
+        );
+    }
+    let (_, logs) = srv
+        .get(&format!(
+            "/api/v1/instances/{}/logs",
+            runs[0]["id"].as_str().unwrap()
+        ))
+        .await;
+    assert!(logs.to_string().contains("not restarting"), "{logs}");
+    let (_, logs) = srv.get(&format!("/api/v1/instances/{first}/logs")).await;
+    assert!(
+        logs.to_string().contains("auto-restart attempt 1 of 2"),
+        "{logs}"
+    );
 }

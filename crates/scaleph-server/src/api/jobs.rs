@@ -7,7 +7,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use scaleph_engine::{EngineKind, JobSettings};
-use scaleph_meta::{Job, JobInstance, JobVersion, Page, Savepoint};
+use scaleph_meta::{JarSpec, Job, JobInstance, JobVersion, Page, RestartPolicy, Savepoint};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -39,8 +39,13 @@ pub struct NewJob {
     /// Parallelism and SET options.
     #[serde(default)]
     settings: JobSettings,
-    /// The Flink SQL script (version 1).
+    /// The Flink SQL script (version 1); empty for jar jobs.
+    #[serde(default)]
     script: String,
+    /// Jar job (engine `flink`): the artifact, entry class and arguments.
+    jar: Option<JarSpec>,
+    /// Automatic restart after FAILED (engine `flink`).
+    restart_policy: Option<RestartPolicy>,
     /// Message of version 1.
     #[serde(default)]
     message: String,
@@ -48,6 +53,26 @@ pub struct NewJob {
 
 fn embedded() -> EngineKind {
     EngineKind::Embedded
+}
+
+/// A field that is present (possibly `null`) deserializes to `Some(…)`; absent stays `None`.
+fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+fn check_policy(p: Option<&RestartPolicy>, engine: EngineKind) -> Result<(), ApiError> {
+    let Some(p) = p else { return Ok(()) };
+    if engine != EngineKind::Flink {
+        return Err(ApiError::invalid("'restart_policy' is for engine 'flink'"));
+    }
+    if !(1..=100).contains(&p.max_attempts) || !(1..=10080).contains(&p.window_minutes) {
+        return Err(ApiError::invalid(
+            "'restart_policy': max_attempts must be within 1..100 and window_minutes within 1..10080",
+        ));
+    }
+    Ok(())
 }
 
 /// Body of `PATCH …/jobs/{id}`.
@@ -60,6 +85,10 @@ pub struct JobPatch {
     engine: Option<EngineKind>,
     /// New cluster (`engine: flink`).
     cluster_id: Option<String>,
+    /// New automatic restart policy; `null` turns it off.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<RestartPolicy>)]
+    restart_policy: Option<Option<RestartPolicy>>,
     /// New settings.
     settings: Option<JobSettings>,
 }
@@ -135,6 +164,26 @@ async fn create_job(
     non_empty("name", &b.name)?;
     check_engine(&s, b.engine, b.cluster_id.as_deref()).await?;
     check_script(&b.script)?;
+    check_policy(b.restart_policy.as_ref(), b.engine)?;
+    match &b.jar {
+        Some(_) if b.engine != EngineKind::Flink => {
+            return Err(ApiError::invalid("jar jobs run on engine 'flink'"))
+        }
+        Some(j) => {
+            s.store
+                .get_artifact(&pid, &j.artifact_id)
+                .await
+                .map_err(|_| {
+                    ApiError::invalid(format!("no artifact '{}' in this project", j.artifact_id))
+                })?;
+        }
+        None if b.script.trim().is_empty() => {
+            return Err(ApiError::invalid(
+                "'script' must not be empty (or give 'jar')",
+            ))
+        }
+        None => {}
+    }
     let job = s
         .store
         .create_job(
@@ -146,6 +195,8 @@ async fn create_job(
                 settings: &b.settings,
                 script: &b.script,
                 message: &b.message,
+                jar: b.jar.as_ref(),
+                restart_policy: b.restart_policy,
             },
         )
         .await?;
@@ -183,6 +234,10 @@ async fn update_job(
         EngineKind::Flink => b.cluster_id.or(cur.cluster_id),
     };
     check_engine(&s, engine, cluster.as_deref()).await?;
+    if let Some(p) = &b.restart_policy {
+        check_policy(p.as_ref(), engine)?;
+        s.store.set_restart_policy(&pid, &id, *p).await?;
+    }
     Ok(Json(
         s.store
             .update_job(

@@ -1,6 +1,7 @@
 //! HTTP handlers, one module per resource; thin over the store and services.
 
 mod account;
+mod artifacts;
 mod audit;
 mod auth;
 mod clusters;
@@ -67,6 +68,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(audit::router())
         .merge(members::router())
         .merge(clusters::router())
+        .merge(artifacts::router())
         .merge(projects::router())
         .merge(datasources::router())
         .merge(jobs::router())

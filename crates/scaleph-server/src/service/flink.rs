@@ -35,6 +35,8 @@ pub struct FlinkConfig {
     pub sql_runner_jar: Option<PathBuf>,
     /// Reconciliation interval (default 1 s).
     pub reconcile_every: Duration,
+    /// Where uploaded jar artifacts are kept (`<data-dir>/artifacts`).
+    pub artifacts_dir: PathBuf,
 }
 
 impl Default for FlinkConfig {
@@ -42,6 +44,7 @@ impl Default for FlinkConfig {
         Self {
             sql_runner_jar: None,
             reconcile_every: Duration::from_secs(1),
+            artifacts_dir: PathBuf::from("scaleph-data/artifacts"),
         }
     }
 }
@@ -290,6 +293,11 @@ impl Flink {
                             .append_logs(&inst.id, &[(LogLevel::Error, err.clone())])
                             .await;
                     }
+                    if seen == JobState::Failed {
+                        let this = self.clone();
+                        let client = client.clone();
+                        tokio::spawn(async move { this.auto_restart(&client, &inst).await });
+                    }
                 }
                 None => {
                     let reason = format!("Flink job {fid} is not on the cluster (a JobManager restart without high availability loses its jobs)");
@@ -305,6 +313,101 @@ impl Flink {
             }
         }
         Ok(())
+    }
+
+    /// Applies the job's restart policy to an instance that just ended FAILED: resubmits
+    /// from the newer of the job's latest completed savepoint and the failed run's latest
+    /// retained checkpoint (or, when it completed none, the state it was restored from;
+    /// fresh when there is nothing), unless the policy's attempts within
+    /// its window are spent. Every attempt, and a refusal, is written to the instance logs.
+    async fn auto_restart(&self, client: &FlinkClient, failed: &JobInstance) {
+        let Ok(job) = self.store.job_of_instance(&failed.id).await else {
+            return;
+        };
+        let Some(policy) = job.restart_policy else {
+            return;
+        };
+        let log = |id: String, line: String| {
+            let store = self.store.clone();
+            async move {
+                let _ = store.append_logs(&id, &[(LogLevel::Info, line)]).await;
+            }
+        };
+        let now = chrono::Utc::now().timestamp_millis();
+        let since = now - i64::from(policy.window_minutes) * 60_000;
+        let used = self
+            .store
+            .count_restarts(&job.id, since)
+            .await
+            .unwrap_or(i64::MAX);
+        if used >= i64::from(policy.max_attempts) {
+            log(
+                failed.id.clone(),
+                format!(
+                    "auto-restart: {used} of {} attempts used within {} min; not restarting",
+                    policy.max_attempts, policy.window_minutes
+                ),
+            )
+            .await;
+            return;
+        }
+        let savepoint = self
+            .store
+            .list_savepoints(&job.id)
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .find(|s| s.status == "COMPLETED")
+            .and_then(|s| Some((s.completed_at.unwrap_or(s.created_at), s.path?)));
+        let checkpoint = match failed.flink_job_id.as_deref() {
+            Some(fid) => client.checkpoints(fid).await.ok().and_then(|c| {
+                let l = &c["latest"]["completed"];
+                Some((
+                    l["latest_ack_timestamp"].as_i64()?,
+                    l["external_path"].as_str()?.to_string(),
+                ))
+            }),
+            None => None,
+        };
+        // A run that failed before its first checkpoint still holds the state it started from.
+        let checkpoint = checkpoint.or_else(|| {
+            failed
+                .restored_from
+                .clone()
+                .map(|p| (failed.created_at, p))
+        });
+        let from = match (savepoint, checkpoint) {
+            (Some(s), Some(c)) => Some(if c.0 > s.0 { c.1 } else { s.1 }),
+            (s, c) => s.or(c).map(|x| x.1),
+        };
+        let script = match self.store.get_version(&job.id, job.current_version).await {
+            Ok(v) => v.script,
+            Err(_) => return,
+        };
+        let attempt = used + 1;
+        match self.submit(&job, &script, from.as_deref(), true).await {
+            Ok(new) => {
+                let _ = self.store.set_restart_of(&new.id, &failed.id).await;
+                let what = format!(
+                    "auto-restart attempt {attempt} of {}: instance {} {}",
+                    policy.max_attempts,
+                    new.id,
+                    from.as_deref().map_or(
+                        "without state (no savepoint or retained checkpoint)".to_string(),
+                        |p| format!("from {p}")
+                    )
+                );
+                log(failed.id.clone(), what.clone()).await;
+                log(new.id.clone(), what).await;
+            }
+            Err(e) => {
+                log(
+                    failed.id.clone(),
+                    format!("auto-restart attempt {attempt} failed: {}", e.detail()),
+                )
+                .await;
+            }
+        }
     }
 
     async fn root_cause(&self, client: &FlinkClient, fid: &str) -> String {
@@ -359,17 +462,22 @@ impl Flink {
         savepoint: Option<&str>,
         allow_non_restored_state: bool,
     ) -> Result<JobInstance, ApiError> {
-        scaleph_sql::parse_script(script).map_err(|e| {
-            ApiError::invalid(e.to_string())
-                .with("line", e.pos.line)
-                .with("column", e.pos.column)
-        })?;
+        if job.jar.is_none() {
+            scaleph_sql::parse_script(script).map_err(|e| {
+                ApiError::invalid(e.to_string())
+                    .with("line", e.pos.line)
+                    .with("column", e.pos.column)
+            })?;
+        }
         let cluster_id = job
             .cluster_id
             .as_deref()
             .ok_or_else(|| ApiError::invalid("engine 'flink' needs a 'cluster_id'"))?;
         let (c, client) = self.client(cluster_id).await?;
-        let jar = self.ensure_runner(&c, &client).await?;
+        let jar = match &job.jar {
+            Some(spec) => self.ensure_artifact(job, spec, &client).await?,
+            None => self.ensure_runner(&c, &client).await?,
+        };
         let inst = self
             .store
             .create_instance(
@@ -387,12 +495,24 @@ impl Flink {
             "--pipeline-name".to_string(),
             format!("scaleph:{}", job.name),
         ];
+        // Jobs restarted by the platform need their checkpoints kept after a failure.
+        if job.restart_policy.is_some() {
+            args.push("--set".into());
+            args.push(
+                "execution.checkpointing.externalized-checkpoint-retention=RETAIN_ON_CANCELLATION"
+                    .into(),
+            );
+        }
         for (k, v) in &job.settings.options {
             args.push("--set".into());
             args.push(format!("{k}={v}"));
         }
+        let (entry_class, args) = match &job.jar {
+            Some(spec) => (spec.entry_class.clone(), spec.args.clone()),
+            None => (Some(RUNNER_CLASS.to_string()), args),
+        };
         let run = JarRun {
-            entry_class: Some(RUNNER_CLASS.into()),
+            entry_class,
             program_args_list: args,
             parallelism: job.settings.parallelism,
             savepoint_path: savepoint.map(str::to_string),
@@ -434,6 +554,75 @@ impl Flink {
                     .with("instance_id", inst.id))
             }
         }
+    }
+
+    /// Path of an artifact's file: `<artifacts dir>/<project>/<sha256>.jar`.
+    pub fn artifact_path(&self, project_id: &str, sha256: &str) -> PathBuf {
+        self.cfg
+            .artifacts_dir
+            .join(project_id)
+            .join(format!("{sha256}.jar"))
+    }
+
+    /// Stores an uploaded jar (checked to be a zip archive) and records a new version.
+    ///
+    /// # Errors
+    /// 422 when the bytes are not a jar or the name is empty; 500 on I/O errors.
+    pub async fn store_artifact(
+        &self,
+        project_id: &str,
+        name: &str,
+        bytes: &[u8],
+    ) -> Result<scaleph_meta::Artifact, ApiError> {
+        if name.trim().is_empty() || name.len() > 200 {
+            return Err(ApiError::invalid("'name' must be 1-200 characters"));
+        }
+        if !bytes.starts_with(b"PK\x03\x04") {
+            return Err(ApiError::invalid("the upload is not a jar (zip) file"));
+        }
+        self.store.get_project(project_id).await?;
+        let digest: String = Sha256::digest(bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let path = self.artifact_path(project_id, &digest);
+        let io = |e: std::io::Error| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("cannot store the artifact: {e}"),
+            )
+        };
+        if let Some(dir) = path.parent() {
+            tokio::fs::create_dir_all(dir).await.map_err(io)?;
+        }
+        let tmp = path.with_extension("jar.tmp");
+        tokio::fs::write(&tmp, bytes).await.map_err(io)?;
+        tokio::fs::rename(&tmp, &path).await.map_err(io)?;
+        Ok(self
+            .store
+            .create_artifact(project_id, name.trim(), &digest, bytes.len() as i64)
+            .await?)
+    }
+
+    /// Uploads a jar job's artifact unless the cluster has it (found by its checksum in the
+    /// uploaded file name).
+    async fn ensure_artifact(
+        &self,
+        job: &Job,
+        spec: &scaleph_meta::JarSpec,
+        client: &FlinkClient,
+    ) -> Result<String, ApiError> {
+        let a = self
+            .store
+            .get_artifact(&job.project_id, &spec.artifact_id)
+            .await?;
+        let suffix = format!("_{}.jar", a.sha256);
+        let ids = client.jar_ids().await.map_err(flink_err)?;
+        if let Some(id) = ids.into_iter().find(|j| j.ends_with(&suffix)) {
+            return Ok(id);
+        }
+        let path = self.artifact_path(&job.project_id, &a.sha256);
+        client.upload_jar(&path).await.map_err(flink_err)
     }
 
     fn flink_id(inst: &JobInstance) -> Result<&str, ApiError> {
