@@ -716,8 +716,15 @@ INSERT INTO p SELECT '{tag}', id FROM g GROUP BY id;"
             .map(|x| x["metrics"][key].as_i64().unwrap_or(0))
             .sum()
     };
-    assert_eq!(v["vertices"].as_array().unwrap().len(), 2, "source and aggregation: {v}");
-    assert!(sum("write-records") >= 5 && sum("read-records") >= 5, "records in/out per vertex: {v}");
+    assert_eq!(
+        v["vertices"].as_array().unwrap().len(),
+        2,
+        "source and aggregation: {v}"
+    );
+    assert!(
+        sum("write-records") >= 5 && sum("read-records") >= 5,
+        "records in/out per vertex: {v}"
+    );
     let (_, tms) = srv
         .get(&format!("/api/v1/clusters/{cid}/taskmanagers"))
         .await;

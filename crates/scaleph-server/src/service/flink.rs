@@ -370,12 +370,8 @@ impl Flink {
             None => None,
         };
         // A run that failed before its first checkpoint still holds the state it started from.
-        let checkpoint = checkpoint.or_else(|| {
-            failed
-                .restored_from
-                .clone()
-                .map(|p| (failed.created_at, p))
-        });
+        let checkpoint =
+            checkpoint.or_else(|| failed.restored_from.clone().map(|p| (failed.created_at, p)));
         let from = match (savepoint, checkpoint) {
             (Some(s), Some(c)) => Some(if c.0 > s.0 { c.1 } else { s.1 }),
             (s, c) => s.or(c).map(|x| x.1),
