@@ -219,6 +219,21 @@ impl FlinkClient {
         .await
     }
 
+    /// `GET /jobs/{id}/vertices/{vertex}/subtasks/metrics?get=…&agg=sum`: metrics summed over
+    /// the vertex's subtasks, `[{id, sum}]` (e.g. `numRecordsInPerSecond`).
+    pub async fn subtask_metrics_sum(
+        &self,
+        id: &str,
+        vertex: &str,
+        names: &[&str],
+    ) -> Result<Value> {
+        self.get(&format!(
+            "/jobs/{id}/vertices/{vertex}/subtasks/metrics?get={}&agg=sum",
+            names.join(",")
+        ))
+        .await
+    }
+
     /// `GET /jobs/{id}/vertices/{vertex}/backpressure`.
     pub async fn backpressure(&self, id: &str, vertex: &str) -> Result<Value> {
         self.get(&format!("/jobs/{id}/vertices/{vertex}/backpressure"))

@@ -155,6 +155,14 @@ INSERT INTO snk SELECT id FROM src;",
     assert_eq!(sp["status"], "COMPLETED", "{savepoints}");
     assert_eq!(sp["trigger_kind"], "stop");
     assert!(sp["path"].as_str().unwrap().contains("savepoints"), "{sp}");
+    let (s, cp) = srv
+        .get(&format!("/api/v1/instances/{iid}/checkpoints"))
+        .await;
+    assert_eq!(s, 200, "{cp}");
+    assert!(
+        cp["counts"]["completed"].as_i64() >= Some(1),
+        "checkpoint stats: {cp}"
+    );
     let before = output_lines(&out).len();
     assert!(before > 0 && before < n, "stopped midway: {before} rows");
 
@@ -216,6 +224,30 @@ async fn cancel_savepoint_restart_and_dispose() {
     let iid = i["id"].as_str().unwrap().to_string();
     wait_state(&srv, &iid, &["RUNNING"], 60).await;
     wait_tasks_running(&srv, &iid).await;
+    // Record rates per running vertex: a keyed aggregation puts a network edge between two
+    // vertices (chained operators exchange no counted records).
+    let agg = flink_job(&srv, &pid, &cid, "rates", "CREATE TABLE src (id BIGINT) WITH ('connector' = 'datagen', 'rows-per-second' = '200');\nCREATE TABLE b (k BIGINT, n BIGINT) WITH ('connector' = 'blackhole');\nINSERT INTO b SELECT MOD(id, 10), COUNT(*) FROM src GROUP BY MOD(id, 10);").await;
+    let (_, ai) = submit(&srv, &pid, &agg, json!({})).await;
+    let aid = ai["id"].as_str().unwrap().to_string();
+    wait_state(&srv, &aid, &["RUNNING"], 60).await;
+    wait_tasks_running(&srv, &aid).await;
+    let t0 = Instant::now();
+    loop {
+        let (_, v) = srv.get(&format!("/api/v1/instances/{aid}/vertices")).await;
+        let vs = v["vertices"].as_array().unwrap();
+        let out = vs[0]["records_out_per_second"].as_f64().unwrap_or(0.0);
+        let inp = vs[1]["records_in_per_second"].as_f64().unwrap_or(0.0);
+        if vs.len() == 2 && out > 50.0 && inp > 50.0 {
+            break;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "no record rates: {v}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    srv.post(&format!("/api/v1/instances/{aid}/cancel"), json!({}))
+        .await;
 
     // A savepoint while running: listed, COMPLETED, the job keeps running.
     let (s, sp) = srv
@@ -701,11 +733,40 @@ INSERT INTO p SELECT '{tag}', id FROM g GROUP BY id;"
         )
         .await;
     assert_eq!(s, 422, "{e}");
+    // The cluster loses every uploaded jar: the next submission uploads the artifact again.
+    let http = reqwest::Client::new();
+    let jars: Value = http
+        .get(format!("{}/jars", flink_url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for f in jars["files"].as_array().unwrap() {
+        let id = f["id"].as_str().unwrap();
+        http.delete(format!("{}/jars/{id}", flink_url()))
+            .send()
+            .await
+            .unwrap();
+    }
     let (s, i) = submit(&srv, &pid, j["id"].as_str().unwrap(), json!({})).await;
     assert_eq!(s, 202, "{i}");
     let iid = i["id"].as_str().unwrap().to_string();
     let d = wait_state(&srv, &iid, &["FINISHED", "FAILED", "CANCELED"], 120).await;
     assert_eq!(d["state"], "FINISHED", "{d}");
+    // …and the SQL runner too.
+    let sql = flink_job(&srv, &pid, &cid, "after-loss", "SET 'execution.runtime-mode' = 'batch';\nCREATE TABLE g (id BIGINT) WITH ('connector' = 'datagen', 'number-of-rows' = '3');\nCREATE TABLE b (id BIGINT) WITH ('connector' = 'blackhole');\nINSERT INTO b SELECT id FROM g;").await;
+    let (s, i2) = submit(&srv, &pid, &sql, json!({})).await;
+    assert_eq!(s, 202, "the runner is uploaded again: {i2}");
+    let d2 = wait_state(
+        &srv,
+        i2["id"].as_str().unwrap(),
+        &["FINISHED", "FAILED"],
+        120,
+    )
+    .await;
+    assert_eq!(d2["state"], "FINISHED", "{d2}");
     let (s, v) = srv.get(&format!("/api/v1/instances/{iid}/vertices")).await;
     assert_eq!(s, 200, "{v}");
     let sum = |key: &str| -> i64 {

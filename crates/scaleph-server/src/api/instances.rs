@@ -136,8 +136,9 @@ async fn instance_exceptions(
     })))
 }
 
-/// Per-vertex metrics of a Flink instance: records and bytes in/out with rates, and
-/// backpressure where Flink reports it.
+/// Per-vertex metrics of a Flink instance: records and bytes in/out (`metrics`, Flink's
+/// counters), `records_in_per_second` / `records_out_per_second` (summed over subtasks, while
+/// running), and the backpressure level where Flink reports it.
 #[utoipa::path(get, path = "/api/v1/instances/{instance_id}/vertices", tag = "instances", params(("instance_id" = String, Path)),
     responses((status = 200, body = Object), (status = 404), (status = 502)))]
 async fn instance_vertices(
@@ -155,12 +156,31 @@ async fn instance_vertices(
     for v in job["vertices"].as_array().into_iter().flatten() {
         let vid = v["id"].as_str().unwrap_or_default();
         let bp = c.backpressure(fid, vid).await.ok();
+        // Rates exist while the vertex runs; summed over its subtasks.
+        let rates = c
+            .subtask_metrics_sum(
+                fid,
+                vid,
+                &["numRecordsInPerSecond", "numRecordsOutPerSecond"],
+            )
+            .await
+            .ok();
+        let rate = |name: &str| {
+            rates.as_ref().and_then(|r| {
+                r.as_array()?
+                    .iter()
+                    .find(|m| m["id"] == name)
+                    .and_then(|m| m["sum"].as_f64())
+            })
+        };
         out.push(serde_json::json!({
             "id": vid,
             "name": v["name"],
             "parallelism": v["parallelism"],
             "status": v["status"],
             "metrics": v["metrics"],
+            "records_in_per_second": rate("numRecordsInPerSecond"),
+            "records_out_per_second": rate("numRecordsOutPerSecond"),
             "backpressure": bp.as_ref().map(|b| b["backpressureLevel"].clone()),
         }));
     }
