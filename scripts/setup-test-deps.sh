@@ -1,12 +1,20 @@
 #!/usr/bin/env bash
-# Installs the test dependencies when missing: PostgreSQL server (Debian packages) and DuckDB
-# (PyPI, for TPC-H reference results). Idempotent.
+# Installs the test dependencies when missing: PostgreSQL server and Chromium (Debian
+# packages), DuckDB (PyPI, for TPC-H reference results), the web UI's npm packages (Vite, Vitest,
+# playwright-core). Flink and the JDK come with scripts/flink-cluster.sh. Idempotent.
 set -euo pipefail
 SUDO=""
 [ "$(id -u)" = 0 ] || SUDO="sudo"
 if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq postgresql >/dev/null
+fi
+if ! command -v chromium >/dev/null 2>&1; then
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium fonts-noto-cjk >/dev/null
+fi
+if [ ! -d web/node_modules ]; then
+  npm --prefix web ci --no-audit --no-fund
 fi
 if ! python3 -c 'import duckdb' 2>/dev/null; then
   python3 -m pip install --quiet duckdb

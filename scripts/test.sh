@@ -34,4 +34,6 @@ echo "PostgreSQL $("$PGBIN/postgres" --version | awk '{print $3}') on 127.0.0.1:
 while IFS= read -r kv; do export "$kv"; done < <(scripts/flink-cluster.sh start "$FLINKWORK")
 echo "Flink $(curl -fsS "$SCALEPH_TEST_FLINK_URL/config" | python3 -c 'import json,sys; print(json.load(sys.stdin)["flink-version"])') at $SCALEPH_TEST_FLINK_URL"
 
+# Frontend unit tests (Vitest); the UI end-to-end test runs in nextest (crates/scaleph/tests/ui.rs).
+npm --prefix web test
 cargo nextest run --workspace --no-fail-fast "$@"

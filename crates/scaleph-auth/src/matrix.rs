@@ -439,6 +439,7 @@ pub const ROUTES: &[RouteRule] = &[
     r("POST", "/api/v1/projects/{project_id}/artifacts", R::Job, Create, "artifact.upload"),
     r("GET", "/api/v1/projects/{project_id}/jobs/{job_id}/savepoints", R::Job, Read, "savepoint.list"),
     r("DELETE", "/api/v1/projects/{project_id}/jobs/{job_id}/savepoints/{savepoint_id}", R::Job, Operate, "savepoint.dispose"),
+    r("GET", "/api/v1/instances/{instance_id}/events", R::Instance, Read, "instance.events"),
     r("POST", "/api/v1/instances/{instance_id}/stop", R::Instance, Operate, "instance.stop"),
     r("POST", "/api/v1/instances/{instance_id}/savepoints", R::Instance, Operate, "instance.savepoint"),
     r("POST", "/api/v1/instances/{instance_id}/restart", R::Instance, Operate, "instance.restart"),

@@ -204,8 +204,3 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
         }
     }
 }
-
-/// Answers unknown routes with a problem document.
-pub async fn fallback() -> ApiError {
-    ApiError::not_found("no such route")
-}

@@ -10,6 +10,7 @@ pub mod api;
 pub mod auth;
 pub mod error;
 pub mod service;
+pub mod ui;
 
 pub use error::{ApiError, ApiJson};
 
@@ -87,7 +88,7 @@ pub fn app(state: AppState) -> Router {
     let router = Router::new()
         .merge(api_router)
         .merge(SwaggerUi::new("/swagger-ui").url("/api/v1/openapi.json", openapi))
-        .fallback(error::fallback)
+        .fallback(ui::serve)
         .layer(DefaultBodyLimit::max(BODY_LIMIT));
     let router = SECURITY_HEADERS
         .into_iter()

@@ -3,7 +3,9 @@ use crate::error::{ApiError, ApiJson, ApiQuery};
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::{Extension, Json};
+use futures::StreamExt;
 use scaleph_engine::EngineKind;
 use scaleph_meta::{InstanceDetail, Job, JobInstance, LogLine, Savepoint};
 use serde::Deserialize;
@@ -15,6 +17,7 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_instance))
         .routes(routes!(cancel_instance))
         .routes(routes!(instance_logs))
+        .routes(routes!(instance_events))
         .routes(routes!(stop_instance))
         .routes(routes!(trigger_savepoint))
         .routes(routes!(restart_instance))
@@ -242,6 +245,61 @@ async fn cancel_instance(
         EngineKind::Flink => s.flink.cancel(&inst).await?,
     };
     Ok((StatusCode::ACCEPTED, Json(after)))
+}
+
+/// Live updates of an instance as Server-Sent Events: `instance` events carry the detail
+/// (state, history, metrics) whenever it changes, `logs` events carry new log lines (JSON
+/// arrays). The stream ends after the instance ends. Checked every 250 ms on the server.
+#[utoipa::path(get, path = "/api/v1/instances/{instance_id}/events", tag = "instances", params(("instance_id" = String, Path)),
+    responses((status = 200, content_type = "text/event-stream", body = String), (status = 404)))]
+async fn instance_events(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Sse<impl futures::Stream<Item = Result<Event, std::convert::Infallible>>>, ApiError> {
+    s.store.get_instance(&id).await?;
+    struct Cursor {
+        last: String,
+        after: i64,
+        done: bool,
+        first: bool,
+    }
+    let start = Cursor {
+        last: String::new(),
+        after: 0,
+        done: false,
+        first: true,
+    };
+    let stream = futures::stream::unfold((s, id, start), |(s, id, mut c)| async move {
+        loop {
+            if c.done {
+                return None;
+            }
+            if !c.first {
+                tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+            }
+            c.first = false;
+            let mut events = Vec::new();
+            if let Ok(lines) = s.store.logs(&id, c.after, 1000).await {
+                if let Some(l) = lines.last() {
+                    c.after = l.seq;
+                    events.push(Event::default().event("logs").json_data(&lines).ok()?);
+                }
+            }
+            let detail = s.store.instance_detail(&id).await.ok()?;
+            let text = serde_json::to_string(&detail).ok()?;
+            if text != c.last {
+                c.done = detail.instance.state.is_terminal();
+                events.push(Event::default().event("instance").data(text.clone()));
+                c.last = text;
+            }
+            if !events.is_empty() {
+                let batch = futures::stream::iter(events.into_iter().map(Ok));
+                return Some((batch, (s, id, c)));
+            }
+        }
+    })
+    .flatten();
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }
 
 /// Log lines of an instance, oldest first, for tailing with `after`.

@@ -1,0 +1,54 @@
+//! The web UI end to end in real Chromium (Playwright, `web/e2e/flow.mjs`) against a real
+//! `scaleph serve`. Screenshots of the main pages are kept in `target/ui-screenshots/`.
+
+mod common;
+
+use common::Server;
+use std::path::PathBuf;
+use std::process::Command;
+
+#[tokio::test]
+async fn ui_flow_in_chromium() {
+    let tmp = tempfile::tempdir().unwrap();
+    let srv = Server::start(&tmp.path().join("data"));
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    // The server serves the built UI, not the "how to build" page.
+    let page = reqwest::get(&srv.base).await.unwrap().text().await.unwrap();
+    assert!(
+        page.contains("<div id=\"root\">"),
+        "the UI is not built (web/dist); the server answered: {page}"
+    );
+    let input = tmp.path().join("input");
+    std::fs::create_dir_all(input.join("people")).unwrap();
+    std::fs::write(
+        input.join("people/part-0.csv"),
+        "1,alice,30\n2,bob,25\n3,carol,41\n",
+    )
+    .unwrap();
+    let shots = root.join("target/ui-screenshots");
+    let out = Command::new("node")
+        .arg(root.join("web/e2e/flow.mjs"))
+        .current_dir(root.join("web"))
+        .env("BASE", &srv.base)
+        .env("PASSWORD", common::ADMIN_PASSWORD)
+        .env("DATA", &input)
+        .env("SHOTS", &shots)
+        .output()
+        .expect("run node web/e2e/flow.mjs");
+    let log = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "UI flow failed:\n{log}");
+    assert!(log.contains("e2e: ok"), "{log}");
+    for shot in [
+        "01-login",
+        "03-studio-error",
+        "04-studio-preview",
+        "05-job-detail",
+        "08-projects-zh",
+    ] {
+        assert!(shots.join(format!("{shot}.png")).exists(), "{shot}.png");
+    }
+}

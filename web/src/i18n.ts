@@ -1,0 +1,53 @@
+import i18n from "i18next";
+import { initReactI18next } from "react-i18next";
+
+const en = {
+  appName: "scaleph",
+  signIn: "Sign in", signOut: "Sign out", username: "User name", password: "Password",
+  projects: "Projects", newProject: "New project", name: "Name", description: "Description", create: "Create",
+  jobs: "Jobs", datasources: "Datasources", clusters: "Clusters", admin: "Admin", members: "Members",
+  newJob: "New SQL job", engine: "Engine", state: "State", lastRun: "Last run", search: "Search",
+  allStates: "All states", studio: "SQL studio", validate: "Validate", preview: "Preview", save: "Save version",
+  submit: "Submit", valid: "The script is valid", versions: "Versions", diff: "Diff", compare: "Compare",
+  message: "Message", saved: "Saved version {{v}}", submitted: "Submitted", noRows: "No rows",
+  jobDetail: "Job", instance: "Instance", timeline: "State timeline", metrics: "Metrics", logs: "Logs",
+  exceptions: "Exceptions", savepoints: "Savepoints", cancel: "Cancel", stop: "Stop with savepoint",
+  triggerSavepoint: "Trigger savepoint", restart: "Restart", restore: "Restore from this",
+  confirm: "Are you sure?", rows: "Rows", bytes: "Bytes", table: "Table", role: "Role", empty: "Nothing yet",
+  type: "Type", test: "Test connection", register: "Register", health: "Health", users: "Users",
+  audit: "Audit log", actor: "Actor", action: "Action", target: "Target", outcome: "Outcome", time: "Time",
+  tokens: "Tokens", language: "中文", cluster: "Cluster", add: "Add", properties: "Properties",
+};
+
+const zh: typeof en = {
+  appName: "scaleph",
+  signIn: "登录", signOut: "退出", username: "用户名", password: "密码",
+  projects: "项目", newProject: "新建项目", name: "名称", description: "描述", create: "创建",
+  jobs: "作业", datasources: "数据源", clusters: "集群", admin: "管理", members: "成员",
+  newJob: "新建 SQL 作业", engine: "引擎", state: "状态", lastRun: "最近运行", search: "搜索",
+  allStates: "全部状态", studio: "SQL 开发", validate: "校验", preview: "预览", save: "保存版本",
+  submit: "提交", valid: "脚本校验通过", versions: "版本", diff: "对比", compare: "比较",
+  message: "说明", saved: "已保存版本 {{v}}", submitted: "已提交", noRows: "无数据",
+  jobDetail: "作业", instance: "实例", timeline: "状态时间线", metrics: "指标", logs: "日志",
+  exceptions: "异常", savepoints: "保存点", cancel: "取消", stop: "停止并保存",
+  triggerSavepoint: "触发保存点", restart: "重启", restore: "从此恢复",
+  confirm: "确定吗？", rows: "行数", bytes: "字节", table: "表", role: "角色", empty: "暂无数据",
+  type: "类型", test: "测试连接", register: "注册", health: "健康", users: "用户",
+  audit: "审计日志", actor: "操作者", action: "操作", target: "对象", outcome: "结果", time: "时间",
+  tokens: "令牌", language: "English", cluster: "集群", add: "添加", properties: "属性",
+};
+
+i18n.use(initReactI18next).init({
+  resources: { en: { translation: en }, zh: { translation: zh } },
+  lng: localStorage.getItem("lang") ?? "en",
+  fallbackLng: "en",
+  interpolation: { escapeValue: false },
+});
+
+export function toggleLanguage() {
+  const next = i18n.language === "en" ? "zh" : "en";
+  localStorage.setItem("lang", next);
+  i18n.changeLanguage(next);
+}
+
+export default i18n;

@@ -1,0 +1,60 @@
+// Monaco from the bundle (no CDN): the editor worker, a Flink SQL language, completion of
+// keywords, types, and tables/columns from the script's DDL plus registered datasources.
+import * as monaco from "monaco-editor";
+import editorWorker from "monaco-editor/esm/vs/editor/editor.worker?worker";
+import { loader } from "@monaco-editor/react";
+import { FLINK_KEYWORDS, FLINK_TYPES, tablesFromDdl } from "./sql";
+
+(self as any).MonacoEnvironment = { getWorker: () => new editorWorker() };
+loader.config({ monaco });
+
+export const extraTables: { names: string[] } = { names: [] };
+
+monaco.languages.register({ id: "flinksql" });
+monaco.languages.setMonarchTokensProvider("flinksql", {
+  ignoreCase: true,
+  keywords: FLINK_KEYWORDS.map((k) => k.toLowerCase()),
+  typeKeywords: FLINK_TYPES.map((k) => k.toLowerCase()),
+  tokenizer: {
+    root: [
+      [/--.*$/, "comment"],
+      [/\/\*/, "comment", "@comment"],
+      [/'([^']|'')*'/, "string"],
+      [/`[^`]*`/, "identifier"],
+      [/\d+(\.\d+)?/, "number"],
+      [/[a-zA-Z_]\w*/, { cases: { "@keywords": "keyword", "@typeKeywords": "type", "@default": "identifier" } }],
+    ],
+    comment: [
+      [/\*\//, "comment", "@pop"],
+      [/./, "comment"],
+    ],
+  },
+} as any);
+
+monaco.languages.registerCompletionItemProvider("flinksql", {
+  triggerCharacters: ["."],
+  provideCompletionItems(model, position) {
+    const word = model.getWordUntilPosition(position);
+    const range = {
+      startLineNumber: position.lineNumber,
+      endLineNumber: position.lineNumber,
+      startColumn: word.startColumn,
+      endColumn: word.endColumn,
+    };
+    const K = monaco.languages.CompletionItemKind;
+    const tables = tablesFromDdl(model.getValue());
+    const items: monaco.languages.CompletionItem[] = [];
+    for (const [t, cols] of Object.entries(tables)) {
+      items.push({ label: t, kind: K.Struct, insertText: t, range, detail: "table" });
+      for (const c of cols) items.push({ label: c, kind: K.Field, insertText: c, range, detail: `${t}.${c}` });
+    }
+    for (const d of extraTables.names) items.push({ label: d, kind: K.Module, insertText: d, range, detail: "datasource" });
+    for (const k of FLINK_KEYWORDS) items.push({ label: k, kind: K.Keyword, insertText: k, range });
+    for (const k of FLINK_TYPES) items.push({ label: k, kind: K.TypeParameter, insertText: k, range });
+    return { suggestions: items };
+  },
+});
+
+(window as any).scalephMonaco = monaco;
+
+export { monaco };

@@ -1,0 +1,86 @@
+import { useState } from "react";
+import { Alert, Button, Card, Form, Input, Select, Space, Table, Tabs, Tag } from "antd";
+import { useTranslation } from "react-i18next";
+import { api } from "../api";
+import { useApi } from "../hooks";
+
+export function Admin() {
+  const { t } = useTranslation();
+  return (
+    <Card title={t("admin")}>
+      <Tabs items={[
+        { key: "users", label: t("users"), children: <Users /> },
+        { key: "audit", label: t("audit"), children: <Audit /> },
+      ]} />
+    </Card>
+  );
+}
+
+function Users() {
+  const { t } = useTranslation();
+  const { data, error, reload } = useApi<any>("/api/v1/users?page_size=500");
+  const [err, setErr] = useState<string>();
+  const [created, setCreated] = useState<string>();
+  return (
+    <>
+      {(error || err) && <Alert type="error" message={error ?? err} style={{ marginBottom: 12 }} />}
+      {created && <Alert type="success" message={created} style={{ marginBottom: 12 }} />}
+      <Form layout="inline" style={{ marginBottom: 16 }} onFinish={async (v) => {
+        try {
+          const r = await api("POST", "/api/v1/users", { username: v.username, role: v.role, password: v.password || undefined });
+          setCreated(r.generated_password ? `${r.user.username}: ${r.generated_password}` : r.user.username);
+          setErr(undefined);
+          reload();
+        } catch (e: any) {
+          setErr(e.message);
+        }
+      }}>
+        <Form.Item name="username" rules={[{ required: true }]}><Input placeholder={t("username")} /></Form.Item>
+        <Form.Item name="password"><Input.Password placeholder={t("password")} /></Form.Item>
+        <Form.Item name="role" initialValue="user"><Select style={{ width: 100 }} options={[{ value: "user" }, { value: "admin" }]} /></Form.Item>
+        <Button htmlType="submit" type="primary">{t("create")}</Button>
+      </Form>
+      <Table rowKey="id" dataSource={data?.items ?? []} columns={[
+        { title: t("username"), dataIndex: "username" },
+        { title: t("role"), dataIndex: "role" },
+        { title: "id", dataIndex: "id", render: (v) => <code>{v}</code> },
+        { title: "", dataIndex: "enabled", render: (e, u: any) => (
+          <Button size="small" onClick={async () => {
+            try {
+              await api("PATCH", `/api/v1/users/${u.id}`, { enabled: !e });
+              reload();
+            } catch (x: any) {
+              setErr(x.message);
+            }
+          }}>{e ? "disable" : "enable"}</Button>
+        ) },
+      ]} />
+    </>
+  );
+}
+
+function Audit() {
+  const { t } = useTranslation();
+  const [q, setQ] = useState<Record<string, string>>({});
+  const params = new URLSearchParams({ page_size: "100", ...Object.fromEntries(Object.entries(q).filter(([, v]) => v)) });
+  const { data, error } = useApi<any>(`/api/v1/audit?${params}`);
+  return (
+    <>
+      {error && <Alert type="error" message={error} />}
+      <Space style={{ marginBottom: 12 }}>
+        <Input placeholder={t("actor")} onChange={(e) => setQ({ ...q, actor: e.target.value })} />
+        <Input placeholder={t("action")} onChange={(e) => setQ({ ...q, action: e.target.value })} />
+        <Select allowClear placeholder={t("outcome")} style={{ width: 120 }} onChange={(v) => setQ({ ...q, outcome: v ?? "" })}
+          options={["success", "denied", "failed"].map((v) => ({ value: v }))} />
+      </Space>
+      <Table rowKey="id" size="small" dataSource={data?.items ?? []} columns={[
+        { title: t("time"), dataIndex: "at", render: (v) => new Date(v).toLocaleString() },
+        { title: t("actor"), dataIndex: "actor" },
+        { title: t("action"), dataIndex: "action" },
+        { title: t("target"), dataIndex: "target" },
+        { title: t("outcome"), dataIndex: "outcome", render: (o, e: any) => <Tag color={o === "success" ? "green" : "red"}>{o} {e.status}</Tag> },
+        { title: "IP", dataIndex: "source_ip" },
+      ]} />
+    </>
+  );
+}

@@ -1,0 +1,164 @@
+import { useEffect, useRef, useState } from "react";
+import { useNavigate, useParams } from "react-router-dom";
+import Editor, { DiffEditor, type OnMount } from "@monaco-editor/react";
+import { Alert, Button, Card, Col, Input, Row, Select, Space, Table, Tag, Typography } from "antd";
+import { useTranslation } from "react-i18next";
+import { api, ApiError } from "../api";
+import { useApi } from "../hooks";
+import { extraTables, monaco } from "../monaco";
+import { markerAt } from "../sql";
+
+export function Studio() {
+  const { pid, jid } = useParams();
+  const nav = useNavigate();
+  const { t } = useTranslation();
+  const { data: job, reload: reloadJob } = useApi<any>(`/api/v1/projects/${pid}/jobs/${jid}`);
+  const { data: versions, reload: reloadVersions } = useApi<any[]>(`/api/v1/projects/${pid}/jobs/${jid}/versions`);
+  const { data: clusters } = useApi<any[]>("/api/v1/clusters");
+  const { data: datasources } = useApi<any>(`/api/v1/projects/${pid}/datasources?page_size=500`);
+  const [script, setScript] = useState<string>();
+  const [problem, setProblem] = useState<string>();
+  const [ok, setOk] = useState<string>();
+  const [preview, setPreview] = useState<any>();
+  const [msg, setMsg] = useState("");
+  const [diff, setDiff] = useState<[number, number]>();
+  const [target, setTarget] = useState<string>("embedded");
+  const editorRef = useRef<Parameters<OnMount>[0]>(undefined);
+
+  useEffect(() => {
+    extraTables.names = (datasources?.items ?? []).map((d: any) => d.name);
+  }, [datasources]);
+  useEffect(() => {
+    if (job && versions && script === undefined) {
+      const cur = versions.find((v) => v.version === job.current_version);
+      setScript(cur?.script ?? "");
+      setTarget(job.engine === "flink" ? job.cluster_id : "embedded");
+    }
+  }, [job, versions, script]);
+
+  const mark = (e: unknown) => {
+    const model = editorRef.current?.getModel();
+    if (!model) return;
+    if (e instanceof ApiError && e.line && e.column) {
+      const m = markerAt(model.getValue(), e.line, e.column, e.message);
+      monaco.editor.setModelMarkers(model, "scaleph", [{ ...m, severity: monaco.MarkerSeverity.Error }]);
+    } else monaco.editor.setModelMarkers(model, "scaleph", []);
+  };
+  const run = async (what: () => Promise<void>) => {
+    setProblem(undefined);
+    setOk(undefined);
+    try {
+      await what();
+      mark(null);
+    } catch (e: any) {
+      setProblem(e.message);
+      mark(e);
+    }
+  };
+  const current = () => editorRef.current?.getValue() ?? script ?? "";
+
+  return (
+    <Row gutter={16}>
+      <Col span={17}>
+        <Card
+          title={<Space>{t("studio")} <Typography.Text code>{job?.name}</Typography.Text></Space>}
+          extra={
+            <Space>
+              <Button data-testid="validate" onClick={() => run(async () => {
+                const r = await api("POST", "/api/v1/sql/validate", { script: current() });
+                setOk(`${t("valid")} (${r.statements})`);
+              })}>{t("validate")}</Button>
+              <Button data-testid="preview" onClick={() => run(async () => {
+                setPreview(await api("POST", "/api/v1/sql/preview", { script: current(), limit: 100 }));
+              })}>{t("preview")}</Button>
+              <Input placeholder={t("message")} value={msg} onChange={(e) => setMsg(e.target.value)} style={{ width: 160 }} />
+              <Button data-testid="save" onClick={() => run(async () => {
+                const v = await api("POST", `/api/v1/projects/${pid}/jobs/${jid}/versions`, { script: current(), message: msg });
+                setOk(t("saved", { v: v.version }));
+                reloadVersions();
+                reloadJob();
+              })}>{t("save")}</Button>
+              <Select
+                value={target}
+                onChange={setTarget}
+                style={{ width: 150 }}
+                options={[{ value: "embedded", label: "embedded" }, ...(clusters ?? []).map((c) => ({ value: c.id, label: `flink: ${c.name}` }))]}
+              />
+              <Button type="primary" data-testid="submit" onClick={() => run(async () => {
+                const engine = target === "embedded" ? "embedded" : "flink";
+                if (engine !== job.engine || (engine === "flink" && target !== job.cluster_id)) {
+                  await api("PATCH", `/api/v1/projects/${pid}/jobs/${jid}`, engine === "flink" ? { engine, cluster_id: target } : { engine });
+                }
+                const i = await api("POST", `/api/v1/projects/${pid}/jobs/${jid}/submit`, {});
+                nav(`/projects/${pid}/jobs/${jid}/instances/${i.id}`);
+              })}>{t("submit")}</Button>
+            </Space>
+          }
+        >
+          {problem && <Alert type="error" message={problem} style={{ marginBottom: 8 }} data-testid="problem" />}
+          {ok && <Alert type="success" message={ok} style={{ marginBottom: 8 }} data-testid="valid" />}
+          {script !== undefined && (
+            <div data-testid="editor" style={{ border: "1px solid #ddd" }}>
+              <Editor
+                height="420px"
+                language="flinksql"
+                defaultValue={script}
+                onMount={(ed) => {
+                  editorRef.current = ed;
+                  (window as any).scalephEditor = ed;
+                }}
+                options={{ minimap: { enabled: false }, fontSize: 13 }}
+              />
+            </div>
+          )}
+          {preview && (
+            <Table
+              style={{ marginTop: 12 }}
+              size="small"
+              data-testid="preview-grid"
+              rowKey={(_, i) => String(i)}
+              dataSource={preview.rows.map((r: any[]) => Object.fromEntries(r.map((v, i) => [i, v])))}
+              locale={{ emptyText: t("noRows") }}
+              pagination={{ pageSize: 20 }}
+              columns={preview.columns.map((c: any, i: number) => ({
+                title: <span>{c.name} <Tag>{c.type}</Tag></span>,
+                dataIndex: String(i),
+                render: (v: any) => (v === null ? <i>NULL</i> : String(v)),
+              }))}
+            />
+          )}
+          {diff && versions && (
+            <Card size="small" title={`${t("diff")} v${diff[0]} ↔ v${diff[1]}`} style={{ marginTop: 12 }} extra={<Button size="small" onClick={() => setDiff(undefined)}>×</Button>}>
+              <DiffEditor
+                height="300px"
+                language="flinksql"
+                original={versions.find((v) => v.version === diff[0])?.script}
+                modified={versions.find((v) => v.version === diff[1])?.script}
+                options={{ readOnly: true, renderSideBySide: true, minimap: { enabled: false } }}
+              />
+            </Card>
+          )}
+        </Card>
+      </Col>
+      <Col span={7}>
+        <Card title={t("versions")} size="small">
+          <Table
+            size="small"
+            rowKey="version"
+            dataSource={versions ?? []}
+            pagination={false}
+            columns={[
+              { title: "v", dataIndex: "version" },
+              { title: t("message"), dataIndex: "message" },
+              {
+                title: "",
+                render: (_, v: any) =>
+                  v.version > 1 ? <Button size="small" onClick={() => setDiff([v.version - 1, v.version])}>{t("compare")}</Button> : null,
+              },
+            ]}
+          />
+        </Card>
+      </Col>
+    </Row>
+  );
+}
