@@ -10,6 +10,7 @@ export function Admin() {
     <Card title={t("admin")}>
       <Tabs items={[
         { key: "users", label: t("users"), children: <Users /> },
+        { key: "tokens", label: t("tokens"), children: <Tokens /> },
         { key: "audit", label: t("audit"), children: <Audit /> },
       ]} />
     </Card>
@@ -80,6 +81,60 @@ function Audit() {
         { title: t("target"), dataIndex: "target" },
         { title: t("outcome"), dataIndex: "outcome", render: (o, e: any) => <Tag color={o === "success" ? "green" : "red"}>{o} {e.status}</Tag> },
         { title: "IP", dataIndex: "source_ip" },
+      ]} />
+    </>
+  );
+}
+
+function Tokens() {
+  const { t } = useTranslation();
+  const { data: users } = useApi<any>("/api/v1/users?page_size=500");
+  const [uid, setUid] = useState<string>();
+  const mine = !uid;
+  const { data, error, reload } = useApi<any[]>(mine ? "/api/v1/me/tokens" : `/api/v1/users/${uid}/tokens`);
+  const [err, setErr] = useState<string>();
+  const [shown, setShown] = useState<string>();
+  return (
+    <>
+      {(error || err) && <Alert type="error" message={error ?? err} style={{ marginBottom: 12 }} />}
+      {shown && <Alert type="warning" message={<span>{t("tokens")}: <code data-testid="new-token">{shown}</code> (shown once)</span>} style={{ marginBottom: 12 }} />}
+      <Space style={{ marginBottom: 12 }} wrap>
+        <Select allowClear placeholder="me" style={{ width: 200 }} onChange={setUid}
+          options={(users?.items ?? []).map((u: any) => ({ value: u.id, label: u.username }))} />
+        {mine && (
+          <Form layout="inline" onFinish={async (v) => {
+            try {
+              const r = await api("POST", "/api/v1/me/tokens", { name: v.name, scopes: v.scopes, expires_in_days: 90 });
+              setShown(r.token);
+              reload();
+            } catch (e: any) {
+              setErr(e.message);
+            }
+          }}>
+            <Form.Item name="name" rules={[{ required: true }]}><Input placeholder={t("name")} /></Form.Item>
+            <Form.Item name="scopes" initialValue={["read"]}>
+              <Select mode="multiple" style={{ width: 260 }} options={["read", "write", "operate", "admin"].map((s) => ({ value: s }))} />
+            </Form.Item>
+            <Button htmlType="submit" type="primary">{t("create")}</Button>
+          </Form>
+        )}
+      </Space>
+      <Table rowKey="id" size="small" dataSource={data ?? []} locale={{ emptyText: t("empty") }} columns={[
+        { title: t("name"), dataIndex: "name" },
+        { title: "prefix", dataIndex: "prefix", render: (p) => <code>{p}…</code> },
+        { title: "scopes", dataIndex: "scopes", render: (s: string[]) => s.map((x) => <Tag key={x}>{x}</Tag>) },
+        { title: "expires", dataIndex: "expires_at", render: (v) => (v ? new Date(v).toLocaleDateString() : "—") },
+        { title: "last used", dataIndex: "last_used_at", render: (v) => (v ? new Date(v).toLocaleString() : "—") },
+        { title: "", render: (_, tok: any) => tok.revoked_at ? <Tag>revoked</Tag> : (
+          <Button size="small" danger onClick={async () => {
+            try {
+              await api("DELETE", mine ? `/api/v1/me/tokens/${tok.id}` : `/api/v1/users/${uid}/tokens/${tok.id}`);
+              reload();
+            } catch (e: any) {
+              setErr(e.message);
+            }
+          }}>revoke</Button>
+        ) },
       ]} />
     </>
   );
