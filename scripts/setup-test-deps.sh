@@ -14,7 +14,7 @@ if ! command -v chromium >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium fonts-noto-cjk >/dev/null
 fi
 if [ ! -d web/node_modules ]; then
-  npm --prefix web ci --no-audit --no-fund
+  npm --prefix web install --no-audit --no-fund
 fi
 if ! python3 -c 'import duckdb' 2>/dev/null; then
   python3 -m pip install --quiet duckdb

@@ -1,6 +1,6 @@
 //! Builds the web UI (`web/`, Vite) into `web/dist` so the binary can serve it (embedded in
 //! release builds by rust-embed, read from disk in debug builds). Runs when the UI's sources
-//! change; needs Node.js and npm (the npm registry on the first build, for `npm ci`). Without
+//! change; needs Node.js and npm (the npm registry on the first build, for `npm install`). Without
 //! npm, or with `SCALEPH_SKIP_WEB_BUILD=1`, nothing is built and the server's page says how to
 //! build the UI.
 use std::path::Path;
@@ -23,10 +23,10 @@ fn main() {
     }
     let npm = |args: &[&str]| Command::new("npm").args(args).current_dir(&web).status();
     if !web.join("node_modules").exists() {
-        match npm(&["ci", "--no-audit", "--no-fund"]) {
+        match npm(&["install", "--no-audit", "--no-fund"]) {
             Ok(s) if s.success() => {}
             _ => {
-                println!("cargo:warning=web UI not built: `npm ci` failed or npm is missing (see web/README)");
+                println!("cargo:warning=web UI not built: `npm install` failed or npm is missing (see the README, section Web UI)");
                 return;
             }
         }

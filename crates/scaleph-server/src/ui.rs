@@ -15,7 +15,7 @@ const NOT_BUILT: &str =
     "<!doctype html><html><head><meta charset=\"utf-8\"><title>scaleph</title></head>\
 <body style=\"font-family:sans-serif;max-width:40em;margin:4em auto\"><h1>scaleph</h1>\
 <p>The web UI was not built into this binary. Build it with Node.js 20+:</p>\
-<pre>npm --prefix web ci &amp;&amp; npm --prefix web run build</pre>\
+<pre>npm --prefix web install &amp;&amp; npm --prefix web run build</pre>\
 <p>then restart <code>scaleph serve</code> (release builds: rebuild the binary). The REST API is \
 at <a href=\"/swagger-ui\">/swagger-ui</a>.</p></body></html>";
 
