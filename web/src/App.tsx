@@ -1,4 +1,4 @@
-import { useEffect, useState } from "react";
+import { Component, type ReactNode, useEffect, useState } from "react";
 import { BrowserRouter, Link, Navigate, Route, Routes, useLocation } from "react-router-dom";
 import { App as AntApp, Button, ConfigProvider, Layout, Menu, Result, Space, Spin, Typography } from "antd";
 import enUS from "antd/locale/en_US";
@@ -14,14 +14,31 @@ import { JobDetail } from "./pages/JobDetail";
 import { Clusters } from "./pages/Clusters";
 import { Admin } from "./pages/Admin";
 
+/** Shows a render error's message instead of a blank page. */
+class ErrorBoundary extends Component<{ children: ReactNode }, { error?: Error }> {
+  state: { error?: Error } = {};
+  static getDerivedStateFromError(error: Error) {
+    return { error };
+  }
+  render() {
+    return this.state.error ? (
+      <Result status="error" title="scaleph" subTitle={this.state.error.message} extra={<Button onClick={() => location.reload()}>Reload</Button>} />
+    ) : (
+      this.props.children
+    );
+  }
+}
+
 export function App() {
   const { i18n } = useTranslation();
   return (
     <ConfigProvider locale={i18n.language === "zh" ? zhCN : enUS}>
       <AntApp>
-        <BrowserRouter>
-          <Shell />
-        </BrowserRouter>
+        <ErrorBoundary>
+          <BrowserRouter>
+            <Shell />
+          </BrowserRouter>
+        </ErrorBoundary>
       </AntApp>
     </ConfigProvider>
   );

@@ -1,6 +1,7 @@
-//! The web UI: files of `web/dist` (embedded in release builds; read from disk in debug
-//! builds), with `index.html` for every other non-API path (client-side routing). When the UI
-//! was not built, a page says how to build it.
+//! The web UI: the files of `web/dist`, embedded in the binary at build time (rust-embed with
+//! `debug-embed`, so debug builds too; `build.rs` builds them first), with `index.html` for
+//! every other non-API path (client-side routing). When the UI was not built, a page says how
+//! to build it.
 
 use crate::error::ApiError;
 use axum::http::{header, StatusCode, Uri};
@@ -16,7 +17,7 @@ const NOT_BUILT: &str =
 <body style=\"font-family:sans-serif;max-width:40em;margin:4em auto\"><h1>scaleph</h1>\
 <p>The web UI was not built into this binary. Build it with Node.js 20+:</p>\
 <pre>npm --prefix web install &amp;&amp; npm --prefix web run build</pre>\
-<p>then restart <code>scaleph serve</code> (release builds: rebuild the binary). The REST API is \
+<p>then rebuild and restart <code>scaleph serve</code>. The REST API is \
 at <a href=\"/swagger-ui\">/swagger-ui</a>.</p></body></html>";
 
 /// Fallback of the router: unknown `/api/…` paths get a 404 problem; anything else is a UI
