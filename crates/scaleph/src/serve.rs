@@ -120,7 +120,7 @@ pub async fn cmd(o: Opts) -> anyhow::Result<()> {
         Ok(a) => a,
         Err(_) => return server.await?.context("server failed to start"),
     };
-    println!("scaleph listening on http://{addr}  (API: /api/v1, OpenAPI: /api/v1/openapi.json, Swagger UI: /swagger-ui)");
+    println!("scaleph listening on http://{addr}  (web UI: /, API: /api/v1, OpenAPI: /api/v1/openapi.json, Swagger UI: /swagger-ui)");
     match &bootstrap {
         Some((u, Some(generated))) => println!(
             "first start: created user '{}' with password {generated}  (shown once; change it with `scaleph user reset-password {}`)",
@@ -132,7 +132,7 @@ pub async fn cmd(o: Opts) -> anyhow::Result<()> {
         ),
         None => {}
     }
-    println!("sign in: scaleph login --server http://{addr} --username admin   (or POST /api/v1/auth/login)");
+    println!("sign in: open http://{addr} in a browser, or `scaleph login --server http://{addr} --username admin`");
     if o.example.is_some() {
         let data_dir = o.data_dir.clone();
         let scale = o.example_scale;
