@@ -56,6 +56,20 @@ try {
   await page.getByTestId("editor").waitFor();
   await page.waitForFunction(() => window.scalephEditor);
   const setScript = (s) => page.evaluate((s) => window.scalephEditor.setValue(s), s);
+  step("completion offers the datasource's tables and the script's columns");
+  const suggestAt = async (line2, expected) => {
+    await setScript(`CREATE TABLE t (amount BIGINT) WITH ('connector' = 'datagen');\n${line2}`);
+    await page.evaluate((col) => {
+      const ed = window.scalephEditor;
+      ed.focus();
+      ed.setPosition({ lineNumber: 2, column: col });
+      ed.trigger("e2e", "editor.action.triggerSuggest", {});
+    }, line2.length + 1);
+    await page.locator(".suggest-widget").getByText(expected, { exact: true }).waitFor();
+    await page.keyboard.press("Escape");
+  };
+  await suggestAt("SELECT am", "amount");
+  await suggestAt("SELECT * FROM peo", "people");
   const ddl = `CREATE TABLE people (id BIGINT, name STRING, age INT) WITH ('connector' = 'filesystem', 'path' = '${DATA}/people', 'format' = 'csv');`;
   await setScript(`${ddl}\n\nSELECT id, nmae FROM people;`);
   await page.getByTestId("validate").click();

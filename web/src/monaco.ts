@@ -8,7 +8,8 @@ import { FLINK_KEYWORDS, FLINK_TYPES, tablesFromDdl } from "./sql";
 (self as any).MonacoEnvironment = { getWorker: () => new editorWorker() };
 loader.config({ monaco });
 
-export const extraTables: { names: string[] } = { names: [] };
+/** Tables offered by the project's datasources: `{table, datasource}`. */
+export const extraTables: { names: { table: string; datasource: string }[] } = { names: [] };
 
 monaco.languages.register({ id: "flinksql" });
 monaco.languages.setMonarchTokensProvider("flinksql", {
@@ -48,7 +49,8 @@ monaco.languages.registerCompletionItemProvider("flinksql", {
       items.push({ label: t, kind: K.Struct, insertText: t, range, detail: "table" });
       for (const c of cols) items.push({ label: c, kind: K.Field, insertText: c, range, detail: `${t}.${c}` });
     }
-    for (const d of extraTables.names) items.push({ label: d, kind: K.Module, insertText: d, range, detail: "datasource" });
+    for (const d of extraTables.names)
+      items.push({ label: d.table, kind: K.Module, insertText: d.table, range, detail: `datasource ${d.datasource}` });
     for (const k of FLINK_KEYWORDS) items.push({ label: k, kind: K.Keyword, insertText: k, range });
     for (const k of FLINK_TYPES) items.push({ label: k, kind: K.TypeParameter, insertText: k, range });
     return { suggestions: items };

@@ -437,6 +437,7 @@ pub const ROUTES: &[RouteRule] = &[
     ),
     r("GET", "/api/v1/projects/{project_id}/artifacts", R::Job, Read, "artifact.list"),
     r("POST", "/api/v1/projects/{project_id}/artifacts", R::Job, Create, "artifact.upload"),
+    r("GET", "/api/v1/projects/{project_id}/datasources/{datasource_id}/tables", R::Datasource, Read, "datasource.tables"),
     r("GET", "/api/v1/projects/{project_id}/jobs/{job_id}/savepoints", R::Job, Read, "savepoint.list"),
     r("DELETE", "/api/v1/projects/{project_id}/jobs/{job_id}/savepoints/{savepoint_id}", R::Job, Operate, "savepoint.dispose"),
     r("GET", "/api/v1/instances/{instance_id}/events", R::Instance, Read, "instance.events"),

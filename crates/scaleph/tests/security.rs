@@ -981,6 +981,29 @@ async fn secrets_never_reach_responses_or_logs() {
     assert_eq!(s, 200);
     let (_, t) = send(http.post(url(&format!("{ds}/{did}/test"))).json(&json!({}))).await;
     assert_eq!(t["ok"], true, "the update kept the password: {t}");
+    // Its tables, read with the sealed password (for the studio's completion).
+    {
+        use sqlx::Connection;
+        let mut c = sqlx::PgConnection::connect(&common::postgres_admin_url())
+            .await
+            .unwrap();
+        sqlx::query("CREATE TABLE IF NOT EXISTS scaleph_tables_probe (id INT)")
+            .execute(&mut c)
+            .await
+            .unwrap();
+    }
+    let (s, tables) = send(http.get(url(&format!("{ds}/{did}/tables")))).await;
+    assert_eq!(s, 200, "{tables}");
+    assert!(
+        tables
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t == "scaleph_tables_probe"),
+        "{tables}"
+    );
+    let (s, e) = send(http.get(url(&format!("{ds}/{wid}/tables")))).await;
+    assert_eq!(s, 502, "wrong password: {e}");
     send(http.get(url("/api/v1/audit?page_size=500"))).await;
     send(http.get(url("/api/v1/me"))).await;
     let bodies = bodies.into_inner().unwrap();

@@ -26,8 +26,14 @@ export function Studio() {
   const editorRef = useRef<Parameters<OnMount>[0]>(undefined);
 
   useEffect(() => {
-    extraTables.names = (datasources?.items ?? []).map((d: any) => d.name);
-  }, [datasources]);
+    extraTables.names = [];
+    for (const d of datasources?.items ?? []) {
+      api<string[]>("GET", `/api/v1/projects/${pid}/datasources/${d.id}/tables`).then(
+        (tables) => extraTables.names.push(...tables.map((table) => ({ table, datasource: d.name }))),
+        () => undefined,
+      );
+    }
+  }, [datasources, pid]);
   useEffect(() => {
     if (job && versions && script === undefined) {
       const cur = versions.find((v) => v.version === job.current_version);

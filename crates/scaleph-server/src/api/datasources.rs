@@ -21,6 +21,7 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
             delete_datasource
         ))
         .routes(routes!(test_datasource))
+        .routes(routes!(datasource_tables))
 }
 
 /// Body of `POST …/datasources`.
@@ -148,4 +149,16 @@ async fn test_datasource(
 ) -> Result<Json<ConnectionTest>, ApiError> {
     let d = s.store.get_datasource(&pid, &id).await?;
     Ok(Json(ds::test_connection(&d, &s.keyring).await))
+}
+
+/// The tables a datasource offers (directory entries of a filesystem datasource, a database's
+/// tables), for completion in the SQL studio.
+#[utoipa::path(get, path = "/api/v1/projects/{project_id}/datasources/{datasource_id}/tables", tag = "datasources",
+    params(("project_id" = String, Path), ("datasource_id" = String, Path)), responses((status = 200, body = Vec<String>), (status = 404), (status = 502)))]
+async fn datasource_tables(
+    State(s): State<AppState>,
+    Path((pid, id)): Path<(String, String)>,
+) -> Result<Json<Vec<String>>, ApiError> {
+    let d = s.store.get_datasource(&pid, &id).await?;
+    Ok(Json(ds::list_tables(&d, &s.keyring).await?))
 }

@@ -1,6 +1,7 @@
 //! Datasource types: property rules, secret redaction and connection tests.
 
 use crate::error::ApiError;
+use axum::http::StatusCode;
 use scaleph_meta::Datasource;
 use scaleph_secrets::Keyring;
 use serde::Serialize;
@@ -182,48 +183,28 @@ pub async fn test_connection(sealed: &Datasource, keyring: &Keyring) -> Connecti
             Err(e) => Err(format!("cannot read directory '{}': {e}", prop(d, "path"))),
         },
         "postgresql" => {
-            let opts = sqlx::postgres::PgConnectOptions::new()
-                .host(prop(d, "host"))
-                .port(port(d, 5432))
-                .database(prop(d, "database"))
-                .username(prop(d, "username"))
-                .password(prop(d, "password"));
-            let fut = async {
-                let mut c = sqlx::PgConnection::connect_with(&opts)
-                    .await
-                    .map_err(|e| e.to_string())?;
+            with_timeout(async {
+                let mut c = pg_connect(d).await?;
                 let v: String = sqlx::query_scalar("SELECT version()")
                     .fetch_one(&mut c)
                     .await
                     .map_err(|e| e.to_string())?;
                 let _ = c.close().await;
                 Ok(v)
-            };
-            tokio::time::timeout(Duration::from_secs(5), fut)
-                .await
-                .unwrap_or_else(|_| Err("timed out after 5 s".into()))
+            })
+            .await
         }
         "mysql" => {
-            let opts = sqlx::mysql::MySqlConnectOptions::new()
-                .host(prop(d, "host"))
-                .port(port(d, 3306))
-                .database(prop(d, "database"))
-                .username(prop(d, "username"))
-                .password(prop(d, "password"));
-            let fut = async {
-                let mut c = sqlx::MySqlConnection::connect_with(&opts)
-                    .await
-                    .map_err(|e| e.to_string())?;
+            with_timeout(async {
+                let mut c = mysql_connect(d).await?;
                 let v: String = sqlx::query_scalar("SELECT VERSION()")
                     .fetch_one(&mut c)
                     .await
                     .map_err(|e| e.to_string())?;
                 let _ = c.close().await;
                 Ok(format!("MySQL {v}"))
-            };
-            tokio::time::timeout(Duration::from_secs(5), fut)
-                .await
-                .unwrap_or_else(|_| Err("timed out after 5 s".into()))
+            })
+            .await
         }
         other => Err(format!("unknown datasource type '{other}'")),
     };
@@ -240,4 +221,86 @@ pub async fn test_connection(sealed: &Datasource, keyring: &Keyring) -> Connecti
             elapsed_ms,
         },
     }
+}
+
+async fn pg_connect(d: &Datasource) -> Result<sqlx::PgConnection, String> {
+    let opts = sqlx::postgres::PgConnectOptions::new()
+        .host(prop(d, "host"))
+        .port(port(d, 5432))
+        .database(prop(d, "database"))
+        .username(prop(d, "username"))
+        .password(prop(d, "password"));
+    sqlx::PgConnection::connect_with(&opts)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+async fn mysql_connect(d: &Datasource) -> Result<sqlx::MySqlConnection, String> {
+    let opts = sqlx::mysql::MySqlConnectOptions::new()
+        .host(prop(d, "host"))
+        .port(port(d, 3306))
+        .database(prop(d, "database"))
+        .username(prop(d, "username"))
+        .password(prop(d, "password"));
+    sqlx::MySqlConnection::connect_with(&opts)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+async fn with_timeout<T>(
+    f: impl std::future::Future<Output = Result<T, String>>,
+) -> Result<T, String> {
+    tokio::time::timeout(Duration::from_secs(5), f)
+        .await
+        .unwrap_or_else(|_| Err("timed out after 5 s".into()))
+}
+
+/// The tables a datasource offers, for editors' completion: a filesystem datasource's
+/// directory entries (each a table path), a database's tables (`schema.table` outside
+/// `public`).
+///
+/// # Errors
+/// 502 naming the reason when the datasource cannot be read.
+pub async fn list_tables(sealed: &Datasource, keyring: &Keyring) -> Result<Vec<String>, ApiError> {
+    let d = open_secrets(sealed, keyring).map_err(|m| ApiError::new(StatusCode::BAD_GATEWAY, m))?;
+    let d = &d;
+    let r: Result<Vec<String>, String> = match d.kind.as_str() {
+        "filesystem" => std::fs::read_dir(prop(d, "path"))
+            .map(|rd| {
+                let mut v: Vec<String> = rd
+                    .flatten()
+                    .map(|e| e.file_name().to_string_lossy().to_string())
+                    .filter(|n| !n.starts_with('.'))
+                    .collect();
+                v.sort();
+                v
+            })
+            .map_err(|e| format!("cannot read directory '{}': {e}", prop(d, "path"))),
+        "postgresql" => {
+            with_timeout(async {
+                let mut c = pg_connect(d).await?;
+                let v: Vec<String> = sqlx::query_scalar("SELECT CASE WHEN table_schema = 'public' THEN table_name ELSE table_schema || '.' || table_name END FROM information_schema.tables WHERE table_schema NOT IN ('pg_catalog', 'information_schema') ORDER BY 1")
+                    .fetch_all(&mut c)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let _ = c.close().await;
+                Ok(v)
+            })
+            .await
+        }
+        "mysql" => {
+            with_timeout(async {
+                let mut c = mysql_connect(d).await?;
+                let v: Vec<String> = sqlx::query_scalar("SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() ORDER BY 1")
+                    .fetch_all(&mut c)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let _ = c.close().await;
+                Ok(v)
+            })
+            .await
+        }
+        other => Err(format!("unknown datasource type '{other}'")),
+    };
+    r.map_err(|m| ApiError::new(StatusCode::BAD_GATEWAY, format!("cannot list tables: {m}")))
 }
