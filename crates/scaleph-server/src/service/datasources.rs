@@ -182,29 +182,10 @@ pub async fn test_connection(sealed: &Datasource, keyring: &Keyring) -> Connecti
             Ok(rd) => Ok(format!("directory readable, {} entries", rd.count())),
             Err(e) => Err(format!("cannot read directory '{}': {e}", prop(d, "path"))),
         },
-        "postgresql" => {
-            with_timeout(async {
-                let mut c = pg_connect(d).await?;
-                let v: String = sqlx::query_scalar("SELECT version()")
-                    .fetch_one(&mut c)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                let _ = c.close().await;
-                Ok(v)
-            })
-            .await
-        }
-        "mysql" => {
-            with_timeout(async {
-                let mut c = mysql_connect(d).await?;
-                let v: String = sqlx::query_scalar("SELECT VERSION()")
-                    .fetch_one(&mut c)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                let _ = c.close().await;
-                Ok(format!("MySQL {v}"))
-            })
-            .await
+        "postgresql" | "mysql" => {
+            db_strings(d, "SELECT version()", "SELECT CONCAT('MySQL ', VERSION())")
+                .await
+                .map(|v| v.into_iter().next().unwrap_or_default())
         }
         other => Err(format!("unknown datasource type '{other}'")),
     };
@@ -223,28 +204,44 @@ pub async fn test_connection(sealed: &Datasource, keyring: &Keyring) -> Connecti
     }
 }
 
-async fn pg_connect(d: &Datasource) -> Result<sqlx::PgConnection, String> {
-    let opts = sqlx::postgres::PgConnectOptions::new()
-        .host(prop(d, "host"))
-        .port(port(d, 5432))
-        .database(prop(d, "database"))
-        .username(prop(d, "username"))
-        .password(prop(d, "password"));
-    sqlx::PgConnection::connect_with(&opts)
-        .await
-        .map_err(|e| e.to_string())
-}
-
-async fn mysql_connect(d: &Datasource) -> Result<sqlx::MySqlConnection, String> {
-    let opts = sqlx::mysql::MySqlConnectOptions::new()
-        .host(prop(d, "host"))
-        .port(port(d, 3306))
-        .database(prop(d, "database"))
-        .username(prop(d, "username"))
-        .password(prop(d, "password"));
-    sqlx::MySqlConnection::connect_with(&opts)
-        .await
-        .map_err(|e| e.to_string())
+/// Logs in to a PostgreSQL or MySQL datasource (5 s limit) and runs `pg_sql` or `mysql_sql`,
+/// a query of one text column.
+async fn db_strings(d: &Datasource, pg_sql: &str, mysql_sql: &str) -> Result<Vec<String>, String> {
+    let err = |e: sqlx::Error| e.to_string();
+    with_timeout(async {
+        if d.kind == "postgresql" {
+            let opts = sqlx::postgres::PgConnectOptions::new()
+                .host(prop(d, "host"))
+                .port(port(d, 5432))
+                .database(prop(d, "database"))
+                .username(prop(d, "username"))
+                .password(prop(d, "password"));
+            let mut c = sqlx::PgConnection::connect_with(&opts).await.map_err(err)?;
+            let v = sqlx::query_scalar(pg_sql)
+                .fetch_all(&mut c)
+                .await
+                .map_err(err)?;
+            let _ = c.close().await;
+            Ok(v)
+        } else {
+            let opts = sqlx::mysql::MySqlConnectOptions::new()
+                .host(prop(d, "host"))
+                .port(port(d, 3306))
+                .database(prop(d, "database"))
+                .username(prop(d, "username"))
+                .password(prop(d, "password"));
+            let mut c = sqlx::MySqlConnection::connect_with(&opts)
+                .await
+                .map_err(err)?;
+            let v = sqlx::query_scalar(mysql_sql)
+                .fetch_all(&mut c)
+                .await
+                .map_err(err)?;
+            let _ = c.close().await;
+            Ok(v)
+        }
+    })
+    .await
 }
 
 async fn with_timeout<T>(
@@ -276,28 +273,12 @@ pub async fn list_tables(sealed: &Datasource, keyring: &Keyring) -> Result<Vec<S
                 v
             })
             .map_err(|e| format!("cannot read directory '{}': {e}", prop(d, "path"))),
-        "postgresql" => {
-            with_timeout(async {
-                let mut c = pg_connect(d).await?;
-                let v: Vec<String> = sqlx::query_scalar("SELECT CASE WHEN table_schema = 'public' THEN table_name ELSE table_schema || '.' || table_name END FROM information_schema.tables WHERE table_schema NOT IN ('pg_catalog', 'information_schema') ORDER BY 1")
-                    .fetch_all(&mut c)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                let _ = c.close().await;
-                Ok(v)
-            })
-            .await
-        }
-        "mysql" => {
-            with_timeout(async {
-                let mut c = mysql_connect(d).await?;
-                let v: Vec<String> = sqlx::query_scalar("SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() ORDER BY 1")
-                    .fetch_all(&mut c)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                let _ = c.close().await;
-                Ok(v)
-            })
+        "postgresql" | "mysql" => {
+            db_strings(
+                d,
+                "SELECT CASE WHEN table_schema = 'public' THEN table_name ELSE table_schema || '.' || table_name END FROM information_schema.tables WHERE table_schema NOT IN ('pg_catalog', 'information_schema') ORDER BY 1",
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() ORDER BY 1",
+            )
             .await
         }
         other => Err(format!("unknown datasource type '{other}'")),
