@@ -43,7 +43,17 @@ function Users() {
       </Form>
       <Table rowKey="id" dataSource={data?.items ?? []} columns={[
         { title: t("username"), dataIndex: "username" },
-        { title: t("role"), dataIndex: "role" },
+        { title: t("role"), dataIndex: "role", render: (r, u: any) => (
+          <Select size="small" value={r} style={{ width: 100 }} options={[{ value: "user" }, { value: "admin" }]}
+            onChange={async (role) => {
+              try {
+                await api("PATCH", `/api/v1/users/${u.id}`, { role });
+                reload();
+              } catch (x: any) {
+                setErr(x.message);
+              }
+            }} />
+        ) },
         { title: "id", dataIndex: "id", render: (v) => <code>{v}</code> },
         { title: "", dataIndex: "enabled", render: (e, u: any) => (
           <Button size="small" onClick={async () => {
