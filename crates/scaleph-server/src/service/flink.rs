@@ -683,7 +683,7 @@ impl Flink {
     ) -> Result<
         (
             Savepoint,
-            impl std::future::Future<Output = Savepoint> + Send + 'static,
+            impl std::future::Future<Output = Result<Savepoint, StoreError>> + Send + 'static,
         ),
         ApiError,
     > {
@@ -747,21 +747,7 @@ impl Flink {
                 .finish_savepoint(&sp_id, status, path.as_deref(), error.as_deref())
                 .await;
             let _ = store.append_logs(&iid, &[(LogLevel::Info, line)]).await;
-            match store.get_savepoint(&job_id, &sp_id).await {
-                Ok(s) => s,
-                Err(_) => Savepoint {
-                    id: sp_id,
-                    job_id,
-                    instance_id: iid,
-                    cluster_id,
-                    trigger_kind: String::new(),
-                    status: status.into(),
-                    path,
-                    error,
-                    created_at: 0,
-                    completed_at: None,
-                },
-            }
+            store.get_savepoint(&job_id, &sp_id).await
         };
         Ok((sp, wait))
     }
@@ -779,7 +765,7 @@ impl Flink {
         let (_, wait) = self
             .savepoint_inner(job, inst, Some(false), "restart")
             .await?;
-        let sp = wait.await;
+        let sp = wait.await?;
         let path = match (sp.status.as_str(), sp.path) {
             ("COMPLETED", Some(p)) => p,
             _ => {
