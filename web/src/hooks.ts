@@ -23,3 +23,18 @@ export function useApi<T = any>(path: string | null) {
   }, [reload]);
   return { data, error, loading, reload };
 }
+
+/** An action's error state: `run(fn)` clears the error, runs `fn`, and keeps the API's
+ * message if it throws. */
+export function useAction(): [string | undefined, (fn: () => Promise<unknown>) => Promise<void>] {
+  const [err, setErr] = useState<string>();
+  const run = useCallback(async (fn: () => Promise<unknown>) => {
+    try {
+      await fn();
+      setErr(undefined);
+    } catch (e: any) {
+      setErr(e.message);
+    }
+  }, []);
+  return [err, run];
+}

@@ -2,7 +2,7 @@ import { useState } from "react";
 import { Alert, Button, Card, Form, Input, Select, Space, Table, Tabs, Tag } from "antd";
 import { useTranslation } from "react-i18next";
 import { api } from "../api";
-import { useApi } from "../hooks";
+import { useAction, useApi } from "../hooks";
 
 export function Admin() {
   const { t } = useTranslation();
@@ -20,21 +20,18 @@ export function Admin() {
 function Users() {
   const { t } = useTranslation();
   const { data, error, reload } = useApi<any>("/api/v1/users?page_size=500");
-  const [err, setErr] = useState<string>();
+  const [err, run] = useAction();
   const [created, setCreated] = useState<string>();
   return (
     <>
       {(error || err) && <Alert type="error" message={error ?? err} style={{ marginBottom: 12 }} />}
       {created && <Alert type="success" message={created} style={{ marginBottom: 12 }} />}
       <Form layout="inline" style={{ marginBottom: 16 }} onFinish={async (v) => {
-        try {
+        await run(async () => {
           const r = await api("POST", "/api/v1/users", { username: v.username, role: v.role, password: v.password || undefined });
           setCreated(r.generated_password ? `${r.user.username}: ${r.generated_password}` : r.user.username);
-          setErr(undefined);
           reload();
-        } catch (e: any) {
-          setErr(e.message);
-        }
+        });
       }}>
         <Form.Item name="username" rules={[{ required: true }]}><Input placeholder={t("username")} /></Form.Item>
         <Form.Item name="password"><Input.Password placeholder={t("password")} /></Form.Item>
@@ -46,23 +43,19 @@ function Users() {
         { title: t("role"), dataIndex: "role", render: (r, u: any) => (
           <Select size="small" value={r} style={{ width: 100 }} options={[{ value: "user" }, { value: "admin" }]}
             onChange={async (role) => {
-              try {
+              await run(async () => {
                 await api("PATCH", `/api/v1/users/${u.id}`, { role });
                 reload();
-              } catch (x: any) {
-                setErr(x.message);
-              }
+              });
             }} />
         ) },
         { title: "id", dataIndex: "id", render: (v) => <code>{v}</code> },
         { title: "", dataIndex: "enabled", render: (e, u: any) => (
           <Button size="small" onClick={async () => {
-            try {
+            await run(async () => {
               await api("PATCH", `/api/v1/users/${u.id}`, { enabled: !e });
               reload();
-            } catch (x: any) {
-              setErr(x.message);
-            }
+            });
           }}>{e ? "disable" : "enable"}</Button>
         ) },
       ]} />
@@ -102,7 +95,7 @@ function Tokens() {
   const [uid, setUid] = useState<string>();
   const mine = !uid;
   const { data, error, reload } = useApi<any[]>(mine ? "/api/v1/me/tokens" : `/api/v1/users/${uid}/tokens`);
-  const [err, setErr] = useState<string>();
+  const [err, run] = useAction();
   const [shown, setShown] = useState<string>();
   return (
     <>
@@ -113,13 +106,11 @@ function Tokens() {
           options={(users?.items ?? []).map((u: any) => ({ value: u.id, label: u.username }))} />
         {mine && (
           <Form layout="inline" onFinish={async (v) => {
-            try {
+            await run(async () => {
               const r = await api("POST", "/api/v1/me/tokens", { name: v.name, scopes: v.scopes, expires_in_days: 90 });
               setShown(r.token);
               reload();
-            } catch (e: any) {
-              setErr(e.message);
-            }
+            });
           }}>
             <Form.Item name="name" rules={[{ required: true }]}><Input placeholder={t("name")} /></Form.Item>
             <Form.Item name="scopes" initialValue={["read"]}>
@@ -137,12 +128,10 @@ function Tokens() {
         { title: "last used", dataIndex: "last_used_at", render: (v) => (v ? new Date(v).toLocaleString() : "—") },
         { title: "", render: (_, tok: any) => tok.revoked_at ? <Tag>revoked</Tag> : (
           <Button size="small" danger onClick={async () => {
-            try {
+            await run(async () => {
               await api("DELETE", mine ? `/api/v1/me/tokens/${tok.id}` : `/api/v1/users/${uid}/tokens/${tok.id}`);
               reload();
-            } catch (e: any) {
-              setErr(e.message);
-            }
+            });
           }}>revoke</Button>
         ) },
       ]} />

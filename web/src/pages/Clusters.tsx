@@ -1,24 +1,20 @@
-import { useState } from "react";
 import { Alert, Button, Card, Form, Input, Table, Tag } from "antd";
 import { useTranslation } from "react-i18next";
 import { api } from "../api";
-import { useApi } from "../hooks";
+import { useAction, useApi } from "../hooks";
 
 export function Clusters() {
   const { t } = useTranslation();
   const { data, error, reload } = useApi<any[]>("/api/v1/clusters");
-  const [err, setErr] = useState<string>();
+  const [err, run] = useAction();
   return (
     <Card title={t("clusters")}>
       {(error || err) && <Alert type="error" message={error ?? err} style={{ marginBottom: 12 }} />}
       <Form layout="inline" style={{ marginBottom: 16 }} onFinish={async (v) => {
-        try {
+        await run(async () => {
           await api("POST", "/api/v1/clusters", { name: v.name, rest_url: v.rest_url, savepoint_dir: v.savepoint_dir || undefined });
-          setErr(undefined);
           reload();
-        } catch (e: any) {
-          setErr(e.message);
-        }
+        });
       }}>
         <Form.Item name="name" rules={[{ required: true }]}><Input placeholder={t("name")} /></Form.Item>
         <Form.Item name="rest_url" rules={[{ required: true }]}><Input placeholder="http://jobmanager:8081" style={{ width: 240 }} /></Form.Item>

@@ -3,7 +3,7 @@ import { Link, useNavigate, useParams } from "react-router-dom";
 import { Alert, App, Button, Card, Form, Input, InputNumber, Select, Space, Table, Tabs, Tag } from "antd";
 import { useTranslation } from "react-i18next";
 import { api } from "../api";
-import { useApi } from "../hooks";
+import { useAction, useApi } from "../hooks";
 
 export const stateColor = (s?: string) =>
   ({ FINISHED: "green", RUNNING: "blue", FAILED: "red", CANCELED: "default", LOST: "magenta", UNKNOWN: "orange" } as any)[s ?? ""] ?? "gold";
@@ -33,7 +33,7 @@ function Jobs({ pid }: { pid: string }) {
   const [last, setLast] = useState<Record<string, any>>({});
   const [state, setState] = useState<string>();
   const [q, setQ] = useState("");
-  const [err, setErr] = useState<string>();
+  const [err, run] = useAction();
   useEffect(() => {
     for (const j of data?.items ?? []) {
       api("GET", `/api/v1/projects/${pid}/jobs/${j.id}/instances?page_size=1`).then(
@@ -61,7 +61,7 @@ function Jobs({ pid }: { pid: string }) {
           type="primary"
           data-testid="new-job"
           onClick={async () => {
-            try {
+            await run(async () => {
               const name = `job-${Date.now().toString(36)}`;
               const j = await api("POST", `/api/v1/projects/${pid}/jobs`, {
                 name,
@@ -69,9 +69,7 @@ function Jobs({ pid }: { pid: string }) {
                 message: "new",
               });
               nav(`/projects/${pid}/jobs/${j.id}`);
-            } catch (e: any) {
-              setErr(e.message);
-            }
+            });
           }}
         >
           {t("newJob")}
@@ -110,7 +108,7 @@ function Datasources({ pid }: { pid: string }) {
   const { data, error, reload } = useApi<any>(`/api/v1/projects/${pid}/datasources?page_size=500`);
   const [kind, setKind] = useState("filesystem");
   const { message } = App.useApp();
-  const [err, setErr] = useState<string>();
+  const [err, run] = useAction();
   return (
     <>
       {(error || err) && <Alert type="error" message={error ?? err} style={{ marginBottom: 12 }} />}
@@ -120,13 +118,10 @@ function Datasources({ pid }: { pid: string }) {
         onFinish={async (v) => {
           const properties: Record<string, string> = {};
           for (const f of FIELDS[kind]) if (v[f] !== undefined && v[f] !== "") properties[f] = String(v[f]);
-          try {
+          await run(async () => {
             await api("POST", `/api/v1/projects/${pid}/datasources`, { name: v.name, type: kind, properties });
-            setErr(undefined);
             reload();
-          } catch (e: any) {
-            setErr(e.message);
-          }
+          });
         }}
       >
         <Form.Item name="name" rules={[{ required: true }]}>
@@ -177,7 +172,7 @@ function Datasources({ pid }: { pid: string }) {
 function Members({ pid }: { pid: string }) {
   const { t } = useTranslation();
   const { data, error, reload } = useApi<any[]>(`/api/v1/projects/${pid}/members`);
-  const [err, setErr] = useState<string>();
+  const [err, run] = useAction();
   return (
     <>
       {(error || err) && <Alert type="error" message={error ?? err} style={{ marginBottom: 12 }} />}
@@ -185,13 +180,10 @@ function Members({ pid }: { pid: string }) {
         layout="inline"
         style={{ marginBottom: 16 }}
         onFinish={async (v) => {
-          try {
+          await run(async () => {
             await api("PUT", `/api/v1/projects/${pid}/members/${v.user_id}`, { role: v.role });
-            setErr(undefined);
             reload();
-          } catch (e: any) {
-            setErr(e.message);
-          }
+          });
         }}
       >
         <Form.Item name="user_id" rules={[{ required: true }]}>

@@ -109,34 +109,7 @@ async fn instance_exceptions(
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let (inst, _) = flink_instance(&s, &id).await?;
-    let (_, c) = s
-        .flink
-        .client(inst.cluster_id.as_deref().unwrap_or_default())
-        .await?;
-    let fid = inst.flink_job_id.as_deref().unwrap_or_default();
-    let x = c
-        .exceptions(fid)
-        .await
-        .map_err(crate::service::flink::flink_err)?;
-    let entries: Vec<serde_json::Value> = x
-        .exception_history
-        .entries
-        .iter()
-        .map(|e| {
-            serde_json::json!({
-                "root_cause": scaleph_flink::root_cause(&e.stacktrace),
-                "exception": e.exception_name,
-                "timestamp": e.timestamp,
-                "task": e.task_name,
-                "stacktrace": e.stacktrace,
-            })
-        })
-        .collect();
-    Ok(Json(serde_json::json!({
-        "root_cause": entries.first().map(|e| e["root_cause"].clone()),
-        "history": entries,
-        "truncated": x.exception_history.truncated,
-    })))
+    Ok(Json(s.flink.exceptions(&inst).await?))
 }
 
 /// Per-vertex metrics of a Flink instance: records and bytes in/out (`metrics`, Flink's
@@ -149,47 +122,7 @@ async fn instance_vertices(
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let (inst, _) = flink_instance(&s, &id).await?;
-    let (_, c) = s
-        .flink
-        .client(inst.cluster_id.as_deref().unwrap_or_default())
-        .await?;
-    let fid = inst.flink_job_id.as_deref().unwrap_or_default();
-    let job = c.job(fid).await.map_err(crate::service::flink::flink_err)?;
-    let mut out = Vec::new();
-    for v in job["vertices"].as_array().into_iter().flatten() {
-        let vid = v["id"].as_str().unwrap_or_default();
-        let bp = c.backpressure(fid, vid).await.ok();
-        // Rates exist while the vertex runs; summed over its subtasks.
-        let rates = c
-            .subtask_metrics_sum(
-                fid,
-                vid,
-                &["numRecordsInPerSecond", "numRecordsOutPerSecond"],
-            )
-            .await
-            .ok();
-        let rate = |name: &str| {
-            rates.as_ref().and_then(|r| {
-                r.as_array()?
-                    .iter()
-                    .find(|m| m["id"] == name)
-                    .and_then(|m| m["sum"].as_f64())
-            })
-        };
-        out.push(serde_json::json!({
-            "id": vid,
-            "name": v["name"],
-            "parallelism": v["parallelism"],
-            "status": v["status"],
-            "metrics": v["metrics"],
-            "records_in_per_second": rate("numRecordsInPerSecond"),
-            "records_out_per_second": rate("numRecordsOutPerSecond"),
-            "backpressure": bp.as_ref().map(|b| b["backpressureLevel"].clone()),
-        }));
-    }
-    Ok(Json(
-        serde_json::json!({ "state": job["state"], "vertices": out }),
-    ))
+    Ok(Json(s.flink.vertices(&inst).await?))
 }
 
 /// Checkpoint statistics of a Flink instance (counts, latest, history), as Flink reports them.
@@ -200,16 +133,7 @@ async fn instance_checkpoints(
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let (inst, _) = flink_instance(&s, &id).await?;
-    let (_, c) = s
-        .flink
-        .client(inst.cluster_id.as_deref().unwrap_or_default())
-        .await?;
-    let fid = inst.flink_job_id.as_deref().unwrap_or_default();
-    Ok(Json(
-        c.checkpoints(fid)
-            .await
-            .map_err(crate::service::flink::flink_err)?,
-    ))
+    Ok(Json(s.flink.checkpoints(&inst).await?))
 }
 
 /// `?after=&limit=` of the logs endpoint.

@@ -621,6 +621,103 @@ impl Flink {
         client.upload_jar(&path).await.map_err(flink_err)
     }
 
+    /// A client of the instance's cluster and its Flink job id.
+    ///
+    /// # Errors
+    /// 409 when never submitted; 404 for a deleted cluster.
+    async fn job_client(&self, inst: &JobInstance) -> Result<(FlinkClient, String), ApiError> {
+        let fid = Self::flink_id(inst)?.to_string();
+        let (_, c) = self
+            .client(inst.cluster_id.as_deref().unwrap_or_default())
+            .await?;
+        Ok((c, fid))
+    }
+
+    /// Flink's exception history of an instance: `{root_cause, history: [{root_cause,
+    /// exception, timestamp, task, stacktrace}], truncated}`, newest first.
+    ///
+    /// # Errors
+    /// 404/502 from Flink.
+    pub async fn exceptions(&self, inst: &JobInstance) -> Result<serde_json::Value, ApiError> {
+        let (c, fid) = self.job_client(inst).await?;
+        let fid = fid.as_str();
+        let x = c.exceptions(fid).await.map_err(flink_err)?;
+        let entries: Vec<serde_json::Value> = x
+            .exception_history
+            .entries
+            .iter()
+            .map(|e| {
+                serde_json::json!({
+                    "root_cause": scaleph_flink::root_cause(&e.stacktrace),
+                    "exception": e.exception_name,
+                    "timestamp": e.timestamp,
+                    "task": e.task_name,
+                    "stacktrace": e.stacktrace,
+                })
+            })
+            .collect();
+        Ok(serde_json::json!({
+            "root_cause": entries.first().map(|e| e["root_cause"].clone()),
+            "history": entries,
+            "truncated": x.exception_history.truncated,
+        }))
+    }
+
+    /// Per-vertex metrics: `{state, vertices: [{id, name, parallelism, status, metrics
+    /// (Flink's counters), records_in_per_second, records_out_per_second (summed over subtasks,
+    /// while running), backpressure}]}`.
+    ///
+    /// # Errors
+    /// 404/502 from Flink.
+    pub async fn vertices(&self, inst: &JobInstance) -> Result<serde_json::Value, ApiError> {
+        let (c, fid) = self.job_client(inst).await?;
+        let fid = fid.as_str();
+        let job = c.job(fid).await.map_err(flink_err)?;
+        let mut out = Vec::new();
+        for v in job["vertices"].as_array().into_iter().flatten() {
+            let vid = v["id"].as_str().unwrap_or_default();
+            let bp = c.backpressure(fid, vid).await.ok();
+            // Rates exist while the vertex runs; summed over its subtasks.
+            let rates = c
+                .subtask_metrics_sum(
+                    fid,
+                    vid,
+                    &["numRecordsInPerSecond", "numRecordsOutPerSecond"],
+                )
+                .await
+                .ok();
+            let rate = |name: &str| {
+                rates.as_ref().and_then(|r| {
+                    r.as_array()?
+                        .iter()
+                        .find(|m| m["id"] == name)
+                        .and_then(|m| m["sum"].as_f64())
+                })
+            };
+            out.push(serde_json::json!({
+                "id": vid,
+                "name": v["name"],
+                "parallelism": v["parallelism"],
+                "status": v["status"],
+                "metrics": v["metrics"],
+                "records_in_per_second": rate("numRecordsInPerSecond"),
+                "records_out_per_second": rate("numRecordsOutPerSecond"),
+                "backpressure": bp.as_ref().map(|b| b["backpressureLevel"].clone()),
+            }));
+        }
+        Ok(serde_json::json!({ "state": job["state"], "vertices": out }))
+    }
+
+    /// Checkpoint statistics as Flink reports them (counts, summary, latest, history).
+    ///
+    /// # Errors
+    /// 404/502 from Flink.
+    pub async fn checkpoints(&self, inst: &JobInstance) -> Result<serde_json::Value, ApiError> {
+        let (c, fid) = self.job_client(inst).await?;
+        let fid = fid.as_str();
+        c.checkpoints(fid).await.map_err(flink_err)
+    }
+
     fn flink_id(inst: &JobInstance) -> Result<&str, ApiError> {
         inst.flink_job_id
             .as_deref()
@@ -632,14 +729,11 @@ impl Flink {
     /// # Errors
     /// 409 when already ended; 502 when Flink cannot be reached.
     pub async fn cancel(&self, inst: &JobInstance) -> Result<JobInstance, ApiError> {
-        let fid = Self::flink_id(inst)?;
-        let (_, client) = self
-            .client(inst.cluster_id.as_deref().unwrap_or_default())
-            .await?;
+        let (client, fid) = self.job_client(inst).await?;
         JobState::transition(inst.state, JobState::Cancelling)
             .or_else(|_| inst.state.observe(JobState::Cancelling))
             .map_err(StoreError::from)?;
-        client.cancel(fid).await.map_err(flink_err)?;
+        client.cancel(&fid).await.map_err(flink_err)?;
         Ok(self
             .store
             .observe(
