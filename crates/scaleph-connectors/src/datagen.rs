@@ -30,6 +30,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const BATCH: u64 = 8192;
+/// Longest random string or bytes value (`fields.<f>.length`), in bytes.
+const MAX_LENGTH: usize = 1 << 20;
+/// Random string/bytes bytes per batch; batches get fewer rows when values are long.
+const BATCH_BYTES: usize = 8 << 20;
 
 #[derive(Debug, Clone)]
 enum Kind {
@@ -128,7 +132,14 @@ impl Datagen {
                             ));
                         }
                     }
-                    let length: usize = o.parse(&format!("{p}length"), "a length")?.unwrap_or(100);
+                    let length_key = format!("{p}length");
+                    let length: usize = o.parse(&length_key, "a length")?.unwrap_or(100);
+                    if length > MAX_LENGTH {
+                        return Err(SqlError::invalid(
+                            o.pos(&length_key),
+                            format!("'{length_key}' is at most {MAX_LENGTH} (bytes per value), found {length}"),
+                        ));
+                    }
                     let max_past_ms = parse_duration_ms(&mut o, &format!("{p}max-past"))?;
                     o.get(&format!("{p}var-len"));
                     Kind::Random {
@@ -243,11 +254,22 @@ fn parse_duration_ms(o: &mut Options<'_>, key: &str) -> Result<i64, SqlError> {
 
 impl Connector for Datagen {
     fn source(&self) -> Result<Arc<dyn TableProvider>, SqlError> {
+        // Long random values make smaller batches, so one batch stays near BATCH_BYTES.
+        let row_bytes: usize = self
+            .fields
+            .iter()
+            .map(|f| match f.kind {
+                Kind::Random { length, .. } => length,
+                Kind::Sequence { .. } => 0,
+            })
+            .sum();
+        let batch = (BATCH_BYTES / row_bytes.max(1)).clamp(1, BATCH as usize) as u64;
         let part = Arc::new(DatagenPartition {
             schema: self.schema.clone(),
             fields: self.fields.clone(),
             rows: self.rows,
             rows_per_second: self.rows_per_second,
+            batch,
         });
         StreamingTable::try_new(self.schema.clone(), vec![part])
             .map(|t| Arc::new(t) as Arc<dyn TableProvider>)
@@ -271,6 +293,8 @@ struct DatagenPartition {
     fields: Arc<Vec<FieldGen>>,
     rows: u64,
     rows_per_second: Option<u64>,
+    /// Rows per batch.
+    batch: u64,
 }
 
 impl PartitionStream for DatagenPartition {
@@ -283,6 +307,7 @@ impl PartitionStream for DatagenPartition {
         let fields = self.fields.clone();
         let total = self.rows;
         let rps = self.rows_per_second;
+        let batch = self.batch;
         let started = Instant::now();
         let now_ms = chrono::Utc::now().timestamp_millis();
         let state = (0u64, SmallRng::from_entropy());
@@ -294,8 +319,8 @@ impl PartitionStream for DatagenPartition {
                     return None;
                 }
                 let n = match rps {
-                    Some(r) => BATCH.min(r).min(total - done),
-                    None => BATCH.min(total - done),
+                    Some(r) => batch.min(r).min(total - done),
+                    None => batch.min(total - done),
                 };
                 if let Some(r) = rps {
                     // Emit no faster than `r` rows per second since the start.

@@ -15,6 +15,7 @@
 //! [`PendingCommit`] publishes or discards it.
 #![warn(missing_docs)]
 
+pub mod access;
 mod blackhole;
 mod datagen;
 mod filesystem;
@@ -23,6 +24,7 @@ mod options;
 mod print;
 mod sink;
 
+pub use access::FileAccess;
 pub use metered::{Counter, MeteredTable};
 pub use options::Options;
 pub use sink::{LogFn, PendingCommit, Sink, SinkContext};
@@ -47,6 +49,14 @@ pub trait Connector: Send + Sync {
     fn sink(&self) -> Result<Arc<dyn Sink>, SqlError>;
 }
 
+/// What the server allows connectors to reach; one per server (or the CLI), shared by every
+/// script it runs.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectorContext {
+    /// Local paths that file-based connectors may read and write.
+    pub files: FileAccess,
+}
+
 /// Names of the connectors [`connector_for`] knows.
 pub const CONNECTORS: [&str; 4] = ["filesystem", "datagen", "print", "blackhole"];
 
@@ -55,7 +65,11 @@ pub const CONNECTORS: [&str; 4] = ["filesystem", "datagen", "print", "blackhole"
 /// # Errors
 /// `'connector'` missing or unknown, unknown or missing options, bad option values — each a
 /// [`SqlError`] positioned at the offending option (or the table name).
-pub fn connector_for(def: &TableDef) -> Result<Box<dyn Connector>, SqlError> {
+/// File-based connectors check their paths against `ctx` (see [`access`]).
+pub fn connector_for(
+    def: &TableDef,
+    ctx: &ConnectorContext,
+) -> Result<Box<dyn Connector>, SqlError> {
     let Some(name) = def.option("connector") else {
         return Err(SqlError::invalid(
             def.pos,
@@ -63,7 +77,7 @@ pub fn connector_for(def: &TableDef) -> Result<Box<dyn Connector>, SqlError> {
         ));
     };
     match name {
-        "filesystem" => Ok(Box::new(filesystem::Filesystem::new(def)?)),
+        "filesystem" => Ok(Box::new(filesystem::Filesystem::new(def, ctx)?)),
         "datagen" => Ok(Box::new(datagen::Datagen::new(def)?)),
         "print" => Ok(Box::new(print::Print::new(def)?)),
         "blackhole" => Ok(Box::new(blackhole::Blackhole::new(def)?)),

@@ -7,13 +7,17 @@
 //! before the next starts). Cancelling drops the running streams and discards staged output.
 #![warn(missing_docs)]
 
+mod config;
 mod errors;
 pub mod functions;
 mod run;
 mod session;
 mod values;
 
+pub use config::{EmbeddedConfig, Limits};
+
 use async_trait::async_trait;
+use config::EngineRuntime;
 use datafusion::logical_expr::LogicalPlanBuilder;
 use datafusion::physical_plan::collect;
 use scaleph_engine::{
@@ -22,15 +26,47 @@ use scaleph_engine::{
 };
 use scaleph_sql::{parse_script, SqlError, Statement, StatementKind};
 use session::{columns_of, ScriptSession};
+use std::sync::Arc;
 
-/// The in-process DataFusion engine. Cheap to clone; holds no state between calls.
-#[derive(Debug, Clone, Default)]
-pub struct EmbeddedEngine;
+/// The in-process DataFusion engine. Cheap to clone; holds no state between calls except its
+/// configuration and the runtime its work runs on.
+///
+/// Every call (validate, preview, run) runs on the engine's own Tokio runtime, whose threads
+/// have large stacks ([`Limits::stack_bytes`]), so planning deep expressions cannot overflow a
+/// request thread's stack and heavy jobs do not occupy the threads that serve requests.
+#[derive(Debug, Clone)]
+pub struct EmbeddedEngine {
+    cfg: Arc<EmbeddedConfig>,
+    rt: Arc<EngineRuntime>,
+}
+
+impl Default for EmbeddedEngine {
+    fn default() -> Self {
+        Self::new()
+    }
+}
 
 impl EmbeddedEngine {
-    /// A new engine.
+    /// An engine with default limits and unrestricted file access (the local CLI's view).
     pub fn new() -> Self {
-        Self
+        Self::with_config(EmbeddedConfig::default())
+    }
+
+    /// An engine with `cfg`'s limits and file-access policy.
+    ///
+    /// # Panics
+    /// If the OS refuses to start the engine's threads.
+    pub fn with_config(cfg: EmbeddedConfig) -> Self {
+        let rt = Arc::new(EngineRuntime::new(&cfg.limits));
+        Self {
+            cfg: Arc::new(cfg),
+            rt,
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &EmbeddedConfig {
+        &self.cfg
     }
 }
 
@@ -58,79 +94,16 @@ impl Engine for EmbeddedEngine {
         script: &str,
         settings: &JobSettings,
     ) -> Result<ValidationReport, EngineError> {
-        let stmts = parse_script(script)?;
-        let mut s = ScriptSession::new(settings);
-        let mut report = ValidationReport {
-            statements: stmts.len(),
-            ..Default::default()
-        };
-        for st in &stmts {
-            if apply_ddl(&mut s, st).await? {
-                if let StatementKind::CreateTable(t) = &st.kind {
-                    report.tables.push(t.name.clone());
-                }
-                continue;
-            }
-            match &st.kind {
-                StatementKind::Insert(i) => {
-                    s.plan_insert(i).await?;
-                    report.sinks.push(i.target.clone());
-                }
-                StatementKind::StatementSet(set) => {
-                    for i in set {
-                        s.plan_insert(i).await?;
-                        report.sinks.push(i.target.clone());
-                    }
-                }
-                StatementKind::Query(q) => {
-                    let plan = s.plan_query(q).await?;
-                    report.query_schema = Some(columns_of(&plan.schema().inner().clone()));
-                }
-                _ => unreachable!("handled by apply_ddl"),
-            }
-        }
-        report.table_columns = s.table_columns();
-        Ok(report)
+        let cfg = self.cfg.clone();
+        let (script, settings) = (script.to_string(), settings.clone());
+        self.rt
+            .spawn(async move { validate(&cfg, &script, &settings).await })
+            .await
     }
 
     async fn preview(&self, req: PreviewRequest) -> Result<Preview, EngineError> {
-        let stmts = parse_script(&req.script)?;
-        let Some(last) = stmts
-            .iter()
-            .rposition(|s| matches!(s.kind, StatementKind::Query(_)))
-        else {
-            let pos = stmts.last().map(|s| s.pos).unwrap_or_default();
-            return Err(SqlError::invalid(pos, "preview needs a SELECT statement").into());
-        };
-        let mut s = ScriptSession::new(&req.settings);
-        for st in &stmts[..last] {
-            apply_ddl(&mut s, st).await?;
-        }
-        let StatementKind::Query(q) = &stmts[last].kind else {
-            unreachable!()
-        };
-        let plan = s.plan_query(q).await?;
-        let columns = columns_of(&plan.schema().inner().clone());
-        let limited = LogicalPlanBuilder::from(plan)
-            .limit(0, Some(req.limit + 1))
-            .and_then(|b| b.build())
-            .map_err(|e| EngineError::Internal(e.to_string()))?;
-        let work = async {
-            let physical = s.ctx.state().create_physical_plan(&limited).await?;
-            collect(physical, s.ctx.task_ctx()).await
-        };
-        let batches = tokio::time::timeout(req.timeout, work)
-            .await
-            .map_err(|_| EngineError::Timeout(req.timeout))?
-            .map_err(|e| EngineError::Execution(e.strip_backtrace()))?;
-        let total: usize = batches.iter().map(|b| b.num_rows()).sum();
-        let rows =
-            values::rows(&batches, req.limit).map_err(|e| EngineError::Execution(e.to_string()))?;
-        Ok(Preview {
-            columns,
-            rows,
-            truncated: total > req.limit,
-        })
+        let cfg = self.cfg.clone();
+        self.rt.spawn(async move { preview(&cfg, req).await }).await
     }
 
     async fn run(
@@ -139,9 +112,106 @@ impl Engine for EmbeddedEngine {
         events: EventSender,
         cancel: CancellationToken,
     ) -> Result<RunSummary, EngineError> {
-        tokio::select! {
-            r = run::run(spec, events) => r,
-            _ = cancel.cancelled() => Err(EngineError::Cancelled),
+        let cfg = self.cfg.clone();
+        // Cancelling aborts the run and waits until its streams (and with them the staged
+        // output) are dropped.
+        self.rt
+            .spawn_until(
+                async move { run::run(&cfg, spec, events).await },
+                cancel.cancelled_owned(),
+            )
+            .await
+    }
+}
+
+async fn validate(
+    cfg: &EmbeddedConfig,
+    script: &str,
+    settings: &JobSettings,
+) -> Result<ValidationReport, EngineError> {
+    cfg.limits.check_script(script)?;
+    let stmts = parse_script(script)?;
+    let mut s = ScriptSession::new(cfg, settings)?;
+    let mut report = ValidationReport {
+        statements: stmts.len(),
+        ..Default::default()
+    };
+    for st in &stmts {
+        if apply_ddl(&mut s, st).await? {
+            if let StatementKind::CreateTable(t) = &st.kind {
+                report.tables.push(t.name.clone());
+            }
+            continue;
+        }
+        match &st.kind {
+            StatementKind::Insert(i) => {
+                s.plan_insert(i).await?;
+                report.sinks.push(i.target.clone());
+            }
+            StatementKind::StatementSet(set) => {
+                for i in set {
+                    s.plan_insert(i).await?;
+                    report.sinks.push(i.target.clone());
+                }
+            }
+            StatementKind::Query(q) => {
+                let plan = s.plan_query(q).await?;
+                report.query_schema = Some(columns_of(&plan.schema().inner().clone()));
+            }
+            _ => unreachable!("handled by apply_ddl"),
         }
     }
+    report.table_columns = s.table_columns();
+    Ok(report)
+}
+
+async fn preview(cfg: &EmbeddedConfig, req: PreviewRequest) -> Result<Preview, EngineError> {
+    cfg.limits.check_script(&req.script)?;
+    let stmts = parse_script(&req.script)?;
+    let Some(last) = stmts
+        .iter()
+        .rposition(|s| matches!(s.kind, StatementKind::Query(_)))
+    else {
+        let pos = stmts.last().map(|s| s.pos).unwrap_or_default();
+        return Err(SqlError::invalid(pos, "preview needs a SELECT statement").into());
+    };
+    let mut s = ScriptSession::new(cfg, &req.settings)?;
+    for st in &stmts[..last] {
+        apply_ddl(&mut s, st).await?;
+    }
+    let StatementKind::Query(q) = &stmts[last].kind else {
+        unreachable!()
+    };
+    let plan = s.plan_query(q).await?;
+    let columns = columns_of(&plan.schema().inner().clone());
+    let limited = LogicalPlanBuilder::from(plan)
+        .limit(0, Some(req.limit + 1))
+        .and_then(|b| b.build())
+        .map_err(|e| EngineError::Internal(e.to_string()))?;
+    let work = async {
+        let physical = s.ctx.state().create_physical_plan(&limited).await?;
+        collect(physical, s.ctx.task_ctx()).await
+    };
+    let batches = tokio::time::timeout(req.timeout, work)
+        .await
+        .map_err(|_| EngineError::Timeout(req.timeout))?
+        .map_err(|e| EngineError::Execution(e.strip_backtrace()))?;
+    let total: usize = batches.iter().map(|b| b.num_rows()).sum();
+    let mut rows =
+        values::rows(&batches, req.limit).map_err(|e| EngineError::Execution(e.to_string()))?;
+    let mut truncated = total > req.limit;
+    // Bound the answer's size too: wide rows of long strings stop at the byte limit.
+    let mut bytes = 0usize;
+    if let Some(cut) = rows.iter().position(|r| {
+        bytes += r.iter().map(values::json_len).sum::<usize>();
+        bytes > cfg.limits.preview_bytes
+    }) {
+        rows.truncate(cut);
+        truncated = true;
+    }
+    Ok(Preview {
+        columns,
+        rows,
+        truncated,
+    })
 }

@@ -1,5 +1,6 @@
 //! Running a script as one job instance.
 
+use crate::config::EmbeddedConfig;
 use crate::session::{ColumnSource, PlannedInsert, ScriptSession};
 use crate::{apply_ddl, values};
 use datafusion::arrow::array::RecordBatch;
@@ -94,10 +95,15 @@ enum Work {
 /// `SET 'table.dml-sync' = 'true'`, statements are planned and run in order and each INSERT
 /// publishes before the next statement is planned, so later statements read what earlier ones
 /// wrote (Flink's synchronous DML).
-pub(crate) async fn run(spec: JobSpec, events: EventSender) -> Result<RunSummary, EngineError> {
+pub(crate) async fn run(
+    cfg: &EmbeddedConfig,
+    spec: JobSpec,
+    events: EventSender,
+) -> Result<RunSummary, EngineError> {
     let started = Instant::now();
+    cfg.limits.check_script(&spec.script)?;
     let stmts = parse_script(&spec.script)?;
-    let mut s = ScriptSession::new(&spec.settings);
+    let mut s = ScriptSession::new(cfg, &spec.settings)?;
     log(
         &events,
         LogLevel::Info,

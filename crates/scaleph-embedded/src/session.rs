@@ -1,5 +1,6 @@
 //! One script's session: the tables and views it declares and the plans of its statements.
 
+use crate::config::EmbeddedConfig;
 use crate::errors::plan_error;
 use crate::functions;
 use datafusion::arrow::compute::can_cast_types;
@@ -14,7 +15,7 @@ use datafusion::sql::parser::Statement as DfStatement;
 use datafusion::sql::sqlparser::ast::{visit_relations, ObjectNamePart, Statement as SqlStatement};
 use datafusion::sql::sqlparser::dialect::GenericDialect;
 use datafusion::sql::sqlparser::parser::Parser;
-use scaleph_connectors::{connector_for, Connector, Counter, MeteredTable, Sink};
+use scaleph_connectors::{connector_for, Connector, ConnectorContext, Counter, MeteredTable, Sink};
 use scaleph_engine::{ColumnInfo, JobSettings, LogLevel};
 use scaleph_sql::{FlinkType, InsertDef, Pos, QueryText, SqlError, TableDef, ViewDef};
 use std::collections::{BTreeMap, HashMap};
@@ -66,12 +67,26 @@ pub(crate) struct ScriptSession {
     pub(crate) options: BTreeMap<String, String>,
     /// Notes for the run log (ignored options and the like).
     pub(crate) notes: Vec<(LogLevel, String)>,
+    connectors: ConnectorContext,
+    max_parallelism: usize,
+    max_depth: usize,
 }
 
 impl ScriptSession {
-    pub(crate) fn new(settings: &JobSettings) -> Self {
-        let ctx =
-            SessionContext::new_with_config(SessionConfig::new().with_information_schema(false));
+    /// A session with `cfg`'s limits, its own memory pool, and `settings` applied.
+    ///
+    /// # Errors
+    /// Settings beyond the limits (e.g. parallelism), at 1:1.
+    pub(crate) fn new(cfg: &EmbeddedConfig, settings: &JobSettings) -> Result<Self, SqlError> {
+        let at = Pos::new(1, 1);
+        let env = cfg
+            .limits
+            .runtime_env()
+            .map_err(|e| SqlError::invalid(at, e.to_string()))?;
+        let ctx = SessionContext::new_with_config_rt(
+            SessionConfig::new().with_information_schema(false),
+            env,
+        );
         functions::register(&ctx);
         let mut s = Self {
             ctx,
@@ -80,16 +95,37 @@ impl ScriptSession {
             written: Default::default(),
             options: BTreeMap::new(),
             notes: Vec::new(),
+            connectors: cfg.connectors.clone(),
+            max_parallelism: cfg.limits.max_parallelism,
+            max_depth: cfg.limits.max_expression_depth,
         };
         if let Some(p) = settings.parallelism {
+            s.check_parallelism(&p.to_string(), at, "job setting parallelism")?;
             s.options
                 .insert("parallelism.default".into(), p.to_string());
         }
         for (k, v) in &settings.options {
+            if k == "parallelism.default" {
+                s.check_parallelism(v, at, "job option 'parallelism.default'")?;
+            }
             s.options.insert(k.clone(), v.clone());
         }
         s.apply_options();
-        s
+        Ok(s)
+    }
+
+    /// `value` must be an integer in `1..=max_parallelism`.
+    fn check_parallelism(&self, value: &str, pos: Pos, what: &str) -> Result<(), SqlError> {
+        match value.parse::<usize>() {
+            Ok(p) if (1..=self.max_parallelism).contains(&p) => Ok(()),
+            _ => Err(SqlError::invalid(
+                pos,
+                format!(
+                    "{what} must be an integer from 1 to {} (server setting --max-parallelism), found '{value}'",
+                    self.max_parallelism
+                ),
+            )),
+        }
     }
 
     /// Applies the options DataFusion acts on to the live context.
@@ -99,6 +135,7 @@ impl ScriptSession {
             .get("parallelism.default")
             .and_then(|p| p.parse::<usize>().ok())
             .filter(|p| *p > 0)
+            .map(|p| p.min(self.max_parallelism))
             .unwrap_or_else(|| {
                 std::thread::available_parallelism()
                     .map(|n| n.get())
@@ -116,9 +153,7 @@ impl ScriptSession {
     /// `SET 'key' = 'value'`.
     pub(crate) fn set(&mut self, key: &str, value: &str, pos: Pos) -> Result<(), SqlError> {
         match key {
-            "parallelism.default" if value.parse::<usize>().map_or(true, |p| p == 0) => {
-                return Err(SqlError::invalid(pos, format!("'parallelism.default' must be a positive integer, found '{value}'")));
-            }
+            "parallelism.default" => self.check_parallelism(value, pos, "'parallelism.default'")?,
             "execution.runtime-mode" if value.eq_ignore_ascii_case("streaming") => self.notes.push((
                 LogLevel::Warn,
                 "execution.runtime-mode = streaming: the embedded engine runs bounded (batch) execution".into(),
@@ -169,7 +204,7 @@ impl ScriptSession {
                 format!("table `{}` already exists", def.name),
             ));
         }
-        let connector = connector_for(def)?;
+        let connector = connector_for(def, &self.connectors)?;
         self.tables.insert(
             def.name.clone(),
             DeclaredTable {
@@ -283,6 +318,7 @@ impl ScriptSession {
             return Err(SqlError::invalid(q.pos, "expected a single query"));
         }
         let mut stmt = stmts.remove(0);
+        crate::config::check_depth(&stmt, self.max_depth, q.pos)?;
         self.open_sources(&stmt)?;
         functions::rewrite(&mut stmt);
         self.ctx

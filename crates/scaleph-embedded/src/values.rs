@@ -64,3 +64,14 @@ pub(crate) fn rows(batches: &[RecordBatch], limit: usize) -> Result<Vec<Vec<Valu
     }
     Ok(out)
 }
+
+/// Length of `v` as JSON text, in bytes (for the preview's size limit).
+pub(crate) fn json_len(v: &Value) -> usize {
+    match v {
+        Value::Null => 4,
+        Value::Bool(b) => 4 + usize::from(!*b),
+        Value::Number(n) => n.to_string().len(),
+        Value::String(s) => s.len() + 2,
+        other => other.to_string().len(),
+    }
+}

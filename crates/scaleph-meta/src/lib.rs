@@ -16,6 +16,7 @@ mod datasources;
 mod error;
 mod instances;
 mod jobs;
+mod migrations;
 mod models;
 mod projects;
 
@@ -74,7 +75,9 @@ impl Store {
             .acquire_timeout(Duration::from_secs(10))
             .connect(url)
             .await?;
-        sqlx::migrate!("./migrations")
+        migrations::migrator()
+            .await
+            .map_err(|e| StoreError::Database(e.to_string()))?
             .run(&pool)
             .await
             .map_err(|e| StoreError::Database(e.to_string()))?;

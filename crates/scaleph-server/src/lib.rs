@@ -19,12 +19,13 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{header, HeaderValue};
 use axum::Router;
 use scaleph_auth::throttle::{LoginThrottle, ThrottleConfig};
-use scaleph_embedded::EmbeddedEngine;
+use scaleph_connectors::FileAccess;
+use scaleph_embedded::{EmbeddedConfig, EmbeddedEngine, Limits};
 use scaleph_engine::Engine;
 use scaleph_meta::Store;
 use scaleph_secrets::Keyring;
 use service::flink::{Flink, FlinkConfig};
-use service::runner::Runner;
+use service::runner::{RunLimits, Runner};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -51,6 +52,20 @@ pub struct AppState {
     pub auth: Arc<AuthConfig>,
     /// Flink clusters, submission and reconciliation.
     pub flink: Flink,
+    /// Local paths that SQL and filesystem datasources may touch.
+    pub files: FileAccess,
+    /// The embedded engine's resource limits (parallelism, memory, script size).
+    pub limits: Arc<Limits>,
+}
+
+/// How the server runs SQL: the embedded engine's policy and limits, and how many runs may go
+/// at once.
+#[derive(Debug, Clone, Default)]
+pub struct RunConfig {
+    /// The embedded engine's file-access policy and limits.
+    pub embedded: EmbeddedConfig,
+    /// Concurrent runs.
+    pub runs: RunLimits,
 }
 
 impl AppState {
@@ -61,11 +76,16 @@ impl AppState {
         auth: AuthConfig,
         throttle: ThrottleConfig,
         flink: FlinkConfig,
+        run: RunConfig,
     ) -> Self {
-        let engine: Arc<dyn Engine> = Arc::new(EmbeddedEngine::new());
-        let runner = Runner::new(store.clone(), engine.clone());
+        let files = run.embedded.connectors.files.clone();
+        let limits = Arc::new(run.embedded.limits.clone());
+        let engine: Arc<dyn Engine> = Arc::new(EmbeddedEngine::with_config(run.embedded));
+        let runner = Runner::new(store.clone(), engine.clone(), run.runs);
         let keyring = Arc::new(keyring);
         Self {
+            files,
+            limits,
             flink: Flink::new(store.clone(), keyring.clone(), flink),
             store,
             engine,
@@ -110,7 +130,19 @@ const SECURITY_HEADERS: [(header::HeaderName, &str); 4] = [
     (header::CACHE_CONTROL, "no-store"),
 ];
 
-/// Recovers unfinished instances, then serves on `addr` until `shutdown` resolves.
+/// Sends the server's log to stderr, filtered by `SCALEPH_LOG` (a tracing `EnvFilter`;
+/// default `info,sqlx=warn,tower_http=info`). Call once, at start-up.
+pub fn init_logging() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SCALEPH_LOG")
+                .unwrap_or_else(|_| "info,sqlx=warn,tower_http=info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+/// Removes staging leftovers of crashed runs, recovers unfinished instances, then serves on `addr` until `shutdown` resolves.
 ///
 /// # Errors
 /// Bind and I/O errors; store errors during recovery.
@@ -120,6 +152,13 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     on_bound: impl FnOnce(SocketAddr),
 ) -> std::io::Result<()> {
+    let swept = state.files.sweep_staging();
+    if swept > 0 {
+        tracing::warn!(
+            count = swept,
+            "removed staging directories left by runs a previous process did not finish"
+        );
+    }
     let n = state
         .runner
         .recover()

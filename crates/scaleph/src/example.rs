@@ -10,11 +10,12 @@ use std::time::Instant;
 
 pub async fn run_tpch(
     server: &str,
-    data_dir: &Path,
+    files_root: &Path,
     scale: f64,
     token: &str,
 ) -> anyhow::Result<()> {
-    let base = std::fs::canonicalize(data_dir)?.join("examples");
+    // Under the first allowed path, so the jobs may read and write there.
+    let base = std::fs::canonicalize(files_root)?.join("examples");
     let data = base.join(format!("tpch-sf{scale}"));
     let out = base.join("tpch-results");
     if !data.join("lineitem").exists() {

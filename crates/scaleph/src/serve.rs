@@ -4,12 +4,15 @@ use anyhow::Context;
 use clap::Args;
 use scaleph_auth::throttle::ThrottleConfig;
 use scaleph_auth::ScopeSet;
+use scaleph_connectors::{ConnectorContext, FileAccess};
+use scaleph_embedded::{EmbeddedConfig, Limits};
 use scaleph_meta::Store;
 use scaleph_secrets::Keyring;
 use scaleph_server::auth::AuthConfig;
 use scaleph_server::service::accounts;
 use scaleph_server::service::flink::FlinkConfig;
-use scaleph_server::AppState;
+use scaleph_server::service::runner::RunLimits;
+use scaleph_server::{AppState, RunConfig};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -48,16 +51,79 @@ pub struct Opts {
     /// How often each Flink cluster's jobs are reconciled, in milliseconds.
     #[arg(long, env = "SCALEPH_RECONCILE_MS", default_value_t = 1000)]
     pub reconcile_ms: u64,
+    /// A directory that SQL (filesystem tables) and filesystem datasources may read and write;
+    /// repeat for several. Default: `<data-dir>/files`. The data dir's own files (store, keys,
+    /// artifacts) stay unreachable even inside an allowed path.
+    #[arg(
+        long = "allowed-path",
+        env = "SCALEPH_ALLOWED_PATHS",
+        value_delimiter = ','
+    )]
+    pub allowed_paths: Vec<PathBuf>,
+    /// Highest parallelism a job or script may ask for.
+    #[arg(long, env = "SCALEPH_MAX_PARALLELISM", default_value_t = 64)]
+    pub max_parallelism: usize,
+    /// Memory per embedded query, MiB (spillable operators spill under `<data-dir>/tmp`).
+    #[arg(long, env = "SCALEPH_QUERY_MEMORY_MB", default_value_t = 2048)]
+    pub query_memory_mb: usize,
+    /// Largest script accepted, bytes.
+    #[arg(long, env = "SCALEPH_MAX_SCRIPT_BYTES", default_value_t = 512 * 1024)]
+    pub max_script_bytes: usize,
+    /// Deepest expression nesting accepted in one query.
+    #[arg(long, env = "SCALEPH_MAX_EXPRESSION_DEPTH", default_value_t = 2000)]
+    pub max_expression_depth: usize,
+    /// Largest preview answer, bytes of row values (more rows are cut off, marked truncated).
+    #[arg(long, env = "SCALEPH_PREVIEW_MAX_BYTES", default_value_t = 8 * 1024 * 1024)]
+    pub preview_max_bytes: usize,
+    /// Embedded job runs at once in this server (more submits get 429).
+    #[arg(long, env = "SCALEPH_MAX_RUNNING_JOBS", default_value_t = 16)]
+    pub max_running_jobs: usize,
+    /// Embedded job runs at once per project (more submits get 429).
+    #[arg(
+        long,
+        env = "SCALEPH_MAX_RUNNING_JOBS_PER_PROJECT",
+        default_value_t = 8
+    )]
+    pub max_running_jobs_per_project: usize,
+}
+
+impl Opts {
+    /// The embedded engine's policy and limits, and the run limits, from the flags.
+    fn run_config(&self) -> anyhow::Result<RunConfig> {
+        let roots = if self.allowed_paths.is_empty() {
+            vec![self.data_dir.join("files")]
+        } else {
+            self.allowed_paths.clone()
+        };
+        let files = FileAccess::restricted(&roots, &self.data_dir)
+            .context("cannot prepare the allowed paths (--allowed-path)")?;
+        let spill = self.data_dir.join("tmp");
+        std::fs::create_dir_all(&spill)
+            .with_context(|| format!("cannot create {}", spill.display()))?;
+        let limits = Limits {
+            max_parallelism: self.max_parallelism.max(1),
+            query_memory_bytes: self.query_memory_mb.max(16) << 20,
+            spill_dir: Some(spill),
+            max_script_bytes: self.max_script_bytes.max(1024),
+            max_expression_depth: self.max_expression_depth.max(16),
+            preview_bytes: self.preview_max_bytes.max(1024),
+            ..Limits::default()
+        };
+        Ok(RunConfig {
+            embedded: EmbeddedConfig {
+                connectors: ConnectorContext { files },
+                limits,
+            },
+            runs: RunLimits {
+                per_server: self.max_running_jobs.max(1),
+                per_project: self.max_running_jobs_per_project.max(1),
+            },
+        })
+    }
 }
 
 pub async fn cmd(o: Opts) -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("SCALEPH_LOG")
-                .unwrap_or_else(|_| "info,sqlx=warn,tower_http=info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    scaleph_server::init_logging();
     std::fs::create_dir_all(&o.data_dir)
         .with_context(|| format!("cannot create data dir {}", o.data_dir.display()))?;
     let url = match &o.database_url {
@@ -97,7 +163,9 @@ pub async fn cmd(o: Opts) -> anyhow::Result<()> {
         reconcile_every: Duration::from_millis(o.reconcile_ms.max(100)),
         artifacts_dir: o.data_dir.join("artifacts"),
     };
-    let state = AppState::new(store.clone(), keyring, auth, throttle, flink);
+    let run = o.run_config()?;
+    let files_root = run.embedded.connectors.files.roots()[0].clone();
+    let state = AppState::new(store.clone(), keyring, auth, throttle, flink, run);
     if let Some(ex) = &o.example {
         if ex != "tpch" {
             anyhow::bail!("unknown example '{ex}'; available: tpch");
@@ -134,13 +202,12 @@ pub async fn cmd(o: Opts) -> anyhow::Result<()> {
     }
     println!("sign in: open http://{addr} in a browser, or `scaleph login --server http://{addr} --username admin`");
     if o.example.is_some() {
-        let data_dir = o.data_dir.clone();
         let scale = o.example_scale;
         // The example acts as the first enabled admin with a one-day token, revoked after.
         let (admin, token, token_id) = example_token(&store).await?;
         tokio::spawn(async move {
-            let r =
-                crate::example::run_tpch(&format!("http://{addr}"), &data_dir, scale, &token).await;
+            let r = crate::example::run_tpch(&format!("http://{addr}"), &files_root, scale, &token)
+                .await;
             if let Err(e) = r {
                 eprintln!("TPC-H example failed: {e:#}");
             }

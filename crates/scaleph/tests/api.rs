@@ -474,9 +474,36 @@ async fn restart_fails_instances_left_running() {
         d["state"] == "RUNNING"
     })
     .await;
+    // The sink stages beside its target while it runs.
+    let staging = || -> Vec<String> {
+        std::fs::read_dir(tmp.path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().to_string())
+            .filter(|n| n.contains(".scaleph-staging-"))
+            .collect()
+    };
+    // (Batches of 8,192 rows reach the sink; at 1,000 rows/s the first takes about 8 s.)
+    let t0 = std::time::Instant::now();
+    while staging().is_empty() && t0.elapsed() < std::time::Duration::from_secs(60) {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(staging().len(), 1, "the running job stages its output");
+    // SIGKILL: nothing of the process runs after this.
     srv.kill();
+    assert_eq!(
+        staging().len(),
+        1,
+        "a killed run leaves its staging directory"
+    );
 
     let srv = Server::start(&data);
+    assert_eq!(
+        staging(),
+        Vec::<String>::new(),
+        "the next start removes staging left by the killed run"
+    );
+    assert!(!tmp.path().join("out").exists(), "nothing was published");
     let (_, d) = srv.get(&format!("/api/v1/instances/{iid}")).await;
     assert_eq!(d["state"], "FAILED", "{d}");
     assert_eq!(d["error"], "platform restarted");

@@ -4,7 +4,8 @@
 mod sink;
 mod source;
 
-use crate::{Connector, Options, Sink};
+use crate::access::{FileAccess, Use};
+use crate::{Connector, ConnectorContext, Options, Sink};
 use datafusion::catalog::TableProvider;
 use scaleph_sql::{SqlError, TableDef};
 use std::path::PathBuf;
@@ -49,22 +50,33 @@ pub(crate) struct FsConfig {
     format: Format,
     csv: CsvOpts,
     default_partition: String,
+    /// Where the staging directories of writes are noted for crash clean-up.
+    journal: Option<PathBuf>,
 }
 
 pub(crate) struct Filesystem {
     cfg: Arc<FsConfig>,
+    files: FileAccess,
+    /// The path as written in the DDL, for messages.
+    given: String,
 }
 
 impl Filesystem {
-    pub(crate) fn new(def: &TableDef) -> Result<Self, SqlError> {
+    /// Validates the options; the path must be readable under `ctx`'s file-access policy.
+    pub(crate) fn new(def: &TableDef, ctx: &ConnectorContext) -> Result<Self, SqlError> {
         let mut o = Options::new(def);
         let raw_path = o.required("path")?;
-        let path = local_path(raw_path).ok_or_else(|| {
+        let local = local_path(raw_path).ok_or_else(|| {
             SqlError::unsupported(
                 o.pos("path"),
                 format!("filesystem scheme of '{raw_path}' (only local paths and file://)"),
             )
         })?;
+        let given = local.to_string_lossy().to_string();
+        let path = ctx
+            .files
+            .check(&given, Use::Read)
+            .map_err(|e| SqlError::invalid(o.pos("path"), e.to_string()))?;
         let format = match o.required("format")? {
             "csv" => Format::Csv,
             "json" => Format::Json,
@@ -116,7 +128,10 @@ impl Filesystem {
                 format,
                 csv,
                 default_partition,
+                journal: ctx.files.journal().map(PathBuf::from),
             }),
+            files: ctx.files.clone(),
+            given,
         })
     }
 }
@@ -141,6 +156,9 @@ impl Connector for Filesystem {
     }
 
     fn sink(&self) -> Result<Arc<dyn Sink>, SqlError> {
+        self.files
+            .check(&self.given, Use::Write)
+            .map_err(|e| SqlError::invalid(self.cfg.def.option_pos("path"), e.to_string()))?;
         Ok(Arc::new(sink::FsSink::new(self.cfg.clone())))
     }
 }

@@ -76,7 +76,11 @@ fn staging_dir(target: &Path) -> PathBuf {
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    parent.join(format!(".{name}.scaleph-staging-{}", uuid::Uuid::new_v4()))
+    parent.join(format!(
+        ".{name}{}{}",
+        crate::access::STAGING_MARKER,
+        uuid::Uuid::new_v4()
+    ))
 }
 
 impl FsSink {
@@ -125,8 +129,9 @@ impl Sink for FsSink {
         ctx: SinkContext,
     ) -> Result<Box<dyn PendingCommit>> {
         let def = &self.cfg.def;
-        // Removed on drop: a cancelled or failed write leaves nothing behind.
-        let staging = Staging(staging_dir(&self.cfg.path));
+        // Removed on drop: a cancelled or failed write leaves nothing behind; a crash leaves a
+        // journal entry that the next start sweeps.
+        let staging = Staging::new(staging_dir(&self.cfg.path), self.cfg.journal.as_deref());
         let part_idx: Vec<usize> = def
             .partitioned_by
             .iter()
@@ -241,12 +246,23 @@ fn dir_size(p: &Path) -> u64 {
         .sum()
 }
 
-/// A staging directory, deleted when dropped.
-struct Staging(PathBuf);
+/// A staging directory, deleted when dropped, with its journal entry (if the server keeps a
+/// journal) so that a process killed mid-write leaves a record of what to remove.
+struct Staging(PathBuf, Option<PathBuf>);
+
+impl Staging {
+    fn new(dir: PathBuf, journal: Option<&Path>) -> Self {
+        let entry = journal.and_then(|j| crate::access::journal_staging(j, &dir));
+        Staging(dir, entry)
+    }
+}
 
 impl Drop for Staging {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
+        if let Some(e) = &self.1 {
+            let _ = std::fs::remove_file(e);
+        }
     }
 }
 

@@ -76,7 +76,7 @@ async fn create_datasource(
     ApiJson(b): ApiJson<NewDatasource>,
 ) -> Result<(StatusCode, Extension<Created>, Json<DatasourceView>), ApiError> {
     non_empty("name", &b.name)?;
-    ds::validate(&b.kind, &b.properties)?;
+    ds::validate(&b.kind, &b.properties, &s.files)?;
     let mut props = b.properties;
     ds::seal_secrets(&mut props, &s.keyring);
     let d = s
@@ -120,7 +120,7 @@ async fn update_datasource(
             }
         }
     }
-    ds::validate(&cur.kind, &props)?;
+    ds::validate(&cur.kind, &props, &s.files)?;
     Ok(Json(
         s.store
             .update_datasource(&pid, &id, b.name.trim(), &props)
@@ -148,7 +148,7 @@ async fn test_datasource(
     Path((pid, id)): Path<(String, String)>,
 ) -> Result<Json<ConnectionTest>, ApiError> {
     let d = s.store.get_datasource(&pid, &id).await?;
-    Ok(Json(ds::test_connection(&d, &s.keyring).await))
+    Ok(Json(ds::test_connection(&d, &s.keyring, &s.files).await))
 }
 
 /// The tables a datasource offers (directory entries of a filesystem datasource, a database's
@@ -160,5 +160,5 @@ async fn datasource_tables(
     Path((pid, id)): Path<(String, String)>,
 ) -> Result<Json<Vec<String>>, ApiError> {
     let d = s.store.get_datasource(&pid, &id).await?;
-    Ok(Json(ds::list_tables(&d, &s.keyring).await?))
+    Ok(Json(ds::list_tables(&d, &s.keyring, &s.files).await?))
 }

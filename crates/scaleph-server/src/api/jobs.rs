@@ -62,6 +62,25 @@ fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
     Option::<T>::deserialize(d).map(Some)
 }
 
+/// Settings within the server's limits: parallelism (the field or the `parallelism.default`
+/// option) from 1 to `--max-parallelism`.
+fn check_settings(s: &AppState, st: &JobSettings) -> Result<(), ApiError> {
+    let max = s.limits.max_parallelism;
+    let given = st
+        .parallelism
+        .map(|p| p.to_string())
+        .into_iter()
+        .chain(st.options.get("parallelism.default").cloned());
+    for p in given {
+        if !p.parse::<usize>().is_ok_and(|n| (1..=max).contains(&n)) {
+            return Err(ApiError::invalid(format!(
+                "settings: parallelism must be from 1 to {max} (server setting --max-parallelism), found {p}"
+            )));
+        }
+    }
+    Ok(())
+}
+
 fn check_policy(p: Option<&RestartPolicy>, engine: EngineKind) -> Result<(), ApiError> {
     let Some(p) = p else { return Ok(()) };
     if engine != EngineKind::Flink {
@@ -134,11 +153,11 @@ async fn check_engine(s: &AppState, e: EngineKind, cluster: Option<&str>) -> Res
     }
 }
 
-fn check_script(script: &str) -> Result<(), ApiError> {
-    if script.len() > 512 * 1024 {
-        return Err(ApiError::invalid("script is larger than 512 KiB"));
-    }
-    Ok(())
+/// Scripts within the server's `--max-script-bytes`.
+fn check_script(s: &AppState, script: &str) -> Result<(), ApiError> {
+    s.limits
+        .check_script(script)
+        .map_err(|e| ApiError::invalid(e.message))
 }
 
 /// Lists a project's jobs.
@@ -163,7 +182,8 @@ async fn create_job(
 ) -> Result<(StatusCode, Extension<Created>, Json<Job>), ApiError> {
     non_empty("name", &b.name)?;
     check_engine(&s, b.engine, b.cluster_id.as_deref()).await?;
-    check_script(&b.script)?;
+    check_settings(&s, &b.settings)?;
+    check_script(&s, &b.script)?;
     check_policy(b.restart_policy.as_ref(), b.engine)?;
     match &b.jar {
         Some(_) if b.engine != EngineKind::Flink => {
@@ -234,6 +254,9 @@ async fn update_job(
         EngineKind::Flink => b.cluster_id.or(cur.cluster_id),
     };
     check_engine(&s, engine, cluster.as_deref()).await?;
+    if let Some(st) = &b.settings {
+        check_settings(&s, st)?;
+    }
     if let Some(p) = &b.restart_policy {
         check_policy(p.as_ref(), engine)?;
         s.store.set_restart_policy(&pid, &id, *p).await?;
@@ -281,7 +304,7 @@ async fn save_version(
     Path((pid, id)): Path<(String, String)>,
     ApiJson(b): ApiJson<NewVersion>,
 ) -> Result<(StatusCode, Extension<Created>, Json<JobVersion>), ApiError> {
-    check_script(&b.script)?;
+    check_script(&s, &b.script)?;
     let v = s
         .store
         .save_version(&pid, &id, &b.script, &b.message)

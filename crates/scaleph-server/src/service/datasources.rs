@@ -2,6 +2,8 @@
 
 use crate::error::ApiError;
 use axum::http::StatusCode;
+use scaleph_connectors::access::Use;
+use scaleph_connectors::FileAccess;
 use scaleph_meta::Datasource;
 use scaleph_secrets::Keyring;
 use serde::Serialize;
@@ -26,11 +28,15 @@ fn rules(kind: &str) -> Option<(&'static [&'static str], &'static [&'static str]
 pub const TYPES: [&str; 3] = ["filesystem", "postgresql", "mysql"];
 
 /// Checks a type's properties: known keys only, required ones present, all strings (`port` may
-/// be a number).
+/// be a number); a filesystem path must lie inside the allowed paths (`files`).
 ///
 /// # Errors
-/// 422 naming the type or property.
-pub fn validate(kind: &str, props: &Map<String, Value>) -> Result<(), ApiError> {
+/// 422 naming the type or property; for a refused path, the path and the rule.
+pub fn validate(
+    kind: &str,
+    props: &Map<String, Value>,
+    files: &FileAccess,
+) -> Result<(), ApiError> {
     let Some((required, optional)) = rules(kind) else {
         return Err(ApiError::invalid(format!(
             "unknown datasource type '{kind}'; available: {}",
@@ -67,7 +73,22 @@ pub fn validate(kind: &str, props: &Map<String, Value>) -> Result<(), ApiError> 
             )));
         }
     }
+    if kind == "filesystem" {
+        if let Some(Value::String(p)) = props.get("path") {
+            files
+                .check(p, Use::Read)
+                .map_err(|e| ApiError::invalid(format!("property 'path': {e}")))?;
+        }
+    }
     Ok(())
+}
+
+/// A filesystem datasource's directory, resolved and checked now (the allowed paths or the
+/// file system may have changed since it was stored).
+fn fs_dir(d: &Datasource, files: &FileAccess) -> Result<std::path::PathBuf, ApiError> {
+    files
+        .check(prop(d, "path"), Use::Read)
+        .map_err(|e| ApiError::forbidden(e.to_string()))
 }
 
 /// A datasource as the API shows it: secrets removed, their presence listed.
@@ -164,7 +185,11 @@ pub fn open_secrets(d: &Datasource, keyring: &Keyring) -> Result<Datasource, Str
 
 /// Really connects with the datasource's (opened) secrets: lists the directory, or logs in to
 /// the database and runs a query.
-pub async fn test_connection(sealed: &Datasource, keyring: &Keyring) -> ConnectionTest {
+pub async fn test_connection(
+    sealed: &Datasource,
+    keyring: &Keyring,
+    files: &FileAccess,
+) -> ConnectionTest {
     let t0 = Instant::now();
     let d = match open_secrets(sealed, keyring) {
         Ok(d) => d,
@@ -178,9 +203,10 @@ pub async fn test_connection(sealed: &Datasource, keyring: &Keyring) -> Connecti
     };
     let d = &d;
     let result: Result<String, String> = match d.kind.as_str() {
-        "filesystem" => match std::fs::read_dir(prop(d, "path")) {
-            Ok(rd) => Ok(format!("directory readable, {} entries", rd.count())),
-            Err(e) => Err(format!("cannot read directory '{}': {e}", prop(d, "path"))),
+        "filesystem" => match fs_dir(d, files).map(std::fs::read_dir) {
+            Ok(Ok(rd)) => Ok(format!("directory readable, {} entries", rd.count())),
+            Ok(Err(e)) => Err(format!("cannot read directory '{}': {e}", prop(d, "path"))),
+            Err(e) => Err(e.detail().to_string()),
         },
         "postgresql" | "mysql" => {
             db_strings(d, "SELECT version()", "SELECT CONCAT('MySQL ', VERSION())")
@@ -257,12 +283,17 @@ async fn with_timeout<T>(
 /// `public`).
 ///
 /// # Errors
-/// 502 naming the reason when the datasource cannot be read.
-pub async fn list_tables(sealed: &Datasource, keyring: &Keyring) -> Result<Vec<String>, ApiError> {
+/// 403 when a filesystem path is outside the allowed paths; 502 naming the reason when the
+/// datasource cannot be read.
+pub async fn list_tables(
+    sealed: &Datasource,
+    keyring: &Keyring,
+    files: &FileAccess,
+) -> Result<Vec<String>, ApiError> {
     let d = open_secrets(sealed, keyring).map_err(|m| ApiError::new(StatusCode::BAD_GATEWAY, m))?;
     let d = &d;
     let r: Result<Vec<String>, String> = match d.kind.as_str() {
-        "filesystem" => std::fs::read_dir(prop(d, "path"))
+        "filesystem" => std::fs::read_dir(fs_dir(d, files)?)
             .map(|rd| {
                 let mut v: Vec<String> = rd
                     .flatten()

@@ -1,5 +1,7 @@
 //! Runs job instances in background tasks and records what they report.
 
+use crate::error::ApiError;
+use axum::http::{header, StatusCode};
 use scaleph_engine::{
     CancellationToken, Engine, EngineError, EngineKind, JobSpec, JobState, LogLevel, RunEvent,
     TableMetrics,
@@ -18,21 +20,47 @@ const FLUSH_EVERY: Duration = Duration::from_millis(250);
 /// Reason recorded for instances found unfinished at start-up.
 pub const RESTART_REASON: &str = "platform restarted";
 
+/// How many embedded runs may go at once; a submit beyond either bound is refused (429).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunLimits {
+    /// Runs in this server.
+    pub per_server: usize,
+    /// Runs of one project.
+    pub per_project: usize,
+}
+
+impl Default for RunLimits {
+    fn default() -> Self {
+        Self {
+            per_server: 16,
+            per_project: 8,
+        }
+    }
+}
+
+/// A run in progress: its project and how to cancel it.
+struct Running {
+    project: String,
+    token: CancellationToken,
+}
+
 /// Submits, tracks and cancels job instances.
 #[derive(Clone)]
 pub struct Runner {
     store: Store,
     embedded: Arc<dyn Engine>,
-    running: Arc<Mutex<HashMap<String, CancellationToken>>>,
+    running: Arc<Mutex<HashMap<String, Running>>>,
+    limits: RunLimits,
 }
 
 impl Runner {
-    /// A runner over `store` with the embedded engine.
-    pub fn new(store: Store, embedded: Arc<dyn Engine>) -> Self {
+    /// A runner over `store` with the embedded engine, at most `limits` runs at once.
+    pub fn new(store: Store, embedded: Arc<dyn Engine>, limits: RunLimits) -> Self {
         Self {
             store,
             embedded,
             running: Arc::new(Mutex::new(HashMap::new())),
+            limits,
         }
     }
 
@@ -62,17 +90,35 @@ impl Runner {
     /// Creates an instance of the job's current version and starts it in the background.
     ///
     /// # Errors
-    /// Store errors.
-    pub async fn submit(&self, job: &Job, script: String) -> Result<JobInstance, StoreError> {
-        let inst = self
+    /// 429 when the server or the job's project already runs as many jobs as allowed (nothing
+    /// is created); store errors.
+    pub async fn submit(&self, job: &Job, script: String) -> Result<JobInstance, ApiError> {
+        // Reserve the slot first, so concurrent submits cannot both pass the check.
+        let slot = uuid::Uuid::now_v7().to_string();
+        self.reserve(&slot, &job.project_id)?;
+        let inst = match self
             .store
             .create_instance(&job.id, job.current_version, job.engine, None, None)
-            .await?;
+            .await
+        {
+            Ok(i) => i,
+            Err(e) => {
+                self.running.lock().expect("runner lock").remove(&slot);
+                return Err(e.into());
+            }
+        };
         let token = CancellationToken::new();
-        self.running
-            .lock()
-            .expect("runner lock")
-            .insert(inst.id.clone(), token.clone());
+        {
+            let mut running = self.running.lock().expect("runner lock");
+            running.remove(&slot);
+            running.insert(
+                inst.id.clone(),
+                Running {
+                    project: job.project_id.clone(),
+                    token: token.clone(),
+                },
+            );
+        }
         let spec = JobSpec {
             name: job.name.clone(),
             script,
@@ -99,7 +145,12 @@ impl Runner {
             .store
             .transition(id, JobState::Cancelling, Some("cancel requested"), None)
             .await?;
-        let token = self.running.lock().expect("runner lock").get(id).cloned();
+        let token = self
+            .running
+            .lock()
+            .expect("runner lock")
+            .get(id)
+            .map(|r| r.token.clone());
         match token {
             Some(t) => t.cancel(),
             // Not running in this process (should not happen after recover): finish the cancel.
@@ -111,6 +162,39 @@ impl Runner {
             }
         }
         Ok(inst)
+    }
+
+    /// Takes a run slot under `key`, or refuses with 429 naming the limit.
+    fn reserve(&self, key: &str, project: &str) -> Result<(), ApiError> {
+        let mut running = self.running.lock().expect("runner lock");
+        let in_project = running.values().filter(|r| r.project == project).count();
+        let refuse = |what: &str, n: usize| {
+            ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                format!("{what} already runs {n} jobs on the embedded engine, the most allowed; wait for one to end or cancel one"),
+            )
+            .with_header(header::RETRY_AFTER, "5")
+        };
+        if running.len() >= self.limits.per_server {
+            return Err(refuse(
+                "the server (--max-running-jobs)",
+                self.limits.per_server,
+            ));
+        }
+        if in_project >= self.limits.per_project {
+            return Err(refuse(
+                "this project (--max-running-jobs-per-project)",
+                self.limits.per_project,
+            ));
+        }
+        running.insert(
+            key.to_string(),
+            Running {
+                project: project.to_string(),
+                token: CancellationToken::new(),
+            },
+        );
+        Ok(())
     }
 
     async fn drive(

@@ -37,9 +37,37 @@ impl Server {
         Self::start_env(data_dir, extra, &[("SCALEPH_LOG", "warn")])
     }
 
+    /// Starts `scaleph serve` with the default allowed path (`<data-dir>/files`).
+    pub fn start_default_paths(data_dir: &Path) -> Server {
+        Self::start_env(
+            data_dir,
+            &["--allowed-path", ""],
+            &[("SCALEPH_LOG", "warn")],
+        )
+    }
+
     /// Starts `scaleph serve` with extra arguments and environment; stderr goes to `log`.
+    /// Unless `extra` sets `--allowed-path`, the data dir's parent (the test's scratch
+    /// directory, where tests put their input and output files) is the allowed path.
     pub fn start_env(data_dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Server {
         std::fs::create_dir_all(data_dir).unwrap();
+        let scratch = data_dir
+            .parent()
+            .expect("data dir has a parent")
+            .to_path_buf();
+        let mut extra: Vec<&str> = extra.to_vec();
+        match extra.iter().position(|a| *a == "--allowed-path") {
+            // `--allowed-path ""`: the server's default.
+            Some(i) if extra.get(i + 1) == Some(&"") => {
+                extra.drain(i..i + 2);
+            }
+            Some(_) => {}
+            None => {
+                extra.push("--allowed-path");
+                extra.push(scratch.to_str().expect("utf-8 path"));
+            }
+        }
+        let extra = &extra[..];
         let log = data_dir.join("server.log");
         let log_file = std::fs::OpenOptions::new()
             .create(true)
