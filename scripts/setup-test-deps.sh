@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs the test dependencies when missing: PostgreSQL server and Chromium (Debian
-# packages), DuckDB (PyPI, for TPC-H reference results), the web UI's npm packages (Vite, Vitest,
-# playwright-core). Flink and the JDK come with scripts/flink-cluster.sh. Idempotent.
+# Installs the test dependencies when missing: PostgreSQL server, Chromium and the CJK font
+# (Debian packages; the font also when Chromium is already there), DuckDB (PyPI, for TPC-H
+# reference results), the web UI's npm packages (Vite, Vitest, playwright-core). Flink and the
+# JDK come with scripts/flink-cluster.sh. Idempotent.
 set -euo pipefail
 SUDO=""
 [ "$(id -u)" = 0 ] || SUDO="sudo"
@@ -9,7 +10,9 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq postgresql >/dev/null
 fi
-if ! command -v chromium >/dev/null 2>&1; then
+# The CJK font is checked on its own: where Chromium is already installed without it, the
+# Chinese UI screenshots would show boxes.
+if ! command -v chromium >/dev/null 2>&1 || ! dpkg -s fonts-noto-cjk >/dev/null 2>&1; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium fonts-noto-cjk >/dev/null
 fi

@@ -1,14 +1,22 @@
 // End-to-end flow in real Chromium (Debian's /usr/bin/chromium) against a running
 // `scaleph serve`: sign in, create a project and a filesystem datasource, write a SQL job with
 // a deliberate error and check the marker's line, fix it, preview rows, save, submit, see it
-// FINISHED with metrics, read its logs, switch the language. Screenshots go to $SHOTS.
+// FINISHED with metrics, read its logs; then the job-instance page of a finished, a running
+// (then cancelled) and a failed run, each right after Submit, opened by URL in a new tab and
+// reloaded; other pages; switch the language. The whole flow runs $RUNS times, each in a fresh
+// browser context with its own project, because a crash of the instance page can depend on
+// timing. Any uncaught page error or console error (React reports errors caught by the error
+// boundary there) fails the flow. Screenshots (of the last run) go to $SHOTS.
 //
-// Env: BASE (server URL), PASSWORD (admin's), DATA (a directory with people/part-0.csv), SHOTS.
+// Env: BASE (server URL), PASSWORD (admin's), DATA (a directory with people/part-0.csv, inside
+// the server's allowed file roots), SHOTS, RUNS (default 1).
 import { chromium } from "playwright-core";
 import { mkdirSync } from "node:fs";
 
 const { BASE, PASSWORD, DATA, SHOTS = "e2e/screenshots" } = process.env;
+const RUNS = Number(process.env.RUNS ?? "1");
 if (!BASE || !PASSWORD || !DATA) throw new Error("BASE, PASSWORD and DATA must be set");
+if (!(RUNS >= 1)) throw new Error("RUNS must be a positive number");
 mkdirSync(SHOTS, { recursive: true });
 
 const browser = await chromium.launch({
@@ -16,112 +24,227 @@ const browser = await chromium.launch({
   args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync"],
 });
-const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-const shot = (name) => page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
 const step = (s) => console.log(`e2e: ${s}`);
 const fail = (m) => { throw new Error(m); };
 
-try {
-  await page.goto(BASE);
-  await page.waitForSelector("#password");
-  await shot("01-login");
-  step("wrong password shows the API's message");
-  await page.fill("#username", "admin");
-  await page.fill("#password", "not-the-password");
-  await page.click("button[type=submit]");
-  await page.getByTestId("login-error").getByText("invalid user name or password").waitFor();
-  step("sign in");
-  await page.fill("#password", PASSWORD);
-  await page.click("button[type=submit]");
-  await page.getByTestId("new-project").waitFor();
-
-  step("create a project");
-  await page.getByTestId("new-project").click();
-  await page.fill("#project-name", "e2e");
-  await page.getByTestId("create-project").click();
-  await page.getByRole("link", { name: "e2e" }).click();
-  await page.getByRole("tab", { name: "Datasources" }).waitFor();
-  await shot("02-project");
-
-  step("create a filesystem datasource");
-  await page.getByRole("tab", { name: "Datasources" }).click();
-  await page.fill("#ds-name", "files");
-  await page.fill("#ds-path", DATA);
-  await page.getByTestId("create-datasource").click();
-  await page.getByRole("cell", { name: "files", exact: true }).waitFor();
-
-  step("new SQL job");
-  await page.getByRole("tab", { name: "Jobs" }).click();
-  await page.getByTestId("new-job").click();
-  await page.getByTestId("editor").waitFor();
-  await page.waitForFunction(() => window.scalephEditor);
-  const setScript = (s) => page.evaluate((s) => window.scalephEditor.setValue(s), s);
-  step("completion offers the datasource's tables and the script's columns");
-  const suggestAt = async (line2, expected) => {
-    await setScript(`CREATE TABLE t (amount BIGINT) WITH ('connector' = 'datagen');\n${line2}`);
-    await page.evaluate((col) => {
-      const ed = window.scalephEditor;
-      ed.focus();
-      ed.setPosition({ lineNumber: 2, column: col });
-      ed.trigger("e2e", "editor.action.triggerSuggest", {});
-    }, line2.length + 1);
-    await page.locator(".suggest-widget").getByText(expected, { exact: true }).waitFor();
-    await page.keyboard.press("Escape");
-  };
-  await suggestAt("SELECT am", "amount");
-  await suggestAt("SELECT * FROM peo", "people");
-  const ddl = `CREATE TABLE people (id BIGINT, name STRING, age INT) WITH ('connector' = 'filesystem', 'path' = '${DATA}/people', 'format' = 'csv');`;
-  await setScript(`${ddl}\n\nSELECT id, nmae FROM people;`);
-  await page.getByTestId("validate").click();
-  await page.getByTestId("problem").waitFor();
-  const markers = await page.waitForFunction(() => {
-    const m = window.scalephMonaco.editor.getModelMarkers({ owner: "scaleph" });
-    return m.length ? m : null;
+/** One run of the whole flow in a fresh browser context; `run` numbers its project. */
+async function flow(run) {
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  // Errors of every page of this context: uncaught exceptions, and console errors other than
+  // the browser's own note on a failed HTTP request (the flow provokes 401 and 422 on purpose)
+  // and antd's deprecation notes (development builds only, under `npm run dev`).
+  const errors = [];
+  ctx.on("page", (p) => {
+    p.on("pageerror", (e) => errors.push(`${p.url()}: uncaught ${e.stack ?? e.message}`));
+    p.on("console", (m) => {
+      if (m.type() === "error" && !/^(Failed to load resource|Warning: \[antd: )/.test(m.text())) {
+        errors.push(`${p.url()}: console error: ${m.text()}`);
+      }
+    });
   });
-  const marker = (await markers.jsonValue())[0];
-  step(`marker at ${marker.startLineNumber}:${marker.startColumn}: ${marker.message}`);
-  if (marker.startLineNumber !== 3) fail(`marker on line ${marker.startLineNumber}, expected 3`);
-  await page.locator(".squiggly-error").first().waitFor();
-  await shot("03-studio-error");
+  const page = await ctx.newPage();
+  const shot = (name, p = page) => p.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
+  const clean = (where) => {
+    if (errors.length) fail(`${where}: the page reported errors:\n${errors.join("\n")}`);
+  };
 
-  step("fix it and preview");
-  await setScript(`${ddl}\n\nSELECT id, name, age FROM people ORDER BY id;`);
-  await page.getByTestId("validate").click();
-  await page.getByTestId("valid").waitFor();
-  const left = await page.evaluate(() => window.scalephMonaco.editor.getModelMarkers({ owner: "scaleph" }).length);
-  if (left !== 0) fail("markers left after the fix");
-  await page.getByTestId("preview").click();
-  await page.getByTestId("preview-grid").getByText("carol").waitFor();
-  await page.getByTestId("preview-grid").getByText("BIGINT").first().waitFor();
-  await shot("04-studio-preview");
+  /** Waits until `p`'s instance page shows `state`, failing at once if the error boundary
+   * replaced the page; then `settle(p)` waits for what must follow (logs, error text) and the
+   * page must still be there, with no error reported. */
+  const seeState = async (p, state, where, settle) => {
+    const boundary = p.getByTestId("error-boundary");
+    const shown = p.getByTestId("state").getByText(state, { exact: true });
+    await shown.or(boundary).first().waitFor({ timeout: 60000 });
+    if (await boundary.count()) fail(`${where}: the error boundary replaced the page: ${await boundary.innerText()}`);
+    if (settle) await settle(p);
+    if (await boundary.count()) fail(`${where}: the error boundary replaced the page: ${await boundary.innerText()}`);
+    if (!(await shown.isVisible())) fail(`${where}: the page no longer shows ${state}`);
+    clean(where);
+    step(`${where}: ${state}`);
+  };
+  /** The instance at `url` opened in a new tab (a bookmark or a link), then reloaded. */
+  const openByUrl = async (url, state, what, settle) => {
+    const p = await ctx.newPage();
+    await p.goto(url);
+    await seeState(p, state, `${what} opened by URL`, settle);
+    await p.reload();
+    await seeState(p, state, `${what} reloaded`, settle);
+    return p;
+  };
+  const logs = (p) => p.getByTestId("logs");
+  /** Waits until the page shows the run's first log line and its rows read growing: the page
+   * re-renders with new logs and live metrics. */
+  const liveRun = async (p) => {
+    await logs(p).getByText("embedded engine").waitFor({ timeout: 30000 });
+    const sourceRows = () => {
+      const row = [...document.querySelectorAll("[data-testid=metrics] tbody tr")]
+        .find((tr) => tr.children[1]?.textContent === "source");
+      return row ? Number(row.children[2].textContent) : -1;
+    };
+    const first = await p.evaluate(sourceRows);
+    await p.waitForFunction(`(${sourceRows})() > ${first}`, undefined, { timeout: 30000 });
+  };
+  const project = `e2e-${run}-${Date.now().toString(36)}`;
+  let projectUrl;
+  /** A new job of this run's project with `script`, saved as version 2 and submitted; the
+   * browser is then on the new instance's page. */
+  const newJob = async (script) => {
+    await page.goto(projectUrl); // a fresh document: no editor of an earlier job is left
+    await page.getByRole("tab", { name: "Jobs" }).click();
+    await page.getByTestId("new-job").click();
+    await page.getByTestId("editor").waitFor();
+    await page.waitForFunction(() => window.scalephEditor);
+    await page.evaluate((s) => window.scalephEditor.setValue(s), script);
+    await page.getByTestId("save").click();
+    await page.getByText("Saved version 2").waitFor();
+    await page.getByTestId("submit").click();
+    await page.waitForURL(/\/instances\//);
+    return page.url();
+  };
 
-  step("save and submit");
-  await setScript(`${ddl}\nCREATE TABLE out (id BIGINT, name STRING) WITH ('connector' = 'print');\nINSERT INTO out SELECT id, name FROM people;`);
-  await page.getByTestId("save").click();
-  await page.getByText("Saved version 2").waitFor();
-  await page.getByTestId("submit").click();
-  await page.getByTestId("state").getByText("FINISHED").waitFor({ timeout: 60000 });
-  await page.getByTestId("metrics").getByRole("cell", { name: "sink" }).waitFor();
-  await page.getByTestId("logs").getByText("+I[1, alice]").waitFor();
-  await shot("05-job-detail");
+  try {
+    await page.goto(BASE);
+    await page.waitForSelector("#password");
+    await shot("01-login");
+    step("wrong password shows the API's message");
+    await page.fill("#username", "admin");
+    await page.fill("#password", "not-the-password");
+    await page.click("button[type=submit]");
+    await page.getByTestId("login-error").getByText("invalid user name or password").waitFor();
+    step("sign in");
+    await page.fill("#password", PASSWORD);
+    await page.click("button[type=submit]");
+    await page.getByTestId("new-project").waitFor();
 
-  step("other pages");
-  await page.getByRole("link", { name: "Clusters" }).click();
-  await page.getByRole("button", { name: "Register" }).waitFor();
-  await shot("06-clusters");
-  await page.getByRole("link", { name: "Admin" }).click();
-  await page.getByRole("cell", { name: "admin", exact: true }).first().waitFor();
-  await shot("07-admin");
+    step(`create project ${project}`);
+    await page.getByTestId("new-project").click();
+    await page.fill("#project-name", project);
+    await page.getByTestId("create-project").click();
+    await page.getByRole("link", { name: project, exact: true }).click();
+    await page.getByRole("tab", { name: "Datasources" }).waitFor();
+    projectUrl = page.url();
+    await shot("02-project");
 
-  step("switch the language");
-  await page.getByTestId("lang").click();
-  await page.getByRole("link", { name: "项目" }).waitFor();
-  await page.getByRole("link", { name: "项目" }).click();
-  await page.getByTestId("new-project").getByText("新建项目").waitFor();
-  await shot("08-projects-zh");
+    step("create a filesystem datasource");
+    await page.getByRole("tab", { name: "Datasources" }).click();
+    await page.fill("#ds-name", "files");
+    await page.fill("#ds-path", DATA);
+    await page.getByTestId("create-datasource").click();
+    await page.getByRole("cell", { name: "files", exact: true }).waitFor();
+
+    step("new SQL job");
+    await page.getByRole("tab", { name: "Jobs" }).click();
+    await page.getByTestId("new-job").click();
+    await page.getByTestId("editor").waitFor();
+    await page.waitForFunction(() => window.scalephEditor);
+    const setScript = (s) => page.evaluate((s) => window.scalephEditor.setValue(s), s);
+    step("completion offers the datasource's tables and the script's columns");
+    const suggestAt = async (line2, expected) => {
+      await setScript(`CREATE TABLE t (amount BIGINT) WITH ('connector' = 'datagen');\n${line2}`);
+      await page.evaluate((col) => {
+        const ed = window.scalephEditor;
+        ed.focus();
+        ed.setPosition({ lineNumber: 2, column: col });
+        ed.trigger("e2e", "editor.action.triggerSuggest", {});
+      }, line2.length + 1);
+      await page.locator(".suggest-widget").getByText(expected, { exact: true }).waitFor();
+      await page.keyboard.press("Escape");
+    };
+    await suggestAt("SELECT am", "amount");
+    await suggestAt("SELECT * FROM peo", "people");
+    const ddl = `CREATE TABLE people (id BIGINT, name STRING, age INT) WITH ('connector' = 'filesystem', 'path' = '${DATA}/people', 'format' = 'csv');`;
+    await setScript(`${ddl}\n\nSELECT id, nmae FROM people;`);
+    await page.getByTestId("validate").click();
+    await page.getByTestId("problem").waitFor();
+    const markers = await page.waitForFunction(() => {
+      const m = window.scalephMonaco.editor.getModelMarkers({ owner: "scaleph" });
+      return m.length ? m : null;
+    });
+    const marker = (await markers.jsonValue())[0];
+    step(`marker at ${marker.startLineNumber}:${marker.startColumn}: ${marker.message}`);
+    if (marker.startLineNumber !== 3) fail(`marker on line ${marker.startLineNumber}, expected 3`);
+    await page.locator(".squiggly-error").first().waitFor();
+    await shot("03-studio-error");
+
+    step("fix it and preview");
+    await setScript(`${ddl}\n\nSELECT id, name, age FROM people ORDER BY id;`);
+    await page.getByTestId("validate").click();
+    await page.getByTestId("valid").waitFor();
+    const left = await page.evaluate(() => window.scalephMonaco.editor.getModelMarkers({ owner: "scaleph" }).length);
+    if (left !== 0) fail("markers left after the fix");
+    await page.getByTestId("preview").click();
+    await page.getByTestId("preview-grid").getByText("carol").waitFor();
+    await page.getByTestId("preview-grid").getByText("BIGINT").first().waitFor();
+    await shot("04-studio-preview");
+
+    step("save and submit");
+    await setScript(`${ddl}\nCREATE TABLE out (id BIGINT, name STRING) WITH ('connector' = 'print');\nINSERT INTO out SELECT id, name FROM people;`);
+    await page.getByTestId("save").click();
+    await page.getByText("Saved version 2").waitFor();
+    await page.getByTestId("submit").click();
+    const finishedLogs = (p) => logs(p).getByText("+I[1, alice]").waitFor({ timeout: 30000 });
+    await seeState(page, "FINISHED", "finished run right after Submit", async (p) => {
+      await p.getByTestId("metrics").getByRole("cell", { name: "sink" }).waitFor();
+      await finishedLogs(p);
+    });
+    const finished = page.url();
+    await shot("05-job-detail");
+    await (await openByUrl(finished, "FINISHED", "finished run", finishedLogs)).close();
+
+    step("a running run: right after Submit, by URL, reloaded, then cancelled");
+    // About 2000 s at 5000 rows/s, in batches the engine passes on every few seconds.
+    await newJob(`CREATE TABLE slow (id BIGINT) WITH ('connector' = 'datagen', 'number-of-rows' = '10000000', 'rows-per-second' = '5000');
+CREATE TABLE out (id BIGINT) WITH ('connector' = 'blackhole');
+INSERT INTO out SELECT id FROM slow;`);
+    await seeState(page, "RUNNING", "running run right after Submit", liveRun);
+    const running = page.url();
+    const tab = await openByUrl(running, "RUNNING", "running run", liveRun);
+    await shot("05b-job-running", tab);
+    await tab.getByTestId("action-Cancel").click();
+    await tab.locator(".ant-popconfirm").getByRole("button", { name: "OK" }).click();
+    await seeState(tab, "CANCELED", "running run cancelled");
+    await tab.reload();
+    await seeState(tab, "CANCELED", "cancelled run reloaded");
+    await tab.close();
+    await seeState(page, "CANCELED", "cancelled run on the Submit tab");
+
+    step("a failed run: right after Submit, by URL, reloaded");
+    await newJob(`${ddl}\nCREATE TABLE out (id BIGINT, n INT) WITH ('connector' = 'print');\nINSERT INTO out SELECT id, CAST(name AS INT) FROM people;`);
+    const failedError = (p) => p.locator(".ant-descriptions").getByText("alice").waitFor({ timeout: 30000 });
+    await seeState(page, "FAILED", "failed run right after Submit", failedError);
+    await shot("05c-job-failed");
+    await (await openByUrl(page.url(), "FAILED", "failed run", failedError)).close();
+
+    step("other pages");
+    await page.getByRole("link", { name: "Clusters" }).click();
+    await page.getByRole("button", { name: "Register" }).waitFor();
+    await shot("06-clusters");
+    await page.getByRole("link", { name: "Admin" }).click();
+    await page.getByRole("cell", { name: "admin", exact: true }).first().waitFor();
+    await shot("07-admin");
+
+    step("switch the language");
+    await page.getByTestId("lang").click();
+    await page.getByRole("link", { name: "项目" }).waitFor();
+    await page.getByRole("link", { name: "项目" }).click();
+    await page.getByTestId("new-project").getByText("新建项目").waitFor();
+    await shot("08-projects-zh");
+    clean("end of the run");
+  } catch (e) {
+    await shot(`99-failure-run-${run}`).catch(() => undefined);
+    throw e;
+  } finally {
+    await ctx.close();
+  }
+}
+
+try {
+  for (let run = 1; run <= RUNS; run++) {
+    step(`run ${run} of ${RUNS}`);
+    await flow(run);
+  }
   step("ok");
 } catch (e) {
-  await shot("99-failure").catch(() => undefined);
   console.error(e);
   process.exitCode = 1;
 } finally {

@@ -22,7 +22,9 @@ class ErrorBoundary extends Component<{ children: ReactNode }, { error?: Error }
   }
   render() {
     return this.state.error ? (
-      <Result status="error" title="scaleph" subTitle={this.state.error.message} extra={<Button onClick={() => location.reload()}>Reload</Button>} />
+      <div data-testid="error-boundary">
+        <Result status="error" title="scaleph" subTitle={this.state.error.message} extra={<Button onClick={() => location.reload()}>Reload</Button>} />
+      </div>
     ) : (
       this.props.children
     );

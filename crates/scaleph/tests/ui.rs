@@ -1,5 +1,7 @@
 //! The web UI end to end in real Chromium (Playwright, `web/e2e/flow.mjs`) against a real
-//! `scaleph serve`. Screenshots of the main pages are kept in `target/ui-screenshots/`.
+//! `scaleph serve`, five times in a row (fresh browser context and project each time), covering
+//! the job-instance page of finished, running and failed runs right after Submit, opened by URL
+//! and reloaded. Screenshots of the main pages are kept in `target/ui-screenshots/`.
 
 mod common;
 
@@ -18,7 +20,8 @@ async fn ui_flow_in_chromium() {
         page.contains("<div id=\"root\">"),
         "the UI is not built (web/dist); the server answered: {page}"
     );
-    let input = tmp.path().join("input");
+    // Under the server's default allowed file root, `<data-dir>/files/`.
+    let input = srv.data_dir.join("files/input");
     std::fs::create_dir_all(input.join("people")).unwrap();
     std::fs::write(
         input.join("people/part-0.csv"),
@@ -26,6 +29,8 @@ async fn ui_flow_in_chromium() {
     )
     .unwrap();
     let shots = root.join("target/ui-screenshots");
+    // No screenshot of an earlier run may stand in for one this run did not take.
+    let _ = std::fs::remove_dir_all(&shots);
     let out = Command::new("node")
         .arg(root.join("web/e2e/flow.mjs"))
         .current_dir(root.join("web"))
@@ -33,6 +38,8 @@ async fn ui_flow_in_chromium() {
         .env("PASSWORD", common::ADMIN_PASSWORD)
         .env("DATA", &input)
         .env("SHOTS", &shots)
+        // The instance page once crashed depending on timing: the flow runs five times.
+        .env("RUNS", "5")
         .output()
         .expect("run node web/e2e/flow.mjs");
     let log = format!(
@@ -47,6 +54,8 @@ async fn ui_flow_in_chromium() {
         "03-studio-error",
         "04-studio-preview",
         "05-job-detail",
+        "05b-job-running",
+        "05c-job-failed",
         "08-projects-zh",
     ] {
         assert!(shots.join(format!("{shot}.png")).exists(), "{shot}.png");

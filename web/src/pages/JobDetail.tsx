@@ -62,7 +62,11 @@ export function JobDetail() {
     };
     return () => es.close();
   }, [iid]);
-  useEffect(() => logEnd.current?.scrollIntoView({ block: "nearest" }), [logs]);
+  // A block body: React calls whatever an effect returns as its cleanup, and Chromium's
+  // scrollIntoView returns a Promise (see effects.test.ts).
+  useEffect(() => {
+    logEnd.current?.scrollIntoView({ block: "nearest" });
+  }, [logs]);
   useEffect(() => {
     if (inst?.engine === "flink" && inst.state === "FAILED") {
       api("GET", `/api/v1/instances/${iid}/exceptions`).then(setExceptions, () => undefined);
