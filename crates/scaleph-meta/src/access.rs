@@ -152,7 +152,7 @@ impl Store {
     /// Number of users (0 on a fresh database: the server then creates `admin`).
     pub async fn count_users(&self) -> Result<i64> {
         Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users")
-            .fetch_one(&self.pool)
+            .fetch_one(&self.read)
             .await?)
     }
 
@@ -160,7 +160,7 @@ impl Store {
     pub async fn count_enabled_admins(&self) -> Result<i64> {
         Ok(
             sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE role = 'admin' AND enabled = 1")
-                .fetch_one(&self.pool)
+                .fetch_one(&self.read)
                 .await?,
         )
     }
@@ -181,7 +181,7 @@ impl Store {
             .bind(u.password_hash)
             .bind(now)
             .bind(now)
-            .execute(&self.pool)
+            .execute(&self.write)
             .await
             .map_err(|e| on_unique(e, || format!("a user named '{}' already exists", u.username)))?;
         self.get_user(&id).await
@@ -190,14 +190,14 @@ impl Store {
     /// Users by name.
     pub async fn list_users(&self, page: PageRequest) -> Result<Page<User>> {
         let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
-            .fetch_one(&self.pool)
+            .fetch_one(&self.read)
             .await?;
         let rows = sqlx::query(&format!(
             "SELECT {USER_COLS} FROM users u ORDER BY u.username LIMIT $1 OFFSET $2"
         ))
         .bind(page.page_size)
         .bind(page.offset())
-        .fetch_all(&self.pool)
+        .fetch_all(&self.read)
         .await?;
         Ok(Page {
             items: rows.iter().map(user).collect::<Result<_>>()?,
@@ -214,7 +214,7 @@ impl Store {
     pub async fn get_user(&self, id: &str) -> Result<User> {
         let r = sqlx::query(&format!("SELECT {USER_COLS} FROM users u WHERE u.id = $1"))
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.read)
             .await?;
         r.as_ref()
             .map(user)
@@ -228,7 +228,7 @@ impl Store {
             "SELECT {USER_COLS}, u.password_hash FROM users u WHERE u.username = $1"
         ))
         .bind(username)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.read)
         .await?;
         r.map(|r| Ok((user(&r)?, r.try_get("password_hash")?)))
             .transpose()
@@ -243,7 +243,7 @@ impl Store {
         let cur = self.get_user(id).await?;
         let role = p.role.unwrap_or(cur.role);
         let enabled = p.enabled.unwrap_or(cur.enabled);
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("UPDATE users SET display_name = $1, email = $2, role = $3, enabled = $4, updated_at = $5 WHERE id = $6")
             .bind(p.display_name.as_deref().unwrap_or(&cur.display_name))
             .bind(p.email.as_deref().unwrap_or(&cur.email))
@@ -268,7 +268,7 @@ impl Store {
     /// # Errors
     /// [`StoreError::NotFound`].
     pub async fn set_password(&self, id: &str, password_hash: &str) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let n = sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3")
             .bind(password_hash)
             .bind(now_ms())
@@ -298,7 +298,7 @@ impl Store {
         let now = now_ms();
         sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
             .bind(now)
-            .execute(&self.pool)
+            .execute(&self.write)
             .await?;
         sqlx::query("INSERT INTO sessions (id_digest, user_id, csrf_token, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
             .bind(id_digest)
@@ -306,7 +306,7 @@ impl Store {
             .bind(csrf_token)
             .bind(now)
             .bind(expires_at)
-            .execute(&self.pool)
+            .execute(&self.write)
             .await?;
         Ok(())
     }
@@ -318,7 +318,7 @@ impl Store {
         ))
         .bind(id_digest)
         .bind(now_ms())
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.read)
         .await?;
         r.map(|r| {
             Ok(SessionRow {
@@ -334,7 +334,7 @@ impl Store {
     pub async fn delete_session(&self, id_digest: &str) -> Result<()> {
         sqlx::query("DELETE FROM sessions WHERE id_digest = $1")
             .bind(id_digest)
-            .execute(&self.pool)
+            .execute(&self.write)
             .await?;
         Ok(())
     }
@@ -363,7 +363,7 @@ impl Store {
             .bind(scopes.to_string())
             .bind(now_ms())
             .bind(expires_at)
-            .execute(&self.pool)
+            .execute(&self.write)
             .await?;
         self.get_token(user_id, &id).await
     }
@@ -376,7 +376,7 @@ impl Store {
         let r = sqlx::query("SELECT * FROM api_tokens WHERE id = $1 AND user_id = $2")
             .bind(id)
             .bind(user_id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.read)
             .await?;
         r.as_ref()
             .map(token)
@@ -389,7 +389,7 @@ impl Store {
     pub async fn token_by_digest(&self, digest: &str) -> Result<Option<(ApiToken, User)>> {
         let r = sqlx::query("SELECT * FROM api_tokens WHERE token_digest = $1")
             .bind(digest)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.read)
             .await?;
         let Some(r) = r else { return Ok(None) };
         let t = token(&r)?;
@@ -402,7 +402,7 @@ impl Store {
         sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
             .bind(at)
             .bind(id)
-            .execute(&self.pool)
+            .execute(&self.write)
             .await?;
         Ok(())
     }
@@ -413,7 +413,7 @@ impl Store {
             "SELECT * FROM api_tokens WHERE user_id = $1 ORDER BY created_at DESC, id DESC",
         )
         .bind(user_id)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.read)
         .await?;
         rows.iter().map(token).collect()
     }
@@ -427,7 +427,7 @@ impl Store {
             .bind(now_ms())
             .bind(id)
             .bind(user_id)
-            .execute(&self.pool)
+            .execute(&self.write)
             .await?
             .rows_affected();
         if n == 0 {
@@ -447,7 +447,7 @@ impl Store {
         )
         .bind(project_id)
         .bind(user_id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.read)
         .await?;
         r.map(|r| ProjectRole::parse(&r).ok_or_else(|| corrupt("project role", &r)))
             .transpose()
@@ -458,7 +458,7 @@ impl Store {
         self.get_project(project_id).await?;
         let rows = sqlx::query("SELECT m.user_id, u.username, u.display_name, m.role, m.created_at FROM project_members m JOIN users u ON u.id = m.user_id WHERE m.project_id = $1 ORDER BY u.username")
             .bind(project_id)
-            .fetch_all(&self.pool)
+            .fetch_all(&self.read)
             .await?;
         rows.iter()
             .map(|r| {
@@ -488,7 +488,7 @@ impl Store {
     ) -> Result<Member> {
         self.get_project(project_id).await?;
         self.get_user(user_id).await?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         if role != ProjectRole::Owner {
             last_owner_guard(&mut tx, project_id, user_id).await?;
         }
@@ -512,7 +512,7 @@ impl Store {
     /// # Errors
     /// [`StoreError::NotFound`] when not a member; [`StoreError::Conflict`] for the last owner.
     pub async fn remove_member(&self, project_id: &str, user_id: &str) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         last_owner_guard(&mut tx, project_id, user_id).await?;
         let n = sqlx::query("DELETE FROM project_members WHERE project_id = $1 AND user_id = $2")
             .bind(project_id)
@@ -533,7 +533,7 @@ impl Store {
             "SELECT j.project_id FROM job_instances i JOIN jobs j ON j.id = i.job_id WHERE i.id = $1",
         )
         .bind(instance_id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.read)
         .await?)
     }
 }

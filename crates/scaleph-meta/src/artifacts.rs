@@ -30,7 +30,7 @@ impl Store {
     ) -> Result<Artifact> {
         self.get_project(project_id).await?;
         let id = new_id();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let version: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) + 1 FROM artifacts WHERE project_id = $1 AND name = $2")
             .bind(project_id)
             .bind(name)
@@ -57,7 +57,7 @@ impl Store {
             "SELECT * FROM artifacts WHERE project_id = $1 ORDER BY name, version DESC",
         )
         .bind(project_id)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.read)
         .await?;
         rows.iter().map(artifact).collect()
     }
@@ -70,7 +70,7 @@ impl Store {
         let r = sqlx::query("SELECT * FROM artifacts WHERE id = $1 AND project_id = $2")
             .bind(id)
             .bind(project_id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.read)
             .await?;
         r.as_ref()
             .map(artifact)
@@ -93,7 +93,7 @@ impl Store {
                 .bind(policy.map(|p| serde_json::to_string(&p).expect("serializable")))
                 .bind(job_id)
                 .bind(project_id)
-                .execute(&self.pool)
+                .execute(&self.write)
                 .await?
                 .rows_affected();
         if n == 0 {

@@ -82,7 +82,7 @@ impl Store {
             .bind(e.status)
             .bind(&e.source_ip)
             .bind(&e.detail)
-            .execute(&self.pool)
+            .execute(&self.write)
             .await?;
         Ok(e)
     }
@@ -115,14 +115,14 @@ impl Store {
         let total: i64 = bind_filters!(sqlx::query_scalar(&format!(
             "SELECT COUNT(*) FROM audit_log WHERE {cond}"
         )))
-        .fetch_one(&self.pool)
+        .fetch_one(&self.read)
         .await?;
         let rows = bind_filters!(sqlx::query(&format!(
             "SELECT * FROM audit_log WHERE {cond} ORDER BY at DESC, id DESC LIMIT $7 OFFSET $8"
         )))
         .bind(page.page_size)
         .bind(page.offset())
-        .fetch_all(&self.pool)
+        .fetch_all(&self.read)
         .await?;
         Ok(Page {
             items: rows.iter().map(entry).collect::<Result<_>>()?,

@@ -128,7 +128,7 @@ impl Store {
             .bind(sealed_auth_header)
             .bind(now)
             .bind(now)
-            .execute(&self.pool)
+            .execute(&self.write)
             .await
             .map_err(|e| on_unique(e, || format!("a cluster named '{name}' already exists")))?;
         self.get_cluster(&id).await
@@ -137,7 +137,7 @@ impl Store {
     /// All clusters by name.
     pub async fn list_clusters(&self) -> Result<Vec<Cluster>> {
         let rows = sqlx::query("SELECT * FROM clusters ORDER BY name")
-            .fetch_all(&self.pool)
+            .fetch_all(&self.read)
             .await?;
         rows.iter().map(cluster).collect()
     }
@@ -149,7 +149,7 @@ impl Store {
     pub async fn get_cluster(&self, id: &str) -> Result<Cluster> {
         let r = sqlx::query("SELECT * FROM clusters WHERE id = $1")
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.read)
             .await?;
         r.as_ref()
             .map(cluster)
@@ -163,7 +163,7 @@ impl Store {
             "SELECT auth_header, runner_jar_id, runner_digest FROM clusters WHERE id = $1",
         )
         .bind(id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.read)
         .await?
         .ok_or_else(|| StoreError::NotFound(format!("cluster '{id}'")))?;
         Ok(ClusterSecrets {
@@ -180,7 +180,7 @@ impl Store {
     pub async fn delete_cluster(&self, id: &str) -> Result<()> {
         let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE cluster_id = $1")
             .bind(id)
-            .fetch_one(&self.pool)
+            .fetch_one(&self.read)
             .await?;
         if users > 0 {
             return Err(StoreError::Conflict(format!(
@@ -189,7 +189,7 @@ impl Store {
         }
         let n = sqlx::query("DELETE FROM clusters WHERE id = $1")
             .bind(id)
-            .execute(&self.pool)
+            .execute(&self.write)
             .await?
             .rows_affected();
         if n == 0 {
@@ -214,7 +214,7 @@ impl Store {
             .bind(reason)
             .bind(version)
             .bind(id)
-            .execute(&self.pool)
+            .execute(&self.write)
             .await?;
         Ok(())
     }
@@ -225,7 +225,7 @@ impl Store {
             .bind(jar_id)
             .bind(digest)
             .bind(id)
-            .execute(&self.pool)
+            .execute(&self.write)
             .await?;
         Ok(())
     }
@@ -246,7 +246,7 @@ impl Store {
             .bind(cluster_id)
             .bind(kind)
             .bind(now_ms())
-            .execute(&self.pool)
+            .execute(&self.write)
             .await?;
         self.get_savepoint(job_id, &id).await
     }
@@ -265,7 +265,7 @@ impl Store {
             .bind(error)
             .bind(now_ms())
             .bind(id)
-            .execute(&self.pool)
+            .execute(&self.write)
             .await?;
         Ok(())
     }
@@ -276,7 +276,7 @@ impl Store {
             "SELECT * FROM savepoints WHERE job_id = $1 ORDER BY created_at DESC, id DESC",
         )
         .bind(job_id)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.read)
         .await?;
         rows.iter().map(savepoint).collect()
     }
@@ -289,7 +289,7 @@ impl Store {
         let r = sqlx::query("SELECT * FROM savepoints WHERE id = $1 AND job_id = $2")
             .bind(id)
             .bind(job_id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.read)
             .await?;
         r.as_ref()
             .map(savepoint)

@@ -50,7 +50,7 @@ impl Store {
             .bind(Value::Object(properties.clone()).to_string())
             .bind(now)
             .bind(now)
-            .execute(&self.pool)
+            .execute(&self.write)
             .await
             .map_err(|e| on_unique(e, || format!("a datasource named '{name}' already exists in this project")))?;
         Ok(d)
@@ -92,7 +92,7 @@ impl Store {
             .bind(now_ms())
             .bind(id)
             .bind(project_id)
-            .execute(&self.pool)
+            .execute(&self.write)
             .await
             .map_err(|e| on_unique(e, || format!("a datasource named '{name}' already exists in this project")))?
             .rows_affected();
@@ -120,7 +120,7 @@ impl Store {
     where
         F: FnMut(&Datasource) -> Result<Option<Map<String, Value>>, String>,
     {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let rows = sqlx::query("SELECT * FROM datasources ORDER BY id")
             .fetch_all(&mut *tx)
             .await?;

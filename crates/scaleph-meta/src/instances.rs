@@ -61,7 +61,7 @@ impl Store {
             restored_from: restored_from.map(str::to_string),
             restart_of: None,
         };
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("INSERT INTO job_instances (id, job_id, version, engine, state, created_at, cluster_id, restored_from) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
             .bind(&i.id)
             .bind(job_id)
@@ -92,7 +92,7 @@ impl Store {
     pub async fn get_instance(&self, id: &str) -> Result<JobInstance> {
         let r = sqlx::query("SELECT * FROM job_instances WHERE id = $1")
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.read)
             .await?;
         r.as_ref()
             .map(instance)
@@ -107,7 +107,7 @@ impl Store {
             "SELECT state, at, reason FROM instance_states WHERE instance_id = $1 ORDER BY seq",
         )
         .bind(id)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.read)
         .await?
         .iter()
         .map(|r| {
@@ -121,7 +121,7 @@ impl Store {
         .collect::<Result<_>>()?;
         let metrics = sqlx::query("SELECT table_name, role, rows_count, bytes FROM instance_metrics WHERE instance_id = $1 ORDER BY role DESC, table_name")
             .bind(id)
-            .fetch_all(&self.pool)
+            .fetch_all(&self.read)
             .await?
             .iter()
             .map(|r| {
@@ -149,13 +149,13 @@ impl Store {
     ) -> Result<Page<JobInstance>> {
         let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM job_instances WHERE job_id = $1")
             .bind(job_id)
-            .fetch_one(&self.pool)
+            .fetch_one(&self.read)
             .await?;
         let rows = sqlx::query("SELECT * FROM job_instances WHERE job_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3")
             .bind(job_id)
             .bind(page.page_size)
             .bind(page.offset())
-            .fetch_all(&self.pool)
+            .fetch_all(&self.read)
             .await?;
         Ok(Page {
             items: rows.iter().map(instance).collect::<Result<_>>()?,
@@ -213,7 +213,7 @@ impl Store {
             let cur = self.get_instance(id).await?;
             rule(cur.state, to)?;
             let now = now_ms();
-            let mut tx = self.pool.begin().await?;
+            let mut tx = self.begin_write().await?;
             let started = cur.started_at.or((to == JobState::Running).then_some(now));
             let ended = to.is_terminal().then_some(now);
             let n = sqlx::query("UPDATE job_instances SET state = $1, error = $2, started_at = $3, ended_at = $4 WHERE id = $5 AND state = $6")
@@ -252,7 +252,7 @@ impl Store {
     /// Replaces the instance's per-table counters.
     pub async fn upsert_metrics(&self, id: &str, metrics: &[TableMetrics]) -> Result<()> {
         let now = now_ms();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         for m in metrics {
             sqlx::query(
                 "INSERT INTO instance_metrics (instance_id, table_name, role, rows_count, bytes, updated_at) VALUES ($1, $2, $3, $4, $5, $6) \
@@ -273,7 +273,7 @@ impl Store {
 
     /// Appends log lines; returns the sequence number of the last one.
     pub async fn append_logs(&self, id: &str, lines: &[(LogLevel, String)]) -> Result<i64> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let mut seq: i64 = sqlx::query_scalar(
             "SELECT COALESCE(MAX(seq), 0) FROM instance_logs WHERE instance_id = $1",
         )
@@ -303,7 +303,7 @@ impl Store {
             .bind(id)
             .bind(after)
             .bind(limit)
-            .fetch_all(&self.pool)
+            .fetch_all(&self.read)
             .await?;
         rows.iter()
             .map(|r| {
@@ -323,7 +323,7 @@ impl Store {
         sqlx::query("UPDATE job_instances SET restart_of = $1 WHERE id = $2")
             .bind(failed)
             .bind(id)
-            .execute(&self.pool)
+            .execute(&self.write)
             .await?;
         Ok(())
     }
@@ -333,7 +333,7 @@ impl Store {
         Ok(sqlx::query_scalar("SELECT COUNT(*) FROM job_instances WHERE job_id = $1 AND restart_of IS NOT NULL AND created_at >= $2")
             .bind(job_id)
             .bind(since)
-            .fetch_one(&self.pool)
+            .fetch_one(&self.read)
             .await?)
     }
 
@@ -352,7 +352,7 @@ impl Store {
         sqlx::query("UPDATE job_instances SET flink_job_id = $1 WHERE id = $2")
             .bind(flink_job_id)
             .bind(id)
-            .execute(&self.pool)
+            .execute(&self.write)
             .await?;
         Ok(())
     }
@@ -361,7 +361,7 @@ impl Store {
     pub async fn active_on_cluster(&self, cluster_id: &str) -> Result<Vec<JobInstance>> {
         let rows = sqlx::query("SELECT * FROM job_instances WHERE cluster_id = $1 AND state NOT IN ('FINISHED', 'FAILED', 'CANCELED', 'LOST') ORDER BY created_at")
             .bind(cluster_id)
-            .fetch_all(&self.pool)
+            .fetch_all(&self.read)
             .await?;
         rows.iter().map(instance).collect()
     }
@@ -370,7 +370,7 @@ impl Store {
     pub async fn unfinished_instances(&self, engine: EngineKind) -> Result<Vec<String>> {
         let rows = sqlx::query("SELECT id FROM job_instances WHERE engine = $1 AND state NOT IN ('FINISHED', 'FAILED', 'CANCELED', 'LOST')")
             .bind(engine.as_str())
-            .fetch_all(&self.pool)
+            .fetch_all(&self.read)
             .await?;
         rows.iter().map(|r| Ok(r.try_get("id")?)).collect()
     }

@@ -90,7 +90,7 @@ impl Store {
         self.get_project(project_id).await?;
         let now = now_ms();
         let id = new_id();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("INSERT INTO jobs (id, project_id, name, engine, settings, current_version, created_at, updated_at, cluster_id, jar_spec, restart_policy) VALUES ($1, $2, $3, $4, $5, 1, $6, $7, $8, $9, $10)")
             .bind(&id)
             .bind(project_id)
@@ -152,7 +152,7 @@ impl Store {
             .bind(id)
             .bind(project_id)
             .bind(cluster_id)
-            .execute(&self.pool)
+            .execute(&self.write)
             .await
             .map_err(|e| on_unique(e, || format!("a job named '{name}' already exists in this project")))?
             .rows_affected();
@@ -182,7 +182,7 @@ impl Store {
         script: &str,
         message: &str,
     ) -> Result<JobVersion> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let cur: Option<i64> = sqlx::query_scalar(
             "SELECT current_version FROM jobs WHERE id = $1 AND project_id = $2",
         )
@@ -231,7 +231,7 @@ impl Store {
         let rows =
             sqlx::query("SELECT * FROM job_versions WHERE job_id = $1 ORDER BY version DESC")
                 .bind(job_id)
-                .fetch_all(&self.pool)
+                .fetch_all(&self.read)
                 .await?;
         rows.iter().map(version).collect()
     }
@@ -244,7 +244,7 @@ impl Store {
         let r = sqlx::query("SELECT * FROM job_versions WHERE job_id = $1 AND version = $2")
             .bind(job_id)
             .bind(v)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.read)
             .await?;
         r.as_ref()
             .map(version)

@@ -33,9 +33,16 @@ use sqlx::AnyPool;
 use std::time::Duration;
 
 /// Handle to the metadata database; cheap to clone.
+///
+/// Read-only queries go to a pool of readers, everything that writes (or reads to decide a
+/// write, in one transaction) to a pool of one writer. On SQLite (WAL mode) readers never wait
+/// for the writer, and writers queue on the single writer connection instead of failing with
+/// `SQLITE_BUSY`; on PostgreSQL both are the same pool. No store method holds a connection of
+/// one pool while it waits for a connection of the other.
 #[derive(Clone, Debug)]
 pub struct Store {
-    pool: AnyPool,
+    read: AnyPool,
+    write: AnyPool,
     backend: Backend,
 }
 
@@ -48,12 +55,48 @@ pub enum Backend {
     Postgres,
 }
 
+/// How a [`Store`] connects; [`StoreOptions::default`] suits a server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StoreOptions {
+    /// Connections for read-only queries (default 8). SQLite: that many readers beside the one
+    /// writer, in WAL mode; `0` keeps the setting from before WAL (one connection for reads and
+    /// writes, journal mode as the file has it), for comparison only. PostgreSQL: the pool
+    /// holds this many connections plus 2.
+    pub read_connections: u32,
+    /// How long a request waits for a free connection before [`StoreError::Database`]
+    /// (default 10 s).
+    pub acquire_timeout: Duration,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            read_connections: 8,
+            acquire_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// How long an SQLite connection waits for a lock held by another process (e.g. a CLI command
+/// writing while the server runs) before `SQLITE_BUSY`, in milliseconds.
+const SQLITE_BUSY_TIMEOUT_MS: u32 = 5000;
+
 impl Store {
-    /// Connects to `url` (`sqlite://path?mode=rwc` or `postgres://…`) and applies migrations.
+    /// Connects to `url` (`sqlite://path?mode=rwc` or `postgres://…`) with
+    /// [`StoreOptions::default`] and applies migrations.
     ///
     /// # Errors
-    /// [`StoreError::Database`] when the database cannot be reached or migrated.
+    /// [`StoreError::Database`] when the database cannot be reached or migrated;
+    /// [`StoreError::Invalid`] for another kind of URL.
     pub async fn connect(url: &str) -> Result<Store> {
+        Store::connect_with(url, StoreOptions::default()).await
+    }
+
+    /// Connects to `url` with `opts` and applies migrations.
+    ///
+    /// # Errors
+    /// As [`Store::connect`].
+    pub async fn connect_with(url: &str, opts: StoreOptions) -> Result<Store> {
         sqlx::any::install_default_drivers();
         let backend = if url.starts_with("sqlite:") {
             Backend::Sqlite
@@ -65,23 +108,54 @@ impl Store {
                 url.split('@').next_back().unwrap_or(url)
             )));
         };
-        // SQLite serializes writers; with several connections a deferred transaction that reads
-        // and then writes fails at once with SQLITE_BUSY when another connection holds a
-        // snapshot. One connection avoids that; no store method holds a connection while
-        // acquiring another.
-        let max = if backend == Backend::Sqlite { 1 } else { 10 };
-        let pool = AnyPoolOptions::new()
-            .max_connections(max)
-            .acquire_timeout(Duration::from_secs(10))
-            .connect(url)
-            .await?;
+        let base = AnyPoolOptions::new().acquire_timeout(opts.acquire_timeout);
+        let (read, write) = match backend {
+            Backend::Postgres => {
+                let pool = base
+                    .max_connections(opts.read_connections + 2)
+                    .connect(url)
+                    .await?;
+                (pool.clone(), pool)
+            }
+            // An in-memory database exists once per connection: one connection serves all.
+            // sqlx's defaults apply (foreign keys on, 5 s busy timeout).
+            Backend::Sqlite if sqlite_in_memory(url) => {
+                let pool = base.max_connections(1).connect(url).await?;
+                (pool.clone(), pool)
+            }
+            Backend::Sqlite if opts.read_connections == 0 => {
+                let pool = base.max_connections(1).connect(url).await?;
+                set_journal_mode(&pool, "delete").await?;
+                (pool.clone(), pool)
+            }
+            Backend::Sqlite => {
+                let write = base
+                    .clone()
+                    .max_connections(1)
+                    .after_connect(|c, _| Box::pin(sqlite_pragmas(c, false)))
+                    .connect(url)
+                    .await?;
+                // Persistent in the file; readers then see committed data without blocking
+                // the writer and the writer commits without waiting for readers.
+                set_journal_mode(&write, "wal").await?;
+                let read = base
+                    .max_connections(opts.read_connections)
+                    .after_connect(|c, _| Box::pin(sqlite_pragmas(c, true)))
+                    .connect_lazy(url)?;
+                (read, write)
+            }
+        };
         migrations::migrator()
             .await
             .map_err(|e| StoreError::Database(e.to_string()))?
-            .run(&pool)
+            .run(&write)
             .await
             .map_err(|e| StoreError::Database(e.to_string()))?;
-        Ok(Store { pool, backend })
+        Ok(Store {
+            read,
+            write,
+            backend,
+        })
     }
 
     /// The backend in use.
@@ -91,13 +165,60 @@ impl Store {
 
     /// True when the database answers `SELECT 1`.
     pub async fn ping(&self) -> bool {
-        sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
+        sqlx::query("SELECT 1").execute(&self.read).await.is_ok()
     }
 
-    /// Closes the pool.
+    /// Closes the pools.
     pub async fn close(&self) {
-        self.pool.close().await;
+        self.read.close().await;
+        self.write.close().await;
     }
+
+    /// Starts a transaction on the writer. On SQLite it takes the write lock at once (`BEGIN
+    /// IMMEDIATE`), so a transaction that reads and then writes cannot fail half-way with
+    /// `SQLITE_BUSY` when another process wrote in between.
+    pub(crate) async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.write.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.write.begin().await?,
+        })
+    }
+}
+
+/// Switches an SQLite file to journal `mode` (lower case) unless it is in it already (the
+/// switch needs the only lock on the file; asking is free, so a CLI command opening the store
+/// of a running server does not try).
+async fn set_journal_mode(pool: &AnyPool, mode: &str) -> Result<()> {
+    let cur: String = sqlx::query_scalar("PRAGMA journal_mode")
+        .fetch_one(pool)
+        .await?;
+    if !cur.eq_ignore_ascii_case(mode) {
+        sqlx::query(&format!("PRAGMA journal_mode = {mode}"))
+            .execute(pool)
+            .await?;
+    }
+    Ok(())
+}
+
+fn sqlite_in_memory(url: &str) -> bool {
+    url.contains(":memory:") || url.contains("mode=memory")
+}
+
+/// Per-connection SQLite settings; readers are `query_only`, so a write routed to the read
+/// pool by mistake fails instead of racing the writer.
+async fn sqlite_pragmas(
+    c: &mut sqlx::AnyConnection,
+    reader: bool,
+) -> std::result::Result<(), sqlx::Error> {
+    use sqlx::Executor as _;
+    c.execute(format!("PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}").as_str())
+        .await?;
+    c.execute("PRAGMA foreign_keys = ON").await?;
+    c.execute("PRAGMA synchronous = NORMAL").await?;
+    if reader {
+        c.execute("PRAGMA query_only = ON").await?;
+    }
+    Ok(())
 }
 
 pub(crate) fn now_ms() -> i64 {
@@ -154,7 +275,7 @@ impl Store {
             t.table()
         ))
         .bind(project_id)
-        .fetch_one(&self.pool)
+        .fetch_one(&self.read)
         .await?;
         let rows = sqlx::query(&format!(
             "SELECT * FROM {} WHERE project_id = $1 ORDER BY name LIMIT $2 OFFSET $3",
@@ -163,7 +284,7 @@ impl Store {
         .bind(project_id)
         .bind(page.page_size)
         .bind(page.offset())
-        .fetch_all(&self.pool)
+        .fetch_all(&self.read)
         .await?;
         Ok(Page {
             items: rows.iter().map(map).collect::<Result<_>>()?,
@@ -187,7 +308,7 @@ impl Store {
         ))
         .bind(id)
         .bind(project_id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.read)
         .await?;
         r.as_ref()
             .map(map)
@@ -208,7 +329,7 @@ impl Store {
         ))
         .bind(id)
         .bind(project_id)
-        .execute(&self.pool)
+        .execute(&self.write)
         .await?
         .rows_affected();
         if n == 0 {

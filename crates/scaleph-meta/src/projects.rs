@@ -31,7 +31,7 @@ impl Store {
             created_at: now,
             updated_at: now,
         };
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("INSERT INTO projects (id, name, description, created_at, updated_at) VALUES ($1, $2, $3, $4, $5)")
             .bind(&p.id)
             .bind(&p.name)
@@ -65,7 +65,7 @@ impl Store {
         let total: i64 =
             sqlx::query_scalar(&format!("SELECT COUNT(*) FROM projects WHERE {VISIBLE}"))
                 .bind(member)
-                .fetch_one(&self.pool)
+                .fetch_one(&self.read)
                 .await?;
         let rows = sqlx::query(&format!(
             "SELECT * FROM projects WHERE {VISIBLE} ORDER BY name LIMIT $2 OFFSET $3"
@@ -73,7 +73,7 @@ impl Store {
         .bind(member)
         .bind(page.page_size)
         .bind(page.offset())
-        .fetch_all(&self.pool)
+        .fetch_all(&self.read)
         .await?;
         Ok(Page {
             items: rows.iter().map(project).collect::<Result<_>>()?,
@@ -90,7 +90,7 @@ impl Store {
     pub async fn get_project(&self, id: &str) -> Result<Project> {
         let r = sqlx::query("SELECT * FROM projects WHERE id = $1")
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.read)
             .await?;
         r.as_ref()
             .map(project)
@@ -118,7 +118,7 @@ impl Store {
         .bind(description)
         .bind(now_ms())
         .bind(id)
-        .execute(&self.pool)
+        .execute(&self.write)
         .await
         .map_err(|e| on_unique(e, || format!("a project named '{name}' already exists")))?;
         self.get_project(id).await
@@ -131,7 +131,7 @@ impl Store {
     pub async fn delete_project(&self, id: &str) -> Result<()> {
         let n = sqlx::query("DELETE FROM projects WHERE id = $1")
             .bind(id)
-            .execute(&self.pool)
+            .execute(&self.write)
             .await?
             .rows_affected();
         if n == 0 {

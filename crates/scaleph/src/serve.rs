@@ -6,7 +6,7 @@ use scaleph_auth::throttle::ThrottleConfig;
 use scaleph_auth::ScopeSet;
 use scaleph_connectors::{ConnectorContext, FileAccess};
 use scaleph_embedded::{EmbeddedConfig, Limits};
-use scaleph_meta::Store;
+use scaleph_meta::{Store, StoreOptions};
 use scaleph_secrets::Keyring;
 use scaleph_server::auth::AuthConfig;
 use scaleph_server::service::accounts;
@@ -28,6 +28,12 @@ pub struct Opts {
     /// Metadata database (`postgres://…`); default: SQLite under --data-dir.
     #[arg(long, env = "SCALEPH_DATABASE_URL")]
     pub database_url: Option<String>,
+    /// Connections for read-only metadata queries. SQLite keeps them beside its single writer
+    /// (WAL mode); `0` = one connection for reads and writes in rollback-journal mode, the
+    /// setting before WAL, kept to compare (`bench/src/bin/store_load.rs`). PostgreSQL: the
+    /// pool holds this many plus 2.
+    #[arg(long, env = "SCALEPH_DB_READ_CONNECTIONS", default_value_t = 8)]
+    pub db_read_connections: u32,
     /// Load an example project and run its jobs: `tpch`.
     #[arg(long)]
     pub example: Option<String>,
@@ -133,7 +139,11 @@ pub async fn cmd(o: Opts) -> anyhow::Result<()> {
             o.data_dir.join("scaleph.db").display()
         ),
     };
-    let store = Store::connect(&url)
+    let store_opts = StoreOptions {
+        read_connections: o.db_read_connections,
+        ..StoreOptions::default()
+    };
+    let store = Store::connect_with(&url, store_opts)
         .await
         .context("cannot open the metadata store")?;
     tracing::info!(backend = ?store.backend(), "metadata store ready");
