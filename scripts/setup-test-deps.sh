@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the test dependencies when missing: PostgreSQL server and Chromium (Debian
-# packages), DuckDB (PyPI, for TPC-H reference results), the web UI's npm packages (Vite, Vitest,
+# packages), DuckDB (PyPI, for TPC-H reference results), schemathesis (PyPI, in the venv
+# ~/.cache/scaleph-venv, for tests/fuzz_api.rs), the web UI's npm packages (Vite, Vitest,
 # playwright-core). Flink and the JDK come with scripts/flink-cluster.sh. Idempotent.
 set -euo pipefail
 SUDO=""
@@ -18,6 +19,11 @@ if [ ! -d web/node_modules ]; then
 fi
 if ! python3 -c 'import duckdb' 2>/dev/null; then
   python3 -m pip install --quiet duckdb
+fi
+VENV="$HOME/.cache/scaleph-venv"
+if [ ! -x "$VENV/bin/st" ]; then
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet schemathesis
 fi
 if ! command -v cargo-nextest >/dev/null 2>&1; then
   cargo install --locked cargo-nextest
