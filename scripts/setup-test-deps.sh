@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the test dependencies when missing: PostgreSQL server, Chromium and the CJK font
 # (Debian packages; the font also when Chromium is already there), DuckDB (PyPI, for TPC-H
-# reference results), the web UI's npm packages (Vite, Vitest, playwright-core). Flink and the
+# reference results), schemathesis (PyPI, in the venv ~/.cache/scaleph-venv, for
+# tests/fuzz_api.rs), the web UI's npm packages (Vite, Vitest, playwright-core). Flink and the
 # JDK come with scripts/flink-cluster.sh. Idempotent.
 set -euo pipefail
 SUDO=""
@@ -21,6 +22,11 @@ if [ ! -d web/node_modules ]; then
 fi
 if ! python3 -c 'import duckdb' 2>/dev/null; then
   python3 -m pip install --quiet duckdb
+fi
+VENV="$HOME/.cache/scaleph-venv"
+if [ ! -x "$VENV/bin/st" ]; then
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet schemathesis
 fi
 if ! command -v cargo-nextest >/dev/null 2>&1; then
   cargo install --locked cargo-nextest

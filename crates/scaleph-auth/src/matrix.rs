@@ -481,6 +481,32 @@ pub fn is_public(method: &str, path: &str) -> bool {
         .any(|(m, p)| m.eq_ignore_ascii_case(method) && *p == path)
 }
 
+/// The methods declared on the path template `path`, upper case, in table order, with `HEAD`
+/// after `GET` (HTTP answers HEAD like GET); empty for an unknown path. This is the `Allow`
+/// header of a 405 answer.
+pub fn methods(path: &str) -> Vec<&'static str> {
+    let declared = ROUTES
+        .iter()
+        .filter(|r| r.path == path)
+        .map(|r| r.method)
+        .chain(
+            PUBLIC_ROUTES
+                .iter()
+                .filter(|(_, p)| *p == path)
+                .map(|(m, _)| *m),
+        );
+    let mut out = Vec::new();
+    for m in declared {
+        if !out.contains(&m) {
+            out.push(m);
+            if m == "GET" {
+                out.push("HEAD");
+            }
+        }
+    }
+    out
+}
+
 /// The matrix cell for (`resource`, `action`); `None` means nobody may.
 pub fn permission(resource: Resource, action: Action) -> Option<&'static Permission> {
     MATRIX
@@ -550,6 +576,17 @@ pub fn markdown() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn methods_lists_the_declared_ones_with_head_after_get() {
+        assert_eq!(methods("/healthz"), ["GET", "HEAD"]);
+        assert_eq!(methods("/api/v1/auth/login"), ["POST"]);
+        let m = methods("/api/v1/projects/{project_id}");
+        for want in ["GET", "HEAD", "PATCH", "DELETE"] {
+            assert!(m.contains(&want), "{m:?} lacks {want}");
+        }
+        assert!(methods("/api/v1/no-such-route").is_empty());
+    }
 
     #[test]
     fn every_route_has_a_matrix_cell_and_routes_are_unique() {

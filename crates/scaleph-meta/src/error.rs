@@ -23,10 +23,17 @@ pub enum StoreError {
 /// Result alias.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+/// SQLSTATE `character_not_in_repertoire`, PostgreSQL's answer to a NUL in text.
+const PG_BAD_CHARACTER: &str = "22021";
+
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
         match &e {
             sqlx::Error::RowNotFound => StoreError::NotFound("row".into()),
+            // PostgreSQL text cannot hold U+0000 ("invalid byte sequence"): the input's fault.
+            sqlx::Error::Database(db) if db.code().as_deref() == Some(PG_BAD_CHARACTER) => {
+                StoreError::Invalid("text must not contain NUL (U+0000) characters".into())
+            }
             _ => StoreError::Database(e.to_string()),
         }
     }

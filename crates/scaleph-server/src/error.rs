@@ -1,14 +1,35 @@
 //! The one API error type: RFC 9457 `application/problem+json`.
 
-use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use scaleph_engine::EngineError;
 use scaleph_meta::StoreError;
 use serde::de::DeserializeOwned;
 use serde_json::{json, Map, Value};
+use utoipa::ToSchema;
+
+/// Media type of every error answer.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// The problem document of an error answer (RFC 9457), for the OpenAPI document. SQL errors
+/// add `line`, `column`, `kind` and `message`; other members may be added.
+#[derive(Debug, serde::Serialize, ToSchema)]
+#[allow(dead_code)]
+pub struct Problem {
+    /// Always `about:blank`.
+    #[serde(rename = "type")]
+    kind: String,
+    /// The status's reason phrase (`Not Found`).
+    title: String,
+    /// The HTTP status.
+    status: u16,
+    /// What went wrong, naming the field or parameter.
+    detail: String,
+}
 
 /// An error answered as `application/problem+json`: `{type, title, status, detail, …}`.
 #[derive(Debug)]
@@ -92,7 +113,7 @@ impl IntoResponse for ApiError {
         }
         let mut resp = (
             self.status,
-            [(header::CONTENT_TYPE, "application/problem+json")],
+            [(header::CONTENT_TYPE, PROBLEM_JSON)],
             body.to_string(),
         )
             .into_response();
@@ -203,4 +224,56 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
             Err(e) => Err(ApiError::new(e.status(), e.body_text())),
         }
     }
+}
+
+/// `Path<T>` with problem-document rejections: 400 naming the parameter that does not parse.
+pub struct ApiPath<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(p) => Ok(ApiPath(p.0)),
+            Err(PathRejection::FailedToDeserializePathParams(e)) => Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                format!("invalid path parameter: {}", e.body_text()),
+            )),
+            Err(e) => Err(ApiError::new(e.status(), e.body_text())),
+        }
+    }
+}
+
+/// Largest error body [`problem_responses`] rewrites; longer ones become the reason phrase.
+const MAX_REWRITTEN: usize = 8 * 1024;
+
+/// Middleware: an error answer (4xx/5xx) that is not already a problem document — axum's own
+/// 405 and rejections outside the API handlers, a layer's refusal — becomes one, with the same
+/// status and headers (`Allow`, `Retry-After`, …) and the original text as `detail`.
+pub async fn problem_responses(req: Request, next: Next) -> Response {
+    let resp = next.run(req).await;
+    let status = resp.status();
+    let is_problem = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
+    if is_problem || !(status.is_client_error() || status.is_server_error()) {
+        return resp;
+    }
+    let (parts, body) = resp.into_parts();
+    let text = axum::body::to_bytes(body, MAX_REWRITTEN)
+        .await
+        .ok()
+        .and_then(|b| String::from_utf8(b.to_vec()).ok())
+        .map(|t| t.trim().to_owned())
+        .filter(|t| !t.is_empty())
+        .unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_owned());
+    let mut out = ApiError::new(status, text).into_response();
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            out.headers_mut().append(name.clone(), value.clone());
+        }
+    }
+    out.extensions_mut().extend(parts.extensions);
+    out
 }

@@ -109,7 +109,8 @@ pub fn app(state: AppState) -> Router {
         .merge(api_router)
         .merge(SwaggerUi::new("/swagger-ui").url("/api/v1/openapi.json", openapi))
         .fallback(ui::serve)
-        .layer(DefaultBodyLimit::max(BODY_LIMIT));
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::from_fn(error::problem_responses));
     let router = SECURITY_HEADERS
         .into_iter()
         .fold(router, |r, (name, value)| {

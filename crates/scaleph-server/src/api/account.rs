@@ -1,8 +1,9 @@
 use crate::auth::{ClientIp, Created, Principal, Via};
-use crate::error::{ApiError, ApiJson};
+use crate::error::{ApiError, ApiJson, ApiPath};
 use crate::service::accounts;
+use crate::service::names::Name;
 use crate::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use scaleph_auth::{Scope, ScopeSet};
@@ -61,12 +62,13 @@ pub struct PasswordChange {
     /// The current password.
     current_password: String,
     /// The new password (at least 8 characters).
+    #[schema(min_length = 8)]
     new_password: String,
 }
 
 /// Changes the caller's password; ends all their browser sessions (sign in again).
 #[utoipa::path(post, path = "/api/v1/me/password", tag = "account", request_body = PasswordChange,
-    responses((status = 204), (status = 401, description = "current password wrong"), (status = 422)))]
+    responses((status = 204), (status = 401, description = "current password wrong"), (status = 422), (status = 429, description = "throttled: too many wrong passwords")))]
 async fn change_password(
     State(s): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -100,10 +102,12 @@ async fn list_my_tokens(
 #[serde(deny_unknown_fields)]
 pub struct NewToken {
     /// Label, e.g. `ci` or `cli@laptop`.
-    name: String,
+    name: Name,
     /// Scopes to grant; a token cannot grant scopes its creator's credential lacks.
+    #[schema(min_items = 1)]
     scopes: Vec<Scope>,
     /// Lifetime in days (default 90, at most 3650).
+    #[schema(minimum = 1, maximum = 3650)]
     expires_in_days: Option<u32>,
 }
 
@@ -130,8 +134,14 @@ async fn create_token(
             "cannot grant the '{extra}' scope: the credential creating the token lacks it"
         )));
     }
-    let (token, info) =
-        accounts::issue_token(&s.store, &p.user.id, &b.name, scopes, b.expires_in_days).await?;
+    let (token, info) = accounts::issue_token(
+        &s.store,
+        &p.user.id,
+        b.name.as_str(),
+        scopes,
+        b.expires_in_days,
+    )
+    .await?;
     Ok((
         StatusCode::CREATED,
         Extension(Created(info.id.clone())),
@@ -145,7 +155,7 @@ async fn create_token(
 async fn revoke_my_token(
     State(s): State<AppState>,
     p: Principal,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<ApiToken>, ApiError> {
     Ok(Json(s.store.revoke_token(&p.user.id, &id).await?))
 }

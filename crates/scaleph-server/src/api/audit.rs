@@ -5,15 +5,29 @@ use axum::extract::State;
 use axum::Json;
 use scaleph_meta::{AuditEntry, AuditFilter, Page, PageRequest};
 use serde::Deserialize;
-use utoipa::IntoParams;
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list_audit))
 }
 
+/// Outcome of an audited call (documentation of the `outcome` filter).
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub(crate) enum Outcome {
+    /// 2xx.
+    Success,
+    /// Refused: 401, 403, 429.
+    Denied,
+    /// Any other error.
+    Failed,
+}
+
 /// Filters of `GET /audit`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct AuditParams {
     /// Exact actor user name (`anonymous` for calls without credentials).
@@ -23,14 +37,17 @@ pub(crate) struct AuditParams {
     /// Substring of the target path.
     target: Option<String>,
     /// `success`, `denied` or `failed`.
+    #[param(value_type = Option<Outcome>)]
     outcome: Option<String>,
     /// From this time, epoch ms, inclusive.
     since: Option<i64>,
     /// Before this time, epoch ms, exclusive.
     until: Option<i64>,
     /// Page number, from 1 (default 1).
+    #[param(minimum = 1)]
     page: Option<i64>,
     /// Items per page, 1..=500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     page_size: Option<i64>,
 }
 

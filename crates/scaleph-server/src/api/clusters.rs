@@ -1,8 +1,9 @@
 use crate::auth::Created;
-use crate::error::{ApiError, ApiJson};
+use crate::error::{ApiError, ApiJson, ApiPath};
 use crate::service::flink::flink_err;
+use crate::service::names::Name;
 use crate::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use scaleph_meta::Cluster;
@@ -25,9 +26,10 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
 #[serde(deny_unknown_fields)]
 pub struct NewCluster {
     /// Unique name.
-    name: String,
+    name: Name,
     /// `flink-session` (the only kind today).
     #[serde(default = "session")]
+    #[schema(pattern = "^flink-session$")]
     kind: String,
     /// JobManager REST URL, e.g. `http://jm:8081`.
     rest_url: String,
@@ -57,7 +59,6 @@ async fn register_cluster(
     State(s): State<AppState>,
     ApiJson(b): ApiJson<NewCluster>,
 ) -> Result<(StatusCode, Extension<Created>, Json<Cluster>), ApiError> {
-    super::non_empty("name", &b.name)?;
     if b.kind != "flink-session" {
         return Err(ApiError::invalid(format!(
             "unknown cluster kind '{}': use flink-session",
@@ -67,7 +68,7 @@ async fn register_cluster(
     let c = s
         .flink
         .register(
-            b.name.trim(),
+            b.name.as_str(),
             &b.rest_url,
             b.savepoint_dir.as_deref(),
             b.auth_header.as_deref(),
@@ -85,7 +86,7 @@ async fn register_cluster(
     responses((status = 200, body = Cluster), (status = 404)))]
 async fn get_cluster(
     State(s): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Cluster>, ApiError> {
     Ok(Json(s.store.get_cluster(&id).await?))
 }
@@ -95,7 +96,7 @@ async fn get_cluster(
     responses((status = 204), (status = 404), (status = 409)))]
 async fn delete_cluster(
     State(s): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     s.flink.delete(&id).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -106,7 +107,7 @@ async fn delete_cluster(
     responses((status = 200, body = Object), (status = 404), (status = 502)))]
 async fn taskmanagers(
     State(s): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Vec<scaleph_flink::TaskManager>>, ApiError> {
     let (_, c) = s.flink.client(&id).await?;
     Ok(Json(c.taskmanagers().await.map_err(flink_err)?))
@@ -117,7 +118,7 @@ async fn taskmanagers(
     params(("cluster_id" = String, Path), ("taskmanager_id" = String, Path)), responses((status = 200, body = String), (status = 404), (status = 502)))]
 async fn taskmanager_stdout(
     State(s): State<AppState>,
-    Path((id, tm)): Path<(String, String)>,
+    ApiPath((id, tm)): ApiPath<(String, String)>,
 ) -> Result<String, ApiError> {
     let (_, c) = s.flink.client(&id).await?;
     c.taskmanager_stdout(&tm).await.map_err(flink_err)
@@ -128,7 +129,7 @@ async fn taskmanager_stdout(
     params(("cluster_id" = String, Path), ("taskmanager_id" = String, Path)), responses((status = 200, body = String), (status = 404), (status = 502)))]
 async fn taskmanager_log(
     State(s): State<AppState>,
-    Path((id, tm)): Path<(String, String)>,
+    ApiPath((id, tm)): ApiPath<(String, String)>,
 ) -> Result<String, ApiError> {
     let (_, c) = s.flink.client(&id).await?;
     c.taskmanager_log(&tm).await.map_err(flink_err)
@@ -139,7 +140,7 @@ async fn taskmanager_log(
     params(("cluster_id" = String, Path)), responses((status = 200, body = String), (status = 404), (status = 502)))]
 async fn jobmanager_log(
     State(s): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<String, ApiError> {
     let (_, c) = s.flink.client(&id).await?;
     c.jobmanager_log().await.map_err(flink_err)

@@ -1,9 +1,10 @@
-use super::{non_empty, PageParams};
+use super::PageParams;
 use crate::auth::Created;
-use crate::error::{ApiError, ApiJson, ApiQuery};
+use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery};
 use crate::service::datasources::{self as ds, ConnectionTest, DatasourceView};
+use crate::service::names::Name;
 use crate::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use scaleph_meta::Page;
@@ -29,7 +30,7 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
 #[serde(deny_unknown_fields)]
 pub struct NewDatasource {
     /// Unique within the project.
-    name: String,
+    name: Name,
     /// `filesystem` (`path`), `postgresql` / `mysql` (`host`, `port`, `database`, `username`,
     /// `password`).
     #[serde(rename = "type")]
@@ -44,7 +45,7 @@ pub struct NewDatasource {
 #[serde(deny_unknown_fields)]
 pub struct DatasourceUpdate {
     /// New name.
-    name: String,
+    name: Name,
     /// New properties; omit `password` to keep the stored one.
     #[schema(value_type = Object)]
     properties: Map<String, Value>,
@@ -55,7 +56,7 @@ pub struct DatasourceUpdate {
     params(("project_id" = String, Path), PageParams), responses((status = 200, body = Page<DatasourceView>), (status = 404)))]
 async fn list_datasources(
     State(s): State<AppState>,
-    Path(pid): Path<String>,
+    ApiPath(pid): ApiPath<String>,
     ApiQuery(p): ApiQuery<PageParams>,
 ) -> Result<Json<Page<DatasourceView>>, ApiError> {
     let page = s.store.list_datasources(&pid, p.get()?).await?;
@@ -72,16 +73,20 @@ async fn list_datasources(
     responses((status = 201, body = DatasourceView), (status = 404), (status = 409), (status = 422)))]
 async fn create_datasource(
     State(s): State<AppState>,
-    Path(pid): Path<String>,
+    ApiPath(pid): ApiPath<String>,
     ApiJson(b): ApiJson<NewDatasource>,
 ) -> Result<(StatusCode, Extension<Created>, Json<DatasourceView>), ApiError> {
+<<<<<<< HEAD
     non_empty("name", &b.name)?;
     ds::validate(&b.kind, &b.properties, &s.files)?;
+=======
+    ds::validate(&b.kind, &b.properties)?;
+>>>>>>> hardening-http
     let mut props = b.properties;
     ds::seal_secrets(&mut props, &s.keyring);
     let d = s
         .store
-        .create_datasource(&pid, b.name.trim(), &b.kind, &props)
+        .create_datasource(&pid, b.name.as_str(), &b.kind, &props)
         .await?;
     Ok((
         StatusCode::CREATED,
@@ -95,7 +100,7 @@ async fn create_datasource(
     params(("project_id" = String, Path), ("datasource_id" = String, Path)), responses((status = 200, body = DatasourceView), (status = 404)))]
 async fn get_datasource(
     State(s): State<AppState>,
-    Path((pid, id)): Path<(String, String)>,
+    ApiPath((pid, id)): ApiPath<(String, String)>,
 ) -> Result<Json<DatasourceView>, ApiError> {
     Ok(Json(s.store.get_datasource(&pid, &id).await?.into()))
 }
@@ -106,10 +111,9 @@ async fn get_datasource(
     responses((status = 200, body = DatasourceView), (status = 404), (status = 409), (status = 422)))]
 async fn update_datasource(
     State(s): State<AppState>,
-    Path((pid, id)): Path<(String, String)>,
+    ApiPath((pid, id)): ApiPath<(String, String)>,
     ApiJson(b): ApiJson<DatasourceUpdate>,
 ) -> Result<Json<DatasourceView>, ApiError> {
-    non_empty("name", &b.name)?;
     let cur = s.store.get_datasource(&pid, &id).await?;
     let mut props = b.properties;
     ds::seal_secrets(&mut props, &s.keyring);
@@ -123,7 +127,7 @@ async fn update_datasource(
     ds::validate(&cur.kind, &props, &s.files)?;
     Ok(Json(
         s.store
-            .update_datasource(&pid, &id, b.name.trim(), &props)
+            .update_datasource(&pid, &id, b.name.as_str(), &props)
             .await?
             .into(),
     ))
@@ -134,7 +138,7 @@ async fn update_datasource(
     params(("project_id" = String, Path), ("datasource_id" = String, Path)), responses((status = 204), (status = 404)))]
 async fn delete_datasource(
     State(s): State<AppState>,
-    Path((pid, id)): Path<(String, String)>,
+    ApiPath((pid, id)): ApiPath<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     s.store.delete_datasource(&pid, &id).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -145,7 +149,7 @@ async fn delete_datasource(
     params(("project_id" = String, Path), ("datasource_id" = String, Path)), responses((status = 200, body = ConnectionTest), (status = 404)))]
 async fn test_datasource(
     State(s): State<AppState>,
-    Path((pid, id)): Path<(String, String)>,
+    ApiPath((pid, id)): ApiPath<(String, String)>,
 ) -> Result<Json<ConnectionTest>, ApiError> {
     let d = s.store.get_datasource(&pid, &id).await?;
     Ok(Json(ds::test_connection(&d, &s.keyring, &s.files).await))
@@ -157,7 +161,7 @@ async fn test_datasource(
     params(("project_id" = String, Path), ("datasource_id" = String, Path)), responses((status = 200, body = Vec<String>), (status = 404), (status = 502)))]
 async fn datasource_tables(
     State(s): State<AppState>,
-    Path((pid, id)): Path<(String, String)>,
+    ApiPath((pid, id)): ApiPath<(String, String)>,
 ) -> Result<Json<Vec<String>>, ApiError> {
     let d = s.store.get_datasource(&pid, &id).await?;
     Ok(Json(ds::list_tables(&d, &s.keyring, &s.files).await?))

@@ -1,3 +1,4 @@
+use crate::error::ApiError;
 use crate::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -16,14 +17,14 @@ async fn healthz() -> &'static str {
 }
 
 /// Readiness: the metadata store answers.
-#[utoipa::path(get, path = "/readyz", tag = "health", security(()), responses((status = 200, body = String), (status = 503, body = String)))]
-async fn readyz(State(s): State<AppState>) -> (StatusCode, &'static str) {
+#[utoipa::path(get, path = "/readyz", tag = "health", security(()), responses((status = 200, body = String), (status = 503)))]
+async fn readyz(State(s): State<AppState>) -> Result<&'static str, ApiError> {
     if s.store.ping().await {
-        (StatusCode::OK, "ready")
+        Ok("ready")
     } else {
-        (
+        Err(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "metadata store unavailable",
-        )
+        ))
     }
 }

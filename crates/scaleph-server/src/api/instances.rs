@@ -1,7 +1,7 @@
 use crate::auth::Created;
-use crate::error::{ApiError, ApiJson, ApiQuery};
+use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery};
 use crate::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::{Extension, Json};
@@ -9,7 +9,10 @@ use futures::StreamExt;
 use scaleph_engine::EngineKind;
 use scaleph_meta::{InstanceDetail, Job, JobInstance, LogLine, Savepoint};
 use serde::Deserialize;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::openapi::extensions::Extensions;
+use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
+use utoipa::openapi::RefOr;
+use utoipa::{IntoParams, PartialSchema, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
@@ -59,7 +62,7 @@ pub struct StopRequest {
     responses((status = 202, body = Savepoint), (status = 404), (status = 409), (status = 502)))]
 async fn stop_instance(
     State(s): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(b): ApiJson<StopRequest>,
 ) -> Result<(StatusCode, Json<Savepoint>), ApiError> {
     let (inst, job) = flink_instance(&s, &id).await?;
@@ -74,7 +77,7 @@ async fn stop_instance(
     responses((status = 202, body = Savepoint), (status = 404), (status = 409), (status = 502)))]
 async fn trigger_savepoint(
     State(s): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<(StatusCode, Json<Savepoint>), ApiError> {
     let (inst, job) = flink_instance(&s, &id).await?;
     Ok((
@@ -89,7 +92,7 @@ async fn trigger_savepoint(
     responses((status = 202, body = JobInstance), (status = 404), (status = 409), (status = 422), (status = 502)))]
 async fn restart_instance(
     State(s): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<(StatusCode, Extension<Created>, Json<JobInstance>), ApiError> {
     let (inst, job) = flink_instance(&s, &id).await?;
     let v = s.store.get_version(&job.id, job.current_version).await?;
@@ -106,7 +109,7 @@ async fn restart_instance(
     responses((status = 200, body = Object), (status = 404), (status = 502)))]
 async fn instance_exceptions(
     State(s): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let (inst, _) = flink_instance(&s, &id).await?;
     Ok(Json(s.flink.exceptions(&inst).await?))
@@ -119,7 +122,7 @@ async fn instance_exceptions(
     responses((status = 200, body = Object), (status = 404), (status = 502)))]
 async fn instance_vertices(
     State(s): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let (inst, _) = flink_instance(&s, &id).await?;
     Ok(Json(s.flink.vertices(&inst).await?))
@@ -130,7 +133,7 @@ async fn instance_vertices(
     responses((status = 200, body = Object), (status = 404), (status = 502)))]
 async fn instance_checkpoints(
     State(s): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let (inst, _) = flink_instance(&s, &id).await?;
     Ok(Json(s.flink.checkpoints(&inst).await?))
@@ -138,11 +141,13 @@ async fn instance_checkpoints(
 
 /// `?after=&limit=` of the logs endpoint.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct LogParams {
     /// Return lines with a sequence number greater than this (default 0).
     after: Option<i64>,
     /// At most this many lines, 1..=5000 (default 1000).
+    #[param(minimum = 1, maximum = 5000)]
     limit: Option<i64>,
 }
 
@@ -151,7 +156,7 @@ pub struct LogParams {
     responses((status = 200, body = InstanceDetail), (status = 404)))]
 async fn get_instance(
     State(s): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<InstanceDetail>, ApiError> {
     Ok(Json(s.store.instance_detail(&id).await?))
 }
@@ -161,7 +166,7 @@ async fn get_instance(
     responses((status = 202, body = JobInstance), (status = 404), (status = 409, description = "already ended")))]
 async fn cancel_instance(
     State(s): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<(StatusCode, Json<JobInstance>), ApiError> {
     let inst = s.store.get_instance(&id).await?;
     let after = match inst.engine {
@@ -171,14 +176,69 @@ async fn cancel_instance(
     Ok((StatusCode::ACCEPTED, Json(after)))
 }
 
+/// One event of `GET /instances/{id}/events` (documentation only): `event` names it, `data` is
+/// JSON — the [`InstanceDetail`] for `instance`, an array of [`LogLine`]s for `logs`.
+pub struct InstanceEvent;
+
+impl InstanceEvent {
+    /// The event named `name` whose `data` is JSON matching `content` (JSON Schema).
+    fn branch(name: &str, content: serde_json::Value) -> Schema {
+        let mut ext = Extensions::default();
+        ext.insert("contentSchema".into(), content);
+        let data = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .content_media_type("application/json")
+            .extensions(Some(ext))
+            .build();
+        ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .property(
+                "event",
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .enum_values(Some([name])),
+            )
+            .property("data", data)
+            .required("event")
+            .required("data")
+            .into()
+    }
+}
+
+impl PartialSchema for InstanceEvent {
+    fn schema() -> RefOr<Schema> {
+        let detail = serde_json::json!({ "$ref": "#/components/schemas/InstanceDetail" });
+        let logs = serde_json::json!({
+            "type": "array",
+            "items": { "$ref": "#/components/schemas/LogLine" }
+        });
+        OneOfBuilder::new()
+            .item(Self::branch("instance", detail))
+            .item(Self::branch("logs", logs))
+            .description(Some(
+                "One server-sent event; `data` is JSON (`contentSchema`).",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for InstanceEvent {
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        schemas.push((InstanceDetail::name().into(), InstanceDetail::schema()));
+        InstanceDetail::schemas(schemas);
+        schemas.push((LogLine::name().into(), LogLine::schema()));
+        LogLine::schemas(schemas);
+    }
+}
+
 /// Live updates of an instance as Server-Sent Events: `instance` events carry the detail
 /// (state, history, metrics) whenever it changes, `logs` events carry new log lines (JSON
 /// arrays). The stream ends after the instance ends. Checked every 250 ms on the server.
 #[utoipa::path(get, path = "/api/v1/instances/{instance_id}/events", tag = "instances", params(("instance_id" = String, Path)),
-    responses((status = 200, content_type = "text/event-stream", body = String), (status = 404)))]
+    responses((status = 200, content_type = "text/event-stream", body = InstanceEvent), (status = 404)))]
 async fn instance_events(
     State(s): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Sse<impl futures::Stream<Item = Result<Event, std::convert::Infallible>>>, ApiError> {
     s.store.get_instance(&id).await?;
     struct Cursor {
@@ -231,7 +291,7 @@ async fn instance_events(
     responses((status = 200, body = Vec<LogLine>), (status = 404)))]
 async fn instance_logs(
     State(s): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiQuery(q): ApiQuery<LogParams>,
 ) -> Result<Json<Vec<LogLine>>, ApiError> {
     let limit = q.limit.unwrap_or(1000);

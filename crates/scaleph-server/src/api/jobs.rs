@@ -1,9 +1,10 @@
-use super::{non_empty, PageParams};
+use super::PageParams;
 use crate::auth::Created;
-use crate::error::{ApiError, ApiJson, ApiQuery};
+use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery};
 use crate::service::diff::{diff, VersionDiff};
+use crate::service::names::Name;
 use crate::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use scaleph_engine::{EngineKind, JobSettings};
@@ -30,7 +31,7 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
 #[serde(deny_unknown_fields)]
 pub struct NewJob {
     /// Unique within the project.
-    name: String,
+    name: Name,
     /// Engine; `embedded` (default) or `flink` (needs `cluster_id`).
     #[serde(default = "embedded")]
     engine: EngineKind,
@@ -99,7 +100,7 @@ fn check_policy(p: Option<&RestartPolicy>, engine: EngineKind) -> Result<(), Api
 #[serde(deny_unknown_fields)]
 pub struct JobPatch {
     /// New name.
-    name: Option<String>,
+    name: Option<Name>,
     /// New engine.
     engine: Option<EngineKind>,
     /// New cluster (`engine: flink`).
@@ -125,6 +126,7 @@ pub struct NewVersion {
 
 /// `?from=&to=` of the diff endpoint.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DiffParams {
     /// Old version.
@@ -165,7 +167,7 @@ fn check_script(s: &AppState, script: &str) -> Result<(), ApiError> {
     responses((status = 200, body = Page<Job>), (status = 404)))]
 async fn list_jobs(
     State(s): State<AppState>,
-    Path(pid): Path<String>,
+    ApiPath(pid): ApiPath<String>,
     ApiQuery(p): ApiQuery<PageParams>,
 ) -> Result<Json<Page<Job>>, ApiError> {
     Ok(Json(s.store.list_jobs(&pid, p.get()?).await?))
@@ -177,10 +179,9 @@ async fn list_jobs(
     responses((status = 201, body = Job), (status = 404), (status = 409), (status = 422)))]
 async fn create_job(
     State(s): State<AppState>,
-    Path(pid): Path<String>,
+    ApiPath(pid): ApiPath<String>,
     ApiJson(b): ApiJson<NewJob>,
 ) -> Result<(StatusCode, Extension<Created>, Json<Job>), ApiError> {
-    non_empty("name", &b.name)?;
     check_engine(&s, b.engine, b.cluster_id.as_deref()).await?;
     check_settings(&s, &b.settings)?;
     check_script(&s, &b.script)?;
@@ -209,7 +210,7 @@ async fn create_job(
         .create_job(
             &pid,
             scaleph_meta::NewJob {
-                name: b.name.trim(),
+                name: b.name.as_str(),
                 engine: b.engine,
                 cluster_id: b.cluster_id.as_deref(),
                 settings: &b.settings,
@@ -232,7 +233,7 @@ async fn create_job(
     responses((status = 200, body = Job), (status = 404)))]
 async fn get_job(
     State(s): State<AppState>,
-    Path((pid, id)): Path<(String, String)>,
+    ApiPath((pid, id)): ApiPath<(String, String)>,
 ) -> Result<Json<Job>, ApiError> {
     Ok(Json(s.store.get_job(&pid, &id).await?))
 }
@@ -242,12 +243,11 @@ async fn get_job(
     request_body = JobPatch, responses((status = 200, body = Job), (status = 404), (status = 409), (status = 422)))]
 async fn update_job(
     State(s): State<AppState>,
-    Path((pid, id)): Path<(String, String)>,
+    ApiPath((pid, id)): ApiPath<(String, String)>,
     ApiJson(b): ApiJson<JobPatch>,
 ) -> Result<Json<Job>, ApiError> {
     let cur = s.store.get_job(&pid, &id).await?;
-    let name = b.name.unwrap_or(cur.name);
-    non_empty("name", &name)?;
+    let name = b.name.map_or(cur.name, |n| n.as_str().to_owned());
     let engine = b.engine.unwrap_or(cur.engine);
     let cluster = match engine {
         EngineKind::Embedded => None,
@@ -266,7 +266,7 @@ async fn update_job(
             .update_job(
                 &pid,
                 &id,
-                name.trim(),
+                &name,
                 engine,
                 cluster.as_deref(),
                 &b.settings.unwrap_or(cur.settings),
@@ -280,7 +280,7 @@ async fn update_job(
     responses((status = 204), (status = 404)))]
 async fn delete_job(
     State(s): State<AppState>,
-    Path((pid, id)): Path<(String, String)>,
+    ApiPath((pid, id)): ApiPath<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     s.store.delete_job(&pid, &id).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -291,7 +291,7 @@ async fn delete_job(
     responses((status = 200, body = Vec<JobVersion>), (status = 404)))]
 async fn list_versions(
     State(s): State<AppState>,
-    Path((pid, id)): Path<(String, String)>,
+    ApiPath((pid, id)): ApiPath<(String, String)>,
 ) -> Result<Json<Vec<JobVersion>>, ApiError> {
     Ok(Json(s.store.list_versions(&pid, &id).await?))
 }
@@ -301,7 +301,7 @@ async fn list_versions(
     request_body = NewVersion, responses((status = 201, body = JobVersion), (status = 404), (status = 422)))]
 async fn save_version(
     State(s): State<AppState>,
-    Path((pid, id)): Path<(String, String)>,
+    ApiPath((pid, id)): ApiPath<(String, String)>,
     ApiJson(b): ApiJson<NewVersion>,
 ) -> Result<(StatusCode, Extension<Created>, Json<JobVersion>), ApiError> {
     check_script(&s, &b.script)?;
@@ -321,7 +321,7 @@ async fn save_version(
     params(("project_id" = String, Path), ("job_id" = String, Path), ("version" = i64, Path)), responses((status = 200, body = JobVersion), (status = 404)))]
 async fn get_version(
     State(s): State<AppState>,
-    Path((pid, id, v)): Path<(String, String, i64)>,
+    ApiPath((pid, id, v)): ApiPath<(String, String, i64)>,
 ) -> Result<Json<JobVersion>, ApiError> {
     s.store.get_job(&pid, &id).await?;
     Ok(Json(s.store.get_version(&id, v).await?))
@@ -332,7 +332,7 @@ async fn get_version(
     params(("project_id" = String, Path), ("job_id" = String, Path), DiffParams), responses((status = 200, body = VersionDiff), (status = 404)))]
 async fn diff_versions(
     State(s): State<AppState>,
-    Path((pid, id)): Path<(String, String)>,
+    ApiPath((pid, id)): ApiPath<(String, String)>,
     ApiQuery(q): ApiQuery<DiffParams>,
 ) -> Result<Json<VersionDiff>, ApiError> {
     s.store.get_job(&pid, &id).await?;
@@ -363,7 +363,7 @@ pub struct SubmitRequest {
     request_body = SubmitRequest, responses((status = 202, body = JobInstance), (status = 404), (status = 422)))]
 async fn submit_job(
     State(s): State<AppState>,
-    Path((pid, id)): Path<(String, String)>,
+    ApiPath((pid, id)): ApiPath<(String, String)>,
     ApiJson(b): ApiJson<SubmitRequest>,
 ) -> Result<(StatusCode, Extension<Created>, Json<JobInstance>), ApiError> {
     let job = s.store.get_job(&pid, &id).await?;
@@ -426,7 +426,7 @@ async fn restore_path(
     params(("project_id" = String, Path), ("job_id" = String, Path)), responses((status = 200, body = Vec<Savepoint>), (status = 404)))]
 async fn list_savepoints(
     State(s): State<AppState>,
-    Path((pid, id)): Path<(String, String)>,
+    ApiPath((pid, id)): ApiPath<(String, String)>,
 ) -> Result<Json<Vec<Savepoint>>, ApiError> {
     s.store.get_job(&pid, &id).await?;
     Ok(Json(s.store.list_savepoints(&id).await?))
@@ -438,7 +438,7 @@ async fn list_savepoints(
     responses((status = 204), (status = 404), (status = 409, description = "not COMPLETED"), (status = 502)))]
 async fn dispose_savepoint(
     State(s): State<AppState>,
-    Path((pid, id, sid)): Path<(String, String, String)>,
+    ApiPath((pid, id, sid)): ApiPath<(String, String, String)>,
 ) -> Result<StatusCode, ApiError> {
     s.store.get_job(&pid, &id).await?;
     let sp = s.store.get_savepoint(&id, &sid).await?;
@@ -451,7 +451,7 @@ async fn dispose_savepoint(
     params(("project_id" = String, Path), ("job_id" = String, Path), PageParams), responses((status = 200, body = Page<JobInstance>), (status = 404)))]
 async fn list_instances(
     State(s): State<AppState>,
-    Path((pid, id)): Path<(String, String)>,
+    ApiPath((pid, id)): ApiPath<(String, String)>,
     ApiQuery(p): ApiQuery<PageParams>,
 ) -> Result<Json<Page<JobInstance>>, ApiError> {
     s.store.get_job(&pid, &id).await?;

@@ -1,6 +1,6 @@
-use crate::error::{ApiError, ApiJson};
+use crate::error::{ApiError, ApiJson, ApiPath};
 use crate::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use scaleph_auth::ProjectRole;
@@ -28,7 +28,7 @@ pub struct MemberRole {
     responses((status = 200, body = Vec<Member>), (status = 404)))]
 async fn list_members(
     State(s): State<AppState>,
-    Path(pid): Path<String>,
+    ApiPath(pid): ApiPath<String>,
 ) -> Result<Json<Vec<Member>>, ApiError> {
     Ok(Json(s.store.list_members(&pid).await?))
 }
@@ -39,7 +39,7 @@ async fn list_members(
     responses((status = 200, body = Member), (status = 404), (status = 409)))]
 async fn set_member(
     State(s): State<AppState>,
-    Path((pid, uid)): Path<(String, String)>,
+    ApiPath((pid, uid)): ApiPath<(String, String)>,
     ApiJson(b): ApiJson<MemberRole>,
 ) -> Result<Json<Member>, ApiError> {
     Ok(Json(s.store.set_member(&pid, &uid, b.role).await?))
@@ -50,7 +50,7 @@ async fn set_member(
     params(("project_id" = String, Path), ("user_id" = String, Path)), responses((status = 204), (status = 404), (status = 409)))]
 async fn remove_member(
     State(s): State<AppState>,
-    Path((pid, uid)): Path<(String, String)>,
+    ApiPath((pid, uid)): ApiPath<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     s.store.remove_member(&pid, &uid).await?;
     Ok(StatusCode::NO_CONTENT)

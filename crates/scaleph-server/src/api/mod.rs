@@ -6,6 +6,7 @@ mod audit;
 mod auth;
 mod clusters;
 mod datasources;
+mod doc;
 mod health;
 mod instances;
 mod jobs;
@@ -26,6 +27,7 @@ use utoipa_axum::router::OpenApiRouter;
 #[openapi(
     info(title = "scaleph", description = "scaleph open data platform REST API. Authenticate with a personal access token (`Authorization: Bearer sph_…`, see `scaleph login`) or the browser session cookie from `POST /api/v1/auth/login` (then send `X-CSRF-Token` on POST/PUT/PATCH/DELETE). Permissions: docs/permissions.md."),
     modifiers(&Security),
+    components(schemas(crate::error::Problem)),
     security(("bearer" = []), ("session" = [])),
     tags(
         (name = "auth"), (name = "account"), (name = "users"), (name = "audit"), (name = "projects"), (name = "members"), (name = "clusters"),
@@ -58,9 +60,10 @@ impl Modify for Security {
     }
 }
 
-/// All routes with their OpenAPI descriptions.
+/// All routes with their OpenAPI descriptions; every operation's shared error answers are
+/// documented by [`doc::Problems`].
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let mut router = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(health::router())
         .merge(auth::router())
         .merge(account::router())
@@ -73,16 +76,21 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(datasources::router())
         .merge(jobs::router())
         .merge(instances::router())
-        .merge(sql::router())
+        .merge(sql::router());
+    doc::Problems.modify(router.get_openapi_mut());
+    router
 }
 
 /// `?page=&page_size=` on list endpoints.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct PageParams {
     /// Page number, from 1 (default 1).
+    #[param(minimum = 1)]
     pub(crate) page: Option<i64>,
     /// Items per page, 1..=500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub(crate) page_size: Option<i64>,
 }
 
@@ -98,18 +106,6 @@ impl PageParams {
         }
         Ok(PageRequest { page, page_size })
     }
-}
-
-pub(crate) fn non_empty(field: &str, v: &str) -> Result<(), ApiError> {
-    if v.trim().is_empty() {
-        return Err(ApiError::invalid(format!("'{field}' must not be empty")));
-    }
-    if v.len() > 200 {
-        return Err(ApiError::invalid(format!(
-            "'{field}' is longer than 200 characters"
-        )));
-    }
-    Ok(())
 }
 
 #[cfg(test)]

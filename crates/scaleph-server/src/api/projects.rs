@@ -1,8 +1,9 @@
-use super::{non_empty, PageParams};
+use super::PageParams;
 use crate::auth::{Created, Principal};
-use crate::error::{ApiError, ApiJson, ApiQuery};
+use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery};
+use crate::service::names::Name;
 use crate::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use scaleph_meta::{Page, Project};
@@ -21,7 +22,7 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
 #[serde(deny_unknown_fields)]
 pub struct NewProject {
     /// Unique name.
-    name: String,
+    name: Name,
     /// Free text.
     #[serde(default)]
     description: String,
@@ -32,7 +33,7 @@ pub struct NewProject {
 #[serde(deny_unknown_fields)]
 pub struct ProjectPatch {
     /// New name.
-    name: Option<String>,
+    name: Option<Name>,
     /// New description.
     description: Option<String>,
 }
@@ -56,10 +57,9 @@ async fn create_project(
     me: Principal,
     ApiJson(b): ApiJson<NewProject>,
 ) -> Result<(StatusCode, Extension<Created>, Json<Project>), ApiError> {
-    non_empty("name", &b.name)?;
     let p = s
         .store
-        .create_project(b.name.trim(), &b.description, Some(&me.user.id))
+        .create_project(b.name.as_str(), &b.description, Some(&me.user.id))
         .await?;
     Ok((
         StatusCode::CREATED,
@@ -72,7 +72,7 @@ async fn create_project(
 #[utoipa::path(get, path = "/api/v1/projects/{project_id}", tag = "projects", params(("project_id" = String, Path)), responses((status = 200, body = Project), (status = 404)))]
 async fn get_project(
     State(s): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Project>, ApiError> {
     Ok(Json(s.store.get_project(&id).await?))
 }
@@ -82,17 +82,14 @@ async fn get_project(
     responses((status = 200, body = Project), (status = 404), (status = 409)))]
 async fn update_project(
     State(s): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(b): ApiJson<ProjectPatch>,
 ) -> Result<Json<Project>, ApiError> {
-    if let Some(n) = &b.name {
-        non_empty("name", n)?;
-    }
     Ok(Json(
         s.store
             .update_project(
                 &id,
-                b.name.as_deref().map(str::trim),
+                b.name.as_ref().map(Name::as_str),
                 b.description.as_deref(),
             )
             .await?,
@@ -103,7 +100,7 @@ async fn update_project(
 #[utoipa::path(delete, path = "/api/v1/projects/{project_id}", tag = "projects", params(("project_id" = String, Path)), responses((status = 204), (status = 404)))]
 async fn delete_project(
     State(s): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     s.store.delete_project(&id).await?;
     Ok(StatusCode::NO_CONTENT)

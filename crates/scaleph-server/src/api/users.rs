@@ -1,9 +1,9 @@
 use super::PageParams;
 use crate::auth::Created;
-use crate::error::{ApiError, ApiJson, ApiQuery};
+use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery};
 use crate::service::accounts;
 use crate::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use scaleph_auth::PlatformRole;
@@ -26,6 +26,7 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
 #[serde(deny_unknown_fields)]
 pub struct NewUserBody {
     /// Login name: 1-64 of `a-z 0-9 . _ -`.
+    #[schema(pattern = r"^[a-z0-9][a-z0-9._-]{0,63}$")]
     username: String,
     /// Name shown in the UI.
     #[serde(default)]
@@ -36,6 +37,7 @@ pub struct NewUserBody {
     /// Platform role (default `user`).
     role: Option<PlatformRole>,
     /// Initial password (at least 8 characters); generated and returned once when omitted.
+    #[schema(min_length = 8)]
     password: Option<String>,
 }
 
@@ -87,7 +89,7 @@ async fn create_user(
 #[utoipa::path(get, path = "/api/v1/users/{user_id}", tag = "users", params(("user_id" = String, Path)), responses((status = 200, body = User), (status = 404)))]
 async fn get_user(
     State(s): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<User>, ApiError> {
     Ok(Json(s.store.get_user(&id).await?))
 }
@@ -112,7 +114,7 @@ pub struct UserPatchBody {
     responses((status = 200, body = User), (status = 404), (status = 409)))]
 async fn update_user(
     State(s): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(b): ApiJson<UserPatchBody>,
 ) -> Result<Json<User>, ApiError> {
     let patch = UserPatch {
@@ -129,6 +131,7 @@ async fn update_user(
 #[serde(deny_unknown_fields)]
 pub struct PasswordReset {
     /// The new password (at least 8 characters).
+    #[schema(min_length = 8)]
     password: String,
 }
 
@@ -137,7 +140,7 @@ pub struct PasswordReset {
     responses((status = 204), (status = 404), (status = 422)))]
 async fn reset_password(
     State(s): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(b): ApiJson<PasswordReset>,
 ) -> Result<StatusCode, ApiError> {
     accounts::set_password(&s.store, &id, &b.password).await?;
@@ -148,7 +151,7 @@ async fn reset_password(
 #[utoipa::path(get, path = "/api/v1/users/{user_id}/tokens", tag = "users", params(("user_id" = String, Path)), responses((status = 200, body = Vec<ApiToken>), (status = 404)))]
 async fn list_user_tokens(
     State(s): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Vec<ApiToken>>, ApiError> {
     s.store.get_user(&id).await?;
     Ok(Json(s.store.list_tokens(&id).await?))
@@ -159,7 +162,7 @@ async fn list_user_tokens(
     responses((status = 200, body = ApiToken), (status = 404)))]
 async fn revoke_user_token(
     State(s): State<AppState>,
-    Path((uid, tid)): Path<(String, String)>,
+    ApiPath((uid, tid)): ApiPath<(String, String)>,
 ) -> Result<Json<ApiToken>, ApiError> {
     Ok(Json(s.store.revoke_token(&uid, &tid).await?))
 }

@@ -16,8 +16,11 @@ use std::net::SocketAddr;
 /// Authenticates, authorizes by the permission matrix, runs the handler, audits.
 ///
 /// Unknown routes pass through (the fallback answers 404). Public routes run without
-/// credentials. An API route absent from `scaleph_auth::ROUTES` is refused with 500 — a
-/// programming error, caught by a unit test before it ships.
+/// credentials; HEAD is checked as GET. A method the route does not declare is answered 405
+/// with `Allow` before any credential check: axum's route layer also wraps a route's
+/// method-not-allowed fallback, so such requests reach this middleware. A declared route
+/// absent from `scaleph_auth::ROUTES` is refused with 500 — a programming error, caught by a
+/// unit test before it ships.
 pub async fn authorize(State(s): State<AppState>, req: Request, next: Next) -> Response {
     let Some(path) = req
         .extensions()
@@ -26,7 +29,13 @@ pub async fn authorize(State(s): State<AppState>, req: Request, next: Next) -> R
     else {
         return next.run(req).await;
     };
-    let method = req.method().clone();
+    let method = match req.method() {
+        &Method::HEAD => Method::GET,
+        m => m.clone(),
+    };
+    if route_less(&method, &path) {
+        return method_not_allowed(req.method(), &path);
+    }
     let ip = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
@@ -87,6 +96,25 @@ pub async fn authorize(State(s): State<AppState>, req: Request, next: Next) -> R
     resp
 }
 
+/// True when neither table has `method path` although the path is declared: the method is
+/// not one of the route's.
+fn route_less(method: &Method, path: &str) -> bool {
+    !matrix::is_public(method.as_str(), path)
+        && matrix::route(method.as_str(), path).is_none()
+        && !matrix::methods(path).is_empty()
+}
+
+/// 405 with `Allow` listing the route's methods.
+fn method_not_allowed(method: &Method, path: &str) -> Response {
+    let allow = matrix::methods(path).join(", ");
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!("method {method} is not allowed here; allowed: {allow}"),
+    )
+    .with_header(axum::http::header::ALLOW, allow)
+    .into_response()
+}
+
 fn actor_of(p: &Option<Principal>) -> (String, Option<String>) {
     p.as_ref().map_or(("anonymous".into(), None), |p| {
         (p.user.username.clone(), Some(p.user.id.clone()))
@@ -144,7 +172,12 @@ async fn permit(
         Need::Project(role) => {
             let params = RawPathParams::from_request_parts(parts, &())
                 .await
-                .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "bad path parameters"))?;
+                .map_err(|e| {
+                    ApiError::new(
+                        StatusCode::BAD_REQUEST,
+                        format!("invalid path parameter: {}", e.body_text()),
+                    )
+                })?;
             let param = |name: &str| {
                 params
                     .iter()

@@ -115,9 +115,7 @@ pub async fn issue_token(
     scopes: ScopeSet,
     expires_in_days: Option<u32>,
 ) -> Result<(String, ApiToken), ApiError> {
-    if name.trim().is_empty() || name.len() > 100 {
-        return Err(ApiError::invalid("'name' must be 1-100 characters"));
-    }
+    let name = super::names::check_field("name", name)?;
     if scopes.is_empty() {
         return Err(ApiError::invalid(
             "'scopes' must name at least one of read, write, operate, admin",
@@ -133,7 +131,7 @@ pub async fn issue_token(
     let (token, digest) = secret::new_token();
     let prefix = &token[..TOKEN_PREFIX.len() + 4];
     let t = store
-        .create_token(user_id, name.trim(), &digest, prefix, scopes, Some(expires))
+        .create_token(user_id, name, &digest, prefix, scopes, Some(expires))
         .await?;
     Ok((token, t))
 }

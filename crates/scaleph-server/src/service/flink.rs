@@ -563,16 +563,14 @@ impl Flink {
     /// Stores an uploaded jar (checked to be a zip archive) and records a new version.
     ///
     /// # Errors
-    /// 422 when the bytes are not a jar or the name is empty; 500 on I/O errors.
+    /// 422 when the bytes are not a jar or the name breaks [`super::names::check`]; 500 on I/O errors.
     pub async fn store_artifact(
         &self,
         project_id: &str,
         name: &str,
         bytes: &[u8],
     ) -> Result<scaleph_meta::Artifact, ApiError> {
-        if name.trim().is_empty() || name.len() > 200 {
-            return Err(ApiError::invalid("'name' must be 1-200 characters"));
-        }
+        let name = super::names::check_field("name", name)?;
         if !bytes.starts_with(b"PK\x03\x04") {
             return Err(ApiError::invalid("the upload is not a jar (zip) file"));
         }

@@ -4,4 +4,5 @@ pub mod accounts;
 pub mod datasources;
 pub mod diff;
 pub mod flink;
+pub mod names;
 pub mod runner;
