@@ -76,12 +76,7 @@ async fn create_datasource(
     ApiPath(pid): ApiPath<String>,
     ApiJson(b): ApiJson<NewDatasource>,
 ) -> Result<(StatusCode, Extension<Created>, Json<DatasourceView>), ApiError> {
-<<<<<<< HEAD
-    non_empty("name", &b.name)?;
     ds::validate(&b.kind, &b.properties, &s.files)?;
-=======
-    ds::validate(&b.kind, &b.properties)?;
->>>>>>> hardening-http
     let mut props = b.properties;
     ds::seal_secrets(&mut props, &s.keyring);
     let d = s
