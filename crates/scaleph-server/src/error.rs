@@ -1,7 +1,8 @@
 //! The one API error type: RFC 9457 `application/problem+json`.
 
+use axum::extract::path::ErrorKind;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, RawPathParams, Request};
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use axum::middleware::Next;
@@ -233,14 +234,28 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
-            Ok(p) => Ok(ApiPath(p.0)),
-            Err(PathRejection::FailedToDeserializePathParams(e)) => Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                format!("invalid path parameter: {}", e.body_text()),
-            )),
-            Err(e) => Err(ApiError::new(e.status(), e.body_text())),
-        }
+        let e = match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(p) => return Ok(ApiPath(p.0)),
+            Err(PathRejection::FailedToDeserializePathParams(e)) => e,
+            Err(e) => return Err(ApiError::new(e.status(), e.body_text())),
+        };
+        let detail = match e.kind() {
+            // Tuple extractors know the position only: name the parameter from the route.
+            ErrorKind::ParseErrorAtIndex {
+                index,
+                value,
+                expected_type,
+            } => {
+                let raw = RawPathParams::from_request_parts(parts, state).await;
+                let name = raw
+                    .ok()
+                    .and_then(|r| r.iter().nth(*index).map(|(k, _)| k.to_owned()))
+                    .unwrap_or_else(|| index.to_string());
+                format!("path parameter '{name}': cannot parse '{value}' as {expected_type}")
+            }
+            _ => format!("invalid path parameter: {}", e.body_text()),
+        };
+        Err(ApiError::new(StatusCode::BAD_REQUEST, detail))
     }
 }
 

@@ -47,7 +47,7 @@ async fn undeclared_methods_answer_405_with_allow_and_no_credentials_needed() {
             "GET, HEAD, PATCH, DELETE",
         ),
         ("GET", "/api/v1/auth/login".to_string(), "POST"),
-        ("CONNECT", "/api/v1/users".to_string(), "GET, HEAD, POST"),
+        ("PATCH", "/api/v1/users".to_string(), "GET, HEAD, POST"),
     ];
     for (method, path, allow) in cases {
         let (s, got_allow, ctype, body) = bare(&srv, method, &path).await;

@@ -32,8 +32,9 @@ pub(crate) struct UploadParams {
 
 /// A jar file: the raw bytes of the request body (documentation only).
 #[derive(ToSchema)]
+#[schema(value_type = String, format = Binary)]
 #[allow(dead_code)]
-pub(crate) struct JarFile(#[schema(value_type = String, format = Binary)] Vec<u8>);
+pub(crate) struct JarFile(Vec<u8>);
 
 /// A project's jar artifacts, by name, newest version first.
 #[utoipa::path(get, path = "/api/v1/projects/{project_id}/artifacts", tag = "jobs", params(("project_id" = String, Path)),

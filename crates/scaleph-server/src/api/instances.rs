@@ -190,7 +190,7 @@ impl InstanceEvent {
             .content_media_type("application/json")
             .extensions(Some(ext))
             .build();
-        ObjectBuilder::new()
+        let event = ObjectBuilder::new()
             .schema_type(Type::Object)
             .property(
                 "event",
@@ -201,7 +201,8 @@ impl InstanceEvent {
             .property("data", data)
             .required("event")
             .required("data")
-            .into()
+            .build();
+        Schema::Object(event)
     }
 }
 
