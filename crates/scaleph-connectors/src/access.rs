@@ -349,7 +349,7 @@ mod tests {
         // The data dir's own files are protected even when the data dir is an allowed root.
         let data = t.path().join("data");
         std::fs::write(data.join("secret.key"), "k").unwrap();
-        let fa2 = FileAccess::restricted(&[data.clone()], &data).unwrap();
+        let fa2 = FileAccess::restricted(std::slice::from_ref(&data), &data).unwrap();
         let e = fa2
             .check(data.join("secret.key").to_str().unwrap(), Use::Read)
             .unwrap_err();
