@@ -46,7 +46,7 @@ for t in "${targets[@]}"; do
   mkdir -p "$corpus_root/$t" "fuzz/artifacts/$t"
   marker=$(mktemp)
   log=$(mktemp)
-  last="fuzz/artifacts/$t/.last-input"
+  last=$(mktemp)
   echo "fuzz: $t for ${secs}s ($bin_dir/$t)"
   status=0
   SCALEPH_FUZZ_LAST_INPUT="$last" "$bin_dir/$t" "$corpus_root/$t" "fuzz/corpus/$t" \
@@ -63,13 +63,15 @@ for t in "${targets[@]}"; do
   else
     failed+=("$t")
     tail -n 60 "$log" >&2
-    found=$(find "fuzz/artifacts/$t" -type f -name '*-*' -newer "$marker" | sort)
+    found=$(find "fuzz/artifacts/$t" -type f -newer "$marker" | sort)
     if [ -z "$found" ] && [ -s "$last" ]; then
-      # Killed outright (e.g. a stack overflow, signal $((status - 128))): keep the input it was running.
+      # Killed outright (a stack overflow: SIGSEGV): keep the input it was running.
       found="fuzz/artifacts/$t/crash-signal-$(sha1sum "$last" | cut -c1-40)"
       cp "$last" "$found"
     fi
-    echo "fuzz: $t FAILED (exit $status); failing input(s):" >&2
+    how="exit $status"
+    [ "$status" -gt 128 ] && how="killed by signal $((status - 128))"
+    echo "fuzz: $t FAILED ($how); failing input(s):" >&2
     if [ -n "$found" ]; then echo "$found" | sed 's/^/  /' >&2; else echo "  (none written)" >&2; fi
   fi
   rm -f "$marker" "$log" "$last"
