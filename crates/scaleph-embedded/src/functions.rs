@@ -183,6 +183,21 @@ fn nested(e: Expr) -> Expr {
     Expr::Nested(Box::new(e))
 }
 
+/// `a || b || …` over `args` (at least one) as a balanced tree: depth log2(n), not n, so that a
+/// `CONCAT` of thousands of arguments does not become an expression deep enough to overflow the
+/// planner's stack. `||` is associative and NULL in any argument gives NULL in any grouping.
+fn concat_tree(mut args: Vec<Expr>) -> Expr {
+    if args.len() == 1 {
+        return args.pop().expect("one argument");
+    }
+    let right = args.split_off(args.len() / 2);
+    Expr::BinaryOp {
+        left: Box::new(concat_tree(args)),
+        op: BinaryOperator::StringConcat,
+        right: Box::new(concat_tree(right)),
+    }
+}
+
 /// Rewrites Flink functions in a parsed query, as listed in this module's docs.
 pub(crate) fn rewrite(stmt: &mut Statement) {
     let _ = visit_expressions_mut(stmt, |e: &mut Expr| {
@@ -206,15 +221,7 @@ pub(crate) fn rewrite(stmt: &mut Statement) {
                 }],
                 else_result: Some(Box::new(args[2].clone())),
             }),
-            ("CONCAT", n) if n >= 1 => {
-                let mut it = args.into_iter();
-                let first = it.next().expect("n >= 1");
-                Some(nested(it.fold(first, |acc, x| Expr::BinaryOp {
-                    left: Box::new(acc),
-                    op: BinaryOperator::StringConcat,
-                    right: Box::new(x),
-                })))
-            }
+            ("CONCAT", n) if n >= 1 => Some(nested(concat_tree(args))),
             ("IFNULL", 2) => Some(renamed(f, "coalesce", args)),
             ("REGEXP_REPLACE", 3) => {
                 let mut a = args;
@@ -605,7 +612,42 @@ pub(crate) fn java_to_chrono(p: &str) -> Result<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::java_to_chrono;
+    use super::{java_to_chrono, rewrite};
+    use datafusion::sql::sqlparser::ast::{Expr, SelectItem, SetExpr, Statement};
+    use datafusion::sql::sqlparser::dialect::GenericDialect;
+    use datafusion::sql::sqlparser::parser::Parser;
+
+    /// Depth of nested binary operators and parentheses.
+    fn depth(e: &Expr) -> usize {
+        match e {
+            Expr::BinaryOp { left, right, .. } => 1 + depth(left).max(depth(right)),
+            Expr::Nested(e) => 1 + depth(e),
+            _ => 0,
+        }
+    }
+
+    #[test]
+    fn concat_of_many_arguments_stays_shallow() {
+        let args = vec!["'x'"; 5000].join(", ");
+        let mut stmt = Parser::parse_sql(&GenericDialect {}, &format!("SELECT CONCAT({args})"))
+            .unwrap()
+            .remove(0);
+        rewrite(&mut stmt);
+        let Statement::Query(q) = &stmt else {
+            panic!("a query")
+        };
+        let SetExpr::Select(s) = q.body.as_ref() else {
+            panic!("a select")
+        };
+        let SelectItem::UnnamedExpr(e) = &s.projection[0] else {
+            panic!("an expression")
+        };
+        let text = e.to_string();
+        assert_eq!(text.matches("'x'").count(), 5000, "{text:.80}");
+        assert_eq!(text.matches("||").count(), 4999);
+        // 1 for the parentheses + ceil(log2(5000)) = 13 levels of `||`.
+        assert_eq!(depth(e), 14);
+    }
 
     #[test]
     fn java_patterns() {

@@ -6,6 +6,7 @@ use crate::types::FlinkType;
 use arrow_schema::{Field, Schema};
 use sqlparser::keywords::Keyword;
 use sqlparser::tokenizer::Token;
+use std::collections::{HashMap, HashSet};
 
 /// A physical column of a table: `name TYPE [NOT NULL] [COMMENT '…']`.
 #[derive(Debug, Clone, PartialEq)]
@@ -124,8 +125,10 @@ impl TableDef {
             options: Vec::new(),
         };
         c.expect(&Token::LParen)?;
+        // Names seen so far, so that duplicates are found in linear time even in huge tables.
+        let mut columns = HashSet::new();
         loop {
-            def.parse_element(c)?;
+            def.parse_element(c, &mut columns)?;
             if !c.eat(&Token::Comma) {
                 break;
             }
@@ -140,12 +143,13 @@ impl TableDef {
         }
         if c.eat_kw(Keyword::WITH) {
             c.expect(&Token::LParen)?;
+            let mut keys = HashSet::new();
             loop {
                 let pos = c.pos();
                 let key = c.string("an option key string")?;
                 c.expect(&Token::Eq)?;
                 let value = c.string("an option value string")?;
-                if def.options.iter().any(|o| o.key == key) {
+                if !keys.insert(key.clone()) {
                     return Err(SqlError::invalid(
                         pos,
                         format!("option '{key}' given twice"),
@@ -168,7 +172,12 @@ impl TableDef {
         Ok(def)
     }
 
-    fn parse_element(&mut self, c: &mut Cursor<'_>) -> Result<(), SqlError> {
+    /// Parses one column, primary key or watermark; `columns` holds the column names so far.
+    fn parse_element(
+        &mut self,
+        c: &mut Cursor<'_>,
+        columns: &mut HashSet<String>,
+    ) -> Result<(), SqlError> {
         let pos = c.pos();
         if c.eat_kw(Keyword::CONSTRAINT) {
             c.ident("a constraint name")?;
@@ -223,7 +232,7 @@ impl TableDef {
                 break;
             }
         }
-        if self.columns.iter().any(|col| col.name == name) {
+        if !columns.insert(name.clone()) {
             return Err(SqlError::invalid(
                 pos,
                 format!("column `{name}` declared twice"),
@@ -239,9 +248,16 @@ impl TableDef {
     }
 
     fn check(&mut self) -> Result<(), SqlError> {
-        for k in self.primary_key.clone() {
-            match self.columns.iter_mut().find(|col| col.name == k) {
-                Some(col) => col.nullable = false,
+        // Column indexes by name: the checks take linear time even for huge tables and lists.
+        let index: HashMap<String, usize> = self
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.name.clone(), i))
+            .collect();
+        for k in &self.primary_key {
+            match index.get(k) {
+                Some(&i) => self.columns[i].nullable = false,
                 None => {
                     return Err(SqlError::invalid(
                         self.pos,
@@ -254,7 +270,7 @@ impl TableDef {
             }
         }
         for p in &self.partitioned_by {
-            if self.column_index(p).is_none() {
+            if !index.contains_key(p) {
                 return Err(SqlError::invalid(
                     self.pos,
                     format!("partition column `{p}` is not a column of `{}`", self.name),
@@ -262,7 +278,7 @@ impl TableDef {
             }
         }
         if let Some(w) = &self.watermark {
-            if self.column_index(&w.column).is_none() {
+            if !index.contains_key(&w.column) {
                 return Err(SqlError::invalid(
                     w.pos,
                     format!(

@@ -120,7 +120,18 @@ pub fn parse_script(text: &str) -> Result<Vec<Statement>, SqlError> {
         let start = i;
         let set = is_statement_set_start(&tokens[i..]);
         let end = if let Some(set) = set {
-            find_set_end(&tokens, i + set, &src)?
+            let end = find_set_end(&tokens, i + set, &src)?;
+            // The set's END closes a statement: `;` or the end of the script must follow.
+            if let Some(t) = tokens.get(end).filter(|t| t.token != Token::SemiColon) {
+                return Err(SqlError::syntax(
+                    pos_of(t),
+                    format!(
+                        "expected ';' after the statement set's END, found '{}'",
+                        t.token
+                    ),
+                ));
+            }
+            end
         } else {
             tokens[i..]
                 .iter()

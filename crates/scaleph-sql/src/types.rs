@@ -56,10 +56,27 @@ pub enum FlinkType {
 
 const MAX_LEN: u32 = i32::MAX as u32;
 
+/// How deeply `ARRAY`, `MAP` and `ROW` types may nest. Every pass over a type (parsing, Arrow
+/// conversion, display, drop) recurses once per level, so an unbounded depth would let a script
+/// overflow the stack.
+pub(crate) const MAX_TYPE_DEPTH: usize = 64;
+
 impl FlinkType {
-    /// Parses a type at the cursor, including `ARRAY<…>`, `MAP<…>`, `ROW<…>`/`ROW(…)`.
+    /// Parses a type at the cursor, including `ARRAY<…>`, `MAP<…>`, `ROW<…>`/`ROW(…)`, nested at
+    /// most [`MAX_TYPE_DEPTH`] levels.
     pub(crate) fn parse(c: &mut Cursor<'_>) -> Result<FlinkType, SqlError> {
+        Self::parse_at(c, 1)
+    }
+
+    /// [`Self::parse`] for a type at nesting level `depth` (1 = a column's type).
+    fn parse_at(c: &mut Cursor<'_>, depth: usize) -> Result<FlinkType, SqlError> {
         let pos = c.pos();
+        if depth > MAX_TYPE_DEPTH {
+            return Err(SqlError::unsupported(
+                pos,
+                format!("data types nested more than {MAX_TYPE_DEPTH} levels deep"),
+            ));
+        }
         let name = match c.peek() {
             Some(Token::Word(w)) if w.quote_style.is_none() => w.value.to_ascii_uppercase(),
             _ => return Err(c.unexpected("a data type")),
@@ -128,15 +145,15 @@ impl FlinkType {
             "TIMESTAMP_LTZ" => FlinkType::TimestampLtz(opt_precision(c, 6)?),
             "ARRAY" => {
                 c.expect(&Token::Lt)?;
-                let (t, nullable) = parse_nested(c)?;
+                let (t, nullable) = parse_nested(c, depth)?;
                 c.expect(&Token::Gt)?;
                 FlinkType::Array(Box::new(t), nullable)
             }
             "MAP" => {
                 c.expect(&Token::Lt)?;
-                let (k, _) = parse_nested(c)?;
+                let (k, _) = parse_nested(c, depth)?;
                 c.expect(&Token::Comma)?;
-                let (v, nullable) = parse_nested(c)?;
+                let (v, nullable) = parse_nested(c, depth)?;
                 c.expect(&Token::Gt)?;
                 FlinkType::Map(Box::new(k), Box::new(v), nullable)
             }
@@ -150,7 +167,7 @@ impl FlinkType {
                 let mut fields = Vec::new();
                 loop {
                     let name = c.ident("a ROW field name")?;
-                    let (t, nullable) = parse_nested(c)?;
+                    let (t, nullable) = parse_nested(c, depth)?;
                     if c.eat_kw(Keyword::COMMENT) {
                         c.string("a comment string")?;
                     }
@@ -328,9 +345,10 @@ fn opt_precision(c: &mut Cursor<'_>, default: u8) -> Result<u8, SqlError> {
     }
 }
 
-/// A nested type with optional `NOT NULL` / `NULL`; returns (type, nullable).
-fn parse_nested(c: &mut Cursor<'_>) -> Result<(FlinkType, bool), SqlError> {
-    let t = FlinkType::parse(c)?;
+/// A type nested in one at level `depth`, with optional `NOT NULL` / `NULL`; returns (type,
+/// nullable).
+fn parse_nested(c: &mut Cursor<'_>, depth: usize) -> Result<(FlinkType, bool), SqlError> {
+    let t = FlinkType::parse_at(c, depth + 1)?;
     if c.eat_kw(Keyword::NOT) {
         c.expect_kw(Keyword::NULL)?;
         return Ok((t, false));
@@ -381,5 +399,52 @@ fn nn(nullable: bool) -> &'static str {
         ""
     } else {
         " NOT NULL"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{FlinkType, MAX_TYPE_DEPTH};
+    use crate::{parse_script, Pos, SqlErrorKind, StatementKind};
+
+    /// A table with one column of `levels` nested `ARRAY<…>` around `INT`.
+    fn nested_arrays(levels: usize) -> String {
+        format!(
+            "CREATE TABLE t (a {}INT{}) WITH ('connector' = 'blackhole');",
+            "ARRAY<".repeat(levels),
+            ">".repeat(levels)
+        )
+    }
+
+    #[test]
+    fn nesting_is_bounded() {
+        let stmts = parse_script(&nested_arrays(MAX_TYPE_DEPTH - 1)).unwrap();
+        let StatementKind::CreateTable(t) = &stmts[0].kind else {
+            panic!("a table")
+        };
+        let mut ty = &t.columns[0].data_type;
+        let mut levels = 1;
+        while let FlinkType::Array(inner, _) = ty {
+            ty = inner;
+            levels += 1;
+        }
+        assert_eq!((levels, ty), (MAX_TYPE_DEPTH, &FlinkType::Int));
+
+        let e = parse_script(&nested_arrays(MAX_TYPE_DEPTH)).unwrap_err();
+        assert_eq!(e.kind, SqlErrorKind::Unsupported);
+        assert_eq!(
+            e.to_string(),
+            "1:403: unsupported: data types nested more than 64 levels deep"
+        );
+
+        // Deep enough to overflow the stack before the limit; refused like any other.
+        let e = parse_script(&nested_arrays(200_000)).unwrap_err();
+        assert_eq!(e.pos, Pos::new(1, 403));
+        let e = parse_script(&format!(
+            "CREATE TABLE t (a {}INT) WITH ('connector' = 'blackhole');",
+            "ROW<a MAP<INT, ".repeat(100_000)
+        ))
+        .unwrap_err();
+        assert_eq!(e.kind, SqlErrorKind::Unsupported, "{e}");
     }
 }

@@ -134,6 +134,13 @@ fn errors_carry_positions() {
     let e = err("EXECUTE STATEMENT SET BEGIN INSERT INTO a SELECT 1;");
     assert!(e.message.contains("missing its closing END"), "{e}");
 
+    // The token after a statement set's END is not silently dropped.
+    let e = err("EXECUTE STATEMENT SET BEGIN INSERT INTO a SELECT 1; END SELECT 2;");
+    assert_eq!(
+        e.to_string(),
+        "1:57: expected ';' after the statement set's END, found 'SELECT'"
+    );
+
     let e = err("ALTER TABLE t RENAME TO u;");
     assert_eq!(e.to_string(), "1:1: unsupported: ALTER TABLE statement");
 }
@@ -152,4 +159,36 @@ fn legacy_forms() {
         }
     );
     assert!(matches!(&s[1].kind, StatementKind::StatementSet(v) if v.len() == 1));
+}
+
+#[test]
+fn huge_tables_are_checked_in_linear_time() {
+    // 100,000 columns, keys and partition columns, then a column declared again: checked and
+    // found (at its position) without comparing every pair of names.
+    let n = 100_000;
+    let cols: Vec<String> = (0..n).map(|i| format!("c{i} INT")).collect();
+    let keys = (0..n)
+        .map(|i| format!("c{i}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let ok = format!(
+        "CREATE TABLE t ({}, PRIMARY KEY ({keys}) NOT ENFORCED) PARTITIONED BY ({keys}) WITH ('connector' = 'x');",
+        cols.join(", ")
+    );
+    let StatementKind::CreateTable(t) = &parse_script(&ok).unwrap()[0].kind else {
+        panic!("a table")
+    };
+    assert_eq!(t.columns.len(), n);
+    assert!(t.columns.iter().all(|c| !c.nullable));
+
+    let dup = format!(
+        "CREATE TABLE t ({}, c0 STRING) WITH ('connector' = 'x');",
+        cols.join(", ")
+    );
+    let e = err(&dup);
+    assert_eq!(e.message, "column `c0` declared twice");
+    assert_eq!(
+        e.pos,
+        Pos::new(1, dup.find("c0 STRING").unwrap() as u32 + 1)
+    );
 }
