@@ -5,7 +5,7 @@
 # Works on a stable toolchain: installs cargo-fuzz if missing, builds the targets with
 # `cargo fuzz build --dev --sanitizer none` (no sanitizer needs nightly; `--dev` is far cheaper
 # to build cold than cargo-fuzz's one-codegen-unit release mode), then runs the libFuzzer
-# binaries directly with the committed seeds (fuzz/corpus/<target>) and dictionary
+# binaries directly with the committed seeds (fuzz/seeds and the engine's golden scripts) and dictionary
 # (fuzz/sql.dict). Inputs the fuzzer finds interesting accumulate in a corpus kept outside the
 # clone ($SCALEPH_FUZZ_CORPUS, default ~/.cache/scaleph-fuzz/corpus), so runs build on each other.
 #
@@ -49,7 +49,7 @@ for t in "${targets[@]}"; do
   last=$(mktemp)
   echo "fuzz: $t for ${secs}s ($bin_dir/$t)"
   status=0
-  SCALEPH_FUZZ_LAST_INPUT="$last" "$bin_dir/$t" "$corpus_root/$t" "fuzz/corpus/$t" \
+  SCALEPH_FUZZ_LAST_INPUT="$last" "$bin_dir/$t" "$corpus_root/$t" fuzz/seeds crates/scaleph-embedded/tests/golden \
     -dict=fuzz/sql.dict \
     -artifact_prefix="fuzz/artifacts/$t/" \
     -max_total_time="$secs" \
