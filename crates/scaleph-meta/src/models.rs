@@ -27,8 +27,9 @@ pub struct PageRequest {
 }
 
 impl PageRequest {
+    /// Rows to skip; saturates for absurd page numbers (the page is then empty).
     pub(crate) fn offset(&self) -> i64 {
-        (self.page - 1) * self.page_size
+        (self.page - 1).saturating_mul(self.page_size)
     }
 }
 

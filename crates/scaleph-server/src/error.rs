@@ -175,38 +175,91 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(v)) => Ok(ApiJson(v)),
-            Err(rej) => Err(match &rej {
-                JsonRejection::JsonDataError(e) => ApiError::invalid(format!(
-                    "invalid request body: {}",
-                    e.body_text().trim_start_matches(
-                        "Failed to deserialize the JSON body into the target type: "
-                    )
-                )),
-                JsonRejection::JsonSyntaxError(e) => ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    format!(
-                        "malformed JSON: {}",
-                        e.body_text()
-                            .trim_start_matches("Failed to parse the request body as JSON: ")
-                    ),
-                ),
-                JsonRejection::MissingJsonContentType(_) => ApiError::new(
-                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    "expected Content-Type: application/json",
-                ),
-                JsonRejection::BytesRejection(_)
-                    if rej.status() == StatusCode::PAYLOAD_TOO_LARGE =>
-                {
+        if !json_content_type(req.headers()) {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "expected Content-Type: application/json",
+            ));
+        }
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|rej| {
+                if rej.status() == StatusCode::PAYLOAD_TOO_LARGE {
                     ApiError::new(
                         StatusCode::PAYLOAD_TOO_LARGE,
                         "request body is larger than the limit",
                     )
+                } else {
+                    ApiError::new(rej.status(), rej.body_text())
                 }
-                _ => ApiError::new(rej.status(), rej.body_text()),
-            }),
+            })?;
+        match axum::Json::<T>::from_bytes(&bytes) {
+            Ok(axum::Json(v)) => Ok(ApiJson(v)),
+            Err(rej) => {
+                // JSON Schema counts `29.0` as an integer; accept it where one is expected.
+                if let JsonRejection::JsonDataError(_) = &rej {
+                    if let Some(v) = serde_json::from_slice::<Value>(&bytes)
+                        .ok()
+                        .map(integral_floats_as_integers)
+                        .and_then(|v| serde_json::from_value::<T>(v).ok())
+                    {
+                        return Ok(ApiJson(v));
+                    }
+                }
+                Err(match &rej {
+                    JsonRejection::JsonDataError(e) => ApiError::invalid(format!(
+                        "invalid request body: {}",
+                        e.body_text().trim_start_matches(
+                            "Failed to deserialize the JSON body into the target type: "
+                        )
+                    )),
+                    JsonRejection::JsonSyntaxError(e) => ApiError::new(
+                        StatusCode::BAD_REQUEST,
+                        format!(
+                            "malformed JSON: {}",
+                            e.body_text()
+                                .trim_start_matches("Failed to parse the request body as JSON: ")
+                        ),
+                    ),
+                    _ => ApiError::new(rej.status(), rej.body_text()),
+                })
+            }
         }
+    }
+}
+
+/// `application/json` or `application/*+json`, as axum's `Json` requires.
+fn json_content_type(headers: &axum::http::HeaderMap) -> bool {
+    let Some(ct) = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+/// `v` with every float that has no fractional part (and fits an `i64`) as an integer.
+fn integral_floats_as_integers(v: Value) -> Value {
+    match v {
+        Value::Number(n) if n.is_f64() => match n.as_f64() {
+            Some(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Value::from(f as i64),
+            _ => Value::Number(n),
+        },
+        Value::Array(a) => Value::Array(a.into_iter().map(integral_floats_as_integers).collect()),
+        Value::Object(o) => Value::Object(
+            o.into_iter()
+                .map(|(k, v)| (k, integral_floats_as_integers(v)))
+                .collect(),
+        ),
+        other => other,
     }
 }
 

@@ -28,6 +28,7 @@ use service::flink::{Flink, FlinkConfig};
 use service::runner::{RunLimits, Runner};
 use std::net::SocketAddr;
 use std::sync::Arc;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 use utoipa_swagger_ui::SwaggerUi;
@@ -119,7 +120,25 @@ pub fn app(state: AppState) -> Router {
                 HeaderValue::from_static(value),
             ))
         });
-    router.layer(TraceLayer::new_for_http()).with_state(state)
+    router
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// A handler that panicked (a bug) answers 500 problem+json; the process and the other
+/// requests go on. The panic message is logged, not sent.
+fn panic_response(p: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
+    let msg = p
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_default();
+    tracing::error!(panic = %msg, "request handler panicked");
+    axum::response::IntoResponse::into_response(ApiError::new(
+        axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+        "internal error",
+    ))
 }
 
 /// Headers on every response: no MIME sniffing, no framing, no referrer, no caching of API

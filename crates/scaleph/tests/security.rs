@@ -240,7 +240,7 @@ async fn project_roles_and_isolation() {
         (
             POST,
             format!("/api/v1/projects/{a}/datasources"),
-            json!({"name": "f", "type": "filesystem", "properties": {"path": "/tmp"}}),
+            json!({"name": "f", "type": "filesystem", "properties": {"path": "."}}),
         ),
         (POST, format!("/api/v1/instances/{iid}/cancel"), json!({})),
         (
@@ -794,7 +794,7 @@ async fn audit_log_records_every_mutation_with_its_actor() {
             &gina,
             POST,
             format!("/api/v1/projects/{pid}/datasources"),
-            json!({"name": "f", "type": "filesystem", "properties": {"path": "/tmp"}}),
+            json!({"name": "f", "type": "filesystem", "properties": {"path": "."}}),
             "datasource.create",
             "success",
             201,
