@@ -272,6 +272,10 @@ async fn the_openapi_document_declares_query_parameters_problems_and_streams() {
         }
     }
     assert!(query >= 23, "{query} query parameters");
+    assert!(
+        doc["components"]["schemas"]["Outcome"].is_object(),
+        "audit outcome filter"
+    );
     let login = &doc["paths"]["/api/v1/auth/login"]["post"]["responses"];
     assert!(login["429"].is_object() && login["415"].is_object());
     let events = &doc["paths"]["/api/v1/instances/{instance_id}/events"]["get"]["responses"]["200"]

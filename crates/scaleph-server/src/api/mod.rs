@@ -27,7 +27,7 @@ use utoipa_axum::router::OpenApiRouter;
 #[openapi(
     info(title = "scaleph", description = "scaleph open data platform REST API. Authenticate with a personal access token (`Authorization: Bearer sph_…`, see `scaleph login`) or the browser session cookie from `POST /api/v1/auth/login` (then send `X-CSRF-Token` on POST/PUT/PATCH/DELETE). Permissions: docs/permissions.md."),
     modifiers(&Security),
-    components(schemas(crate::error::Problem)),
+    components(schemas(crate::error::Problem, audit::Outcome)),
     security(("bearer" = []), ("session" = [])),
     tags(
         (name = "auth"), (name = "account"), (name = "users"), (name = "audit"), (name = "projects"), (name = "members"), (name = "clusters"),
