@@ -118,7 +118,12 @@ async function flow(run) {
 
     step(`create project ${project}`);
     await page.getByTestId("new-project").click();
-    await page.fill("#project-name", project);
+    // The modal opens with an animation; make sure the name is really in the field before
+    // submitting (under load a fill during the animation can be lost).
+    for (let i = 0; (await page.inputValue("#project-name")) !== project; i++) {
+      if (i === 20) throw new Error("the project name field does not keep its value");
+      await page.fill("#project-name", project);
+    }
     await page.getByTestId("create-project").click();
     await page.getByRole("link", { name: project, exact: true }).click();
     await page.getByRole("tab", { name: "Datasources" }).waitFor();
