@@ -25,6 +25,7 @@ mod print;
 mod sink;
 
 pub use access::FileAccess;
+pub use filesystem::check_script_paths;
 pub use metered::{Counter, MeteredTable};
 pub use options::Options;
 pub use sink::{LogFn, PendingCommit, Sink, SinkContext};

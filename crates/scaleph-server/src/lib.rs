@@ -76,10 +76,11 @@ impl AppState {
         keyring: Keyring,
         auth: AuthConfig,
         throttle: ThrottleConfig,
-        flink: FlinkConfig,
+        mut flink: FlinkConfig,
         run: RunConfig,
     ) -> Self {
         let files = run.embedded.connectors.files.clone();
+        flink.files = files.clone();
         let limits = Arc::new(run.embedded.limits.clone());
         let engine: Arc<dyn Engine> = Arc::new(EmbeddedEngine::with_config(run.embedded));
         let runner = Runner::new(store.clone(), engine.clone(), run.runs);

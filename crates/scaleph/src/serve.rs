@@ -172,6 +172,8 @@ pub async fn cmd(o: Opts) -> anyhow::Result<()> {
         sql_runner_jar: o.flink_sql_runner.clone(),
         reconcile_every: Duration::from_millis(o.reconcile_ms.max(100)),
         artifacts_dir: o.data_dir.join("artifacts"),
+        // Set from the run configuration by AppState::new.
+        files: FileAccess::default(),
     };
     let run = o.run_config()?;
     let files_root = run.embedded.connectors.files.roots()[0].clone();

@@ -130,6 +130,29 @@ async fn sql_and_datasources_reach_only_allowed_paths() {
         1,
         "nothing staged beside the refused sink"
     );
+    // The same on a Flink cluster: checked before anything is sent to it (this cluster's
+    // port is closed; the refusal comes first).
+    let (s, c) = srv
+        .post(
+            "/api/v1/clusters",
+            json!({"name": "closed", "rest_url": "http://127.0.0.1:1"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{c}");
+    let (s, j) = srv
+        .post(
+            &format!("/api/v1/projects/{admin_pid}/jobs"),
+            json!({"name": "escape-flink", "engine": "flink", "cluster_id": c["id"], "script": script}),
+        )
+        .await;
+    assert_eq!(s, 201, "{j}");
+    let (s, b) = srv.submit(&admin_pid, j["id"].as_str().unwrap()).await;
+    refused(
+        s,
+        &b,
+        &escape.display().to_string(),
+        "outside the allowed paths",
+    );
     // The root itself cannot be a sink (it would be replaced).
     let script = format!(
         "CREATE TABLE src (id BIGINT) WITH ('connector' = 'datagen', 'number-of-rows' = '5');\n{}\nINSERT INTO t SELECT CAST(id AS STRING) FROM src;",

@@ -7,7 +7,7 @@ mod source;
 use crate::access::{FileAccess, Use};
 use crate::{Connector, ConnectorContext, Options, Sink};
 use datafusion::catalog::TableProvider;
-use scaleph_sql::{SqlError, TableDef};
+use scaleph_sql::{SqlError, Statement, StatementKind, TableDef};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -134,6 +134,51 @@ impl Filesystem {
             given,
         })
     }
+}
+
+/// Checks the local paths of `filesystem` tables in a script that another engine (a Flink
+/// cluster) runs, before it is sent there: every declared table's path must lie inside the
+/// allowed paths, and a table an `INSERT` writes must not be an allowed path itself. Paths
+/// with another scheme (`hdfs://`, `s3://`) are the cluster's and pass.
+///
+/// # Errors
+/// A [`SqlError`] at the table's `'path'` option naming the path and the rule.
+pub fn check_script_paths(stmts: &[Statement], files: &FileAccess) -> Result<(), SqlError> {
+    let mut local: std::collections::HashMap<&str, (&TableDef, String)> = Default::default();
+    for st in stmts {
+        match &st.kind {
+            StatementKind::CreateTable(def) if def.option("connector") == Some("filesystem") => {
+                if let Some(p) = def.option("path").and_then(local_path) {
+                    let given = p.to_string_lossy().to_string();
+                    files
+                        .check(&given, Use::Read)
+                        .map_err(|e| SqlError::invalid(def.option_pos("path"), e.to_string()))?;
+                    local.insert(def.name.as_str(), (def, given));
+                }
+            }
+            StatementKind::Insert(i) => check_sink(&local, &i.target, files)?,
+            StatementKind::StatementSet(set) => {
+                for i in set {
+                    check_sink(&local, &i.target, files)?;
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn check_sink(
+    local: &std::collections::HashMap<&str, (&TableDef, String)>,
+    target: &str,
+    files: &FileAccess,
+) -> Result<(), SqlError> {
+    if let Some((def, given)) = local.get(target) {
+        files
+            .check(given, Use::Write)
+            .map_err(|e| SqlError::invalid(def.option_pos("path"), e.to_string()))?;
+    }
+    Ok(())
 }
 
 /// `/a/b`, `file:///a/b` or `file:/a/b` → `/a/b`; relative paths stay relative. Other schemes → None.

@@ -37,6 +37,8 @@ pub struct FlinkConfig {
     pub reconcile_every: Duration,
     /// Where uploaded jar artifacts are kept (`<data-dir>/artifacts`).
     pub artifacts_dir: PathBuf,
+    /// Local paths SQL jobs may name in `filesystem` tables (checked before submission).
+    pub files: scaleph_connectors::FileAccess,
 }
 
 impl Default for FlinkConfig {
@@ -45,6 +47,7 @@ impl Default for FlinkConfig {
             sql_runner_jar: None,
             reconcile_every: Duration::from_secs(1),
             artifacts_dir: PathBuf::from("scaleph-data/artifacts"),
+            files: scaleph_connectors::FileAccess::default(),
         }
     }
 }
@@ -459,11 +462,13 @@ impl Flink {
         allow_non_restored_state: bool,
     ) -> Result<JobInstance, ApiError> {
         if job.jar.is_none() {
-            scaleph_sql::parse_script(script).map_err(|e| {
+            let positioned = |e: scaleph_sql::SqlError| {
                 ApiError::invalid(e.to_string())
                     .with("line", e.pos.line)
                     .with("column", e.pos.column)
-            })?;
+            };
+            let stmts = scaleph_sql::parse_script(script).map_err(positioned)?;
+            scaleph_connectors::check_script_paths(&stmts, &self.cfg.files).map_err(positioned)?;
         }
         let cluster_id = job
             .cluster_id
