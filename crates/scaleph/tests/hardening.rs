@@ -21,6 +21,17 @@ async fn outsider(srv: &Server) -> String {
     srv.issue_token("mallory", &["read", "write", "operate"])
 }
 
+/// `POST /api/v1/sql/{endpoint}` with `script`, as the holder of `token`.
+async fn sql_as(srv: &Server, token: &str, endpoint: &str, script: String) -> (u16, Value) {
+    srv.call_as(
+        Some(token),
+        Method::POST,
+        &format!("/api/v1/sql/{endpoint}"),
+        Some(json!({ "script": script })),
+    )
+    .await
+}
+
 fn table(name: &str, path: &Path) -> String {
     format!(
         "CREATE TABLE {name} (line STRING) WITH ('connector' = 'filesystem', 'path' = '{}', 'format' = 'csv', 'csv.field-delimiter' = '|', 'csv.disable-quote-character' = 'true');",
@@ -53,19 +64,7 @@ async fn sql_and_datasources_reach_only_allowed_paths() {
     let data = tmp.path().join("data");
     let srv = Server::start_with(&data, &["--allowed-path", root.to_str().unwrap()]);
     let mallory = outsider(&srv).await;
-    let preview = |script: String| {
-        let t = mallory.clone();
-        let srv = &srv;
-        async move {
-            srv.call_as(
-                Some(&t),
-                Method::POST,
-                "/api/v1/sql/preview",
-                Some(json!({ "script": script })),
-            )
-            .await
-        }
-    };
+    let preview = |script: String| sql_as(&srv, &mallory, "preview", script);
 
     // Allowed: a file under the root, by absolute and by relative path.
     for p in [root.join("in/a.csv"), "in/a.csv".into()] {
@@ -92,14 +91,7 @@ async fn sql_and_datasources_reach_only_allowed_paths() {
         let (s, b) = preview(script.clone()).await;
         refused(s, &b, &p.display().to_string(), rule);
         assert!(!b.to_string().contains("top secret"), "{b}");
-        let (s, b) = srv
-            .call_as(
-                Some(&mallory),
-                Method::POST,
-                "/api/v1/sql/validate",
-                Some(json!({ "script": script })),
-            )
-            .await;
+        let (s, b) = sql_as(&srv, &mallory, "validate", script).await;
         refused(s, &b, &p.display().to_string(), rule);
     }
 
@@ -237,19 +229,7 @@ async fn pathological_scripts_never_crash_the_server() {
     let tmp = tempfile::tempdir().unwrap();
     let srv = Server::start(&tmp.path().join("data"));
     let reader = srv.issue_token("admin", &["read"]);
-    let validate = |script: String| {
-        let t = reader.clone();
-        let srv = &srv;
-        async move {
-            srv.call_as(
-                Some(&t),
-                Method::POST,
-                "/api/v1/sql/validate",
-                Some(json!({ "script": script })),
-            )
-            .await
-        }
-    };
+    let validate = |script: String| sql_as(&srv, &reader, "validate", script);
     // 100,000 terms: refused with a position, for every operator shape.
     // (80,000 for AND, to stay under the 512 KiB script limit.)
     for (op, n) in [
