@@ -83,6 +83,21 @@ impl Limits {
         Ok(())
     }
 
+    /// Checks a parallelism (`parallelism.default`, a job's `settings.parallelism`) given as
+    /// text: an integer from 1 to [`Limits::max_parallelism`].
+    ///
+    /// # Errors
+    /// A sentence naming `what`, the allowed range and the value found.
+    pub fn check_parallelism(&self, what: &str, value: &str) -> Result<usize, String> {
+        match value.parse::<usize>() {
+            Ok(p) if (1..=self.max_parallelism).contains(&p) => Ok(p),
+            _ => Err(format!(
+                "{what} must be an integer from 1 to {} (server setting --max-parallelism), found '{value}'",
+                self.max_parallelism
+            )),
+        }
+    }
+
     /// The runtime environment of one query: its own memory pool and spill directory.
     pub(crate) fn runtime_env(&self) -> datafusion::error::Result<Arc<RuntimeEnv>> {
         let mut disk = DiskManagerBuilder::default();

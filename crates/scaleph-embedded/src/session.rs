@@ -68,8 +68,7 @@ pub(crate) struct ScriptSession {
     /// Notes for the run log (ignored options and the like).
     pub(crate) notes: Vec<(LogLevel, String)>,
     connectors: ConnectorContext,
-    max_parallelism: usize,
-    max_depth: usize,
+    limits: crate::config::Limits,
 }
 
 impl ScriptSession {
@@ -96,8 +95,7 @@ impl ScriptSession {
             options: BTreeMap::new(),
             notes: Vec::new(),
             connectors: cfg.connectors.clone(),
-            max_parallelism: cfg.limits.max_parallelism,
-            max_depth: cfg.limits.max_expression_depth,
+            limits: cfg.limits.clone(),
         };
         if let Some(p) = settings.parallelism {
             s.check_parallelism(&p.to_string(), at, "job setting parallelism")?;
@@ -114,18 +112,12 @@ impl ScriptSession {
         Ok(s)
     }
 
-    /// `value` must be an integer in `1..=max_parallelism`.
+    /// `value` must be an integer in `1..=max_parallelism`; the error is at `pos`.
     fn check_parallelism(&self, value: &str, pos: Pos, what: &str) -> Result<(), SqlError> {
-        match value.parse::<usize>() {
-            Ok(p) if (1..=self.max_parallelism).contains(&p) => Ok(()),
-            _ => Err(SqlError::invalid(
-                pos,
-                format!(
-                    "{what} must be an integer from 1 to {} (server setting --max-parallelism), found '{value}'",
-                    self.max_parallelism
-                ),
-            )),
-        }
+        self.limits
+            .check_parallelism(what, value)
+            .map(|_| ())
+            .map_err(|m| SqlError::invalid(pos, m))
     }
 
     /// Applies the options DataFusion acts on to the live context.
@@ -135,7 +127,7 @@ impl ScriptSession {
             .get("parallelism.default")
             .and_then(|p| p.parse::<usize>().ok())
             .filter(|p| *p > 0)
-            .map(|p| p.min(self.max_parallelism))
+            .map(|p| p.min(self.limits.max_parallelism))
             .unwrap_or_else(|| {
                 std::thread::available_parallelism()
                     .map(|n| n.get())
@@ -318,7 +310,7 @@ impl ScriptSession {
             return Err(SqlError::invalid(q.pos, "expected a single query"));
         }
         let mut stmt = stmts.remove(0);
-        crate::config::check_depth(&stmt, self.max_depth, q.pos)?;
+        crate::config::check_depth(&stmt, self.limits.max_expression_depth, q.pos)?;
         self.open_sources(&stmt)?;
         functions::rewrite(&mut stmt);
         self.ctx

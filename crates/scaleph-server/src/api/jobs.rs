@@ -64,20 +64,17 @@ fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
 }
 
 /// Settings within the server's limits: parallelism (the field or the `parallelism.default`
-/// option) from 1 to `--max-parallelism`.
+/// option) from 1 to `--max-parallelism` (the embedded engine's rule, for every engine).
 fn check_settings(s: &AppState, st: &JobSettings) -> Result<(), ApiError> {
-    let max = s.limits.max_parallelism;
-    let given = st
-        .parallelism
-        .map(|p| p.to_string())
-        .into_iter()
-        .chain(st.options.get("parallelism.default").cloned());
-    for p in given {
-        if !p.parse::<usize>().is_ok_and(|n| (1..=max).contains(&n)) {
-            return Err(ApiError::invalid(format!(
-                "settings: parallelism must be from 1 to {max} (server setting --max-parallelism), found {p}"
-            )));
-        }
+    if let Some(p) = st.parallelism {
+        s.limits
+            .check_parallelism("settings.parallelism", &p.to_string())
+            .map_err(ApiError::invalid)?;
+    }
+    if let Some(v) = st.options.get("parallelism.default") {
+        s.limits
+            .check_parallelism("settings.options 'parallelism.default'", v)
+            .map_err(ApiError::invalid)?;
     }
     Ok(())
 }
