@@ -86,6 +86,9 @@ fn assert_text_at(script: &str, pos: Pos, sql: &str, what: &str) {
 pub fn check_statements(script: &str, stmts: &[Statement]) {
     for st in stmts {
         assert_within(script, st.pos, "statement");
+        for h in &st.hints {
+            assert_within(script, h.pos, "hint");
+        }
         match &st.kind {
             StatementKind::CreateTable(t) => {
                 assert_within(script, t.pos, "table");
@@ -97,6 +100,13 @@ pub fn check_statements(script: &str, stmts: &[Statement]) {
                 }
                 if let Some(w) = &t.watermark {
                     assert_within(script, w.pos, "watermark");
+                }
+                for cc in &t.computed {
+                    assert_within(script, cc.pos, "computed column");
+                    assert_text_at(script, cc.expr.pos, &cc.expr.sql, "computed column");
+                }
+                if let Some(q) = &t.as_query {
+                    assert_text_at(script, q.pos, &q.sql, "CTAS query");
                 }
             }
             StatementKind::CreateView(v) => {
@@ -114,7 +124,13 @@ pub fn check_statements(script: &str, stmts: &[Statement]) {
                 }
             }
             StatementKind::Query(q) => assert_text_at(script, q.pos, &q.sql, "query"),
-            StatementKind::Set { .. } | StatementKind::Reset { .. } => {}
+            StatementKind::Other { text, .. } => {
+                assert_text_at(script, text.pos, &text.sql, "statement")
+            }
+            StatementKind::Explain { statement, .. } => {
+                check_statements(script, std::slice::from_ref(statement))
+            }
+            _ => {}
         }
     }
 }

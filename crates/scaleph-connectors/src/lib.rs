@@ -19,6 +19,7 @@ pub mod access;
 mod blackhole;
 mod datagen;
 mod filesystem;
+pub mod hosts;
 mod metered;
 mod options;
 mod print;
@@ -26,6 +27,7 @@ mod sink;
 
 pub use access::FileAccess;
 pub use filesystem::check_script_paths;
+pub use hosts::{check_script_hosts, HostAccess};
 pub use metered::{Counter, MeteredTable};
 pub use options::Options;
 pub use sink::{LogFn, PendingCommit, Sink, SinkContext};
@@ -56,6 +58,21 @@ pub trait Connector: Send + Sync {
 pub struct ConnectorContext {
     /// Local paths that file-based connectors may read and write.
     pub files: FileAccess,
+    /// Network endpoints that connectors and datasources may reach.
+    pub hosts: HostAccess,
+}
+
+impl ConnectorContext {
+    /// Checks what a script for another engine (a Flink cluster) names: local `filesystem`
+    /// paths ([`check_script_paths`]) and network endpoints in connector options
+    /// ([`check_script_hosts`]).
+    ///
+    /// # Errors
+    /// The first refused path or host, positioned at its option.
+    pub fn check_script(&self, stmts: &[scaleph_sql::Statement]) -> Result<(), SqlError> {
+        check_script_paths(stmts, &self.files)?;
+        check_script_hosts(stmts, &self.hosts)
+    }
 }
 
 /// Names of the connectors [`connector_for`] knows.

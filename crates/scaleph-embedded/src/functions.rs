@@ -104,7 +104,7 @@ pub(crate) fn check_unsupported(q: &QueryText) -> Result<(), SqlError> {
                 | "CURRENT_WATERMARK"
         );
         if streaming_fn && next == Some("(") {
-            return Err(SqlError::unsupported(
+            return Err(crate::support::refuse(
                 *pos,
                 format!(
                     "{w}() (streaming windows and time attributes come with the streaming engine)"
@@ -116,19 +116,19 @@ pub(crate) fn check_unsupported(q: &QueryText) -> Result<(), SqlError> {
             "SHA1" | "SHA2" | "SHA224" | "SHA256" | "SHA384" | "SHA512"
         ) && next == Some("(")
         {
-            return Err(SqlError::unsupported(*pos, format!("function {w}")));
+            return Err(crate::support::refuse(*pos, format!("function {w}")));
         }
         if w == "MATCH_RECOGNIZE" {
-            return Err(SqlError::unsupported(*pos, "MATCH_RECOGNIZE"));
+            return Err(crate::support::refuse(*pos, "MATCH_RECOGNIZE"));
         }
         if w == "FOR" && next == Some("SYSTEM_TIME") {
-            return Err(SqlError::unsupported(
+            return Err(crate::support::refuse(
                 *pos,
                 "FOR SYSTEM_TIME AS OF (temporal join)",
             ));
         }
         if w == "LATERAL" && next == Some("TABLE") {
-            return Err(SqlError::unsupported(
+            return Err(crate::support::refuse(
                 *pos,
                 "LATERAL TABLE (table function)",
             ));

@@ -10,8 +10,10 @@
 mod config;
 mod errors;
 pub mod functions;
+mod growth;
 mod run;
 mod session;
+mod support;
 mod values;
 
 pub use config::{EmbeddedConfig, Limits};
@@ -72,13 +74,24 @@ impl EmbeddedEngine {
 
 /// Applies a DDL/SET statement to the session; returns false for statements that produce work
 /// (INSERT, statement set, query).
+///
+/// # Errors
+/// What the embedded engine does not run ([`support::check`]), DDL errors.
 async fn apply_ddl(s: &mut ScriptSession, st: &Statement) -> Result<bool, SqlError> {
+    for note in support::check(st)? {
+        s.notes.push((scaleph_engine::LogLevel::Info, note));
+    }
     match &st.kind {
         StatementKind::Set { key, value } => s.set(key, value, st.pos)?,
         StatementKind::Reset { key } => s.reset(key.as_deref()),
         StatementKind::CreateTable(t) => s.create_table(t)?,
         StatementKind::CreateView(v) => s.create_view(v).await?,
-        _ => return Ok(false),
+        // Only the default catalog, database and modules pass `support::check`.
+        StatementKind::Use(_) => {}
+        StatementKind::Insert(_) | StatementKind::StatementSet(_) | StatementKind::Query(_) => {
+            return Ok(false)
+        }
+        _ => return Err(support::refuse(st.pos, "this statement")),
     }
     Ok(true)
 }

@@ -87,6 +87,7 @@ impl ScriptSession {
             env,
         );
         functions::register(&ctx);
+        crate::growth::register(&ctx, cfg.limits.query_memory_bytes);
         let mut s = Self {
             ctx,
             tables: HashMap::new(),
@@ -254,8 +255,10 @@ impl ScriptSession {
         Ok(())
     }
 
-    /// Opens the sources of declared tables that `stmt` reads and are not open yet.
-    fn open_sources(&mut self, stmt: &SqlStatement) -> Result<(), SqlError> {
+    /// Opens the sources of declared tables that `stmt` reads and are not open yet. A table
+    /// with computed columns is its connector's table (registered under an internal name)
+    /// under a projection that adds them in declared order.
+    async fn open_sources(&mut self, stmt: &SqlStatement) -> Result<(), SqlError> {
         let mut names = Vec::new();
         let _ = visit_relations(stmt, |r| {
             if let Some(ObjectNamePart::Identifier(id)) = r.0.last() {
@@ -281,14 +284,85 @@ impl ScriptSession {
                 Err(e) => return Err(e),
             };
             let counter = Arc::new(Counter::default());
-            self.ctx
-                .register_table(
-                    n.as_str(),
-                    Arc::new(MeteredTable::new(provider, counter.clone())),
-                )
-                .map_err(|e| SqlError::invalid(t.def.pos, e.to_string()))?;
+            let metered = Arc::new(MeteredTable::new(provider, counter.clone()));
             t.source = Some(counter);
+            if t.def.computed.is_empty() {
+                self.ctx
+                    .register_table(n.as_str(), metered)
+                    .map_err(|e| SqlError::invalid(t.def.pos, e.to_string()))?;
+            } else {
+                let def = t.def.clone();
+                self.register_computed(&def, metered).await?;
+            }
         }
+        Ok(())
+    }
+
+    /// Registers `def`'s connector table as `__scaleph_physical_<name>` and `def.name` as the
+    /// projection of its columns and computed columns in declared order (Flink: a computed
+    /// column is an expression over the physical columns, evaluated when the table is read).
+    async fn register_computed(
+        &mut self,
+        def: &TableDef,
+        physical: Arc<dyn TableProvider>,
+    ) -> Result<(), SqlError> {
+        use datafusion::sql::sqlparser::ast::{Ident, SelectItem, SetExpr};
+        let raw = format!("__scaleph_physical_{}", def.name);
+        self.ctx
+            .register_table(raw.as_str(), physical)
+            .map_err(|e| SqlError::invalid(def.pos, e.to_string()))?;
+        let quoted = |s: &str| Ident::with_quote('`', s);
+        let mut items = Vec::new();
+        let mut computed = def.computed.iter().peekable();
+        let push_computed = |items: &mut Vec<SelectItem>, cc: &scaleph_sql::ComputedColumn| {
+            functions::check_unsupported(&cc.expr)?;
+            let text = cc.expr.padded();
+            let expr = Parser::new(&GenericDialect {})
+                .try_with_sql(&text)
+                .and_then(|mut p| p.parse_expr())
+                .map_err(|e| {
+                    let msg = e.to_string();
+                    let pos = crate::errors::parser_pos(&msg).unwrap_or(cc.expr.pos);
+                    SqlError::syntax(pos, format!("computed column `{}`: {msg}", cc.name))
+                })?;
+            items.push(SelectItem::ExprWithAlias {
+                expr,
+                alias: quoted(&cc.name),
+            });
+            Ok::<(), SqlError>(())
+        };
+        for (i, col) in def.columns.iter().enumerate() {
+            while let Some(cc) = computed.next_if(|cc| cc.after == i) {
+                push_computed(&mut items, cc)?;
+            }
+            items.push(SelectItem::UnnamedExpr(
+                datafusion::sql::sqlparser::ast::Expr::Identifier(quoted(&col.name)),
+            ));
+        }
+        for cc in computed {
+            push_computed(&mut items, cc)?;
+        }
+        let mut stmt = Parser::new(&GenericDialect {})
+            .try_with_sql(&format!("SELECT * FROM `{raw}`"))
+            .and_then(|mut p| p.parse_statement())
+            .map_err(|e| SqlError::invalid(def.pos, e.to_string()))?;
+        if let SqlStatement::Query(q) = &mut stmt {
+            if let SetExpr::Select(sel) = q.body.as_mut() {
+                sel.projection = items;
+            }
+        }
+        let first = &def.computed[0].expr;
+        crate::config::check_depth(&stmt, self.limits.max_expression_depth, first.pos)?;
+        functions::rewrite(&mut stmt);
+        let plan = self
+            .ctx
+            .state()
+            .statement_to_plan(DfStatement::Statement(Box::new(stmt)))
+            .await
+            .map_err(|e| plan_error(e, first))?;
+        self.ctx
+            .register_table(def.name.as_str(), Arc::new(ViewTable::new(plan, None)))
+            .map_err(|e| SqlError::invalid(def.pos, e.to_string()))?;
         Ok(())
     }
 
@@ -311,7 +385,7 @@ impl ScriptSession {
         }
         let mut stmt = stmts.remove(0);
         crate::config::check_depth(&stmt, self.limits.max_expression_depth, q.pos)?;
-        self.open_sources(&stmt)?;
+        self.open_sources(&stmt).await?;
         functions::rewrite(&mut stmt);
         self.ctx
             .state()

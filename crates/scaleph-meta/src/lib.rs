@@ -60,8 +60,9 @@ pub enum Backend {
 pub struct StoreOptions {
     /// Connections for read-only queries (default 8). SQLite: that many readers beside the one
     /// writer, in WAL mode; `0` keeps the setting from before WAL (one connection for reads and
-    /// writes, journal mode as the file has it), for comparison only. PostgreSQL: the pool
-    /// holds this many connections plus 2.
+    /// writes, journal mode as the file has it), for comparison only. PostgreSQL: a read pool
+    /// of this many connections beside a write pool of [`PG_WRITE_CONNECTIONS`]; `0` = one
+    /// shared pool of [`PG_WRITE_CONNECTIONS`].
     pub read_connections: u32,
     /// How long a request waits for a free connection before [`StoreError::Database`]
     /// (default 10 s).
@@ -76,6 +77,9 @@ impl Default for StoreOptions {
         }
     }
 }
+
+/// Connections of the PostgreSQL write pool.
+pub const PG_WRITE_CONNECTIONS: u32 = 4;
 
 /// How long an SQLite connection waits for a lock held by another process (e.g. a CLI command
 /// writing while the server runs) before `SQLITE_BUSY`, in milliseconds.
@@ -110,9 +114,22 @@ impl Store {
         };
         let base = AnyPoolOptions::new().acquire_timeout(opts.acquire_timeout);
         let (read, write) = match backend {
+            // Two pools, so reads never queue behind writers for a connection (one shared
+            // pool put read p99 at 137–255 ms under 20 writers, `bench/src/bin/store_load.rs`).
+            Backend::Postgres if opts.read_connections > 0 => {
+                let write = base
+                    .clone()
+                    .max_connections(PG_WRITE_CONNECTIONS)
+                    .connect(url)
+                    .await?;
+                let read = base
+                    .max_connections(opts.read_connections)
+                    .connect_lazy(url)?;
+                (read, write)
+            }
             Backend::Postgres => {
                 let pool = base
-                    .max_connections(opts.read_connections + 2)
+                    .max_connections(PG_WRITE_CONNECTIONS)
                     .connect(url)
                     .await?;
                 (pool.clone(), pool)

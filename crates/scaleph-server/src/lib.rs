@@ -19,7 +19,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{header, HeaderValue};
 use axum::Router;
 use scaleph_auth::throttle::{LoginThrottle, ThrottleConfig};
-use scaleph_connectors::FileAccess;
+use scaleph_connectors::ConnectorContext;
 use scaleph_embedded::{EmbeddedConfig, EmbeddedEngine, Limits};
 use scaleph_engine::Engine;
 use scaleph_meta::Store;
@@ -53,8 +53,8 @@ pub struct AppState {
     pub auth: Arc<AuthConfig>,
     /// Flink clusters, submission and reconciliation.
     pub flink: Flink,
-    /// Local paths that SQL and filesystem datasources may touch.
-    pub files: FileAccess,
+    /// What SQL and datasources may reach: local paths and network endpoints.
+    pub access: ConnectorContext,
     /// The embedded engine's resource limits (parallelism, memory, script size).
     pub limits: Arc<Limits>,
 }
@@ -79,14 +79,14 @@ impl AppState {
         mut flink: FlinkConfig,
         run: RunConfig,
     ) -> Self {
-        let files = run.embedded.connectors.files.clone();
-        flink.files = files.clone();
+        let access = run.embedded.connectors.clone();
+        flink.access = access.clone();
         let limits = Arc::new(run.embedded.limits.clone());
         let engine: Arc<dyn Engine> = Arc::new(EmbeddedEngine::with_config(run.embedded));
         let runner = Runner::new(store.clone(), engine.clone(), run.runs);
         let keyring = Arc::new(keyring);
         Self {
-            files,
+            access,
             limits,
             flink: Flink::new(store.clone(), keyring.clone(), flink),
             store,
@@ -173,7 +173,7 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     on_bound: impl FnOnce(SocketAddr),
 ) -> std::io::Result<()> {
-    let swept = state.files.sweep_staging();
+    let swept = state.access.files.sweep_staging();
     if swept > 0 {
         tracing::warn!(
             count = swept,

@@ -5,9 +5,12 @@ use sqlparser::dialect::GenericDialect;
 use sqlparser::keywords::Keyword;
 use sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer, Whitespace};
 
-/// Tokenizes a whole script. Comments and whitespace are dropped, except `/*+ … */` hints, which
-/// are reported as unsupported because they change a statement's meaning in Flink.
-pub(crate) fn tokenize(script: &str) -> Result<Vec<TokenWithSpan>, SqlError> {
+/// Significant tokens and the hints (text, position) of a script.
+pub(crate) type Tokens = (Vec<TokenWithSpan>, Vec<(String, Pos)>);
+
+/// Tokenizes a whole script. Comments and whitespace are dropped; `/*+ … */` hints are returned
+/// apart (text inside the comment after `+`, position of `/*+`).
+pub(crate) fn tokenize(script: &str) -> Result<Tokens, SqlError> {
     let dialect = GenericDialect {};
     let tokens = Tokenizer::new(&dialect, script)
         .with_unescape(true)
@@ -19,16 +22,17 @@ pub(crate) fn tokenize(script: &str) -> Result<Vec<TokenWithSpan>, SqlError> {
             )
         })?;
     let mut out = Vec::with_capacity(tokens.len());
+    let mut hints = Vec::new();
     for t in tokens {
         match &t.token {
             Token::Whitespace(Whitespace::MultiLineComment(c)) if c.starts_with('+') => {
-                return Err(SqlError::unsupported(pos_of(&t), "SQL hint /*+ … */"));
+                hints.push((c[1..].trim().to_string(), pos_of(&t)));
             }
             Token::Whitespace(_) => {}
             _ => out.push(t),
         }
     }
-    Ok(out)
+    Ok((out, hints))
 }
 
 pub(crate) fn pos_of(t: &TokenWithSpan) -> Pos {

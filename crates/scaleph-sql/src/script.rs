@@ -1,7 +1,7 @@
 //! Splitting a script into statements and classifying them.
 
 use crate::cursor::{pos_of, tokenize, Cursor, Source};
-use crate::ddl::{ident_list, TableDef};
+use crate::ddl::{ident_list, parse_options, TableDef, TableOption};
 use crate::error::{Pos, SqlError};
 use sqlparser::keywords::Keyword;
 use sqlparser::tokenizer::{Token, TokenWithSpan};
@@ -37,6 +37,8 @@ impl QueryText {
 pub struct ViewDef {
     /// View name.
     pub name: String,
+    /// Catalog and database before the name, when not Flink's defaults; empty otherwise.
+    pub qualifier: Vec<String>,
     /// Position of the name.
     pub pos: Pos,
     /// `IF NOT EXISTS` given.
@@ -52,6 +54,9 @@ pub struct ViewDef {
 pub struct InsertDef {
     /// Target table name.
     pub target: String,
+    /// Catalog and database before the target name, when not Flink's defaults; empty
+    /// otherwise.
+    pub target_qualifier: Vec<String>,
     /// Position of the target name.
     pub target_pos: Pos,
     /// `INSERT OVERWRITE`: replaces the table's (or the static partition's) contents.
@@ -80,7 +85,7 @@ pub enum StatementKind {
         key: Option<String>,
     },
     /// `CREATE TABLE`.
-    CreateTable(TableDef),
+    CreateTable(Box<TableDef>),
     /// `CREATE [TEMPORARY] VIEW`.
     CreateView(ViewDef),
     /// A single `INSERT`.
@@ -90,6 +95,77 @@ pub enum StatementKind {
     StatementSet(Vec<InsertDef>),
     /// A plain query (`SELECT`, `WITH`, `VALUES`).
     Query(QueryText),
+    /// `CREATE [TEMPORARY [SYSTEM]] FUNCTION`.
+    CreateFunction(FunctionDef),
+    /// `CREATE CATALOG name [COMMENT '…'] WITH (…)`.
+    CreateCatalog {
+        /// Catalog name.
+        name: String,
+        /// Catalog options.
+        options: Vec<TableOption>,
+    },
+    /// `CREATE DATABASE [IF NOT EXISTS] [catalog.]name [COMMENT '…'] [WITH (…)]`.
+    CreateDatabase {
+        /// Name parts.
+        name: Vec<String>,
+        /// Database properties.
+        options: Vec<TableOption>,
+    },
+    /// `USE CATALOG name`, `USE [catalog.]database`, `USE MODULES a, b`.
+    Use(UseTarget),
+    /// `ADD JAR '…'`.
+    AddJar {
+        /// The jar's path or URL.
+        path: String,
+    },
+    /// `EXPLAIN [PLAN FOR | detail, …] statement`: the statement explained.
+    Explain {
+        /// Explain details (`ESTIMATED_COST`, `CHANGELOG_MODE`, `JSON_EXECUTION_PLAN`,
+        /// `PLAN_ADVICE`), upper case.
+        details: Vec<String>,
+        /// The statement explained.
+        statement: Box<Statement>,
+    },
+    /// A statement the platform passes to the engine as written, naming what it is: `SHOW …`,
+    /// `DESCRIBE`/`DESC`, `ALTER …`, `DROP …`, `REMOVE JAR`, `LOAD`/`UNLOAD MODULE`,
+    /// `ANALYZE TABLE`, `TRUNCATE TABLE`, `DELETE`, `UPDATE`, `CALL`, `SHOW CREATE …`.
+    Other {
+        /// The leading words in upper case, e.g. `SHOW TABLES`, `ALTER TABLE`, `DROP VIEW`.
+        verb: String,
+        /// The whole statement.
+        text: QueryText,
+    },
+}
+
+/// What a `USE` statement switches to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum UseTarget {
+    /// `USE CATALOG name`.
+    Catalog(String),
+    /// `USE [catalog.]database`.
+    Database(Vec<String>),
+    /// `USE MODULES a, b`.
+    Modules(Vec<String>),
+}
+
+/// `CREATE [TEMPORARY [SYSTEM]] FUNCTION [IF NOT EXISTS] name AS 'class'
+/// [LANGUAGE JAVA | SCALA | PYTHON] [USING JAR '…' [, JAR '…']]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FunctionDef {
+    /// Function name parts.
+    pub name: Vec<String>,
+    /// The implementing class (or Python `module.function`).
+    pub class: String,
+    /// `JAVA` (default), `SCALA` or `PYTHON`.
+    pub language: String,
+    /// `TEMPORARY`.
+    pub temporary: bool,
+    /// `TEMPORARY SYSTEM`.
+    pub system: bool,
+    /// `IF NOT EXISTS`.
+    pub if_not_exists: bool,
+    /// Jars of `USING JAR`.
+    pub jars: Vec<String>,
 }
 
 /// A statement with the position of its first token.
@@ -99,6 +175,61 @@ pub struct Statement {
     pub kind: StatementKind,
     /// Position of its first token.
     pub pos: Pos,
+    /// The `/*+ … */` hints written inside it (`OPTIONS(…)`, join hints), in order.
+    pub hints: Vec<Hint>,
+}
+
+/// A `/*+ … */` hint.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hint {
+    /// The text inside the comment after `+`, trimmed, e.g. `OPTIONS('k' = 'v')`.
+    pub text: String,
+    /// Position of `/*+`.
+    pub pos: Pos,
+}
+
+impl Hint {
+    /// The key/value pairs of an `OPTIONS('k' = 'v', …)` hint; `None` for other hints or when
+    /// they cannot be read.
+    pub fn options(&self) -> Option<Vec<(String, String)>> {
+        if self.name() != "OPTIONS" {
+            return None;
+        }
+        let (tokens, _) = tokenize(&self.text).ok()?;
+        let mut out = Vec::new();
+        let mut it = tokens.iter().map(|t| &t.token).skip(1);
+        if it.next()? != &Token::LParen {
+            return None;
+        }
+        loop {
+            let k = match it.next()? {
+                Token::SingleQuotedString(s) => s.clone(),
+                Token::RParen if out.is_empty() => return Some(out),
+                _ => return None,
+            };
+            if it.next()? != &Token::Eq {
+                return None;
+            }
+            let Token::SingleQuotedString(v) = it.next()? else {
+                return None;
+            };
+            out.push((k, v.clone()));
+            match it.next()? {
+                Token::Comma => {}
+                Token::RParen => return Some(out),
+                _ => return None,
+            }
+        }
+    }
+
+    /// The hint's name in upper case (`OPTIONS`, `BROADCAST`, `LOOKUP`, …).
+    pub fn name(&self) -> String {
+        self.text
+            .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+            .next()
+            .unwrap_or("")
+            .to_ascii_uppercase()
+    }
 }
 
 /// Parses a whole Flink SQL script.
@@ -109,7 +240,8 @@ pub struct Statement {
 /// duplicate column or option, key/partition/watermark column not declared).
 pub fn parse_script(text: &str) -> Result<Vec<Statement>, SqlError> {
     let src = Source::new(text);
-    let tokens = tokenize(text)?;
+    let (tokens, hints) = tokenize(text)?;
+    let mut hints = hints.into_iter().peekable();
     let mut out = Vec::new();
     let mut i = 0;
     while i < tokens.len() {
@@ -141,11 +273,14 @@ pub fn parse_script(text: &str) -> Result<Vec<Statement>, SqlError> {
         };
         let end_pos = tokens.get(end).map(pos_of).unwrap_or_else(|| src.end_pos());
         let slice = &tokens[start..end];
-        let stmt = if let Some(skip) = set {
+        let mut stmt = if let Some(skip) = set {
             parse_statement_set(&src, &slice[skip..], end_pos, pos_of(&tokens[start]))?
         } else {
             parse_statement(&src, slice, end_pos)?
         };
+        while let Some((text, pos)) = hints.next_if(|(_, p)| *p < end_pos) {
+            stmt.hints.push(Hint { text, pos });
+        }
         out.push(stmt);
         i = end + 1;
     }
@@ -240,6 +375,7 @@ fn parse_statement_set(
     Ok(Statement {
         kind: StatementKind::StatementSet(inserts),
         pos,
+        hints: Vec::new(),
     })
 }
 
@@ -271,17 +407,157 @@ fn parse_statement(
         }
         "CREATE" => {
             c.next();
-            c.eat_kw(Keyword::TEMPORARY);
-            if c.eat_kw(Keyword::TABLE) {
-                StatementKind::CreateTable(TableDef::parse(&mut c)?)
-            } else if c.eat_kw(Keyword::VIEW) {
-                StatementKind::CreateView(parse_view(&mut c)?)
+            let or_replace = if c.eat_kw(Keyword::OR) {
+                c.expect_kw(Keyword::REPLACE)?;
+                true
             } else {
-                let what = c
-                    .ident("TABLE or VIEW")
-                    .unwrap_or_default()
-                    .to_ascii_uppercase();
-                return Err(SqlError::unsupported(pos, format!("CREATE {what}")));
+                false
+            };
+            let temporary = c.eat_kw(Keyword::TEMPORARY);
+            let system = temporary && c.eat_kw(Keyword::SYSTEM);
+            if !system && c.eat_kw(Keyword::TABLE) {
+                StatementKind::CreateTable(Box::new(TableDef::parse(&mut c, or_replace)?))
+            } else if !system && !or_replace && c.eat_kw(Keyword::VIEW) {
+                StatementKind::CreateView(parse_view(&mut c)?)
+            } else if c.eat_kw(Keyword::FUNCTION) {
+                StatementKind::CreateFunction(parse_function(&mut c, temporary, system)?)
+            } else if !temporary && !or_replace && c.eat_kw(Keyword::CATALOG) {
+                let name = c.ident("a catalog name")?;
+                if c.eat_kw(Keyword::COMMENT) {
+                    c.string("a comment string")?;
+                }
+                c.expect_kw(Keyword::WITH)?;
+                let options = parse_options(&mut c)?;
+                end_of(&c, "CREATE CATALOG")?;
+                StatementKind::CreateCatalog { name, options }
+            } else if !temporary && !or_replace && c.eat_kw(Keyword::DATABASE) {
+                if_not_exists(&mut c)?;
+                let name = c.object_name("a database name")?;
+                if c.eat_kw(Keyword::COMMENT) {
+                    c.string("a comment string")?;
+                }
+                let options = if c.eat_kw(Keyword::WITH) {
+                    parse_options(&mut c)?
+                } else {
+                    Vec::new()
+                };
+                end_of(&c, "CREATE DATABASE")?;
+                StatementKind::CreateDatabase { name, options }
+            } else {
+                return Err(c.unexpected("TABLE, VIEW, FUNCTION, CATALOG or DATABASE"));
+            }
+        }
+        "USE" => {
+            c.next();
+            let target = if c.eat_kw(Keyword::CATALOG) {
+                UseTarget::Catalog(c.ident("a catalog name")?)
+            } else if c.eat_word("MODULES") {
+                let mut m = vec![c.ident("a module name")?];
+                while c.eat(&Token::Comma) {
+                    m.push(c.ident("a module name")?);
+                }
+                UseTarget::Modules(m)
+            } else {
+                UseTarget::Database(c.object_name("a database name")?)
+            };
+            end_of(&c, "USE")?;
+            StatementKind::Use(target)
+        }
+        "ADD" if matches!(c.peek_nth(1), Some(Token::Word(w)) if w.value.eq_ignore_ascii_case("JAR")) =>
+        {
+            c.next();
+            c.next();
+            let path = c.string("a jar path string")?;
+            end_of(&c, "ADD JAR")?;
+            StatementKind::AddJar { path }
+        }
+        "EXPLAIN" => {
+            c.next();
+            let mut details = Vec::new();
+            if c.eat_kw(Keyword::PLAN) {
+                c.expect_kw(Keyword::FOR)?;
+            } else {
+                while let Some(Token::Word(w)) = c.peek() {
+                    let u = w.value.to_ascii_uppercase();
+                    if !matches!(
+                        u.as_str(),
+                        "ESTIMATED_COST" | "CHANGELOG_MODE" | "JSON_EXECUTION_PLAN" | "PLAN_ADVICE"
+                    ) {
+                        break;
+                    }
+                    c.next();
+                    details.push(u);
+                    if !c.eat(&Token::Comma) {
+                        break;
+                    }
+                }
+            }
+            let rest = &toks[c.index()..];
+            if rest.is_empty() {
+                return Err(c.unexpected("a statement to explain"));
+            }
+            let inner = if let Some(skip) = is_statement_set_start(rest) {
+                let body_end = rest.len();
+                parse_statement_set(src, &rest[skip..body_end], end, pos_of(&rest[0]))?
+            } else {
+                parse_statement(src, rest, end)?
+            };
+            StatementKind::Explain {
+                details,
+                statement: Box::new(inner),
+            }
+        }
+        "SHOW" | "DESCRIBE" | "DESC" | "ALTER" | "DROP" | "REMOVE" | "LOAD" | "UNLOAD"
+        | "ANALYZE" | "TRUNCATE" | "DELETE" | "UPDATE" | "CALL" => {
+            let mut words = Vec::new();
+            let mut k = 0;
+            while let Some(Token::Word(w)) = c.peek_nth(k) {
+                let u = w.value.to_ascii_uppercase();
+                let leading = k == 0
+                    || matches!(
+                        u.as_str(),
+                        "TEMPORARY"
+                            | "SYSTEM"
+                            | "TABLE"
+                            | "TABLES"
+                            | "VIEW"
+                            | "VIEWS"
+                            | "FUNCTION"
+                            | "FUNCTIONS"
+                            | "CATALOG"
+                            | "CATALOGS"
+                            | "DATABASE"
+                            | "DATABASES"
+                            | "MODULE"
+                            | "MODULES"
+                            | "JAR"
+                            | "JARS"
+                            | "CREATE"
+                            | "COLUMNS"
+                            | "CURRENT"
+                            | "USER"
+                            | "PARTITIONS"
+                            | "PROCEDURES"
+                            | "MATERIALIZED"
+                            | "MODELS"
+                            | "MODEL"
+                            | "JOBS"
+                            | "JOB"
+                            | "FULL"
+                            | "FROM"
+                    );
+                if !leading || w.quote_style.is_some() || k >= 4 {
+                    break;
+                }
+                words.push(u);
+                k += 1;
+            }
+            StatementKind::Other {
+                verb: words.join(" "),
+                text: QueryText {
+                    sql: c.text(0, usize::MAX),
+                    pos,
+                },
             }
         }
         "INSERT" => {
@@ -298,21 +574,77 @@ fn parse_statement(
             sql: c.text(0, usize::MAX),
             pos,
         }),
-        _ => {
-            c.next();
-            let second = match c.peek() {
-                Some(Token::Word(w)) if w.quote_style.is_none() => {
-                    format!(" {}", w.value.to_ascii_uppercase())
-                }
-                _ => String::new(),
-            };
-            return Err(SqlError::unsupported(
-                pos,
-                format!("{first}{second} statement"),
+        _ => return Err(c.unexpected("a statement")),
+    };
+    Ok(Statement {
+        kind,
+        pos,
+        hints: Vec::new(),
+    })
+}
+
+/// `IF NOT EXISTS`, if present.
+fn if_not_exists(c: &mut Cursor<'_>) -> Result<bool, SqlError> {
+    if c.eat_kw(Keyword::IF) {
+        c.expect_kw(Keyword::NOT)?;
+        c.expect_kw(Keyword::EXISTS)?;
+        return Ok(true);
+    }
+    Ok(false)
+}
+
+fn end_of(c: &Cursor<'_>, what: &str) -> Result<(), SqlError> {
+    if c.is_done() {
+        Ok(())
+    } else {
+        Err(c.unexpected(&format!("end of {what}")))
+    }
+}
+
+/// After `CREATE [TEMPORARY [SYSTEM]] FUNCTION`.
+fn parse_function(
+    c: &mut Cursor<'_>,
+    temporary: bool,
+    system: bool,
+) -> Result<FunctionDef, SqlError> {
+    let if_not_exists = if_not_exists(c)?;
+    let name = c.object_name("a function name")?;
+    c.expect_kw(Keyword::AS)?;
+    let class = c.string("the implementing class as a string")?;
+    let language = if c.eat_kw(Keyword::LANGUAGE) {
+        let l = c.ident("JAVA, SCALA or PYTHON")?.to_ascii_uppercase();
+        if !matches!(l.as_str(), "JAVA" | "SCALA" | "PYTHON") {
+            return Err(SqlError::syntax(
+                c.pos_at(c.index() - 1),
+                format!("expected JAVA, SCALA or PYTHON, found {l}"),
             ));
         }
+        l
+    } else {
+        "JAVA".to_string()
     };
-    Ok(Statement { kind, pos })
+    let mut jars = Vec::new();
+    if c.eat_kw(Keyword::USING) {
+        loop {
+            if !c.eat_word("JAR") {
+                return Err(c.unexpected("JAR"));
+            }
+            jars.push(c.string("a jar path string")?);
+            if !c.eat(&Token::Comma) {
+                break;
+            }
+        }
+    }
+    end_of(c, "CREATE FUNCTION")?;
+    Ok(FunctionDef {
+        name,
+        class,
+        language,
+        temporary,
+        system,
+        if_not_exists,
+        jars,
+    })
 }
 
 fn parse_set(c: &mut Cursor<'_>) -> Result<StatementKind, SqlError> {
@@ -346,15 +678,9 @@ fn parse_set(c: &mut Cursor<'_>) -> Result<StatementKind, SqlError> {
 }
 
 fn parse_view(c: &mut Cursor<'_>) -> Result<ViewDef, SqlError> {
-    let if_not_exists = if c.eat_kw(Keyword::IF) {
-        c.expect_kw(Keyword::NOT)?;
-        c.expect_kw(Keyword::EXISTS)?;
-        true
-    } else {
-        false
-    };
+    let if_not_exists = if_not_exists(c)?;
     let pos = c.pos();
-    let name = table_name(c)?;
+    let (qualifier, name) = table_name(c)?;
     let columns = if c.peek() == Some(&Token::LParen) {
         Some(ident_list(c)?)
     } else {
@@ -367,6 +693,7 @@ fn parse_view(c: &mut Cursor<'_>) -> Result<ViewDef, SqlError> {
     let query = rest_as_query(c)?;
     Ok(ViewDef {
         name,
+        qualifier,
         pos,
         if_not_exists,
         columns,
@@ -382,7 +709,7 @@ fn parse_insert(c: &mut Cursor<'_>) -> Result<InsertDef, SqlError> {
         false
     };
     let target_pos = c.pos();
-    let target = table_name(c)?;
+    let (target_qualifier, target) = table_name(c)?;
     let mut static_partition = Vec::new();
     if c.eat_kw(Keyword::PARTITION) {
         c.expect(&Token::LParen)?;
@@ -412,6 +739,7 @@ fn parse_insert(c: &mut Cursor<'_>) -> Result<InsertDef, SqlError> {
     let query = rest_as_query(c)?;
     Ok(InsertDef {
         target,
+        target_qualifier,
         target_pos,
         overwrite,
         static_partition,
@@ -432,23 +760,27 @@ fn rest_as_query(c: &mut Cursor<'_>) -> Result<QueryText, SqlError> {
     })
 }
 
-/// A table name; accepts `default_catalog.default_database.t` and `default_database.t`.
-pub(crate) fn table_name(c: &mut Cursor<'_>) -> Result<String, SqlError> {
-    let pos = c.pos();
+/// A table name `[[catalog.]database.]name`: the qualifier (empty when it is Flink's default
+/// `default_catalog.default_database` or `default_database`) and the name.
+pub(crate) fn table_name(c: &mut Cursor<'_>) -> Result<(Vec<String>, String), SqlError> {
     let mut parts = c.object_name("a table name")?;
-    let name = parts.pop().unwrap_or_default();
-    match parts.as_slice() {
-        [] => Ok(name),
-        [db] if db == "default_database" => Ok(name),
-        [cat, db] if cat == "default_catalog" && db == "default_database" => Ok(name),
-        _ => Err(SqlError::unsupported(
-            pos,
+    if parts.len() > 3 {
+        return Err(SqlError::syntax(
+            c.pos(),
             format!(
-                "catalog/database `{}` (only default_catalog.default_database)",
+                "`{}` has more than three parts (catalog.database.name)",
                 parts.join(".")
             ),
-        )),
+        ));
     }
+    let name = parts.pop().unwrap_or_default();
+    let default = match parts.as_slice() {
+        [] => true,
+        [db] => db == "default_database",
+        [cat, db] => cat == "default_catalog" && db == "default_database",
+        _ => false,
+    };
+    Ok((if default { Vec::new() } else { parts }, name))
 }
 
 #[cfg(test)]

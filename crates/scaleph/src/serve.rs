@@ -4,7 +4,7 @@ use anyhow::Context;
 use clap::Args;
 use scaleph_auth::throttle::ThrottleConfig;
 use scaleph_auth::ScopeSet;
-use scaleph_connectors::{ConnectorContext, FileAccess};
+use scaleph_connectors::{ConnectorContext, FileAccess, HostAccess};
 use scaleph_embedded::{EmbeddedConfig, Limits};
 use scaleph_meta::{Store, StoreOptions};
 use scaleph_secrets::Keyring;
@@ -30,8 +30,8 @@ pub struct Opts {
     pub database_url: Option<String>,
     /// Connections for read-only metadata queries. SQLite keeps them beside its single writer
     /// (WAL mode); `0` = one connection for reads and writes in rollback-journal mode, the
-    /// setting before WAL, kept to compare (`bench/src/bin/store_load.rs`). PostgreSQL: the
-    /// pool holds this many plus 2.
+    /// setting before WAL, kept to compare (`bench/src/bin/store_load.rs`). PostgreSQL: a read
+    /// pool of this many beside 4 writer connections (`0` = one shared pool of 4).
     #[arg(long, env = "SCALEPH_DB_READ_CONNECTIONS", default_value_t = 8)]
     pub db_read_connections: u32,
     /// Load an example project and run its jobs: `tpch`.
@@ -66,6 +66,16 @@ pub struct Opts {
         value_delimiter = ','
     )]
     pub allowed_paths: Vec<PathBuf>,
+    /// A network endpoint that SQL jobs (connector options such as `url`, `hostname`,
+    /// `properties.bootstrap.servers`) and database datasources may name; repeat for several.
+    /// `db.example.com`, `db.example.com:5432`, `*.example.com`, `10.0.0.0/8`, `[fd00::]/8:9092`,
+    /// or `*` for any. Default: none. Names match names only (no DNS lookup).
+    #[arg(
+        long = "allowed-host",
+        env = "SCALEPH_ALLOWED_HOSTS",
+        value_delimiter = ','
+    )]
+    pub allowed_hosts: Vec<String>,
     /// Highest parallelism a job or script may ask for.
     #[arg(long, env = "SCALEPH_MAX_PARALLELISM", default_value_t = 64)]
     pub max_parallelism: usize,
@@ -103,6 +113,7 @@ impl Opts {
         };
         let files = FileAccess::restricted(&roots, &self.data_dir)
             .context("cannot prepare the allowed paths (--allowed-path)")?;
+        let hosts = HostAccess::restricted(&self.allowed_hosts)?;
         let spill = self.data_dir.join("tmp");
         std::fs::create_dir_all(&spill)
             .with_context(|| format!("cannot create {}", spill.display()))?;
@@ -117,7 +128,7 @@ impl Opts {
         };
         Ok(RunConfig {
             embedded: EmbeddedConfig {
-                connectors: ConnectorContext { files },
+                connectors: ConnectorContext { files, hosts },
                 limits,
             },
             runs: RunLimits {
@@ -173,7 +184,7 @@ pub async fn cmd(o: Opts) -> anyhow::Result<()> {
         reconcile_every: Duration::from_millis(o.reconcile_ms.max(100)),
         artifacts_dir: o.data_dir.join("artifacts"),
         // Set from the run configuration by AppState::new.
-        files: FileAccess::default(),
+        access: ConnectorContext::default(),
     };
     let run = o.run_config()?;
     let files_root = run.embedded.connectors.files.roots()[0].clone();

@@ -414,6 +414,50 @@ async fn bad_sql_is_refused_with_a_clear_error() {
     assert_eq!(s, 409, "{e}");
 }
 
+/// What the embedded engine refuses (computed event time, watermarks it does not run, `OPTIONS`
+/// hints) runs on Flink: the platform's own checks do not block it.
+#[tokio::test]
+async fn flink_runs_what_the_embedded_engine_refuses() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (srv, pid, cid) = setup(tmp.path()).await;
+    let out = tmp.path().join("out");
+    let script = format!(
+        "SET 'execution.runtime-mode' = 'batch';
+CREATE TABLE g (
+  id BIGINT,
+  ts AS TO_TIMESTAMP_LTZ(id, 3),
+  WATERMARK FOR ts AS ts - INTERVAL '1' SECOND
+) WITH ('connector' = 'datagen', 'fields.id.kind' = 'sequence', 'fields.id.start' = '1', 'fields.id.end' = '100');
+CREATE TABLE out (id BIGINT, ts TIMESTAMP_LTZ(3)) WITH ('connector' = 'filesystem', 'path' = '{}', 'format' = 'csv');
+INSERT INTO out SELECT id, ts FROM g /*+ OPTIONS('rows-per-second' = '10000') */ WHERE id <= 50;",
+        out.display()
+    );
+    let jid = flink_job(&srv, &pid, &cid, "event-time", &script).await;
+    let (s, i) = submit(&srv, &pid, &jid, json!({})).await;
+    assert_eq!(s, 202, "{i}");
+    let d = wait_state(
+        &srv,
+        i["id"].as_str().unwrap(),
+        &["FINISHED", "FAILED"],
+        120,
+    )
+    .await;
+    assert_eq!(d["state"], "FINISHED", "{d}");
+    assert_eq!(output_lines(&out).len(), 50);
+    // The same script on the embedded engine: refused at validation, positioned, saying where
+    // it runs.
+    let (s, e) = srv
+        .post("/api/v1/sql/validate", json!({ "script": script }))
+        .await;
+    assert_eq!(s, 422, "{e}");
+    let detail = e["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("unsupported:") && detail.contains("run it on a Flink cluster"),
+        "{e}"
+    );
+    assert_eq!(e["line"], json!(8), "{e}");
+}
+
 fn flink_env(var: &str) -> String {
     std::env::var(var).unwrap_or_else(|_| panic!("{var} must be set by scripts/test.sh"))
 }
@@ -536,6 +580,13 @@ async fn embedded_and_flink_agree() {
             .collect::<String>(),
     )
     .unwrap();
+    std::fs::create_dir_all(input.join("scores")).unwrap();
+    std::fs::write(
+        input.join("scores/part-0.csv"),
+        "1,alice,NA\n2,NA,7\n3,carol,12\n4,NA,NA\n",
+    )
+    .unwrap();
+    let scores = format!("CREATE TABLE scores (id BIGINT, name STRING, pts INT, bonus AS pts * 2) WITH ('connector' = 'filesystem', 'path' = '{}', 'format' = 'csv', 'csv.null-literal' = 'NA');", input.join("scores").display());
     let orders = format!("CREATE TABLE orders (id BIGINT, customer BIGINT, amount BIGINT) WITH ('connector' = 'filesystem', 'path' = '{}', 'format' = 'csv');", input.join("orders").display());
     let customers = format!("CREATE TABLE customers (id BIGINT, name STRING, region STRING) WITH ('connector' = 'filesystem', 'path' = '{}', 'format' = 'csv');", input.join("customers").display());
     let cases: Vec<(&str, String, &str, &str)> = vec![
@@ -544,6 +595,8 @@ async fn embedded_and_flink_agree() {
         ("join", format!("{orders}\n{customers}"), "region STRING, total BIGINT", "SELECT c.region, SUM(o.amount) FROM orders o JOIN customers c ON o.customer = c.id GROUP BY c.region"),
         ("datagen", "CREATE TABLE g (id BIGINT) WITH ('connector' = 'datagen', 'fields.id.kind' = 'sequence', 'fields.id.start' = '1', 'fields.id.end' = '500', 'number-of-rows' = '500');".to_string(), "id BIGINT, sq BIGINT", "SELECT id, id * id FROM g WHERE MOD(id, 3) = 0"),
         ("json", customers.clone(), "id BIGINT, name STRING, region STRING", "SELECT id, UPPER(name), region FROM customers WHERE region = 'north'"),
+        // A computed column, and 'NA' read as NULL in a string and a numeric column.
+        ("computed_null_literal", scores, "id BIGINT, name STRING, pts INT, bonus INT, unnamed BOOLEAN", "SELECT id, name, pts, bonus, name IS NULL FROM scores WHERE pts IS NOT NULL OR name IS NULL"),
     ];
     for (name, ddl, cols, query) in cases {
         let format = if name == "json" { "json" } else { "csv" };

@@ -32,6 +32,12 @@ async fn sql_as(srv: &Server, token: &str, endpoint: &str, script: String) -> (u
     .await
 }
 
+/// `POST /api/v1/sql/preview` with `script`, as the admin.
+async fn preview(srv: &Server, script: String) -> (u16, Value) {
+    srv.post("/api/v1/sql/preview", json!({ "script": script }))
+        .await
+}
+
 fn table(name: &str, path: &Path) -> String {
     format!(
         "CREATE TABLE {name} (line STRING) WITH ('connector' = 'filesystem', 'path' = '{}', 'format' = 'csv', 'csv.field-delimiter' = '|', 'csv.disable-quote-character' = 'true');",
@@ -224,6 +230,127 @@ fn chain(op: &str, n: usize) -> String {
 
 /// Deep and long expressions, nested queries and pathological scripts answer 422 with a
 /// position or succeed; the server stays up (it used to abort at 800 terms).
+/// Hosts are a permission: database datasources and Flink jobs' connector options may name
+/// only endpoints an admin allows (`--allowed-host`); none by default.
+#[tokio::test]
+async fn datasources_and_flink_jobs_reach_only_allowed_hosts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let (pg, _) = common::postgres_datasource_props();
+    let pg_port = pg["port"].as_str().unwrap().to_string();
+    let rule = format!("127.0.0.1:{pg_port}");
+    let srv = Server::start_with(
+        &data,
+        &[
+            "--allowed-host",
+            &rule,
+            "--allowed-host",
+            "*.db.internal:5432",
+        ],
+    );
+    let pid = srv.project("hosts").await;
+    let ds = format!("/api/v1/projects/{pid}/datasources");
+    let n = std::sync::atomic::AtomicUsize::new(0);
+    let with = |host: &str, port: &str| {
+        let mut p = pg.clone();
+        p["host"] = json!(host);
+        p["port"] = json!(port);
+        let i = n.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        json!({"name": format!("ds-{i}"), "type": "postgresql", "properties": p})
+    };
+    // Refused at create: other addresses, names for an allowed address, metadata endpoints,
+    // other ports, odd spellings of loopback.
+    for (host, port) in [
+        ("10.0.0.5", pg_port.as_str()),
+        ("localhost", pg_port.as_str()),
+        ("169.254.169.254", "80"),
+        ("127.0.0.1", "22"),
+        ("2130706433", pg_port.as_str()),
+        ("127.1", pg_port.as_str()),
+        ("x.db.internal", "5433"),
+        ("db.internal", "5432"),
+        ("a/b@c", "5432"),
+    ] {
+        let (s, b) = srv.post(&ds, with(host, port)).await;
+        assert_eq!(s, 422, "{host}:{port}: {b}");
+        let detail = b["detail"].as_str().unwrap();
+        assert!(
+            detail.contains("property 'host'") && detail.contains(host),
+            "{b}"
+        );
+    }
+    // Allowed: the rule's address and port (and it really connects), a suffix rule's name.
+    let (s, ok) = srv.post(&ds, with("127.0.0.1", &pg_port)).await;
+    assert_eq!(s, 201, "{ok}");
+    let okid = ok["id"].as_str().unwrap().to_string();
+    let (s, t) = srv.post(&format!("{ds}/{okid}/test"), json!({})).await;
+    assert_eq!((s, t["ok"].clone()), (200, json!(true)), "{t}");
+    let (s, b) = srv.post(&ds, with("pg.db.internal", "5432")).await;
+    assert_eq!(s, 201, "{b}");
+    // Moving an allowed datasource elsewhere is refused the same way.
+    let mut moved = pg.clone();
+    moved["host"] = json!("10.9.9.9");
+    let (s, b, _) = srv
+        .call(
+            Method::PUT,
+            &format!("{ds}/{okid}"),
+            Some(json!({"name": "moved", "properties": moved})),
+        )
+        .await;
+    assert_eq!(s, 422, "{b}");
+
+    // A Flink job's connector options: checked before anything reaches the cluster (whose
+    // port is closed; the refusal comes first), positioned at the option.
+    let (s, c) = srv
+        .post(
+            "/api/v1/clusters",
+            json!({"name": "closed", "rest_url": "http://127.0.0.1:1"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{c}");
+    for (opt, line) in [
+        ("'url' = 'jdbc:mysql://10.0.0.7:3306/shop'", 2),
+        (
+            "'properties.bootstrap.servers' = 'broker.db.internal:5432,evil.example:9092'",
+            2,
+        ),
+        ("'hostname' = '169.254.169.254', 'port' = '80'", 2),
+        ("'path' = 'hdfs://namenode:8020/warehouse'", 2),
+    ] {
+        let script = format!(
+            "CREATE TABLE src (id BIGINT) WITH ('connector' = 'datagen');\nCREATE TABLE snk (id BIGINT) WITH ('connector' = 'x', {opt});\nINSERT INTO snk SELECT id FROM src;"
+        );
+        let (s, j) = srv
+            .post(
+                &format!("/api/v1/projects/{pid}/jobs"),
+                json!({"name": format!("j{line}-{}", opt.len() + opt.find('=').unwrap_or(0)), "engine": "flink", "cluster_id": c["id"], "script": script}),
+            )
+            .await;
+        assert_eq!(s, 201, "{j}");
+        let (s, b) = srv.submit(&pid, j["id"].as_str().unwrap()).await;
+        assert_eq!(s, 422, "{opt}: {b}");
+        let detail = b["detail"].as_str().unwrap();
+        assert!(detail.contains("is not allowed"), "{opt}: {b}");
+        assert_eq!(b["line"], json!(line), "{b}");
+    }
+    drop(srv);
+
+    // Restarted with no allowed hosts: stored datasources are refused (403) before connecting.
+    let srv = Server::start_with(&data, &["--allowed-host", ""]);
+    for what in ["test", "tables"] {
+        let (m, body) = match what {
+            "test" => (Method::POST, Some(json!({}))),
+            _ => (Method::GET, None),
+        };
+        let (s, b, _) = srv.call(m, &format!("{ds}/{okid}/{what}"), body).await;
+        assert_eq!(s, 403, "{what}: {b}");
+        assert!(
+            b["detail"].as_str().unwrap().contains("allows no hosts"),
+            "{b}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn pathological_scripts_never_crash_the_server() {
     let tmp = tempfile::tempdir().unwrap();
@@ -321,10 +448,38 @@ async fn resource_limits_answer_422_or_429() {
             "4096",
             "--max-running-jobs-per-project",
             "1",
+            "--query-memory-mb",
+            "64",
         ],
     );
     let src =
         "CREATE TABLE src (id BIGINT) WITH ('connector' = 'datagen', 'number-of-rows' = '10');";
+    // Functions whose output grows with an argument are bounded by the query memory limit
+    // before they allocate (these used to take gigabytes, or abort the process).
+    let seq = "CREATE TABLE src (id BIGINT) WITH ('connector' = 'datagen', 'number-of-rows' = '10', 'fields.id.kind' = 'sequence', 'fields.id.start' = '1', 'fields.id.end' = '10');";
+    for q in [
+        "SELECT REPEAT('x', 2000000000)",
+        "SELECT CHAR_LENGTH(REPEAT('abc', CAST(id AS INT) * 10000000)) FROM src",
+        "SELECT LPAD('x', 2000000000, 'y')",
+        "SELECT RPAD(CAST(id AS STRING), CAST(id AS INT) * 100000000) FROM src",
+        "SELECT CARDINALITY(ARRAY_REPEAT(1, 2000000000))",
+        "SELECT CARDINALITY(RANGE(0, 10000000000))",
+        "SELECT CARDINALITY(GENERATE_SERIES(id, 9000000000000000000)) FROM src",
+    ] {
+        let (s, b) = preview(&srv, format!("{seq}\n{q};")).await;
+        assert_eq!(s, 422, "{q}: {b}");
+        assert!(
+            b["detail"].as_str().unwrap().contains("--query-memory-mb"),
+            "{q}: {b}"
+        );
+    }
+    // Within the limit they work.
+    let (s, b) = preview(&srv, format!("{seq}\nSELECT CHAR_LENGTH(REPEAT('ab', 1000000)), CARDINALITY(RANGE(0, 1000)), LPAD('x', 3, 'y') FROM src WHERE id = 1;")).await;
+    assert_eq!(
+        (s, b["rows"].clone()),
+        (200, json!([[2000000, 1000, "yyx"]])),
+        "{b}"
+    );
     let (s, b) = srv
         .post(
             "/api/v1/sql/preview",

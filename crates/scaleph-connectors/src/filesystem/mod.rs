@@ -145,8 +145,56 @@ impl Filesystem {
 /// A [`SqlError`] at the table's `'path'` option naming the path and the rule.
 pub fn check_script_paths(stmts: &[Statement], files: &FileAccess) -> Result<(), SqlError> {
     let mut local: std::collections::HashMap<&str, (&TableDef, String)> = Default::default();
+    let check = |given: &str, usage: Use, pos: scaleph_sql::Pos| match local_path(given) {
+        Some(p) => files
+            .check(&p.to_string_lossy(), usage)
+            .map(|_| ())
+            .map_err(|e| SqlError::invalid(pos, e.to_string())),
+        None => Ok(()),
+    };
     for st in stmts {
+        // `/*+ OPTIONS('path' = …) */` overrides a table's options in Flink.
+        let writes = matches!(
+            st.kind,
+            StatementKind::Insert(_) | StatementKind::StatementSet(_)
+        );
+        for h in &st.hints {
+            for (k, v) in h.options().unwrap_or_default() {
+                if is_path_key(&k) || v.starts_with("file:") {
+                    let usage = if writes { Use::Write } else { Use::Read };
+                    check(&v, usage, h.pos)?;
+                }
+            }
+        }
         match &st.kind {
+            StatementKind::Set { key, value }
+                if key == "pipeline.jars" || key == "pipeline.classpaths" =>
+            {
+                for p in value.split(';').filter(|p| !p.trim().is_empty()) {
+                    check(p.trim(), Use::Read, st.pos)?;
+                }
+            }
+            StatementKind::AddJar { path } => check(path, Use::Read, st.pos)?,
+            StatementKind::CreateFunction(f) => {
+                for j in &f.jars {
+                    check(j, Use::Read, st.pos)?;
+                }
+            }
+            StatementKind::CreateCatalog { options, .. }
+            | StatementKind::CreateDatabase { options, .. } => {
+                for o in options {
+                    if is_path_key(&o.key) || o.value.starts_with("file:") {
+                        check(&o.value, Use::Read, o.pos)?;
+                    }
+                }
+            }
+            StatementKind::CreateTable(def) if def.option("connector") != Some("filesystem") => {
+                for o in &def.options {
+                    if is_path_key(&o.key) || o.value.starts_with("file:") {
+                        check(&o.value, Use::Read, o.pos)?;
+                    }
+                }
+            }
             StatementKind::CreateTable(def) if def.option("connector") == Some("filesystem") => {
                 if let Some(p) = def.option("path").and_then(local_path) {
                     let given = p.to_string_lossy().to_string();
@@ -179,6 +227,19 @@ fn check_sink(
             .map_err(|e| SqlError::invalid(def.option_pos("path"), e.to_string()))?;
     }
     Ok(())
+}
+
+/// Option keys that name a file or directory in Flink connectors and catalogs.
+fn is_path_key(k: &str) -> bool {
+    matches!(
+        k,
+        "path"
+            | "warehouse"
+            | "sink.path"
+            | "hive-conf-dir"
+            | "hadoop-conf-dir"
+            | "default-database.path"
+    ) || k.ends_with(".path")
 }
 
 /// `/a/b`, `file:///a/b` or `file:/a/b` → `/a/b`; relative paths stay relative. Other schemes → None.

@@ -4,6 +4,7 @@ use super::{Format, FsConfig};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::catalog::TableProvider;
 use datafusion::common::Column;
+use datafusion::common::ScalarValue;
 use datafusion::datasource::file_format::csv::CsvFormat;
 use datafusion::datasource::file_format::json::JsonFormat;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
@@ -13,7 +14,7 @@ use datafusion::datasource::listing::{
 };
 use datafusion::datasource::provider_as_source;
 use datafusion::datasource::ViewTable;
-use datafusion::logical_expr::{Expr, LogicalPlanBuilder, TryCast};
+use datafusion::logical_expr::{lit, when, Cast, Expr, LogicalPlanBuilder, TryCast};
 use scaleph_sql::SqlError;
 use std::sync::Arc;
 
@@ -44,14 +45,20 @@ pub(super) fn build(cfg: &FsConfig) -> Result<Arc<dyn TableProvider>, SqlError> 
     let url =
         ListingTableUrl::parse(&url).map_err(|e| SqlError::invalid(path_pos, e.to_string()))?;
 
-    let lenient = cfg.format == Format::Csv && cfg.csv.ignore_parse_errors;
+    let csv = cfg.format == Format::Csv;
+    let lenient = csv && cfg.csv.ignore_parse_errors;
+    // DataFusion's CSV reader ignores `null_regex` (it only serves schema inference), so with
+    // `csv.null-literal` the fields are read as text, the literal becomes NULL, then the text
+    // is cast to the declared type.
+    let null_literal = cfg.csv.null_literal.as_deref().filter(|_| csv);
+    let as_text = lenient || null_literal.is_some();
     let is_part = |name: &str| def.partitioned_by.iter().any(|p| p == name);
     let file_fields: Vec<Field> = def
         .columns
         .iter()
         .filter(|c| !is_part(&c.name))
         .map(|c| {
-            let dt = if lenient {
+            let dt = if as_text {
                 DataType::Utf8
             } else {
                 c.data_type.to_arrow()
@@ -79,9 +86,6 @@ pub(super) fn build(cfg: &FsConfig) -> Result<Arc<dyn TableProvider>, SqlError> 
             if let Some(q) = c.quote {
                 f = f.with_quote(q);
             }
-            if let Some(n) = &c.null_literal {
-                f = f.with_null_regex(Some(format!("^{}$", regex_escape(n))));
-            }
             Arc::new(f)
         }
         Format::Json => Arc::new(JsonFormat::default()),
@@ -107,19 +111,31 @@ pub(super) fn build(cfg: &FsConfig) -> Result<Arc<dyn TableProvider>, SqlError> 
         .chain(def.partitioned_by.iter().map(String::as_str))
         .collect();
     let same_order = listed.iter().zip(&def.columns).all(|(a, c)| *a == c.name);
-    if same_order && !lenient {
+    if same_order && !as_text {
         return Ok(listing);
     }
     let exprs: Vec<Expr> = def
         .columns
         .iter()
         .map(|c| {
-            let e = Expr::Column(Column::new_unqualified(&c.name));
-            if lenient && !is_part(&c.name) && c.data_type.to_arrow() != DataType::Utf8 {
-                Expr::TryCast(TryCast::new(Box::new(e), c.data_type.to_arrow())).alias(&c.name)
-            } else {
-                e
+            let mut e = Expr::Column(Column::new_unqualified(&c.name));
+            if !as_text || is_part(&c.name) {
+                return e;
             }
+            if let Some(n) = null_literal {
+                e = when(e.clone().eq(lit(n)), lit(ScalarValue::Utf8(None)))
+                    .otherwise(e)
+                    .expect("one WHEN branch");
+            }
+            let to = c.data_type.to_arrow();
+            if to != DataType::Utf8 {
+                e = if lenient {
+                    Expr::TryCast(TryCast::new(Box::new(e), to))
+                } else {
+                    Expr::Cast(Cast::new(Box::new(e), to))
+                };
+            }
+            e.alias(&c.name)
         })
         .collect();
     let plan = LogicalPlanBuilder::scan(def.name.as_str(), provider_as_source(listing), None)
@@ -127,15 +143,4 @@ pub(super) fn build(cfg: &FsConfig) -> Result<Arc<dyn TableProvider>, SqlError> 
         .and_then(|b| b.build())
         .map_err(|e| SqlError::invalid(def.pos, e.to_string()))?;
     Ok(Arc::new(ViewTable::new(plan, None)))
-}
-
-fn regex_escape(s: &str) -> String {
-    let mut out = String::new();
-    for ch in s.chars() {
-        if "\\.+*?()|[]{}^$".contains(ch) {
-            out.push('\\');
-        }
-        out.push(ch);
-    }
-    out
 }

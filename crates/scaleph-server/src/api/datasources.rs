@@ -76,7 +76,7 @@ async fn create_datasource(
     ApiPath(pid): ApiPath<String>,
     ApiJson(b): ApiJson<NewDatasource>,
 ) -> Result<(StatusCode, Extension<Created>, Json<DatasourceView>), ApiError> {
-    ds::validate(&b.kind, &b.properties, &s.files)?;
+    ds::validate(&b.kind, &b.properties, &s.access)?;
     let mut props = b.properties;
     ds::seal_secrets(&mut props, &s.keyring);
     let d = s
@@ -119,7 +119,7 @@ async fn update_datasource(
             }
         }
     }
-    ds::validate(&cur.kind, &props, &s.files)?;
+    ds::validate(&cur.kind, &props, &s.access)?;
     Ok(Json(
         s.store
             .update_datasource(&pid, &id, b.name.as_str(), &props)
@@ -147,7 +147,7 @@ async fn test_datasource(
     ApiPath((pid, id)): ApiPath<(String, String)>,
 ) -> Result<Json<ConnectionTest>, ApiError> {
     let d = s.store.get_datasource(&pid, &id).await?;
-    Ok(Json(ds::test_connection(&d, &s.keyring, &s.files).await))
+    Ok(Json(ds::test_connection(&d, &s.keyring, &s.access).await?))
 }
 
 /// The tables a datasource offers (directory entries of a filesystem datasource, a database's
@@ -159,5 +159,5 @@ async fn datasource_tables(
     ApiPath((pid, id)): ApiPath<(String, String)>,
 ) -> Result<Json<Vec<String>>, ApiError> {
     let d = s.store.get_datasource(&pid, &id).await?;
-    Ok(Json(ds::list_tables(&d, &s.keyring, &s.files).await?))
+    Ok(Json(ds::list_tables(&d, &s.keyring, &s.access).await?))
 }

@@ -3,7 +3,8 @@
 use crate::error::ApiError;
 use axum::http::StatusCode;
 use scaleph_connectors::access::Use;
-use scaleph_connectors::FileAccess;
+use scaleph_connectors::hosts::Endpoint;
+use scaleph_connectors::{ConnectorContext, FileAccess};
 use scaleph_meta::Datasource;
 use scaleph_secrets::Keyring;
 use serde::Serialize;
@@ -28,14 +29,15 @@ fn rules(kind: &str) -> Option<(&'static [&'static str], &'static [&'static str]
 pub const TYPES: [&str; 3] = ["filesystem", "postgresql", "mysql"];
 
 /// Checks a type's properties: known keys only, required ones present, all strings (`port` may
-/// be a number); a filesystem path must lie inside the allowed paths (`files`).
+/// be a number); a filesystem path must lie inside the allowed paths, a database's host and
+/// port must be an allowed endpoint (`access`).
 ///
 /// # Errors
-/// 422 naming the type or property; for a refused path, the path and the rule.
+/// 422 naming the type or property; for a refused path or host, it and the rule.
 pub fn validate(
     kind: &str,
     props: &Map<String, Value>,
-    files: &FileAccess,
+    access: &ConnectorContext,
 ) -> Result<(), ApiError> {
     let Some((required, optional)) = rules(kind) else {
         return Err(ApiError::invalid(format!(
@@ -75,12 +77,53 @@ pub fn validate(
     }
     if kind == "filesystem" {
         if let Some(Value::String(p)) = props.get("path") {
-            files
+            access
+                .files
                 .check(p, Use::Read)
                 .map_err(|e| ApiError::invalid(format!("property 'path': {e}")))?;
         }
     }
+    if let Some(ep) = db_endpoint(kind, props) {
+        access
+            .hosts
+            .check(&ep)
+            .map_err(|e| ApiError::invalid(format!("property 'host': {e}")))?;
+    }
     Ok(())
+}
+
+/// A database datasource's host and port (default 5432 / 3306); `None` for other types.
+fn db_endpoint(kind: &str, props: &Map<String, Value>) -> Option<Endpoint> {
+    let default = match kind {
+        "postgresql" => 5432,
+        "mysql" => 3306,
+        _ => return None,
+    };
+    let port = match props.get("port") {
+        Some(Value::Number(n)) => n.as_u64().and_then(|p| u16::try_from(p).ok()),
+        Some(Value::String(s)) => s.parse().ok(),
+        _ => Some(default),
+    };
+    Some(Endpoint {
+        host: props
+            .get("host")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string(),
+        port,
+    })
+}
+
+/// A database datasource's endpoint checked now (the allowed hosts may have changed since it
+/// was stored).
+fn check_db_host(d: &Datasource, access: &ConnectorContext) -> Result<(), ApiError> {
+    match db_endpoint(&d.kind, &d.properties) {
+        Some(ep) => access
+            .hosts
+            .check(&ep)
+            .map_err(|e| ApiError::forbidden(e.to_string())),
+        None => Ok(()),
+    }
 }
 
 /// A filesystem datasource's directory, resolved and checked now (the allowed paths or the
@@ -185,20 +228,25 @@ pub fn open_secrets(d: &Datasource, keyring: &Keyring) -> Result<Datasource, Str
 
 /// Really connects with the datasource's (opened) secrets: lists the directory, or logs in to
 /// the database and runs a query.
+///
+/// # Errors
+/// 403 when the path or host is no longer allowed (nothing is touched then).
 pub async fn test_connection(
     sealed: &Datasource,
     keyring: &Keyring,
-    files: &FileAccess,
-) -> ConnectionTest {
+    access: &ConnectorContext,
+) -> Result<ConnectionTest, ApiError> {
+    let files = &access.files;
+    check_db_host(sealed, access)?;
     let t0 = Instant::now();
     let d = match open_secrets(sealed, keyring) {
         Ok(d) => d,
         Err(message) => {
-            return ConnectionTest {
+            return Ok(ConnectionTest {
                 ok: false,
                 message,
                 elapsed_ms: 0,
-            }
+            })
         }
     };
     let d = &d;
@@ -216,7 +264,7 @@ pub async fn test_connection(
         other => Err(format!("unknown datasource type '{other}'")),
     };
     let elapsed_ms = t0.elapsed().as_millis() as u64;
-    match result {
+    Ok(match result {
         Ok(message) => ConnectionTest {
             ok: true,
             message,
@@ -227,7 +275,7 @@ pub async fn test_connection(
             message,
             elapsed_ms,
         },
-    }
+    })
 }
 
 /// Logs in to a PostgreSQL or MySQL datasource (5 s limit) and runs `pg_sql` or `mysql_sql`,
@@ -283,13 +331,15 @@ async fn with_timeout<T>(
 /// `public`).
 ///
 /// # Errors
-/// 403 when a filesystem path is outside the allowed paths; 502 naming the reason when the
+/// 403 when a filesystem path or a host is no longer allowed; 502 naming the reason when the
 /// datasource cannot be read.
 pub async fn list_tables(
     sealed: &Datasource,
     keyring: &Keyring,
-    files: &FileAccess,
+    access: &ConnectorContext,
 ) -> Result<Vec<String>, ApiError> {
+    let files = &access.files;
+    check_db_host(sealed, access)?;
     let d = open_secrets(sealed, keyring).map_err(|m| ApiError::new(StatusCode::BAD_GATEWAY, m))?;
     let d = &d;
     let r: Result<Vec<String>, String> = match d.kind.as_str() {

@@ -37,8 +37,9 @@ pub struct FlinkConfig {
     pub reconcile_every: Duration,
     /// Where uploaded jar artifacts are kept (`<data-dir>/artifacts`).
     pub artifacts_dir: PathBuf,
-    /// Local paths SQL jobs may name in `filesystem` tables (checked before submission).
-    pub files: scaleph_connectors::FileAccess,
+    /// Local paths (`filesystem` tables) and hosts (connector options) SQL jobs may name;
+    /// checked before submission.
+    pub access: scaleph_connectors::ConnectorContext,
 }
 
 impl Default for FlinkConfig {
@@ -47,7 +48,7 @@ impl Default for FlinkConfig {
             sql_runner_jar: None,
             reconcile_every: Duration::from_secs(1),
             artifacts_dir: PathBuf::from("scaleph-data/artifacts"),
-            files: scaleph_connectors::FileAccess::default(),
+            access: scaleph_connectors::ConnectorContext::default(),
         }
     }
 }
@@ -468,7 +469,7 @@ impl Flink {
                     .with("column", e.pos.column)
             };
             let stmts = scaleph_sql::parse_script(script).map_err(positioned)?;
-            scaleph_connectors::check_script_paths(&stmts, &self.cfg.files).map_err(positioned)?;
+            self.cfg.access.check_script(&stmts).map_err(positioned)?;
         }
         let cluster_id = job
             .cluster_id

@@ -48,7 +48,9 @@ impl Server {
 
     /// Starts `scaleph serve` with extra arguments and environment; stderr goes to `log`.
     /// Unless `extra` sets `--allowed-path`, the data dir's parent (the test's scratch
-    /// directory, where tests put their input and output files) is the allowed path.
+    /// directory, where tests put their input and output files) is the allowed path; unless it
+    /// sets `--allowed-host`, `127.0.0.1` (the local PostgreSQL) is the allowed host. An empty
+    /// value (`--allowed-path ""`) keeps the server's default.
     pub fn start_env(data_dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Server {
         std::fs::create_dir_all(data_dir).unwrap();
         let scratch = data_dir
@@ -56,15 +58,16 @@ impl Server {
             .expect("data dir has a parent")
             .to_path_buf();
         let mut extra: Vec<&str> = extra.to_vec();
-        match extra.iter().position(|a| *a == "--allowed-path") {
-            // `--allowed-path ""`: the server's default.
-            Some(i) if extra.get(i + 1) == Some(&"") => {
-                extra.drain(i..i + 2);
-            }
-            Some(_) => {}
-            None => {
-                extra.push("--allowed-path");
-                extra.push(scratch.to_str().expect("utf-8 path"));
+        for (flag, default) in [
+            ("--allowed-path", scratch.to_str().expect("utf-8 path")),
+            ("--allowed-host", "127.0.0.1"),
+        ] {
+            match extra.iter().position(|a| *a == flag) {
+                Some(i) if extra.get(i + 1) == Some(&"") => {
+                    extra.drain(i..i + 2);
+                }
+                Some(_) => {}
+                None => extra.extend([flag, default]),
             }
         }
         let extra = &extra[..];

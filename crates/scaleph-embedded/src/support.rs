@@ -1,0 +1,117 @@
+//! What the embedded engine runs of what the front end parses: everything else is refused at
+//! validation as `unsupported: <what> — run it on a Flink cluster`, never run differently.
+
+use scaleph_sql::{Pos, SqlError, Statement, StatementKind, TableDef, UseTarget};
+
+/// The refusal for constructs that Flink runs and this engine does not.
+pub(crate) fn refuse(pos: Pos, what: impl std::fmt::Display) -> SqlError {
+    SqlError::unsupported(pos, format!("{what} — run it on a Flink cluster"))
+}
+
+/// Join strategy hints: they choose how a join runs, not what it returns, so the embedded
+/// engine may ignore them (with a note).
+const STRATEGY_HINTS: [&str; 5] = [
+    "BROADCAST",
+    "SHUFFLE_HASH",
+    "SHUFFLE_MERGE",
+    "NEST_LOOP",
+    "JOIN_TO_MAP",
+];
+
+/// Checks one statement; returns notes for what is accepted but ignored.
+///
+/// # Errors
+/// `unsupported: …` at the construct.
+pub(crate) fn check(st: &Statement) -> Result<Vec<String>, SqlError> {
+    let mut notes = Vec::new();
+    for h in &st.hints {
+        let name = h.name();
+        if STRATEGY_HINTS.contains(&name.as_str()) {
+            notes.push(format!(
+                "{}:{}: join hint {name} ignored by the embedded engine (it plans joins itself)",
+                h.pos.line, h.pos.column
+            ));
+        } else {
+            return Err(refuse(h.pos, format!("hint /*+ {name}(…) */")));
+        }
+    }
+    match &st.kind {
+        StatementKind::CreateTable(t) => table(t)?,
+        StatementKind::CreateView(v) if !v.qualifier.is_empty() => {
+            return Err(refuse(v.pos, qualified(&v.qualifier, &v.name)))
+        }
+        StatementKind::Insert(i) if !i.target_qualifier.is_empty() => {
+            return Err(refuse(
+                i.target_pos,
+                qualified(&i.target_qualifier, &i.target),
+            ))
+        }
+        StatementKind::StatementSet(set) => {
+            if let Some(i) = set.iter().find(|i| !i.target_qualifier.is_empty()) {
+                return Err(refuse(
+                    i.target_pos,
+                    qualified(&i.target_qualifier, &i.target),
+                ));
+            }
+        }
+        StatementKind::CreateFunction(f) => {
+            return Err(refuse(
+                st.pos,
+                format!(
+                    "CREATE FUNCTION {} ({} user-defined functions)",
+                    f.name.join("."),
+                    f.language
+                ),
+            ))
+        }
+        StatementKind::CreateCatalog { .. } => return Err(refuse(st.pos, "CREATE CATALOG")),
+        StatementKind::CreateDatabase { .. } => return Err(refuse(st.pos, "CREATE DATABASE")),
+        StatementKind::Use(target) => {
+            let default = match target {
+                UseTarget::Catalog(c) => c == "default_catalog",
+                UseTarget::Database(d) => {
+                    matches!(d.as_slice(), [db] if db == "default_database")
+                        || matches!(d.as_slice(), [c, db] if c == "default_catalog" && db == "default_database")
+                }
+                UseTarget::Modules(m) => m.iter().all(|m| m.eq_ignore_ascii_case("core")),
+            };
+            if !default {
+                return Err(refuse(st.pos, "USE of another catalog, database or module"));
+            }
+        }
+        StatementKind::AddJar { .. } => return Err(refuse(st.pos, "ADD JAR")),
+        StatementKind::Explain { .. } => return Err(refuse(st.pos, "EXPLAIN")),
+        StatementKind::Other { verb, .. } => return Err(refuse(st.pos, verb)),
+        _ => {}
+    }
+    Ok(notes)
+}
+
+fn qualified(q: &[String], name: &str) -> String {
+    format!(
+        "table `{}.{name}` outside default_catalog.default_database",
+        q.join(".")
+    )
+}
+
+fn table(t: &TableDef) -> Result<(), SqlError> {
+    if !t.qualifier.is_empty() {
+        return Err(refuse(t.pos, qualified(&t.qualifier, &t.name)));
+    }
+    if let Some(l) = &t.like {
+        return Err(refuse(l.pos, "CREATE TABLE … LIKE"));
+    }
+    if let Some(q) = &t.as_query {
+        return Err(refuse(q.pos, "CREATE TABLE … AS SELECT"));
+    }
+    if t.or_replace {
+        return Err(refuse(t.pos, "CREATE OR REPLACE TABLE"));
+    }
+    if t.distribution.is_some() {
+        return Err(refuse(t.pos, "DISTRIBUTED BY"));
+    }
+    if let Some(m) = t.columns.iter().find_map(|c| c.metadata.as_ref()) {
+        return Err(refuse(m.pos, "METADATA column"));
+    }
+    Ok(())
+}
