@@ -387,6 +387,7 @@ impl ScriptSession {
         crate::config::check_depth(&stmt, self.limits.max_expression_depth, q.pos)?;
         self.open_sources(&stmt).await?;
         functions::rewrite(&mut stmt);
+        crate::naming::name_select_items(&mut stmt);
         self.ctx
             .state()
             .statement_to_plan(DfStatement::Statement(Box::new(stmt)))

@@ -52,14 +52,21 @@ use datafusion::prelude::SessionContext;
 use datafusion::sql::sqlparser::ast::helpers::attached_token::AttachedToken;
 use datafusion::sql::sqlparser::ast::visit_expressions_mut;
 use datafusion::sql::sqlparser::ast::{
-    BinaryOperator, CastKind, DataType as SqlType, Expr, Function, FunctionArg, FunctionArgExpr,
-    FunctionArguments, Ident, ObjectName, ObjectNamePart, Statement, Value, ValueWithSpan,
+    BinaryOperator, CastKind, CeilFloorKind, DataType as SqlType, DateTimeField, Expr, Function,
+    FunctionArg, FunctionArgExpr, FunctionArgumentList, FunctionArguments, Ident, ObjectName,
+    ObjectNamePart, Statement, Value, ValueWithSpan,
 };
 use datafusion::sql::sqlparser::dialect::GenericDialect;
 use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
 use scaleph_sql::{Pos, QueryText, SqlError};
 use std::ops::ControlFlow;
 use std::sync::Arc;
+
+mod compat;
+mod temporal;
+
+use compat::{CompatFn, CompatUdf};
+use temporal::{TimeFn, TimeUdf};
 
 /// Rejects Flink constructs the embedded engine does not run, by scanning the query's tokens.
 pub(crate) fn check_unsupported(q: &QueryText) -> Result<(), SqlError> {
@@ -113,10 +120,22 @@ pub(crate) fn check_unsupported(q: &QueryText) -> Result<(), SqlError> {
         }
         if matches!(
             w.as_str(),
-            "SHA1" | "SHA2" | "SHA224" | "SHA256" | "SHA384" | "SHA512"
+            "JSON_OBJECT" | "JSON_OBJECTAGG" | "JSON_ARRAYAGG" | "COLLECT" | "MAP_UNION"
         ) && next == Some("(")
         {
             return Err(crate::support::refuse(*pos, format!("function {w}")));
+        }
+        // Clauses of the SQL/JSON functions beyond their defaults.
+        let next2 = words.get(i + 2).map(|x| x.0.as_str());
+        let json_clause = matches!(w.as_str(), "RETURNING" | "WRAPPER")
+            || (w == "ON" && matches!(next, Some("ERROR" | "EMPTY" | "NULL")))
+            || (w == "IS"
+                && (next == Some("JSON") || (next == Some("NOT") && next2 == Some("JSON"))));
+        if json_clause {
+            return Err(crate::support::refuse(
+                *pos,
+                format!("SQL/JSON clause {w} {}", next.unwrap_or_default()),
+            ));
         }
         if w == "MATCH_RECOGNIZE" {
             return Err(crate::support::refuse(*pos, "MATCH_RECOGNIZE"));
@@ -179,6 +198,50 @@ fn string_lit(s: &str) -> Expr {
     )))
 }
 
+fn number_lit(n: &str) -> Expr {
+    Expr::Value(ValueWithSpan::from(Value::Number(n.to_string(), false)))
+}
+
+/// `name(args…)`, a plain function call.
+fn call(name: &str, args: Vec<Expr>) -> Expr {
+    Expr::Function(Function {
+        name: ObjectName(vec![ObjectNamePart::Identifier(Ident::new(name))]),
+        uses_odbc_syntax: false,
+        parameters: FunctionArguments::None,
+        args: FunctionArguments::List(FunctionArgumentList {
+            duplicate_treatment: None,
+            args: args
+                .into_iter()
+                .map(|e| FunctionArg::Unnamed(FunctionArgExpr::Expr(e)))
+                .collect(),
+            clauses: vec![],
+        }),
+        filter: None,
+        null_treatment: None,
+        over: None,
+        within_group: vec![],
+    })
+}
+
+/// `CASE WHEN c1 THEN r1 … [ELSE e] END`.
+fn case_when(branches: Vec<(Expr, Expr)>, else_result: Option<Expr>) -> Expr {
+    Expr::Case {
+        case_token: AttachedToken::empty(),
+        end_token: AttachedToken::empty(),
+        operand: None,
+        conditions: branches
+            .into_iter()
+            .map(
+                |(condition, result)| datafusion::sql::sqlparser::ast::CaseWhen {
+                    condition,
+                    result,
+                },
+            )
+            .collect(),
+        else_result: else_result.map(Box::new),
+    }
+}
+
 fn nested(e: Expr) -> Expr {
     Expr::Nested(Box::new(e))
 }
@@ -201,6 +264,22 @@ fn concat_tree(mut args: Vec<Expr>) -> Expr {
 /// Rewrites Flink functions in a parsed query, as listed in this module's docs.
 pub(crate) fn rewrite(stmt: &mut Statement) {
     let _ = visit_expressions_mut(stmt, |e: &mut Expr| {
+        // FLOOR/CEIL(t TO unit) → flink_floor/flink_ceil('UNIT', t)
+        let name = if matches!(e, Expr::Floor { .. }) {
+            "flink_floor"
+        } else {
+            "flink_ceil"
+        };
+        if let Expr::Floor { expr, field } | Expr::Ceil { expr, field } = e {
+            if let CeilFloorKind::DateTimeField(u) = field {
+                if *u != DateTimeField::NoDateTime {
+                    let unit = u.to_string();
+                    let arg = (**expr).clone();
+                    *e = call(name, vec![string_lit(&unit), arg]);
+                }
+            }
+            return ControlFlow::<()>::Continue(());
+        }
         let Expr::Function(f) = e else {
             return ControlFlow::<()>::Continue(());
         };
@@ -223,6 +302,70 @@ pub(crate) fn rewrite(stmt: &mut Statement) {
             }),
             ("CONCAT", n) if n >= 1 => Some(nested(concat_tree(args))),
             ("IFNULL", 2) => Some(renamed(f, "coalesce", args)),
+            ("REGEXP", 2) => Some(renamed(f, "regexp_like", args)),
+            ("SPLIT", 2) => Some(renamed(f, "string_to_array", args)),
+            ("TRUNCATE", 1 | 2) => Some(renamed(f, "trunc", args)),
+            ("ARRAY_CONTAINS", 2) => Some(renamed(f, "array_has", args)),
+            ("ARRAY_JOIN", 2 | 3) => Some(renamed(f, "array_to_string", args)),
+            ("ARRAY_REMOVE", 2) => Some(renamed(f, "array_remove_all", args)),
+            ("MAP_FROM_ARRAYS", 2) => Some(renamed(f, "map", args)),
+            ("SHA224" | "SHA256" | "SHA384" | "SHA512", 1) => {
+                let bits = &name[3..];
+                let mut a = args;
+                a.push(number_lit(bits));
+                Some(renamed(f, "sha2", a))
+            }
+            ("CARDINALITY", 1) => Some(Expr::Cast {
+                kind: CastKind::Cast,
+                expr: Box::new(renamed(f, "cardinality", args)),
+                data_type: SqlType::Int(None),
+                array: false,
+                format: None,
+            }),
+            // Flink: NULL when any argument is NULL (DataFusion skips NULLs).
+            ("GREATEST" | "LEAST", n) if n >= 1 => {
+                let any_null = args
+                    .iter()
+                    .map(|a| Expr::IsNull(Box::new(a.clone())))
+                    .reduce(|a, b| Expr::BinaryOp {
+                        left: Box::new(a),
+                        op: BinaryOperator::Or,
+                        right: Box::new(b),
+                    })
+                    .expect("at least one argument");
+                Some(case_when(
+                    vec![(any_null, Expr::Value(ValueWithSpan::from(Value::Null)))],
+                    Some(renamed(f, &name.to_ascii_lowercase(), args)),
+                ))
+            }
+            // ELT(n, e1, e2, …): the n-th expression, NULL when out of range.
+            ("ELT", n) if n >= 2 => {
+                let index = args[0].clone();
+                let branches = args[1..]
+                    .iter()
+                    .enumerate()
+                    .map(|(i, e)| {
+                        (
+                            Expr::BinaryOp {
+                                left: Box::new(index.clone()),
+                                op: BinaryOperator::Eq,
+                                right: Box::new(number_lit(&(i + 1).to_string())),
+                            },
+                            e.clone(),
+                        )
+                    })
+                    .collect();
+                Some(case_when(branches, None))
+            }
+            // TIMESTAMPDIFF(DAY, a, b) → timestampdiff('DAY', a, b); TIMESTAMPADD likewise.
+            ("TIMESTAMPDIFF" | "TIMESTAMPADD", 3) => match &args[0] {
+                Expr::Identifier(unit) => {
+                    let mut a = args.clone();
+                    a[0] = string_lit(&unit.value.to_ascii_uppercase());
+                    Some(renamed(f, &name.to_ascii_lowercase(), a))
+                }
+                _ => None,
+            },
             ("REGEXP_REPLACE", 3) => {
                 let mut a = args;
                 a.push(string_lit("g"));
@@ -298,6 +441,30 @@ pub(crate) fn register(ctx: &SessionContext) {
         FnKind::SplitIndex,
     ] {
         ctx.register_udf(ScalarUDF::new_from_impl(FlinkFn::new(k)));
+    }
+    for k in [
+        TimeFn::Floor,
+        TimeFn::Ceil,
+        TimeFn::Diff,
+        TimeFn::Add,
+        TimeFn::ConvertTz,
+        TimeFn::ToLtz,
+    ] {
+        ctx.register_udf(ScalarUDF::new_from_impl(TimeUdf::new(k)));
+    }
+    for k in [
+        CompatFn::RegexpExtract,
+        CompatFn::Hex,
+        CompatFn::Bin,
+        CompatFn::Sha1,
+        CompatFn::Sha2,
+        CompatFn::JsonValue,
+        CompatFn::JsonQuery,
+        CompatFn::JsonExists,
+        CompatFn::JsonString,
+        CompatFn::JsonArray,
+    ] {
+        ctx.register_udf(ScalarUDF::new_from_impl(CompatUdf::new(k)));
     }
 }
 

@@ -1,0 +1,394 @@
+//! Flink string, hash and JSON functions that DataFusion lacks or evaluates differently:
+//! `REGEXP_EXTRACT`, `HEX`, `BIN`, `SHA1`, `SHA2`, `JSON_VALUE`, `JSON_QUERY`, `JSON_EXISTS`,
+//! `JSON_STRING`, `JSON_ARRAY`.
+//!
+//! Semantics follow Flink 2.x (`SqlFunctionUtils`, `SqlJsonUtils`): NULL in, NULL out; regular
+//! expressions use Java's syntax where Rust's `regex` has the same meaning (look-around and
+//! back-references are refused at run time); JSON paths are SQL/JSON paths in lax mode (`$`,
+//! `.key`, `."key"`, `['key']`, `[n]`), and a path that does not apply gives NULL (`JSON_VALUE`,
+//! `JSON_QUERY`) or FALSE (`JSON_EXISTS`), like Flink's default `NULL ON EMPTY/ERROR`.
+
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanBuilder, StringBuilder};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::{DataType, Int64Type};
+use datafusion::common::{exec_err, plan_err, Result, ScalarValue};
+use datafusion::logical_expr::{
+    ColumnarValue, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
+};
+use serde_json::Value as Json;
+use sha1::Digest;
+use std::sync::Arc;
+
+/// Which function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum CompatFn {
+    /// `REGEXP_EXTRACT(s, re [, group])` → STRING.
+    RegexpExtract,
+    /// `HEX(integer | string)` → STRING, upper case.
+    Hex,
+    /// `BIN(integer)` → STRING.
+    Bin,
+    /// `SHA1(s)` → hex STRING.
+    Sha1,
+    /// `SHA2(s, bits)` → hex STRING (224, 256, 384, 512; NULL otherwise).
+    Sha2,
+    /// `JSON_VALUE(json, path)` → STRING.
+    JsonValue,
+    /// `JSON_QUERY(json, path)` → STRING (JSON text of an object or array).
+    JsonQuery,
+    /// `JSON_EXISTS(json, path)` → BOOLEAN.
+    JsonExists,
+    /// `JSON_STRING(value)` → STRING.
+    JsonString,
+    /// `JSON_ARRAY(v, …)` → STRING, NULLs left out (`ABSENT ON NULL`).
+    JsonArray,
+}
+
+/// One of [`CompatFn`] as a DataFusion UDF.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub(crate) struct CompatUdf {
+    kind: CompatFn,
+    signature: Signature,
+}
+
+impl CompatUdf {
+    pub(crate) fn new(kind: CompatFn) -> Self {
+        Self {
+            kind,
+            signature: Signature::user_defined(Volatility::Immutable),
+        }
+    }
+}
+
+impl ScalarUDFImpl for CompatUdf {
+    fn name(&self) -> &str {
+        match self.kind {
+            CompatFn::RegexpExtract => "regexp_extract",
+            CompatFn::Hex => "hex",
+            CompatFn::Bin => "bin",
+            CompatFn::Sha1 => "sha1",
+            CompatFn::Sha2 => "sha2",
+            CompatFn::JsonValue => "json_value",
+            CompatFn::JsonQuery => "json_query",
+            CompatFn::JsonExists => "json_exists",
+            CompatFn::JsonString => "json_string",
+            CompatFn::JsonArray => "json_array",
+        }
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn coerce_types(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        use CompatFn::*;
+        let name = self.name().to_uppercase();
+        let s = DataType::Utf8;
+        let arity_ok = match self.kind {
+            RegexpExtract => (2..=3).contains(&t.len()),
+            Hex | Bin | Sha1 | JsonString => t.len() == 1,
+            Sha2 | JsonValue | JsonQuery | JsonExists => t.len() == 2,
+            JsonArray => true,
+        };
+        if !arity_ok {
+            return plan_err!("{name}: wrong number of arguments ({})", t.len());
+        }
+        Ok(match self.kind {
+            RegexpExtract => {
+                let mut v = vec![s.clone(), s];
+                if t.len() == 3 {
+                    v.push(DataType::Int64);
+                }
+                v
+            }
+            Hex if t[0].is_integer() => vec![DataType::Int64],
+            Hex | Sha1 => vec![s],
+            Bin => vec![DataType::Int64],
+            Sha2 => vec![s, DataType::Int64],
+            JsonValue | JsonQuery | JsonExists => vec![s.clone(), s],
+            JsonString | JsonArray => t.to_vec(),
+        })
+    }
+
+    fn return_type(&self, _t: &[DataType]) -> Result<DataType> {
+        Ok(match self.kind {
+            CompatFn::JsonExists => DataType::Boolean,
+            _ => DataType::Utf8,
+        })
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let n = args.number_rows;
+        let arrays: Vec<ArrayRef> = args
+            .args
+            .iter()
+            .map(|a| a.to_array(n))
+            .collect::<Result<_>>()?;
+        let out: ArrayRef = match self.kind {
+            CompatFn::RegexpExtract => regexp_extract(&arrays, n)?,
+            CompatFn::Hex if arrays[0].data_type().is_integer() => {
+                let v = arrays[0].as_primitive::<Int64Type>();
+                strings(n, |r| (!v.is_null(r)).then(|| format!("{:X}", v.value(r))))
+            }
+            CompatFn::Hex => {
+                let v = text(&arrays[0])?;
+                let v = v.as_string::<i32>();
+                strings(n, |r| {
+                    (!v.is_null(r)).then(|| {
+                        v.value(r)
+                            .bytes()
+                            .map(|b| format!("{b:02X}"))
+                            .collect::<String>()
+                    })
+                })
+            }
+            CompatFn::Bin => {
+                let v = arrays[0].as_primitive::<Int64Type>();
+                strings(n, |r| (!v.is_null(r)).then(|| format!("{:b}", v.value(r))))
+            }
+            CompatFn::Sha1 => {
+                let v = text(&arrays[0])?;
+                let v = v.as_string::<i32>();
+                strings(n, |r| {
+                    (!v.is_null(r)).then(|| hex_lower(&sha1::Sha1::digest(v.value(r).as_bytes())))
+                })
+            }
+            CompatFn::Sha2 => {
+                let v = text(&arrays[0])?;
+                let v = v.as_string::<i32>();
+                let bits = arrays[1].as_primitive::<Int64Type>();
+                strings(n, |r| {
+                    if v.is_null(r) || bits.is_null(r) {
+                        return None;
+                    }
+                    let b = v.value(r).as_bytes();
+                    Some(match bits.value(r) {
+                        224 => hex_lower(&sha2::Sha224::digest(b)),
+                        256 => hex_lower(&sha2::Sha256::digest(b)),
+                        384 => hex_lower(&sha2::Sha384::digest(b)),
+                        512 => hex_lower(&sha2::Sha512::digest(b)),
+                        _ => return None,
+                    })
+                })
+            }
+            CompatFn::JsonValue | CompatFn::JsonQuery | CompatFn::JsonExists => {
+                json_path_fn(self.kind, &arrays, n)?
+            }
+            CompatFn::JsonString => {
+                let a = &arrays[0];
+                let mut out = Vec::with_capacity(n);
+                for r in 0..n {
+                    let v = ScalarValue::try_from_array(a, r)?;
+                    out.push((!v.is_null()).then(|| to_json(&v).to_string()));
+                }
+                strings(n, |r| out[r].clone())
+            }
+            CompatFn::JsonArray => {
+                let mut out = Vec::with_capacity(n);
+                for r in 0..n {
+                    let mut items = Vec::new();
+                    for a in &arrays {
+                        let v = ScalarValue::try_from_array(a, r)?;
+                        if !v.is_null() {
+                            items.push(to_json(&v));
+                        }
+                    }
+                    out.push(Json::Array(items).to_string());
+                }
+                strings(n, |r| Some(out[r].clone()))
+            }
+        };
+        Ok(ColumnarValue::Array(out))
+    }
+}
+
+fn text(a: &ArrayRef) -> Result<ArrayRef> {
+    if a.data_type() == &DataType::Utf8 {
+        Ok(a.clone())
+    } else {
+        Ok(cast(a, &DataType::Utf8)?)
+    }
+}
+
+fn strings(n: usize, f: impl Fn(usize) -> Option<String>) -> ArrayRef {
+    let mut b = StringBuilder::with_capacity(n, n * 8);
+    for r in 0..n {
+        b.append_option(f(r));
+    }
+    Arc::new(b.finish())
+}
+
+fn hex_lower(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Flink's `REGEXP_EXTRACT`: the `group`-th group (default 0: the whole match) of the first
+/// match; NULL when
+/// there is no match, the group did not take part, or the group index is out of range.
+fn regexp_extract(arrays: &[ArrayRef], n: usize) -> Result<ArrayRef> {
+    let s = arrays[0].as_string::<i32>();
+    let re = arrays[1].as_string::<i32>();
+    let group = arrays.get(2).map(|g| g.as_primitive::<Int64Type>());
+    let mut cache: Option<(String, regex::Regex)> = None;
+    let mut b = StringBuilder::with_capacity(n, n * 8);
+    for r in 0..n {
+        if s.is_null(r) || re.is_null(r) || group.is_some_and(|g| g.is_null(r)) {
+            b.append_null();
+            continue;
+        }
+        let pattern = re.value(r);
+        if cache.as_ref().is_none_or(|(p, _)| p != pattern) {
+            match regex::Regex::new(pattern) {
+                Ok(c) => cache = Some((pattern.to_string(), c)),
+                Err(e) => {
+                    return exec_err!("REGEXP_EXTRACT: pattern '{pattern}' is not supported: {e}")
+                }
+            }
+        }
+        let (_, compiled) = cache.as_ref().expect("compiled above");
+        let idx = group.map_or(0, |g| g.value(r));
+        let value = usize::try_from(idx)
+            .ok()
+            .filter(|i| *i < compiled.captures_len())
+            .and_then(|i| compiled.captures(s.value(r))?.get(i))
+            .map(|m| m.as_str());
+        b.append_option(value);
+    }
+    Ok(Arc::new(b.finish()))
+}
+
+/// One step of a JSON path.
+enum Step {
+    Key(String),
+    Index(usize),
+}
+
+/// Parses `$`, `.key`, `."key"`, `['key']`, `[n]` (lax mode; a leading `lax` is accepted).
+fn parse_path(p: &str) -> Option<Vec<Step>> {
+    let p = p.trim();
+    let p = p.strip_prefix("lax").map(str::trim_start).unwrap_or(p);
+    let mut rest = p.strip_prefix('$')?;
+    let mut steps = Vec::new();
+    while !rest.is_empty() {
+        if let Some(r) = rest.strip_prefix('.') {
+            if let Some(r) = r.strip_prefix('"') {
+                let end = r.find('"')?;
+                steps.push(Step::Key(r[..end].to_string()));
+                rest = &r[end + 1..];
+            } else {
+                let end = r.find(['.', '[']).unwrap_or(r.len());
+                if end == 0 {
+                    return None;
+                }
+                steps.push(Step::Key(r[..end].to_string()));
+                rest = &r[end..];
+            }
+        } else if let Some(r) = rest.strip_prefix('[') {
+            let end = r.find(']')?;
+            let inner = r[..end].trim();
+            if let Some(k) = inner
+                .strip_prefix('\'')
+                .and_then(|k| k.strip_suffix('\''))
+                .or_else(|| inner.strip_prefix('"').and_then(|k| k.strip_suffix('"')))
+            {
+                steps.push(Step::Key(k.to_string()));
+            } else {
+                steps.push(Step::Index(inner.parse().ok()?));
+            }
+            rest = &r[end + 1..];
+        } else {
+            return None;
+        }
+    }
+    Some(steps)
+}
+
+fn walk<'a>(mut v: &'a Json, steps: &[Step]) -> Option<&'a Json> {
+    for s in steps {
+        v = match (s, v) {
+            (Step::Key(k), Json::Object(m)) => m.get(k)?,
+            (Step::Index(i), Json::Array(a)) => a.get(*i)?,
+            _ => return None,
+        };
+    }
+    Some(v)
+}
+
+fn json_path_fn(kind: CompatFn, arrays: &[ArrayRef], n: usize) -> Result<ArrayRef> {
+    let doc = arrays[0].as_string::<i32>();
+    let path = arrays[1].as_string::<i32>();
+    let mut values = StringBuilder::with_capacity(n, n * 8);
+    let mut exists = BooleanBuilder::with_capacity(n);
+    for r in 0..n {
+        if doc.is_null(r) || path.is_null(r) {
+            values.append_null();
+            exists.append_null();
+            continue;
+        }
+        let Some(steps) = parse_path(path.value(r)) else {
+            return exec_err!(
+                "{}: unsupported JSON path '{}' (supported: $, .key, .\"key\", ['key'], [n])",
+                match kind {
+                    CompatFn::JsonValue => "JSON_VALUE",
+                    CompatFn::JsonQuery => "JSON_QUERY",
+                    _ => "JSON_EXISTS",
+                },
+                path.value(r)
+            );
+        };
+        let parsed: Option<Json> = serde_json::from_str(doc.value(r)).ok();
+        let found = parsed.as_ref().and_then(|j| walk(j, &steps));
+        match kind {
+            CompatFn::JsonValue => values.append_option(match found {
+                Some(Json::String(s)) => Some(s.clone()),
+                Some(Json::Number(x)) => Some(x.to_string()),
+                Some(Json::Bool(b)) => Some(b.to_string()),
+                _ => None,
+            }),
+            CompatFn::JsonQuery => values.append_option(match found {
+                Some(v @ (Json::Object(_) | Json::Array(_))) => Some(v.to_string()),
+                _ => None,
+            }),
+            // A JSON null does not count as existing (Flink).
+            _ => exists.append_value(found.is_some_and(|v| !v.is_null())),
+        }
+    }
+    Ok(if kind == CompatFn::JsonExists {
+        Arc::new(exists.finish())
+    } else {
+        Arc::new(values.finish())
+    })
+}
+
+/// A value as JSON, as Flink's `JSON_STRING`/`JSON_ARRAY` write it.
+fn to_json(v: &ScalarValue) -> Json {
+    use ScalarValue::*;
+    match v {
+        Boolean(Some(b)) => Json::Bool(*b),
+        Int8(Some(x)) => Json::from(*x),
+        Int16(Some(x)) => Json::from(*x),
+        Int32(Some(x)) => Json::from(*x),
+        Int64(Some(x)) => Json::from(*x),
+        UInt8(Some(x)) => Json::from(*x),
+        UInt16(Some(x)) => Json::from(*x),
+        UInt32(Some(x)) => Json::from(*x),
+        UInt64(Some(x)) => Json::from(*x),
+        Float32(Some(x)) => Json::from(f64::from(*x)),
+        Float64(Some(x)) => Json::from(*x),
+        Utf8(Some(s)) | Utf8View(Some(s)) | LargeUtf8(Some(s)) => Json::String(s.clone()),
+        List(a) => {
+            let inner = a.value(0);
+            Json::Array(
+                (0..inner.len())
+                    .map(|i| {
+                        ScalarValue::try_from_array(&inner, i)
+                            .map(|s| to_json(&s))
+                            .unwrap_or(Json::Null)
+                    })
+                    .collect(),
+            )
+        }
+        v if v.is_null() => Json::Null,
+        other => Json::String(other.to_string()),
+    }
+}

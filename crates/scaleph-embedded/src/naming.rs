@@ -1,0 +1,61 @@
+//! Flink's names for select items without an alias, so that result columns are named as on
+//! Flink and a query may select the same expression twice (DataFusion refuses duplicate names).
+//!
+//! Flink (Calcite) names an unaliased expression `EXPR$<i>`, `i` its 0-based position in the
+//! select list, and keeps a column reference's name, suffixing repeats `a0`, `a1`, … (Calcite's
+//! `SqlValidatorUtil.uniquify`). Known difference: after a `*` the positions count the items as
+//! written, not the expanded columns.
+
+use datafusion::sql::sqlparser::ast::{Expr, Ident, Select, SelectItem};
+use datafusion::sql::sqlparser::ast::{Statement, VisitMut, VisitorMut};
+use std::collections::HashSet;
+use std::ops::ControlFlow;
+
+struct Namer;
+
+impl VisitorMut for Namer {
+    type Break = ();
+
+    fn pre_visit_select(&mut self, select: &mut Select) -> ControlFlow<()> {
+        name_items(&mut select.projection);
+        ControlFlow::Continue(())
+    }
+}
+
+/// Gives every unaliased select item of `stmt` (all nesting levels) Flink's name.
+pub(crate) fn name_select_items(stmt: &mut Statement) {
+    let _ = stmt.visit(&mut Namer);
+}
+
+fn name_items(items: &mut [SelectItem]) {
+    let mut taken: HashSet<String> = items
+        .iter()
+        .filter_map(|i| match i {
+            SelectItem::ExprWithAlias { alias, .. } => Some(alias.value.clone()),
+            _ => None,
+        })
+        .collect();
+    for (i, item) in items.iter_mut().enumerate() {
+        let SelectItem::UnnamedExpr(e) = item else {
+            continue;
+        };
+        let column = match e {
+            Expr::Identifier(id) => Some(id.value.clone()),
+            Expr::CompoundIdentifier(parts) => parts.last().map(|p| p.value.clone()),
+            _ => None,
+        };
+        let name = match column {
+            Some(c) if taken.insert(c.clone()) => continue,
+            Some(c) => (0..)
+                .map(|k| format!("{c}{k}"))
+                .find(|n| !taken.contains(n))
+                .expect("an unused suffix"),
+            None => format!("EXPR${i}"),
+        };
+        taken.insert(name.clone());
+        *item = SelectItem::ExprWithAlias {
+            expr: e.clone(),
+            alias: Ident::with_quote('`', name),
+        };
+    }
+}
