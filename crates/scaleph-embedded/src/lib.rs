@@ -113,11 +113,15 @@ impl Engine for EmbeddedEngine {
         self.rt
             .spawn(async move { validate(&cfg, &script, &settings).await })
             .await
+            .map_err(support::point_to_flink)
     }
 
     async fn preview(&self, req: PreviewRequest) -> Result<Preview, EngineError> {
         let cfg = self.cfg.clone();
-        self.rt.spawn(async move { preview(&cfg, req).await }).await
+        self.rt
+            .spawn(async move { preview(&cfg, req).await })
+            .await
+            .map_err(support::point_to_flink)
     }
 
     async fn run(
@@ -135,6 +139,7 @@ impl Engine for EmbeddedEngine {
                 cancel.cancelled_owned(),
             )
             .await
+            .map_err(support::point_to_flink)
     }
 }
 
@@ -148,6 +153,7 @@ async fn validate(
     let mut s = ScriptSession::new(cfg, settings)?;
     let mut report = ValidationReport {
         statements: stmts.len(),
+        validated_by: "embedded".into(),
         ..Default::default()
     };
     for st in &stmts {

@@ -3,9 +3,26 @@
 
 use scaleph_sql::{Pos, SqlError, Statement, StatementKind, TableDef, UseTarget};
 
+const ON_FLINK: &str = " — run it on a Flink cluster";
+
 /// The refusal for constructs that Flink runs and this engine does not.
 pub(crate) fn refuse(pos: Pos, what: impl std::fmt::Display) -> SqlError {
-    SqlError::unsupported(pos, format!("{what} — run it on a Flink cluster"))
+    SqlError::unsupported(pos, format!("{what}{ON_FLINK}"))
+}
+
+/// Every `unsupported` refusal that leaves the engine (connectors' included) says where the
+/// script runs.
+pub(crate) fn point_to_flink(e: scaleph_engine::EngineError) -> scaleph_engine::EngineError {
+    match e {
+        scaleph_engine::EngineError::Sql(mut s)
+            if s.kind == scaleph_sql::SqlErrorKind::Unsupported
+                && !s.message.ends_with(ON_FLINK) =>
+        {
+            s.message.push_str(ON_FLINK);
+            scaleph_engine::EngineError::Sql(s)
+        }
+        other => other,
+    }
 }
 
 /// Join strategy hints: they choose how a join runs, not what it returns, so the embedded

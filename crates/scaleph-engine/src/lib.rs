@@ -181,6 +181,17 @@ pub struct ValidationReport {
     pub table_columns: BTreeMap<String, Vec<ColumnInfo>>,
     /// Schema of the last plain `SELECT`, if the script has one.
     pub query_schema: Option<Vec<ColumnInfo>>,
+    /// What checked the script: `embedded` (planned by the embedded engine), `flink` (parsed,
+    /// validated and planned by Flink's own planner), `structure` (the platform's checks only:
+    /// syntax, file and host permissions — no Flink distribution configured).
+    #[serde(default)]
+    pub validated_by: String,
+    /// Flink's `EXPLAIN` output when Flink validated the script.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub explain: Option<String>,
+    /// Remarks for the user (e.g. why only the structure was checked).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// A preview request: run the script's last `SELECT` with a row limit and a timeout.

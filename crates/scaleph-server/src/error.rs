@@ -193,6 +193,15 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
                     ApiError::new(rej.status(), rej.body_text())
                 }
             })?;
+        // Every request body of this API is a JSON object; serde would also read a struct
+        // from an array by position (`[null, null]`), which the OpenAPI schema does not allow.
+        if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{')
+            && serde_json::from_slice::<Value>(&bytes).is_ok()
+        {
+            return Err(ApiError::invalid(
+                "invalid request body: expected a JSON object",
+            ));
+        }
         match axum::Json::<T>::from_bytes(&bytes) {
             Ok(axum::Json(v)) => Ok(ApiJson(v)),
             Err(rej) => {

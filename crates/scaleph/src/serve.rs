@@ -54,6 +54,11 @@ pub struct Opts {
     /// it); needed to run SQL jobs on Flink clusters.
     #[arg(long, env = "SCALEPH_FLINK_SQL_RUNNER")]
     pub flink_sql_runner: Option<PathBuf>,
+    /// A Flink distribution (a directory with `lib/`): Flink SQL jobs are then validated by
+    /// Flink's own planner in a local JVM (with the SQL runner jar); without it only the
+    /// platform's structural checks run.
+    #[arg(long, env = "SCALEPH_FLINK_HOME")]
+    pub flink_home: Option<PathBuf>,
     /// How often each Flink cluster's jobs are reconciled, in milliseconds.
     #[arg(long, env = "SCALEPH_RECONCILE_MS", default_value_t = 1000)]
     pub reconcile_ms: u64,
@@ -185,6 +190,7 @@ pub async fn cmd(o: Opts) -> anyhow::Result<()> {
         artifacts_dir: o.data_dir.join("artifacts"),
         // Set from the run configuration by AppState::new.
         access: ConnectorContext::default(),
+        flink_home: o.flink_home.clone(),
     };
     let run = o.run_config()?;
     let files_root = run.embedded.connectors.files.roots()[0].clone();

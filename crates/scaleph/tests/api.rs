@@ -377,6 +377,45 @@ async fn bad_input_is_rejected_with_clear_errors() {
 }
 
 /// A run that fails part-way publishes nothing.
+/// Without a Flink distribution, a script for Flink is checked for syntax and permissions only,
+/// and the answer says so; what the embedded engine refuses is not refused for Flink.
+#[tokio::test]
+async fn flink_scripts_validate_structurally_without_flink() {
+    let tmp = tempfile::tempdir().unwrap();
+    let srv = Server::start(&tmp.path().join("data"));
+    let script = "CREATE TABLE g (id BIGINT, ts AS TO_TIMESTAMP_LTZ(id, 3), WATERMARK FOR ts AS ts - INTERVAL '1' SECOND) WITH ('connector' = 'datagen', 'number-of-rows' = '5');\nCREATE TABLE o (id BIGINT) WITH ('connector' = 'print');\nINSERT INTO o SELECT id FROM g /*+ OPTIONS('rows-per-second' = '5') */;";
+    let (s, r) = srv
+        .post(
+            "/api/v1/sql/validate",
+            json!({"script": script, "engine": "flink"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{r}");
+    assert_eq!(r["validated_by"], "structure", "{r}");
+    assert_eq!(r["sinks"], json!(["o"]));
+    assert!(
+        r["notes"][0].as_str().unwrap().contains("--flink-home"),
+        "{r}"
+    );
+    // The same for the embedded engine: refused, positioned, saying where it runs.
+    let (s, e) = srv
+        .post("/api/v1/sql/validate", json!({"script": script}))
+        .await;
+    assert_eq!(s, 422, "{e}");
+    assert!(
+        e["detail"]
+            .as_str()
+            .unwrap()
+            .contains("run it on a Flink cluster"),
+        "{e}"
+    );
+    // Syntax errors are still found without Flink.
+    let (s, e) = srv
+        .post("/api/v1/sql/validate", json!({"script": "CREATE TABLE t (a INT,, b INT) WITH ('connector' = 'x');", "engine": "flink"}))
+        .await;
+    assert_eq!((s, e["line"].clone()), (422, json!(1)), "{e}");
+}
+
 #[tokio::test]
 async fn failed_run_publishes_nothing() {
     let tmp = tempfile::tempdir().unwrap();

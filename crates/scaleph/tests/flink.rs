@@ -21,9 +21,17 @@ fn flink_url() -> String {
 /// Returns (server, project id, cluster id).
 async fn setup(tmp: &Path) -> (Server, String, String) {
     let runner = std::env::var("SCALEPH_FLINK_SQL_RUNNER").expect("SCALEPH_FLINK_SQL_RUNNER");
+    let home = flink_env("FLINK_HOME");
     let srv = Server::start_with(
         &tmp.join("data"),
-        &["--flink-sql-runner", &runner, "--reconcile-ms", "300"],
+        &[
+            "--flink-sql-runner",
+            &runner,
+            "--flink-home",
+            &home,
+            "--reconcile-ms",
+            "300",
+        ],
     );
     let (s, c) = srv
         .post(
@@ -428,8 +436,8 @@ CREATE TABLE g (
   ts AS TO_TIMESTAMP_LTZ(id, 3),
   WATERMARK FOR ts AS ts - INTERVAL '1' SECOND
 ) WITH ('connector' = 'datagen', 'fields.id.kind' = 'sequence', 'fields.id.start' = '1', 'fields.id.end' = '100');
-CREATE TABLE out (id BIGINT, ts TIMESTAMP_LTZ(3)) WITH ('connector' = 'filesystem', 'path' = '{}', 'format' = 'csv');
-INSERT INTO out SELECT id, ts FROM g /*+ OPTIONS('rows-per-second' = '10000') */ WHERE id <= 50;",
+CREATE TABLE sink_t (id BIGINT, ts TIMESTAMP_LTZ(3)) WITH ('connector' = 'filesystem', 'path' = '{}', 'format' = 'csv');
+INSERT INTO sink_t SELECT id, ts FROM g /*+ OPTIONS('rows-per-second' = '10000') */ WHERE id <= 50;",
         out.display()
     );
     let jid = flink_job(&srv, &pid, &cid, "event-time", &script).await;
@@ -456,6 +464,40 @@ INSERT INTO out SELECT id, ts FROM g /*+ OPTIONS('rows-per-second' = '10000') */
         "{e}"
     );
     assert_eq!(e["line"], json!(8), "{e}");
+    // Validated for Flink by Flink's planner: accepted, with Flink's EXPLAIN.
+    let (s, r) = srv
+        .post(
+            "/api/v1/sql/validate",
+            json!({ "script": script, "engine": "flink" }),
+        )
+        .await;
+    assert_eq!(s, 200, "{r}");
+    assert_eq!(r["validated_by"], "flink", "{r}");
+    assert!(
+        r["explain"].as_str().unwrap().contains("LogicalSink"),
+        "{r}"
+    );
+    // Flink's validation error, at the script's line:column.
+    let bad = "CREATE TABLE t (a INT) WITH ('connector' = 'datagen');\nCREATE TABLE o (a INT) WITH ('connector' = 'blackhole');\nINSERT INTO o\nSELECT nope FROM t;";
+    let (s, e) = srv
+        .post(
+            "/api/v1/sql/validate",
+            json!({ "script": bad, "engine": "flink" }),
+        )
+        .await;
+    assert_eq!(s, 422, "{e}");
+    assert_eq!(
+        (e["line"].clone(), e["column"].clone()),
+        (json!(4), json!(8)),
+        "{e}"
+    );
+    assert!(
+        e["detail"]
+            .as_str()
+            .unwrap()
+            .contains("Column 'nope' not found"),
+        "{e}"
+    );
 }
 
 fn flink_env(var: &str) -> String {

@@ -19,6 +19,7 @@ export function Studio() {
   const [script, setScript] = useState<string>();
   const [problem, setProblem] = useState<string>();
   const [ok, setOk] = useState<string>();
+  const [explain, setExplain] = useState<string>();
   const [preview, setPreview] = useState<any>();
   const [msg, setMsg] = useState("");
   const [diff, setDiff] = useState<[number, number]>();
@@ -53,6 +54,7 @@ export function Studio() {
   const run = async (what: () => Promise<void>) => {
     setProblem(undefined);
     setOk(undefined);
+    setExplain(undefined);
     try {
       await what();
       mark(null);
@@ -71,8 +73,12 @@ export function Studio() {
           extra={
             <Space>
               <Button data-testid="validate" onClick={() => run(async () => {
-                const r = await api("POST", "/api/v1/sql/validate", { script: current() });
-                setOk(`${t("valid")} (${r.statements})`);
+                // Validated against the engine the job runs on: Flink scripts by Flink.
+                const engine = target === "embedded" ? "embedded" : "flink";
+                const r = await api("POST", "/api/v1/sql/validate", { script: current(), engine });
+                const notes = (r.notes ?? []).join(" ");
+                setOk(`${t("valid")} (${r.statements}) — ${t("validatedBy")}: ${r.validated_by}${notes ? ". " + notes : ""}`);
+                setExplain(r.explain ?? undefined);
               })}>{t("validate")}</Button>
               <Button data-testid="preview" onClick={() => run(async () => {
                 setPreview(await api("POST", "/api/v1/sql/preview", { script: current(), limit: 100 }));
@@ -103,6 +109,12 @@ export function Studio() {
         >
           {problem && <Alert type="error" message={problem} style={{ marginBottom: 8 }} data-testid="problem" />}
           {ok && <Alert type="success" message={ok} style={{ marginBottom: 8 }} data-testid="valid" />}
+          {explain && (
+            <details style={{ marginBottom: 8 }} data-testid="explain">
+              <summary>{t("explainPlan")}</summary>
+              <pre style={{ maxHeight: 240, overflow: "auto", fontSize: 12 }}>{explain}</pre>
+            </details>
+          )}
           {script !== undefined && (
             <div data-testid="editor" style={{ border: "1px solid #ddd" }}>
               <Editor

@@ -12,17 +12,33 @@
 //! | `MOD(a, b)` | `a % b` | |
 //! | `LISTAGG(x [, sep])` | `string_agg(x, sep)` (default `,`) | |
 //! | `YEAR/QUARTER/MONTH/WEEK/DAYOFYEAR/DAYOFMONTH/DAYOFWEEK/HOUR/MINUTE/SECOND(t)` | `CAST(date_part(…) AS BIGINT)` | Flink returns BIGINT |
+//! | `REGEXP(s, re)` | `regexp_like(s, re)` | |
+//! | `SPLIT(s, d)` | `string_to_array(s, d)` | |
+//! | `TRUNCATE(x [, d])` | `trunc(x [, d])` | |
+//! | `ARRAY_CONTAINS`, `ARRAY_JOIN`, `ARRAY_REMOVE`, `MAP_FROM_ARRAYS` | `array_has`, `array_to_string`, `array_remove_all`, `map` | Flink removes every match |
+//! | `SHA224/256/384/512(s)` | `sha2(s, bits)` | hex strings, as Flink |
+//! | `CARDINALITY(x)` | `CAST(cardinality(x) AS INT)` | Flink returns INT |
+//! | `GREATEST/LEAST(a, …)` | `CASE WHEN a IS NULL OR … THEN NULL ELSE greatest(…) END` | NULL if any argument is NULL |
+//! | `ELT(n, e1, …)` | `CASE WHEN n = 1 THEN e1 … END` | |
+//! | `TIMESTAMPDIFF/TIMESTAMPADD(UNIT, …)` | `timestampdiff/timestampadd('UNIT', …)` | [`temporal`] |
+//! | `FLOOR/CEIL(t TO UNIT)` | `flink_floor/flink_ceil('UNIT', t)` | [`temporal`] |
+//!
+//! UDFs in [`temporal`] (`CONVERT_TZ`, `TO_TIMESTAMP_LTZ`, …) and [`compat`] (`REGEXP_EXTRACT`,
+//! `HEX`, `BIN`, `SHA1`, `SHA2`, `JSON_VALUE`, `JSON_QUERY`, `JSON_EXISTS`, `JSON_STRING`,
+//! `JSON_ARRAY`). The full coverage of Flink's function list, each checked by running it, is
+//! `docs/functions.md` (from `tests/functions/coverage.tsv`).
 //!
 //! Registered as UDFs with Flink's semantics and Java `SimpleDateFormat` patterns:
 //! `DATE_FORMAT(ts, fmt)`, `TO_TIMESTAMP(s [, fmt])` → `TIMESTAMP(3)`, `TO_DATE(s [, fmt])`,
 //! `FROM_UNIXTIME(secs [, fmt])` → STRING (UTC), `UNIX_TIMESTAMP([s [, fmt]])` → BIGINT,
 //! `SPLIT_INDEX(s, sep, i)` (0-based, NULL when out of range).
 //!
-//! Rejected with `unsupported:` (DataFusion has them with other semantics, or they need
-//! streaming): `SHA1`, `SHA2`, `SHA224`, `SHA256`, `SHA384`, `SHA512` (DataFusion returns
-//! bytes, Flink hex strings), `PROCTIME`, `CURRENT_WATERMARK`, `TUMBLE`, `HOP`, `CUMULATE`,
-//! `SESSION` and their `_START`/`_END`/`_ROWTIME` helpers, `MATCH_RECOGNIZE`,
-//! `FOR SYSTEM_TIME AS OF`, `LATERAL TABLE`.
+//! Rejected with `unsupported: … — run it on a Flink cluster` (not implemented here yet, or they
+//! need streaming): `JSON_OBJECT`, `JSON_OBJECTAGG`, `JSON_ARRAYAGG`, `COLLECT`, `MAP_UNION`,
+//! SQL/JSON clauses (`RETURNING`, `… ON ERROR/EMPTY/NULL`, `WRAPPER`, `IS [NOT] JSON`),
+//! `PROCTIME`, `CURRENT_WATERMARK`, `TUMBLE`, `HOP`, `CUMULATE`, `SESSION` and their
+//! `_START`/`_END`/`_ROWTIME` helpers, `MATCH_RECOGNIZE`, `FOR SYSTEM_TIME AS OF`,
+//! `LATERAL TABLE`.
 //!
 //! Known differences that remain (not silent, documented): `AVG(DECIMAL(p, s))` has Flink's
 //! result type `DECIMAL(38, max(6, s))` but DataFusion truncates the last digit where Flink
@@ -120,10 +136,41 @@ pub(crate) fn check_unsupported(q: &QueryText) -> Result<(), SqlError> {
         }
         if matches!(
             w.as_str(),
-            "JSON_OBJECT" | "JSON_OBJECTAGG" | "JSON_ARRAYAGG" | "COLLECT" | "MAP_UNION"
+            "JSON_OBJECT"
+                | "JSON_OBJECTAGG"
+                | "JSON_ARRAYAGG"
+                | "COLLECT"
+                | "MAP_UNION"
+                | "RAND_INTEGER"
+                | "PARSE_URL"
+                | "STR_TO_MAP"
+                | "CURRENT_ROW_TIMESTAMP"
+                | "TYPEOF"
+                | "ELEMENT"
+                | "GROUP_ID"
+                | "GROUPING_ID"
+                | "URL_ENCODE"
+                | "URL_DECODE"
+                | "PRINTF"
+                | "REGEXP_EXTRACT_ALL"
+                | "ENCODE"
+                | "DECODE"
         ) && next == Some("(")
         {
             return Err(crate::support::refuse(*pos, format!("function {w}")));
+        }
+        let construct = match (w.as_str(), next) {
+            ("LOCALTIME" | "LOCALTIMESTAMP", n) if n != Some("(") => Some(w.clone()),
+            ("MAP", Some("[")) => Some("MAP[…] value constructor".to_string()),
+            ("OVERLAPS", _) => Some("OVERLAPS".to_string()),
+            ("BETWEEN", Some("SYMMETRIC" | "ASYMMETRIC")) => {
+                Some(format!("BETWEEN {}", next.unwrap_or_default()))
+            }
+            ("ESCAPE", Some(lit)) if lit != "'\\'" => Some(format!("LIKE … ESCAPE {lit}")),
+            _ => None,
+        };
+        if let Some(c) = construct {
+            return Err(crate::support::refuse(*pos, c));
         }
         // Clauses of the SQL/JSON functions beyond their defaults.
         let next2 = words.get(i + 2).map(|x| x.0.as_str());
@@ -280,6 +327,59 @@ pub(crate) fn rewrite(stmt: &mut Statement) {
             }
             return ControlFlow::<()>::Continue(());
         }
+        // SUBSTRING/SUBSTR(s, start …): Flink counts a negative start from the end and reads
+        // 0 as 1.
+        if let Expr::Substring {
+            expr,
+            substring_from: Some(from),
+            ..
+        } = e
+        {
+            let start = (**from).clone();
+            let is = |op, n: &str| Expr::BinaryOp {
+                left: Box::new(start.clone()),
+                op,
+                right: Box::new(number_lit(n)),
+            };
+            let from_end = Expr::BinaryOp {
+                left: Box::new(Expr::BinaryOp {
+                    left: Box::new(call("char_length", vec![(**expr).clone()])),
+                    op: BinaryOperator::Plus,
+                    right: Box::new(start.clone()),
+                }),
+                op: BinaryOperator::Plus,
+                right: Box::new(number_lit("1")),
+            };
+            **from = nested(case_when(
+                vec![
+                    (is(BinaryOperator::Lt, "0"), from_end),
+                    (is(BinaryOperator::Eq, "0"), number_lit("1")),
+                ],
+                Some(start),
+            ));
+            return ControlFlow::<()>::Continue(());
+        }
+        // EXTRACT(DOW FROM t): Flink counts Sunday as 1 (DataFusion: 0).
+        if let Expr::Extract {
+            field: DateTimeField::Dow,
+            expr,
+            ..
+        } = e
+        {
+            let part = call("date_part", vec![string_lit("dow"), (**expr).clone()]);
+            *e = Expr::Cast {
+                kind: CastKind::Cast,
+                expr: Box::new(nested(Expr::BinaryOp {
+                    left: Box::new(part),
+                    op: BinaryOperator::Plus,
+                    right: Box::new(number_lit("1")),
+                })),
+                data_type: SqlType::BigInt(None),
+                array: false,
+                format: None,
+            };
+            return ControlFlow::<()>::Continue(());
+        }
         let Expr::Function(f) = e else {
             return ControlFlow::<()>::Continue(());
         };
@@ -303,6 +403,89 @@ pub(crate) fn rewrite(stmt: &mut Statement) {
             ("CONCAT", n) if n >= 1 => Some(nested(concat_tree(args))),
             ("IFNULL", 2) => Some(renamed(f, "coalesce", args)),
             ("REGEXP", 2) => Some(renamed(f, "regexp_like", args)),
+            ("REGEXP_SUBSTR", 2) => Some(renamed(f, "regexp_extract", args)),
+            ("CEILING", 1) => Some(renamed(f, "ceil", args)),
+            ("SIGN", 1) => Some(renamed(f, "signum", args)),
+            ("E", 0) => Some(call("exp", vec![number_lit("1.0")])),
+            ("STARTSWITH", 2) => Some(renamed(f, "starts_with", args)),
+            ("ENDSWITH", 2) => Some(renamed(f, "ends_with", args)),
+            ("VARIANCE", 1) => Some(renamed(f, "var_samp", args)),
+            ("CURRENT_DATABASE", 0) => Some(string_lit("default_database")),
+            ("TO_BASE64", 1) => {
+                let mut a = args;
+                a.push(string_lit("base64pad"));
+                Some(renamed(f, "encode", a))
+            }
+            ("FROM_BASE64", 1) => {
+                let mut a = args;
+                a.push(string_lit("base64pad"));
+                Some(Expr::Cast {
+                    kind: CastKind::Cast,
+                    expr: Box::new(renamed(f, "decode", a)),
+                    data_type: SqlType::Varchar(None),
+                    array: false,
+                    format: None,
+                })
+            }
+            // Java's Character classes over the whole (non-empty) string; NULL → FALSE.
+            (kind @ ("IS_DIGIT" | "IS_ALPHA" | "IS_DECIMAL"), 1) => {
+                let re = match kind {
+                    "IS_DIGIT" => "^[0-9]+$",
+                    "IS_ALPHA" => r"^\p{L}+$",
+                    _ => r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$",
+                };
+                let mut a = args;
+                a.push(string_lit(re));
+                Some(call(
+                    "coalesce",
+                    vec![
+                        renamed(f, "regexp_like", a),
+                        Expr::Value(ValueWithSpan::from(Value::Boolean(false))),
+                    ],
+                ))
+            }
+            ("ATAN2", 2) => Some(renamed(
+                f,
+                "atan2",
+                args.into_iter()
+                    .map(|a| Expr::Cast {
+                        kind: CastKind::Cast,
+                        expr: Box::new(a),
+                        data_type: SqlType::Double(
+                            datafusion::sql::sqlparser::ast::ExactNumberInfo::None,
+                        ),
+                        array: false,
+                        format: None,
+                    })
+                    .collect(),
+            )),
+            // LOCATE(needle, s, from): 1-based position at or after `from`, 0 when absent.
+            ("LOCATE", 3) => {
+                let (needle, s, from) = (args[0].clone(), args[1].clone(), args[2].clone());
+                let found = call(
+                    "strpos",
+                    vec![call("substr", vec![s, from.clone()]), needle],
+                );
+                Some(case_when(
+                    vec![(
+                        Expr::BinaryOp {
+                            left: Box::new(found.clone()),
+                            op: BinaryOperator::Eq,
+                            right: Box::new(number_lit("0")),
+                        },
+                        number_lit("0"),
+                    )],
+                    Some(Expr::BinaryOp {
+                        left: Box::new(Expr::BinaryOp {
+                            left: Box::new(found),
+                            op: BinaryOperator::Plus,
+                            right: Box::new(from),
+                        }),
+                        op: BinaryOperator::Minus,
+                        right: Box::new(number_lit("1")),
+                    }),
+                ))
+            }
             ("SPLIT", 2) => Some(renamed(f, "string_to_array", args)),
             ("TRUNCATE", 1 | 2) => Some(renamed(f, "trunc", args)),
             ("ARRAY_CONTAINS", 2) => Some(renamed(f, "array_has", args)),

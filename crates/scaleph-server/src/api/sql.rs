@@ -2,7 +2,7 @@ use crate::error::{ApiError, ApiJson};
 use crate::AppState;
 use axum::extract::State;
 use axum::Json;
-use scaleph_engine::{JobSettings, Preview, PreviewRequest, ValidationReport};
+use scaleph_engine::{EngineKind, JobSettings, Preview, PreviewRequest, ValidationReport};
 use serde::Deserialize;
 use std::time::Duration;
 use utoipa::ToSchema;
@@ -23,6 +23,11 @@ pub struct ValidateRequest {
     /// Settings applied before the script.
     #[serde(default)]
     settings: JobSettings,
+    /// The engine to validate for (default `embedded`). `flink`: Flink's own planner when the
+    /// server has a Flink distribution (`--flink-home`), else the platform's structural checks
+    /// (`validated_by` says which).
+    #[serde(default)]
+    engine: Option<EngineKind>,
 }
 
 /// Body of `POST /sql/preview`.
@@ -47,7 +52,10 @@ async fn validate(
     State(s): State<AppState>,
     ApiJson(b): ApiJson<ValidateRequest>,
 ) -> Result<Json<ValidationReport>, ApiError> {
-    Ok(Json(s.engine.validate(&b.script, &b.settings).await?))
+    let engine = b.engine.unwrap_or(EngineKind::Embedded);
+    Ok(Json(
+        crate::service::validation::validate(&s, engine, &b.script, &b.settings).await?,
+    ))
 }
 
 /// Runs the script's final SELECT on the embedded engine with a row limit and a timeout.

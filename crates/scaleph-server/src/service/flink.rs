@@ -11,10 +11,11 @@
 
 use crate::error::ApiError;
 use axum::http::StatusCode;
-use scaleph_engine::{JobState, LogLevel};
+use scaleph_engine::{JobState, LogLevel, ValidationReport};
 use scaleph_flink::{FlinkClient, FlinkError, JarRun, Operation};
 use scaleph_meta::{Cluster, Job, JobInstance, Savepoint, Store, StoreError};
 use scaleph_secrets::Keyring;
+use scaleph_sql::StatementKind;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -40,6 +41,9 @@ pub struct FlinkConfig {
     /// Local paths (`filesystem` tables) and hosts (connector options) SQL jobs may name;
     /// checked before submission.
     pub access: scaleph_connectors::ConnectorContext,
+    /// A Flink distribution (its `lib/` jars) for validating scripts with Flink's planner in a
+    /// local JVM; `None` = structural checks only.
+    pub flink_home: Option<PathBuf>,
 }
 
 impl Default for FlinkConfig {
@@ -49,6 +53,7 @@ impl Default for FlinkConfig {
             reconcile_every: Duration::from_secs(1),
             artifacts_dir: PathBuf::from("scaleph-data/artifacts"),
             access: scaleph_connectors::ConnectorContext::default(),
+            flink_home: None,
         }
     }
 }
@@ -60,7 +65,19 @@ pub struct Flink {
     keyring: Arc<Keyring>,
     cfg: Arc<FlinkConfig>,
     loops: Arc<Mutex<HashMap<String, CancellationToken>>>,
+    /// Validation JVMs at once (each takes up to 768 MiB).
+    validations: Arc<tokio::sync::Semaphore>,
 }
+
+/// A script problem as a 422 with `line` and `column`.
+pub(crate) fn positioned(e: scaleph_sql::SqlError) -> ApiError {
+    ApiError::invalid(e.to_string())
+        .with("line", e.pos.line)
+        .with("column", e.pos.column)
+}
+
+/// Longest a Flink validation may take (JVM start, planning).
+const VALIDATE_LIMIT: Duration = Duration::from_secs(120);
 
 /// Maps a Flink client error to the API's: unreachable or refused → 502, unknown → 404.
 pub(crate) fn flink_err(e: FlinkError) -> ApiError {
@@ -85,7 +102,128 @@ impl Flink {
             keyring,
             cfg: Arc::new(cfg),
             loops: Arc::default(),
+            validations: Arc::new(tokio::sync::Semaphore::new(2)),
         }
+    }
+
+    /// Validates a script for Flink. Always: syntax (line:column) and the file and host
+    /// permissions. With a Flink distribution (`flink_home`) and the SQL runner jar: Flink's own
+    /// parser, validator and planner in a local JVM (the runner's `--mode validate`, nothing
+    /// runs), whose `SqlParseException`/`ValidationException` positions are mapped to the
+    /// script's `line:column`, and whose `EXPLAIN` comes back in the report.
+    ///
+    /// # Errors
+    /// 422 with `line`/`column` for syntax, permission or Flink validation errors; 500 when the
+    /// JVM cannot be started or answers nothing readable.
+    pub async fn validate(&self, script: &str) -> Result<ValidationReport, ApiError> {
+        let stmts = scaleph_sql::parse_script(script).map_err(positioned)?;
+        self.cfg.access.check_script(&stmts).map_err(positioned)?;
+        let mut report = ValidationReport {
+            statements: stmts.len(),
+            validated_by: "structure".into(),
+            ..Default::default()
+        };
+        for st in &stmts {
+            match &st.kind {
+                StatementKind::CreateTable(t) => report.tables.push(t.name.clone()),
+                StatementKind::Insert(i) => report.sinks.push(i.target.clone()),
+                StatementKind::StatementSet(set) => {
+                    report.sinks.extend(set.iter().map(|i| i.target.clone()))
+                }
+                _ => {}
+            }
+        }
+        let (Some(home), Some(jar)) = (&self.cfg.flink_home, &self.cfg.sql_runner_jar) else {
+            report.notes.push(
+                "checked by the platform only (syntax, file and host permissions): the server has no Flink distribution to validate with (--flink-home / SCALEPH_FLINK_HOME, and --flink-sql-runner)".into(),
+            );
+            return Ok(report);
+        };
+        let _slot = self
+            .validations
+            .acquire()
+            .await
+            .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
+        let java = std::env::var_os("JAVA_HOME")
+            .map(|h| PathBuf::from(h).join("bin/java"))
+            .unwrap_or_else(|| PathBuf::from("java"));
+        let classpath = format!("{}:{}/lib/*", jar.display(), home.display());
+        let child = tokio::process::Command::new(java)
+            .args([
+                "-Xmx768m",
+                "-cp",
+                &classpath,
+                RUNNER_CLASS,
+                "--mode",
+                "validate",
+            ])
+            .arg("--script-base64")
+            .arg(base64_encode(script.as_bytes()))
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| {
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    format!("cannot start the Flink validator: {e}"),
+                )
+            })?;
+        let out = tokio::time::timeout(VALIDATE_LIMIT, child.wait_with_output())
+            .await
+            .map_err(|_| {
+                ApiError::new(
+                    StatusCode::GATEWAY_TIMEOUT,
+                    "the Flink validator took more than 120 s",
+                )
+            })?
+            .map_err(|e| {
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    format!("the Flink validator failed: {e}"),
+                )
+            })?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        let answer: serde_json::Value = text
+            .lines()
+            .find_map(|l| l.strip_prefix("SCALEPH_VALIDATE "))
+            .and_then(|j| serde_json::from_str(j).ok())
+            .ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "the Flink validator gave no answer",
+                )
+            })?;
+        if answer["ok"] == true {
+            report.validated_by = "flink".into();
+            report.explain = answer["explain"].as_str().map(str::to_string);
+            return Ok(report);
+        }
+        // Flink's position is inside the statement (1-based; 0 = none): make it the script's.
+        let at = answer["statement"]
+            .as_u64()
+            .and_then(|i| stmts.get(i as usize))
+            .map(|s| s.pos)
+            .unwrap_or_default();
+        let (l, c) = (
+            answer["line"].as_u64().unwrap_or(0) as u32,
+            answer["column"].as_u64().unwrap_or(0) as u32,
+        );
+        let (line, column) = match (l, at.line) {
+            (0, 0) => (1, 1),
+            (0, _) => (at.line, at.column),
+            (1, _) => (at.line.max(1), at.column.max(1) + c - 1),
+            (_, _) => (at.line.max(1) + l - 1, c),
+        };
+        let message = answer["message"]
+            .as_str()
+            .unwrap_or("Flink refused the script");
+        Err(
+            ApiError::invalid(format!("{line}:{column}: Flink: {message}"))
+                .with("line", line)
+                .with("column", column),
+        )
     }
 
     async fn client_for(&self, c: &Cluster) -> Result<FlinkClient, ApiError> {
@@ -463,11 +601,6 @@ impl Flink {
         allow_non_restored_state: bool,
     ) -> Result<JobInstance, ApiError> {
         if job.jar.is_none() {
-            let positioned = |e: scaleph_sql::SqlError| {
-                ApiError::invalid(e.to_string())
-                    .with("line", e.pos.line)
-                    .with("column", e.pos.column)
-            };
             let stmts = scaleph_sql::parse_script(script).map_err(positioned)?;
             self.cfg.access.check_script(&stmts).map_err(positioned)?;
         }

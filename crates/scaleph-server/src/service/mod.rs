@@ -6,3 +6,4 @@ pub mod diff;
 pub mod flink;
 pub mod names;
 pub mod runner;
+pub mod validation;

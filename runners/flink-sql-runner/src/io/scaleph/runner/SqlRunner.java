@@ -20,6 +20,12 @@ import org.apache.flink.table.api.TableEnvironment;
  * <p>Arguments: {@code --script-base64 <base64 of the UTF-8 script>} and optionally
  * {@code --pipeline-name <name>} and {@code --set key=value} (repeatable; job settings applied
  * before the script's own {@code SET}s).
+ *
+ * <p>{@code --mode validate}: parses, validates and plans the script with Flink's own planner
+ * without running it (DDL registers in the in-memory catalog, queries and the inserts are
+ * explained), then prints one line {@code SCALEPH_VALIDATE {json}}: {@code {"ok":true,
+ * "explain":"…"}} or {@code {"ok":false,"statement":i,"line":l,"column":c,"message":"…"}} with
+ * the 0-based statement index and the position inside that statement (0 when Flink gives none).
  */
 public final class SqlRunner {
     private static final Pattern SET =
@@ -31,10 +37,13 @@ public final class SqlRunner {
     public static void main(String[] args) throws Exception {
         String script = null;
         String name = null;
+        boolean validate = false;
         java.util.Map<String, String> presets = new java.util.LinkedHashMap<>();
         for (int i = 0; i + 1 < args.length; i += 2) {
             if (args[i].equals("--script-base64")) {
                 script = new String(Base64.getDecoder().decode(args[i + 1]), StandardCharsets.UTF_8);
+            } else if (args[i].equals("--mode")) {
+                validate = args[i + 1].equals("validate");
             } else if (args[i].equals("--pipeline-name")) {
                 name = args[i + 1];
             } else if (args[i].equals("--set")) {
@@ -65,6 +74,10 @@ public final class SqlRunner {
             conf.setString(m.group(1), m.group(2).replace("''", "'"));
             first++;
         }
+        if (validate) {
+            validate(statements, first, conf);
+            return;
+        }
         TableEnvironment env = TableEnvironment.create(
                 EnvironmentSettings.newInstance().withConfiguration(conf).build());
         StatementSet inserts = null;
@@ -91,5 +104,96 @@ public final class SqlRunner {
         if (inserts != null) {
             inserts.execute();
         }
+    }
+
+    /** Statements that only change the session's catalog (safe to execute when validating). */
+    private static final Pattern CATALOG_ONLY = Pattern.compile(
+            "(?is)(CREATE|DROP|ALTER|USE|SHOW|DESC|DESCRIBE|ADD\\s+JAR|LOAD\\s+MODULE|UNLOAD\\s+MODULE)\\b");
+    /** {@code CREATE [OR REPLACE] TABLE … AS query} and {@code REPLACE TABLE … AS query}: run jobs. */
+    private static final Pattern CTAS = Pattern.compile(
+            "(?is)((CREATE\\s+(OR\\s+REPLACE\\s+)?)|REPLACE\\s+)(TEMPORARY\\s+)?TABLE\\b.*\\bAS\\s*(\\(|SELECT|WITH|VALUES)");
+    private static final Pattern POSITION =
+            Pattern.compile("(?i)(?:at )?line (\\d+), column (\\d+)");
+
+    /** {@code --mode validate}: see the class comment. */
+    private static void validate(List<String> statements, int first, Configuration conf) {
+        StringBuilder explain = new StringBuilder();
+        int i = first;
+        int lastInsert = -1;
+        try {
+            TableEnvironment env = TableEnvironment.create(
+                    EnvironmentSettings.newInstance().withConfiguration(conf).build());
+            StatementSet inserts = null;
+            for (; i < statements.size(); i++) {
+                String s = statements.get(i);
+                String head = s.trim().toUpperCase().replaceAll("\\s+", " ");
+                Matcher set = SET.matcher(s);
+                if (set.matches()) {
+                    env.getConfig().set(set.group(1), set.group(2).replace("''", "'"));
+                } else if (RESET.matcher(s).matches()) {
+                    continue;
+                } else if (head.startsWith("INSERT")) {
+                    if (inserts == null) {
+                        inserts = env.createStatementSet();
+                    }
+                    inserts.addInsertSql(s);
+                    lastInsert = i;
+                } else if (!CATALOG_ONLY.matcher(s.trim()).lookingAt() || CTAS.matcher(s.trim()).lookingAt()) {
+                    // Queries, EXECUTE …, CTAS, DELETE/UPDATE/TRUNCATE/CALL…: explained, never run.
+                    try (org.apache.flink.util.CloseableIterator<org.apache.flink.types.Row> rows =
+                            env.executeSql("EXPLAIN " + s).collect()) {
+                        rows.forEachRemaining(r -> explain.append(r.getField(0)).append('\n'));
+                    }
+                } else {
+                    env.executeSql(s);
+                }
+            }
+            if (inserts != null) {
+                i = lastInsert;
+                explain.append(inserts.explain()).append('\n');
+            }
+            System.out.println("SCALEPH_VALIDATE {\"ok\":true,\"explain\":" + json(explain.toString()) + "}");
+        } catch (Throwable t) {
+            Throwable root = t;
+            String message = t.getMessage() == null ? t.toString() : t.getMessage();
+            int line = 0;
+            int column = 0;
+            for (Throwable c = t; c != null; c = c.getCause()) {
+                String m = c.getMessage() == null ? "" : c.getMessage();
+                Matcher p = POSITION.matcher(m);
+                if (p.find()) {
+                    line = Integer.parseInt(p.group(1));
+                    column = Integer.parseInt(p.group(2));
+                    message = m;
+                }
+                root = c;
+            }
+            if (line == 0 && root.getMessage() != null) {
+                message = message + (message.contains(root.getMessage()) ? "" : ": " + root.getMessage());
+            }
+            System.out.println("SCALEPH_VALIDATE {\"ok\":false,\"statement\":" + i + ",\"line\":" + line
+                    + ",\"column\":" + column + ",\"message\":" + json(message) + "}");
+        }
+    }
+
+    /** A JSON string literal. */
+    private static String json(String s) {
+        StringBuilder b = new StringBuilder("\"");
+        for (char c : s.toCharArray()) {
+            switch (c) {
+                case '"': b.append("\\\""); break;
+                case '\\': b.append("\\\\"); break;
+                case '\n': b.append("\\n"); break;
+                case '\r': b.append("\\r"); break;
+                case '\t': b.append("\\t"); break;
+                default:
+                    if (c < 0x20) {
+                        b.append(String.format("\\u%04x", (int) c));
+                    } else {
+                        b.append(c);
+                    }
+            }
+        }
+        return b.append('"').toString();
     }
 }
