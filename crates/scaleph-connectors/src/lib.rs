@@ -24,6 +24,7 @@ mod metered;
 mod options;
 mod print;
 mod sink;
+pub mod text;
 
 pub use access::FileAccess;
 pub use filesystem::check_script_paths;

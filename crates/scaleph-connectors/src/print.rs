@@ -78,7 +78,8 @@ impl Sink for PrintSink {
     ) -> Result<Box<dyn PendingCommit>> {
         let opts = FormatOptions::default().with_null("NULL");
         while let Some(b) = input.next().await {
-            let b = b?;
+            // Flink prints DOUBLE/FLOAT as Java does (`1.0E20`).
+            let b = crate::text::java_floats_in_batch(&b?)?;
             let fmts = b
                 .columns()
                 .iter()

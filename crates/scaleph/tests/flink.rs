@@ -435,7 +435,7 @@ CREATE TABLE g (
   id BIGINT,
   ts AS TO_TIMESTAMP_LTZ(id, 3),
   WATERMARK FOR ts AS ts - INTERVAL '1' SECOND
-) WITH ('connector' = 'datagen', 'fields.id.kind' = 'sequence', 'fields.id.start' = '1', 'fields.id.end' = '100');
+) WITH ('connector' = 'datagen', 'fields.id.kind' = 'sequence', 'fields.id.start' = '1', 'fields.id.end' = '100', 'number-of-rows' = '100');
 CREATE TABLE sink_t (id BIGINT, ts TIMESTAMP_LTZ(3)) WITH ('connector' = 'filesystem', 'path' = '{}', 'format' = 'csv');
 INSERT INTO sink_t SELECT id, ts FROM g /*+ OPTIONS('rows-per-second' = '10000') */ WHERE id <= 50;",
         out.display()
@@ -637,6 +637,8 @@ async fn embedded_and_flink_agree() {
         ("join", format!("{orders}\n{customers}"), "region STRING, total BIGINT", "SELECT c.region, SUM(o.amount) FROM orders o JOIN customers c ON o.customer = c.id GROUP BY c.region"),
         ("datagen", "CREATE TABLE g (id BIGINT) WITH ('connector' = 'datagen', 'fields.id.kind' = 'sequence', 'fields.id.start' = '1', 'fields.id.end' = '500', 'number-of-rows' = '500');".to_string(), "id BIGINT, sq BIGINT", "SELECT id, id * id FROM g WHERE MOD(id, 3) = 0"),
         ("json", customers.clone(), "id BIGINT, name STRING, region STRING", "SELECT id, UPPER(name), region FROM customers WHERE region = 'north'"),
+        // DOUBLE written and cast to STRING as Java writes it (1.0E19, 0.3333333333333333).
+        ("doubles", orders.clone(), "id BIGINT, big DOUBLE, third DOUBLE, s STRING, small DOUBLE", "SELECT id, CAST(id AS DOUBLE) * 1e18, CAST(id AS DOUBLE) / 3, CAST(CAST(id AS DOUBLE) / 7 AS STRING), CAST(id AS DOUBLE) / 100000 FROM orders WHERE id <= 12"),
         // A computed column, and 'NA' read as NULL in a string and a numeric column.
         ("computed_null_literal", scores, "id BIGINT, name STRING, pts INT, bonus INT, unnamed BOOLEAN", "SELECT id, name, pts, bonus, name IS NULL FROM scores WHERE pts IS NOT NULL OR name IS NULL"),
     ];

@@ -41,7 +41,8 @@ enum Writer {
 impl Writer {
     fn write(&mut self, b: &RecordBatch) -> Result<()> {
         match self {
-            Writer::Csv(w) => w.write(b)?,
+            // Flink's CSV format writes DOUBLE/FLOAT as Java does (`1.0E20`).
+            Writer::Csv(w) => w.write(&crate::text::java_floats_in_batch(b)?)?,
             Writer::Json(w) => w.write(b)?,
             Writer::Parquet(w) => w.write(b)?,
         }

@@ -42,6 +42,9 @@ pub(crate) enum CompatFn {
     JsonString,
     /// `JSON_ARRAY(v, …)` → STRING, NULLs left out (`ABSENT ON NULL`).
     JsonArray,
+    /// `flink_cast_string(v)`, from `CAST(v AS STRING)`: DOUBLE/FLOAT as Java writes them,
+    /// BOOLEAN as `TRUE`/`FALSE`, the rest as Arrow's cast.
+    CastString,
 }
 
 /// One of [`CompatFn`] as a DataFusion UDF.
@@ -73,6 +76,7 @@ impl ScalarUDFImpl for CompatUdf {
             CompatFn::JsonExists => "json_exists",
             CompatFn::JsonString => "json_string",
             CompatFn::JsonArray => "json_array",
+            CompatFn::CastString => "flink_cast_string",
         }
     }
 
@@ -86,7 +90,7 @@ impl ScalarUDFImpl for CompatUdf {
         let s = DataType::Utf8;
         let arity_ok = match self.kind {
             RegexpExtract => (2..=3).contains(&t.len()),
-            Hex | Bin | Sha1 | JsonString => t.len() == 1,
+            Hex | Bin | Sha1 | JsonString | CastString => t.len() == 1,
             Sha2 | JsonValue | JsonQuery | JsonExists => t.len() == 2,
             JsonArray => true,
         };
@@ -106,7 +110,7 @@ impl ScalarUDFImpl for CompatUdf {
             Bin => vec![DataType::Int64],
             Sha2 => vec![s, DataType::Int64],
             JsonValue | JsonQuery | JsonExists => vec![s.clone(), s],
-            JsonString | JsonArray => t.to_vec(),
+            JsonString | JsonArray | CastString => t.to_vec(),
         })
     }
 
@@ -171,6 +175,18 @@ impl ScalarUDFImpl for CompatUdf {
                     })
                 })
             }
+            CompatFn::CastString => match arrays[0].data_type() {
+                DataType::Float32 | DataType::Float64 => {
+                    scaleph_connectors::text::java_floats_as_text(&arrays[0])
+                }
+                DataType::Boolean => {
+                    let v = arrays[0].as_boolean();
+                    strings(n, |r| {
+                        (!v.is_null(r)).then(|| if v.value(r) { "TRUE" } else { "FALSE" }.into())
+                    })
+                }
+                _ => cast(&arrays[0], &DataType::Utf8)?,
+            },
             CompatFn::JsonValue | CompatFn::JsonQuery | CompatFn::JsonExists => {
                 json_path_fn(self.kind, &arrays, n)?
             }

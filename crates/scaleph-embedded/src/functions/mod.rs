@@ -359,6 +359,18 @@ pub(crate) fn rewrite(stmt: &mut Statement) {
             ));
             return ControlFlow::<()>::Continue(());
         }
+        // CAST(v AS STRING): Flink's text of DOUBLE/FLOAT/BOOLEAN (see compat::CompatFn).
+        if let Expr::Cast {
+            kind: CastKind::Cast | CastKind::TryCast | CastKind::SafeCast,
+            expr,
+            data_type: SqlType::String(_) | SqlType::Varchar(None) | SqlType::Text,
+            format: None,
+            ..
+        } = e
+        {
+            *e = call("flink_cast_string", vec![(**expr).clone()]);
+            return ControlFlow::<()>::Continue(());
+        }
         // EXTRACT(DOW FROM t): Flink counts Sunday as 1 (DataFusion: 0).
         if let Expr::Extract {
             field: DateTimeField::Dow,
@@ -646,6 +658,7 @@ pub(crate) fn register(ctx: &SessionContext) {
         CompatFn::JsonExists,
         CompatFn::JsonString,
         CompatFn::JsonArray,
+        CompatFn::CastString,
     ] {
         ctx.register_udf(ScalarUDF::new_from_impl(CompatUdf::new(k)));
     }

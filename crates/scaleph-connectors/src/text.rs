@@ -1,0 +1,174 @@
+//! Values as Flink writes them as text: Java's `Double.toString` / `Float.toString` for `DOUBLE`
+//! and `FLOAT` (what Flink's print sink, its CSV format and `CAST(… AS STRING)` produce).
+//!
+//! Java's rule (`java.lang.Double#toString`, JDK 19+ shortest-digits algorithm, which Flink's
+//! outputs match for the values tested): NaN, `Infinity`, `-Infinity`; `0.0`/`-0.0`; for
+//! 10⁻³ ≤ |d| < 10⁷ plain decimal with at least one digit after the point (`123.0`, `0.001`);
+//! otherwise `d.dddE±n` with at least one digit after the point (`1.0E20`, `1.0E-5`). The
+//! digits are the shortest that read back to the same value (Rust's `{:e}` gives them).
+
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, StringBuilder};
+use datafusion::arrow::datatypes::{DataType, Field, Float32Type, Float64Type, Schema};
+use datafusion::arrow::error::ArrowError;
+use datafusion::arrow::record_batch::RecordBatch;
+use std::sync::Arc;
+
+/// `d` as Java's `Double.toString(d)`.
+pub fn java_double(d: f64) -> String {
+    java_float_text(
+        d.is_nan(),
+        d.is_infinite(),
+        d == 0.0,
+        d.is_sign_negative(),
+        || format!("{d:e}"),
+    )
+}
+
+/// `f` as Java's `Float.toString(f)`.
+pub fn java_float(f: f32) -> String {
+    java_float_text(
+        f.is_nan(),
+        f.is_infinite(),
+        f == 0.0,
+        f.is_sign_negative(),
+        || format!("{f:e}"),
+    )
+}
+
+fn java_float_text(
+    nan: bool,
+    inf: bool,
+    zero: bool,
+    negative: bool,
+    sci: impl Fn() -> String,
+) -> String {
+    if nan {
+        return "NaN".into();
+    }
+    let sign = if negative { "-" } else { "" };
+    if inf {
+        return format!("{sign}Infinity");
+    }
+    if zero {
+        return format!("{sign}0.0");
+    }
+    // `{:e}` → "-1.2345e-7": shortest digits and the decimal exponent.
+    let s = sci();
+    let s = s.trim_start_matches('-');
+    let (mantissa, exp) = s.split_once('e').expect("{:e} has an exponent");
+    let exp: i32 = exp.parse().expect("integer exponent");
+    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
+    if (-3..7).contains(&exp) {
+        // Plain notation: the point goes after digit `exp + 1` (padding with zeros).
+        let point = exp + 1;
+        let (int, frac) = if point <= 0 {
+            (
+                "0".to_string(),
+                format!("{}{digits}", "0".repeat((-point) as usize)),
+            )
+        } else if (point as usize) >= digits.len() {
+            (
+                format!("{digits}{}", "0".repeat(point as usize - digits.len())),
+                String::new(),
+            )
+        } else {
+            (
+                digits[..point as usize].to_string(),
+                digits[point as usize..].to_string(),
+            )
+        };
+        let frac = if frac.is_empty() { "0".into() } else { frac };
+        format!("{sign}{int}.{frac}")
+    } else {
+        let (first, rest) = digits.split_at(1);
+        let rest = if rest.is_empty() { "0" } else { rest };
+        format!("{sign}{first}.{rest}E{exp}")
+    }
+}
+
+/// A `FLOAT`/`DOUBLE` column as Java text (NULLs stay NULL); other columns are returned as
+/// they are.
+pub fn java_floats_as_text(a: &ArrayRef) -> ArrayRef {
+    let text = |n: usize, f: &dyn Fn(usize) -> String| {
+        let mut b = StringBuilder::with_capacity(n, n * 12);
+        for r in 0..n {
+            if a.is_null(r) {
+                b.append_null();
+            } else {
+                b.append_value(f(r));
+            }
+        }
+        Arc::new(b.finish()) as ArrayRef
+    };
+    match a.data_type() {
+        DataType::Float64 => {
+            let v = a.as_primitive::<Float64Type>();
+            text(a.len(), &|r| java_double(v.value(r)))
+        }
+        DataType::Float32 => {
+            let v = a.as_primitive::<Float32Type>();
+            text(a.len(), &|r| java_float(v.value(r)))
+        }
+        _ => a.clone(),
+    }
+}
+
+/// `b` with its `FLOAT`/`DOUBLE` columns as Java text ([`java_floats_as_text`]); the same
+/// batch when it has none.
+///
+/// # Errors
+/// Never in practice: the new columns match the new schema.
+pub fn java_floats_in_batch(b: &RecordBatch) -> Result<RecordBatch, ArrowError> {
+    let is_float = |t: &DataType| matches!(t, DataType::Float32 | DataType::Float64);
+    if !b.schema().fields().iter().any(|f| is_float(f.data_type())) {
+        return Ok(b.clone());
+    }
+    let fields: Vec<Field> = b
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| {
+            if is_float(f.data_type()) {
+                Field::new(f.name(), DataType::Utf8, f.is_nullable())
+            } else {
+                f.as_ref().clone()
+            }
+        })
+        .collect();
+    let columns = b.columns().iter().map(java_floats_as_text).collect();
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Expected strings are Java's (`jshell`: `Double.toString(x)`), as Flink 2.3 printed them
+    /// for `CAST(… AS STRING)`.
+    #[test]
+    fn doubles_as_java_writes_them() {
+        for (d, java) in [
+            (1.0e20, "1.0E20"),
+            (123.0, "123.0"),
+            (0.00001, "1.0E-5"),
+            (0.001, "0.001"),
+            (1234567.0, "1234567.0"),
+            (12345678.0, "1.2345678E7"),
+            (0.1 + 0.2, "0.30000000000000004"),
+            (-2.5, "-2.5"),
+            (1.0 / 3.0, "0.3333333333333333"),
+            (4.605170185988092, "4.605170185988092"),
+            (0.0, "0.0"),
+            (-0.0, "-0.0"),
+            (f64::NAN, "NaN"),
+            (f64::NEG_INFINITY, "-Infinity"),
+            (1e-300, "1.0E-300"),
+            (123456.789, "123456.789"),
+        ] {
+            assert_eq!(java_double(d), java, "{d:?}");
+        }
+        assert_eq!(java_float(1.5), "1.5");
+        assert_eq!(java_float(0.1), "0.1");
+        assert_eq!(java_float(1.0e10), "1.0E10");
+    }
+}
