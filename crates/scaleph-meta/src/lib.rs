@@ -60,9 +60,8 @@ pub enum Backend {
 pub struct StoreOptions {
     /// Connections for read-only queries (default 8). SQLite: that many readers beside the one
     /// writer, in WAL mode; `0` keeps the setting from before WAL (one connection for reads and
-    /// writes, journal mode as the file has it), for comparison only. PostgreSQL: a read pool
-    /// of this many connections beside a write pool of [`PG_WRITE_CONNECTIONS`]; `0` = one
-    /// shared pool of [`PG_WRITE_CONNECTIONS`].
+    /// writes, journal mode as the file has it), for comparison only. PostgreSQL ignores it:
+    /// one pool of [`PG_CONNECTIONS`].
     pub read_connections: u32,
     /// How long a request waits for a free connection before [`StoreError::Database`]
     /// (default 10 s).
@@ -78,8 +77,8 @@ impl Default for StoreOptions {
     }
 }
 
-/// Connections of the PostgreSQL write pool.
-pub const PG_WRITE_CONNECTIONS: u32 = 4;
+/// Connections of the PostgreSQL pool (reads and writes).
+pub const PG_CONNECTIONS: u32 = 4;
 
 /// How long an SQLite connection waits for a lock held by another process (e.g. a CLI command
 /// writing while the server runs) before `SQLITE_BUSY`, in milliseconds.
@@ -114,24 +113,11 @@ impl Store {
         };
         let base = AnyPoolOptions::new().acquire_timeout(opts.acquire_timeout);
         let (read, write) = match backend {
-            // Two pools, so reads never queue behind writers for a connection (one shared
-            // pool put read p99 at 137–255 ms under 20 writers, `bench/src/bin/store_load.rs`).
-            Backend::Postgres if opts.read_connections > 0 => {
-                let write = base
-                    .clone()
-                    .max_connections(PG_WRITE_CONNECTIONS)
-                    .connect(url)
-                    .await?;
-                let read = base
-                    .max_connections(opts.read_connections)
-                    .connect_lazy(url)?;
-                (read, write)
-            }
+            // One pool: on 2 cores shared with the server and PostgreSQL itself, more backends
+            // only add contention — separate read/write pools (8 + 4, 2 + 4) measured read p99
+            // ×4.2 and ×1.45 of one pool of 4 (`bench/src/bin/store_load.rs`, 20 writers).
             Backend::Postgres => {
-                let pool = base
-                    .max_connections(PG_WRITE_CONNECTIONS)
-                    .connect(url)
-                    .await?;
+                let pool = base.max_connections(PG_CONNECTIONS).connect(url).await?;
                 (pool.clone(), pool)
             }
             // An in-memory database exists once per connection: one connection serves all.
