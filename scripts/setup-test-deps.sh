@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the test dependencies when missing: PostgreSQL server, Chromium and the CJK font
 # (Debian packages; the font also when Chromium is already there), DuckDB (PyPI, for TPC-H
-# reference results), schemathesis (PyPI, in the venv ~/.cache/scaleph-venv, for
+# reference results) and tpchgen-cli (PyPI, data of the differential corpus),
+# schemathesis (PyPI, in the venv ~/.cache/scaleph-venv, for
 # tests/fuzz_api.rs), the web UI's npm packages (Vite, Vitest, playwright-core). Flink and the
 # JDK come with scripts/flink-cluster.sh. Idempotent.
 set -euo pipefail
@@ -22,6 +23,10 @@ if [ ! -d web/node_modules ]; then
 fi
 if ! python3 -c 'import duckdb' 2>/dev/null; then
   python3 -m pip install --quiet duckdb
+fi
+# TPC-H data generator of the differential corpus (crates/scaleph-embedded/tests/corpus).
+if ! command -v tpchgen-cli >/dev/null 2>&1; then
+  python3 -m pip install --quiet tpchgen-cli==4.0.0
 fi
 VENV="$HOME/.cache/scaleph-venv"
 if [ ! -x "$VENV/bin/st" ]; then

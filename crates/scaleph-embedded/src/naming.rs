@@ -7,7 +7,7 @@
 //! written, not the expanded columns.
 
 use datafusion::sql::sqlparser::ast::{Expr, Ident, Select, SelectItem};
-use datafusion::sql::sqlparser::ast::{Statement, VisitMut, VisitorMut};
+use datafusion::sql::sqlparser::ast::{LimitClause, Query, Statement, VisitMut, VisitorMut};
 use std::collections::HashSet;
 use std::ops::ControlFlow;
 
@@ -16,13 +16,40 @@ struct Namer;
 impl VisitorMut for Namer {
     type Break = ();
 
+    /// `FETCH FIRST n ROWS ONLY` is `LIMIT n` (DataFusion plans only the latter).
+    fn pre_visit_query(&mut self, q: &mut Query) -> ControlFlow<()> {
+        let plain = q
+            .fetch
+            .as_ref()
+            .is_some_and(|f| !f.with_ties && !f.percent && f.quantity.is_some());
+        let no_limit = match &q.limit_clause {
+            None => true,
+            Some(LimitClause::LimitOffset { limit, .. }) => limit.is_none(),
+            Some(_) => false,
+        };
+        if plain && no_limit {
+            let n = q.fetch.take().and_then(|f| f.quantity);
+            let offset = match q.limit_clause.take() {
+                Some(LimitClause::LimitOffset { offset, .. }) => offset,
+                _ => None,
+            };
+            q.limit_clause = Some(LimitClause::LimitOffset {
+                limit: n,
+                offset,
+                limit_by: vec![],
+            });
+        }
+        ControlFlow::Continue(())
+    }
+
     fn pre_visit_select(&mut self, select: &mut Select) -> ControlFlow<()> {
         name_items(&mut select.projection);
         ControlFlow::Continue(())
     }
 }
 
-/// Gives every unaliased select item of `stmt` (all nesting levels) Flink's name.
+/// Gives every unaliased select item of `stmt` (all nesting levels) Flink's name, and turns
+/// `FETCH FIRST n ROWS ONLY` into `LIMIT n`.
 pub(crate) fn name_select_items(stmt: &mut Statement) {
     let _ = stmt.visit(&mut Namer);
 }

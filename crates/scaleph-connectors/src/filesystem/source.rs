@@ -53,6 +53,10 @@ pub(super) fn build(cfg: &FsConfig) -> Result<Arc<dyn TableProvider>, SqlError> 
     let null_literal = cfg.csv.null_literal.as_deref().filter(|_| csv);
     let as_text = lenient || null_literal.is_some();
     let is_part = |name: &str| def.partitioned_by.iter().any(|p| p == name);
+    // Flink reads an empty CSV field of a STRING column as '' (NULL only through
+    // `csv.null-literal`); Arrow's reader gives NULL for every empty field.
+    let is_text = |c: &scaleph_sql::ColumnDef| c.data_type.to_arrow() == DataType::Utf8;
+    let empty_strings = csv && def.columns.iter().any(|c| !is_part(&c.name) && is_text(c));
     let file_fields: Vec<Field> = def
         .columns
         .iter()
@@ -111,7 +115,7 @@ pub(super) fn build(cfg: &FsConfig) -> Result<Arc<dyn TableProvider>, SqlError> 
         .chain(def.partitioned_by.iter().map(String::as_str))
         .collect();
     let same_order = listed.iter().zip(&def.columns).all(|(a, c)| *a == c.name);
-    if same_order && !as_text {
+    if same_order && !as_text && !empty_strings {
         return Ok(listing);
     }
     let exprs: Vec<Expr> = def
@@ -119,8 +123,16 @@ pub(super) fn build(cfg: &FsConfig) -> Result<Arc<dyn TableProvider>, SqlError> 
         .iter()
         .map(|c| {
             let mut e = Expr::Column(Column::new_unqualified(&c.name));
-            if !as_text || is_part(&c.name) {
+            if is_part(&c.name) {
                 return e;
+            }
+            if csv && is_text(c) {
+                e = when(e.clone().is_null(), lit(""))
+                    .otherwise(e)
+                    .expect("one WHEN branch");
+            }
+            if !as_text {
+                return e.alias(&c.name);
             }
             if let Some(n) = null_literal {
                 e = when(e.clone().eq(lit(n)), lit(ScalarValue::Utf8(None)))
@@ -142,5 +154,32 @@ pub(super) fn build(cfg: &FsConfig) -> Result<Arc<dyn TableProvider>, SqlError> 
         .and_then(|b| b.project(exprs))
         .and_then(|b| b.build())
         .map_err(|e| SqlError::invalid(def.pos, e.to_string()))?;
-    Ok(Arc::new(ViewTable::new(plan, None)))
+    Ok(Arc::new(FileRows(Arc::new(ViewTable::new(plan, None)))))
+}
+
+/// The converted rows of a file table. Filters are not pushed into it, so a table's source
+/// metrics count the rows read from its files, before the query's filters (a CSV scan cannot
+/// skip rows anyway).
+#[derive(Debug)]
+struct FileRows(Arc<dyn TableProvider>);
+
+#[async_trait::async_trait]
+impl TableProvider for FileRows {
+    fn schema(&self) -> datafusion::arrow::datatypes::SchemaRef {
+        self.0.schema()
+    }
+
+    fn table_type(&self) -> datafusion::datasource::TableType {
+        self.0.table_type()
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn datafusion::catalog::Session,
+        projection: Option<&Vec<usize>>,
+        _filters: &[Expr],
+        limit: Option<usize>,
+    ) -> datafusion::error::Result<Arc<dyn datafusion::physical_plan::ExecutionPlan>> {
+        self.0.scan(state, projection, &[], limit).await
+    }
 }

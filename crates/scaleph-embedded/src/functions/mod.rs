@@ -163,6 +163,8 @@ pub(crate) fn check_unsupported(q: &QueryText) -> Result<(), SqlError> {
             ("LOCALTIME" | "LOCALTIMESTAMP", n) if n != Some("(") => Some(w.clone()),
             ("MAP", Some("[")) => Some("MAP[…] value constructor".to_string()),
             ("OVERLAPS", _) => Some("OVERLAPS".to_string()),
+            // DataFusion's INTERSECT ALL / EXCEPT ALL do not keep duplicates as SQL says.
+            ("INTERSECT" | "EXCEPT", Some("ALL")) => Some(format!("{w} ALL")),
             ("BETWEEN", Some("SYMMETRIC" | "ASYMMETRIC")) => {
                 Some(format!("BETWEEN {}", next.unwrap_or_default()))
             }
@@ -395,6 +397,14 @@ pub(crate) fn rewrite(stmt: &mut Statement) {
         let Expr::Function(f) = e else {
             return ControlFlow::<()>::Continue(());
         };
+        // Function names are case-insensitive in Flink, quoted or not (`LEFT` must be
+        // quoted there, being a keyword).
+        if let [ObjectNamePart::Identifier(id)] = f.name.0.as_mut_slice() {
+            if id.quote_style.is_some() {
+                id.value = id.value.to_ascii_lowercase();
+                id.quote_style = None;
+            }
+        }
         if f.over.is_some() && !matches!(fname(f).as_deref(), Some("LISTAGG")) {
             return ControlFlow::Continue(());
         }
