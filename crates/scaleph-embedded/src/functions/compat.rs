@@ -45,6 +45,10 @@ pub(crate) enum CompatFn {
     /// `flink_cast_string(v)`, from `CAST(v AS STRING)`: DOUBLE/FLOAT as Java writes them,
     /// BOOLEAN as `TRUE`/`FALSE`, the rest as Arrow's cast.
     CastString,
+    /// `flink_avg(sum, count)`, from `AVG(x)`: integers → the sum's integer type, truncated
+    /// toward zero; `DECIMAL(p, s)` → `DECIMAL(38, max(6, s))` rounded half-up; floats →
+    /// DOUBLE. NULL when the count is 0. (Flink's `AvgAggFunction` result types.)
+    Avg,
 }
 
 /// One of [`CompatFn`] as a DataFusion UDF.
@@ -77,6 +81,7 @@ impl ScalarUDFImpl for CompatUdf {
             CompatFn::JsonString => "json_string",
             CompatFn::JsonArray => "json_array",
             CompatFn::CastString => "flink_cast_string",
+            CompatFn::Avg => "flink_avg",
         }
     }
 
@@ -91,7 +96,7 @@ impl ScalarUDFImpl for CompatUdf {
         let arity_ok = match self.kind {
             RegexpExtract => (2..=3).contains(&t.len()),
             Hex | Bin | Sha1 | JsonString | CastString => t.len() == 1,
-            Sha2 | JsonValue | JsonQuery | JsonExists => t.len() == 2,
+            Sha2 | JsonValue | JsonQuery | JsonExists | Avg => t.len() == 2,
             JsonArray => true,
         };
         if !arity_ok {
@@ -111,12 +116,25 @@ impl ScalarUDFImpl for CompatUdf {
             Sha2 => vec![s, DataType::Int64],
             JsonValue | JsonQuery | JsonExists => vec![s.clone(), s],
             JsonString | JsonArray | CastString => t.to_vec(),
+            Avg => vec![
+                match &t[0] {
+                    d @ DataType::Decimal128(..) => d.clone(),
+                    d if d.is_integer() => DataType::Int64,
+                    _ => DataType::Float64,
+                },
+                DataType::Int64,
+            ],
         })
     }
 
-    fn return_type(&self, _t: &[DataType]) -> Result<DataType> {
+    fn return_type(&self, t: &[DataType]) -> Result<DataType> {
         Ok(match self.kind {
             CompatFn::JsonExists => DataType::Boolean,
+            CompatFn::Avg => match &t[0] {
+                DataType::Decimal128(_, s) => DataType::Decimal128(38, (*s).max(6)),
+                DataType::Int64 => DataType::Int64,
+                _ => DataType::Float64,
+            },
             _ => DataType::Utf8,
         })
     }
@@ -175,6 +193,7 @@ impl ScalarUDFImpl for CompatUdf {
                     })
                 })
             }
+            CompatFn::Avg => avg(&arrays[0], &arrays[1])?,
             CompatFn::CastString => match arrays[0].data_type() {
                 DataType::Float32 | DataType::Float64 => {
                     scaleph_connectors::text::java_floats_as_text(&arrays[0])
@@ -216,6 +235,60 @@ impl ScalarUDFImpl for CompatUdf {
         };
         Ok(ColumnarValue::Array(out))
     }
+}
+
+/// `sum / count` with Flink's AVG result type (see [`CompatFn::Avg`]).
+fn avg(sum: &ArrayRef, count: &ArrayRef) -> Result<ArrayRef> {
+    use datafusion::arrow::array::{Decimal128Builder, Float64Builder, Int64Builder};
+    use datafusion::arrow::datatypes::Decimal128Type;
+    let n = sum.len();
+    let count = count.as_primitive::<Int64Type>();
+    let valid = |r: usize| !sum.is_null(r) && !count.is_null(r) && count.value(r) != 0;
+    Ok(match sum.data_type() {
+        DataType::Int64 => {
+            let s = sum.as_primitive::<Int64Type>();
+            let mut b = Int64Builder::with_capacity(n);
+            for r in 0..n {
+                b.append_option(valid(r).then(|| s.value(r) / count.value(r)));
+            }
+            Arc::new(b.finish())
+        }
+        DataType::Decimal128(_, scale) => {
+            let s = sum.as_primitive::<Decimal128Type>();
+            let out_scale = (*scale).max(6);
+            let shift = 10i128.pow(u32::try_from(out_scale - *scale).unwrap_or(0));
+            let mut b = Decimal128Builder::with_capacity(n);
+            for r in 0..n {
+                if !valid(r) {
+                    b.append_null();
+                    continue;
+                }
+                // sum·10^(out−s) / count, rounded half away from zero (Java's HALF_UP).
+                let (num, den) = (s.value(r).checked_mul(shift), i128::from(count.value(r)));
+                let Some(num) = num else {
+                    return exec_err!("AVG: DECIMAL overflow");
+                };
+                let q = num / den;
+                let rem = num % den;
+                let q = if 2 * rem.abs() >= den.abs() {
+                    q + if (num < 0) != (den < 0) { -1 } else { 1 }
+                } else {
+                    q
+                };
+                b.append_value(q);
+            }
+            Arc::new(b.finish().with_precision_and_scale(38, out_scale)?)
+        }
+        _ => {
+            let s = cast(sum, &DataType::Float64)?;
+            let s = s.as_primitive::<datafusion::arrow::datatypes::Float64Type>();
+            let mut b = Float64Builder::with_capacity(n);
+            for r in 0..n {
+                b.append_option(valid(r).then(|| s.value(r) / count.value(r) as f64));
+            }
+            Arc::new(b.finish())
+        }
+    })
 }
 
 fn text(a: &ArrayRef) -> Result<ArrayRef> {

@@ -405,6 +405,24 @@ pub(crate) fn rewrite(stmt: &mut Statement) {
                 id.quote_style = None;
             }
         }
+        // AVG(x) = flink_avg(SUM(x), COUNT(x)) with DISTINCT, FILTER and OVER kept: Flink's
+        // result type (the input's for integers, truncated; DECIMAL(38, max(6, s)) rounded
+        // half-up for decimals), see `compat::CompatFn::Avg`.
+        if fname(f).as_deref() == Some("AVG") {
+            if let FunctionArguments::List(l) = &f.args {
+                if l.args.len() == 1 && l.clauses.is_empty() {
+                    let mut sum = f.clone();
+                    sum.name = ObjectName(vec![ObjectNamePart::Identifier(Ident::new("sum"))]);
+                    let mut count = f.clone();
+                    count.name = ObjectName(vec![ObjectNamePart::Identifier(Ident::new("count"))]);
+                    *e = call(
+                        "flink_avg",
+                        vec![Expr::Function(sum), Expr::Function(count)],
+                    );
+                    return ControlFlow::Continue(());
+                }
+            }
+        }
         if f.over.is_some() && !matches!(fname(f).as_deref(), Some("LISTAGG")) {
             return ControlFlow::Continue(());
         }
@@ -669,6 +687,7 @@ pub(crate) fn register(ctx: &SessionContext) {
         CompatFn::JsonString,
         CompatFn::JsonArray,
         CompatFn::CastString,
+        CompatFn::Avg,
     ] {
         ctx.register_udf(ScalarUDF::new_from_impl(CompatUdf::new(k)));
     }
