@@ -78,7 +78,7 @@ impl Default for StoreOptions {
 }
 
 /// Connections of the PostgreSQL pool (reads and writes).
-pub const PG_CONNECTIONS: u32 = 4;
+pub const PG_CONNECTIONS: u32 = 12;
 
 /// How long an SQLite connection waits for a lock held by another process (e.g. a CLI command
 /// writing while the server runs) before `SQLITE_BUSY`, in milliseconds.
@@ -113,9 +113,10 @@ impl Store {
         };
         let base = AnyPoolOptions::new().acquire_timeout(opts.acquire_timeout);
         let (read, write) = match backend {
-            // One pool: on 2 cores shared with the server and PostgreSQL itself, more backends
-            // only add contention — separate read/write pools (8 + 4, 2 + 4) measured read p99
-            // ×4.2 and ×1.45 of one pool of 4 (`bench/src/bin/store_load.rs`, 20 writers).
+            // One pool (`bench/src/bin/store_load.rs`, 20 writers + 200 reads/s, 2 cores):
+            // separate read/write pools (8 + 4, 2 + 4) measured read p99 ×4.2 and ×1.45 of one
+            // pool of 4 while a JVM shared the cores; on a quiet machine one pool of 12 gave
+            // read p99 49–82 ms against 55–102 ms for 4.
             Backend::Postgres => {
                 let pool = base.max_connections(PG_CONNECTIONS).connect(url).await?;
                 (pool.clone(), pool)
