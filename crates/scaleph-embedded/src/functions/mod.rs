@@ -310,8 +310,81 @@ fn concat_tree(mut args: Vec<Expr>) -> Expr {
     }
 }
 
+/// Arrow's name of a SQL type for `arrow_cast`, for the types an aggregate argument is commonly
+/// cast to.
+fn arrow_type_name(t: &SqlType) -> Option<String> {
+    use datafusion::sql::sqlparser::ast::ExactNumberInfo;
+    Some(match t {
+        SqlType::Double(_) | SqlType::DoublePrecision | SqlType::Float8 => "Float64".into(),
+        SqlType::Float(_) | SqlType::Real | SqlType::Float4 => "Float32".into(),
+        SqlType::Int(_) | SqlType::Integer(_) => "Int32".into(),
+        SqlType::BigInt(_) => "Int64".into(),
+        SqlType::SmallInt(_) => "Int16".into(),
+        SqlType::TinyInt(_) => "Int8".into(),
+        SqlType::Decimal(ExactNumberInfo::PrecisionAndScale(p, s))
+        | SqlType::Numeric(ExactNumberInfo::PrecisionAndScale(p, s)) => {
+            format!("Decimal128({p}, {s})")
+        }
+        _ => return None,
+    })
+}
+
+/// DataFusion names `agg(CAST(x AS T))` like `agg(x)`, so `SUM(x)` beside
+/// `SUM(CAST(x AS DOUBLE))` is refused as a duplicate field. Casts directly inside aggregate
+/// arguments become `arrow_cast(x, 'T')` (the same conversion, a distinct name).
+fn distinct_cast_names(stmt: &mut Statement) {
+    const AGGREGATES: [&str; 12] = [
+        "SUM",
+        "COUNT",
+        "MIN",
+        "MAX",
+        "AVG",
+        "STDDEV_POP",
+        "STDDEV_SAMP",
+        "STDDEV",
+        "VAR_POP",
+        "VAR_SAMP",
+        "VARIANCE",
+        "FIRST_VALUE",
+    ];
+    let _ = visit_expressions_mut(stmt, |e: &mut Expr| {
+        let Expr::Function(f) = e else {
+            return ControlFlow::<()>::Continue(());
+        };
+        if !fname(f).is_some_and(|n| AGGREGATES.contains(&n.as_str())) {
+            return ControlFlow::Continue(());
+        }
+        if let FunctionArguments::List(l) = &mut f.args {
+            for a in &mut l.args {
+                if let FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Cast {
+                    kind: CastKind::Cast,
+                    expr,
+                    data_type,
+                    format: None,
+                    ..
+                })) = a
+                {
+                    if let Some(t) = arrow_type_name(data_type) {
+                        let inner = (**expr).clone();
+                        *a = FunctionArg::Unnamed(FunctionArgExpr::Expr(call(
+                            "arrow_cast",
+                            vec![inner, string_lit(&t)],
+                        )));
+                    }
+                }
+            }
+        }
+        ControlFlow::Continue(())
+    });
+}
+
 /// Rewrites Flink functions in a parsed query, as listed in this module's docs.
 pub(crate) fn rewrite(stmt: &mut Statement) {
+    rewrite_functions(stmt);
+    distinct_cast_names(stmt);
+}
+
+fn rewrite_functions(stmt: &mut Statement) {
     let _ = visit_expressions_mut(stmt, |e: &mut Expr| {
         // FLOOR/CEIL(t TO unit) → flink_floor/flink_ceil('UNIT', t)
         let name = if matches!(e, Expr::Floor { .. }) {
