@@ -385,6 +385,7 @@ impl ScriptSession {
         }
         let mut stmt = stmts.remove(0);
         crate::config::check_depth(&stmt, self.limits.max_expression_depth, q.pos)?;
+        crate::support::check_query(&stmt, q.pos)?;
         self.open_sources(&stmt).await?;
         functions::rewrite(&mut stmt);
         crate::naming::name_select_items(&mut stmt);

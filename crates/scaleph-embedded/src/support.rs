@@ -132,3 +132,67 @@ fn table(t: &TableDef) -> Result<(), SqlError> {
     }
     Ok(())
 }
+
+/// Query shapes DataFusion plans but cannot execute (they failed with "not implemented" at run
+/// time): `EXISTS`/`IN` subqueries inside a select list, and a row-valued `IN (SELECT …)`.
+///
+/// # Errors
+/// `unsupported: …` at the construct (`fallback` when it has no position).
+pub(crate) fn check_query(
+    stmt: &datafusion::sql::sqlparser::ast::Statement,
+    fallback: Pos,
+) -> Result<(), SqlError> {
+    use datafusion::sql::sqlparser::ast::{
+        visit_expressions, Expr, Select, Spanned, Visit, Visitor,
+    };
+    use std::ops::ControlFlow;
+    let at = |e: &Expr| {
+        let s = e.span().start;
+        if s.line > 0 {
+            Pos::new(s.line as u32, s.column as u32)
+        } else {
+            fallback
+        }
+    };
+    // Anywhere: `(a, b) IN (SELECT …)`.
+    if let ControlFlow::Break(p) = visit_expressions(stmt, |e| match e {
+        Expr::InSubquery { expr, .. } if matches!(**expr, Expr::Tuple(_)) => {
+            ControlFlow::Break(at(e))
+        }
+        _ => ControlFlow::Continue(()),
+    }) {
+        return Err(refuse(p, "a row-valued IN (SELECT …)"));
+    }
+    struct Projections(Pos, Option<(Pos, &'static str)>);
+    impl Visitor for Projections {
+        type Break = ();
+        fn pre_visit_select(&mut self, s: &Select) -> ControlFlow<()> {
+            let fallback = self.0;
+            for item in &s.projection {
+                let found = visit_expressions(item, |e| match e {
+                    Expr::Exists { .. } => ControlFlow::Break((e.span().start, "EXISTS")),
+                    Expr::InSubquery { .. } => {
+                        ControlFlow::Break((e.span().start, "IN (SELECT …)"))
+                    }
+                    _ => ControlFlow::Continue(()),
+                });
+                if let ControlFlow::Break((loc, what)) = found {
+                    let p = if loc.line > 0 {
+                        Pos::new(loc.line as u32, loc.column as u32)
+                    } else {
+                        fallback
+                    };
+                    self.1 = Some((p, what));
+                    return ControlFlow::Break(());
+                }
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let mut v = Projections(fallback, None);
+    let _ = stmt.visit(&mut v);
+    match v.1 {
+        Some((p, what)) => Err(refuse(p, format!("{what} subquery in a select list"))),
+        None => Ok(()),
+    }
+}
