@@ -459,63 +459,49 @@ fn authority_endpoint(s: &str) -> Option<Endpoint> {
 /// cannot be read.
 pub fn check_script_hosts(stmts: &[Statement], hosts: &HostAccess) -> Result<(), SqlError> {
     for st in stmts {
-        // `/*+ OPTIONS(…) */` overrides a table's options in Flink; catalogs connect too.
-        let mut extra: Vec<(Vec<(&str, &str)>, scaleph_sql::Pos)> = Vec::new();
-        let hint_opts: Vec<Vec<(String, String)>> =
-            st.hints.iter().filter_map(|h| h.options()).collect();
-        for (h, opts) in st
-            .hints
-            .iter()
-            .filter(|h| h.options().is_some())
-            .zip(&hint_opts)
-        {
-            extra.push((
-                opts.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect(),
-                h.pos,
-            ));
-        }
-        if let StatementKind::CreateCatalog { options, .. }
-        | StatementKind::CreateDatabase { options, .. } = &st.kind
-        {
-            extra.push((
-                options
-                    .iter()
-                    .map(|o| (o.key.as_str(), o.value.as_str()))
-                    .collect(),
-                st.pos,
-            ));
-        }
-        for (opts, pos) in extra {
-            let eps = endpoints_in_options(opts.iter().copied()).map_err(|k| {
-                SqlError::invalid(
-                    pos,
-                    format!("cannot read the host and port out of option '{k}'"),
-                )
-            })?;
-            for (k, ep) in eps {
-                hosts
-                    .check(&ep)
-                    .map_err(|e| SqlError::invalid(pos, format!("option '{k}': {e}")))?;
+        // `/*+ OPTIONS(…) */` overrides a table's options in Flink.
+        for h in &st.hints {
+            if let Some(opts) = h.options() {
+                let opts = opts.iter().map(|(k, v)| (k.as_str(), v.as_str(), h.pos));
+                check_options(opts.collect(), hosts)?;
             }
         }
-        let StatementKind::CreateTable(def) = &st.kind else {
-            continue;
+        // Tables' connectors, and catalogs (which connect when created).
+        let options = match &st.kind {
+            StatementKind::CreateTable(def) => &def.options,
+            StatementKind::CreateCatalog { options, .. }
+            | StatementKind::CreateDatabase { options, .. } => options,
+            _ => continue,
         };
-        let opts = def
-            .options
+        let opts = options
             .iter()
-            .map(|o| (o.key.as_str(), o.value.as_str()));
-        let eps = endpoints_in_options(opts).map_err(|k| {
-            SqlError::invalid(
-                def.option_pos(k),
-                format!("cannot read the host and port out of option '{k}'"),
-            )
-        })?;
-        for (k, ep) in eps {
-            hosts
-                .check(&ep)
-                .map_err(|e| SqlError::invalid(def.option_pos(k), format!("option '{k}': {e}")))?;
-        }
+            .map(|o| (o.key.as_str(), o.value.as_str(), o.pos));
+        check_options(opts.collect(), hosts)?;
+    }
+    Ok(())
+}
+
+/// Checks the endpoints named by one set of options `(key, value, position)`.
+fn check_options(
+    opts: Vec<(&str, &str, scaleph_sql::Pos)>,
+    hosts: &HostAccess,
+) -> Result<(), SqlError> {
+    let pos_of = |k: &str| {
+        opts.iter()
+            .find(|o| o.0 == k)
+            .map(|o| o.2)
+            .unwrap_or_default()
+    };
+    let eps = endpoints_in_options(opts.iter().map(|(k, v, _)| (*k, *v))).map_err(|k| {
+        SqlError::invalid(
+            pos_of(k),
+            format!("cannot read the host and port out of option '{k}'"),
+        )
+    })?;
+    for (k, ep) in eps {
+        hosts
+            .check(&ep)
+            .map_err(|e| SqlError::invalid(pos_of(k), format!("option '{k}': {e}")))?;
     }
     Ok(())
 }

@@ -76,14 +76,27 @@ public final class SqlRunner {
         }
         if (validate) {
             validate(statements, first, conf);
-            return;
+        } else {
+            process(statements, first, conf, null, new int[1]);
         }
+    }
+
+    /**
+     * Runs the statements from {@code first} on, or, with {@code explain} given, validates them:
+     * catalog statements run, everything else is explained into {@code explain}, nothing executes.
+     * {@code at[0]} is the index of the statement being handled (for error positions).
+     */
+    private static void process(List<String> statements, int first, Configuration conf,
+            StringBuilder explain, int[] at) throws Exception {
+        boolean validate = explain != null;
         TableEnvironment env = TableEnvironment.create(
                 EnvironmentSettings.newInstance().withConfiguration(conf).build());
         StatementSet inserts = null;
+        int lastInsert = -1;
         for (int i = first; i < statements.size(); i++) {
+            at[0] = i;
             String s = statements.get(i);
-            String head = s.trim().toUpperCase();
+            String head = s.trim().toUpperCase().replaceAll("\\s+", " ");
             Matcher set = SET.matcher(s);
             if (set.matches()) {
                 env.getConfig().set(set.group(1), set.group(2).replace("''", "'"));
@@ -94,6 +107,14 @@ public final class SqlRunner {
                     inserts = env.createStatementSet();
                 }
                 inserts.addInsertSql(s);
+                lastInsert = i;
+            } else if (validate
+                    && (!CATALOG_ONLY.matcher(s.trim()).lookingAt() || CTAS.matcher(s.trim()).lookingAt())) {
+                // Queries, EXECUTE …, CTAS, DELETE/UPDATE/TRUNCATE/CALL…: explained, never run.
+                try (org.apache.flink.util.CloseableIterator<org.apache.flink.types.Row> rows =
+                        env.executeSql("EXPLAIN " + s).collect()) {
+                    rows.forEachRemaining(r -> explain.append(r.getField(0)).append('\n'));
+                }
             } else if (head.startsWith("SELECT") || head.startsWith("WITH")) {
                 throw new IllegalArgumentException(
                         "statement " + (i + 1) + ": a query's rows have nowhere to go on a cluster; INSERT INTO a sink (e.g. 'connector' = 'print')");
@@ -102,7 +123,12 @@ public final class SqlRunner {
             }
         }
         if (inserts != null) {
-            inserts.execute();
+            at[0] = lastInsert;
+            if (validate) {
+                explain.append(inserts.explain()).append('\n');
+            } else {
+                inserts.execute();
+            }
         }
     }
 
@@ -118,40 +144,9 @@ public final class SqlRunner {
     /** {@code --mode validate}: see the class comment. */
     private static void validate(List<String> statements, int first, Configuration conf) {
         StringBuilder explain = new StringBuilder();
-        int i = first;
-        int lastInsert = -1;
+        int[] at = {first};
         try {
-            TableEnvironment env = TableEnvironment.create(
-                    EnvironmentSettings.newInstance().withConfiguration(conf).build());
-            StatementSet inserts = null;
-            for (; i < statements.size(); i++) {
-                String s = statements.get(i);
-                String head = s.trim().toUpperCase().replaceAll("\\s+", " ");
-                Matcher set = SET.matcher(s);
-                if (set.matches()) {
-                    env.getConfig().set(set.group(1), set.group(2).replace("''", "'"));
-                } else if (RESET.matcher(s).matches()) {
-                    continue;
-                } else if (head.startsWith("INSERT")) {
-                    if (inserts == null) {
-                        inserts = env.createStatementSet();
-                    }
-                    inserts.addInsertSql(s);
-                    lastInsert = i;
-                } else if (!CATALOG_ONLY.matcher(s.trim()).lookingAt() || CTAS.matcher(s.trim()).lookingAt()) {
-                    // Queries, EXECUTE …, CTAS, DELETE/UPDATE/TRUNCATE/CALL…: explained, never run.
-                    try (org.apache.flink.util.CloseableIterator<org.apache.flink.types.Row> rows =
-                            env.executeSql("EXPLAIN " + s).collect()) {
-                        rows.forEachRemaining(r -> explain.append(r.getField(0)).append('\n'));
-                    }
-                } else {
-                    env.executeSql(s);
-                }
-            }
-            if (inserts != null) {
-                i = lastInsert;
-                explain.append(inserts.explain()).append('\n');
-            }
+            process(statements, first, conf, explain, at);
             System.out.println("SCALEPH_VALIDATE {\"ok\":true,\"explain\":" + json(explain.toString()) + "}");
         } catch (Throwable t) {
             Throwable root = t;
@@ -171,7 +166,7 @@ public final class SqlRunner {
             if (line == 0 && root.getMessage() != null) {
                 message = message + (message.contains(root.getMessage()) ? "" : ": " + root.getMessage());
             }
-            System.out.println("SCALEPH_VALIDATE {\"ok\":false,\"statement\":" + i + ",\"line\":" + line
+            System.out.println("SCALEPH_VALIDATE {\"ok\":false,\"statement\":" + at[0] + ",\"line\":" + line
                     + ",\"column\":" + column + ",\"message\":" + json(message) + "}");
         }
     }
