@@ -340,3 +340,12 @@ fn huge_tables_are_checked_in_linear_time() {
         Pos::new(1, dup.find("c0 STRING").unwrap() as u32 + 1)
     );
 }
+
+/// `/*! … */` is a comment (Flink), not MySQL's conditional code: nothing inside it splits or
+/// starts a statement, and positions stay exact (fuzz finding).
+#[test]
+fn conditional_comments_are_comments() {
+    let s = parse_script("SELECT 1 /*!555\tin;;(1 */;\nSELECT 2").unwrap();
+    assert_eq!(s.len(), 2);
+    assert_eq!(s[1].pos, Pos::new(2, 1));
+}
