@@ -37,7 +37,7 @@ use std::time::Duration;
 /// Read-only queries go to a pool of readers, everything that writes (or reads to decide a
 /// write, in one transaction) to a pool of one writer. On SQLite (WAL mode) readers never wait
 /// for the writer, and writers queue on the single writer connection instead of failing with
-/// `SQLITE_BUSY`; on PostgreSQL both are the same pool. No store method holds a connection of
+/// `SQLITE_BUSY`; PostgreSQL has the same split ([`PG_WRITE_CONNECTIONS`]). No store method holds a connection of
 /// one pool while it waits for a connection of the other.
 #[derive(Clone, Debug)]
 pub struct Store {
@@ -60,8 +60,9 @@ pub enum Backend {
 pub struct StoreOptions {
     /// Connections for read-only queries (default 8). SQLite: that many readers beside the one
     /// writer, in WAL mode; `0` keeps the setting from before WAL (one connection for reads and
-    /// writes, journal mode as the file has it), for comparison only. PostgreSQL ignores it:
-    /// one pool of [`PG_CONNECTIONS`].
+    /// writes, journal mode as the file has it), for comparison only. PostgreSQL: that many
+    /// readers beside [`PG_WRITE_CONNECTIONS`] writers; `0` is one pool of [`PG_CONNECTIONS`]
+    /// for both (the setting before), for comparison only.
     pub read_connections: u32,
     /// How long a request waits for a free connection before [`StoreError::Database`]
     /// (default 10 s).
@@ -77,8 +78,12 @@ impl Default for StoreOptions {
     }
 }
 
-/// Connections of the PostgreSQL pool (reads and writes).
+/// Connections of the single PostgreSQL pool used when `read_connections` is `0`.
 pub const PG_CONNECTIONS: u32 = 12;
+
+/// Connections for writes on PostgreSQL (beside `read_connections` readers): write transactions
+/// are short, and serialising them keeps the cores for reads under a write storm.
+pub const PG_WRITE_CONNECTIONS: u32 = 1;
 
 /// How long an SQLite connection waits for a lock held by another process (e.g. a CLI command
 /// writing while the server runs) before `SQLITE_BUSY`, in milliseconds.
@@ -113,13 +118,28 @@ impl Store {
         };
         let base = AnyPoolOptions::new().acquire_timeout(opts.acquire_timeout);
         let (read, write) = match backend {
-            // One pool (`bench/src/bin/store_load.rs`, 20 writers + 200 reads/s, 2 cores):
-            // separate read/write pools (8 + 4, 2 + 4) measured read p99 ×4.2 and ×1.45 of one
-            // pool of 4 while a JVM shared the cores; on a quiet machine one pool of 12 gave
-            // read p99 49–82 ms against 55–102 ms for 4.
+            // Readers beside one writer, as on SQLite (`bench/src/bin/store_load.rs`, 20 writers
+            // + 200 reads/s, 2 cores, quiet machine): concurrent write transactions took the
+            // cores from the reads. Read p99 with writers on 1 / 2 / 4 connections: 26–39 /
+            // 27–43 / 48–85 ms; one pool of 12 for both: 49–82 ms.
             Backend::Postgres => {
-                let pool = base.max_connections(PG_CONNECTIONS).connect(url).await?;
-                (pool.clone(), pool)
+                // A round trip before every acquire costs more than it saves: a connection that
+                // died while idle fails one request and is dropped (sqlx pings on release).
+                let base = base.test_before_acquire(false);
+                if opts.read_connections == 0 {
+                    let pool = base.max_connections(PG_CONNECTIONS).connect(url).await?;
+                    (pool.clone(), pool)
+                } else {
+                    let write = base
+                        .clone()
+                        .max_connections(PG_WRITE_CONNECTIONS)
+                        .connect(url)
+                        .await?;
+                    let read = base
+                        .max_connections(opts.read_connections)
+                        .connect_lazy(url)?;
+                    (read, write)
+                }
             }
             // An in-memory database exists once per connection: one connection serves all.
             // sqlx's defaults apply (foreign keys on, 5 s busy timeout).

@@ -30,8 +30,8 @@ pub struct Opts {
     pub database_url: Option<String>,
     /// Connections for read-only metadata queries. SQLite keeps them beside its single writer
     /// (WAL mode); `0` = one connection for reads and writes in rollback-journal mode, the
-    /// setting before WAL, kept to compare (`bench/src/bin/store_load.rs`). PostgreSQL: one
-    /// pool of 12 connections whatever this says.
+    /// setting before WAL, kept to compare (`bench/src/bin/store_load.rs`). PostgreSQL: that
+    /// many readers beside one writer connection; `0` = one pool of 12 for both.
     #[arg(long, env = "SCALEPH_DB_READ_CONNECTIONS", default_value_t = 8)]
     pub db_read_connections: u32,
     /// Load an example project and run its jobs: `tpch`.
