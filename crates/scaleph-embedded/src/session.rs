@@ -86,6 +86,7 @@ impl ScriptSession {
             SessionConfig::new().with_information_schema(false),
             env,
         );
+        let ctx = functions::with_flink_rules(ctx);
         functions::register(&ctx);
         crate::growth::register(&ctx, cfg.limits.query_memory_bytes);
         let mut s = Self {
@@ -140,6 +141,8 @@ impl ScriptSession {
         opts.execution.target_partitions = parallelism;
         opts.sql_parser.enable_ident_normalization = false;
         opts.sql_parser.collect_spans = true;
+        // `2.5` is DECIMAL(2, 1) in Flink, not DOUBLE.
+        opts.sql_parser.parse_float_as_decimal = true;
         opts.execution.time_zone = self.options.get("table.local-time-zone").cloned();
     }
 

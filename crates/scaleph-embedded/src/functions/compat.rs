@@ -118,7 +118,7 @@ impl ScalarUDFImpl for CompatUdf {
             JsonString | JsonArray | CastString => t.to_vec(),
             Avg => vec![
                 match &t[0] {
-                    d @ DataType::Decimal128(..) => d.clone(),
+                    d @ (DataType::Decimal128(..) | DataType::Null) => d.clone(),
                     d if d.is_integer() => DataType::Int64,
                     _ => DataType::Float64,
                 },
@@ -133,6 +133,8 @@ impl ScalarUDFImpl for CompatUdf {
             CompatFn::Avg => match &t[0] {
                 DataType::Decimal128(_, s) => DataType::Decimal128(38, (*s).max(6)),
                 DataType::Int64 => DataType::Int64,
+                // A NULL sum (decorrelation evaluates the expression over no rows).
+                DataType::Null => DataType::Null,
                 _ => DataType::Float64,
             },
             _ => DataType::Utf8,
@@ -245,6 +247,7 @@ fn avg(sum: &ArrayRef, count: &ArrayRef) -> Result<ArrayRef> {
     let count = count.as_primitive::<Int64Type>();
     let valid = |r: usize| !sum.is_null(r) && !count.is_null(r) && count.value(r) != 0;
     Ok(match sum.data_type() {
+        DataType::Null => Arc::new(datafusion::arrow::array::NullArray::new(n)),
         DataType::Int64 => {
             let s = sum.as_primitive::<Int64Type>();
             let mut b = Int64Builder::with_capacity(n);

@@ -79,6 +79,7 @@ use std::ops::ControlFlow;
 use std::sync::Arc;
 
 mod compat;
+mod decimal;
 mod temporal;
 
 use compat::{CompatFn, CompatUdf};
@@ -382,6 +383,30 @@ fn distinct_cast_names(stmt: &mut Statement) {
 pub(crate) fn rewrite(stmt: &mut Statement) {
     rewrite_functions(stmt);
     distinct_cast_names(stmt);
+    double_literals(stmt);
+}
+
+/// A number with an exponent (`1e3`) is a DOUBLE in Flink; other numbers with a point are
+/// DECIMALs (the session parses them so). `1e3` → `CAST('1e3' AS DOUBLE)`.
+fn double_literals(stmt: &mut Statement) {
+    let _ = visit_expressions_mut(stmt, |e: &mut Expr| {
+        if let Expr::Value(v) = e {
+            if let Value::Number(n, _) = &v.value {
+                if n.contains(['e', 'E']) {
+                    *e = Expr::Cast {
+                        kind: CastKind::Cast,
+                        expr: Box::new(string_lit(n)),
+                        data_type: SqlType::Double(
+                            datafusion::sql::sqlparser::ast::ExactNumberInfo::None,
+                        ),
+                        array: false,
+                        format: None,
+                    };
+                }
+            }
+        }
+        ControlFlow::<()>::Continue(())
+    });
 }
 
 fn rewrite_functions(stmt: &mut Statement) {
@@ -726,8 +751,29 @@ fn rewrite_functions(stmt: &mut Statement) {
     });
 }
 
+/// `ctx` with Flink's typing rules ([`decimal::FlinkDecimals`]) in its analyzer, before
+/// DataFusion's type coercion.
+pub(crate) fn with_flink_rules(ctx: SessionContext) -> SessionContext {
+    use datafusion::execution::session_state::SessionStateBuilder;
+    let state = ctx.state();
+    let mut rules = state.analyzer().rules.clone();
+    let at = rules
+        .iter()
+        .position(|r| r.name() == "type_coercion")
+        .unwrap_or(rules.len());
+    rules.insert(at, Arc::new(decimal::FlinkDecimals));
+    SessionContext::new_with_state(
+        SessionStateBuilder::new_from_existing(state)
+            .with_analyzer_rules(rules)
+            .build(),
+    )
+}
+
 /// Registers the Flink UDFs on a session.
 pub(crate) fn register(ctx: &SessionContext) {
+    for f in decimal::udfs() {
+        ctx.register_udf(f);
+    }
     for k in [
         FnKind::DateFormat,
         FnKind::ToTimestamp,
