@@ -303,12 +303,17 @@ impl ScalarUDFImpl for DecimalUdf {
             out.append_option(v);
         }
         let out: ArrayRef = Arc::new(out.finish().with_precision_and_scale(p, s)?);
-        Ok(if scalar {
-            ColumnarValue::Scalar(ScalarValue::try_from_array(&out, 0)?)
-        } else {
-            ColumnarValue::Array(out)
-        })
+        columnar(out, scalar)
     }
+}
+
+/// `out` as the UDF's answer: a scalar when every argument was one (`out` has one row).
+fn columnar(out: ArrayRef, scalar: bool) -> Result<ColumnarValue> {
+    Ok(if scalar {
+        ColumnarValue::Scalar(ScalarValue::try_from_array(&out, 0)?)
+    } else {
+        ColumnarValue::Array(out)
+    })
 }
 
 /// Registers `flink_decimal_*` on a session.
@@ -708,11 +713,7 @@ impl ScalarUDFImpl for ParseDecimalUdf {
             out.finish()
                 .with_precision_and_scale(self.precision, self.scale)?,
         );
-        Ok(if scalar {
-            ColumnarValue::Scalar(ScalarValue::try_from_array(&out, 0)?)
-        } else {
-            ColumnarValue::Array(out)
-        })
+        columnar(out, scalar)
     }
 }
 
@@ -800,11 +801,7 @@ impl ScalarUDFImpl for RoundUdf {
             });
         }
         let out: ArrayRef = Arc::new(out.finish().with_precision_and_scale(p, rs)?);
-        Ok(if scalar {
-            ColumnarValue::Scalar(ScalarValue::try_from_array(&out, 0)?)
-        } else {
-            ColumnarValue::Array(out)
-        })
+        columnar(out, scalar)
     }
 }
 
