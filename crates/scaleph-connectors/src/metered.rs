@@ -112,6 +112,14 @@ impl ExecutionPlan for MeteredExec {
         vec![true]
     }
 
+    /// The input's: counting changes no row (join ordering reads these).
+    fn partition_statistics(
+        &self,
+        partition: Option<usize>,
+    ) -> Result<Arc<datafusion::common::Statistics>> {
+        self.input.partition_statistics(partition)
+    }
+
     fn with_new_children(
         self: Arc<Self>,
         mut children: Vec<Arc<dyn ExecutionPlan>>,

@@ -11,6 +11,7 @@ mod config;
 mod errors;
 pub mod functions;
 mod growth;
+mod lateral;
 mod naming;
 mod run;
 mod session;

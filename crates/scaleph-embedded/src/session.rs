@@ -390,6 +390,7 @@ impl ScriptSession {
         crate::config::check_depth(&stmt, self.limits.max_expression_depth, q.pos)?;
         crate::support::check_query(&stmt, q.pos)?;
         self.open_sources(&stmt).await?;
+        crate::lateral::rewrite(&mut stmt);
         functions::rewrite(&mut stmt);
         crate::naming::name_select_items(&mut stmt);
         self.ctx

@@ -95,9 +95,15 @@ pub(super) fn build(cfg: &FsConfig) -> Result<Arc<dyn TableProvider>, SqlError> 
         Format::Json => Arc::new(JsonFormat::default()),
         Format::Parquet => Arc::new(ParquetFormat::default()),
     };
+    // One scan partition per core (DataFusion's default here is 1: one thread decoding every
+    // file) and file statistics (parquet footers: row counts, min/max), which join ordering
+    // and row-group pruning need.
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     let options = ListingOptions::new(format)
         .with_file_extension("")
-        .with_table_partition_cols(part_cols);
+        .with_table_partition_cols(part_cols)
+        .with_target_partitions(cores)
+        .with_collect_stat(true);
     let config = ListingTableConfig::new(url)
         .with_listing_options(options)
         .with_schema(Arc::new(Schema::new(file_fields)));
