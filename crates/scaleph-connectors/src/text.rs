@@ -6,11 +6,13 @@
 //! 10⁻³ ≤ |d| < 10⁷ plain decimal with at least one digit after the point (`123.0`, `0.001`);
 //! otherwise `d.dddE±n` with at least one digit after the point (`1.0E20`, `1.0E-5`). The
 //! digits are the shortest that read back to the same value (Rust's `{:e}` gives them).
+//! ARRAY, MAP and ROW values print as Flink prints them: `[1, 2]`, `{a=1, b=2}`, `(1, a)`.
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, StringBuilder};
 use datafusion::arrow::datatypes::{DataType, Field, Float32Type, Float64Type, Schema};
 use datafusion::arrow::error::ArrowError;
 use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use std::sync::Arc;
 
 /// `d` as Java's `Double.toString(d)`.
@@ -86,8 +88,8 @@ fn java_float_text(
     }
 }
 
-/// A `FLOAT`/`DOUBLE` column as Java text (NULLs stay NULL); other columns are returned as
-/// they are.
+/// A `FLOAT`/`DOUBLE` column as Java text and an ARRAY/MAP/ROW column as Flink's text (NULLs
+/// stay NULL); other columns are returned as they are.
 pub fn java_floats_as_text(a: &ArrayRef) -> ArrayRef {
     let text = |n: usize, f: &dyn Fn(usize) -> String| {
         let mut b = StringBuilder::with_capacity(n, n * 12);
@@ -109,17 +111,95 @@ pub fn java_floats_as_text(a: &ArrayRef) -> ArrayRef {
             let v = a.as_primitive::<Float32Type>();
             text(a.len(), &|r| java_float(v.value(r)))
         }
+        t if is_nested(t) => {
+            let fmt = FormatOptions::default();
+            text(a.len(), &|r| {
+                let mut out = String::new();
+                nested_text(a.as_ref(), r, &fmt, &mut out);
+                out
+            })
+        }
         _ => a.clone(),
     }
 }
 
-/// `b` with its `FLOAT`/`DOUBLE` columns as Java text ([`java_floats_as_text`]); the same
-/// batch when it has none.
+fn is_nested(t: &DataType) -> bool {
+    matches!(
+        t,
+        DataType::List(_)
+            | DataType::LargeList(_)
+            | DataType::FixedSizeList(..)
+            | DataType::Map(..)
+            | DataType::Struct(_)
+    )
+}
+
+/// Appends Flink's text of `a[row]` to `out`: ARRAY `[a, b]`, MAP `{k=v, …}`, ROW `(a, b)`,
+/// NULL inside them as `NULL`, DOUBLE/FLOAT as Java writes them, other values as Arrow's
+/// display (Flink's `RowDataToStringConverter` for its print output).
+fn nested_text(a: &dyn Array, row: usize, fmt: &FormatOptions, out: &mut String) {
+    if a.is_null(row) {
+        out.push_str("NULL");
+        return;
+    }
+    let list = |vals: ArrayRef, out: &mut String| {
+        seq(out, ('[', ']'), vals.len(), |i, o| {
+            nested_text(vals.as_ref(), i, fmt, o)
+        })
+    };
+    match a.data_type() {
+        DataType::List(_) => list(a.as_list::<i32>().value(row), out),
+        DataType::LargeList(_) => list(a.as_list::<i64>().value(row), out),
+        DataType::FixedSizeList(..) => list(a.as_fixed_size_list().value(row), out),
+        DataType::Map(..) => {
+            let entries = a.as_map().value(row);
+            let (k, v) = (entries.column(0), entries.column(1));
+            seq(out, ('{', '}'), entries.len(), |i, o| {
+                nested_text(k.as_ref(), i, fmt, o);
+                o.push('=');
+                nested_text(v.as_ref(), i, fmt, o);
+            });
+        }
+        DataType::Struct(_) => {
+            let cols = a.as_struct().columns();
+            seq(out, ('(', ')'), cols.len(), |i, o| {
+                nested_text(cols[i].as_ref(), row, fmt, o)
+            });
+        }
+        DataType::Float64 => out.push_str(&java_double(a.as_primitive::<Float64Type>().value(row))),
+        DataType::Float32 => out.push_str(&java_float(a.as_primitive::<Float32Type>().value(row))),
+        _ => match ArrayFormatter::try_new(a, fmt) {
+            Ok(f) => out.push_str(&f.value(row).to_string()),
+            Err(_) => out.push('?'),
+        },
+    }
+}
+
+/// Appends `open`, `n` items written by `each` separated by `, `, then `close`.
+fn seq(
+    out: &mut String,
+    (open, close): (char, char),
+    n: usize,
+    mut each: impl FnMut(usize, &mut String),
+) {
+    out.push(open);
+    for i in 0..n {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        each(i, out);
+    }
+    out.push(close);
+}
+
+/// `b` with its `FLOAT`/`DOUBLE` columns as Java text and its ARRAY/MAP/ROW columns as Flink's
+/// text ([`java_floats_as_text`]); the same batch when it has none.
 ///
 /// # Errors
 /// Never in practice: the new columns match the new schema.
 pub fn java_floats_in_batch(b: &RecordBatch) -> Result<RecordBatch, ArrowError> {
-    let is_float = |t: &DataType| matches!(t, DataType::Float32 | DataType::Float64);
+    let is_float =
+        |t: &DataType| matches!(t, DataType::Float32 | DataType::Float64) || is_nested(t);
     if !b.schema().fields().iter().any(|f| is_float(f.data_type())) {
         return Ok(b.clone());
     }
