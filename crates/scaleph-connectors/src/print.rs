@@ -79,7 +79,7 @@ impl Sink for PrintSink {
         let opts = FormatOptions::default().with_null("NULL");
         while let Some(b) = input.next().await {
             // Flink prints DOUBLE/FLOAT as Java does (`1.0E20`).
-            let b = crate::text::java_floats_in_batch(&b?)?;
+            let b = crate::text::printed_batch(&b?)?;
             let fmts = b
                 .columns()
                 .iter()

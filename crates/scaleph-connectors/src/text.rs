@@ -192,15 +192,33 @@ fn seq(
     out.push(close);
 }
 
-/// `b` with its `FLOAT`/`DOUBLE` columns as Java text and its ARRAY/MAP/ROW columns as Flink's
-/// text ([`java_floats_as_text`]); the same batch when it has none.
+/// `b` with its `FLOAT`/`DOUBLE` columns as Java text ([`java_floats_as_text`]), for CSV
+/// files; the same batch when it has none. ARRAY/MAP/ROW columns are left as they are: Flink's
+/// CSV format writes them its own way, so the CSV writer refuses them rather than write other
+/// text.
 ///
 /// # Errors
 /// Never in practice: the new columns match the new schema.
 pub fn java_floats_in_batch(b: &RecordBatch) -> Result<RecordBatch, ArrowError> {
-    let is_float =
-        |t: &DataType| matches!(t, DataType::Float32 | DataType::Float64) || is_nested(t);
-    if !b.schema().fields().iter().any(|f| is_float(f.data_type())) {
+    as_text(b, |t| matches!(t, DataType::Float32 | DataType::Float64))
+}
+
+/// `b` with its `FLOAT`/`DOUBLE` columns as Java text and its ARRAY/MAP/ROW columns as Flink
+/// prints them, for the print sink and printed query results.
+///
+/// # Errors
+/// Never in practice: the new columns match the new schema.
+pub fn printed_batch(b: &RecordBatch) -> Result<RecordBatch, ArrowError> {
+    as_text(b, |t| {
+        matches!(t, DataType::Float32 | DataType::Float64) || is_nested(t)
+    })
+}
+
+fn as_text(
+    b: &RecordBatch,
+    convert: impl Fn(&DataType) -> bool,
+) -> Result<RecordBatch, ArrowError> {
+    if !b.schema().fields().iter().any(|f| convert(f.data_type())) {
         return Ok(b.clone());
     }
     let fields: Vec<Field> = b
@@ -208,14 +226,24 @@ pub fn java_floats_in_batch(b: &RecordBatch) -> Result<RecordBatch, ArrowError> 
         .fields()
         .iter()
         .map(|f| {
-            if is_float(f.data_type()) {
+            if convert(f.data_type()) {
                 Field::new(f.name(), DataType::Utf8, f.is_nullable())
             } else {
                 f.as_ref().clone()
             }
         })
         .collect();
-    let columns = b.columns().iter().map(java_floats_as_text).collect();
+    let columns = b
+        .columns()
+        .iter()
+        .map(|c| {
+            if convert(c.data_type()) {
+                java_floats_as_text(c)
+            } else {
+                c.clone()
+            }
+        })
+        .collect();
     RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
 }
 

@@ -270,7 +270,7 @@ async fn execute(
             while let Some(b) = stream.next().await {
                 let b = b.map_err(exec_err)?;
                 // Printed as Flink prints rows: DOUBLE/FLOAT as Java writes them.
-                let b = scaleph_connectors::text::java_floats_in_batch(&b)
+                let b = scaleph_connectors::text::printed_batch(&b)
                     .map_err(|e| EngineError::Execution(e.to_string()))?;
                 let rows = values::rows(std::slice::from_ref(&b), QUERY_LOG_ROWS - shown)
                     .map_err(|e| EngineError::Execution(e.to_string()))?;
