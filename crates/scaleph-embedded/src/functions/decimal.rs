@@ -529,52 +529,39 @@ fn rewrite_expr(e: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
                 })))
             }
         }
-        Expr::Cast(Cast { expr, field })
-            if matches!(field.data_type(), DataType::Decimal128(..))
-                && is_string(&expr.get_type(schema)?) =>
-        {
-            Ok(Transformed::yes(string_to_decimal(
-                *expr,
-                field.data_type(),
-                false,
-            )))
-        }
-        Expr::TryCast(TryCast { expr, field })
-            if matches!(field.data_type(), DataType::Decimal128(..))
-                && is_string(&expr.get_type(schema)?) =>
-        {
-            Ok(Transformed::yes(string_to_decimal(
-                *expr,
-                field.data_type(),
-                true,
-            )))
-        }
-        Expr::Cast(Cast { expr, field }) if trims(&expr, field.data_type(), schema)? => {
-            Ok(Transformed::yes(Expr::Cast(Cast::new_from_field(
-                Box::new(btrim(*expr)),
-                field,
-            ))))
-        }
-        Expr::TryCast(TryCast { expr, field }) if trims(&expr, field.data_type(), schema)? => {
-            Ok(Transformed::yes(Expr::TryCast(TryCast::new_from_field(
-                Box::new(btrim(*expr)),
-                field,
-            ))))
-        }
+        Expr::Cast(Cast { expr, field }) => cast_from_text(*expr, field, false, schema),
+        Expr::TryCast(TryCast { expr, field }) => cast_from_text(*expr, field, true, schema),
         e => Ok(Transformed::no(e)),
     }
 }
 
-/// True for a cast from a string to a type whose Flink parser ignores surrounding blanks
-/// (numbers and dates).
-fn trims(expr: &Expr, to: &DataType, schema: &DFSchema) -> Result<bool> {
-    // Flink trims for numbers and dates, not for BOOLEAN or TIMESTAMP (those fail).
-    let target = to.is_numeric() || matches!(to, DataType::Date32 | DataType::Date64);
-    Ok(target
-        && matches!(
-            expr.get_type(schema)?,
-            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
-        ))
+/// `CAST`/`TRY_CAST` of `expr` to `field`'s type as Flink does it from text: to DECIMAL by
+/// [`ParseDecimalUdf`]; to other numbers and dates with surrounding blanks ignored (not to
+/// BOOLEAN or TIMESTAMP: Flink fails on those). Casts from other types are left as they are.
+fn cast_from_text(
+    expr: Expr,
+    field: datafusion::arrow::datatypes::FieldRef,
+    try_cast: bool,
+    schema: &DFSchema,
+) -> Result<Transformed<Expr>> {
+    let rebuild = |e: Expr, field| {
+        if try_cast {
+            Expr::TryCast(TryCast::new_from_field(Box::new(e), field))
+        } else {
+            Expr::Cast(Cast::new_from_field(Box::new(e), field))
+        }
+    };
+    if !is_string(&expr.get_type(schema)?) {
+        return Ok(Transformed::no(rebuild(expr, field)));
+    }
+    let to = field.data_type();
+    Ok(if matches!(to, DataType::Decimal128(..)) {
+        Transformed::yes(string_to_decimal(expr, to, try_cast))
+    } else if to.is_numeric() || matches!(to, DataType::Date32 | DataType::Date64) {
+        Transformed::yes(rebuild(btrim(expr), field))
+    } else {
+        Transformed::no(rebuild(expr, field))
+    })
 }
 
 fn is_string(t: &DataType) -> bool {
