@@ -612,13 +612,15 @@ fn parse_decimal(text: &str, precision: u8, scale: i8) -> std::result::Result<Op
             .wrapping_add(i256::from_i128((b - b'0') as i128));
     }
     // v · 10^(exp − frac.len()) at scale `scale`
-    let from = frac.len() as i32 - exp;
-    let Some(v) = (if (scale as i32) - from > 76 {
+    // In i64: a hostile exponent (`1e-2147483648`) must not overflow.
+    let from = frac.len() as i64 - i64::from(exp);
+    let shift = i64::from(scale) - from;
+    let Some(v) = (if shift > 76 {
         (v == i256::ZERO).then_some(i256::ZERO)
-    } else if from - (scale as i32) > 76 {
+    } else if shift < -76 {
         Some(i256::ZERO)
     } else {
-        rescale(v, from, scale as i32)
+        rescale(v, scale as i32 - shift as i32, scale as i32)
     }) else {
         return Ok(None);
     };
@@ -880,6 +882,8 @@ mod tests {
         assert_eq!(parse_decimal("x", 5, 2), Err(()));
         assert_eq!(parse_decimal("", 5, 2), Err(()));
         assert_eq!(parse_decimal(".5", 5, 2), Ok(Some(50)));
+        assert_eq!(parse_decimal("1e-2147483648", 5, 2), Ok(Some(0)));
+        assert_eq!(parse_decimal("1e2147483647", 5, 2), Ok(None));
     }
 
     #[test]
