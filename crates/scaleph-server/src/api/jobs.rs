@@ -357,7 +357,8 @@ pub struct SubmitRequest {
 /// is submitted to the job's cluster (optionally restored from a savepoint); Flink's refusal is
 /// answered 422 with Flink's root cause and the FAILED instance's id.
 #[utoipa::path(post, path = "/api/v1/projects/{project_id}/jobs/{job_id}/submit", tag = "jobs", params(("project_id" = String, Path), ("job_id" = String, Path)),
-    request_body = SubmitRequest, responses((status = 202, body = JobInstance), (status = 404), (status = 422)))]
+    request_body = SubmitRequest, responses((status = 202, body = JobInstance), (status = 404),
+        (status = 409, description = "the savepoint to restore is missing or not COMPLETED"), (status = 422), (status = 502)))]
 async fn submit_job(
     State(s): State<AppState>,
     ApiPath((pid, id)): ApiPath<(String, String)>,
