@@ -319,7 +319,7 @@ impl ScriptSession {
         let mut computed = def.computed.iter().peekable();
         let push_computed = |items: &mut Vec<SelectItem>, cc: &scaleph_sql::ComputedColumn| {
             functions::check_unsupported(&cc.expr)?;
-            let text = cc.expr.padded();
+            let text = functions::flink_syntax(&cc.expr.padded());
             let expr = Parser::new(&GenericDialect {})
                 .try_with_sql(&text)
                 .and_then(|mut p| p.parse_expr())
@@ -372,7 +372,7 @@ impl ScriptSession {
     /// Parses, checks and plans a query fragment.
     pub(crate) async fn plan_query(&mut self, q: &QueryText) -> Result<LogicalPlan, SqlError> {
         functions::check_unsupported(q)?;
-        let text = q.padded();
+        let text = functions::flink_syntax(&q.padded());
         let mut stmts = Parser::new(&GenericDialect {})
             .try_with_sql(&text)
             .and_then(|mut p| p.parse_statements())

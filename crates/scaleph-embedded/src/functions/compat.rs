@@ -1,6 +1,6 @@
 //! Flink string, hash and JSON functions that DataFusion lacks or evaluates differently:
 //! `REGEXP_EXTRACT`, `HEX`, `BIN`, `SHA1`, `SHA2`, `JSON_VALUE`, `JSON_QUERY`, `JSON_EXISTS`,
-//! `JSON_STRING`, `JSON_ARRAY`.
+//! `JSON_STRING` (written as [`super::json`] writes values).
 //!
 //! Semantics follow Flink 2.x (`SqlFunctionUtils`, `SqlJsonUtils`): NULL in, NULL out; regular
 //! expressions use Java's syntax where Rust's `regex` has the same meaning (look-around and
@@ -11,7 +11,7 @@
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanBuilder, StringBuilder};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Int64Type};
-use datafusion::common::{exec_err, plan_err, Result, ScalarValue};
+use datafusion::common::{exec_err, plan_err, Result};
 use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
 };
@@ -40,8 +40,6 @@ pub(crate) enum CompatFn {
     JsonExists,
     /// `JSON_STRING(value)` → STRING.
     JsonString,
-    /// `JSON_ARRAY(v, …)` → STRING, NULLs left out (`ABSENT ON NULL`).
-    JsonArray,
     /// `flink_cast_string(v)`, from `CAST(v AS STRING)`: DOUBLE/FLOAT as Java writes them,
     /// BOOLEAN as `TRUE`/`FALSE`, the rest as Arrow's cast.
     CastString,
@@ -79,7 +77,6 @@ impl ScalarUDFImpl for CompatUdf {
             CompatFn::JsonQuery => "json_query",
             CompatFn::JsonExists => "json_exists",
             CompatFn::JsonString => "json_string",
-            CompatFn::JsonArray => "json_array",
             CompatFn::CastString => "flink_cast_string",
             CompatFn::Avg => "flink_avg",
         }
@@ -97,7 +94,6 @@ impl ScalarUDFImpl for CompatUdf {
             RegexpExtract => (2..=3).contains(&t.len()),
             Hex | Bin | Sha1 | JsonString | CastString => t.len() == 1,
             Sha2 | JsonValue | JsonQuery | JsonExists | Avg => t.len() == 2,
-            JsonArray => true,
         };
         if !arity_ok {
             return plan_err!("{name}: wrong number of arguments ({})", t.len());
@@ -115,7 +111,11 @@ impl ScalarUDFImpl for CompatUdf {
             Bin => vec![DataType::Int64],
             Sha2 => vec![s, DataType::Int64],
             JsonValue | JsonQuery | JsonExists => vec![s.clone(), s],
-            JsonString | JsonArray | CastString => t.to_vec(),
+            JsonString => {
+                super::json::check_convertible(&t[0])?;
+                t.to_vec()
+            }
+            CastString => t.to_vec(),
             Avg => vec![
                 match &t[0] {
                     d @ (DataType::Decimal128(..) | DataType::Null) => d.clone(),
@@ -143,11 +143,7 @@ impl ScalarUDFImpl for CompatUdf {
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let n = args.number_rows;
-        let arrays: Vec<ArrayRef> = args
-            .args
-            .iter()
-            .map(|a| a.to_array(n))
-            .collect::<Result<_>>()?;
+        let arrays = super::arg_arrays(&args)?;
         let out: ArrayRef = match self.kind {
             CompatFn::RegexpExtract => regexp_extract(&arrays, n)?,
             CompatFn::Hex if arrays[0].data_type().is_integer() => {
@@ -213,26 +209,17 @@ impl ScalarUDFImpl for CompatUdf {
             }
             CompatFn::JsonString => {
                 let a = &arrays[0];
-                let mut out = Vec::with_capacity(n);
+                let mut b = StringBuilder::with_capacity(n, n * 8);
                 for r in 0..n {
-                    let v = ScalarValue::try_from_array(a, r)?;
-                    out.push((!v.is_null()).then(|| to_json(&v).to_string()));
-                }
-                strings(n, |r| out[r].clone())
-            }
-            CompatFn::JsonArray => {
-                let mut out = Vec::with_capacity(n);
-                for r in 0..n {
-                    let mut items = Vec::new();
-                    for a in &arrays {
-                        let v = ScalarValue::try_from_array(a, r)?;
-                        if !v.is_null() {
-                            items.push(to_json(&v));
-                        }
+                    if a.is_null(r) {
+                        b.append_null();
+                    } else {
+                        let mut t = String::new();
+                        super::json::write_value(&mut t, a, r, false)?;
+                        b.append_value(t);
                     }
-                    out.push(Json::Array(items).to_string());
                 }
-                strings(n, |r| Some(out[r].clone()))
+                Arc::new(b.finish())
             }
         };
         Ok(ColumnarValue::Array(out))
@@ -350,13 +337,13 @@ fn regexp_extract(arrays: &[ArrayRef], n: usize) -> Result<ArrayRef> {
 }
 
 /// One step of a JSON path.
-enum Step {
+pub(crate) enum Step {
     Key(String),
     Index(usize),
 }
 
 /// Parses `$`, `.key`, `."key"`, `['key']`, `[n]` (lax mode; a leading `lax` is accepted).
-fn parse_path(p: &str) -> Option<Vec<Step>> {
+pub(crate) fn parse_path(p: &str) -> Option<Vec<Step>> {
     let p = p.trim();
     let p = p.strip_prefix("lax").map(str::trim_start).unwrap_or(p);
     let mut rest = p.strip_prefix('$')?;
@@ -395,7 +382,7 @@ fn parse_path(p: &str) -> Option<Vec<Step>> {
     Some(steps)
 }
 
-fn walk<'a>(mut v: &'a Json, steps: &[Step]) -> Option<&'a Json> {
+pub(crate) fn walk<'a>(mut v: &'a Json, steps: &[Step]) -> Option<&'a Json> {
     for s in steps {
         v = match (s, v) {
             (Step::Key(k), Json::Object(m)) => m.get(k)?,
@@ -450,37 +437,4 @@ fn json_path_fn(kind: CompatFn, arrays: &[ArrayRef], n: usize) -> Result<ArrayRe
     } else {
         Arc::new(values.finish())
     })
-}
-
-/// A value as JSON, as Flink's `JSON_STRING`/`JSON_ARRAY` write it.
-fn to_json(v: &ScalarValue) -> Json {
-    use ScalarValue::*;
-    match v {
-        Boolean(Some(b)) => Json::Bool(*b),
-        Int8(Some(x)) => Json::from(*x),
-        Int16(Some(x)) => Json::from(*x),
-        Int32(Some(x)) => Json::from(*x),
-        Int64(Some(x)) => Json::from(*x),
-        UInt8(Some(x)) => Json::from(*x),
-        UInt16(Some(x)) => Json::from(*x),
-        UInt32(Some(x)) => Json::from(*x),
-        UInt64(Some(x)) => Json::from(*x),
-        Float32(Some(x)) => Json::from(f64::from(*x)),
-        Float64(Some(x)) => Json::from(*x),
-        Utf8(Some(s)) | Utf8View(Some(s)) | LargeUtf8(Some(s)) => Json::String(s.clone()),
-        List(a) => {
-            let inner = a.value(0);
-            Json::Array(
-                (0..inner.len())
-                    .map(|i| {
-                        ScalarValue::try_from_array(&inner, i)
-                            .map(|s| to_json(&s))
-                            .unwrap_or(Json::Null)
-                    })
-                    .collect(),
-            )
-        }
-        v if v.is_null() => Json::Null,
-        other => Json::String(other.to_string()),
-    }
 }

@@ -22,7 +22,8 @@
 //!
 //! The rule also gives `SUM(DECIMAL(p, s))` Flink's `DECIMAL(38, s)`; `STDDEV_POP`,
 //! `STDDEV_SAMP`, `VAR_POP` and `VAR_SAMP` of a DECIMAL Flink's `DECIMAL(38, max(s, 6))`
-//! (computed in DOUBLE, as Flink's `SQRT` of the reduced form does); and trims blanks around a
+//! (computed in DOUBLE, as Flink's `SQRT` of the reduced form does), and of an integer column
+//! the column's type (the DOUBLE narrowed as Java narrows it: `(byte) 4060.3` is -36); and trims blanks around a
 //! string cast to a number or a date (`CAST(' 42 ' AS INT)` is 42 in Flink). A string cast to
 //! DECIMAL and `FLOOR`/`CEIL` of a DECIMAL follow Flink too (see [`ParseDecimalUdf`],
 //! [`RoundUdf`]). `LEAD`/`LAG` with a default fail on a NULL value, as Flink does (it types
@@ -346,14 +347,14 @@ const VARIANCE_FAMILY: [&str; 4] = ["stddev", "stddev_pop", "var", "var_pop"];
 fn rewrite_node(plan: LogicalPlan) -> Result<Transformed<LogicalPlan>> {
     let schema = merge_schema(&plan.inputs());
     let names = NamePreserver::new(&plan);
-    // Aggregate outputs to cast to DECIMAL(38, scale) above the aggregate: (name, scale).
-    let mut casts: Vec<(String, i8)> = Vec::new();
+    // Aggregate outputs to convert above the aggregate: (name, Flink's type).
+    let mut casts: Vec<(String, DataType)> = Vec::new();
     let is_aggregate = matches!(plan, LogicalPlan::Aggregate(_));
     let t = plan.map_expressions(|e| {
         let saved = names.save(&e);
         if is_aggregate {
-            if let Some(s) = variance_of_decimal(&e, &schema)? {
-                casts.push((e.schema_name().to_string(), s));
+            if let Some(to) = variance_type(&e, &schema)? {
+                casts.push((e.schema_name().to_string(), to));
             }
         }
         let t = e.transform_up(|e| rewrite_expr(e, &schema))?;
@@ -372,9 +373,13 @@ fn rewrite_node(plan: LogicalPlan) -> Result<Transformed<LogicalPlan>> {
             .map(|(q, f)| {
                 let col = Expr::Column(Column::from((q, f)));
                 match casts.iter().find(|(n, _)| n == f.name()) {
-                    Some((_, s)) => Expr::Cast(Cast::new(
-                        Box::new(col),
-                        DataType::Decimal128(38, (*s).max(MIN_ADJUSTED_SCALE as i8)),
+                    Some((_, to @ DataType::Decimal128(..))) => {
+                        Expr::Cast(Cast::new(Box::new(col), to.clone()))
+                            .alias_qualified(q.cloned(), f.name())
+                    }
+                    Some((_, to)) => Expr::ScalarFunction(ScalarFunction::new_udf(
+                        Arc::new(ScalarUDF::new_from_impl(JavaNarrowUdf::new(to.clone()))),
+                        vec![col],
                     ))
                     .alias_qualified(q.cloned(), f.name()),
                     None => col,
@@ -389,20 +394,75 @@ fn rewrite_node(plan: LogicalPlan) -> Result<Transformed<LogicalPlan>> {
     Ok(t)
 }
 
-/// The scale of the DECIMAL argument when `e` is a variance-family aggregate over one.
-fn variance_of_decimal(e: &Expr, schema: &DFSchema) -> Result<Option<i8>> {
+/// Flink's result type of a variance-family aggregate over a DECIMAL (`DECIMAL(38, max(s,
+/// 6))`) or an integer type (the argument's own type; the DOUBLE result narrowed as Java
+/// narrows it), when `e` is one.
+fn variance_type(e: &Expr, schema: &DFSchema) -> Result<Option<DataType>> {
     let e = match e {
         Expr::Alias(a) => a.expr.as_ref(),
         e => e,
     };
     if let Expr::AggregateFunction(AggregateFunction { func, params }) = e {
         if VARIANCE_FAMILY.contains(&func.name()) && params.args.len() == 1 {
-            if let DataType::Decimal128(_, s) = params.args[0].get_type(schema)? {
-                return Ok(Some(s));
-            }
+            return Ok(match params.args[0].get_type(schema)? {
+                DataType::Decimal128(_, s) => {
+                    Some(DataType::Decimal128(38, s.max(MIN_ADJUSTED_SCALE as i8)))
+                }
+                t @ (DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64) => {
+                    Some(t)
+                }
+                _ => None,
+            });
         }
     }
     Ok(None)
+}
+
+/// A DOUBLE narrowed to an integer type as Java's `(int) d` / `(long) d` / `(short) d` /
+/// `(byte) d` do (saturating to `int`/`long`, NaN → 0, then wrapping to `short`/`byte`): how
+/// Flink's `VAR_*`/`STDDEV_*` of an integer column, computed in DOUBLE, get the column's type.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct JavaNarrowUdf {
+    to: DataType,
+    signature: Signature,
+}
+
+impl JavaNarrowUdf {
+    fn new(to: DataType) -> Self {
+        Self {
+            to,
+            signature: Signature::exact(vec![DataType::Float64], Volatility::Immutable),
+        }
+    }
+}
+
+impl ScalarUDFImpl for JavaNarrowUdf {
+    fn name(&self) -> &str {
+        "flink_narrow"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(self.to.clone())
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        use datafusion::arrow::datatypes::{
+            Float64Type, Int16Type, Int32Type, Int64Type, Int8Type,
+        };
+        let a = args.args[0].to_array(args.number_rows)?;
+        let d = a.as_primitive::<Float64Type>();
+        let out: ArrayRef = match self.to {
+            DataType::Int8 => Arc::new(d.unary::<_, Int8Type>(|x| x as i32 as i8)),
+            DataType::Int16 => Arc::new(d.unary::<_, Int16Type>(|x| x as i32 as i16)),
+            DataType::Int32 => Arc::new(d.unary::<_, Int32Type>(|x| x as i32)),
+            _ => Arc::new(d.unary::<_, Int64Type>(|x| x as i64)),
+        };
+        Ok(ColumnarValue::Array(out))
+    }
 }
 
 /// Functions that Flink computes in DOUBLE whatever the numeric argument (DataFusion keeps

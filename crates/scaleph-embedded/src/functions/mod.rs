@@ -33,12 +33,18 @@
 //! `FROM_UNIXTIME(secs [, fmt])` → STRING (UTC), `UNIX_TIMESTAMP([s [, fmt]])` → BIGINT,
 //! `SPLIT_INDEX(s, sep, i)` (0-based, NULL when out of range).
 //!
+//! UDFs in [`json`] (`JSON_OBJECT`, `JSON_ARRAY`, `JSON_OBJECTAGG`, `JSON_ARRAYAGG`,
+//! `IS [NOT] JSON`, `JSON_VALUE … RETURNING`), [`collection`] (`MAP[…]`, `STR_TO_MAP`,
+//! `MAP_UNION`, `ELEMENT`, `REGEXP_EXTRACT_ALL`) and [`url`] (`URL_ENCODE`, `URL_DECODE`,
+//! `PARSE_URL`); [`syntax`] turns the Flink syntax the parser does not read (`MAP[…]`,
+//! `KEY … VALUE …`, `IS JSON`) into calls, keeping positions.
+//!
 //! Rejected with `unsupported: … — run it on a Flink cluster` (not implemented here yet, or they
-//! need streaming): `JSON_OBJECT`, `JSON_OBJECTAGG`, `JSON_ARRAYAGG`, `COLLECT`, `MAP_UNION`,
-//! SQL/JSON clauses (`RETURNING`, `… ON ERROR/EMPTY/NULL`, `WRAPPER`, `IS [NOT] JSON`),
-//! `PROCTIME`, `CURRENT_WATERMARK`, `TUMBLE`, `HOP`, `CUMULATE`, `SESSION` and their
-//! `_START`/`_END`/`_ROWTIME` helpers, `MATCH_RECOGNIZE`, `FOR SYSTEM_TIME AS OF`,
-//! `LATERAL TABLE`.
+//! need streaming): `COLLECT` (MULTISET), `PRINTF`, `ENCODE`/`DECODE`, `TYPEOF`, `GROUP_ID`,
+//! `GROUPING_ID`, SQL/JSON clauses `… ON ERROR/EMPTY`, `WRAPPER` and `RETURNING` types other
+//! than INT/DOUBLE/BOOLEAN/STRING, `PROCTIME`, `CURRENT_WATERMARK`, `TUMBLE`, `HOP`,
+//! `CUMULATE`, `SESSION` and their `_START`/`_END`/`_ROWTIME` helpers, `MATCH_RECOGNIZE`,
+//! `FOR SYSTEM_TIME AS OF`, `LATERAL TABLE`.
 //!
 //! Known differences that remain (not silent, documented): `AVG(DECIMAL(p, s))` has Flink's
 //! result type `DECIMAL(38, max(6, s))` but DataFusion truncates the last digit where Flink
@@ -78,12 +84,20 @@ use scaleph_sql::{Pos, QueryText, SqlError};
 use std::ops::ControlFlow;
 use std::sync::Arc;
 
+mod collection;
 mod compat;
 mod decimal;
+mod json;
+mod syntax;
 mod temporal;
+mod url;
 
+use collection::{CollectionFn, CollectionUdf};
 use compat::{CompatFn, CompatUdf};
+use json::{JsonFn, JsonUdf, Returning};
+pub(crate) use syntax::flink_syntax;
 use temporal::{TimeFn, TimeUdf};
+use url::{UrlFn, UrlUdf};
 
 /// Rejects Flink constructs the embedded engine does not run, by scanning the query's tokens.
 pub(crate) fn check_unsupported(q: &QueryText) -> Result<(), SqlError> {
@@ -137,23 +151,13 @@ pub(crate) fn check_unsupported(q: &QueryText) -> Result<(), SqlError> {
         }
         if matches!(
             w.as_str(),
-            "JSON_OBJECT"
-                | "JSON_OBJECTAGG"
-                | "JSON_ARRAYAGG"
-                | "COLLECT"
-                | "MAP_UNION"
+            "COLLECT"
                 | "RAND_INTEGER"
-                | "PARSE_URL"
-                | "STR_TO_MAP"
                 | "CURRENT_ROW_TIMESTAMP"
                 | "TYPEOF"
-                | "ELEMENT"
                 | "GROUP_ID"
                 | "GROUPING_ID"
-                | "URL_ENCODE"
-                | "URL_DECODE"
                 | "PRINTF"
-                | "REGEXP_EXTRACT_ALL"
                 | "ENCODE"
                 | "DECODE"
         ) && next == Some("(")
@@ -162,7 +166,6 @@ pub(crate) fn check_unsupported(q: &QueryText) -> Result<(), SqlError> {
         }
         let construct = match (w.as_str(), next) {
             ("LOCALTIME" | "LOCALTIMESTAMP", n) if n != Some("(") => Some(w.clone()),
-            ("MAP", Some("[")) => Some("MAP[…] value constructor".to_string()),
             ("OVERLAPS", _) => Some("OVERLAPS".to_string()),
             // DataFusion's INTERSECT ALL / EXCEPT ALL do not keep duplicates as SQL says.
             ("INTERSECT" | "EXCEPT", Some("ALL")) => Some(format!("{w} ALL")),
@@ -176,11 +179,22 @@ pub(crate) fn check_unsupported(q: &QueryText) -> Result<(), SqlError> {
             return Err(crate::support::refuse(*pos, c));
         }
         // Clauses of the SQL/JSON functions beyond their defaults.
-        let next2 = words.get(i + 2).map(|x| x.0.as_str());
-        let json_clause = matches!(w.as_str(), "RETURNING" | "WRAPPER")
-            || (w == "ON" && matches!(next, Some("ERROR" | "EMPTY" | "NULL")))
-            || (w == "IS"
-                && (next == Some("JSON") || (next == Some("NOT") && next2 == Some("JSON"))));
+        // `RETURNING` of JSON_VALUE: the types Flink 2.3 returns (it fails at run time on
+        // others, e.g. BIGINT or DECIMAL).
+        let returning_ok = w == "RETURNING"
+            && matches!(
+                next,
+                Some("INT" | "INTEGER" | "DOUBLE" | "BOOLEAN" | "STRING" | "VARCHAR")
+            );
+        let json_clause = (w == "RETURNING" && !returning_ok)
+            || w == "WRAPPER"
+            || (w == "ON" && matches!(next, Some("ERROR" | "EMPTY")))
+            || (w == "ON"
+                && next == Some("NULL")
+                && !matches!(
+                    i.checked_sub(1).map(|p| words[p].0.as_str()),
+                    Some("NULL" | "ABSENT")
+                ));
         if json_clause {
             return Err(crate::support::refuse(
                 *pos,
@@ -492,6 +506,30 @@ fn rewrite_functions(stmt: &mut Statement) {
             };
             return ControlFlow::<()>::Continue(());
         }
+        // `x @> 'K'` / `x <@ 'K'` from `x IS [NOT] JSON <kind>` (see `syntax`).
+        if let Expr::BinaryOp {
+            left,
+            op: op @ (BinaryOperator::AtArrow | BinaryOperator::ArrowAt),
+            right,
+        } = e
+        {
+            if let Expr::Value(ValueWithSpan {
+                value: Value::SingleQuotedString(kind),
+                ..
+            }) = right.as_ref()
+            {
+                let test = call("flink_is_json", vec![(**left).clone(), string_lit(kind)]);
+                *e = if *op == BinaryOperator::ArrowAt {
+                    Expr::UnaryOp {
+                        op: datafusion::sql::sqlparser::ast::UnaryOperator::Not,
+                        expr: Box::new(nested(test)),
+                    }
+                } else {
+                    test
+                };
+            }
+            return ControlFlow::<()>::Continue(());
+        }
         let Expr::Function(f) = e else {
             return ControlFlow::<()>::Continue(());
         };
@@ -502,6 +540,10 @@ fn rewrite_functions(stmt: &mut Statement) {
                 id.value = id.value.to_ascii_lowercase();
                 id.quote_style = None;
             }
+        }
+        if let Some(j) = json_call(f) {
+            *e = j;
+            return ControlFlow::Continue(());
         }
         // AVG(x) = flink_avg(SUM(x), COUNT(x)) with DISTINCT, FILTER and OVER kept: Flink's
         // result type (the input's for integers, truncated; DECIMAL(38, max(6, s)) rounded
@@ -630,6 +672,8 @@ fn rewrite_functions(stmt: &mut Statement) {
             ("ARRAY_JOIN", 2 | 3) => Some(renamed(f, "array_to_string", args)),
             ("ARRAY_REMOVE", 2) => Some(renamed(f, "array_remove_all", args)),
             ("MAP_FROM_ARRAYS", 2) => Some(renamed(f, "map", args)),
+            // MAP(k, v, …) is `MAP[k, v, …]` (see `syntax`).
+            ("MAP", n) if n >= 2 => Some(renamed(f, "flink_map", args)),
             ("SHA224" | "SHA256" | "SHA384" | "SHA512", 1) => {
                 let bits = &name[3..];
                 let mut a = args;
@@ -751,6 +795,95 @@ fn rewrite_functions(stmt: &mut Statement) {
     });
 }
 
+/// The JSON constructors (`JSON_OBJECT`, `JSON_ARRAY`, `JSON_OBJECTAGG`, `JSON_ARRAYAGG`) and
+/// `JSON_VALUE(… RETURNING T)` as the UDFs of [`json`]: the first argument carries the
+/// `ON NULL` behaviour (Flink's defaults: `NULL ON NULL` for objects, `ABSENT ON NULL` for
+/// arrays) and which values are JSON from a nested constructor; aggregates collect their
+/// inputs with `array_agg` (same input order, FILTER kept).
+fn json_call(f: &Function) -> Option<Expr> {
+    use datafusion::sql::sqlparser::ast::{FunctionArgumentClause, JsonNullClause};
+    let name = fname(f)?;
+    if !matches!(
+        name.as_str(),
+        "JSON_OBJECT" | "JSON_ARRAY" | "JSON_OBJECTAGG" | "JSON_ARRAYAGG" | "JSON_VALUE"
+    ) {
+        return None;
+    }
+    let FunctionArguments::List(l) = &f.args else {
+        return None;
+    };
+    let args: Vec<Expr> = l
+        .args
+        .iter()
+        .map(|a| match a {
+            FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(e.clone()),
+            _ => None,
+        })
+        .collect::<Option<_>>()?;
+    let mut absent = matches!(name.as_str(), "JSON_ARRAY" | "JSON_ARRAYAGG");
+    let mut returning = None;
+    for c in &l.clauses {
+        match c {
+            FunctionArgumentClause::JsonNullClause(JsonNullClause::AbsentOnNull) => absent = true,
+            FunctionArgumentClause::JsonNullClause(JsonNullClause::NullOnNull) => absent = false,
+            FunctionArgumentClause::JsonReturningClause(r) => returning = Some(r.data_type.clone()),
+            _ => return None,
+        }
+    }
+    if name == "JSON_VALUE" {
+        let target = match returning? {
+            SqlType::Int(_) | SqlType::Integer(_) => "flink_json_value_int",
+            SqlType::Double(_) | SqlType::DoublePrecision => "flink_json_value_double",
+            SqlType::Boolean | SqlType::Bool => "flink_json_value_boolean",
+            _ => "json_value",
+        };
+        return Some(call(target, args));
+    }
+    let is_json = |e: &Expr| matches!(e, Expr::Function(g) if fname(g).is_some_and(|n| n.starts_with("FLINK_JSON_")));
+    let values: Vec<&Expr> = match name.as_str() {
+        "JSON_OBJECT" | "JSON_OBJECTAGG" => args.iter().skip(1).step_by(2).collect(),
+        _ => args.iter().collect(),
+    };
+    let mut flags = String::from(if absent { "A" } else { "N" });
+    flags.extend(values.iter().map(|v| if is_json(v) { 'r' } else { 'v' }));
+    let collect = |e: Expr| {
+        let Expr::Function(mut agg) = call("array_agg", vec![e]) else {
+            unreachable!("call builds a function")
+        };
+        agg.filter = f.filter.clone();
+        Expr::Function(agg)
+    };
+    let mut out = vec![string_lit(&flags)];
+    let target = match name.as_str() {
+        "JSON_OBJECT" => {
+            out.extend(args);
+            "flink_json_object"
+        }
+        "JSON_ARRAY" => {
+            out.extend(args);
+            "flink_json_array"
+        }
+        "JSON_ARRAYAGG" if args.len() == 1 => {
+            out.extend(args.into_iter().map(collect));
+            "flink_json_arrayagg"
+        }
+        "JSON_OBJECTAGG" if args.len() == 2 => {
+            out.extend(args.into_iter().map(collect));
+            "flink_json_objectagg"
+        }
+        _ => return None,
+    };
+    Some(call(target, out))
+}
+
+/// A UDF's arguments as arrays of `args.number_rows` rows.
+fn arg_arrays(args: &ScalarFunctionArgs) -> Result<Vec<ArrayRef>> {
+    args.args
+        .iter()
+        .map(|a| a.to_array(args.number_rows))
+        .collect()
+}
+
 /// `ctx` with Flink's typing rules ([`decimal::FlinkDecimals`]) in its analyzer, before
 /// DataFusion's type coercion.
 pub(crate) fn with_flink_rules(ctx: SessionContext) -> SessionContext {
@@ -804,11 +937,34 @@ pub(crate) fn register(ctx: &SessionContext) {
         CompatFn::JsonQuery,
         CompatFn::JsonExists,
         CompatFn::JsonString,
-        CompatFn::JsonArray,
         CompatFn::CastString,
         CompatFn::Avg,
     ] {
         ctx.register_udf(ScalarUDF::new_from_impl(CompatUdf::new(k)));
+    }
+    for k in [
+        JsonFn::Object,
+        JsonFn::Array,
+        JsonFn::ArrayAgg,
+        JsonFn::ObjectAgg,
+        JsonFn::IsJson,
+        JsonFn::ValueAs(Returning::Int),
+        JsonFn::ValueAs(Returning::Double),
+        JsonFn::ValueAs(Returning::Boolean),
+    ] {
+        ctx.register_udf(ScalarUDF::new_from_impl(JsonUdf::new(k)));
+    }
+    for k in [
+        CollectionFn::Map,
+        CollectionFn::StrToMap,
+        CollectionFn::MapUnion,
+        CollectionFn::Element,
+        CollectionFn::RegexpExtractAll,
+    ] {
+        ctx.register_udf(ScalarUDF::new_from_impl(CollectionUdf::new(k)));
+    }
+    for k in [UrlFn::Encode, UrlFn::Decode, UrlFn::Parse] {
+        ctx.register_udf(ScalarUDF::new_from_impl(UrlUdf::new(k)));
     }
 }
 
@@ -902,11 +1058,7 @@ impl ScalarUDFImpl for FlinkFn {
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let n = args.number_rows;
-        let arrays: Vec<ArrayRef> = args
-            .args
-            .iter()
-            .map(|a| a.to_array(n))
-            .collect::<Result<_>>()?;
+        let arrays = arg_arrays(&args)?;
         let fmt_at = |i: usize, default: &str| -> Result<Vec<Option<String>>> {
             match arrays.get(i) {
                 None => Ok(vec![Some(java_to_chrono(default)?); n]),

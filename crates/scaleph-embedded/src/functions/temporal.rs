@@ -322,11 +322,7 @@ impl ScalarUDFImpl for TimeUdf {
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let n = args.number_rows;
         let tz = session_tz(&args);
-        let arrays: Vec<ArrayRef> = args
-            .args
-            .iter()
-            .map(|a| a.to_array(n))
-            .collect::<Result<_>>()?;
+        let arrays = super::arg_arrays(&args)?;
         let name = self.name().to_uppercase();
         let out: ArrayRef = match self.kind {
             TimeFn::Floor | TimeFn::Ceil => {
