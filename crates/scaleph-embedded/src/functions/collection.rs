@@ -290,8 +290,9 @@ fn hash_map_order(keys: &[String], expected: usize) -> Vec<usize> {
     let mut threshold = (cap as f64 * 0.75) as usize;
     let mut size = 0;
     let mut first: Vec<usize> = Vec::new();
+    let mut seen = std::collections::HashSet::with_capacity(keys.len());
     for (i, k) in keys.iter().enumerate() {
-        if keys[..i].contains(k) {
+        if !seen.insert(k.as_str()) {
             continue;
         }
         first.push(i);
@@ -369,14 +370,15 @@ fn str_to_map(arrays: &[ArrayRef], n: usize) -> Result<ArrayRef> {
                 values.push(Some(kv[1]));
             }
         }
+        // The last value put for a key wins.
+        let last: std::collections::HashMap<&str, usize> = keys
+            .iter()
+            .enumerate()
+            .map(|(j, k)| (k.as_str(), j))
+            .collect();
         for i in hash_map_order(&keys, pairs.len()) {
-            // The last value put for a key wins.
-            let last = (0..keys.len())
-                .rev()
-                .find(|&j| keys[j] == keys[i])
-                .unwrap_or(i);
             b.keys().append_value(&keys[i]);
-            b.values().append_option(values[last]);
+            b.values().append_option(values[last[keys[i].as_str()]]);
         }
         b.append(true)?;
     }
@@ -394,7 +396,7 @@ fn map_union(arrays: &[ArrayRef], out_type: &DataType, n: usize) -> Result<Array
             rows.push(None);
             continue;
         }
-        let mut seen: Vec<ScalarValue> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         let mut entries = Vec::new();
         for (src, m) in maps.iter().enumerate().rev() {
             let (lo, hi) = (
@@ -402,9 +404,7 @@ fn map_union(arrays: &[ArrayRef], out_type: &DataType, n: usize) -> Result<Array
                 m.value_offsets()[r + 1] as usize,
             );
             for e in lo..hi {
-                let k = ScalarValue::try_from_array(m.keys(), e)?;
-                if !seen.contains(&k) {
-                    seen.push(k);
+                if seen.insert(ScalarValue::try_from_array(m.keys(), e)?) {
                     entries.push((src, e, src, e));
                 }
             }
