@@ -247,6 +247,69 @@ fn as_text(
     RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
 }
 
+/// A JSON string literal, escaped as Jackson escapes it.
+pub fn write_json_string(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            c if (c as u32) < 0x20 => {
+                let _ = std::fmt::Write::write_fmt(out, format_args!("\\u{:04X}", c as u32));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// Java's `BigDecimal.toString` of `unscaled × 10^-scale` (`unscaled` in decimal, maybe
+/// signed): plain when `scale ≥ 0` and the adjusted exponent is ≥ −6, else scientific.
+pub fn big_decimal_text(unscaled: &str, scale: i32) -> String {
+    let (sign, digits) = match unscaled.strip_prefix('-') {
+        Some(d) => ("-", d),
+        None => ("", unscaled),
+    };
+    let digits = {
+        let t = digits.trim_start_matches('0');
+        if t.is_empty() {
+            "0"
+        } else {
+            t
+        }
+    };
+    let adjusted = -(scale as i64) + (digits.len() as i64 - 1);
+    if scale >= 0 && adjusted >= -6 {
+        let scale = scale as usize;
+        if scale == 0 {
+            return format!("{sign}{digits}");
+        }
+        if digits.len() > scale {
+            let (i, f) = digits.split_at(digits.len() - scale);
+            return format!("{sign}{i}.{f}");
+        }
+        return format!("{sign}0.{}{digits}", "0".repeat(scale - digits.len()));
+    }
+    let (first, rest) = digits.split_at(1);
+    let mut s = format!("{sign}{first}");
+    if !rest.is_empty() {
+        s.push('.');
+        s.push_str(rest);
+    }
+    if adjusted != 0 {
+        s.push_str(&format!(
+            "E{}{adjusted}",
+            if adjusted > 0 { "+" } else { "" }
+        ));
+    }
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,6 +1,7 @@
 //! `'connector' = 'filesystem'`: directories of csv, json (one object per line) or parquet files,
 //! optionally Hive-partitioned (`k=v/` directories), as Flink's FileSystem SQL connector.
 
+mod encode;
 mod sink;
 mod source;
 
@@ -41,6 +42,20 @@ pub(crate) struct CsvOpts {
     allow_comments: bool,
     ignore_parse_errors: bool,
     null_literal: Option<String>,
+    array_delimiter: String,
+}
+
+impl CsvOpts {
+    /// What the CSV writer needs of these options.
+    fn style(&self) -> encode::CsvStyle {
+        encode::CsvStyle {
+            delimiter: self.delimiter,
+            quote: self.quote,
+            escape: self.escape,
+            null_literal: self.null_literal.clone(),
+            array_delimiter: self.array_delimiter.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -49,6 +64,7 @@ pub(crate) struct FsConfig {
     path: PathBuf,
     format: Format,
     csv: CsvOpts,
+    json: encode::JsonStyle,
     default_partition: String,
     /// Where the staging directories of writes are noted for crash clean-up.
     journal: Option<PathBuf>,
@@ -101,7 +117,9 @@ impl Filesystem {
             allow_comments: false,
             ignore_parse_errors: false,
             null_literal: None,
+            array_delimiter: ";".into(),
         };
+        let mut json = encode::JsonStyle::default();
         if format == Format::Csv {
             csv.delimiter = o.char("csv.field-delimiter", b',')?;
             let quote = o.char("csv.quote-character", b'"')?;
@@ -112,6 +130,42 @@ impl Filesystem {
             csv.allow_comments = o.bool("csv.allow-comments", false)?;
             csv.ignore_parse_errors = o.bool("csv.ignore-parse-errors", false)?;
             csv.null_literal = o.get("csv.null-literal").map(str::to_string);
+            csv.array_delimiter = o
+                .get("csv.array-element-delimiter")
+                .unwrap_or(";")
+                .to_string();
+            // Flink 2.3 writes DECIMALs the same way whatever this says (checked).
+            o.bool("csv.write-bigdecimal-in-scientific-notation", true)?;
+        }
+        if format == Format::Json {
+            json.iso_timestamps = match o.get("json.timestamp-format.standard") {
+                None | Some("SQL") => false,
+                Some("ISO-8601") => true,
+                Some(other) => {
+                    return Err(SqlError::invalid(
+                        o.pos("json.timestamp-format.standard"),
+                        format!("'{other}': expected SQL or ISO-8601"),
+                    ))
+                }
+            };
+            json.plain_decimals = o.bool("json.encode.decimal-as-plain-number", false)?;
+            json.ignore_null_fields = o.bool("json.encode.ignore-null-fields", false)?;
+            // Reading: a missing field is NULL, as with Flink's default `false`.
+            if o.bool("json.fail-on-missing-field", false)? {
+                return Err(SqlError::unsupported(
+                    o.pos("json.fail-on-missing-field"),
+                    "'json.fail-on-missing-field' = 'true'",
+                ));
+            }
+            if o.bool("json.ignore-parse-errors", false)? {
+                return Err(SqlError::unsupported(
+                    o.pos("json.ignore-parse-errors"),
+                    "'json.ignore-parse-errors' = 'true'",
+                ));
+            }
+            o.get("json.map-null-key.mode");
+            o.get("json.map-null-key.literal");
+            o.bool("json.decode.json-parser.enabled", true)?;
         }
         let default_partition = o
             .get("partition.default-name")
@@ -127,6 +181,7 @@ impl Filesystem {
                 path,
                 format,
                 csv,
+                json,
                 default_partition,
                 journal: ctx.files.journal().map(PathBuf::from),
             }),

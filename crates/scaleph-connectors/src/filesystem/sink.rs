@@ -1,6 +1,7 @@
 //! Writing a filesystem table: files are written into a staging directory beside the table
 //! directory and renamed into place on commit, so readers never see partial output.
 
+use super::encode::{self, CsvStyle, JsonStyle};
 use super::{escape_partition_value, Format, FsConfig};
 use crate::{PendingCommit, Sink, SinkContext};
 use async_trait::async_trait;
@@ -8,7 +9,6 @@ use datafusion::arrow::array::{RecordBatch, UInt32Array};
 use datafusion::arrow::compute::take_record_batch;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
-use datafusion::arrow::{csv, json};
 use datafusion::error::{DataFusionError, Result};
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::parquet::arrow::ArrowWriter;
@@ -33,17 +33,19 @@ impl FsSink {
 }
 
 enum Writer {
-    Csv(Box<csv::Writer<BufWriter<File>>>),
-    Json(json::LineDelimitedWriter<BufWriter<File>>),
-    Parquet(ArrowWriter<File>),
+    /// Flink's CSV text ([`encode::csv`]).
+    Csv(BufWriter<File>, CsvStyle),
+    /// Flink's JSON lines ([`encode::json`]).
+    Json(BufWriter<File>, JsonStyle),
+    Parquet(Box<ArrowWriter<File>>),
 }
 
 impl Writer {
     fn write(&mut self, b: &RecordBatch) -> Result<()> {
+        use std::io::Write;
         match self {
-            // Flink's CSV format writes DOUBLE/FLOAT as Java does (`1.0E20`).
-            Writer::Csv(w) => w.write(&crate::text::java_floats_in_batch(b)?)?,
-            Writer::Json(w) => w.write(b)?,
+            Writer::Csv(w, style) => w.write_all(&encode::csv(b, style)?)?,
+            Writer::Json(w, style) => w.write_all(&encode::json(b, style)?)?,
             Writer::Parquet(w) => w.write(b)?,
         }
         Ok(())
@@ -51,14 +53,8 @@ impl Writer {
 
     fn finish(self) -> Result<()> {
         match self {
-            Writer::Csv(w) => {
-                let mut inner = (*w).into_inner();
-                std::io::Write::flush(&mut inner)?;
-            }
-            Writer::Json(mut w) => {
-                w.finish()?;
-                let mut inner = w.into_inner();
-                std::io::Write::flush(&mut inner)?;
+            Writer::Csv(mut w, _) | Writer::Json(mut w, _) => {
+                std::io::Write::flush(&mut w)?;
             }
             Writer::Parquet(w) => {
                 w.close()?;
@@ -94,26 +90,13 @@ impl FsSink {
         ));
         let f = File::create(&file)?;
         Ok(match self.cfg.format {
-            Format::Csv => {
-                let c = &self.cfg.csv;
-                let mut b = csv::WriterBuilder::new()
-                    .with_header(false)
-                    .with_delimiter(c.delimiter)
-                    .with_timestamp_format("%Y-%m-%d %H:%M:%S%.f".into())
-                    .with_datetime_format("%Y-%m-%d %H:%M:%S%.f".into());
-                if let Some(q) = c.quote {
-                    b = b.with_quote(q);
-                }
-                if let Some(e) = c.escape {
-                    b = b.with_escape(e).with_double_quote(false);
-                }
-                if let Some(n) = &c.null_literal {
-                    b = b.with_null(n.clone());
-                }
-                Writer::Csv(Box::new(b.build(BufWriter::new(f))))
-            }
-            Format::Json => Writer::Json(json::LineDelimitedWriter::new(BufWriter::new(f))),
-            Format::Parquet => Writer::Parquet(ArrowWriter::try_new(f, data_schema.clone(), None)?),
+            Format::Csv => Writer::Csv(BufWriter::new(f), self.cfg.csv.style()),
+            Format::Json => Writer::Json(BufWriter::new(f), self.cfg.json.clone()),
+            Format::Parquet => Writer::Parquet(Box::new(ArrowWriter::try_new(
+                f,
+                data_schema.clone(),
+                None,
+            )?)),
         })
     }
 }

@@ -18,6 +18,7 @@ use datafusion::common::{exec_err, plan_err, Result, ScalarValue};
 use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
 };
+use scaleph_connectors::text::{big_decimal_text, write_json_string};
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::Arc;
@@ -233,7 +234,7 @@ fn object_text(m: &BTreeMap<String, String>) -> String {
         if out.len() > 1 {
             out.push(',');
         }
-        write_string(&mut out, k);
+        write_json_string(&mut out, k);
         out.push(':');
         out.push_str(v);
     }
@@ -325,7 +326,7 @@ pub(crate) fn write_value(out: &mut String, a: &ArrayRef, r: usize, raw: bool) -
         Float32(Some(x)) => out.push_str(&double_text(f64::from(*x))),
         Float64(Some(x)) => out.push_str(&double_text(*x)),
         Decimal128(Some(u), _, s) => out.push_str(&big_decimal_text(&u.to_string(), *s as i32)),
-        Utf8(Some(s)) | Utf8View(Some(s)) | LargeUtf8(Some(s)) => write_string(out, s),
+        Utf8(Some(s)) | Utf8View(Some(s)) | LargeUtf8(Some(s)) => write_json_string(out, s),
         List(_) | LargeList(_) | FixedSizeList(_) => {
             let inner = match &v {
                 List(l) => l.value(0),
@@ -368,27 +369,6 @@ pub(crate) fn write_value(out: &mut String, a: &ArrayRef, r: usize, raw: bool) -
     Ok(())
 }
 
-/// A JSON string literal, escaped as Jackson escapes it.
-pub(crate) fn write_string(out: &mut String, s: &str) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04X}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-}
-
 /// A DOUBLE as Flink's JSON functions write it: Java's `Double.toString`, read back as a
 /// `BigDecimal` and written with `BigDecimal.toString` (`1.0E20` → `1.0E+20`).
 pub(crate) fn double_text(d: f64) -> String {
@@ -403,45 +383,6 @@ pub(crate) fn double_text(d: f64) -> String {
     let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
     let unscaled = format!("{int}{frac}");
     big_decimal_text(&unscaled, frac.len() as i32 - exp)
-}
-
-/// Java's `BigDecimal.toString` of `unscaled × 10^-scale` (`unscaled` in decimal, maybe
-/// signed): plain when `scale ≥ 0` and the adjusted exponent is ≥ −6, else scientific.
-pub(crate) fn big_decimal_text(unscaled: &str, scale: i32) -> String {
-    let (sign, digits) = match unscaled.strip_prefix('-') {
-        Some(d) => ("-", d),
-        None => ("", unscaled),
-    };
-    let digits = {
-        let t = digits.trim_start_matches('0');
-        if t.is_empty() {
-            "0"
-        } else {
-            t
-        }
-    };
-    let adjusted = -(scale as i64) + (digits.len() as i64 - 1);
-    if scale >= 0 && adjusted >= -6 {
-        let scale = scale as usize;
-        if scale == 0 {
-            return format!("{sign}{digits}");
-        }
-        if digits.len() > scale {
-            let (i, f) = digits.split_at(digits.len() - scale);
-            return format!("{sign}{i}.{f}");
-        }
-        return format!("{sign}0.{}{digits}", "0".repeat(scale - digits.len()));
-    }
-    let (first, rest) = digits.split_at(1);
-    let mut s = format!("{sign}{first}");
-    if !rest.is_empty() {
-        s.push('.');
-        s.push_str(rest);
-    }
-    if adjusted != 0 {
-        let _ = write!(s, "E{}{adjusted}", if adjusted > 0 { "+" } else { "" });
-    }
-    s
 }
 
 /// `s IS JSON <kind>`: valid JSON text (duplicate keys allowed, numbers of any size) whose top
@@ -550,7 +491,7 @@ mod tests {
     #[test]
     fn strings_are_escaped_as_jackson_does() {
         let mut s = String::new();
-        write_string(&mut s, "a\"b\\c\n\u{1}é/");
+        write_json_string(&mut s, "a\"b\\c\n\u{1}é/");
         assert_eq!(s, r#""a\"b\\c\n\u0001é/""#);
     }
 }

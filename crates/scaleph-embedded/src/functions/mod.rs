@@ -344,6 +344,35 @@ fn arrow_type_name(t: &SqlType) -> Option<String> {
     })
 }
 
+/// Arrow's name (for `arrow_cast`) of a Flink type DataFusion's SQL planner refuses:
+/// `TIMESTAMP_LTZ(p)` → `Timestamp(ms|µs|ns, "UTC")` (as DDL columns of that type), binary
+/// strings → `Binary`.
+fn flink_only_type(t: &SqlType) -> Option<String> {
+    match t {
+        SqlType::Bytes(_) | SqlType::Binary(_) | SqlType::Varbinary(_) => Some("Binary".into()),
+        SqlType::Custom(name, modifiers) => {
+            let [ObjectNamePart::Identifier(id)] = name.0.as_slice() else {
+                return None;
+            };
+            if !id.value.eq_ignore_ascii_case("TIMESTAMP_LTZ") {
+                return None;
+            }
+            let p: u8 = match modifiers.as_slice() {
+                [] => 6,
+                [p] => p.parse().ok()?,
+                _ => return None,
+            };
+            let unit = match p {
+                0..=3 => "Millisecond",
+                4..=6 => "Microsecond",
+                _ => "Nanosecond",
+            };
+            Some(format!("Timestamp({unit}, Some(\"UTC\"))"))
+        }
+        _ => None,
+    }
+}
+
 /// DataFusion names `agg(CAST(x AS T))` like `agg(x)`, so `SUM(x)` beside
 /// `SUM(CAST(x AS DOUBLE))` is refused as a duplicate field. Casts directly inside aggregate
 /// arguments become `arrow_cast(x, 'T')` (the same conversion, a distinct name).
@@ -484,6 +513,26 @@ fn rewrite_functions(stmt: &mut Statement) {
         {
             *e = call("flink_cast_string", vec![(**expr).clone()]);
             return ControlFlow::<()>::Continue(());
+        }
+        // CAST to a Flink type DataFusion's planner does not name (`TIMESTAMP_LTZ(p)`,
+        // `BYTES`, `BINARY(n)`, `VARBINARY(n)`): the same conversion as `arrow_cast`.
+        if let Expr::Cast {
+            kind: kind @ (CastKind::Cast | CastKind::TryCast | CastKind::SafeCast),
+            expr,
+            data_type,
+            format: None,
+            ..
+        } = e
+        {
+            if let Some(arrow) = flink_only_type(data_type) {
+                let f = if *kind == CastKind::Cast {
+                    "arrow_cast"
+                } else {
+                    "arrow_try_cast"
+                };
+                *e = call(f, vec![(**expr).clone(), string_lit(&arrow)]);
+                return ControlFlow::<()>::Continue(());
+            }
         }
         // EXTRACT(DOW FROM t): Flink counts Sunday as 1 (DataFusion: 0).
         if let Expr::Extract {

@@ -1,0 +1,69 @@
+//! Flink's `csv` and `json` formats byte for byte: `tests/formats/script.sql` writes every type
+//! and every writing option into filesystem sinks; Flink 2.3 ran the same script and its files
+//! are recorded in `tests/formats/expected.json` (keyed by the script's SHA-256; re-record with
+//! `tests/formats/record_flink.py`). Each sink's files here must equal Flink's.
+
+use scaleph_embedded::EmbeddedEngine;
+use scaleph_engine::{CancellationToken, Engine, JobSettings, JobSpec};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/formats");
+
+/// The files of one sink directory, concatenated in name order (hidden files left out).
+fn sink_text(dir: &std::path::Path) -> String {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            let hidden = p
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with('.'));
+            if p.is_dir() {
+                stack.push(p);
+            } else if !hidden {
+                files.push(p);
+            }
+        }
+    }
+    files.sort();
+    files
+        .iter()
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn csv_and_json_files_equal_flinks() {
+    let script = std::fs::read_to_string(format!("{DIR}/script.sql")).unwrap();
+    let expected: Value =
+        serde_json::from_str(&std::fs::read_to_string(format!("{DIR}/expected.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        expected["script_sha256"].as_str(),
+        Some(format!("{:x}", Sha256::digest(script.as_bytes())).as_str()),
+        "script.sql changed since Flink's files were recorded: run tests/formats/record_flink.py"
+    );
+    let out = tempfile::tempdir().unwrap();
+    let spec = JobSpec {
+        name: "formats".into(),
+        script: script.replace("${OUT}", &out.path().to_string_lossy()),
+        settings: JobSettings::default(),
+    };
+    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+    EmbeddedEngine::new()
+        .run(spec, tx, CancellationToken::new())
+        .await
+        .expect("the script runs");
+    let sinks = expected["sinks"].as_object().unwrap();
+    assert!(sinks.len() >= 11, "{} sinks recorded", sinks.len());
+    let mut wrong = Vec::new();
+    for (name, want) in sinks {
+        let got = sink_text(&out.path().join(name));
+        if got != want.as_str().unwrap() {
+            wrong.push(format!("{name}:\n  flink: {want}\n  ours:  {got:?}"));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
