@@ -29,7 +29,6 @@ use datafusion::arrow::datatypes::{
     Time64NanosecondType, TimeUnit, UInt16Type, UInt32Type, UInt64Type, UInt8Type,
 };
 use datafusion::error::{DataFusionError, Result};
-use std::fmt::Write;
 
 /// Flink `csv.*` options that change the written text.
 #[derive(Debug, Clone)]
@@ -393,7 +392,6 @@ fn json_value(out: &mut String, a: &ArrayRef, r: usize, style: &JsonStyle) -> Re
             Cell::Text(s) => write_json_string(out, &s),
         },
     }
-    let _ = write!(out, "");
     Ok(())
 }
 
