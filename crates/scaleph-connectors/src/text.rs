@@ -192,17 +192,6 @@ fn seq(
     out.push(close);
 }
 
-/// `b` with its `FLOAT`/`DOUBLE` columns as Java text ([`java_floats_as_text`]), for CSV
-/// files; the same batch when it has none. ARRAY/MAP/ROW columns are left as they are: Flink's
-/// CSV format writes them its own way, so the CSV writer refuses them rather than write other
-/// text.
-///
-/// # Errors
-/// Never in practice: the new columns match the new schema.
-pub fn java_floats_in_batch(b: &RecordBatch) -> Result<RecordBatch, ArrowError> {
-    as_text(b, |t| matches!(t, DataType::Float32 | DataType::Float64))
-}
-
 /// `b` with its `FLOAT`/`DOUBLE` columns as Java text and its ARRAY/MAP/ROW columns as Flink
 /// prints them, for the print sink and printed query results.
 ///
