@@ -8,8 +8,18 @@ import { FLINK_KEYWORDS, FLINK_TYPES, tablesFromDdl } from "./sql";
 (self as any).MonacoEnvironment = { getWorker: () => new editorWorker() };
 loader.config({ monaco });
 
-/** Tables offered by the project's datasources: `{table, datasource}`. */
-export const extraTables: { names: { table: string; datasource: string }[] } = { names: [] };
+/** A datasource table offered by completion. */
+export type DatasourceTable = { table: string; datasource: string };
+
+/**
+ * Tables offered by the project's datasources. `loaded` settles when the studio has fetched
+ * them; completion waits for it (at most 5 s) so a suggestion asked for while the list is
+ * still loading is not computed without it.
+ */
+export const extraTables: { names: DatasourceTable[]; loaded: Promise<void> } = {
+  names: [],
+  loaded: Promise.resolve(),
+};
 
 monaco.languages.register({ id: "flinksql" });
 monaco.languages.setMonarchTokensProvider("flinksql", {
@@ -34,7 +44,13 @@ monaco.languages.setMonarchTokensProvider("flinksql", {
 
 monaco.languages.registerCompletionItemProvider("flinksql", {
   triggerCharacters: ["."],
-  provideCompletionItems(model, position) {
+  async provideCompletionItems(model, position) {
+    const deadline = new Promise((r) => setTimeout(r, 5000));
+    // A list being replaced settles the old promise; wait for the one that is current.
+    for (let seen = null as Promise<void> | null; seen !== extraTables.loaded; ) {
+      seen = extraTables.loaded;
+      if ((await Promise.race([seen.then(() => true), deadline])) !== true) break;
+    }
     const word = model.getWordUntilPosition(position);
     const range = {
       startLineNumber: position.lineNumber,

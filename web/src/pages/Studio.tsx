@@ -5,7 +5,7 @@ import { Alert, Button, Card, Col, Input, Row, Select, Space, Table, Tag, Typogr
 import { useTranslation } from "react-i18next";
 import { api, ApiError } from "../api";
 import { useApi } from "../hooks";
-import { extraTables, monaco } from "../monaco";
+import { type DatasourceTable, extraTables, monaco } from "../monaco";
 import { markerAt } from "../sql";
 
 export function Studio() {
@@ -26,14 +26,32 @@ export function Studio() {
   const [target, setTarget] = useState<string>("embedded");
   const editorRef = useRef<Parameters<OnMount>[0]>(undefined);
 
+  // The datasources' tables for completion; a newer page or project replaces an older list.
   useEffect(() => {
-    extraTables.names = [];
-    for (const d of datasources?.items ?? []) {
-      api<string[]>("GET", `/api/v1/projects/${pid}/datasources/${d.id}/tables`).then(
-        (tables) => extraTables.names.push(...tables.map((table) => ({ table, datasource: d.name }))),
-        () => undefined,
-      );
+    let current = true;
+    if (!datasources) {
+      let settle: () => void = () => undefined;
+      extraTables.loaded = new Promise<void>((r) => (settle = r));
+      return () => {
+        current = false;
+        settle();
+      };
     }
+    const names: DatasourceTable[] = [];
+    extraTables.names = names;
+    extraTables.loaded = Promise.all(
+      (datasources.items ?? []).map((d: any) =>
+        api<string[]>("GET", `/api/v1/projects/${pid}/datasources/${d.id}/tables`).then(
+          (tables) => {
+            if (current) names.push(...tables.map((table) => ({ table, datasource: d.name })));
+          },
+          () => undefined,
+        ),
+      ),
+    ).then(() => undefined);
+    return () => {
+      current = false;
+    };
   }, [datasources, pid]);
   useEffect(() => {
     if (job && versions && script === undefined) {
