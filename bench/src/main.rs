@@ -26,6 +26,9 @@ struct Opts {
     /// Runs per query per engine; the best counts.
     #[arg(long, default_value_t = 3)]
     repeat: usize,
+    /// Only these queries (e.g. `q1,q17`); default all 22.
+    #[arg(long, value_delimiter = ',')]
+    queries: Vec<String>,
 }
 
 #[tokio::main]
@@ -43,10 +46,17 @@ async fn main() -> anyhow::Result<()> {
         eprintln!("generated in {:.1}s", s.elapsed.as_secs_f64());
     }
     let data = std::fs::canonicalize(&data)?;
+    let queries: Vec<_> = QUERIES
+        .iter()
+        .filter(|q| o.queries.is_empty() || o.queries.iter().any(|n| n == q.name))
+        .collect();
+    if queries.is_empty() {
+        bail!("no TPC-H query named {:?}", o.queries);
+    }
 
     // DuckDB, in the same run.
     let qfile = data.join("queries.json");
-    std::fs::write(&qfile, serde_json::to_string(&QUERIES)?)?;
+    std::fs::write(&qfile, serde_json::to_string(&queries)?)?;
     let out = data.join("duckdb-times.json");
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/tpch_duckdb.py");
     let st = Command::new("python3")
@@ -74,7 +84,7 @@ async fn main() -> anyhow::Result<()> {
         "query", "embedded ms", "duckdb ms", "ratio"
     );
     let (mut log_sum, mut tot_e, mut tot_d) = (0.0f64, 0.0f64, 0.0f64);
-    for q in QUERIES.iter() {
+    for q in queries.iter().copied() {
         let script = blackhole_script(q, &data.to_string_lossy());
         let mut best = f64::MAX;
         for _ in 0..o.repeat {
@@ -112,7 +122,7 @@ async fn main() -> anyhow::Result<()> {
     );
     println!(
         "geometric mean of ratios: {:.2}",
-        (log_sum / QUERIES.len() as f64).exp()
+        (log_sum / queries.len() as f64).exp()
     );
     Ok(())
 }

@@ -144,6 +144,10 @@ impl ScriptSession {
         // `2.5` is DECIMAL(2, 1) in Flink, not DOUBLE.
         opts.sql_parser.parse_float_as_decimal = true;
         opts.execution.time_zone = self.options.get("table.local-time-zone").cloned();
+        // DataFusion 54 builds the MIN/MAX filter from the aggregates over plain columns only
+        // and drops the others (`MAX(a), MIN(a * b)` gets `a > max`), which would lose the
+        // rows `MIN(a * b)` needs once a scan applies it row by row.
+        opts.optimizer.enable_aggregate_dynamic_filter_pushdown = false;
     }
 
     /// `SET 'key' = 'value'`.
