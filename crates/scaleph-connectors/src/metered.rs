@@ -2,20 +2,23 @@
 
 use async_trait::async_trait;
 use datafusion::arrow::array::{Array, BooleanArray, RecordBatch};
-use datafusion::arrow::compute::kernels::boolean::or_kleene;
+use datafusion::arrow::compute::kernels::boolean::{and, or_kleene};
 use datafusion::arrow::compute::{filter_record_batch, is_null, BatchCoalescer};
+use datafusion::arrow::datatypes::DataType;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::{Session, TableProvider};
 use datafusion::common::cast::as_boolean_array;
 use datafusion::common::config::ConfigOptions;
-use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
 use datafusion::common::ScalarValue;
 use datafusion::error::Result;
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::logical_expr::Operator;
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown, TableType};
-use datafusion::physical_expr::conjunction;
-use datafusion::physical_expr::expressions::{lit, BinaryExpr, CaseExpr, InListExpr, Literal};
+use datafusion::physical_expr::expressions::{
+    lit, BinaryExpr, CaseExpr, Column, InListExpr, IsNotNullExpr, IsNullExpr, Literal, NotExpr,
+};
+use datafusion::physical_expr::split_conjunction;
 use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_expr_common::physical_expr::{
     is_dynamic_physical_expr, is_volatile, snapshot_generation, snapshot_physical_expr,
@@ -264,8 +267,7 @@ impl ExecutionPlan for MeteredExec {
         let state = Filtering {
             input: stream,
             counter,
-            filter: conjunction(self.filters.iter().cloned()),
-            has_filter: !self.filters.is_empty(),
+            conjuncts: ordered_conjuncts(&self.filters, &schema),
             runtime: self
                 .runtime_filters
                 .iter()
@@ -274,6 +276,7 @@ impl ExecutionPlan for MeteredExec {
             coalescer: BatchCoalescer::new(Arc::clone(&schema), batch_size)
                 .with_biggest_coalesce_batch_size(Some(batch_size / 2)),
             dropped: MetricBuilder::new(&self.metrics).counter("runtime_filtered_rows", partition),
+            elapsed: MetricBuilder::new(&self.metrics).elapsed_compute(partition),
             done: false,
         };
         let out = futures::stream::unfold(state, |mut st| async move {
@@ -306,12 +309,100 @@ impl ExecutionPlan for MeteredExec {
 struct Filtering {
     input: SendableRecordBatchStream,
     counter: Arc<Counter>,
-    filter: Arc<dyn PhysicalExpr>,
-    has_filter: bool,
+    /// The static predicate's conjuncts in evaluation order, with their [`conjunct_class`].
+    conjuncts: Vec<(u8, Arc<dyn PhysicalExpr>)>,
     runtime: Vec<RuntimeFilter>,
     coalescer: BatchCoalescer,
     dropped: datafusion::physical_plan::metrics::Count,
+    elapsed: datafusion::physical_plan::metrics::Time,
     done: bool,
+}
+
+/// Splits the static filters into conjuncts. Conjuncts are evaluated in order, each on the rows
+/// the earlier ones kept (Flink's `AND` short-circuits the same way, so an expression that
+/// would fail on a row an earlier conjunct drops does not fail). Within each run of conjuncts
+/// that cannot fail, those reading only fixed-width columns go first — reordering them changes
+/// no result and no error.
+fn ordered_conjuncts(
+    filters: &[Arc<dyn PhysicalExpr>],
+    schema: &SchemaRef,
+) -> Vec<(u8, Arc<dyn PhysicalExpr>)> {
+    let all: Vec<(u8, Arc<dyn PhysicalExpr>)> = filters
+        .iter()
+        .flat_map(|f| split_conjunction(f).into_iter().cloned())
+        .map(|c| (conjunct_class(&c, schema), c))
+        .collect();
+    let mut out = Vec::with_capacity(all.len());
+    for run in all.split_inclusive(|(class, _)| *class == 2) {
+        let mut run = run.to_vec();
+        run.sort_by_key(|(class, _)| *class);
+        out.extend(run);
+    }
+    out
+}
+
+/// 0: comparisons of fixed-width columns and literals; 1: the same over any column; 2: other.
+fn conjunct_class(expr: &Arc<dyn PhysicalExpr>, schema: &SchemaRef) -> u8 {
+    let mut infallible = true;
+    let mut wide = false;
+    let _ = expr.apply(|e| {
+        if let Some(c) = e.downcast_ref::<Column>() {
+            let t = schema.field(c.index()).data_type();
+            wide |= !t.is_primitive() && !matches!(t, DataType::Boolean);
+        } else if let Some(b) = e.downcast_ref::<BinaryExpr>() {
+            use Operator::*;
+            infallible &= matches!(
+                b.op(),
+                Eq | NotEq | Lt | LtEq | Gt | GtEq | And | Or | IsDistinctFrom | IsNotDistinctFrom
+            );
+        } else if !(e.downcast_ref::<Literal>().is_some()
+            || e.downcast_ref::<InListExpr>().is_some()
+            || e.downcast_ref::<IsNullExpr>().is_some()
+            || e.downcast_ref::<IsNotNullExpr>().is_some()
+            || e.downcast_ref::<NotExpr>().is_some())
+        {
+            infallible = false;
+        }
+        Ok(TreeNodeRecursion::Continue)
+    });
+    match (infallible, wide) {
+        (true, false) => 0,
+        (true, true) => 1,
+        _ => 2,
+    }
+}
+
+/// Filters `batch` by the conjuncts in order. The batch is cut down to the rows still in before
+/// a conjunct that can fail (so it only sees those), and otherwise once they are under half (so
+/// costly conjuncts see fewer rows).
+fn apply_conjuncts(
+    batch: RecordBatch,
+    conjuncts: &[(u8, Arc<dyn PhysicalExpr>)],
+) -> Result<RecordBatch> {
+    let mut b = batch;
+    let mut keep: Option<BooleanArray> = None;
+    for (class, c) in conjuncts {
+        if let Some(k) = &keep {
+            let kept = k.true_count();
+            if kept * 2 < b.num_rows() || (*class == 2 && kept < b.num_rows()) {
+                b = filter_record_batch(&b, k)?;
+                keep = None;
+            }
+        }
+        if b.num_rows() == 0 {
+            return Ok(b);
+        }
+        let mask = c.evaluate(&b)?.into_array(b.num_rows())?;
+        let mask = as_boolean_array(&mask)?;
+        keep = Some(match keep {
+            Some(k) => and(&k, mask)?,
+            None => mask.clone(),
+        });
+    }
+    match keep {
+        Some(k) => Ok(filter_record_batch(&b, &k)?),
+        None => Ok(b),
+    }
 }
 
 impl Filtering {
@@ -320,11 +411,8 @@ impl Filtering {
             batch.num_rows() as u64,
             batch.get_array_memory_size() as u64,
         );
-        let mut b = batch;
-        if self.has_filter {
-            let mask = self.filter.evaluate(&b)?.into_array(b.num_rows())?;
-            b = filter_record_batch(&b, as_boolean_array(&mask)?)?;
-        }
+        let _timer = self.elapsed.timer();
+        let mut b = apply_conjuncts(batch, &self.conjuncts)?;
         for f in &mut self.runtime {
             if b.num_rows() == 0 {
                 break;
@@ -539,6 +627,28 @@ mod tests {
             .indent(false)
             .to_string();
         assert!(!shown.contains("FilterExec"), "{shown}");
+    }
+
+    #[tokio::test]
+    async fn conjuncts_short_circuit_in_order() {
+        // k = 0 never reaches the division, as on Flink; in the other order it would fail.
+        let (n, _, _) = run(
+            "SELECT count(*) FROM big WHERE k <> 0 AND 100000 / k > 1",
+            &[],
+        )
+        .await;
+        assert_eq!(n, 50_000);
+        let ctx = SessionContext::new();
+        let big = MeteredTable::new(table("k", 0..10), Arc::new(Counter::default()));
+        ctx.register_table("big", Arc::new(big)).unwrap();
+        let err = ctx
+            .sql("SELECT count(*) FROM big WHERE 100000 / k > 1 AND k <> 0")
+            .await
+            .unwrap()
+            .collect()
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("Divide by zero"), "{err}");
     }
 
     #[tokio::test]
