@@ -9,7 +9,7 @@
 //! ARRAY, MAP and ROW values print as Flink prints them: `[1, 2]`, `{a=1, b=2}`, `(1, a)`.
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, StringBuilder};
-use datafusion::arrow::datatypes::{DataType, Field, Float32Type, Float64Type, Schema};
+use datafusion::arrow::datatypes::{DataType, Field, Float32Type, Float64Type, Schema, TimeUnit};
 use datafusion::arrow::error::ArrowError;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
@@ -138,13 +138,37 @@ fn is_nested(t: &DataType) -> bool {
 /// NULL inside them as `NULL`, DOUBLE/FLOAT as Java writes them, other values as Arrow's
 /// display (Flink's `RowDataToStringConverter` for its print output).
 fn nested_text(a: &dyn Array, row: usize, fmt: &FormatOptions, out: &mut String) {
+    value_text(a, row, fmt, Mode::Print, out)
+}
+
+/// Where a value's text goes: Flink's print output, or `CAST(… AS STRING)`, which differs for
+/// BOOLEAN (`TRUE`) and TIMESTAMP (`2024-01-02 03:04:05.120`, digits per precision).
+#[derive(Clone, Copy, PartialEq)]
+enum Mode {
+    Print,
+    Cast,
+}
+
+/// chrono format of a timestamp's text in `CAST(… AS STRING)`: as many fraction digits as the
+/// unit holds (Flink writes the precision's digits); nanoseconds — DataFusion's type of a
+/// literal — as many as needed in groups of three.
+fn cast_timestamp_format(unit: &TimeUnit) -> &'static str {
+    match unit {
+        TimeUnit::Second => "%Y-%m-%d %H:%M:%S",
+        TimeUnit::Millisecond => "%Y-%m-%d %H:%M:%S%.3f",
+        TimeUnit::Microsecond => "%Y-%m-%d %H:%M:%S%.6f",
+        TimeUnit::Nanosecond => "%Y-%m-%d %H:%M:%S%.f",
+    }
+}
+
+fn value_text(a: &dyn Array, row: usize, fmt: &FormatOptions, mode: Mode, out: &mut String) {
     if a.is_null(row) {
         out.push_str("NULL");
         return;
     }
     let list = |vals: ArrayRef, out: &mut String| {
         seq(out, ('[', ']'), vals.len(), |i, o| {
-            nested_text(vals.as_ref(), i, fmt, o)
+            value_text(vals.as_ref(), i, fmt, mode, o)
         })
     };
     match a.data_type() {
@@ -155,19 +179,35 @@ fn nested_text(a: &dyn Array, row: usize, fmt: &FormatOptions, out: &mut String)
             let entries = a.as_map().value(row);
             let (k, v) = (entries.column(0), entries.column(1));
             seq(out, ('{', '}'), entries.len(), |i, o| {
-                nested_text(k.as_ref(), i, fmt, o);
+                value_text(k.as_ref(), i, fmt, mode, o);
                 o.push('=');
-                nested_text(v.as_ref(), i, fmt, o);
+                value_text(v.as_ref(), i, fmt, mode, o);
             });
         }
         DataType::Struct(_) => {
             let cols = a.as_struct().columns();
             seq(out, ('(', ')'), cols.len(), |i, o| {
-                nested_text(cols[i].as_ref(), row, fmt, o)
+                value_text(cols[i].as_ref(), row, fmt, mode, o)
             });
         }
         DataType::Float64 => out.push_str(&java_double(a.as_primitive::<Float64Type>().value(row))),
         DataType::Float32 => out.push_str(&java_float(a.as_primitive::<Float32Type>().value(row))),
+        DataType::Boolean if mode == Mode::Cast => out.push_str(if a.as_boolean().value(row) {
+            "TRUE"
+        } else {
+            "FALSE"
+        }),
+        DataType::Timestamp(unit, _) if mode == Mode::Cast => {
+            let f = cast_timestamp_format(unit);
+            let fmt = fmt
+                .clone()
+                .with_timestamp_format(Some(f))
+                .with_timestamp_tz_format(Some(f));
+            match ArrayFormatter::try_new(a, &fmt) {
+                Ok(v) => out.push_str(&v.value(row).to_string()),
+                Err(_) => out.push('?'),
+            }
+        }
         _ => match ArrayFormatter::try_new(a, fmt) {
             Ok(f) => out.push_str(&f.value(row).to_string()),
             Err(_) => out.push('?'),
@@ -190,6 +230,34 @@ fn seq(
         each(i, out);
     }
     out.push(close);
+}
+
+/// `CAST(a AS STRING)` as Flink computes it, for `a` of any type (NULL stays NULL): DOUBLE and
+/// FLOAT as Java writes them, BOOLEAN `TRUE`/`FALSE`, TIMESTAMP `yyyy-MM-dd HH:mm:ss[.f…]` (a
+/// TIMESTAMP_LTZ in its session time zone), ARRAY `[…]`, MAP `{k=v, …}`, ROW `(…)` with their
+/// elements written the same way; other types as Arrow writes them (DATE, TIME, DECIMAL,
+/// integers, strings match Flink's text).
+///
+/// # Errors
+/// When a value has no text (Arrow cannot format the type).
+pub fn cast_text(a: &ArrayRef) -> Result<ArrayRef, ArrowError> {
+    let fmt = FormatOptions::default().with_null("NULL");
+    // Fail on a type Arrow cannot write rather than writing '?'.
+    if !is_nested(a.data_type()) {
+        ArrayFormatter::try_new(a.as_ref(), &fmt)?;
+    }
+    let mut b = StringBuilder::with_capacity(a.len(), a.len() * 12);
+    let mut s = String::new();
+    for r in 0..a.len() {
+        if a.is_null(r) {
+            b.append_null();
+        } else {
+            s.clear();
+            value_text(a.as_ref(), r, &fmt, Mode::Cast, &mut s);
+            b.append_value(&s);
+        }
+    }
+    Ok(Arc::new(b.finish()))
 }
 
 /// `b` with its `FLOAT`/`DOUBLE` columns as Java text and its ARRAY/MAP/ROW columns as Flink

@@ -193,16 +193,34 @@ impl ScalarUDFImpl for CompatUdf {
             }
             CompatFn::Avg => avg(&arrays[0], &arrays[1])?,
             CompatFn::CastString => match arrays[0].data_type() {
-                DataType::Float32 | DataType::Float64 => {
-                    scaleph_connectors::text::java_floats_as_text(&arrays[0])
+                // Strings, numbers and dates: Arrow's cast is Flink's text and faster.
+                t if t.is_integer()
+                    || t.is_null()
+                    || matches!(
+                        t,
+                        DataType::Utf8
+                            | DataType::LargeUtf8
+                            | DataType::Utf8View
+                            | DataType::Decimal128(..)
+                            | DataType::Date32
+                    ) =>
+                {
+                    cast(&arrays[0], &DataType::Utf8)?
                 }
-                DataType::Boolean => {
-                    let v = arrays[0].as_boolean();
+                // BYTES: the bytes read as UTF-8, invalid sequences as U+FFFD (Java's decoder).
+                DataType::Binary
+                | DataType::LargeBinary
+                | DataType::BinaryView
+                | DataType::FixedSizeBinary(_) => {
+                    let b = cast(&arrays[0], &DataType::LargeBinary)?;
+                    let b = b.as_binary::<i64>();
                     strings(n, |r| {
-                        (!v.is_null(r)).then(|| if v.value(r) { "TRUE" } else { "FALSE" }.into())
+                        (!b.is_null(r)).then(|| String::from_utf8_lossy(b.value(r)).into_owned())
                     })
                 }
-                _ => cast(&arrays[0], &DataType::Utf8)?,
+                _ => scaleph_connectors::text::cast_text(&arrays[0]).map_err(|e| {
+                    datafusion::common::DataFusionError::Execution(format!("CAST AS STRING: {e}"))
+                })?,
             },
             CompatFn::JsonValue | CompatFn::JsonQuery | CompatFn::JsonExists => {
                 json_path_fn(self.kind, &arrays, n)?
