@@ -8,7 +8,7 @@ mod source;
 use crate::access::{FileAccess, Use};
 use crate::{Connector, ConnectorContext, Options, Sink};
 use datafusion::catalog::TableProvider;
-use scaleph_sql::{SqlError, Statement, StatementKind, TableDef};
+use scaleph_sql::{FlinkType, SqlError, Statement, StatementKind, TableDef};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -110,6 +110,9 @@ impl Filesystem {
                 ))
             }
         };
+        if format == Format::Csv {
+            check_csv_types(def)?;
+        }
         let mut csv = CsvOpts {
             delimiter: b',',
             quote: Some(b'"'),
@@ -189,6 +192,47 @@ impl Filesystem {
             given,
         })
     }
+}
+
+/// The column types Flink's CSV format has a text for (its `CsvRowSchemaConverter`): no MAP,
+/// and ARRAY and ROW only of simple types. Flink refuses the others when it plans the scan or
+/// the sink, with these messages.
+///
+/// # Errors
+/// [`SqlError`] at the first column of another type.
+fn check_csv_types(def: &TableDef) -> Result<(), SqlError> {
+    let nested = |t: &FlinkType| {
+        matches!(
+            t,
+            FlinkType::Array(..) | FlinkType::Map(..) | FlinkType::Row(_)
+        )
+    };
+    for c in def.columns.iter().filter(|c| c.metadata.is_none()) {
+        let inner = match &c.data_type {
+            FlinkType::Map(..) => {
+                return Err(SqlError::invalid(
+                    c.pos,
+                    format!(
+                        "Unsupported type '{}' for field '{}' (format 'csv')",
+                        c.data_type, c.name
+                    ),
+                ))
+            }
+            FlinkType::Array(t, _) => nested(t).then_some(t.as_ref()),
+            FlinkType::Row(fields) => fields.iter().map(|f| &f.1).find(|t| nested(t)),
+            _ => None,
+        };
+        if let Some(t) = inner {
+            return Err(SqlError::invalid(
+                c.pos,
+                format!(
+                    "Only simple types are supported in the second level nesting of fields '{}' but was: {t} (format 'csv')",
+                    c.name
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Checks the local paths of `filesystem` tables in a script that another engine (a Flink
