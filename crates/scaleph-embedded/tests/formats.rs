@@ -57,7 +57,7 @@ async fn csv_and_json_files_equal_flinks() {
         .await
         .expect("the script runs");
     let sinks = expected["sinks"].as_object().unwrap();
-    assert!(sinks.len() >= 11, "{} sinks recorded", sinks.len());
+    assert!(sinks.len() >= 13, "{} sinks recorded", sinks.len());
     let mut wrong = Vec::new();
     for (name, want) in sinks {
         let got = sink_text(&out.path().join(name));

@@ -12,7 +12,7 @@
 //! - CSV: a string value is quoted when it holds a character below Jackson's "minimum safe
 //!   character" (one above the largest of the field delimiter, the quote character and `\n`:
 //!   with `,` that is `-`, so spaces, `+`, `"` … are quoted) or the escape character; the quote
-//!   inside is doubled (or escaped with `csv.escape-character`). Numbers and booleans are never
+//!   inside is doubled, and so is `csv.escape-character`. Numbers and booleans are never
 //!   quoted. ARRAY elements and ROW fields are joined with `csv.array-element-delimiter`
 //!   (default `;`). NULL is empty, or `csv.null-literal`.
 //! - JSON: one object per line in column order, strings escaped as Jackson does, NULL as
@@ -281,27 +281,32 @@ fn csv_cell(a: &ArrayRef, r: usize, style: &CsvStyle) -> Result<Cell> {
     }
 }
 
+/// A text cell as Jackson's CSV generator writes it for Flink (checked against Flink 2.3's
+/// files): with quoting, a cell holding a character below `min_safe`, the quote or the escape
+/// character is quoted, and its quotes and escape characters are written twice. Without
+/// quoting the text is written as it is (not even the delimiter is escaped, as in Flink).
 fn push_csv_text(out: &mut String, s: &str, style: &CsvStyle, min_safe: u8) {
+    let esc = style.escape.map(char::from);
     let Some(q) = style.quote else {
         out.push_str(s);
         return;
     };
-    let esc = style.escape.unwrap_or(q);
     let needs = s
         .bytes()
-        .any(|b| b < min_safe || b == esc || style.escape == Some(b));
+        .any(|b| b < min_safe || b == q || style.escape == Some(b));
     if !needs {
         out.push_str(s);
         return;
     }
-    out.push(q as char);
+    let q = q as char;
+    out.push(q);
     for c in s.chars() {
-        if c == q as char || (style.escape.is_some() && c == esc as char) {
-            out.push(esc as char);
+        if c == q || Some(c) == esc {
+            out.push(c);
         }
         out.push(c);
     }
-    out.push(q as char);
+    out.push(q);
 }
 
 fn list_item(a: &ArrayRef, r: usize) -> Result<ArrayRef> {

@@ -34,3 +34,10 @@ CREATE TABLE json_default2 (a DECIMAL(10,3), b DECIMAL(10,3), c DECIMAL(12,10), 
 INSERT INTO json_default2 SELECT * FROM (VALUES (CAST(100 AS DECIMAL(10,3)), CAST(0 AS DECIMAL(10,3)), CAST(0.00000012 AS DECIMAL(12,10)), 'abc', 'a b', 'x\y"z', DATE '2024-01-02', TIMESTAMP '2024-01-02 03:04:05.5', TIME '01:02:03', CAST(NULL AS STRING), TO_TIMESTAMP_LTZ(1704164645500, 3), CAST('+' AS STRING))) AS v(a, b, c, s1, s2, s3, dt, ts, tm, n, ltz, p);
 CREATE TABLE json_iso_plain_ignore_nulls (a DECIMAL(10,3), b DECIMAL(10,3), c DECIMAL(12,10), s1 STRING, s2 STRING, s3 STRING, dt DATE, ts TIMESTAMP(3), tm TIME, n STRING, ltz TIMESTAMP_LTZ(3), p STRING) WITH ('connector' = 'filesystem', 'path' = '${OUT}/json_iso_plain_ignore_nulls', 'format'='json','json.timestamp-format.standard'='ISO-8601','json.encode.decimal-as-plain-number'='true','json.encode.ignore-null-fields'='true');
 INSERT INTO json_iso_plain_ignore_nulls SELECT * FROM (VALUES (CAST(100 AS DECIMAL(10,3)), CAST(0 AS DECIMAL(10,3)), CAST(0.00000012 AS DECIMAL(12,10)), 'abc', 'a b', 'x\y"z', DATE '2024-01-02', TIMESTAMP '2024-01-02 03:04:05.5', TIME '01:02:03', CAST(NULL AS STRING), TO_TIMESTAMP_LTZ(1704164645500, 3), CAST('+' AS STRING))) AS v(a, b, c, s1, s2, s3, dt, ts, tm, n, ltz, p);
+-- csv.escape-character: with quoting, and with quoting disabled.
+CREATE TABLE csv_escape (s1 STRING, s2 STRING, s3 STRING, s4 STRING, s5 STRING, s6 STRING) WITH ('connector' = 'filesystem', 'path' = '${OUT}/csv_escape', 'format'='csv','csv.escape-character'='\');
+INSERT INTO csv_escape SELECT * FROM (VALUES ('x\y"z', 'a,b', 'plain', 'q"', 'line
+break', 'a\b')) AS v(s1, s2, s3, s4, s5, s6);
+CREATE TABLE csv_escape_no_quote (s1 STRING, s2 STRING, s3 STRING, s4 STRING, s5 STRING, s6 STRING) WITH ('connector' = 'filesystem', 'path' = '${OUT}/csv_escape_no_quote', 'format'='csv','csv.escape-character'='\','csv.disable-quote-character'='true');
+INSERT INTO csv_escape_no_quote SELECT * FROM (VALUES ('x\y"z', 'a,b', 'plain', 'q"', 'line
+break', 'a\b')) AS v(s1, s2, s3, s4, s5, s6);
