@@ -17,7 +17,9 @@ use datafusion::sql::sqlparser::dialect::GenericDialect;
 use datafusion::sql::sqlparser::parser::Parser;
 use scaleph_connectors::{connector_for, Connector, ConnectorContext, Counter, MeteredTable, Sink};
 use scaleph_engine::{ColumnInfo, JobSettings, LogLevel};
-use scaleph_sql::{FlinkType, InsertDef, Pos, QueryText, SqlError, TableDef, ViewDef};
+use scaleph_sql::{
+    FlinkType, InsertDef, Pos, QueryText, SqlError, SqlErrorKind, TableDef, ViewDef,
+};
 use std::collections::{BTreeMap, HashMap};
 use std::ops::ControlFlow;
 use std::sync::Arc;
@@ -284,7 +286,7 @@ impl ScriptSession {
                 Ok(p) => p,
                 // Written earlier in this script but not there yet (validation, or output not
                 // published before the end of the run): read as empty.
-                Err(_) if self.written.contains(&n) => {
+                Err(e) if self.written.contains(&n) && e.kind != SqlErrorKind::Unsupported => {
                     Arc::new(EmptyTable::new(Arc::new(t.def.arrow_schema())))
                         as Arc<dyn TableProvider>
                 }

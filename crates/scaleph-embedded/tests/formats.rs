@@ -68,6 +68,21 @@ async fn csv_and_json_files_equal_flinks() {
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 
+/// The error a script that must be refused gives.
+async fn refusal(script: String) -> String {
+    let spec = JobSpec {
+        name: "refused".into(),
+        script,
+        settings: JobSettings::default(),
+    };
+    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+    EmbeddedEngine::new()
+        .run(spec, tx, CancellationToken::new())
+        .await
+        .expect_err("refused")
+        .to_string()
+}
+
 /// Flink 2.3 refuses these tables when it plans the scan or the sink (`CsvRowSchemaConverter`:
 /// "Unsupported type 'MAP<STRING, INT>' for field 'm'." and "Only simple types are supported in
 /// the second level nesting of fields 'r' but was: MAP<STRING, INT>"); so does the embedded
@@ -90,21 +105,39 @@ async fn csv_refuses_the_types_flink_refuses() {
         let script = format!(
             "SET 'execution.runtime-mode' = 'batch';\nCREATE TABLE t (id INT, {column}) WITH ('connector' = 'filesystem', 'path' = '{dir}/t', 'format' = 'csv');\nINSERT INTO t SELECT * FROM t;"
         );
-        let spec = JobSpec {
-            name: "csv-types".into(),
-            script,
-            settings: JobSettings::default(),
-        };
-        let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
-        let err = EmbeddedEngine::new()
-            .run(spec, tx, CancellationToken::new())
-            .await
-            .expect_err("refused")
-            .to_string();
+        let err = refusal(script).await;
         assert!(err.contains(message), "{column}: {err}");
     }
     assert!(
         std::fs::read_dir(out.path()).unwrap().next().is_none(),
         "nothing written"
     );
+}
+
+/// Reading with an escape character or without quoting would differ from Flink (whose reader
+/// applies the escape outside quotes too: `a\,b` is `a,b`): refused at the option.
+#[tokio::test]
+async fn csv_reads_flink_reads_differently_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.csv"), "a\\,b,\"c\"\n").unwrap();
+    let path = dir.path().to_string_lossy();
+    for (option, message) in [
+        (
+            "'csv.escape-character' = '\\'",
+            "unsupported: reading with 'csv.escape-character'",
+        ),
+        (
+            "'csv.disable-quote-character' = 'true'",
+            "unsupported: reading with 'csv.disable-quote-character' = 'true'",
+        ),
+    ] {
+        let script = format!(
+            "SET 'execution.runtime-mode' = 'batch';\nCREATE TABLE t (a STRING, b STRING) WITH ('connector' = 'filesystem', 'path' = '{path}', 'format' = 'csv', {option});\nSELECT * FROM t;"
+        );
+        let err = refusal(script).await;
+        assert!(
+            err.contains(message) && err.contains("2:"),
+            "{option}: {err}"
+        );
+    }
 }

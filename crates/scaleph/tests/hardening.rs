@@ -40,7 +40,7 @@ async fn preview(srv: &Server, script: String) -> (u16, Value) {
 
 fn table(name: &str, path: &Path) -> String {
     format!(
-        "CREATE TABLE {name} (line STRING) WITH ('connector' = 'filesystem', 'path' = '{}', 'format' = 'csv', 'csv.field-delimiter' = '|', 'csv.disable-quote-character' = 'true');",
+        "CREATE TABLE {name} (line STRING) WITH ('connector' = 'filesystem', 'path' = '{}', 'format' = 'csv', 'csv.field-delimiter' = '|');",
         path.display()
     )
 }

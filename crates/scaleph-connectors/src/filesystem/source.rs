@@ -20,6 +20,22 @@ use std::sync::Arc;
 
 pub(super) fn build(cfg: &FsConfig) -> Result<Arc<dyn TableProvider>, SqlError> {
     let def = &cfg.def;
+    // Arrow's CSV reader honours an escape only inside quotes and cannot turn quoting off;
+    // Flink's (Jackson) reads `a\,b` as `a,b` and `"a"` unquoted as `"a"`. Writing both is exact.
+    if cfg.format == Format::Csv {
+        if cfg.csv.escape.is_some() {
+            return Err(SqlError::unsupported(
+                def.option_pos("csv.escape-character"),
+                "reading with 'csv.escape-character'",
+            ));
+        }
+        if cfg.csv.quote.is_none() {
+            return Err(SqlError::unsupported(
+                def.option_pos("csv.disable-quote-character"),
+                "reading with 'csv.disable-quote-character' = 'true'",
+            ));
+        }
+    }
     let path_pos = def.option_pos("path");
     let meta = std::fs::metadata(&cfg.path).map_err(|e| {
         SqlError::invalid(
