@@ -172,7 +172,17 @@ pub(crate) fn check_unsupported(q: &QueryText) -> Result<(), SqlError> {
             ("BETWEEN", Some("SYMMETRIC" | "ASYMMETRIC")) => {
                 Some(format!("BETWEEN {}", next.unwrap_or_default()))
             }
-            ("ESCAPE", Some(lit)) if lit != "'\\'" => Some(format!("LIKE … ESCAPE {lit}")),
+            // A one-character escape after a literal pattern is rewritten to `\\` (see
+            // `like_escapes`); other forms are not.
+            ("ESCAPE", Some(lit))
+                if lit != "'\\'"
+                    && !(lit.len() == 3
+                        && lit.starts_with('\'')
+                        && i > 0
+                        && words[i - 1].0.starts_with('\'')) =>
+            {
+                Some(format!("LIKE … ESCAPE {lit}"))
+            }
             _ => None,
         };
         if let Some(c) = construct {
@@ -424,9 +434,66 @@ fn distinct_cast_names(stmt: &mut Statement) {
 
 /// Rewrites Flink functions in a parsed query, as listed in this module's docs.
 pub(crate) fn rewrite(stmt: &mut Statement) {
+    like_escapes(stmt);
     rewrite_functions(stmt);
     distinct_cast_names(stmt);
     double_literals(stmt);
+}
+
+/// `p LIKE 'pat' ESCAPE 'c'` → the same pattern with backslash as its escape (DataFusion's
+/// only one): `c%`, `c_`, `cc` become `\%`, `\_`, `c`; a literal backslash is doubled. Only
+/// literal patterns and one-character escapes get here (`check_unsupported` refuses the rest).
+fn like_escapes(stmt: &mut Statement) {
+    let _ = visit_expressions_mut(stmt, |e: &mut Expr| {
+        let (Expr::Like {
+            pattern,
+            escape_char,
+            ..
+        }
+        | Expr::ILike {
+            pattern,
+            escape_char,
+            ..
+        }) = e
+        else {
+            return ControlFlow::<()>::Continue(());
+        };
+        let esc = match escape_char.as_ref().map(|v| &v.value) {
+            Some(Value::SingleQuotedString(c)) if c.chars().count() == 1 => c.chars().next(),
+            _ => None,
+        };
+        let Some(esc) = esc else {
+            return ControlFlow::Continue(());
+        };
+        if let Expr::Value(v) = pattern.as_mut() {
+            if let Value::SingleQuotedString(p) = &mut v.value {
+                if esc != '\\' {
+                    let mut out = String::with_capacity(p.len() + 4);
+                    let mut chars = p.chars();
+                    while let Some(ch) = chars.next() {
+                        if ch == esc {
+                            match chars.next() {
+                                Some(n @ ('%' | '_')) => {
+                                    out.push('\\');
+                                    out.push(n);
+                                }
+                                Some('\\') => out.push_str("\\\\"),
+                                Some(n) => out.push(n),
+                                None => out.push(ch),
+                            }
+                        } else if ch == '\\' {
+                            out.push_str("\\\\");
+                        } else {
+                            out.push(ch);
+                        }
+                    }
+                    *p = out;
+                }
+                *escape_char = None;
+            }
+        }
+        ControlFlow::Continue(())
+    });
 }
 
 /// A number with an exponent (`1e3`) is a DOUBLE in Flink; other numbers with a point are
