@@ -347,8 +347,10 @@ fn conjunct_class(expr: &Arc<dyn PhysicalExpr>, schema: &SchemaRef) -> u8 {
     let mut wide = false;
     let _ = expr.apply(|e| {
         if let Some(c) = e.downcast_ref::<Column>() {
-            let t = schema.field(c.index()).data_type();
-            wide |= !t.is_primitive() && !matches!(t, DataType::Boolean);
+            // A column this schema does not have (never expected) counts as wide.
+            wide |= schema.fields().get(c.index()).is_none_or(|f| {
+                !f.data_type().is_primitive() && f.data_type() != &DataType::Boolean
+            });
         } else if let Some(b) = e.downcast_ref::<BinaryExpr>() {
             use Operator::*;
             infallible &= matches!(

@@ -9,6 +9,7 @@
 //! ARRAY, MAP and ROW values print as Flink prints them: `[1, 2]`, `{a=1, b=2}`, `(1, a)`.
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, StringBuilder};
+use datafusion::arrow::compute::{cast_with_options, CastOptions};
 use datafusion::arrow::datatypes::{DataType, Field, Float32Type, Float64Type, Schema, TimeUnit};
 use datafusion::arrow::error::ArrowError;
 use datafusion::arrow::record_batch::RecordBatch;
@@ -242,6 +243,16 @@ fn seq(
 /// When a value has no text (Arrow cannot format the type).
 pub fn cast_text(a: &ArrayRef) -> Result<ArrayRef, ArrowError> {
     let fmt = FormatOptions::default().with_null("NULL");
+    if let DataType::Timestamp(unit, _) = a.data_type() {
+        let f = cast_timestamp_format(unit);
+        let opts = CastOptions {
+            safe: false,
+            format_options: fmt
+                .with_timestamp_format(Some(f))
+                .with_timestamp_tz_format(Some(f)),
+        };
+        return cast_with_options(a, &DataType::Utf8, &opts);
+    }
     // Fail on a type Arrow cannot write rather than writing '?'.
     if !is_nested(a.data_type()) {
         ArrayFormatter::try_new(a.as_ref(), &fmt)?;
