@@ -1,21 +1,28 @@
-import { useCallback, useEffect, useState } from "react";
+import { useCallback, useEffect, useRef, useState } from "react";
 import { api } from "./api";
 
-/** Loads `path` (GET); `reload` fetches again. Errors are kept as the API's message. */
+/** Loads `path` (GET); `reload` fetches again. Errors are kept as the API's message. Only the
+ * latest request's answer is kept: an earlier, slower one (the first load racing a reload
+ * after a create) never overwrites it. */
 export function useApi<T = any>(path: string | null) {
   const [data, setData] = useState<T>();
   const [error, setError] = useState<string>();
   const [loading, setLoading] = useState(false);
+  const latest = useRef(0);
   const reload = useCallback(async () => {
     if (!path) return;
+    const seq = ++latest.current;
     setLoading(true);
     try {
-      setData(await api<T>("GET", path));
+      const d = await api<T>("GET", path);
+      if (seq !== latest.current) return;
+      setData(d);
       setError(undefined);
     } catch (e: any) {
+      if (seq !== latest.current) return;
       setError(e.message);
     } finally {
-      setLoading(false);
+      if (seq === latest.current) setLoading(false);
     }
   }, [path]);
   useEffect(() => {
