@@ -55,6 +55,10 @@ impl Sink for BlackholeSink {
         self.schema.clone()
     }
 
+    fn accepts_updates(&self) -> bool {
+        true
+    }
+
     async fn write(
         &self,
         mut input: SendableRecordBatchStream,

@@ -5,8 +5,9 @@
 //! random fields take `min`/`max` (numbers), `length` (strings, default 100), `max-past`
 //! (temporal, in milliseconds, default 0) and `null-rate` (0..1). The row count is the smallest of
 //! `number-of-rows` and every sequence length; with neither the source is unbounded, which batch
-//! execution rejects. `rows-per-second` throttles only when set (Flink's default of 10000 would
-//! make every embedded run artificially slow). Random defaults: integers over their type's range,
+//! execution rejects and streaming execution reads until the job stops, at `rows-per-second`
+//! (default 10,000, as Flink). A bounded table is throttled only when `rows-per-second` is set
+//! (Flink's default would make every bounded embedded run artificially slow). Random defaults: integers over their type's range,
 //! floating point in [0, 1), decimals in [0, 10^(p-s)).
 
 use crate::{Connector, Options, Sink};
@@ -59,7 +60,8 @@ pub(crate) struct Datagen {
     def: TableDef,
     schema: SchemaRef,
     fields: Arc<Vec<FieldGen>>,
-    rows: u64,
+    /// `None`: unbounded.
+    rows: Option<u64>,
     rows_per_second: Option<u64>,
 }
 
@@ -186,11 +188,10 @@ impl Datagen {
             }
         }
         o.finish()?;
-        let Some(rows) = rows else {
-            return Err(SqlError::unsupported(
-                def.pos,
-                format!("unbounded datagen table `{}` in batch execution (set 'number-of-rows' or a sequence field)", def.name),
-            ));
+        // Unbounded: Flink's default rate of 10,000 rows per second.
+        let rows_per_second = match rows {
+            None => Some(rows_per_second.unwrap_or(10_000)),
+            Some(_) => rows_per_second,
         };
         Ok(Self {
             def: def.clone(),
@@ -276,6 +277,10 @@ impl Connector for Datagen {
             .map_err(|e| SqlError::invalid(self.def.pos, e.to_string()))
     }
 
+    fn bounded(&self) -> bool {
+        self.rows.is_some()
+    }
+
     fn sink(&self) -> Result<Arc<dyn Sink>, SqlError> {
         Err(SqlError::invalid(
             self.def.pos,
@@ -291,7 +296,8 @@ impl Connector for Datagen {
 struct DatagenPartition {
     schema: SchemaRef,
     fields: Arc<Vec<FieldGen>>,
-    rows: u64,
+    /// `None`: unbounded.
+    rows: Option<u64>,
     rows_per_second: Option<u64>,
     /// Rows per batch.
     batch: u64,
@@ -305,11 +311,10 @@ impl PartitionStream for DatagenPartition {
     fn execute(&self, _ctx: Arc<TaskContext>) -> SendableRecordBatchStream {
         let schema = self.schema.clone();
         let fields = self.fields.clone();
-        let total = self.rows;
+        let total = self.rows.unwrap_or(u64::MAX);
         let rps = self.rows_per_second;
         let batch = self.batch;
         let started = Instant::now();
-        let now_ms = chrono::Utc::now().timestamp_millis();
         let state = (0u64, SmallRng::from_entropy());
         let s = futures::stream::unfold(state, move |(done, mut rng)| {
             let schema = schema.clone();
@@ -319,7 +324,8 @@ impl PartitionStream for DatagenPartition {
                     return None;
                 }
                 let n = match rps {
-                    Some(r) => batch.min(r).min(total - done),
+                    // A tenth of a second's rows per batch, so rows flow steadily.
+                    Some(r) => batch.min((r / 10).max(1)).min(total - done),
                     None => batch.min(total - done),
                 };
                 if let Some(r) = rps {
@@ -329,6 +335,8 @@ impl PartitionStream for DatagenPartition {
                         tokio::time::sleep(wait).await;
                     }
                 }
+                // Random timestamps are `max-past` before the time of their batch.
+                let now_ms = chrono::Utc::now().timestamp_millis();
                 let cols: Result<Vec<ArrayRef>> = fields
                     .iter()
                     .map(|f| generate(f, done, n as usize, now_ms, &mut rng))

@@ -7,7 +7,7 @@
 //! | connector   | read | write | options |
 //! |-------------|------|-------|---------|
 //! | `filesystem`| yes  | yes   | `path`, `format` = csv \| json \| parquet, `csv.*` |
-//! | `datagen`   | yes  | no    | `number-of-rows`, `rows-per-second`, `fields.<f>.*` |
+//! | `datagen`   | yes  | no    | `number-of-rows` (unbounded without), `rows-per-second`, `fields.<f>.*` |
 //! | `print`     | no   | yes   | `print-identifier`, `standard-error` |
 //! | `blackhole` | no   | yes   | — |
 //!
@@ -31,7 +31,8 @@ pub use filesystem::check_script_paths;
 pub use hosts::{check_script_hosts, HostAccess};
 pub use metered::{Counter, MeteredTable};
 pub use options::Options;
-pub use sink::{LogFn, PendingCommit, Sink, SinkContext};
+pub use print::row_kind;
+pub use sink::{LogFn, PendingCommit, Sink, SinkContext, ROW_KIND_COLUMN};
 
 use datafusion::catalog::TableProvider;
 use scaleph_sql::{SqlError, TableDef};
@@ -51,6 +52,12 @@ pub trait Connector: Send + Sync {
     /// # Errors
     /// A [`SqlError`] when the connector cannot be written (e.g. `datagen`).
     fn sink(&self) -> Result<Arc<dyn Sink>, SqlError>;
+
+    /// Whether reading the table ends (`datagen` without a row count does not). Batch execution
+    /// reads bounded tables only; streaming execution reads both.
+    fn bounded(&self) -> bool {
+        true
+    }
 }
 
 /// What the server allows connectors to reach; one per server (or the CLI), shared by every

@@ -10,6 +10,7 @@ use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use datafusion::catalog::TableProvider;
 use datafusion::error::Result;
 use datafusion::execution::SendableRecordBatchStream;
+use datafusion::arrow::array::AsArray;
 use futures::StreamExt;
 use scaleph_engine::LogLevel;
 use scaleph_sql::{SqlError, TableDef};
@@ -71,6 +72,10 @@ impl Sink for PrintSink {
         self.schema.clone()
     }
 
+    fn accepts_updates(&self) -> bool {
+        true
+    }
+
     async fn write(
         &self,
         mut input: SendableRecordBatchStream,
@@ -79,7 +84,20 @@ impl Sink for PrintSink {
         let opts = FormatOptions::default().with_null("NULL");
         while let Some(b) = input.next().await {
             // Flink prints DOUBLE/FLOAT as Java does (`1.0E20`).
-            let b = crate::text::printed_batch(&b?)?;
+            let b = b?;
+            // A changelog's row kinds come in a trailing column.
+            let kinds = (b.num_columns() == self.schema.fields().len() + 1
+                && b.schema().field(b.num_columns() - 1).name() == crate::ROW_KIND_COLUMN)
+                .then(|| b.column(b.num_columns() - 1).clone());
+            let b = if kinds.is_some() {
+                b.project(&(0..b.num_columns() - 1).collect::<Vec<_>>())?
+            } else {
+                b
+            };
+            let kinds = kinds
+                .as_ref()
+                .map(|k| k.as_primitive::<datafusion::arrow::datatypes::Int8Type>());
+            let b = crate::text::printed_batch(&b)?;
             let fmts = b
                 .columns()
                 .iter()
@@ -87,7 +105,8 @@ impl Sink for PrintSink {
                 .collect::<Result<Vec<_>, _>>()?;
             let mut bytes = 0u64;
             for row in 0..b.num_rows() {
-                let mut line = format!("{}+I[", self.prefix);
+                let kind = kinds.map_or(0, |k| k.value(row));
+                let mut line = format!("{}{}[", self.prefix, row_kind(kind));
                 for (i, f) in fmts.iter().enumerate() {
                     if i > 0 {
                         line.push_str(", ");
@@ -102,5 +121,15 @@ impl Sink for PrintSink {
             ctx.counter.add(b.num_rows() as u64, bytes);
         }
         Ok(Box::new(NothingToCommit))
+    }
+}
+
+/// Flink's short string of a `RowKind` byte (see [`crate::ROW_KIND_COLUMN`]).
+pub fn row_kind(kind: i8) -> &'static str {
+    match kind {
+        1 => "-U",
+        2 => "+U",
+        3 => "-D",
+        _ => "+I",
     }
 }

@@ -12,6 +12,11 @@ use crate::Counter;
 /// Where a sink sends log lines (the `print` connector's rows, warnings).
 pub type LogFn = Arc<dyn Fn(LogLevel, String) + Send + Sync>;
 
+/// Name of the trailing column that carries each row's kind when a sink that
+/// [accepts updates](Sink::accepts_updates) is written a changelog: `Int8`, Flink's `RowKind`
+/// byte values 0 `+I`, 1 `-U`, 2 `+U`, 3 `-D`.
+pub const ROW_KIND_COLUMN: &str = "$row_kind";
+
 /// Context of one write.
 #[derive(Clone)]
 pub struct SinkContext {
@@ -28,6 +33,12 @@ pub struct SinkContext {
 pub trait Sink: Send + Sync + std::fmt::Debug {
     /// The declared schema; input batches must have exactly this schema.
     fn schema(&self) -> SchemaRef;
+
+    /// Whether the sink consumes update changes (Flink's changelog mode beyond insert-only):
+    /// then a changelog's batches carry the [`ROW_KIND_COLUMN`] after the declared columns.
+    fn accepts_updates(&self) -> bool {
+        false
+    }
 
     /// Writes every batch of `input` and returns what publishes them. Nothing written is
     /// visible to readers before [`PendingCommit::commit`].

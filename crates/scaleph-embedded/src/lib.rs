@@ -15,8 +15,10 @@ mod lateral;
 mod naming;
 mod run;
 mod session;
+mod stream;
 mod support;
 mod values;
+mod windows;
 
 pub use config::{EmbeddedConfig, Limits};
 
@@ -166,17 +168,26 @@ async fn validate(
         }
         match &st.kind {
             StatementKind::Insert(i) => {
-                s.plan_insert(i).await?;
+                let p = s.plan_insert(i).await?;
+                if s.streaming() {
+                    run::stream_insert(&s, &p)?;
+                }
                 report.sinks.push(i.target.clone());
             }
             StatementKind::StatementSet(set) => {
                 for i in set {
-                    s.plan_insert(i).await?;
+                    let p = s.plan_insert(i).await?;
+                    if s.streaming() {
+                        run::stream_insert(&s, &p)?;
+                    }
                     report.sinks.push(i.target.clone());
                 }
             }
             StatementKind::Query(q) => {
                 let plan = s.plan_query(q).await?;
+                if s.streaming() {
+                    s.dataflow(&plan, q)?;
+                }
                 report.query_schema = Some(columns_of(&plan.schema().inner().clone()));
             }
             _ => unreachable!("handled by apply_ddl"),

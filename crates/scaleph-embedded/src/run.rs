@@ -13,7 +13,12 @@ use scaleph_connectors::{Counter, LogFn, PendingCommit, SinkContext};
 use scaleph_engine::{
     EngineError, EventSender, JobSpec, LogLevel, RunEvent, RunSummary, TableMetrics, TableRole,
 };
-use scaleph_sql::{parse_script, StatementKind};
+use crate::stream::exec;
+use crate::stream::plan::Dataflow;
+use crate::stream::Chunk;
+use scaleph_connectors::ROW_KIND_COLUMN;
+use scaleph_sql::{parse_script, SqlError, StatementKind};
+use tokio::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -86,6 +91,30 @@ impl Meters {
 enum Work {
     Insert(PlannedInsert),
     Query(LogicalPlan),
+    /// Streaming mode: an INSERT and its dataflow.
+    StreamInsert(PlannedInsert, Dataflow),
+    /// Streaming mode: a query whose changelog goes to the log.
+    StreamQuery(Dataflow),
+}
+
+/// The streaming dataflow of an INSERT, refused when it produces updates its sink cannot
+/// consume (Flink's `FlinkChangelogModeInferenceProgram` message).
+///
+/// # Errors
+/// Unsupported constructs; an updating query into an insert-only sink, at the target.
+pub(crate) fn stream_insert(s: &ScriptSession, p: &PlannedInsert) -> Result<Dataflow, SqlError> {
+    let df = s.dataflow(&p.plan, &p.query)?;
+    if df.updating && !p.sink.accepts_updates() {
+        return Err(SqlError::invalid(
+            p.pos,
+            format!(
+                "Table sink 'default_catalog.default_database.{}' doesn't support consuming update changes which is produced by node {}",
+                p.target,
+                df.updating_node.clone().unwrap_or_default()
+            ),
+        ));
+    }
+    Ok(df)
 }
 
 /// Runs a script.
@@ -128,18 +157,31 @@ pub(crate) async fn run(
             continue;
         }
         let mut planned = Vec::new();
-        match &st.kind {
-            StatementKind::Insert(i) => planned.push(Work::Insert(s.plan_insert(i).await?)),
-            StatementKind::StatementSet(set) => {
-                for i in set {
-                    planned.push(Work::Insert(s.plan_insert(i).await?));
-                }
+        let inserts: Vec<&scaleph_sql::InsertDef> = match &st.kind {
+            StatementKind::Insert(i) => vec![i],
+            StatementKind::StatementSet(set) => set.iter().collect(),
+            StatementKind::Query(q) => {
+                let plan = s.plan_query(q).await?;
+                planned.push(if s.streaming() {
+                    Work::StreamQuery(s.dataflow(&plan, q)?)
+                } else {
+                    Work::Query(plan)
+                });
+                vec![]
             }
-            StatementKind::Query(q) => planned.push(Work::Query(s.plan_query(q).await?)),
             _ => unreachable!("handled by apply_ddl"),
+        };
+        for i in inserts {
+            let p = s.plan_insert(i).await?;
+            planned.push(if s.streaming() {
+                let df = stream_insert(&s, &p)?;
+                Work::StreamInsert(p, df)
+            } else {
+                Work::Insert(p)
+            });
         }
         register(&meters, &s, &planned);
-        if s.dml_sync() {
+        if s.dml_sync() && !s.streaming() {
             start_running(&events, &mut s, &mut running);
             let mut commits = Vec::new();
             for w in planned {
@@ -153,6 +195,9 @@ pub(crate) async fn run(
         }
     }
     start_running(&events, &mut s, &mut running);
+    if s.streaming() {
+        return run_streaming(&s, deferred, &events, &log_fn, &meters, started).await;
+    }
     let mut pending: Vec<Box<dyn PendingCommit>> = Vec::new();
     let mut failure = None;
     for w in deferred {
@@ -195,7 +240,7 @@ fn register(meters: &Meters, s: &ScriptSession, planned: &[Work]) {
     *meters.sources.lock().expect("meters") = s.source_counters();
     let mut sinks = meters.sinks.lock().expect("meters");
     for w in planned {
-        if let Work::Insert(p) = w {
+        if let Work::Insert(p) | Work::StreamInsert(p, _) = w {
             sinks.push((p.target.clone(), p.counter.clone()));
         }
     }
@@ -268,32 +313,185 @@ async fn execute(
             let mut stream = execute_stream(physical, s.ctx.task_ctx()).map_err(exec_err)?;
             let mut shown = 0;
             while let Some(b) = stream.next().await {
-                let b = b.map_err(exec_err)?;
-                // Printed as Flink prints rows: DOUBLE/FLOAT as Java writes them.
-                let b = scaleph_connectors::text::printed_batch(&b)
-                    .map_err(|e| EngineError::Execution(e.to_string()))?;
-                let rows = values::rows(std::slice::from_ref(&b), QUERY_LOG_ROWS - shown)
-                    .map_err(|e| EngineError::Execution(e.to_string()))?;
-                for row in rows {
-                    shown += 1;
-                    let cells: Vec<String> = row
-                        .iter()
-                        .map(|v| match v {
-                            serde_json::Value::String(s) => s.clone(),
-                            serde_json::Value::Null => "NULL".into(),
-                            other => other.to_string(),
-                        })
-                        .collect();
-                    log(
-                        events,
-                        LogLevel::Stdout,
-                        format!("+I[{}]", cells.join(", ")),
-                    );
-                }
+                log_rows(events, &b.map_err(exec_err)?, None, &mut shown)?;
             }
             Ok(None)
         }
+        Work::StreamInsert(..) | Work::StreamQuery(_) => {
+            unreachable!("streaming work runs in run_streaming")
+        }
     }
+}
+
+/// Logs a query's rows as Flink prints them (`+I[…]`, or the row's kind), up to
+/// [`QUERY_LOG_ROWS`] in all.
+fn log_rows(
+    events: &EventSender,
+    b: &RecordBatch,
+    kinds: Option<&[u8]>,
+    shown: &mut usize,
+) -> Result<(), EngineError> {
+    // Printed as Flink prints rows: DOUBLE/FLOAT as Java writes them.
+    let b = scaleph_connectors::text::printed_batch(b)
+        .map_err(|e| EngineError::Execution(e.to_string()))?;
+    let rows = values::rows(std::slice::from_ref(&b), QUERY_LOG_ROWS.saturating_sub(*shown))
+        .map_err(|e| EngineError::Execution(e.to_string()))?;
+    for (r, row) in rows.iter().enumerate() {
+        *shown += 1;
+        let cells: Vec<String> = row
+            .iter()
+            .map(|v| match v {
+                serde_json::Value::String(s) => s.clone(),
+                serde_json::Value::Null => "NULL".into(),
+                other => other.to_string(),
+            })
+            .collect();
+        let kind = kinds.map_or(0, |k| k[r] as i8);
+        log(
+            events,
+            LogLevel::Stdout,
+            format!("{}[{}]", scaleph_connectors::row_kind(kind), cells.join(", ")),
+        );
+    }
+    Ok(())
+}
+
+/// Runs every statement of a streaming script at once (Flink submits each as a job), until all
+/// end — never, with an unbounded source, until cancelled. Outputs publish when all ended.
+async fn run_streaming(
+    s: &ScriptSession,
+    works: Vec<Work>,
+    events: &EventSender,
+    log_fn: &LogFn,
+    meters: &Meters,
+    started: Instant,
+) -> Result<RunSummary, EngineError> {
+    let state = s.ctx.state();
+    let interval = s.watermark_interval();
+    let runs = works.into_iter().map(|w| {
+        let state = &state;
+        async move {
+            let task = s.ctx.task_ctx();
+            match w {
+                Work::StreamInsert(p, df) => {
+                    stream_insert_run(state, task, interval, p, df, events, log_fn).await.map(Some)
+                }
+                Work::StreamQuery(df) => {
+                    let (tx, mut rx) = mpsc::channel(8);
+                    let drive = exec::drive(df, state, task, interval, tx);
+                    let show = async {
+                        let mut shown = 0;
+                        while let Some(c) = rx.recv().await {
+                            let c: Chunk = c.map_err(exec_err)?;
+                            log_rows(events, &c.batch, c.kinds.as_deref(), &mut shown)?;
+                        }
+                        Ok::<(), EngineError>(())
+                    };
+                    let (stats, shown) = futures::join!(drive, show);
+                    let stats = stats.map_err(exec_err)?;
+                    shown?;
+                    log_late(events, stats.late_rows);
+                    Ok(None)
+                }
+                Work::Insert(_) | Work::Query(_) => unreachable!("batch work in streaming mode"),
+            }
+        }
+    });
+    let pending = futures::future::try_join_all(runs).await?;
+    for c in pending.into_iter().flatten() {
+        c.commit().await.map_err(exec_err)?;
+    }
+    let metrics = meters.snapshot();
+    let _ = events.send(RunEvent::Metrics(metrics.clone()));
+    Ok(RunSummary {
+        metrics,
+        elapsed: started.elapsed(),
+    })
+}
+
+fn log_late(events: &EventSender, late: u64) {
+    if late > 0 {
+        log(
+            events,
+            LogLevel::Info,
+            format!("{late} late rows dropped (behind the watermark of their window)"),
+        );
+    }
+}
+
+/// Runs one streaming INSERT: the dataflow into the sink; returns the staged output.
+async fn stream_insert_run(
+    state: &datafusion::execution::context::SessionState,
+    task: Arc<datafusion::execution::TaskContext>,
+    interval: Duration,
+    p: PlannedInsert,
+    df: Dataflow,
+    events: &EventSender,
+    log_fn: &LogFn,
+) -> Result<Box<dyn PendingCommit>, EngineError> {
+    use datafusion::arrow::array::Int8Array;
+    use datafusion::arrow::datatypes::{DataType, Field, Schema};
+    let t0 = Instant::now();
+    let (tx, rx) = mpsc::channel::<Result<Chunk, DataFusionError>>(8);
+    let with_kinds = df.updating && p.sink.accepts_updates();
+    let sink_schema = p.sink.schema();
+    let out_schema = if with_kinds {
+        let mut fields: Vec<_> = sink_schema.fields().iter().cloned().collect();
+        fields.push(Arc::new(Field::new(ROW_KIND_COLUMN, DataType::Int8, false)));
+        Arc::new(Schema::new(fields))
+    } else {
+        sink_schema.clone()
+    };
+    let (mapping, target, schema) = (p.mapping.clone(), p.target.clone(), out_schema.clone());
+    let batches = futures::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|c| (c, rx))
+    })
+    .map(move |c| {
+        let c = c?;
+        let b = conform_batch(c.batch, &sink_schema, &mapping, &target)?;
+        if !with_kinds {
+            return Ok(b);
+        }
+        let kinds: Int8Array = match &c.kinds {
+            Some(k) => k.iter().map(|k| *k as i8).collect(),
+            None => std::iter::repeat_n(0i8, b.num_rows()).collect(),
+        };
+        let mut cols = b.columns().to_vec();
+        cols.push(Arc::new(kinds));
+        Ok(RecordBatch::try_new(schema.clone(), cols)?)
+    });
+    let input = Box::pin(RecordBatchStreamAdapter::new(out_schema, batches));
+    let ctx = SinkContext {
+        counter: p.counter.clone(),
+        overwrite: p.overwrite,
+        log: log_fn.clone(),
+    };
+    let (stats, commit) = futures::join!(
+        exec::drive(df, state, task, interval, tx),
+        p.sink.write(input, ctx)
+    );
+    let stats = match stats {
+        Ok(st) => st,
+        Err(e) => {
+            if let Ok(c) = commit {
+                c.abort().await;
+            }
+            return Err(exec_err(e));
+        }
+    };
+    let commit = commit.map_err(exec_err)?;
+    log_late(events, stats.late_rows);
+    let (rows, _) = p.counter.get();
+    log(
+        events,
+        LogLevel::Info,
+        format!(
+            "INSERT INTO {}: {rows} rows in {:.3}s",
+            p.target,
+            t0.elapsed().as_secs_f64()
+        ),
+    );
+    Ok(commit)
 }
 
 /// Maps every batch onto the sink's declared schema: query columns cast (failing on values that
@@ -305,17 +503,29 @@ fn conform(
     mapping: Vec<ColumnSource>,
     table: &str,
 ) -> datafusion::execution::SendableRecordBatchStream {
-    use datafusion::arrow::compute::{cast_with_options, CastOptions};
     let table = table.to_string();
     let schema = sink_schema.clone();
+    let checked = stream.map(move |b: Result<RecordBatch, DataFusionError>| {
+        conform_batch(b?, &sink_schema, &mapping, &table)
+    });
+    Box::pin(RecordBatchStreamAdapter::new(schema, checked))
+}
+
+/// One batch of [`conform`].
+fn conform_batch(
+    b: RecordBatch,
+    sink_schema: &datafusion::arrow::datatypes::SchemaRef,
+    mapping: &[ColumnSource],
+    table: &str,
+) -> Result<RecordBatch, DataFusionError> {
+    use datafusion::arrow::compute::{cast_with_options, CastOptions};
     let opts = CastOptions {
         safe: false,
         ..Default::default()
     };
-    let checked = stream.map(move |b: Result<RecordBatch, DataFusionError>| {
-        let b = b?;
+    {
         let mut cols = Vec::with_capacity(mapping.len());
-        for (f, src) in sink_schema.fields().iter().zip(&mapping) {
+        for (f, src) in sink_schema.fields().iter().zip(mapping) {
             let col = match src {
                 ColumnSource::Query(i) => cast_with_options(b.column(*i), f.data_type(), &opts)
                     .map_err(|e| {
@@ -339,6 +549,5 @@ fn conform(
             cols,
             &datafusion::arrow::array::RecordBatchOptions::new().with_row_count(Some(b.num_rows())),
         )?)
-    });
-    Box::pin(RecordBatchStreamAdapter::new(schema, checked))
+    }
 }

@@ -45,6 +45,10 @@ pub(crate) enum ColumnSource {
 /// top-level `ORDER BY` stays the plan's root and DataFusion keeps it.
 pub(crate) struct PlannedInsert {
     pub(crate) target: String,
+    /// Position of the target's name.
+    pub(crate) pos: Pos,
+    /// The query, for positions of streaming refusals.
+    pub(crate) query: QueryText,
     pub(crate) plan: LogicalPlan,
     pub(crate) mapping: Vec<ColumnSource>,
     pub(crate) sink: Arc<dyn Sink>,
@@ -53,11 +57,12 @@ pub(crate) struct PlannedInsert {
 }
 
 /// Flink configuration keys the embedded engine acts on.
-const KNOWN_OPTIONS: [&str; 4] = [
+const KNOWN_OPTIONS: [&str; 5] = [
     "parallelism.default",
     "table.dml-sync",
     "execution.runtime-mode",
     "table.local-time-zone",
+    "pipeline.auto-watermark-interval",
 ];
 
 pub(crate) struct ScriptSession {
@@ -90,6 +95,7 @@ impl ScriptSession {
         );
         let ctx = functions::with_flink_rules(ctx);
         functions::register(&ctx);
+        crate::windows::register(&ctx);
         crate::growth::register(&ctx, cfg.limits.query_memory_bytes);
         let mut s = Self {
             ctx,
@@ -140,7 +146,8 @@ impl ScriptSession {
         let state = self.ctx.state_ref();
         let mut state = state.write();
         let opts = state.config_mut().options_mut();
-        opts.execution.target_partitions = parallelism;
+        // Streaming reads each source in order, in one partition (watermarks depend on it).
+        opts.execution.target_partitions = if self.streaming() { 1 } else { parallelism };
         opts.sql_parser.enable_ident_normalization = false;
         opts.sql_parser.collect_spans = true;
         // `2.5` is DECIMAL(2, 1) in Flink, not DOUBLE.
@@ -156,10 +163,19 @@ impl ScriptSession {
     pub(crate) fn set(&mut self, key: &str, value: &str, pos: Pos) -> Result<(), SqlError> {
         match key {
             "parallelism.default" => self.check_parallelism(value, pos, "'parallelism.default'")?,
-            "execution.runtime-mode" if value.eq_ignore_ascii_case("streaming") => self.notes.push((
-                LogLevel::Warn,
-                "execution.runtime-mode = streaming: the embedded engine runs bounded (batch) execution".into(),
-            )),
+            "execution.runtime-mode"
+                if !["streaming", "batch", "automatic"]
+                    .iter()
+                    .any(|m| value.eq_ignore_ascii_case(m)) =>
+            {
+                return Err(SqlError::invalid(
+                    pos,
+                    format!("'execution.runtime-mode' must be streaming, batch or automatic, found '{value}'"),
+                ));
+            }
+            "pipeline.auto-watermark-interval" if crate::config::parse_duration(value).is_none() => {
+                return Err(SqlError::invalid(pos, format!("'pipeline.auto-watermark-interval' must be a duration such as '200 ms', found '{value}'")));
+            }
             "table.dml-sync" if !matches!(value, "true" | "false") => {
                 return Err(SqlError::invalid(pos, format!("'table.dml-sync' must be true or false, found '{value}'")));
             }
@@ -169,7 +185,10 @@ impl ScriptSession {
             _ => {}
         }
         self.options.insert(key.to_string(), value.to_string());
-        if matches!(key, "parallelism.default" | "table.local-time-zone") {
+        if matches!(
+            key,
+            "parallelism.default" | "table.local-time-zone" | "execution.runtime-mode"
+        ) {
             self.apply_options();
         }
         Ok(())
@@ -275,6 +294,7 @@ impl ScriptSession {
             }
             ControlFlow::<()>::Continue(())
         });
+        let streaming = self.streaming();
         for n in names {
             let Some(t) = self.tables.get_mut(&n) else {
                 continue;
@@ -292,19 +312,127 @@ impl ScriptSession {
                 }
                 Err(e) => return Err(e),
             };
+            let bounded = t.connector.bounded();
+            if !streaming && !bounded {
+                return Err(SqlError::invalid(
+                    t.def.pos,
+                    format!("Querying an unbounded table `{n}` in batch mode is not allowed. The table source is unbounded (set 'execution.runtime-mode' = 'streaming')"),
+                ));
+            }
             let counter = Arc::new(Counter::default());
             let metered = Arc::new(MeteredTable::new(provider, counter.clone()));
             t.source = Some(counter);
-            if t.def.computed.is_empty() {
-                self.ctx
-                    .register_table(n.as_str(), metered)
-                    .map_err(|e| SqlError::invalid(t.def.pos, e.to_string()))?;
+            let def = t.def.clone();
+            // Streaming: the connector's table is read by the streaming engine under an
+            // internal name; the planner sees a `StreamTable`.
+            let name = if streaming {
+                format!("__scaleph_stream_{n}")
             } else {
-                let def = t.def.clone();
-                self.register_computed(&def, metered).await?;
+                n.clone()
+            };
+            if def.computed.is_empty() {
+                self.ctx
+                    .register_table(name.as_str(), metered)
+                    .map_err(|e| SqlError::invalid(def.pos, e.to_string()))?;
+            } else {
+                self.register_computed(&def, metered, &name).await?;
+            }
+            if streaming {
+                self.register_stream(&def, &name, bounded).await?;
             }
         }
         Ok(())
+    }
+
+    /// Registers `def.name` as a [`StreamTable`] reading `inner` (with the watermark
+    /// expression as a last column when `def` declares one).
+    async fn register_stream(
+        &mut self,
+        def: &TableDef,
+        inner: &str,
+        bounded: bool,
+    ) -> Result<(), SqlError> {
+        let (text, pos) = match &def.watermark {
+            Some(w) => (
+                format!("SELECT *, ({}) AS `__scaleph_wm` FROM `{inner}`", w.expr),
+                w.pos,
+            ),
+            None => (format!("SELECT * FROM `{inner}`"), def.pos),
+        };
+        let q = QueryText { sql: text, pos };
+        let text = functions::flink_syntax(&q.sql);
+        let mut stmt = Parser::new(&GenericDialect {})
+            .try_with_sql(&text)
+            .and_then(|mut p| p.parse_statement())
+            .map_err(|e| SqlError::invalid(pos, format!("watermark of `{}`: {e}", def.name)))?;
+        functions::rewrite(&mut stmt);
+        let plan = self
+            .ctx
+            .state()
+            .statement_to_plan(DfStatement::Statement(Box::new(stmt)))
+            .await
+            .map_err(|e| SqlError::invalid(pos, format!("watermark of `{}`: {}", def.name, e.strip_backtrace())))?;
+        let all = plan.schema().as_arrow().clone();
+        let width = all.fields().len() - usize::from(def.watermark.is_some());
+        let schema = Arc::new(all.project(&(0..width).collect::<Vec<_>>()).map_err(|e| SqlError::invalid(pos, e.to_string()))?);
+        let rowtime = match &def.watermark {
+            Some(w) => {
+                let i = schema.index_of(&w.column).map_err(|_| {
+                    SqlError::invalid(w.pos, format!("watermark column `{}` is not a column of `{}`", w.column, def.name))
+                })?;
+                let wm_type = all.field(width).data_type();
+                if !matches!(wm_type, datafusion::arrow::datatypes::DataType::Timestamp(..)) {
+                    return Err(SqlError::invalid(w.pos, format!("the watermark of `{}` must be a TIMESTAMP(3) or TIMESTAMP_LTZ(3), found {}", def.name, FlinkType::from_arrow(wm_type).map(|t| t.to_string()).unwrap_or_else(|| wm_type.to_string()))));
+                }
+                Some(i)
+            }
+            None => None,
+        };
+        let table = crate::stream::plan::StreamTable {
+            name: def.name.clone(),
+            schema,
+            plan,
+            rowtime,
+            bounded,
+        };
+        self.ctx
+            .register_table(def.name.as_str(), Arc::new(table))
+            .map_err(|e| SqlError::invalid(def.pos, e.to_string()))?;
+        Ok(())
+    }
+
+    /// `execution.runtime-mode` is not `batch` (Flink's default is `streaming`).
+    pub(crate) fn streaming(&self) -> bool {
+        !self
+            .options
+            .get("execution.runtime-mode")
+            .is_some_and(|v| v.eq_ignore_ascii_case("batch"))
+    }
+
+    /// `pipeline.auto-watermark-interval` (Flink's default 200 ms).
+    pub(crate) fn watermark_interval(&self) -> std::time::Duration {
+        self.options
+            .get("pipeline.auto-watermark-interval")
+            .and_then(|v| crate::config::parse_duration(v))
+            .unwrap_or(std::time::Duration::from_millis(200))
+    }
+
+    /// The streaming dataflow of `plan` (a query of this session), checked for what streaming
+    /// execution runs.
+    ///
+    /// # Errors
+    /// Unsupported constructs, at their position in `q`.
+    pub(crate) fn dataflow(
+        &self,
+        plan: &LogicalPlan,
+        q: &QueryText,
+    ) -> Result<crate::stream::plan::Dataflow, SqlError> {
+        let state = self.ctx.state();
+        let analyzed = state
+            .analyzer()
+            .execute_and_check(plan.clone(), state.config_options(), |_, _| {})
+            .map_err(|e| plan_error(e, q))?;
+        crate::stream::plan::Translator::new(&state, q).translate(&analyzed)
     }
 
     /// Registers `def`'s connector table as `__scaleph_physical_<name>` and `def.name` as the
@@ -314,6 +442,7 @@ impl ScriptSession {
         &mut self,
         def: &TableDef,
         physical: Arc<dyn TableProvider>,
+        name: &str,
     ) -> Result<(), SqlError> {
         use datafusion::sql::sqlparser::ast::{Ident, SelectItem, SetExpr};
         let raw = format!("__scaleph_physical_{}", def.name);
@@ -370,7 +499,7 @@ impl ScriptSession {
             .await
             .map_err(|e| plan_error(e, first))?;
         self.ctx
-            .register_table(def.name.as_str(), Arc::new(ViewTable::new(plan, None)))
+            .register_table(name, Arc::new(ViewTable::new(plan, None)))
             .map_err(|e| SqlError::invalid(def.pos, e.to_string()))?;
         Ok(())
     }
@@ -393,6 +522,7 @@ impl ScriptSession {
             return Err(SqlError::invalid(q.pos, "expected a single query"));
         }
         let mut stmt = stmts.remove(0);
+        crate::windows::rewrite(&mut stmt, q.pos)?;
         crate::config::check_depth(&stmt, self.limits.max_expression_depth, q.pos)?;
         crate::support::check_query(&stmt, q.pos)?;
         self.open_sources(&stmt).await?;
@@ -498,6 +628,8 @@ impl ScriptSession {
         }
         Ok(PlannedInsert {
             target: def.name.clone(),
+            pos: ins.target_pos,
+            query: ins.query.clone(),
             plan,
             mapping,
             sink,

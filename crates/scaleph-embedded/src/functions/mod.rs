@@ -125,10 +125,7 @@ pub(crate) fn check_unsupported(q: &QueryText) -> Result<(), SqlError> {
         let next = words.get(i + 1).map(|x| x.0.as_str());
         let streaming_fn = matches!(
             w.as_str(),
-            "TUMBLE"
-                | "HOP"
-                | "CUMULATE"
-                | "SESSION"
+            "SESSION"
                 | "TUMBLE_START"
                 | "TUMBLE_END"
                 | "TUMBLE_ROWTIME"

@@ -7,6 +7,8 @@
 //! | `MAP[k, v, …]` | `MAP(k, v, …)` |
 //! | `JSON_OBJECT(KEY k VALUE v, …)`, `JSON_OBJECTAGG(KEY k VALUE v)` | `…(k , v, …)` |
 //! | `x IS [NOT] JSON [VALUE\|SCALAR\|ARRAY\|OBJECT]` | `x @> 'V'` (`<@` for `NOT`; `S`, `A`, `O`) |
+//! | `TUMBLE(TABLE t, …)` (a table argument) | `TUMBLE(      t, …)` |
+//! | `TUMBLE(TABLE t, …)` (a table argument) | `TUMBLE(      t, …)` |
 //!
 //! The function rewrite ([`super::rewrite`]) then turns `MAP(…)` into `flink_map(…)` and the
 //! `@>`/`<@` pairs into `flink_is_json(x, kind)`; Flink SQL has no `@>`/`<@` operators.
@@ -96,6 +98,15 @@ pub(crate) fn flink_syntax(text: &str) -> String {
                     _ => {}
                 }
             }
+            // `TUMBLE(TABLE t, …)`: a table argument of a window function is read as `t`.
+            Token::Word(_)
+                if word(i).as_deref() == Some("TABLE")
+                    && i > 0
+                    && matches!(toks[i - 1].0, Token::LParen | Token::Comma | Token::RArrow)
+                    && matches!(toks.get(i + 1), Some((Token::Word(_), ..))) =>
+            {
+                blank(&mut chars, start, end, "");
+            }
             Token::Word(_) if word(i).as_deref() == Some("IS") => {
                 let negated = word(i + 1).as_deref() == Some("NOT");
                 let j = i + 1 + usize::from(negated);
@@ -136,6 +147,10 @@ mod tests {
             (
                 "SELECT s IS JSON, t IS NOT JSON OBJECT",
                 "SELECT s @> 'V' , t <@ 'O'            ",
+            ),
+            (
+                "SELECT * FROM TABLE(HOP(TABLE t, DESCRIPTOR(ts), INTERVAL '1' SECOND))",
+                "SELECT * FROM TABLE(HOP(      t, DESCRIPTOR(ts), INTERVAL '1' SECOND))",
             ),
             (
                 "SELECT ARRAY[1], a[1] FROM t",

@@ -1,0 +1,255 @@
+//! The driver of a dataflow: reads its sources, generates watermarks, pushes rows through the
+//! operators and hands the root's chunks to the consumer.
+//!
+//! Watermarks follow Flink (`WatermarkAssignerOperator`, `StatusWatermarkValve`):
+//! - a source's watermark is the largest value of its `WATERMARK FOR … AS expr` seen so far;
+//! - it is emitted every `pipeline.auto-watermark-interval` (default 200 ms) when it advanced, or
+//!   after every row that advances it when the interval is 0;
+//! - a node's watermark is the minimum over its inputs; a bounded source that ends emits
+//!   `i64::MAX`, which closes every window.
+
+use super::plan::Dataflow;
+use super::Chunk;
+use datafusion::arrow::array::{Array, AsArray, RecordBatch};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::{DataType, Int64Type, TimeUnit};
+use datafusion::common::{DataFusionError, Result};
+use datafusion::execution::context::SessionState;
+use datafusion::execution::TaskContext;
+use datafusion::physical_plan::execute_stream;
+use futures::stream::{BoxStream, SelectAll};
+use futures::StreamExt;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+enum Ev {
+    Batch(usize, Result<RecordBatch>),
+    End(usize),
+}
+
+struct Src {
+    node: usize,
+    watermark: bool,
+    /// Largest watermark value seen.
+    pending: i64,
+    /// Last watermark emitted.
+    emitted: i64,
+}
+
+/// What a run of a dataflow observed.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct DriveStats {
+    /// Rows dropped as late by window operators.
+    pub(crate) late_rows: u64,
+}
+
+struct Driver {
+    df: Dataflow,
+    /// Per node: watermark of each input, and the node's combined watermark.
+    input_wms: Vec<Vec<i64>>,
+    wms: Vec<i64>,
+}
+
+/// Epoch milliseconds of a timestamp column (NULL: `None`).
+fn millis(a: &dyn Array) -> Result<Vec<Option<i64>>> {
+    let div = match a.data_type() {
+        DataType::Timestamp(TimeUnit::Second, _) => -1000,
+        DataType::Timestamp(TimeUnit::Millisecond, _) => 1,
+        DataType::Timestamp(TimeUnit::Microsecond, _) => 1000,
+        DataType::Timestamp(TimeUnit::Nanosecond, _) => 1_000_000,
+        other => {
+            return Err(DataFusionError::Execution(format!(
+                "a watermark must be a TIMESTAMP or TIMESTAMP_LTZ, found {other}"
+            )))
+        }
+    };
+    let raw = cast(a, &DataType::Int64)?;
+    let raw = raw.as_primitive::<Int64Type>();
+    Ok(raw
+        .iter()
+        .map(|v| {
+            v.map(|v| {
+                if div < 0 {
+                    v * 1000
+                } else {
+                    v.div_euclid(div)
+                }
+            })
+        })
+        .collect())
+}
+
+impl Driver {
+    fn push(&mut self, node: usize, input: usize, c: Chunk, out: &mut Vec<Chunk>) -> Result<()> {
+        if c.batch.num_rows() == 0 {
+            return Ok(());
+        }
+        let mut produced = Vec::new();
+        self.df.nodes[node].op.process(input, c, &mut produced)?;
+        self.forward(node, produced, out)
+    }
+
+    fn forward(&mut self, node: usize, chunks: Vec<Chunk>, out: &mut Vec<Chunk>) -> Result<()> {
+        match self.df.nodes[node].parent {
+            Some((p, k)) => {
+                for c in chunks {
+                    self.push(p, k, c, out)?;
+                }
+            }
+            None => out.extend(chunks),
+        }
+        Ok(())
+    }
+
+    fn watermark(&mut self, node: usize, input: usize, wm: i64, out: &mut Vec<Chunk>) -> Result<()> {
+        let slot = &mut self.input_wms[node][input];
+        *slot = (*slot).max(wm);
+        let combined = *self.input_wms[node].iter().min().expect("one input");
+        if combined <= self.wms[node] {
+            return Ok(());
+        }
+        self.wms[node] = combined;
+        let mut produced = Vec::new();
+        self.df.nodes[node].op.watermark(combined, &mut produced)?;
+        self.forward(node, produced, out)?;
+        if let Some((p, k)) = self.df.nodes[node].parent {
+            self.watermark(p, k, combined, out)?;
+        }
+        Ok(())
+    }
+}
+
+/// Runs `df` until its sources end (or forever), sending the root's chunks to `tx`; returns
+/// early without error when `tx`'s receiver is gone. `interval` is
+/// `pipeline.auto-watermark-interval`.
+///
+/// # Errors
+/// A source or operator failing.
+pub(crate) async fn drive(
+    df: Dataflow,
+    state: &SessionState,
+    task: Arc<TaskContext>,
+    interval: Duration,
+    tx: mpsc::Sender<Result<Chunk>>,
+) -> Result<DriveStats> {
+    let mut streams: SelectAll<BoxStream<'static, Ev>> = SelectAll::new();
+    let mut srcs = Vec::new();
+    for (i, s) in df.sources.iter().enumerate() {
+        let physical = state.create_physical_plan(&s.plan).await?;
+        let st = execute_stream(physical, task.clone())?;
+        streams.push(
+            st.map(move |b| Ev::Batch(i, b))
+                .chain(futures::stream::once(async move { Ev::End(i) }))
+                .boxed(),
+        );
+        srcs.push(Src {
+            node: s.node,
+            watermark: s.watermark,
+            pending: i64::MIN,
+            emitted: i64::MIN,
+        });
+    }
+    let n = df.nodes.len();
+    let input_wms = df
+        .nodes
+        .iter()
+        .map(|nd| vec![i64::MIN; nd.inputs])
+        .collect();
+    let mut d = Driver {
+        df,
+        input_wms,
+        wms: vec![i64::MIN; n],
+    };
+    let per_row = interval.is_zero();
+    let mut tick = tokio::time::interval(interval.max(Duration::from_millis(1)));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut out = Vec::new();
+    loop {
+        let ev = if per_row {
+            streams.next().await
+        } else {
+            tokio::select! {
+                ev = streams.next() => ev,
+                _ = tick.tick() => {
+                    for s in &mut srcs {
+                        if s.pending > s.emitted {
+                            s.emitted = s.pending;
+                            let (node, wm) = (s.node, s.pending);
+                            d.watermark(node, 0, wm, &mut out)?;
+                        }
+                    }
+                    if !send(&tx, &mut out).await {
+                        break;
+                    }
+                    continue;
+                }
+            }
+        };
+        match ev {
+            None => break,
+            Some(Ev::End(i)) => {
+                srcs[i].emitted = i64::MAX;
+                d.watermark(srcs[i].node, 0, i64::MAX, &mut out)?;
+            }
+            Some(Ev::Batch(i, b)) => {
+                let b = b?;
+                let s = &mut srcs[i];
+                let node = s.node;
+                if !s.watermark {
+                    d.push(node, 0, Chunk::inserts(b), &mut out)?;
+                } else {
+                    let last = b.num_columns() - 1;
+                    let wm = millis(b.column(last).as_ref())?;
+                    let data = b.project(&(0..last).collect::<Vec<_>>())?;
+                    if per_row {
+                        let mut start = 0;
+                        for (r, v) in wm.iter().enumerate() {
+                            if let Some(v) = v {
+                                s.pending = s.pending.max(*v);
+                            }
+                            if s.pending > s.emitted {
+                                s.emitted = s.pending;
+                                let wm = s.pending;
+                                d.push(node, 0, Chunk::inserts(data.slice(start, r + 1 - start)), &mut out)?;
+                                d.watermark(node, 0, wm, &mut out)?;
+                                start = r + 1;
+                            }
+                            if !out.is_empty() && !send(&tx, &mut out).await {
+                                return Ok(stats(&d));
+                            }
+                        }
+                        if start < data.num_rows() {
+                            d.push(node, 0, Chunk::inserts(data.slice(start, data.num_rows() - start)), &mut out)?;
+                        }
+                    } else {
+                        if let Some(m) = wm.iter().flatten().max() {
+                            s.pending = s.pending.max(*m);
+                        }
+                        d.push(node, 0, Chunk::inserts(data), &mut out)?;
+                    }
+                }
+            }
+        }
+        if !send(&tx, &mut out).await {
+            break;
+        }
+    }
+    Ok(stats(&d))
+}
+
+fn stats(d: &Driver) -> DriveStats {
+    DriveStats {
+        late_rows: d.df.nodes.iter().map(|n| n.op.late_rows()).sum(),
+    }
+}
+
+/// Sends `out`'s chunks; false when the receiver is gone.
+async fn send(tx: &mpsc::Sender<Result<Chunk>>, out: &mut Vec<Chunk>) -> bool {
+    for c in out.drain(..) {
+        if tx.send(Ok(c)).await.is_err() {
+            return false;
+        }
+    }
+    true
+}

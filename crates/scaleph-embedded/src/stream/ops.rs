@@ -1,0 +1,468 @@
+//! Streaming operators: each consumes [`Chunk`]s and watermarks and produces chunks.
+
+use super::{Chunk, RowKind};
+use datafusion::arrow::array::{
+    Array, ArrayRef, AsArray, BooleanArray, RecordBatch, RecordBatchOptions,
+    UInt32Array,
+};
+use datafusion::arrow::compute::{cast, filter_record_batch, prep_null_mask_filter, take};
+use datafusion::arrow::datatypes::{SchemaRef, TimestampMillisecondType};
+use datafusion::arrow::row::{RowConverter, SortField};
+use datafusion::common::{DataFusionError, Result, ScalarValue};
+use datafusion::logical_expr::Accumulator;
+use datafusion::physical_expr::aggregate::AggregateFunctionExpr;
+use datafusion::physical_expr::PhysicalExpr;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+/// One streaming operator (single-threaded; the driver calls it in order).
+pub(crate) trait Operator: Send {
+    /// Consumes `chunk` from input `input`, appending output to `out`.
+    fn process(&mut self, input: usize, chunk: Chunk, out: &mut Vec<Chunk>) -> Result<()>;
+
+    /// The combined watermark of the inputs advanced to `wm` (epoch ms); output of windows it
+    /// closes goes to `out`. The driver forwards the watermark afterwards.
+    fn watermark(&mut self, _wm: i64, _out: &mut Vec<Chunk>) -> Result<()> {
+        Ok(())
+    }
+
+    /// Rows dropped because they arrived after the watermark had passed their window.
+    fn late_rows(&self) -> u64 {
+        0
+    }
+}
+
+/// Forwards chunks unchanged (sources, `UNION ALL`).
+pub(crate) struct Pass;
+
+impl Operator for Pass {
+    fn process(&mut self, _input: usize, chunk: Chunk, out: &mut Vec<Chunk>) -> Result<()> {
+        out.push(chunk);
+        Ok(())
+    }
+}
+
+/// A projection: one expression per output column.
+pub(crate) struct Project {
+    pub(crate) exprs: Vec<Arc<dyn PhysicalExpr>>,
+    pub(crate) schema: SchemaRef,
+}
+
+impl Operator for Project {
+    fn process(&mut self, _input: usize, c: Chunk, out: &mut Vec<Chunk>) -> Result<()> {
+        let n = c.batch.num_rows();
+        let cols = self
+            .exprs
+            .iter()
+            .zip(self.schema.fields())
+            .map(|(e, f)| {
+                let a = e.evaluate(&c.batch)?.into_array(n)?;
+                if a.data_type() == f.data_type() {
+                    Ok(a)
+                } else {
+                    Ok(cast(&a, f.data_type())?)
+                }
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let batch = RecordBatch::try_new_with_options(
+            self.schema.clone(),
+            cols,
+            &RecordBatchOptions::new().with_row_count(Some(n)),
+        )?;
+        out.push(Chunk {
+            batch,
+            kinds: c.kinds,
+        });
+        Ok(())
+    }
+}
+
+/// A filter: rows whose predicate is TRUE pass (NULL drops, as in SQL).
+pub(crate) struct Filter {
+    pub(crate) predicate: Arc<dyn PhysicalExpr>,
+}
+
+impl Operator for Filter {
+    fn process(&mut self, _input: usize, c: Chunk, out: &mut Vec<Chunk>) -> Result<()> {
+        let n = c.batch.num_rows();
+        let mask = self.predicate.evaluate(&c.batch)?.into_array(n)?;
+        let mask = mask
+            .as_boolean_opt()
+            .ok_or_else(|| DataFusionError::Execution("filter is not a BOOLEAN".into()))?;
+        let mask = if mask.null_count() > 0 {
+            prep_null_mask_filter(mask)
+        } else {
+            mask.clone()
+        };
+        if mask.true_count() == 0 {
+            return Ok(());
+        }
+        let batch = filter_record_batch(&c.batch, &mask)?;
+        let kinds = c.kinds.map(|k| {
+            k.iter()
+                .zip(mask.iter())
+                .filter(|(_, m)| *m == Some(true))
+                .map(|(k, _)| *k)
+                .collect()
+        });
+        out.push(Chunk { batch, kinds });
+        Ok(())
+    }
+}
+
+/// `UNNEST` of one list column: each row repeated once per element, the column replaced by the
+/// element (an empty or NULL list drops the row).
+pub(crate) struct Unnest {
+    /// Input column of each output column.
+    pub(crate) deps: Vec<usize>,
+    /// The unnested input column.
+    pub(crate) list: usize,
+    pub(crate) schema: SchemaRef,
+}
+
+impl Operator for Unnest {
+    fn process(&mut self, _input: usize, c: Chunk, out: &mut Vec<Chunk>) -> Result<()> {
+        let list = c.batch.column(self.list).as_list::<i32>();
+        let offsets = list.value_offsets();
+        let mut rows = Vec::new();
+        let mut elems = Vec::new();
+        for r in 0..list.len() {
+            if list.is_null(r) {
+                continue;
+            }
+            for e in offsets[r]..offsets[r + 1] {
+                rows.push(r as u32);
+                elems.push(e as u32);
+            }
+        }
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let rows = UInt32Array::from(rows);
+        let elems = UInt32Array::from(elems);
+        let cols = self
+            .deps
+            .iter()
+            .map(|&d| {
+                if d == self.list {
+                    Ok(take(list.values().as_ref(), &elems, None)?)
+                } else {
+                    Ok(take(c.batch.column(d).as_ref(), &rows, None)?)
+                }
+            })
+            .collect::<Result<Vec<ArrayRef>>>()?;
+        let batch = RecordBatch::try_new(self.schema.clone(), cols)?;
+        let kinds = c
+            .kinds
+            .map(|k| rows.values().iter().map(|&r| k[r as usize]).collect());
+        out.push(Chunk { batch, kinds });
+        Ok(())
+    }
+}
+
+/// One aggregate call of an [`Aggregate`].
+pub(crate) struct AggCall {
+    pub(crate) expr: Arc<AggregateFunctionExpr>,
+    pub(crate) args: Vec<Arc<dyn PhysicalExpr>>,
+    pub(crate) filter: Option<Arc<dyn PhysicalExpr>>,
+    /// The input is a changelog: accumulators must retract.
+    pub(crate) retract: bool,
+}
+
+impl AggCall {
+    fn accumulator(&self) -> Result<Box<dyn Accumulator>> {
+        if self.retract {
+            self.expr.create_sliding_accumulator()
+        } else {
+            self.expr.create_accumulator()
+        }
+    }
+}
+
+struct Group {
+    key_bytes: Box<[u8]>,
+    key: Vec<ScalarValue>,
+    accs: Vec<Box<dyn Accumulator>>,
+    /// Rows accumulated minus rows retracted.
+    count: i64,
+    /// The result last emitted.
+    last: Option<Vec<ScalarValue>>,
+    /// Window end (epoch ms) of a window aggregate's group.
+    end: i64,
+}
+
+/// A grouped aggregation (Flink's `GroupAggregate` / `WindowAggregate`).
+///
+/// - Without a window (`window_end` = `None`) every input row updates its group at once and the
+///   change is emitted as Flink does without mini-batch: `+I` for a new group, `-U` old / `+U`
+///   new when the result changed, `-D` when every row of the group was retracted.
+/// - With a window (`window_end` = the group key that is `window_end`), rows accumulate until
+///   the watermark reaches `window_end − 1`; then the window's final rows are emitted as `+I`
+///   and its state purged. A row whose window has already fired is late: dropped and counted.
+pub(crate) struct Aggregate {
+    pub(crate) keys: Vec<Arc<dyn PhysicalExpr>>,
+    pub(crate) calls: Vec<AggCall>,
+    pub(crate) schema: SchemaRef,
+    pub(crate) window_end: Option<usize>,
+    converter: Option<RowConverter>,
+    groups: HashMap<Box<[u8]>, usize>,
+    slots: Vec<Option<Group>>,
+    free: Vec<usize>,
+    by_end: BTreeMap<i64, Vec<usize>>,
+    wm: i64,
+    late: u64,
+}
+
+impl Aggregate {
+    pub(crate) fn new(
+        keys: Vec<Arc<dyn PhysicalExpr>>,
+        calls: Vec<AggCall>,
+        schema: SchemaRef,
+        window_end: Option<usize>,
+    ) -> Self {
+        Self {
+            keys,
+            calls,
+            schema,
+            window_end,
+            converter: None,
+            groups: HashMap::new(),
+            slots: Vec::new(),
+            free: Vec::new(),
+            by_end: BTreeMap::new(),
+            wm: i64::MIN,
+            late: 0,
+        }
+    }
+
+    fn slot(&mut self, key_bytes: &[u8], keys: &[ArrayRef], row: usize, end: i64) -> Result<usize> {
+        if let Some(&s) = self.groups.get(key_bytes) {
+            return Ok(s);
+        }
+        let key = keys
+            .iter()
+            .map(|k| ScalarValue::try_from_array(k, row))
+            .collect::<Result<Vec<_>>>()?;
+        let accs = self
+            .calls
+            .iter()
+            .map(|c| c.accumulator())
+            .collect::<Result<Vec<_>>>()?;
+        let g = Group {
+            key_bytes: key_bytes.into(),
+            key,
+            accs,
+            count: 0,
+            last: None,
+            end,
+        };
+        let s = match self.free.pop() {
+            Some(s) => {
+                self.slots[s] = Some(g);
+                s
+            }
+            None => {
+                self.slots.push(Some(g));
+                self.slots.len() - 1
+            }
+        };
+        self.groups.insert(key_bytes.into(), s);
+        if self.window_end.is_some() {
+            self.by_end.entry(end).or_default().push(s);
+        }
+        Ok(s)
+    }
+
+    fn release(&mut self, s: usize) -> Group {
+        let g = self.slots[s].take().expect("live group");
+        self.groups.remove(&g.key_bytes);
+        self.free.push(s);
+        g
+    }
+
+    /// Builds a chunk of `rows` (kind, group key, results).
+    fn emit(&self, rows: Vec<(RowKind, Vec<ScalarValue>)>, out: &mut Vec<Chunk>) -> Result<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let cols = self
+            .schema
+            .fields()
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                let a = ScalarValue::iter_to_array(rows.iter().map(|(_, r)| r[i].clone()))?;
+                if a.data_type() == f.data_type() {
+                    Ok(a)
+                } else {
+                    Ok(cast(&a, f.data_type())?)
+                }
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let batch = RecordBatch::try_new(self.schema.clone(), cols)?;
+        let kinds: Vec<u8> = rows.iter().map(|(k, _)| *k as u8).collect();
+        out.push(Chunk {
+            batch,
+            kinds: kinds.iter().any(|k| *k != 0).then_some(kinds),
+        });
+        Ok(())
+    }
+}
+
+fn evaluate_all(accs: &mut [Box<dyn Accumulator>]) -> Result<Vec<ScalarValue>> {
+    accs.iter_mut().map(|a| a.evaluate()).collect()
+}
+
+impl Operator for Aggregate {
+    fn process(&mut self, _input: usize, c: Chunk, out: &mut Vec<Chunk>) -> Result<()> {
+        let b = &c.batch;
+        let n = b.num_rows();
+        let keys = self
+            .keys
+            .iter()
+            .map(|k| k.evaluate(b)?.into_array(n))
+            .collect::<Result<Vec<_>>>()?;
+        if self.converter.is_none() {
+            let fields = keys
+                .iter()
+                .map(|k| SortField::new(k.data_type().clone()))
+                .collect();
+            self.converter = Some(RowConverter::new(fields)?);
+        }
+        let rows = self
+            .converter
+            .as_ref()
+            .expect("set above")
+            .convert_columns(&keys)?;
+        let args = self
+            .calls
+            .iter()
+            .map(|c| {
+                c.args
+                    .iter()
+                    .map(|a| a.evaluate(b)?.into_array(n))
+                    .collect::<Result<Vec<_>>>()
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let masks = self
+            .calls
+            .iter()
+            .map(|c| {
+                c.filter
+                    .as_ref()
+                    .map(|f| {
+                        let m = f.evaluate(b)?.into_array(n)?;
+                        Ok::<BooleanArray, DataFusionError>(m.as_boolean().clone())
+                    })
+                    .transpose()
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let passes = |i: usize, r: usize| masks[i].as_ref().is_none_or(|m| m.is_valid(r) && m.value(r));
+        if let Some(end_key) = self.window_end {
+            // Window: rows gathered per group, accumulated per group once.
+            let ends = cast(&keys[end_key], &datafusion::arrow::datatypes::DataType::Timestamp(
+                datafusion::arrow::datatypes::TimeUnit::Millisecond,
+                None,
+            ))?;
+            let ends = ends.as_primitive::<TimestampMillisecondType>().clone();
+            let mut per_slot: HashMap<usize, Vec<u32>> = HashMap::new();
+            for r in 0..n {
+                let end = ends.value(r);
+                if end - 1 <= self.wm {
+                    self.late += 1;
+                    continue;
+                }
+                let s = self.slot(rows.row(r).as_ref(), &keys, r, end)?;
+                per_slot.entry(s).or_default().push(r as u32);
+            }
+            for (s, idx) in per_slot {
+                let g = self.slots[s].as_mut().expect("live group");
+                g.count += idx.len() as i64;
+                for (i, acc) in g.accs.iter_mut().enumerate() {
+                    let sel: Vec<u32> = idx
+                        .iter()
+                        .copied()
+                        .filter(|&r| passes(i, r as usize))
+                        .collect();
+                    if sel.is_empty() {
+                        continue;
+                    }
+                    let sel = UInt32Array::from(sel);
+                    let cols = args[i]
+                        .iter()
+                        .map(|a| Ok(take(a.as_ref(), &sel, None)?))
+                        .collect::<Result<Vec<_>>>()?;
+                    acc.update_batch(&cols)?;
+                }
+            }
+            return Ok(());
+        }
+        // Group aggregate: one change per input row, in order.
+        let mut emitted: Vec<(RowKind, Vec<ScalarValue>)> = Vec::new();
+        for r in 0..n {
+            let kind = c.kinds.as_ref().map_or(0, |k| k[r]);
+            let retract = kind == RowKind::UpdateBefore as u8 || kind == RowKind::Delete as u8;
+            let key = rows.row(r);
+            let s = match self.groups.get(key.as_ref()) {
+                Some(&s) => s,
+                // Retracting a row of a group that does not exist: ignored, as in Flink.
+                None if retract => continue,
+                None => self.slot(key.as_ref(), &keys, r, 0)?,
+            };
+            let g = self.slots[s].as_mut().expect("live group");
+            for (i, acc) in g.accs.iter_mut().enumerate() {
+                if !passes(i, r) {
+                    continue;
+                }
+                let cols: Vec<ArrayRef> = args[i].iter().map(|a| a.slice(r, 1)).collect();
+                if retract {
+                    acc.retract_batch(&cols)?;
+                } else {
+                    acc.update_batch(&cols)?;
+                }
+            }
+            g.count += if retract { -1 } else { 1 };
+            if g.count <= 0 {
+                let g = self.release(s);
+                if let Some(last) = g.last {
+                    emitted.push((RowKind::Delete, [g.key, last].concat()));
+                }
+                continue;
+            }
+            let new = evaluate_all(&mut g.accs)?;
+            match g.last.replace(new.clone()) {
+                None => emitted.push((RowKind::Insert, [g.key.clone(), new].concat())),
+                Some(old) if old != new => {
+                    emitted.push((RowKind::UpdateBefore, [g.key.clone(), old].concat()));
+                    emitted.push((RowKind::UpdateAfter, [g.key.clone(), new].concat()));
+                }
+                Some(_) => {}
+            }
+        }
+        self.emit(emitted, out)
+    }
+
+    fn watermark(&mut self, wm: i64, out: &mut Vec<Chunk>) -> Result<()> {
+        self.wm = wm;
+        if self.window_end.is_none() {
+            return Ok(());
+        }
+        let mut fired = Vec::new();
+        while let Some((&end, _)) = self.by_end.first_key_value() {
+            if end - 1 > wm {
+                break;
+            }
+            let (_, slots) = self.by_end.pop_first().expect("checked");
+            for s in slots {
+                let mut g = self.release(s);
+                let vals = evaluate_all(&mut g.accs)?;
+                fired.push((RowKind::Insert, [g.key, vals].concat()));
+            }
+        }
+        self.emit(fired, out)
+    }
+
+    fn late_rows(&self) -> u64 {
+        self.late
+    }
+}
