@@ -216,6 +216,9 @@ async fn preview(cfg: &EmbeddedConfig, req: PreviewRequest) -> Result<Preview, E
     };
     let plan = s.plan_query(q).await?;
     let columns = columns_of(&plan.schema().inner().clone());
+    if s.streaming() {
+        return stream_preview(cfg, &s, &plan, q, &req, columns).await;
+    }
     let limited = LogicalPlanBuilder::from(plan)
         .limit(0, Some(req.limit + 1))
         .and_then(|b| b.build())
@@ -239,6 +242,78 @@ async fn preview(cfg: &EmbeddedConfig, req: PreviewRequest) -> Result<Preview, E
         bytes > cfg.limits.preview_bytes
     }) {
         rows.truncate(cut);
+        truncated = true;
+    }
+    Ok(Preview {
+        columns,
+        rows,
+        truncated,
+    })
+}
+
+/// Preview of a streaming query: its changelog applied to a table of rows (`+I`/`+U` add a
+/// row, `-U`/`-D` remove it) until the sources end, `req.limit` rows of an insert-only result
+/// arrived, or `req.timeout` passed (then the rows so far, marked truncated).
+async fn stream_preview(
+    cfg: &EmbeddedConfig,
+    s: &ScriptSession,
+    plan: &datafusion::logical_expr::LogicalPlan,
+    q: &scaleph_sql::QueryText,
+    req: &PreviewRequest,
+    columns: Vec<scaleph_engine::ColumnInfo>,
+) -> Result<Preview, EngineError> {
+    let df = s.dataflow(plan, q)?;
+    let updating = df.updating;
+    let (tx, mut rx) = tokio::sync::mpsc::channel(8);
+    let state = s.ctx.state();
+    let drive = stream::exec::drive(df, &state, s.ctx.task_ctx(), s.watermark_interval(), tx);
+    let mut rows: Vec<Vec<serde_json::Value>> = Vec::new();
+    let mut bytes = 0usize;
+    let mut truncated = false;
+    let collect = async {
+        while let Some(c) = rx.recv().await {
+            let c: stream::Chunk = c.map_err(|e| EngineError::Execution(e.strip_backtrace()))?;
+            let vals = values::rows(std::slice::from_ref(&c.batch), usize::MAX)
+                .map_err(|e| EngineError::Execution(e.to_string()))?;
+            for (r, row) in vals.into_iter().enumerate() {
+                match c.kinds.as_ref().map_or(0, |k| k[r]) {
+                    1 | 3 => {
+                        if let Some(i) = rows.iter().position(|x| *x == row) {
+                            rows.remove(i);
+                        }
+                    }
+                    _ => {
+                        bytes += row.iter().map(values::json_len).sum::<usize>();
+                        rows.push(row);
+                    }
+                }
+            }
+            if !updating && (rows.len() > req.limit || bytes > cfg.limits.preview_bytes) {
+                truncated = true;
+                break;
+            }
+            if updating && bytes > cfg.limits.preview_bytes.saturating_mul(4) {
+                return Err(EngineError::Execution(
+                    "the preview's changelog grew beyond its size limit".into(),
+                ));
+            }
+        }
+        Ok::<(), EngineError>(())
+    };
+    let work = async {
+        let (d, c) = futures::join!(drive, collect);
+        c?;
+        d.map(|_| ())
+            .map_err(|e| EngineError::Execution(e.strip_backtrace()))
+    };
+    match tokio::time::timeout(req.timeout, work).await {
+        Ok(r) => r?,
+        // An unbounded query: what arrived so far.
+        Err(_) if !rows.is_empty() => truncated = true,
+        Err(_) => return Err(EngineError::Timeout(req.timeout)),
+    }
+    if rows.len() > req.limit {
+        rows.truncate(req.limit);
         truncated = true;
     }
     Ok(Preview {

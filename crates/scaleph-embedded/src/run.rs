@@ -2,6 +2,9 @@
 
 use crate::config::EmbeddedConfig;
 use crate::session::{ColumnSource, PlannedInsert, ScriptSession};
+use crate::stream::exec;
+use crate::stream::plan::Dataflow;
+use crate::stream::Chunk;
 use crate::{apply_ddl, values};
 use datafusion::arrow::array::RecordBatch;
 use datafusion::error::DataFusionError;
@@ -9,18 +12,15 @@ use datafusion::logical_expr::LogicalPlan;
 use datafusion::physical_plan::execute_stream;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use futures::StreamExt;
+use scaleph_connectors::ROW_KIND_COLUMN;
 use scaleph_connectors::{Counter, LogFn, PendingCommit, SinkContext};
 use scaleph_engine::{
     EngineError, EventSender, JobSpec, LogLevel, RunEvent, RunSummary, TableMetrics, TableRole,
 };
-use crate::stream::exec;
-use crate::stream::plan::Dataflow;
-use crate::stream::Chunk;
-use scaleph_connectors::ROW_KIND_COLUMN;
 use scaleph_sql::{parse_script, SqlError, StatementKind};
-use tokio::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
 
 /// Rows of a bare `SELECT` in a job that are written to the log.
 const QUERY_LOG_ROWS: usize = 1000;
@@ -334,8 +334,11 @@ fn log_rows(
     // Printed as Flink prints rows: DOUBLE/FLOAT as Java writes them.
     let b = scaleph_connectors::text::printed_batch(b)
         .map_err(|e| EngineError::Execution(e.to_string()))?;
-    let rows = values::rows(std::slice::from_ref(&b), QUERY_LOG_ROWS.saturating_sub(*shown))
-        .map_err(|e| EngineError::Execution(e.to_string()))?;
+    let rows = values::rows(
+        std::slice::from_ref(&b),
+        QUERY_LOG_ROWS.saturating_sub(*shown),
+    )
+    .map_err(|e| EngineError::Execution(e.to_string()))?;
     for (r, row) in rows.iter().enumerate() {
         *shown += 1;
         let cells: Vec<String> = row
@@ -350,7 +353,11 @@ fn log_rows(
         log(
             events,
             LogLevel::Stdout,
-            format!("{}[{}]", scaleph_connectors::row_kind(kind), cells.join(", ")),
+            format!(
+                "{}[{}]",
+                scaleph_connectors::row_kind(kind),
+                cells.join(", ")
+            ),
         );
     }
     Ok(())
@@ -374,7 +381,9 @@ async fn run_streaming(
             let task = s.ctx.task_ctx();
             match w {
                 Work::StreamInsert(p, df) => {
-                    stream_insert_run(state, task, interval, p, df, events, log_fn).await.map(Some)
+                    stream_insert_run(state, task, interval, p, df, events, log_fn)
+                        .await
+                        .map(Some)
                 }
                 Work::StreamQuery(df) => {
                     let (tx, mut rx) = mpsc::channel(8);
@@ -443,23 +452,23 @@ async fn stream_insert_run(
         sink_schema.clone()
     };
     let (mapping, target, schema) = (p.mapping.clone(), p.target.clone(), out_schema.clone());
-    let batches = futures::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|c| (c, rx))
-    })
-    .map(move |c| {
-        let c = c?;
-        let b = conform_batch(c.batch, &sink_schema, &mapping, &target)?;
-        if !with_kinds {
-            return Ok(b);
-        }
-        let kinds: Int8Array = match &c.kinds {
-            Some(k) => k.iter().map(|k| *k as i8).collect(),
-            None => std::iter::repeat_n(0i8, b.num_rows()).collect(),
-        };
-        let mut cols = b.columns().to_vec();
-        cols.push(Arc::new(kinds));
-        Ok(RecordBatch::try_new(schema.clone(), cols)?)
-    });
+    let batches =
+        futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|c| (c, rx)) }).map(
+            move |c| {
+                let c = c?;
+                let b = conform_batch(c.batch, &sink_schema, &mapping, &target)?;
+                if !with_kinds {
+                    return Ok(b);
+                }
+                let kinds: Int8Array = match &c.kinds {
+                    Some(k) => k.iter().map(|k| *k as i8).collect(),
+                    None => std::iter::repeat_n(0i8, b.num_rows()).collect(),
+                };
+                let mut cols = b.columns().to_vec();
+                cols.push(Arc::new(kinds));
+                Ok(RecordBatch::try_new(schema.clone(), cols)?)
+            },
+        );
     let input = Box::pin(RecordBatchStreamAdapter::new(out_schema, batches));
     let ctx = SinkContext {
         counter: p.counter.clone(),

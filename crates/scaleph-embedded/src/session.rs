@@ -173,15 +173,21 @@ impl ScriptSession {
                     format!("'execution.runtime-mode' must be streaming, batch or automatic, found '{value}'"),
                 ));
             }
-            "pipeline.auto-watermark-interval" if crate::config::parse_duration(value).is_none() => {
+            "pipeline.auto-watermark-interval"
+                if crate::config::parse_duration(value).is_none() =>
+            {
                 return Err(SqlError::invalid(pos, format!("'pipeline.auto-watermark-interval' must be a duration such as '200 ms', found '{value}'")));
             }
             "table.dml-sync" if !matches!(value, "true" | "false") => {
-                return Err(SqlError::invalid(pos, format!("'table.dml-sync' must be true or false, found '{value}'")));
+                return Err(SqlError::invalid(
+                    pos,
+                    format!("'table.dml-sync' must be true or false, found '{value}'"),
+                ));
             }
-            k if !KNOWN_OPTIONS.contains(&k) => {
-                self.notes.push((LogLevel::Info, format!("option '{k}' has no effect on the embedded engine")))
-            }
+            k if !KNOWN_OPTIONS.contains(&k) => self.notes.push((
+                LogLevel::Info,
+                format!("option '{k}' has no effect on the embedded engine"),
+            )),
             _ => {}
         }
         self.options.insert(key.to_string(), value.to_string());
@@ -338,7 +344,7 @@ impl ScriptSession {
                 self.register_computed(&def, metered, &name).await?;
             }
             if streaming {
-                self.register_stream(&def, &name, bounded).await?;
+                self.register_stream(&def, &name).await?;
             }
         }
         Ok(())
@@ -346,12 +352,7 @@ impl ScriptSession {
 
     /// Registers `def.name` as a [`StreamTable`] reading `inner` (with the watermark
     /// expression as a last column when `def` declares one).
-    async fn register_stream(
-        &mut self,
-        def: &TableDef,
-        inner: &str,
-        bounded: bool,
-    ) -> Result<(), SqlError> {
+    async fn register_stream(&mut self, def: &TableDef, inner: &str) -> Result<(), SqlError> {
         let (text, pos) = match &def.watermark {
             Some(w) => (
                 format!("SELECT *, ({}) AS `__scaleph_wm` FROM `{inner}`", w.expr),
@@ -371,17 +372,34 @@ impl ScriptSession {
             .state()
             .statement_to_plan(DfStatement::Statement(Box::new(stmt)))
             .await
-            .map_err(|e| SqlError::invalid(pos, format!("watermark of `{}`: {}", def.name, e.strip_backtrace())))?;
+            .map_err(|e| {
+                SqlError::invalid(
+                    pos,
+                    format!("watermark of `{}`: {}", def.name, e.strip_backtrace()),
+                )
+            })?;
         let all = plan.schema().as_arrow().clone();
         let width = all.fields().len() - usize::from(def.watermark.is_some());
-        let schema = Arc::new(all.project(&(0..width).collect::<Vec<_>>()).map_err(|e| SqlError::invalid(pos, e.to_string()))?);
+        let schema = Arc::new(
+            all.project(&(0..width).collect::<Vec<_>>())
+                .map_err(|e| SqlError::invalid(pos, e.to_string()))?,
+        );
         let rowtime = match &def.watermark {
             Some(w) => {
                 let i = schema.index_of(&w.column).map_err(|_| {
-                    SqlError::invalid(w.pos, format!("watermark column `{}` is not a column of `{}`", w.column, def.name))
+                    SqlError::invalid(
+                        w.pos,
+                        format!(
+                            "watermark column `{}` is not a column of `{}`",
+                            w.column, def.name
+                        ),
+                    )
                 })?;
                 let wm_type = all.field(width).data_type();
-                if !matches!(wm_type, datafusion::arrow::datatypes::DataType::Timestamp(..)) {
+                if !matches!(
+                    wm_type,
+                    datafusion::arrow::datatypes::DataType::Timestamp(..)
+                ) {
                     return Err(SqlError::invalid(w.pos, format!("the watermark of `{}` must be a TIMESTAMP(3) or TIMESTAMP_LTZ(3), found {}", def.name, FlinkType::from_arrow(wm_type).map(|t| t.to_string()).unwrap_or_else(|| wm_type.to_string()))));
                 }
                 Some(i)
@@ -393,7 +411,6 @@ impl ScriptSession {
             schema,
             plan,
             rowtime,
-            bounded,
         };
         self.ctx
             .register_table(def.name.as_str(), Arc::new(table))
@@ -401,12 +418,12 @@ impl ScriptSession {
         Ok(())
     }
 
-    /// `execution.runtime-mode` is not `batch` (Flink's default is `streaming`).
+    /// `execution.runtime-mode` = `streaming`. (Flink's default is `streaming`; here the
+    /// default stays `batch` until streaming runs joins, OVER windows and sorts.)
     pub(crate) fn streaming(&self) -> bool {
-        !self
-            .options
+        self.options
             .get("execution.runtime-mode")
-            .is_some_and(|v| v.eq_ignore_ascii_case("batch"))
+            .is_some_and(|v| v.eq_ignore_ascii_case("streaming"))
     }
 
     /// `pipeline.auto-watermark-interval` (Flink's default 200 ms).

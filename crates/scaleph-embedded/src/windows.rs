@@ -16,7 +16,9 @@
 //! accepted. Sizes are interval literals of one unit (`DAY` … `MILLISECOND`). The streaming
 //! planner recognises the rewritten form by the [`WINDOW_ADD`] call named `window_time`.
 
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, ListBuilder, TimestampMillisecondBuilder};
+use datafusion::arrow::array::{
+    Array, ArrayRef, AsArray, ListBuilder, TimestampMillisecondBuilder,
+};
 use datafusion::arrow::datatypes::{DataType, Field, TimeUnit, TimestampMillisecondType};
 use datafusion::common::{exec_err, plan_err, Result, ScalarValue};
 use datafusion::logical_expr::{
@@ -24,8 +26,8 @@ use datafusion::logical_expr::{
 };
 use datafusion::prelude::SessionContext;
 use datafusion::sql::sqlparser::ast::{
-    Expr, FunctionArg, FunctionArgExpr, FunctionArgOperator, FunctionArguments, Spanned,
-    Statement, TableFactor, VisitMut, VisitorMut,
+    Expr, FunctionArg, FunctionArgExpr, FunctionArgOperator, FunctionArguments, Spanned, Statement,
+    TableFactor, VisitMut, VisitorMut,
 };
 use datafusion::sql::sqlparser::dialect::GenericDialect;
 use datafusion::sql::sqlparser::parser::Parser;
@@ -56,7 +58,12 @@ pub(crate) fn rewrite(stmt: &mut Statement, base: Pos) -> Result<(), SqlError> {
 
 /// The UDFs the rewritten form calls.
 pub(crate) fn register(ctx: &SessionContext) {
-    for k in [Kind::Add, Kind::TumbleStart, Kind::HopStarts, Kind::CumulateEnds] {
+    for k in [
+        Kind::Add,
+        Kind::TumbleStart,
+        Kind::HopStarts,
+        Kind::CumulateEnds,
+    ] {
         ctx.register_udf(ScalarUDF::new_from_impl(WindowUdf::new(k)));
     }
 }
@@ -132,12 +139,20 @@ fn window_table(
                     None => {
                         return Err(SqlError::invalid(
                             at,
-                            format!("{name} has no parameter {n}; parameters: {}", params.join(", ")),
+                            format!(
+                                "{name} has no parameter {n}; parameters: {}",
+                                params.join(", ")
+                            ),
                         ))
                     }
                 }
             }
-            _ => return Err(SqlError::invalid(at, format!("{name}: unexpected argument `{a}`"))),
+            _ => {
+                return Err(SqlError::invalid(
+                    at,
+                    format!("{name}: unexpected argument `{a}`"),
+                ))
+            }
         };
         if slot >= params.len() {
             return Err(SqlError::invalid(
@@ -148,9 +163,8 @@ fn window_table(
         args[slot] = Some(e);
     }
     let need = |k: usize| {
-        args[k].ok_or_else(|| {
-            SqlError::invalid(at, format!("{name}: missing argument {}", params[k]))
-        })
+        args[k]
+            .ok_or_else(|| SqlError::invalid(at, format!("{name}: missing argument {}", params[k])))
     };
     let data = match need(0)? {
         Expr::Identifier(_) | Expr::CompoundIdentifier(_) => need(0)?.to_string(),
@@ -234,7 +248,10 @@ fn window_table(
         _ => "__scaleph_window".into(),
     });
     let (inner, end) = if we.is_empty() {
-        (format!("SELECT *, {ws} AS window_end FROM {data}"), String::new())
+        (
+            format!("SELECT *, {ws} AS window_end FROM {data}"),
+            String::new(),
+        )
     } else {
         (
             format!("SELECT *, {ws} AS window_start FROM {data}"),
@@ -266,7 +283,10 @@ fn positive(ms: i64, what: &str, at: Pos) -> Result<i64, SqlError> {
     if ms > 0 {
         Ok(ms)
     } else {
-        Err(SqlError::invalid(at, format!("window {what} must be positive")))
+        Err(SqlError::invalid(
+            at,
+            format!("window {what} must be positive"),
+        ))
     }
 }
 
@@ -372,42 +392,43 @@ impl ScalarUDFImpl for WindowUdf {
             .collect::<Result<_>>()?;
         let ts = args.args[0].to_array(n)?;
         let ts = ts.as_primitive::<TimestampMillisecondType>();
-        let out: ArrayRef = match self.kind {
-            Kind::Add => Arc::new(ts.unary::<_, TimestampMillisecondType>(|v| v + consts[0])),
-            Kind::TumbleStart => Arc::new(
-                ts.unary::<_, TimestampMillisecondType>(|v| window_start(v, consts[0], consts[1])),
-            ),
-            Kind::HopStarts | Kind::CumulateEnds => {
-                let mut b = ListBuilder::new(TimestampMillisecondBuilder::new());
-                for i in 0..ts.len() {
-                    if ts.is_null(i) {
-                        b.append_null();
-                        continue;
-                    }
-                    let v = ts.value(i);
-                    if self.kind == Kind::HopStarts {
-                        let (slide, size, offset) = (consts[0], consts[1], consts[2]);
-                        let mut s = window_start(v, slide, offset);
-                        while s > v - size {
-                            b.values().append_value(s);
-                            s -= slide;
+        let out: ArrayRef =
+            match self.kind {
+                Kind::Add => Arc::new(ts.unary::<_, TimestampMillisecondType>(|v| v + consts[0])),
+                Kind::TumbleStart => Arc::new(ts.unary::<_, TimestampMillisecondType>(|v| {
+                    window_start(v, consts[0], consts[1])
+                })),
+                Kind::HopStarts | Kind::CumulateEnds => {
+                    let mut b = ListBuilder::new(TimestampMillisecondBuilder::new());
+                    for i in 0..ts.len() {
+                        if ts.is_null(i) {
+                            b.append_null();
+                            continue;
                         }
-                    } else {
-                        let (step, size, offset) = (consts[0], consts[1], consts[2]);
-                        let start = window_start(v, size, offset);
-                        let mut e = start + step;
-                        while e <= start + size {
-                            if e > v {
-                                b.values().append_value(e);
+                        let v = ts.value(i);
+                        if self.kind == Kind::HopStarts {
+                            let (slide, size, offset) = (consts[0], consts[1], consts[2]);
+                            let mut s = window_start(v, slide, offset);
+                            while s > v - size {
+                                b.values().append_value(s);
+                                s -= slide;
                             }
-                            e += step;
+                        } else {
+                            let (step, size, offset) = (consts[0], consts[1], consts[2]);
+                            let start = window_start(v, size, offset);
+                            let mut e = start + step;
+                            while e <= start + size {
+                                if e > v {
+                                    b.values().append_value(e);
+                                }
+                                e += step;
+                            }
                         }
+                        b.append(true);
                     }
-                    b.append(true);
+                    Arc::new(b.finish())
                 }
-                Arc::new(b.finish())
-            }
-        };
+            };
         Ok(ColumnarValue::Array(out))
     }
 }

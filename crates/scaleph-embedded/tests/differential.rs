@@ -158,7 +158,7 @@ async fn corpus_matches_flink() {
         let flink = &recorded["results"][name];
         let req = PreviewRequest {
             script: format!("SET 'execution.runtime-mode' = 'batch';\n{ddl}\n{sql};"),
-            settings: JobSettings::default(),
+            settings: batch(),
             limit: 100_000,
             timeout: Duration::from_secs(120),
         };
@@ -244,4 +244,12 @@ fn cells_compare_by_value() {
         &[vec![v("1")], vec![v("2")]],
         &[vec![v("2")], vec![v("1.0")]]
     ));
+}
+
+/// Batch execution (as `-Dexecution.runtime-mode=batch` on Flink): these scripts are batch jobs.
+fn batch() -> JobSettings {
+    JobSettings {
+        options: [("execution.runtime-mode".to_string(), "batch".to_string())].into(),
+        ..Default::default()
+    }
 }

@@ -49,7 +49,7 @@ async fn csv_and_json_files_equal_flinks() {
     let spec = JobSpec {
         name: "formats".into(),
         script: script.replace("${OUT}", &out.path().to_string_lossy()),
-        settings: JobSettings::default(),
+        settings: batch(),
     };
     let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
     EmbeddedEngine::new()
@@ -73,7 +73,7 @@ async fn refusal(script: String) -> String {
     let spec = JobSpec {
         name: "refused".into(),
         script,
-        settings: JobSettings::default(),
+        settings: batch(),
     };
     let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
     EmbeddedEngine::new()
@@ -139,5 +139,13 @@ async fn csv_reads_flink_reads_differently_are_refused() {
             err.contains(message) && err.contains("2:"),
             "{option}: {err}"
         );
+    }
+}
+
+/// Batch execution (as `-Dexecution.runtime-mode=batch` on Flink): these scripts are batch jobs.
+fn batch() -> JobSettings {
+    JobSettings {
+        options: [("execution.runtime-mode".to_string(), "batch".to_string())].into(),
+        ..Default::default()
     }
 }

@@ -30,7 +30,7 @@ async fn embedded(query: &str) -> String {
     let spec = JobSpec {
         name: "fn".into(),
         script: format!("{query};"),
-        settings: JobSettings::default(),
+        settings: batch(),
     };
     let result = EmbeddedEngine::new()
         .run(spec, tx, CancellationToken::new())
@@ -312,4 +312,12 @@ async fn cast_to_string_is_flinks_text() {
         }
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+/// Batch execution (as `-Dexecution.runtime-mode=batch` on Flink): these scripts are batch jobs.
+fn batch() -> JobSettings {
+    JobSettings {
+        options: [("execution.runtime-mode".to_string(), "batch".to_string())].into(),
+        ..Default::default()
+    }
 }

@@ -34,7 +34,8 @@ async fn run_file(path: &Path) -> Result<(), String> {
         script,
         settings: JobSettings {
             parallelism: Some(2),
-            ..Default::default()
+            // Golden scripts are batch jobs (as `-Dexecution.runtime-mode=batch` on Flink).
+            options: [("execution.runtime-mode".to_string(), "batch".to_string())].into(),
         },
     };
     let result = EmbeddedEngine::new()

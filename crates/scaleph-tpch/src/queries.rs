@@ -158,7 +158,7 @@ pub fn blackhole_script(q: &Query, data_dir: &str) -> String {
 
 fn script(q: &Query, data_dir: &str, sink_options: &str) -> String {
     let mut s = format!(
-        "-- TPC-H {} on the filesystem connector\nSET 'parallelism.default' = '2';\n\n",
+        "-- TPC-H {} on the filesystem connector\nSET 'execution.runtime-mode' = 'batch';\nSET 'parallelism.default' = '2';\n\n",
         q.name.to_uppercase()
     );
     for (t, _) in TABLES {

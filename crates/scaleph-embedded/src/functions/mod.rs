@@ -138,6 +138,18 @@ pub(crate) fn check_unsupported(q: &QueryText) -> Result<(), SqlError> {
                 | "PROCTIME"
                 | "CURRENT_WATERMARK"
         );
+        // `TUMBLE(`, `HOP(`, `CUMULATE(` outside `TABLE(…)`: Flink's legacy group windows.
+        let legacy_window = matches!(w.as_str(), "TUMBLE" | "HOP" | "CUMULATE")
+            && next == Some("(")
+            && !(i >= 2 && words[i - 1].0 == "(" && words[i - 2].0 == "TABLE");
+        if legacy_window {
+            return Err(crate::support::refuse(
+                *pos,
+                format!(
+                    "{w}() as a group window (use the window table-valued function TABLE({w}(…)))"
+                ),
+            ));
+        }
         if streaming_fn && next == Some("(") {
             return Err(crate::support::refuse(
                 *pos,

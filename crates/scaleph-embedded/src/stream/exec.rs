@@ -68,15 +68,7 @@ fn millis(a: &dyn Array) -> Result<Vec<Option<i64>>> {
     let raw = raw.as_primitive::<Int64Type>();
     Ok(raw
         .iter()
-        .map(|v| {
-            v.map(|v| {
-                if div < 0 {
-                    v * 1000
-                } else {
-                    v.div_euclid(div)
-                }
-            })
-        })
+        .map(|v| v.map(|v| if div < 0 { v * 1000 } else { v.div_euclid(div) }))
         .collect())
 }
 
@@ -102,7 +94,13 @@ impl Driver {
         Ok(())
     }
 
-    fn watermark(&mut self, node: usize, input: usize, wm: i64, out: &mut Vec<Chunk>) -> Result<()> {
+    fn watermark(
+        &mut self,
+        node: usize,
+        input: usize,
+        wm: i64,
+        out: &mut Vec<Chunk>,
+    ) -> Result<()> {
         let slot = &mut self.input_wms[node][input];
         *slot = (*slot).max(wm);
         let combined = *self.input_wms[node].iter().min().expect("one input");
@@ -211,7 +209,12 @@ pub(crate) async fn drive(
                             if s.pending > s.emitted {
                                 s.emitted = s.pending;
                                 let wm = s.pending;
-                                d.push(node, 0, Chunk::inserts(data.slice(start, r + 1 - start)), &mut out)?;
+                                d.push(
+                                    node,
+                                    0,
+                                    Chunk::inserts(data.slice(start, r + 1 - start)),
+                                    &mut out,
+                                )?;
                                 d.watermark(node, 0, wm, &mut out)?;
                                 start = r + 1;
                             }
@@ -220,7 +223,12 @@ pub(crate) async fn drive(
                             }
                         }
                         if start < data.num_rows() {
-                            d.push(node, 0, Chunk::inserts(data.slice(start, data.num_rows() - start)), &mut out)?;
+                            d.push(
+                                node,
+                                0,
+                                Chunk::inserts(data.slice(start, data.num_rows() - start)),
+                                &mut out,
+                            )?;
                         }
                     } else {
                         if let Some(m) = wm.iter().flatten().max() {

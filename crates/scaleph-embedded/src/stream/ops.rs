@@ -2,8 +2,7 @@
 
 use super::{Chunk, RowKind};
 use datafusion::arrow::array::{
-    Array, ArrayRef, AsArray, BooleanArray, RecordBatch, RecordBatchOptions,
-    UInt32Array,
+    Array, ArrayRef, AsArray, BooleanArray, RecordBatch, RecordBatchOptions, UInt32Array,
 };
 use datafusion::arrow::compute::{cast, filter_record_batch, prep_null_mask_filter, take};
 use datafusion::arrow::datatypes::{SchemaRef, TimestampMillisecondType};
@@ -187,8 +186,6 @@ struct Group {
     count: i64,
     /// The result last emitted.
     last: Option<Vec<ScalarValue>>,
-    /// Window end (epoch ms) of a window aggregate's group.
-    end: i64,
 }
 
 /// A grouped aggregation (Flink's `GroupAggregate` / `WindowAggregate`).
@@ -254,7 +251,6 @@ impl Aggregate {
             accs,
             count: 0,
             last: None,
-            end,
         };
         let s = match self.free.pop() {
             Some(s) => {
@@ -334,6 +330,15 @@ impl Operator for Aggregate {
             .as_ref()
             .expect("set above")
             .convert_columns(&keys)?;
+        // A global aggregate (no keys) has one group, whose key is empty.
+        let global = keys.is_empty();
+        let key_of = |r: usize| -> &[u8] {
+            if global {
+                &[]
+            } else {
+                rows.row(r).data()
+            }
+        };
         let args = self
             .calls
             .iter()
@@ -357,13 +362,20 @@ impl Operator for Aggregate {
                     .transpose()
             })
             .collect::<Result<Vec<_>>>()?;
-        let passes = |i: usize, r: usize| masks[i].as_ref().is_none_or(|m| m.is_valid(r) && m.value(r));
+        let passes = |i: usize, r: usize| {
+            masks[i]
+                .as_ref()
+                .is_none_or(|m| m.is_valid(r) && m.value(r))
+        };
         if let Some(end_key) = self.window_end {
             // Window: rows gathered per group, accumulated per group once.
-            let ends = cast(&keys[end_key], &datafusion::arrow::datatypes::DataType::Timestamp(
-                datafusion::arrow::datatypes::TimeUnit::Millisecond,
-                None,
-            ))?;
+            let ends = cast(
+                &keys[end_key],
+                &datafusion::arrow::datatypes::DataType::Timestamp(
+                    datafusion::arrow::datatypes::TimeUnit::Millisecond,
+                    None,
+                ),
+            )?;
             let ends = ends.as_primitive::<TimestampMillisecondType>().clone();
             let mut per_slot: HashMap<usize, Vec<u32>> = HashMap::new();
             for r in 0..n {
@@ -372,7 +384,7 @@ impl Operator for Aggregate {
                     self.late += 1;
                     continue;
                 }
-                let s = self.slot(rows.row(r).as_ref(), &keys, r, end)?;
+                let s = self.slot(key_of(r), &keys, r, end)?;
                 per_slot.entry(s).or_default().push(r as u32);
             }
             for (s, idx) in per_slot {
@@ -402,12 +414,12 @@ impl Operator for Aggregate {
         for r in 0..n {
             let kind = c.kinds.as_ref().map_or(0, |k| k[r]);
             let retract = kind == RowKind::UpdateBefore as u8 || kind == RowKind::Delete as u8;
-            let key = rows.row(r);
-            let s = match self.groups.get(key.as_ref()) {
+            let key = key_of(r);
+            let s = match self.groups.get(key) {
                 Some(&s) => s,
                 // Retracting a row of a group that does not exist: ignored, as in Flink.
                 None if retract => continue,
-                None => self.slot(key.as_ref(), &keys, r, 0)?,
+                None => self.slot(key, &keys, r, 0)?,
             };
             let g = self.slots[s].as_mut().expect("live group");
             for (i, acc) in g.accs.iter_mut().enumerate() {

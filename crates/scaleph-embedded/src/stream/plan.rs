@@ -27,7 +27,6 @@ pub(crate) struct StreamTable {
     pub(crate) plan: LogicalPlan,
     /// Index of the rowtime column (the one `WATERMARK FOR` names).
     pub(crate) rowtime: Option<usize>,
-    pub(crate) bounded: bool,
 }
 
 #[async_trait]
@@ -56,8 +55,6 @@ impl TableProvider for StreamTable {
 
 /// A source of a dataflow.
 pub(crate) struct SourceSpec {
-    /// The table (for metrics and errors).
-    pub(crate) table: String,
     /// What DataFusion runs to read it (bounded or not).
     pub(crate) plan: LogicalPlan,
     /// The plan's last column is the watermark expression's value (not passed on).
@@ -78,12 +75,10 @@ pub(crate) struct Node {
 pub(crate) struct Dataflow {
     pub(crate) nodes: Vec<Node>,
     pub(crate) sources: Vec<SourceSpec>,
-    pub(crate) root: usize,
     /// The output is a changelog with updates (not insert-only).
     pub(crate) updating: bool,
     /// Flink's name of the node that makes it updating (for the sink's error).
     pub(crate) updating_node: Option<String>,
-    pub(crate) schema: SchemaRef,
 }
 
 /// Properties of an intermediate stream.
@@ -111,7 +106,9 @@ pub(crate) struct Translator<'a> {
 pub(crate) fn refuse_at(q: &QueryText, keyword: &str, what: &str) -> SqlError {
     crate::support::refuse(
         locate(q, keyword),
-        format!("{what} in streaming mode (set 'execution.runtime-mode' = 'batch' for a bounded job)"),
+        format!(
+            "{what} in streaming mode (set 'execution.runtime-mode' = 'batch' for a bounded job)"
+        ),
     )
 }
 
@@ -178,10 +175,8 @@ impl<'a> Translator<'a> {
         Ok(Dataflow {
             nodes: self.nodes,
             sources: self.sources,
-            root: p.node,
             updating: p.updating,
             updating_node: p.updating_node,
-            schema: Arc::new(plan.schema().as_arrow().clone()),
         })
     }
 
@@ -214,14 +209,17 @@ impl<'a> Translator<'a> {
             LogicalPlan::TableScan(scan) => {
                 let provider = source_as_provider(&scan.source).map_err(|e| internal(q, e))?;
                 let Some(t) = provider.downcast_ref::<StreamTable>() else {
-                    return Err(refuse_at(q, "FROM", &format!("reading `{}`", scan.table_name)));
+                    return Err(refuse_at(
+                        q,
+                        "FROM",
+                        &format!("reading `{}`", scan.table_name),
+                    ));
                 };
                 if scan.projection.is_some() || !scan.filters.is_empty() {
                     return Err(internal(q, "a streaming scan with pushed-down work"));
                 }
                 let node = self.add(Box::new(Pass), &[]);
                 self.sources.push(SourceSpec {
-                    table: t.name.clone(),
                     plan: t.plan.clone(),
                     watermark: t.rowtime.is_some(),
                     node,
@@ -235,7 +233,6 @@ impl<'a> Translator<'a> {
             LogicalPlan::Values(_) | LogicalPlan::EmptyRelation(_) => {
                 let node = self.add(Box::new(Pass), &[]);
                 self.sources.push(SourceSpec {
-                    table: "VALUES".into(),
                     plan: plan.clone(),
                     watermark: false,
                     node,
@@ -339,8 +336,9 @@ impl<'a> Translator<'a> {
                     }),
                     &[input.node],
                 );
-                let maps_to =
-                    |from: Option<usize>| from.and_then(|f| deps.iter().position(|&d| d == f && d != list));
+                let maps_to = |from: Option<usize>| {
+                    from.and_then(|f| deps.iter().position(|&d| d == f && d != list))
+                };
                 Ok(Props {
                     node,
                     rowtime: maps_to(input.rowtime),
@@ -361,7 +359,11 @@ impl<'a> Translator<'a> {
                 let node = self.add(Box::new(Pass), &ids);
                 let same = |f: fn(&Props) -> Option<usize>| {
                     let first = f(&inputs[0]);
-                    inputs.iter().all(|p| f(p) == first).then_some(first).flatten()
+                    inputs
+                        .iter()
+                        .all(|p| f(p) == first)
+                        .then_some(first)
+                        .flatten()
                 };
                 Ok(Props {
                     node,
@@ -378,8 +380,9 @@ impl<'a> Translator<'a> {
                     .into_iter()
                     .map(Expr::Column)
                     .collect();
-                let agg = datafusion::logical_expr::Aggregate::try_new(input.clone(), groups, vec![])
-                    .map_err(|e| internal(q, e))?;
+                let agg =
+                    datafusion::logical_expr::Aggregate::try_new(input.clone(), groups, vec![])
+                        .map_err(|e| internal(q, e))?;
                 self.node(&LogicalPlan::Aggregate(agg))
             }
             LogicalPlan::Aggregate(a) => self.aggregate(a),
@@ -387,13 +390,20 @@ impl<'a> Translator<'a> {
             LogicalPlan::Limit(_) => Err(refuse_at(q, "LIMIT", "LIMIT")),
             LogicalPlan::Join(_) => Err(refuse_at(q, "JOIN", "a join")),
             LogicalPlan::Window(_) => Err(refuse_at(q, "OVER", "an OVER window")),
-            other => Err(refuse_at(q, "SELECT", &format!("this query ({})", other.display()))),
+            other => Err(refuse_at(
+                q,
+                "SELECT",
+                &format!("this query ({})", other.display()),
+            )),
         }
     }
 
     fn aggregate(&mut self, a: &datafusion::logical_expr::Aggregate) -> Result<Props, SqlError> {
         let q = self.q;
-        if a.group_expr.iter().any(|e| matches!(e, Expr::GroupingSet(_))) {
+        if a.group_expr
+            .iter()
+            .any(|e| matches!(e, Expr::GroupingSet(_)))
+        {
             return Err(refuse_at(q, "GROUP BY", "GROUPING SETS, ROLLUP and CUBE"));
         }
         let input = self.node(&a.input)?;
@@ -415,7 +425,11 @@ impl<'a> Translator<'a> {
             _ => None,
         };
         if window_end.is_some() && input.updating {
-            return Err(refuse_at(q, "GROUP BY", "a window aggregate over an updating input"));
+            return Err(refuse_at(
+                q,
+                "GROUP BY",
+                "a window aggregate over an updating input",
+            ));
         }
         let props = self.state.execution_props();
         let arrow = in_schema.as_arrow();
@@ -448,17 +462,23 @@ impl<'a> Translator<'a> {
         }
         let schema = Arc::new(a.schema.as_arrow().clone());
         let describe = || {
-            let keys: Vec<String> = a.group_expr.iter().map(|e| e.schema_name().to_string()).collect();
-            let select: Vec<String> = a
-                .schema
-                .fields()
+            let keys: Vec<String> = a
+                .group_expr
                 .iter()
-                .map(|f| f.name().clone())
+                .map(|e| match e {
+                    Expr::Column(c) => c.name.clone(),
+                    e => e.schema_name().to_string(),
+                })
                 .collect();
+            let select: Vec<String> = a.schema.fields().iter().map(|f| f.name().clone()).collect();
             if keys.is_empty() {
                 format!("GroupAggregate(select=[{}])", select.join(", "))
             } else {
-                format!("GroupAggregate(groupBy=[{}], select=[{}])", keys.join(", "), select.join(", "))
+                format!(
+                    "GroupAggregate(groupBy=[{}], select=[{}])",
+                    keys.join(", "),
+                    select.join(", ")
+                )
             }
         };
         let node = self.add(

@@ -1,3 +1,4 @@
 CREATE TABLE t (a INT) WITH ('connector' = 'datagen');
+SELECT * FROM t;
 -- ---- expected ----
--- error: 1:14: unsupported: unbounded datagen table `t` in batch execution (set 'number-of-rows' or a sequence field) — run it on a Flink cluster
+-- error: 1:14: Querying an unbounded table `t` in batch mode is not allowed. The table source is unbounded (set 'execution.runtime-mode' = 'streaming')

@@ -1,0 +1,213 @@
+//! Streaming execution against Flink 2.3 (`tests/streaming/`).
+//!
+//! `events.csv` holds 60 events whose timestamps run out of order (within the 2 s watermark
+//! bound) and late (5–12 s behind). Every query of `queries.sql` runs in streaming mode after
+//! `ddl.sql` (per-row watermarks: `pipeline.auto-watermark-interval` = 0, so which rows are late
+//! is deterministic on both engines). The changelog the job prints (`+I`, `-U`, `+U`, `-D`) is
+//! materialised and compared, as a sorted multiset of rows, with what Flink 2.3 produced for the
+//! same script (`flink_results.json`, recorded by `record_flink.py` running Flink in streaming
+//! mode).
+
+use scaleph_embedded::EmbeddedEngine;
+use scaleph_engine::{CancellationToken, Engine, JobSettings, JobSpec, LogLevel, RunEvent};
+use std::collections::BTreeMap;
+
+const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/streaming");
+
+fn queries() -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(format!("{DIR}/queries.sql")).expect("queries.sql");
+    text.split("-- name: ")
+        .skip(1)
+        .map(|b| {
+            let (name, sql) = b.split_once('\n').expect("a query after its name");
+            (name.trim().to_string(), sql.trim().to_string())
+        })
+        .collect()
+}
+
+/// Runs `script` in streaming mode (the default); returns its printed changelog.
+async fn run(script: String) -> Result<Vec<String>, String> {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let spec = JobSpec {
+        name: "streaming".into(),
+        script,
+        settings: streaming(),
+    };
+    EmbeddedEngine::new()
+        .run(spec, tx, CancellationToken::new())
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut lines = Vec::new();
+    while let Ok(ev) = rx.try_recv() {
+        if let RunEvent::Log(LogLevel::Stdout, l) = ev {
+            lines.push(l);
+        }
+    }
+    Ok(lines)
+}
+
+/// The final rows of a printed changelog: `+I`/`+U` add a row, `-U`/`-D` remove one.
+fn materialise(lines: &[String]) -> Result<Vec<Vec<String>>, String> {
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    for l in lines {
+        let (kind, rest) = l.split_at(2);
+        let cells: Vec<String> = rest
+            .strip_prefix('[')
+            .and_then(|r| r.strip_suffix(']'))
+            .ok_or_else(|| format!("not a changelog row: {l}"))?
+            .split(", ")
+            .map(str::to_string)
+            .collect();
+        match kind {
+            "+I" | "+U" => rows.push(cells),
+            "-U" | "-D" => {
+                let i = rows
+                    .iter()
+                    .position(|r| *r == cells)
+                    .ok_or_else(|| format!("{l} retracts a row that is not there"))?;
+                rows.remove(i);
+            }
+            _ => return Err(format!("unknown row kind in {l}")),
+        }
+    }
+    rows.sort();
+    Ok(rows)
+}
+
+#[tokio::test]
+async fn streaming_queries_equal_flink() {
+    let ddl = std::fs::read_to_string(format!("{DIR}/ddl.sql"))
+        .expect("ddl.sql")
+        .replace("{dir}", DIR);
+    let flink: BTreeMap<String, serde_json::Value> = serde_json::from_str(
+        &std::fs::read_to_string(format!("{DIR}/flink_results.json")).expect("recorded results"),
+    )
+    .expect("json");
+    let mut failures = Vec::new();
+    let all = queries();
+    assert!(all.len() >= 19, "the corpus has {} queries", all.len());
+    for (name, sql) in &all {
+        let want: Vec<Vec<String>> = match flink.get(name) {
+            Some(serde_json::Value::Array(rows)) => rows
+                .iter()
+                .map(|r| {
+                    r.as_array()
+                        .expect("a row")
+                        .iter()
+                        .map(|v| v.as_str().map_or("NULL".to_string(), str::to_string))
+                        .collect()
+                })
+                .collect(),
+            other => panic!("{name}: no Flink result recorded ({other:?})"),
+        };
+        let mut want = want;
+        want.sort();
+        let got = match run(format!("{ddl}\n{sql}")).await {
+            Ok(lines) => materialise(&lines),
+            Err(e) => Err(e),
+        };
+        match got {
+            Ok(got) if got == want => {}
+            Ok(got) => failures.push(format!(
+                "{name}: {} rows, Flink {}\n  first differences: {:?}",
+                got.len(),
+                want.len(),
+                got.iter()
+                    .filter(|r| !want.contains(r))
+                    .chain(want.iter().filter(|r| !got.contains(r)))
+                    .take(4)
+                    .collect::<Vec<_>>()
+            )),
+            Err(e) => failures.push(format!("{name}: {e}")),
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} streaming queries differ from Flink:\n{}",
+        failures.len(),
+        all.len(),
+        failures.join("\n")
+    );
+}
+
+#[tokio::test]
+async fn unsupported_streaming_constructs_are_refused_with_position() {
+    let ddl = "CREATE TABLE ev (id INT, k STRING, ts TIMESTAMP(3), WATERMARK FOR ts AS ts)\n  WITH ('connector' = 'datagen');\n";
+    let cases = [
+        (
+            "SELECT k FROM ev\nORDER BY k;",
+            "4:1: unsupported: ORDER BY in streaming mode",
+        ),
+        (
+            "SELECT a.k FROM ev a\n  JOIN ev b ON a.id = b.id;",
+            "4:3: unsupported: a join in streaming mode",
+        ),
+    ];
+    for (q, want) in cases {
+        let err = EmbeddedEngine::new()
+            .validate(&format!("{ddl}{q}"), &streaming())
+            .await
+            .expect_err(q)
+            .to_string();
+        assert!(err.starts_with(want), "{q}: {err}");
+        assert!(err.ends_with("— run it on a Flink cluster"), "{err}");
+    }
+    // An updating query into an insert-only sink: Flink's message, at the sink's name.
+    let script = format!(
+        "{ddl}CREATE TABLE out (k STRING, c BIGINT) WITH ('connector' = 'filesystem', 'path' = '/tmp/x', 'format' = 'csv');\nINSERT INTO out SELECT k, COUNT(*) FROM ev GROUP BY k;"
+    );
+    let err = EmbeddedEngine::new()
+        .validate(&script, &streaming())
+        .await
+        .expect_err("updating into filesystem")
+        .to_string();
+    assert!(
+        err.starts_with("4:13: Table sink 'default_catalog.default_database.out' doesn't support consuming update changes which is produced by node GroupAggregate(groupBy=[k]"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn unbounded_datagen_streams_until_cancelled() {
+    let script = "CREATE TABLE g (id BIGINT) WITH ('connector' = 'datagen', 'rows-per-second' = '1000');\nSELECT COUNT(*) FROM g;".to_string();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let cancel = CancellationToken::new();
+    let spec = JobSpec {
+        name: "unbounded".into(),
+        script,
+        settings: streaming(),
+    };
+    let job = tokio::spawn({
+        let cancel = cancel.clone();
+        async move { EmbeddedEngine::new().run(spec, tx, cancel).await }
+    });
+    // Updates of the running count arrive while the job runs.
+    let mut updates = 0;
+    while updates < 5 {
+        match tokio::time::timeout(std::time::Duration::from_secs(20), rx.recv()).await {
+            Ok(Some(RunEvent::Log(LogLevel::Stdout, l))) if l.starts_with("+U[") => updates += 1,
+            Ok(Some(_)) => {}
+            other => panic!("the job stopped producing rows: {other:?}"),
+        }
+    }
+    assert!(
+        !job.is_finished(),
+        "an unbounded job does not finish by itself"
+    );
+    cancel.cancel();
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(10), job)
+        .await
+        .expect("cancelled in time");
+}
+
+/// `execution.runtime-mode` = `streaming`.
+fn streaming() -> JobSettings {
+    JobSettings {
+        options: [(
+            "execution.runtime-mode".to_string(),
+            "streaming".to_string(),
+        )]
+        .into(),
+        ..Default::default()
+    }
+}

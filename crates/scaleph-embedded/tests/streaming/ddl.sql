@@ -1,0 +1,6 @@
+SET 'execution.runtime-mode' = 'streaming';
+SET 'pipeline.auto-watermark-interval' = '0';
+CREATE TABLE ev (id INT, k STRING, v INT, ts TIMESTAMP(3), WATERMARK FOR ts AS ts - INTERVAL '2' SECOND)
+  WITH ('connector' = 'filesystem', 'path' = '{dir}/events.csv', 'format' = 'csv');
+CREATE TABLE evc (id INT, k STRING, v INT, ms AS CAST(v AS BIGINT) * 1000, ts TIMESTAMP(3), ts2 AS ts + INTERVAL '1' SECOND, WATERMARK FOR ts2 AS ts2 - INTERVAL '1' SECOND)
+  WITH ('connector' = 'filesystem', 'path' = '{dir}/events.csv', 'format' = 'csv');
