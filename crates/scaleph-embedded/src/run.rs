@@ -399,7 +399,7 @@ async fn run_streaming(
                     let (stats, shown) = futures::join!(drive, show);
                     let stats = stats.map_err(exec_err)?;
                     shown?;
-                    log_late(events, stats.late_rows);
+                    log_stats(events, &stats);
                     Ok(None)
                 }
                 Work::Insert(_) | Work::Query(_) => unreachable!("batch work in streaming mode"),
@@ -418,12 +418,22 @@ async fn run_streaming(
     })
 }
 
-fn log_late(events: &EventSender, late: u64) {
-    if late > 0 {
+fn log_stats(events: &EventSender, stats: &exec::DriveStats) {
+    if stats.late_rows > 0 {
         log(
             events,
             LogLevel::Info,
-            format!("{late} late rows dropped (behind the watermark of their window)"),
+            format!(
+                "{} late rows dropped (behind the watermark of their window)",
+                stats.late_rows
+            ),
+        );
+    }
+    if stats.state_rows > 0 {
+        log(
+            events,
+            LogLevel::Info,
+            format!("operator state at the end: {} rows", stats.state_rows),
         );
     }
 }
@@ -489,7 +499,7 @@ async fn stream_insert_run(
         }
     };
     let commit = commit.map_err(exec_err)?;
-    log_late(events, stats.late_rows);
+    log_stats(events, &stats);
     let (rows, _) = p.counter.get();
     log(
         events,

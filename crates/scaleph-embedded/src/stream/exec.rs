@@ -42,6 +42,8 @@ struct Src {
 pub(crate) struct DriveStats {
     /// Rows dropped as late by window operators.
     pub(crate) late_rows: u64,
+    /// Rows (or groups) operators held in state when the run ended.
+    pub(crate) state_rows: usize,
 }
 
 struct Driver {
@@ -52,7 +54,7 @@ struct Driver {
 }
 
 /// Epoch milliseconds of a timestamp column (NULL: `None`).
-fn millis(a: &dyn Array) -> Result<Vec<Option<i64>>> {
+pub(crate) fn millis(a: &dyn Array) -> Result<Vec<Option<i64>>> {
     let div = match a.data_type() {
         DataType::Timestamp(TimeUnit::Second, _) => -1000,
         DataType::Timestamp(TimeUnit::Millisecond, _) => 1,
@@ -249,6 +251,7 @@ pub(crate) async fn drive(
 fn stats(d: &Driver) -> DriveStats {
     DriveStats {
         late_rows: d.df.nodes.iter().map(|n| n.op.late_rows()).sum(),
+        state_rows: d.df.nodes.iter().map(|n| n.op.state_rows()).sum(),
     }
 }
 

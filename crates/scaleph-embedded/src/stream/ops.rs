@@ -6,7 +6,7 @@ use datafusion::arrow::array::{
 };
 use datafusion::arrow::compute::{cast, filter_record_batch, prep_null_mask_filter, take};
 use datafusion::arrow::datatypes::{SchemaRef, TimestampMillisecondType};
-use datafusion::arrow::row::{RowConverter, SortField};
+use datafusion::arrow::row::RowConverter;
 use datafusion::common::{DataFusionError, Result, ScalarValue};
 use datafusion::logical_expr::Accumulator;
 use datafusion::physical_expr::aggregate::AggregateFunctionExpr;
@@ -27,6 +27,11 @@ pub(crate) trait Operator: Send {
 
     /// Rows dropped because they arrived after the watermark had passed their window.
     fn late_rows(&self) -> u64 {
+        0
+    }
+
+    /// Rows (or groups) held in state.
+    fn state_rows(&self) -> usize {
         0
     }
 }
@@ -53,16 +58,9 @@ impl Operator for Project {
         let cols = self
             .exprs
             .iter()
-            .zip(self.schema.fields())
-            .map(|(e, f)| {
-                let a = e.evaluate(&c.batch)?.into_array(n)?;
-                if a.data_type() == f.data_type() {
-                    Ok(a)
-                } else {
-                    Ok(cast(&a, f.data_type())?)
-                }
-            })
+            .map(|e| e.evaluate(&c.batch)?.into_array(n))
             .collect::<Result<Vec<_>>>()?;
+        let cols = super::conform(cols, self.schema.fields().iter().map(|f| f.data_type()))?;
         let batch = RecordBatch::try_new_with_options(
             self.schema.clone(),
             cols,
@@ -281,26 +279,11 @@ impl Aggregate {
         if rows.is_empty() {
             return Ok(());
         }
-        let cols = self
-            .schema
-            .fields()
-            .iter()
-            .enumerate()
-            .map(|(i, f)| {
-                let a = ScalarValue::iter_to_array(rows.iter().map(|(_, r)| r[i].clone()))?;
-                if a.data_type() == f.data_type() {
-                    Ok(a)
-                } else {
-                    Ok(cast(&a, f.data_type())?)
-                }
-            })
+        let cols = (0..self.schema.fields().len())
+            .map(|i| ScalarValue::iter_to_array(rows.iter().map(|(_, r)| r[i].clone())))
             .collect::<Result<Vec<_>>>()?;
-        let batch = RecordBatch::try_new(self.schema.clone(), cols)?;
         let kinds: Vec<u8> = rows.iter().map(|(k, _)| *k as u8).collect();
-        out.push(Chunk {
-            batch,
-            kinds: kinds.iter().any(|k| *k != 0).then_some(kinds),
-        });
+        out.push(super::changelog(&self.schema, cols, kinds)?);
         Ok(())
     }
 }
@@ -318,18 +301,7 @@ impl Operator for Aggregate {
             .iter()
             .map(|k| k.evaluate(b)?.into_array(n))
             .collect::<Result<Vec<_>>>()?;
-        if self.converter.is_none() {
-            let fields = keys
-                .iter()
-                .map(|k| SortField::new(k.data_type().clone()))
-                .collect();
-            self.converter = Some(RowConverter::new(fields)?);
-        }
-        let rows = self
-            .converter
-            .as_ref()
-            .expect("set above")
-            .convert_columns(&keys)?;
+        let rows = super::encode(&mut self.converter, &keys)?;
         // A global aggregate (no keys) has one group, whose key is empty.
         let global = keys.is_empty();
         let key_of = |r: usize| -> &[u8] {
@@ -476,5 +448,9 @@ impl Operator for Aggregate {
 
     fn late_rows(&self) -> u64 {
         self.late
+    }
+
+    fn state_rows(&self) -> usize {
+        self.groups.len()
     }
 }

@@ -1,14 +1,20 @@
 //! Translation of a DataFusion logical plan into a streaming dataflow.
 
+use super::join::{Join, JoinSide, WindowJoin};
 use super::ops::{AggCall, Aggregate, Filter, Operator, Pass, Project, Unnest};
+use super::rank::{FirstOnTime, Rank, Ties};
 use crate::windows::WINDOW_ADD;
 use async_trait::async_trait;
+use datafusion::arrow::compute::SortOptions;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::{Session, TableProvider};
 use datafusion::common::{DFSchema, Result as DfResult};
 use datafusion::datasource::{source_as_provider, TableType};
 use datafusion::execution::context::SessionState;
-use datafusion::logical_expr::{Expr, LogicalPlan};
+use datafusion::logical_expr::utils::split_conjunction;
+use datafusion::logical_expr::{
+    BinaryExpr, Expr, ExprSchemable, JoinType, LogicalPlan, Operator as BinOp,
+};
 use datafusion::physical_plan::ExecutionPlan;
 // The builder that replaces it is not public in DataFusion 54.1.
 #[allow(deprecated)]
@@ -99,6 +105,8 @@ pub(crate) struct Translator<'a> {
     q: &'a QueryText,
     nodes: Vec<Node>,
     sources: Vec<SourceSpec>,
+    /// The `Window` node a Top-N filter above it bounds, with its rank range.
+    pending_rank: Option<(*const datafusion::logical_expr::Window, u64, u64)>,
 }
 
 /// `line:column: unsupported: <what> in streaming mode — run it on a Flink cluster`, at the
@@ -163,6 +171,7 @@ impl<'a> Translator<'a> {
             q,
             nodes: Vec::new(),
             sources: Vec::new(),
+            pending_rank: None,
         }
     }
 
@@ -313,6 +322,21 @@ impl<'a> Translator<'a> {
                 if subquery {
                     return Err(refuse_at(q, "SELECT", "a subquery in a condition"));
                 }
+                if let LogicalPlan::Join(j) = f.input.as_ref() {
+                    if j.join_type == JoinType::Inner {
+                        return self.join(j, Some(&f.predicate));
+                    }
+                }
+                if let Some((w, lo, hi, rest)) = rank_filter(f) {
+                    self.pending_rank = Some((w, lo, hi));
+                    let input = self.node(&f.input)?;
+                    let Some(rest) = rest.into_iter().reduce(Expr::and) else {
+                        return Ok(input);
+                    };
+                    let predicate = self.physical(&rest, f.input.schema())?;
+                    let node = self.add(Box::new(Filter { predicate }), &[input.node]);
+                    return Ok(Props { node, ..input });
+                }
                 let input = self.node(&f.input)?;
                 let predicate = self.physical(&f.predicate, f.input.schema())?;
                 let node = self.add(Box::new(Filter { predicate }), &[input.node]);
@@ -386,10 +410,33 @@ impl<'a> Translator<'a> {
                 self.node(&LogicalPlan::Aggregate(agg))
             }
             LogicalPlan::Aggregate(a) => self.aggregate(a),
-            LogicalPlan::Sort(_) => Err(refuse_at(q, "ORDER BY", "ORDER BY")),
-            LogicalPlan::Limit(_) => Err(refuse_at(q, "LIMIT", "LIMIT")),
-            LogicalPlan::Join(_) => Err(refuse_at(q, "JOIN", "a join")),
-            LogicalPlan::Window(_) => Err(refuse_at(q, "OVER", "an OVER window")),
+            LogicalPlan::Sort(s) => match s.fetch {
+                Some(fetch) => self.limit(Some(s), s.input.as_ref(), 0, fetch),
+                None => Err(refuse_at(
+                    q,
+                    "ORDER BY",
+                    "ORDER BY without LIMIT (Flink: sort on a non-time-attribute field)",
+                )),
+            },
+            LogicalPlan::Limit(l) => {
+                use datafusion::logical_expr::{FetchType, SkipType};
+                let skip = match l.get_skip_type().map_err(|e| internal(q, e))? {
+                    SkipType::Literal(n) => n,
+                    SkipType::UnsupportedExpr => {
+                        return Err(refuse_at(q, "OFFSET", "a computed OFFSET"))
+                    }
+                };
+                let fetch = match l.get_fetch_type().map_err(|e| internal(q, e))? {
+                    FetchType::Literal(Some(n)) => n,
+                    _ => return Err(refuse_at(q, "OFFSET", "OFFSET without LIMIT")),
+                };
+                match l.input.as_ref() {
+                    LogicalPlan::Sort(s) => self.limit(Some(s), s.input.as_ref(), skip, fetch),
+                    other => self.limit(None, other, skip, fetch),
+                }
+            }
+            LogicalPlan::Join(j) => self.join(j, None),
+            LogicalPlan::Window(w) => self.window(w),
             other => Err(refuse_at(
                 q,
                 "SELECT",
@@ -505,5 +552,454 @@ impl<'a> Translator<'a> {
                 ..Default::default()
             })
         }
+    }
+}
+
+/// A literal as a rank bound.
+fn rank_literal(e: &Expr) -> Option<i64> {
+    match strip_cast(e) {
+        Expr::Literal(v, _) => v
+            .cast_to(&datafusion::arrow::datatypes::DataType::Int64)
+            .ok()
+            .and_then(|v| match v {
+                datafusion::common::ScalarValue::Int64(Some(n)) => Some(n),
+                _ => None,
+            }),
+        _ => None,
+    }
+}
+
+fn strip_cast(e: &Expr) -> &Expr {
+    match e {
+        Expr::Cast(c) => strip_cast(&c.expr),
+        Expr::TryCast(c) => strip_cast(&c.expr),
+        other => other,
+    }
+}
+
+/// Flink's Top-N pattern: `WHERE rn <= N [AND …]` over `ROW_NUMBER() OVER (…) AS rn` (through
+/// an alias and a projection). Returns the `Window` node, the rank range `lo..=hi` and the other
+/// conjuncts.
+fn rank_filter(
+    f: &datafusion::logical_expr::Filter,
+) -> Option<(*const datafusion::logical_expr::Window, u64, u64, Vec<Expr>)> {
+    let mut p = f.input.as_ref();
+    while let LogicalPlan::SubqueryAlias(a) = p {
+        p = a.input.as_ref();
+    }
+    let (w, rn_cols) = match p {
+        LogicalPlan::Projection(proj) => match proj.input.as_ref() {
+            LogicalPlan::Window(w) => {
+                let rn = w.schema.fields().len() - 1;
+                let cols: Vec<usize> = proj
+                    .expr
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, e)| column_index(e, &w.schema) == Some(rn))
+                    .map(|(i, _)| i)
+                    .collect();
+                (w, cols)
+            }
+            _ => return None,
+        },
+        LogicalPlan::Window(w) => (w, vec![w.schema.fields().len() - 1]),
+        _ => return None,
+    };
+    let is_row_number = w.window_expr.len() == 1
+        && matches!(strip_alias(&w.window_expr[0]), Expr::WindowFunction(wf) if wf.fun.name().eq_ignore_ascii_case("row_number"));
+    if !is_row_number || rn_cols.is_empty() {
+        return None;
+    }
+    let schema = f.input.schema();
+    let is_rn = |e: &Expr| matches!(strip_cast(e), Expr::Column(c) if schema.index_of_column(c).is_ok_and(|i| rn_cols.contains(&i)));
+    let (mut lo, mut hi) = (1i64, i64::MAX);
+    let mut rest = Vec::new();
+    for c in split_conjunction(&f.predicate) {
+        let bound = match c {
+            Expr::BinaryExpr(BinaryExpr { left, op, right }) => {
+                if is_rn(left) {
+                    rank_literal(right).map(|v| (*op, v))
+                } else if is_rn(right) {
+                    rank_literal(left).and_then(|v| op.swap().map(|op| (op, v)))
+                } else {
+                    None
+                }
+            }
+            Expr::Between(b) if !b.negated && is_rn(&b.expr) => {
+                match (rank_literal(&b.low), rank_literal(&b.high)) {
+                    (Some(l), Some(h)) => {
+                        lo = lo.max(l);
+                        hi = hi.min(h);
+                        continue;
+                    }
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
+        match bound {
+            Some((BinOp::LtEq, v)) => hi = hi.min(v),
+            Some((BinOp::Lt, v)) => hi = hi.min(v - 1),
+            Some((BinOp::Eq, v)) => {
+                lo = lo.max(v);
+                hi = hi.min(v);
+            }
+            Some((BinOp::GtEq, v)) => lo = lo.max(v),
+            Some((BinOp::Gt, v)) => lo = lo.max(v + 1),
+            _ => rest.push(c.clone()),
+        }
+    }
+    if hi == i64::MAX {
+        return None;
+    }
+    Some((w, lo.max(1) as u64, hi.max(0) as u64, rest))
+}
+
+impl Translator<'_> {
+    /// A regular join, or a window join when both inputs are windowed and the condition
+    /// equates their `window_start` and `window_end`. `extra` is a `WHERE` over an inner join.
+    fn join(
+        &mut self,
+        j: &datafusion::logical_expr::Join,
+        extra: Option<&Expr>,
+    ) -> Result<Props, SqlError> {
+        let q = self.q;
+        let (left_outer, right_outer, flink) = match j.join_type {
+            JoinType::Inner => (false, false, "InnerJoin"),
+            JoinType::Left => (true, false, "LeftOuterJoin"),
+            JoinType::Right => (false, true, "RightOuterJoin"),
+            JoinType::Full => (true, true, "FullOuterJoin"),
+            other => return Err(refuse_at(q, "JOIN", &format!("a {other} join"))),
+        };
+        let left = self.node(&j.left)?;
+        let right = self.node(&j.right)?;
+        let (ls, rs) = (j.left.schema(), j.right.schema());
+        let mut pairs: Vec<(Expr, Expr)> = j.on.clone();
+        let mut rest = Vec::new();
+        let side = |e: &Expr| {
+            let cols = e.column_refs();
+            if cols.is_empty() {
+                None
+            } else if cols.iter().all(|c| ls.has_column(c)) {
+                Some(0)
+            } else if cols.iter().all(|c| rs.has_column(c)) {
+                Some(1)
+            } else {
+                None
+            }
+        };
+        for c in j.filter.iter().chain(extra).flat_map(split_conjunction) {
+            if let Expr::BinaryExpr(BinaryExpr {
+                left: l,
+                op: BinOp::Eq,
+                right: r,
+            }) = c
+            {
+                match (side(l), side(r)) {
+                    (Some(0), Some(1)) => {
+                        pairs.push((l.as_ref().clone(), r.as_ref().clone()));
+                        continue;
+                    }
+                    (Some(1), Some(0)) => {
+                        pairs.push((r.as_ref().clone(), l.as_ref().clone()));
+                        continue;
+                    }
+                    _ => {}
+                }
+            }
+            rest.push(c.clone());
+        }
+        let mut key_types = Vec::new();
+        for (l, r) in &pairs {
+            let lt = l.get_type(ls).map_err(|e| internal(q, e))?;
+            let rt = r.get_type(rs).map_err(|e| internal(q, e))?;
+            let t = if lt == rt {
+                lt
+            } else {
+                datafusion::logical_expr::type_coercion::binary::comparison_coercion(&lt, &rt)
+                    .unwrap_or(lt)
+            };
+            key_types.push(t);
+        }
+        let lkeys = pairs
+            .iter()
+            .map(|(l, _)| self.physical(l, ls))
+            .collect::<Result<Vec<_>, _>>()?;
+        let rkeys = pairs
+            .iter()
+            .map(|(_, r)| self.physical(r, rs))
+            .collect::<Result<Vec<_>, _>>()?;
+        let condition = rest
+            .iter()
+            .cloned()
+            .reduce(Expr::and)
+            .map(|c| self.physical(&c, &j.schema))
+            .transpose()?;
+        let types =
+            |s: &DFSchema| -> Vec<_> { s.fields().iter().map(|f| f.data_type().clone()).collect() };
+        let schema = Arc::new(j.schema.as_arrow().clone());
+        let lside = JoinSide::new(lkeys, types(ls), left_outer);
+        let rside = JoinSide::new(rkeys, types(rs), right_outer);
+        // A window join: both inputs windowed, equal window_start and window_end.
+        let equated = |a: Option<usize>, b: Option<usize>| {
+            a.zip(b).is_some_and(|(a, b)| {
+                pairs
+                    .iter()
+                    .any(|(l, r)| column_index(l, ls) == Some(a) && column_index(r, rs) == Some(b))
+            })
+        };
+        if equated(left.window_start, right.window_start)
+            && equated(left.window_end, right.window_end)
+        {
+            if left.updating || right.updating {
+                return Err(refuse_at(q, "JOIN", "a window join over an updating input"));
+            }
+            let ends = [
+                left.window_end.expect("equated"),
+                right.window_end.expect("equated"),
+            ];
+            let join = Join::new(lside, rside, key_types, condition, schema);
+            let node = self.add(
+                Box::new(WindowJoin::new(join, ends)),
+                &[left.node, right.node],
+            );
+            return Ok(Props {
+                node,
+                window_start: left.window_start,
+                window_end: left.window_end,
+                ..Default::default()
+            });
+        }
+        let updating = left.updating || right.updating || left_outer || right_outer;
+        let describe = || {
+            let cond: Vec<String> = pairs
+                .iter()
+                .map(|(l, r)| format!("{l} = {r}"))
+                .chain(rest.iter().map(|c| c.to_string()))
+                .collect();
+            format!("Join(joinType=[{flink}], where=[{}])", cond.join(" AND "))
+        };
+        let node = self.add(
+            Box::new(Join::new(lside, rside, key_types, condition, schema)),
+            &[left.node, right.node],
+        );
+        Ok(Props {
+            node,
+            updating,
+            updating_node: if left.updating || right.updating {
+                left.updating_node.or(right.updating_node)
+            } else if updating {
+                Some(describe())
+            } else {
+                None
+            },
+            ..Default::default()
+        })
+    }
+
+    /// `ORDER BY … LIMIT n [OFFSET m]` (`sort` given) or `LIMIT n` of `input`: a Top-N without
+    /// partitions and without the rank column.
+    fn limit(
+        &mut self,
+        sort: Option<&datafusion::logical_expr::Sort>,
+        input: &LogicalPlan,
+        skip: usize,
+        fetch: usize,
+    ) -> Result<Props, SqlError> {
+        let props = self.node(input)?;
+        let schema = input.schema();
+        let order = sort
+            .map(|s| {
+                s.expr
+                    .iter()
+                    .map(|e| {
+                        Ok((
+                            self.physical(&e.expr, schema)?,
+                            SortOptions {
+                                descending: !e.asc,
+                                nulls_first: e.nulls_first,
+                            },
+                        ))
+                    })
+                    .collect::<Result<Vec<_>, SqlError>>()
+            })
+            .transpose()?
+            .unwrap_or_default();
+        let append_only = !props.updating;
+        let insert_only = order.is_empty() && append_only;
+        let types = schema
+            .fields()
+            .iter()
+            .map(|f| f.data_type().clone())
+            .collect();
+        let lo = skip as u64 + 1;
+        let hi = (skip + fetch) as u64;
+        let node = self.add(
+            Box::new(Rank::new(
+                Vec::new(),
+                order,
+                (lo, hi),
+                Ties::Oldest,
+                append_only,
+                None,
+                false,
+                Arc::new(schema.as_arrow().clone()),
+                types,
+            )),
+            &[props.node],
+        );
+        let flink = if sort.is_some() { "SortLimit" } else { "Limit" };
+        Ok(Props {
+            node,
+            updating: !insert_only,
+            updating_node: if props.updating {
+                props.updating_node
+            } else if !insert_only {
+                Some(format!("{flink}(offset=[{skip}], fetch=[{fetch}])"))
+            } else {
+                None
+            },
+            ..Default::default()
+        })
+    }
+
+    /// A `ROW_NUMBER` window bounded by a Top-N filter above it ([`rank_filter`]).
+    fn window(&mut self, w: &datafusion::logical_expr::Window) -> Result<Props, SqlError> {
+        let q = self.q;
+        let Some((ptr, lo, hi)) = self.pending_rank.take() else {
+            return Err(refuse_at(
+                q,
+                "OVER",
+                "an OVER window (only ROW_NUMBER() with a `WHERE rn <= N` filter: Top-N / deduplication)",
+            ));
+        };
+        if !std::ptr::eq(ptr, w) {
+            return Err(refuse_at(q, "OVER", "an OVER window"));
+        }
+        let Expr::WindowFunction(wf) = strip_alias(&w.window_expr[0]) else {
+            return Err(internal(q, "ROW_NUMBER is not a window function"));
+        };
+        let input = self.node(&w.input)?;
+        let in_schema = w.input.schema();
+        let params = &wf.params;
+        let partition = params
+            .partition_by
+            .iter()
+            .map(|e| self.physical(e, in_schema))
+            .collect::<Result<Vec<_>, _>>()?;
+        let order = params
+            .order_by
+            .iter()
+            .map(|e| {
+                Ok((
+                    self.physical(&e.expr, in_schema)?,
+                    SortOptions {
+                        descending: !e.asc,
+                        nulls_first: e.nulls_first,
+                    },
+                ))
+            })
+            .collect::<Result<Vec<_>, SqlError>>()?;
+        let in_partition = |c: Option<usize>| {
+            c.is_some_and(|c| {
+                params
+                    .partition_by
+                    .iter()
+                    .any(|e| column_index(e, in_schema) == Some(c))
+            })
+        };
+        let windowed = in_partition(input.window_start) && in_partition(input.window_end);
+        if windowed && input.updating {
+            return Err(refuse_at(
+                q,
+                "OVER",
+                "a window Top-N over an updating input",
+            ));
+        }
+        let by_time = params.order_by.len() == 1
+            && input.rowtime.is_some()
+            && column_index(&params.order_by[0].expr, in_schema) == input.rowtime;
+        let dedup = by_time && lo == 1 && hi == 1;
+        let ties = if dedup && !params.order_by[0].asc {
+            Ties::Newest
+        } else {
+            Ties::Oldest
+        };
+        let types = in_schema
+            .fields()
+            .iter()
+            .map(|f| f.data_type().clone())
+            .collect();
+        let append_only = !input.updating;
+        if dedup && !windowed && append_only && params.order_by[0].asc {
+            // Flink 2.3: keep-first on event time waits for the watermark and is insert-only.
+            let rowtime = input.rowtime.expect("by_time");
+            let node = self.add(
+                Box::new(FirstOnTime::new(
+                    partition,
+                    rowtime,
+                    Arc::new(w.schema.as_arrow().clone()),
+                    types,
+                )),
+                &[input.node],
+            );
+            return Ok(Props {
+                node,
+                rowtime: input.rowtime,
+                ..Default::default()
+            });
+        }
+        let node = self.add(
+            Box::new(Rank::new(
+                partition,
+                order,
+                (lo, hi),
+                ties,
+                append_only,
+                if windowed { input.window_end } else { None },
+                true,
+                Arc::new(w.schema.as_arrow().clone()),
+                types,
+            )),
+            &[input.node],
+        );
+        if windowed {
+            return Ok(Props {
+                node,
+                rowtime: input.rowtime,
+                window_start: input.window_start,
+                window_end: input.window_end,
+                window_time: input.window_time,
+                updating: false,
+                updating_node: None,
+            });
+        }
+        let names = |es: &[Expr]| -> Vec<String> { es.iter().map(|e| e.to_string()).collect() };
+        let describe = if dedup {
+            format!(
+                "Deduplicate(keep=[{}], key=[{}], order=[ROWTIME])",
+                if params.order_by[0].asc {
+                    "FirstRow"
+                } else {
+                    "LastRow"
+                },
+                names(&params.partition_by).join(", ")
+            )
+        } else {
+            format!(
+                "Rank(rankType=[ROW_NUMBER], rankRange=[rankStart={lo}, rankEnd={hi}], partitionBy=[{}])",
+                names(&params.partition_by).join(", ")
+            )
+        };
+        Ok(Props {
+            node,
+            updating: true,
+            updating_node: if input.updating {
+                input.updating_node
+            } else {
+                Some(describe)
+            },
+            ..Default::default()
+        })
     }
 }

@@ -36,3 +36,39 @@ SELECT k, COUNT(*) FROM (SELECT k, v FROM ev WHERE v > 6 UNION ALL SELECT k, v F
 SELECT id, UPPER(k), v * 2, CAST(ts AS STRING) FROM ev WHERE MOD(id, 3) = 0;
 -- name: window_tvf_rows
 SELECT id, CAST(window_start AS STRING), CAST(window_end AS STRING) FROM TABLE(HOP(TABLE ev, DESCRIPTOR(ts), INTERVAL '10' SECOND, INTERVAL '20' SECOND)) WHERE id < 12;
+-- name: join_inner
+SELECT e.id, e.k, d.name, e.v * d.w FROM ev e JOIN dim d ON e.k = d.k WHERE e.id < 30;
+-- name: join_left
+SELECT e.id, d.name FROM ev e LEFT JOIN dim d ON e.k = d.k AND d.w > 1;
+-- name: join_right
+SELECT d.k, d.name, e.id FROM (SELECT * FROM ev WHERE id < 20) e RIGHT JOIN dim d ON e.k = d.k;
+-- name: join_full
+SELECT e.k, d.k, COUNT(*) AS c FROM (SELECT DISTINCT k FROM ev) e FULL JOIN dim d ON e.k = d.k GROUP BY e.k, d.k;
+-- name: join_comma
+SELECT e.id, o.oid FROM ev e, ord o WHERE e.k = o.k AND e.v * 5 > o.amt AND e.id < 15 AND o.oid < 15;
+-- name: join_over_aggregates
+SELECT a.k, a.c, b.s FROM (SELECT k, COUNT(*) AS c FROM ev GROUP BY k) a JOIN (SELECT k, SUM(amt) AS s FROM ord GROUP BY k) b ON a.k = b.k;
+-- name: interval_join
+SELECT e.id, o.oid, CAST(o.ots AS STRING) FROM ev e JOIN ord o ON e.k = o.k AND o.ots BETWEEN e.ts - INTERVAL '2' SECOND AND e.ts + INTERVAL '1' SECOND;
+-- name: window_join
+SELECT CAST(l.window_start AS STRING), l.k, l.c, r.s FROM (SELECT window_start, window_end, k, COUNT(*) AS c FROM TABLE(TUMBLE(TABLE ev, DESCRIPTOR(ts), INTERVAL '10' SECOND)) GROUP BY window_start, window_end, k) l JOIN (SELECT window_start, window_end, k, SUM(amt) AS s FROM TABLE(TUMBLE(TABLE ord, DESCRIPTOR(ots), INTERVAL '10' SECOND)) GROUP BY window_start, window_end, k) r ON l.window_start = r.window_start AND l.window_end = r.window_end AND l.k = r.k;
+-- name: window_join_left_rows
+SELECT l.id, r.oid, CAST(l.window_end AS STRING) FROM (SELECT * FROM TABLE(TUMBLE(TABLE ev, DESCRIPTOR(ts), INTERVAL '10' SECOND))) l LEFT JOIN (SELECT * FROM TABLE(TUMBLE(TABLE ord, DESCRIPTOR(ots), INTERVAL '10' SECOND))) r ON l.window_start = r.window_start AND l.window_end = r.window_end AND l.k = r.k WHERE l.id < 25;
+-- name: topn_rank
+SELECT k, id, v, rn FROM (SELECT k, id, v, ROW_NUMBER() OVER (PARTITION BY k ORDER BY v DESC, id) AS rn FROM ev) WHERE rn <= 2;
+-- name: topn_no_rank
+SELECT k, id, v FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY k ORDER BY v ASC) AS rn FROM ev) WHERE rn <= 3 AND v > 1;
+-- name: topn_global_offset
+SELECT id, v, rn FROM (SELECT id, v, ROW_NUMBER() OVER (ORDER BY v DESC, id DESC) AS rn FROM ev) WHERE rn BETWEEN 2 AND 4;
+-- name: dedup_first
+SELECT k, id, CAST(ts AS STRING) FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY k ORDER BY ts ASC) AS rn FROM ev) WHERE rn = 1;
+-- name: dedup_last
+SELECT k, id, v FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY k ORDER BY ts DESC) AS rn FROM ev) WHERE rn = 1;
+-- name: window_topn
+SELECT CAST(window_start AS STRING), k, c, rn FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY window_start, window_end ORDER BY c DESC, k) AS rn FROM (SELECT window_start, window_end, k, COUNT(*) AS c FROM TABLE(TUMBLE(TABLE ev, DESCRIPTOR(ts), INTERVAL '10' SECOND)) GROUP BY window_start, window_end, k)) WHERE rn <= 2;
+-- name: window_dedup
+SELECT CAST(window_start AS STRING), k, id FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY window_start, window_end, k ORDER BY ts DESC) AS rn FROM TABLE(TUMBLE(TABLE ev, DESCRIPTOR(ts), INTERVAL '10' SECOND))) WHERE rn = 1;
+-- name: order_limit
+SELECT id, v FROM ev ORDER BY v DESC, id LIMIT 5;
+-- name: limit_only
+SELECT id, k FROM ev WHERE v > 5 LIMIT 4;

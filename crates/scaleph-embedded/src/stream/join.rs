@@ -1,0 +1,510 @@
+//! Regular (unbounded) joins over changelogs, with the output rules of Flink's
+//! `StreamingJoinOperator` (flink-table-runtime, `operators/join/stream`), without mini-batch:
+//!
+//! - a row that accumulates (`+I`/`+U`) is stored on its side and joined with the matching rows
+//!   of the other side; a row that retracts (`-U`/`-D`) is removed and its joined rows retracted;
+//! - inner side against inner side: the joined rows carry the input's kind;
+//! - an outer side keeps, per stored row, how many rows of the other side it matches: its
+//!   null-padded row is emitted (`+I`) while that number is 0 and retracted (`-D`) when it leaves
+//!   0; joined rows of outer joins are `+I` / `-D`.
+//!
+//! State: per side, the stored rows (Arrow row format) by join key; duplicates are separate
+//! entries. A row whose join key has a NULL matches nothing (SQL equality).
+
+use super::ops::Operator;
+use super::{Chunk, RowKind};
+use datafusion::arrow::array::{
+    new_null_array, Array, ArrayRef, AsArray, RecordBatch, RecordBatchOptions, UInt32Array,
+};
+use datafusion::arrow::compute::{cast, take};
+use datafusion::arrow::datatypes::{DataType, SchemaRef};
+use datafusion::arrow::row::{OwnedRow, RowConverter, SortField};
+use datafusion::common::{DataFusionError, Result};
+use datafusion::physical_expr::PhysicalExpr;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// A stored row and the number of other-side rows it matches (kept for outer sides only).
+struct Entry {
+    row: OwnedRow,
+    assoc: u32,
+}
+
+/// One input of a [`Join`].
+pub(crate) struct JoinSide {
+    /// Join key expressions over this side's rows.
+    pub(crate) keys: Vec<Arc<dyn PhysicalExpr>>,
+    /// Types of this side's columns.
+    pub(crate) types: Vec<DataType>,
+    /// Rows of this side without a match are emitted padded with NULLs.
+    pub(crate) outer: bool,
+    rows: Option<RowConverter>,
+    state: HashMap<Box<[u8]>, Vec<Entry>>,
+}
+
+impl JoinSide {
+    /// A side with its key expressions, column types and outer-ness.
+    pub(crate) fn new(keys: Vec<Arc<dyn PhysicalExpr>>, types: Vec<DataType>, outer: bool) -> Self {
+        Self {
+            keys,
+            types,
+            outer,
+            rows: None,
+            state: HashMap::new(),
+        }
+    }
+
+    fn converter(&mut self) -> Result<&RowConverter> {
+        if self.rows.is_none() {
+            let fields = self
+                .types
+                .iter()
+                .map(|t| SortField::new(t.clone()))
+                .collect();
+            self.rows = Some(RowConverter::new(fields)?);
+        }
+        Ok(self.rows.as_ref().expect("set above"))
+    }
+
+    /// Number of stored rows.
+    fn len(&self) -> usize {
+        self.state.values().map(Vec::len).sum()
+    }
+}
+
+/// A regular join (Flink's `Join` node): `sides[0]` is the left input, `sides[1]` the right.
+pub(crate) struct Join {
+    pub(crate) sides: [JoinSide; 2],
+    /// The non-equi part of the condition, over left columns then right columns.
+    pub(crate) condition: Option<Arc<dyn PhysicalExpr>>,
+    /// Output: left columns then right columns.
+    pub(crate) schema: SchemaRef,
+    /// Common types of the join keys.
+    key_types: Vec<DataType>,
+    keys: Option<RowConverter>,
+}
+
+/// One output row under construction: the input row, the other side's row (index into the
+/// chunk's collected rows), either may be NULL padding.
+struct OutRow {
+    kind: RowKind,
+    input: Option<u32>,
+    other: Option<u32>,
+}
+
+impl Join {
+    /// A join of `left` and `right` on key expressions of the same count; `key_types` are the
+    /// types both sides' keys are cast to.
+    pub(crate) fn new(
+        left: JoinSide,
+        right: JoinSide,
+        key_types: Vec<DataType>,
+        condition: Option<Arc<dyn PhysicalExpr>>,
+        schema: SchemaRef,
+    ) -> Self {
+        Self {
+            sides: [left, right],
+            condition,
+            schema,
+            key_types,
+            keys: None,
+        }
+    }
+
+    /// Encoded join keys of `batch` (from side `s`), and which rows have a NULL key.
+    fn key_rows(
+        &mut self,
+        s: usize,
+        batch: &RecordBatch,
+    ) -> Result<(datafusion::arrow::row::Rows, Vec<bool>)> {
+        let n = batch.num_rows();
+        let arrays = self.sides[s]
+            .keys
+            .iter()
+            .map(|k| k.evaluate(batch)?.into_array(n))
+            .collect::<Result<Vec<ArrayRef>>>()?;
+        let arrays = super::conform(arrays, &self.key_types)?;
+        // No equi key (a cross or non-equi join): one constant key for every row.
+        let arrays = if arrays.is_empty() {
+            vec![Arc::new(datafusion::arrow::array::BooleanArray::from(vec![true; n])) as ArrayRef]
+        } else {
+            arrays
+        };
+        let nulls = (0..n)
+            .map(|r| arrays.iter().any(|a| a.is_null(r)))
+            .collect();
+        Ok((super::encode(&mut self.keys, &arrays)?, nulls))
+    }
+
+    /// Which of `candidates` (rows of side `o`) satisfy the non-equi condition with row `r` of
+    /// `batch` (side `s`).
+    fn matching(
+        &self,
+        s: usize,
+        batch: &RecordBatch,
+        r: usize,
+        candidates: &[OwnedRow],
+    ) -> Result<Vec<bool>> {
+        let Some(cond) = &self.condition else {
+            return Ok(vec![true; candidates.len()]);
+        };
+        if candidates.is_empty() {
+            return Ok(Vec::new());
+        }
+        let o = 1 - s;
+        let m = candidates.len();
+        let idx = UInt32Array::from(vec![r as u32; m]);
+        let mine = batch
+            .columns()
+            .iter()
+            .map(|c| Ok(take(c.as_ref(), &idx, None)?))
+            .collect::<Result<Vec<_>>>()?;
+        let conv = self.sides[o].rows.as_ref().ok_or_else(|| {
+            DataFusionError::Internal("join state without a row converter".into())
+        })?;
+        let theirs = conv.convert_rows(candidates.iter().map(|c| c.row()))?;
+        let cols = if s == 0 {
+            [mine, theirs].concat()
+        } else {
+            [theirs, mine].concat()
+        };
+        let pairs = RecordBatch::try_new_with_options(
+            self.schema.clone(),
+            cols,
+            &RecordBatchOptions::new().with_row_count(Some(m)),
+        )?;
+        let mask = cond.evaluate(&pairs)?.into_array(m)?;
+        let mask = mask
+            .as_boolean_opt()
+            .ok_or_else(|| DataFusionError::Execution("join condition is not a BOOLEAN".into()))?;
+        Ok((0..m).map(|i| mask.is_valid(i) && mask.value(i)).collect())
+    }
+
+    /// Builds the output chunk of `rows` (input rows from `batch` of side `s`, other rows from
+    /// `others`).
+    fn emit(
+        &mut self,
+        s: usize,
+        batch: &RecordBatch,
+        others: &[OwnedRow],
+        rows: &[OutRow],
+        out: &mut Vec<Chunk>,
+    ) -> Result<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let o = 1 - s;
+        let n = rows.len();
+        let input_idx: UInt32Array = rows.iter().map(|r| r.input).collect();
+        let mine = batch
+            .columns()
+            .iter()
+            .map(|c| Ok(take(c.as_ref(), &input_idx, None)?))
+            .collect::<Result<Vec<_>>>()?;
+        let theirs = if others.is_empty() {
+            self.sides[o]
+                .types
+                .iter()
+                .map(|t| new_null_array(t, n))
+                .collect()
+        } else {
+            let other_idx: UInt32Array = rows.iter().map(|r| r.other).collect();
+            let conv = self.sides[o].converter()?;
+            conv.convert_rows(others.iter().map(|c| c.row()))?
+                .iter()
+                .map(|c| Ok(take(c.as_ref(), &other_idx, None)?))
+                .collect::<Result<Vec<_>>>()?
+        };
+        let cols = if s == 0 {
+            [mine, theirs].concat()
+        } else {
+            [theirs, mine].concat()
+        };
+        let kinds: Vec<u8> = rows.iter().map(|r| r.kind as u8).collect();
+        out.push(super::changelog(&self.schema, cols, kinds)?);
+        Ok(())
+    }
+}
+
+impl Operator for Join {
+    fn process(&mut self, input: usize, c: Chunk, out: &mut Vec<Chunk>) -> Result<()> {
+        let s = input.min(1);
+        let o = 1 - s;
+        let batch = c.batch;
+        let n = batch.num_rows();
+        let (keys, null_key) = self.key_rows(s, &batch)?;
+        let full = self.sides[s]
+            .converter()?
+            .convert_columns(batch.columns())?;
+        self.sides[o].converter()?;
+        let (input_outer, other_outer) = (self.sides[s].outer, self.sides[o].outer);
+        let mut others: Vec<OwnedRow> = Vec::new();
+        let mut rows: Vec<OutRow> = Vec::new();
+        for r in 0..n {
+            let kind = c.kinds.as_ref().map_or(0, |k| k[r]);
+            let kind = match kind {
+                1 => RowKind::UpdateBefore,
+                2 => RowKind::UpdateAfter,
+                3 => RowKind::Delete,
+                _ => RowKind::Insert,
+            };
+            let accumulate = matches!(kind, RowKind::Insert | RowKind::UpdateAfter);
+            let key: Box<[u8]> = keys.row(r).data().into();
+            let me = full.row(r).owned();
+            // Matching rows of the other side (indices into its entries under `key`).
+            let matched: Vec<usize> = if null_key[r] {
+                Vec::new()
+            } else {
+                match self.sides[o].state.get(&key) {
+                    None => Vec::new(),
+                    Some(entries) => {
+                        let cands: Vec<OwnedRow> = entries.iter().map(|e| e.row.clone()).collect();
+                        let ok = self.matching(s, &batch, r, &cands)?;
+                        (0..entries.len()).filter(|&i| ok[i]).collect()
+                    }
+                }
+            };
+            let push_other = |others: &mut Vec<OwnedRow>, row: &OwnedRow| {
+                others.push(row.clone());
+                (others.len() - 1) as u32
+            };
+            if accumulate {
+                if input_outer && matched.is_empty() {
+                    rows.push(OutRow {
+                        kind: RowKind::Insert,
+                        input: Some(r as u32),
+                        other: None,
+                    });
+                } else if !matched.is_empty() {
+                    let entries = self.sides[o].state.get_mut(&key).expect("matched");
+                    for &i in &matched {
+                        let e = &mut entries[i];
+                        let at = push_other(&mut others, &e.row);
+                        if other_outer {
+                            if e.assoc == 0 {
+                                rows.push(OutRow {
+                                    kind: RowKind::Delete,
+                                    input: None,
+                                    other: Some(at),
+                                });
+                            }
+                            e.assoc += 1;
+                        }
+                        let kind = if input_outer || other_outer {
+                            RowKind::Insert
+                        } else {
+                            kind
+                        };
+                        rows.push(OutRow {
+                            kind,
+                            input: Some(r as u32),
+                            other: Some(at),
+                        });
+                    }
+                }
+                self.sides[s].state.entry(key).or_default().push(Entry {
+                    row: me,
+                    assoc: matched.len() as u32,
+                });
+            } else {
+                if let Some(entries) = self.sides[s].state.get_mut(&key) {
+                    if let Some(i) = entries.iter().position(|e| e.row == me) {
+                        entries.swap_remove(i);
+                    }
+                    if entries.is_empty() {
+                        self.sides[s].state.remove(&key);
+                    }
+                }
+                if matched.is_empty() {
+                    if input_outer {
+                        rows.push(OutRow {
+                            kind: RowKind::Delete,
+                            input: Some(r as u32),
+                            other: None,
+                        });
+                    }
+                } else {
+                    let entries = self.sides[o].state.get_mut(&key).expect("matched");
+                    for &i in &matched {
+                        let e = &mut entries[i];
+                        let at = push_other(&mut others, &e.row);
+                        rows.push(OutRow {
+                            kind: if input_outer { RowKind::Delete } else { kind },
+                            input: Some(r as u32),
+                            other: Some(at),
+                        });
+                        if other_outer {
+                            if e.assoc == 1 {
+                                rows.push(OutRow {
+                                    kind: RowKind::Insert,
+                                    input: None,
+                                    other: Some(at),
+                                });
+                            }
+                            e.assoc = e.assoc.saturating_sub(1);
+                        }
+                    }
+                }
+            }
+        }
+        self.emit(s, &batch, &others, &rows, out)
+    }
+
+    fn state_rows(&self) -> usize {
+        self.sides[0].len() + self.sides[1].len()
+    }
+}
+
+/// A window join (Flink's `WindowJoin`): both inputs windowed, joined per window when the
+/// watermark reaches `window_end − 1`; the output is insert-only (outer joins pad the rows
+/// without a match in the window). Rows of a window that has fired are late: dropped and
+/// counted.
+pub(crate) struct WindowJoin {
+    join: Join,
+    /// Index of `window_end` in the left and the right input.
+    ends: [usize; 2],
+    /// Rows waiting per window end, per side.
+    pending: std::collections::BTreeMap<i64, [Vec<RecordBatch>; 2]>,
+    wm: i64,
+    late: u64,
+}
+
+impl WindowJoin {
+    /// `join` (its state unused) applied per window; `ends` as in the struct.
+    pub(crate) fn new(join: Join, ends: [usize; 2]) -> Self {
+        Self {
+            join,
+            ends,
+            pending: std::collections::BTreeMap::new(),
+            wm: i64::MIN,
+            late: 0,
+        }
+    }
+
+    /// Joins one window's rows: a fresh join state fed the left rows, then the right rows; its
+    /// changelog is materialised into inserts.
+    fn fire(&mut self, sides: [Vec<RecordBatch>; 2], out: &mut Vec<Chunk>) -> Result<()> {
+        let fresh = |s: &JoinSide| JoinSide::new(s.keys.clone(), s.types.clone(), s.outer);
+        let mut join = Join::new(
+            fresh(&self.join.sides[0]),
+            fresh(&self.join.sides[1]),
+            self.join.key_types.clone(),
+            self.join.condition.clone(),
+            self.join.schema.clone(),
+        );
+        let mut changes = Vec::new();
+        for (s, batches) in sides.into_iter().enumerate() {
+            for b in batches {
+                join.process(s, Chunk::inserts(b), &mut changes)?;
+            }
+        }
+        if let Some(c) = materialise(&self.join.schema, changes)? {
+            out.push(c);
+        }
+        Ok(())
+    }
+}
+
+/// The rows a changelog leaves (`+I`/`+U` add a row, `-U`/`-D` remove an equal one), as one
+/// insert-only chunk in first-arrival order.
+fn materialise(schema: &SchemaRef, changes: Vec<Chunk>) -> Result<Option<Chunk>> {
+    if changes.is_empty() {
+        return Ok(None);
+    }
+    let batches: Vec<&RecordBatch> = changes.iter().map(|c| &c.batch).collect();
+    let all = datafusion::arrow::compute::concat_batches(schema, batches.iter().copied())?;
+    let kinds: Vec<u8> = changes
+        .iter()
+        .flat_map(|c| match &c.kinds {
+            Some(k) => k.clone(),
+            None => vec![0; c.batch.num_rows()],
+        })
+        .collect();
+    let conv = RowConverter::new(
+        schema
+            .fields()
+            .iter()
+            .map(|f| SortField::new(f.data_type().clone()))
+            .collect(),
+    )?;
+    let rows = conv.convert_columns(all.columns())?;
+    let mut live: HashMap<Box<[u8]>, Vec<u32>> = HashMap::new();
+    for (r, k) in kinds.iter().enumerate() {
+        let key: Box<[u8]> = rows.row(r).data().into();
+        if *k == RowKind::Insert as u8 || *k == RowKind::UpdateAfter as u8 {
+            live.entry(key).or_default().push(r as u32);
+        } else if let Some(v) = live.get_mut(&key) {
+            v.pop();
+        }
+    }
+    let mut keep: Vec<u32> = live.into_values().flatten().collect();
+    if keep.is_empty() {
+        return Ok(None);
+    }
+    keep.sort_unstable();
+    let idx = UInt32Array::from(keep);
+    let cols = all
+        .columns()
+        .iter()
+        .map(|c| Ok(take(c.as_ref(), &idx, None)?))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Some(Chunk::inserts(RecordBatch::try_new(
+        schema.clone(),
+        cols,
+    )?)))
+}
+
+impl Operator for WindowJoin {
+    fn process(&mut self, input: usize, c: Chunk, _out: &mut Vec<Chunk>) -> Result<()> {
+        let s = input.min(1);
+        let b = c.batch;
+        let ends = cast(
+            b.column(self.ends[s]),
+            &DataType::Timestamp(datafusion::arrow::datatypes::TimeUnit::Millisecond, None),
+        )?;
+        let ends = ends.as_primitive::<datafusion::arrow::datatypes::TimestampMillisecondType>();
+        let mut per_end: std::collections::BTreeMap<i64, Vec<u32>> = Default::default();
+        for r in 0..b.num_rows() {
+            if ends.is_null(r) || ends.value(r) - 1 <= self.wm {
+                self.late += 1;
+                continue;
+            }
+            per_end.entry(ends.value(r)).or_default().push(r as u32);
+        }
+        for (end, idx) in per_end {
+            let idx = UInt32Array::from(idx);
+            let cols = b
+                .columns()
+                .iter()
+                .map(|c| Ok(take(c.as_ref(), &idx, None)?))
+                .collect::<Result<Vec<_>>>()?;
+            let part = RecordBatch::try_new(b.schema(), cols)?;
+            self.pending.entry(end).or_default()[s].push(part);
+        }
+        Ok(())
+    }
+
+    fn watermark(&mut self, wm: i64, out: &mut Vec<Chunk>) -> Result<()> {
+        self.wm = wm;
+        while let Some((&end, _)) = self.pending.first_key_value() {
+            if end - 1 > wm {
+                break;
+            }
+            let (_, sides) = self.pending.pop_first().expect("checked");
+            self.fire(sides, out)?;
+        }
+        Ok(())
+    }
+
+    fn late_rows(&self) -> u64 {
+        self.late
+    }
+
+    fn state_rows(&self) -> usize {
+        self.pending
+            .values()
+            .flat_map(|s| s.iter().flatten())
+            .map(RecordBatch::num_rows)
+            .sum()
+    }
+}

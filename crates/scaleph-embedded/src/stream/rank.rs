@@ -1,0 +1,402 @@
+//! Top-N, deduplication and `LIMIT` over streams (Flink's `Rank`, `Deduplicate`, `Limit`,
+//! `SortLimit`, `WindowRank`, `WindowDeduplicate` nodes), with `ROW_NUMBER` semantics.
+//!
+//! Per partition the rows are kept sorted by the `ORDER BY` key, ties in arrival order (for
+//! [`Ties::Newest`], the newest first: Flink's keep-last deduplication). After each input row the
+//! rows ranked `lo..=hi` are compared, rank by rank, with what was emitted before: a new rank is
+//! `+I`, a changed one `-U` old / `+U` new, a vanished one `-D` (Flink's retract Top-N output
+//! keyed by partition and rank). Over an insert-only input only the first `hi` rows are kept.
+//!
+//! In window mode (the partition holds `window_start` and `window_end`) rows wait for the
+//! watermark to reach `window_end − 1`; then the window's ranks are emitted once, as `+I`, and
+//! its state purged. Rows of a window that has fired are late: dropped and counted.
+
+use super::ops::Operator;
+use super::{Chunk, RowKind};
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, RecordBatch, UInt64Array};
+use datafusion::arrow::compute::{cast, SortOptions};
+use datafusion::arrow::datatypes::{DataType, SchemaRef, TimeUnit, TimestampMillisecondType};
+use datafusion::arrow::row::{OwnedRow, RowConverter, SortField};
+use datafusion::common::Result;
+use datafusion::physical_expr::PhysicalExpr;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+/// Which of two rows with equal `ORDER BY` keys ranks first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Ties {
+    /// The one that arrived first (Top-N, keep-first deduplication).
+    Oldest,
+    /// The one that arrived last (keep-last deduplication).
+    Newest,
+}
+
+/// A sorted partition.
+#[derive(Default)]
+struct Part {
+    /// (sort key, arrival, row), ascending by (sort key, arrival order per [`Ties`]).
+    rows: Vec<(OwnedRow, u64, OwnedRow)>,
+    /// Rows emitted for ranks `lo..=hi` (index 0 is rank `lo`).
+    emitted: Vec<OwnedRow>,
+    /// Window mode: the window's end (epoch ms).
+    end: i64,
+}
+
+/// The Top-N operator. Output: the input columns, then — when `number` — the rank (`BIGINT`).
+pub(crate) struct Rank {
+    pub(crate) partition: Vec<Arc<dyn PhysicalExpr>>,
+    pub(crate) order: Vec<(Arc<dyn PhysicalExpr>, SortOptions)>,
+    /// Ranks kept, 1-based inclusive.
+    pub(crate) lo: u64,
+    pub(crate) hi: u64,
+    pub(crate) ties: Ties,
+    /// The input is insert-only: rows beyond `hi` can never come back.
+    pub(crate) append_only: bool,
+    /// Window mode: index of the `window_end` input column.
+    pub(crate) window_end: Option<usize>,
+    /// Append the rank number column.
+    pub(crate) number: bool,
+    pub(crate) schema: SchemaRef,
+    /// Input column types.
+    pub(crate) types: Vec<DataType>,
+    part_conv: Option<RowConverter>,
+    sort_conv: Option<RowConverter>,
+    row_conv: Option<RowConverter>,
+    parts: HashMap<Box<[u8]>, Part>,
+    by_end: BTreeMap<i64, Vec<Box<[u8]>>>,
+    seq: u64,
+    wm: i64,
+    late: u64,
+}
+
+impl Rank {
+    /// A Top-N of rows ranked `lo..=hi` per partition.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        partition: Vec<Arc<dyn PhysicalExpr>>,
+        order: Vec<(Arc<dyn PhysicalExpr>, SortOptions)>,
+        (lo, hi): (u64, u64),
+        ties: Ties,
+        append_only: bool,
+        window_end: Option<usize>,
+        number: bool,
+        schema: SchemaRef,
+        types: Vec<DataType>,
+    ) -> Self {
+        Self {
+            partition,
+            order,
+            lo,
+            hi,
+            ties,
+            append_only,
+            window_end,
+            number,
+            schema,
+            types,
+            part_conv: None,
+            sort_conv: None,
+            row_conv: None,
+            parts: HashMap::new(),
+            by_end: BTreeMap::new(),
+            seq: 0,
+            wm: i64::MIN,
+            late: 0,
+        }
+    }
+
+    fn eval(
+        exprs: impl Iterator<Item = Arc<dyn PhysicalExpr>>,
+        b: &RecordBatch,
+    ) -> Result<Vec<ArrayRef>> {
+        let n = b.num_rows();
+        let mut cols = exprs
+            .map(|e| e.evaluate(b)?.into_array(n))
+            .collect::<Result<Vec<_>>>()?;
+        if cols.is_empty() {
+            // No key: one constant column, so every row has the same (encodable) key.
+            cols.push(Arc::new(BooleanArray::from(vec![true; n])));
+        }
+        Ok(cols)
+    }
+
+    fn insert(&mut self, part: &[u8], sort: OwnedRow, row: OwnedRow) {
+        self.seq += 1;
+        let seq = self.seq;
+        let p = self.parts.get_mut(part).expect("partition exists");
+        let at = match self.ties {
+            Ties::Oldest => p.rows.partition_point(|(k, _, _)| k.row() <= sort.row()),
+            Ties::Newest => p.rows.partition_point(|(k, _, _)| k.row() < sort.row()),
+        };
+        p.rows.insert(at, (sort, seq, row));
+        if self.append_only && self.window_end.is_none() {
+            p.rows.truncate(self.hi as usize);
+        }
+    }
+
+    /// The changes of partition `part`'s ranks since the last emission.
+    fn diff(&mut self, part: &[u8], changes: &mut Vec<(RowKind, OwnedRow, u64)>) {
+        let (lo, hi) = (self.lo as usize, self.hi as usize);
+        let p = self.parts.get_mut(part).expect("partition exists");
+        let now: Vec<OwnedRow> = p
+            .rows
+            .iter()
+            .skip(lo - 1)
+            .take(hi + 1 - lo)
+            .map(|(_, _, r)| r.clone())
+            .collect();
+        let len = now.len().max(p.emitted.len());
+        for i in 0..len {
+            let rank = (lo + i) as u64;
+            match (p.emitted.get(i), now.get(i)) {
+                (None, Some(n)) => changes.push((RowKind::Insert, n.clone(), rank)),
+                (Some(o), None) => changes.push((RowKind::Delete, o.clone(), rank)),
+                (Some(o), Some(n)) if o != n => {
+                    changes.push((RowKind::UpdateBefore, o.clone(), rank));
+                    changes.push((RowKind::UpdateAfter, n.clone(), rank));
+                }
+                _ => {}
+            }
+        }
+        p.emitted = now;
+    }
+
+    fn emit(&mut self, changes: Vec<(RowKind, OwnedRow, u64)>, out: &mut Vec<Chunk>) -> Result<()> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let conv = self
+            .row_conv
+            .as_ref()
+            .expect("converters exist once rows came");
+        let mut cols = conv.convert_rows(changes.iter().map(|(_, r, _)| r.row()))?;
+        if self.number {
+            cols.push(Arc::new(UInt64Array::from_iter_values(
+                changes.iter().map(|(_, _, n)| *n),
+            )));
+        }
+        let kinds: Vec<u8> = changes.iter().map(|(k, _, _)| *k as u8).collect();
+        out.push(super::changelog(&self.schema, cols, kinds)?);
+        Ok(())
+    }
+}
+
+impl Operator for Rank {
+    fn process(&mut self, _input: usize, c: Chunk, out: &mut Vec<Chunk>) -> Result<()> {
+        let b = &c.batch;
+        let n = b.num_rows();
+        let parts = Self::eval(self.partition.iter().cloned(), b)?;
+        let sorts = Self::eval(self.order.iter().map(|(e, _)| e.clone()), b)?;
+        if self.sort_conv.is_none() {
+            let fields = sorts
+                .iter()
+                .enumerate()
+                .map(|(i, a)| {
+                    let o = self.order.get(i).map(|(_, o)| *o).unwrap_or_default();
+                    SortField::new_with_options(a.data_type().clone(), o)
+                })
+                .collect();
+            self.sort_conv = Some(RowConverter::new(fields)?);
+        }
+        let prow = super::encode(&mut self.part_conv, &parts)?;
+        let srow = self
+            .sort_conv
+            .as_ref()
+            .expect("set above")
+            .convert_columns(&sorts)?;
+        let cols = super::conform(b.columns().iter().cloned(), &self.types)?;
+        let rrow = super::encode(&mut self.row_conv, &cols)?;
+        let ends = match self.window_end {
+            Some(i) => Some(
+                cast(
+                    b.column(i),
+                    &DataType::Timestamp(TimeUnit::Millisecond, None),
+                )?
+                .as_primitive::<TimestampMillisecondType>()
+                .clone(),
+            ),
+            None => None,
+        };
+        let mut changes = Vec::new();
+        for r in 0..n {
+            let kind = c.kinds.as_ref().map_or(0, |k| k[r]);
+            let retract = kind == RowKind::UpdateBefore as u8 || kind == RowKind::Delete as u8;
+            let part: Box<[u8]> = prow.row(r).data().into();
+            if let Some(ends) = &ends {
+                let end = ends.value(r);
+                if ends.is_null(r) || end - 1 <= self.wm {
+                    self.late += 1;
+                    continue;
+                }
+                if !self.parts.contains_key(&part) {
+                    self.by_end.entry(end).or_default().push(part.clone());
+                    self.parts.insert(
+                        part.clone(),
+                        Part {
+                            end,
+                            ..Default::default()
+                        },
+                    );
+                }
+                self.insert(&part, srow.row(r).owned(), rrow.row(r).owned());
+                continue;
+            }
+            if retract {
+                let me = rrow.row(r);
+                let Some(p) = self.parts.get_mut(&part) else {
+                    continue;
+                };
+                if let Some(i) = p.rows.iter().position(|(_, _, x)| x.row() == me) {
+                    p.rows.remove(i);
+                }
+            } else {
+                self.parts.entry(part.clone()).or_default();
+                self.insert(&part, srow.row(r).owned(), rrow.row(r).owned());
+            }
+            self.diff(&part, &mut changes);
+            if self.parts[&part].rows.is_empty() && self.parts[&part].emitted.is_empty() {
+                self.parts.remove(&part);
+            }
+        }
+        self.emit(changes, out)
+    }
+
+    fn watermark(&mut self, wm: i64, out: &mut Vec<Chunk>) -> Result<()> {
+        self.wm = wm;
+        if self.window_end.is_none() {
+            return Ok(());
+        }
+        let mut changes = Vec::new();
+        while let Some((&end, _)) = self.by_end.first_key_value() {
+            if end - 1 > wm {
+                break;
+            }
+            let (_, parts) = self.by_end.pop_first().expect("checked");
+            for part in parts {
+                self.diff(&part, &mut changes);
+                let p = self.parts.remove(&part).expect("partition of a window");
+                debug_assert_eq!(p.end, end);
+            }
+        }
+        self.emit(changes, out)
+    }
+
+    fn late_rows(&self) -> u64 {
+        self.late
+    }
+
+    fn state_rows(&self) -> usize {
+        self.parts.values().map(|p| p.rows.len()).sum()
+    }
+}
+
+/// Keep-first deduplication on event time (Flink 2.3's `Deduplicate(keep=[FirstRow],
+/// order=[ROWTIME])`): per key, the row with the smallest rowtime (the earliest arrival among
+/// equals) is emitted once, as `+I`, when the watermark reaches its rowtime; rows at or behind
+/// the watermark are late (dropped, counted) and rows of an emitted key are dropped. Output: the
+/// input columns and the rank (1).
+pub(crate) struct FirstOnTime {
+    pub(crate) partition: Vec<Arc<dyn PhysicalExpr>>,
+    /// Index of the rowtime input column.
+    pub(crate) rowtime: usize,
+    pub(crate) schema: SchemaRef,
+    pub(crate) types: Vec<DataType>,
+    part_conv: Option<RowConverter>,
+    row_conv: Option<RowConverter>,
+    /// Candidate per key not yet emitted: (rowtime, row).
+    best: HashMap<Box<[u8]>, (i64, OwnedRow)>,
+    /// Keys already emitted.
+    done: std::collections::HashSet<Box<[u8]>>,
+    timers: BTreeMap<i64, Vec<Box<[u8]>>>,
+    wm: i64,
+    late: u64,
+}
+
+impl FirstOnTime {
+    /// Keep-first per `partition` key by the rowtime column `rowtime`.
+    pub(crate) fn new(
+        partition: Vec<Arc<dyn PhysicalExpr>>,
+        rowtime: usize,
+        schema: SchemaRef,
+        types: Vec<DataType>,
+    ) -> Self {
+        Self {
+            partition,
+            rowtime,
+            schema,
+            types,
+            part_conv: None,
+            row_conv: None,
+            best: HashMap::new(),
+            done: Default::default(),
+            timers: BTreeMap::new(),
+            wm: i64::MIN,
+            late: 0,
+        }
+    }
+}
+
+impl Operator for FirstOnTime {
+    fn process(&mut self, _input: usize, c: Chunk, _out: &mut Vec<Chunk>) -> Result<()> {
+        let b = &c.batch;
+        let parts = Rank::eval(self.partition.iter().cloned(), b)?;
+        let prow = super::encode(&mut self.part_conv, &parts)?;
+        let cols = super::conform(b.columns().iter().cloned(), &self.types)?;
+        let rrow = super::encode(&mut self.row_conv, &cols)?;
+        let ts = super::exec::millis(b.column(self.rowtime).as_ref())?;
+        for (r, t) in ts.into_iter().enumerate() {
+            let Some(t) = t else { continue };
+            if t <= self.wm {
+                self.late += 1;
+                continue;
+            }
+            let key: Box<[u8]> = prow.row(r).data().into();
+            if self.done.contains(&key) {
+                continue;
+            }
+            let better = self.best.get(&key).is_none_or(|(bt, _)| t < *bt);
+            if better {
+                self.best.insert(key.clone(), (t, rrow.row(r).owned()));
+                self.timers.entry(t).or_default().push(key);
+            }
+        }
+        Ok(())
+    }
+
+    fn watermark(&mut self, wm: i64, out: &mut Vec<Chunk>) -> Result<()> {
+        self.wm = wm;
+        let mut rows = Vec::new();
+        while let Some((&t, _)) = self.timers.first_key_value() {
+            if t > wm {
+                break;
+            }
+            let (_, keys) = self.timers.pop_first().expect("checked");
+            for key in keys {
+                if let Some((bt, _)) = self.best.get(&key) {
+                    if *bt <= wm {
+                        let (_, row) = self.best.remove(&key).expect("present");
+                        rows.push(row);
+                        self.done.insert(key);
+                    }
+                }
+            }
+        }
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let rc = self.row_conv.as_ref().expect("rows came");
+        let mut cols = rc.convert_rows(rows.iter().map(|r| r.row()))?;
+        cols.push(Arc::new(UInt64Array::from(vec![1u64; rows.len()])));
+        let n = rows.len();
+        out.push(super::changelog(&self.schema, cols, vec![0; n])?);
+        Ok(())
+    }
+
+    fn late_rows(&self) -> u64 {
+        self.late
+    }
+
+    fn state_rows(&self) -> usize {
+        self.best.len() + self.done.len()
+    }
+}
