@@ -172,7 +172,7 @@ async function flow(run) {
     await shot("03-studio-error");
 
     step("fix it and preview");
-    await setScript(`${ddl}\n\nSELECT id, name, age FROM people ORDER BY id;`);
+    await setScript(`${ddl}\n\nSELECT id, name, age FROM people ORDER BY id LIMIT 10;`);
     await page.getByTestId("validate").click();
     await page.getByTestId("valid").waitFor();
     const left = await page.evaluate(() => window.scalephMonaco.editor.getModelMarkers({ owner: "scaleph" }).length);

@@ -217,6 +217,7 @@ async fn preview(cfg: &EmbeddedConfig, req: PreviewRequest) -> Result<Preview, E
     let plan = s.plan_query(q).await?;
     let columns = columns_of(&plan.schema().inner().clone());
     if s.streaming() {
+        let plan = preview_fetch(&plan, req.limit.saturating_add(1));
         return stream_preview(cfg, &s, &plan, q, &req, columns).await;
     }
     let limited = LogicalPlanBuilder::from(plan)
@@ -249,6 +250,29 @@ async fn preview(cfg: &EmbeddedConfig, req: PreviewRequest) -> Result<Preview, E
         rows,
         truncated,
     })
+}
+
+/// `plan` with its outermost `ORDER BY` (under projections) limited to `n` rows: a preview
+/// shows the first rows anyway, and a sort with a limit runs in streaming mode (as a Top-N).
+fn preview_fetch(
+    plan: &datafusion::logical_expr::LogicalPlan,
+    n: usize,
+) -> datafusion::logical_expr::LogicalPlan {
+    use datafusion::logical_expr::{LogicalPlan, Projection, Sort};
+    match plan {
+        LogicalPlan::Sort(s) if s.fetch.is_none() => LogicalPlan::Sort(Sort {
+            expr: s.expr.clone(),
+            input: s.input.clone(),
+            fetch: Some(n),
+        }),
+        LogicalPlan::Projection(p) => {
+            let input = std::sync::Arc::new(preview_fetch(&p.input, n));
+            Projection::try_new_with_schema(p.expr.clone(), input, p.schema.clone())
+                .map(LogicalPlan::Projection)
+                .unwrap_or_else(|_| plan.clone())
+        }
+        other => other.clone(),
+    }
 }
 
 /// Preview of a streaming query: its changelog applied to a table of rows (`+I`/`+U` add a

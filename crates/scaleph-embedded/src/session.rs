@@ -418,12 +418,14 @@ impl ScriptSession {
         Ok(())
     }
 
-    /// `execution.runtime-mode` = `streaming`. (Flink's default is `streaming`; here the
-    /// default stays `batch` until streaming runs joins, OVER windows and sorts.)
+    /// `execution.runtime-mode` is `streaming` (Flink's default, also when unset) or
+    /// `automatic` (run as streaming: a streaming run of bounded sources finishes too); `batch`
+    /// runs the batch engine.
     pub(crate) fn streaming(&self) -> bool {
-        self.options
+        !self
+            .options
             .get("execution.runtime-mode")
-            .is_some_and(|v| v.eq_ignore_ascii_case("streaming"))
+            .is_some_and(|v| v.eq_ignore_ascii_case("batch"))
     }
 
     /// `pipeline.auto-watermark-interval` (Flink's default 200 ms).
@@ -449,7 +451,23 @@ impl ScriptSession {
             .analyzer()
             .execute_and_check(plan.clone(), state.config_options(), |_, _| {})
             .map_err(|e| plan_error(e, q))?;
-        crate::stream::plan::Translator::new(&state, q).translate(&analyzed)
+        // `IN` / `EXISTS` / scalar subqueries become semi, anti and outer joins (Flink's
+        // streaming plan does the same).
+        let rules: Vec<Arc<dyn datafusion::optimizer::OptimizerRule + Send + Sync>> = vec![
+            Arc::new(datafusion::optimizer::decorrelate_predicate_subquery::DecorrelatePredicateSubquery::new()),
+            Arc::new(datafusion::optimizer::scalar_subquery_to_join::ScalarSubqueryToJoin::new()),
+        ];
+        let mut options = state.config_options().as_ref().clone();
+        options
+            .optimizer
+            .enable_physical_uncorrelated_scalar_subquery = false;
+        let context =
+            datafusion::optimizer::OptimizerContext::new_with_config_options(Arc::new(options))
+                .with_skip_failing_rules(false);
+        let decorrelated = datafusion::optimizer::Optimizer::with_rules(rules)
+            .optimize(analyzed, &context, |_, _| {})
+            .map_err(|e| plan_error(e, q))?;
+        crate::stream::plan::Translator::new(&state, q).translate(&decorrelated)
     }
 
     /// Registers `def`'s connector table as `__scaleph_physical_<name>` and `def.name` as the

@@ -2,7 +2,9 @@
 //!
 //! `events.csv` holds 60 events whose timestamps run out of order (within the 2 s watermark
 //! bound) and late (5–12 s behind); `orders.csv` 40 more, joined with them; `dims.csv` a small
-//! bounded table with duplicate, missing and NULL keys. Every query of `queries.sql` runs in streaming mode after
+//! bounded table with duplicate, missing and NULL keys. (Outer interval joins leave the late
+//! rows out: which rows of two sources a late row meets depends on how the sources interleave,
+//! on Flink as here.) Every query of `queries.sql` runs in streaming mode after
 //! `ddl.sql` (per-row watermarks: `pipeline.auto-watermark-interval` = 0, so which rows are late
 //! is deterministic on both engines). The changelog the job prints (`+I`, `-U`, `+U`, `-D`) is
 //! materialised and compared, as a sorted multiset of rows, with what Flink 2.3 produced for the
@@ -86,7 +88,7 @@ async fn streaming_queries_equal_flink() {
     .expect("json");
     let mut failures = Vec::new();
     let all = queries();
-    assert!(all.len() >= 19, "the corpus has {} queries", all.len());
+    assert!(all.len() >= 25, "the corpus has {} queries", all.len());
     for (name, sql) in &all {
         let want: Vec<Vec<String>> = match flink.get(name) {
             Some(serde_json::Value::Array(rows)) => rows
@@ -104,6 +106,12 @@ async fn streaming_queries_equal_flink() {
         let mut want = want;
         want.sort();
         let got = match run(format!("{ddl}\n{sql}")).await {
+            // A job logs the first 1,000 rows of a bare SELECT: a longer changelog cannot be
+            // compared.
+            Ok(lines) if lines.len() >= 1000 => Err(format!(
+                "{} changelog rows: beyond what the job log shows",
+                lines.len()
+            )),
             Ok(lines) => materialise(&lines),
             Err(e) => Err(e),
         };
@@ -224,4 +232,30 @@ fn streaming() -> JobSettings {
         .into(),
         ..Default::default()
     }
+}
+
+/// Operator state is charged to the query's memory pool: an unbounded job grouping by an
+/// ever-growing key fails with a clear error instead of exhausting the process.
+#[tokio::test]
+async fn unbounded_state_fails_at_the_memory_limit() {
+    let mut cfg = scaleph_embedded::EmbeddedConfig::default();
+    cfg.limits.query_memory_bytes = 8 << 20;
+    let script = "CREATE TABLE g (id BIGINT, s STRING) WITH ('connector' = 'datagen', 'rows-per-second' = '200000');\nCREATE TABLE b (id BIGINT, c BIGINT) WITH ('connector' = 'blackhole');\nINSERT INTO b SELECT id, COUNT(*) FROM g GROUP BY id;".to_string();
+    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+    let spec = JobSpec {
+        name: "growing".into(),
+        script,
+        settings: streaming(),
+    };
+    let engine = EmbeddedEngine::with_config(cfg);
+    let run = engine.run(spec, tx, CancellationToken::new());
+    let err = tokio::time::timeout(std::time::Duration::from_secs(60), run)
+        .await
+        .expect("fails before the timeout")
+        .expect_err("state beyond the limit")
+        .to_string();
+    assert!(
+        err.contains("operator state") && err.contains("exceeds the query memory limit"),
+        "{err}"
+    );
 }

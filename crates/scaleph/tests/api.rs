@@ -661,7 +661,17 @@ INSERT INTO o SELECT id * 10 FROM g WHERE id > 7;", out.display());
 async fn preview_times_out() {
     let tmp = tempfile::tempdir().unwrap();
     let srv = Server::start(&tmp.path().join("data"));
-    let script = "CREATE TABLE g (id BIGINT) WITH ('connector' = 'datagen', 'number-of-rows' = '100000', 'rows-per-second' = '100');\nSELECT COUNT(*) FROM g;";
+    let script = "SET 'execution.runtime-mode' = 'batch';\nCREATE TABLE g (id BIGINT) WITH ('connector' = 'datagen', 'number-of-rows' = '100000', 'rows-per-second' = '100');\nSELECT COUNT(*) FROM g;";
+    // Streaming (the default): the changelog so far, marked truncated.
+    let (s, b) = srv
+        .post(
+            "/api/v1/sql/preview",
+            json!({"script": script.replace("SET 'execution.runtime-mode' = 'batch';\n", ""), "timeout_ms": 300}),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["truncated"], true, "{b}");
+    assert_eq!(b["rows"].as_array().map(Vec::len), Some(1), "{b}");
     let t0 = Instant::now();
     let (s, b) = srv
         .post(

@@ -57,7 +57,8 @@ fn sql_validate_and_run_locally() {
     std::fs::write(
         &good,
         format!(
-            "CREATE TABLE g (id BIGINT) WITH ('connector' = 'datagen', 'fields.id.kind' = 'sequence', 'fields.id.start' = '1', 'fields.id.end' = '1000');
+            "SET 'execution.runtime-mode' = 'batch';
+CREATE TABLE g (id BIGINT) WITH ('connector' = 'datagen', 'fields.id.kind' = 'sequence', 'fields.id.start' = '1', 'fields.id.end' = '1000');
 CREATE TABLE o (id BIGINT) WITH ('connector' = 'filesystem', 'path' = '{}', 'format' = 'parquet');
 CREATE TABLE p (n BIGINT) WITH ('connector' = 'print');
 INSERT INTO o SELECT id FROM g WHERE id % 10 = 0;

@@ -114,7 +114,8 @@ impl Driver {
         self.df.nodes[node].op.watermark(combined, &mut produced)?;
         self.forward(node, produced, out)?;
         if let Some((p, k)) = self.df.nodes[node].parent {
-            self.watermark(p, k, combined, out)?;
+            let passed = self.df.nodes[node].op.output_watermark(combined);
+            self.watermark(p, k, passed, out)?;
         }
         Ok(())
     }
@@ -161,6 +162,11 @@ pub(crate) async fn drive(
         input_wms,
         wms: vec![i64::MIN; n],
     };
+    // Operator state is charged to the query's memory pool: a job whose state outgrows it
+    // fails instead of exhausting the process.
+    let reservation =
+        datafusion::execution::memory_pool::MemoryConsumer::new("streaming operator state")
+            .register(task.memory_pool());
     let per_row = interval.is_zero();
     let mut tick = tokio::time::interval(interval.max(Duration::from_millis(1)));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -240,6 +246,14 @@ pub(crate) async fn drive(
                     }
                 }
             }
+        }
+        let held: usize = d.df.nodes.iter().map(|n| n.op.state_bytes()).sum();
+        if held != reservation.size() && reservation.try_resize(held).is_err() {
+            return Err(DataFusionError::ResourcesExhausted(format!(
+                "the job's operator state ({} MiB) exceeds the query memory limit \
+                 (--query-memory-mb); bound it with a window, a filter on the keys or fewer groups",
+                held >> 20
+            )));
         }
         if !send(&tx, &mut out).await {
             break;

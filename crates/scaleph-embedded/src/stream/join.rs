@@ -40,6 +40,7 @@ pub(crate) struct JoinSide {
     pub(crate) outer: bool,
     rows: Option<RowConverter>,
     state: HashMap<Box<[u8]>, Vec<Entry>>,
+    bytes: usize,
 }
 
 impl JoinSide {
@@ -51,6 +52,7 @@ impl JoinSide {
             outer,
             rows: None,
             state: HashMap::new(),
+            bytes: 0,
         }
     }
 
@@ -73,12 +75,18 @@ impl JoinSide {
 }
 
 /// A regular join (Flink's `Join` node): `sides[0]` is the left input, `sides[1]` the right.
+/// As a semi or anti join (`semi` set) it emits left rows only: those with at least one
+/// match (semi) or none (anti), as Flink's `StreamingSemiAntiJoinOperator`.
 pub(crate) struct Join {
     pub(crate) sides: [JoinSide; 2],
-    /// The non-equi part of the condition, over left columns then right columns.
+    /// The non-equi part of the condition, over `pairs`' columns.
     pub(crate) condition: Option<Arc<dyn PhysicalExpr>>,
-    /// Output: left columns then right columns.
+    /// Output: left columns then right columns (semi/anti: left columns).
     pub(crate) schema: SchemaRef,
+    /// Left columns then right columns: what `condition` reads.
+    pub(crate) pairs: SchemaRef,
+    /// `Some(false)`: semi join; `Some(true)`: anti join.
+    pub(crate) semi: Option<bool>,
     /// Common types of the join keys.
     key_types: Vec<DataType>,
     keys: Option<RowConverter>,
@@ -105,7 +113,9 @@ impl Join {
         Self {
             sides: [left, right],
             condition,
+            pairs: schema.clone(),
             schema,
+            semi: None,
             key_types,
             keys: None,
         }
@@ -169,7 +179,7 @@ impl Join {
             [theirs, mine].concat()
         };
         let pairs = RecordBatch::try_new_with_options(
-            self.schema.clone(),
+            self.pairs.clone(),
             cols,
             &RecordBatchOptions::new().with_row_count(Some(m)),
         )?;
@@ -215,10 +225,11 @@ impl Join {
                 .map(|c| Ok(take(c.as_ref(), &other_idx, None)?))
                 .collect::<Result<Vec<_>>>()?
         };
-        let cols = if s == 0 {
-            [mine, theirs].concat()
-        } else {
-            [theirs, mine].concat()
+        let cols = match (self.semi, s) {
+            (Some(_), 0) => mine,
+            (Some(_), _) => theirs,
+            (None, 0) => [mine, theirs].concat(),
+            (None, _) => [theirs, mine].concat(),
         };
         let kinds: Vec<u8> = rows.iter().map(|r| r.kind as u8).collect();
         out.push(super::changelog(&self.schema, cols, kinds)?);
@@ -226,44 +237,168 @@ impl Join {
     }
 }
 
+impl Join {
+    /// A semi (`anti` = false) or anti join of `left` and `right`; `pairs` is what the
+    /// condition reads (left columns then right columns), the output the left columns.
+    pub(crate) fn semi_join(
+        mut left: JoinSide,
+        right: JoinSide,
+        key_types: Vec<DataType>,
+        condition: Option<Arc<dyn PhysicalExpr>>,
+        schema: SchemaRef,
+        pairs: SchemaRef,
+        anti: bool,
+    ) -> Self {
+        left.outer = true;
+        let mut j = Self::new(left, right, key_types, condition, schema);
+        j.pairs = pairs;
+        j.semi = Some(anti);
+        j
+    }
+
+    /// One chunk into a semi or anti join. Left rows keep how many right rows match them; a
+    /// left row is out while it has a match (semi) or none (anti), and goes in or out (`+I` /
+    /// `-D`) as right rows come and go.
+    #[allow(clippy::too_many_arguments)]
+    fn semi_anti(
+        &mut self,
+        anti: bool,
+        s: usize,
+        c: &Chunk,
+        keys: &datafusion::arrow::row::Rows,
+        null_key: &[bool],
+        full: &datafusion::arrow::row::Rows,
+        out: &mut Vec<Chunk>,
+    ) -> Result<()> {
+        let batch = &c.batch;
+        let mut others: Vec<OwnedRow> = Vec::new();
+        let mut rows: Vec<OutRow> = Vec::new();
+        for r in 0..batch.num_rows() {
+            let kind = RowKind::from_byte(c.kinds.as_ref().map_or(0, |k| k[r]));
+            let accumulate = matches!(kind, RowKind::Insert | RowKind::UpdateAfter);
+            let key: Box<[u8]> = keys.row(r).data().into();
+            let me = full.row(r).owned();
+            let matched = self.matches_of(s, batch, r, &key, null_key[r])?;
+            if s == 0 {
+                // A left row: out now if its match count says so.
+                if matched.is_empty() == anti {
+                    rows.push(OutRow {
+                        kind,
+                        input: Some(r as u32),
+                        other: None,
+                    });
+                }
+                if accumulate {
+                    self.sides[0].bytes += entry_bytes(&key, &me);
+                    self.sides[0].state.entry(key).or_default().push(Entry {
+                        row: me,
+                        assoc: matched.len() as u32,
+                    });
+                } else {
+                    self.remove(0, &key, &me);
+                }
+                continue;
+            }
+            // A right row: left rows whose match count leaves or reaches 0 flip.
+            if let Some(entries) = self.sides[0].state.get_mut(&key) {
+                for &i in &matched {
+                    let e = &mut entries[i];
+                    let flips = if accumulate {
+                        e.assoc += 1;
+                        e.assoc == 1
+                    } else {
+                        e.assoc = e.assoc.saturating_sub(1);
+                        e.assoc == 0
+                    };
+                    if flips {
+                        others.push(e.row.clone());
+                        let goes_in = accumulate != anti;
+                        rows.push(OutRow {
+                            kind: if goes_in {
+                                RowKind::Insert
+                            } else {
+                                RowKind::Delete
+                            },
+                            input: None,
+                            other: Some((others.len() - 1) as u32),
+                        });
+                    }
+                }
+            }
+            if accumulate {
+                self.sides[1].bytes += entry_bytes(&key, &me);
+                self.sides[1]
+                    .state
+                    .entry(key)
+                    .or_default()
+                    .push(Entry { row: me, assoc: 0 });
+            } else {
+                self.remove(1, &key, &me);
+            }
+        }
+        let batch = batch.clone();
+        self.emit(s, &batch, &others, &rows, out)
+    }
+
+    /// Indices of the rows of the other side stored under `key` that row `r` of `batch` (side
+    /// `s`) matches; none for a NULL key.
+    fn matches_of(
+        &self,
+        s: usize,
+        batch: &RecordBatch,
+        r: usize,
+        key: &[u8],
+        null_key: bool,
+    ) -> Result<Vec<usize>> {
+        if null_key {
+            return Ok(Vec::new());
+        }
+        let Some(entries) = self.sides[1 - s].state.get(key) else {
+            return Ok(Vec::new());
+        };
+        let cands: Vec<OwnedRow> = entries.iter().map(|e| e.row.clone()).collect();
+        let ok = self.matching(s, batch, r, &cands)?;
+        Ok((0..entries.len()).filter(|&i| ok[i]).collect())
+    }
+
+    /// Removes one stored row equal to `row` under `key` from side `s`.
+    fn remove(&mut self, s: usize, key: &[u8], row: &OwnedRow) {
+        let side = &mut self.sides[s];
+        if let Some(entries) = side.state.get_mut(key) {
+            if let Some(i) = entries.iter().position(|e| e.row == *row) {
+                let gone = entries.swap_remove(i);
+                side.bytes -= entry_bytes(key, &gone.row);
+            }
+            if entries.is_empty() {
+                side.state.remove(key);
+            }
+        }
+    }
+}
+
 impl Operator for Join {
     fn process(&mut self, input: usize, c: Chunk, out: &mut Vec<Chunk>) -> Result<()> {
         let s = input.min(1);
         let o = 1 - s;
-        let batch = c.batch;
+        let batch = c.batch.clone();
         let n = batch.num_rows();
         let (keys, null_key) = self.key_rows(s, &batch)?;
         let full = self.sides[s]
             .converter()?
             .convert_columns(batch.columns())?;
         self.sides[o].converter()?;
+        if let Some(anti) = self.semi {
+            return self.semi_anti(anti, s, &c, &keys, &null_key, &full, out);
+        }
         let (input_outer, other_outer) = (self.sides[s].outer, self.sides[o].outer);
         let mut others: Vec<OwnedRow> = Vec::new();
         let mut rows: Vec<OutRow> = Vec::new();
         for r in 0..n {
-            let kind = c.kinds.as_ref().map_or(0, |k| k[r]);
-            let kind = match kind {
-                1 => RowKind::UpdateBefore,
-                2 => RowKind::UpdateAfter,
-                3 => RowKind::Delete,
-                _ => RowKind::Insert,
-            };
+            let kind = RowKind::from_byte(c.kinds.as_ref().map_or(0, |k| k[r]));
             let accumulate = matches!(kind, RowKind::Insert | RowKind::UpdateAfter);
             let key: Box<[u8]> = keys.row(r).data().into();
             let me = full.row(r).owned();
-            // Matching rows of the other side (indices into its entries under `key`).
-            let matched: Vec<usize> = if null_key[r] {
-                Vec::new()
-            } else {
-                match self.sides[o].state.get(&key) {
-                    None => Vec::new(),
-                    Some(entries) => {
-                        let cands: Vec<OwnedRow> = entries.iter().map(|e| e.row.clone()).collect();
-                        let ok = self.matching(s, &batch, r, &cands)?;
-                        (0..entries.len()).filter(|&i| ok[i]).collect()
-                    }
-                }
-            };
+            let matched = self.matches_of(s, &batch, r, &key, null_key[r])?;
             let push_other = |others: &mut Vec<OwnedRow>, row: &OwnedRow| {
                 others.push(row.clone());
                 (others.len() - 1) as u32
@@ -302,19 +437,13 @@ impl Operator for Join {
                         });
                     }
                 }
+                self.sides[s].bytes += entry_bytes(&key, &me);
                 self.sides[s].state.entry(key).or_default().push(Entry {
                     row: me,
                     assoc: matched.len() as u32,
                 });
             } else {
-                if let Some(entries) = self.sides[s].state.get_mut(&key) {
-                    if let Some(i) = entries.iter().position(|e| e.row == me) {
-                        entries.swap_remove(i);
-                    }
-                    if entries.is_empty() {
-                        self.sides[s].state.remove(&key);
-                    }
-                }
+                self.remove(s, &key, &me);
                 if matched.is_empty() {
                     if input_outer {
                         rows.push(OutRow {
@@ -353,6 +482,15 @@ impl Operator for Join {
     fn state_rows(&self) -> usize {
         self.sides[0].len() + self.sides[1].len()
     }
+
+    fn state_bytes(&self) -> usize {
+        self.sides[0].bytes + self.sides[1].bytes
+    }
+}
+
+/// Bytes counted for one stored row under `key`.
+fn entry_bytes(key: &[u8], row: &OwnedRow) -> usize {
+    key.len() + row.row().data().len() + super::ops::ENTRY_OVERHEAD
 }
 
 /// A window join (Flink's `WindowJoin`): both inputs windowed, joined per window when the
@@ -367,6 +505,7 @@ pub(crate) struct WindowJoin {
     pending: std::collections::BTreeMap<i64, [Vec<RecordBatch>; 2]>,
     wm: i64,
     late: u64,
+    bytes: usize,
 }
 
 impl WindowJoin {
@@ -378,6 +517,7 @@ impl WindowJoin {
             pending: std::collections::BTreeMap::new(),
             wm: i64::MIN,
             late: 0,
+            bytes: 0,
         }
     }
 
@@ -479,6 +619,7 @@ impl Operator for WindowJoin {
                 .map(|c| Ok(take(c.as_ref(), &idx, None)?))
                 .collect::<Result<Vec<_>>>()?;
             let part = RecordBatch::try_new(b.schema(), cols)?;
+            self.bytes += part.get_array_memory_size();
             self.pending.entry(end).or_default()[s].push(part);
         }
         Ok(())
@@ -491,6 +632,12 @@ impl Operator for WindowJoin {
                 break;
             }
             let (_, sides) = self.pending.pop_first().expect("checked");
+            let freed: usize = sides
+                .iter()
+                .flatten()
+                .map(RecordBatch::get_array_memory_size)
+                .sum();
+            self.bytes = self.bytes.saturating_sub(freed);
             self.fire(sides, out)?;
         }
         Ok(())
@@ -506,5 +653,9 @@ impl Operator for WindowJoin {
             .flat_map(|s| s.iter().flatten())
             .map(RecordBatch::num_rows)
             .sum()
+    }
+
+    fn state_bytes(&self) -> usize {
+        self.bytes
     }
 }

@@ -12,6 +12,7 @@
 //! operators.
 
 pub(crate) mod exec;
+pub(crate) mod interval;
 pub(crate) mod join;
 pub(crate) mod ops;
 pub(crate) mod plan;
@@ -31,6 +32,18 @@ pub(crate) enum RowKind {
     UpdateAfter = 2,
     /// `-D`
     Delete = 3,
+}
+
+impl RowKind {
+    /// The kind of Flink's byte value (unknown values: `+I`).
+    pub(crate) fn from_byte(b: u8) -> Self {
+        match b {
+            1 => Self::UpdateBefore,
+            2 => Self::UpdateAfter,
+            3 => Self::Delete,
+            _ => Self::Insert,
+        }
+    }
 }
 
 /// A batch of rows and their kinds (`None`: every row is `+I`).

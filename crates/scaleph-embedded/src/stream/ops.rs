@@ -34,7 +34,21 @@ pub(crate) trait Operator: Send {
     fn state_rows(&self) -> usize {
         0
     }
+
+    /// The watermark passed on downstream when the inputs' watermark is `wm` (operators that
+    /// emit rows older than their input watermark hold it back).
+    fn output_watermark(&self, wm: i64) -> i64 {
+        wm
+    }
+
+    /// Approximate bytes held in state (kept up to date as state changes: cheap to ask).
+    fn state_bytes(&self) -> usize {
+        0
+    }
 }
+
+/// Bookkeeping bytes counted per state entry on top of its encoded rows.
+pub(crate) const ENTRY_OVERHEAD: usize = 48;
 
 /// Forwards chunks unchanged (sources, `UNION ALL`).
 pub(crate) struct Pass;
@@ -184,6 +198,8 @@ struct Group {
     count: i64,
     /// The result last emitted.
     last: Option<Vec<ScalarValue>>,
+    /// Bytes counted for this group in [`Aggregate::bytes`].
+    bytes: usize,
 }
 
 /// A grouped aggregation (Flink's `GroupAggregate` / `WindowAggregate`).
@@ -206,6 +222,7 @@ pub(crate) struct Aggregate {
     by_end: BTreeMap<i64, Vec<usize>>,
     wm: i64,
     late: u64,
+    bytes: usize,
 }
 
 impl Aggregate {
@@ -227,6 +244,7 @@ impl Aggregate {
             by_end: BTreeMap::new(),
             wm: i64::MIN,
             late: 0,
+            bytes: 0,
         }
     }
 
@@ -243,12 +261,18 @@ impl Aggregate {
             .iter()
             .map(|c| c.accumulator())
             .collect::<Result<Vec<_>>>()?;
+        let bytes = 2 * key_bytes.len()
+            + key.iter().map(ScalarValue::size).sum::<usize>()
+            + accs.iter().map(|a| a.size()).sum::<usize>()
+            + ENTRY_OVERHEAD;
+        self.bytes += bytes;
         let g = Group {
             key_bytes: key_bytes.into(),
             key,
             accs,
             count: 0,
             last: None,
+            bytes,
         };
         let s = match self.free.pop() {
             Some(s) => {
@@ -269,6 +293,7 @@ impl Aggregate {
 
     fn release(&mut self, s: usize) -> Group {
         let g = self.slots[s].take().expect("live group");
+        self.bytes -= g.bytes;
         self.groups.remove(&g.key_bytes);
         self.free.push(s);
         g
@@ -452,5 +477,9 @@ impl Operator for Aggregate {
 
     fn state_rows(&self) -> usize {
         self.groups.len()
+    }
+
+    fn state_bytes(&self) -> usize {
+        self.bytes
     }
 }

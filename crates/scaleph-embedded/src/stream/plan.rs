@@ -1,5 +1,6 @@
 //! Translation of a DataFusion logical plan into a streaming dataflow.
 
+use super::interval::IntervalJoin;
 use super::join::{Join, JoinSide, WindowJoin};
 use super::ops::{AggCall, Aggregate, Filter, Operator, Pass, Project, Unnest};
 use super::rank::{FirstOnTime, Rank, Ties};
@@ -555,6 +556,116 @@ impl<'a> Translator<'a> {
     }
 }
 
+/// Milliseconds of an interval literal (day-time intervals only).
+fn interval_ms(e: &Expr) -> Option<i64> {
+    use datafusion::common::ScalarValue;
+    match strip_cast(e) {
+        Expr::Literal(ScalarValue::IntervalDayTime(Some(v)), _) => {
+            Some(i64::from(v.days) * 86_400_000 + i64::from(v.milliseconds))
+        }
+        Expr::Literal(ScalarValue::IntervalMonthDayNano(Some(v)), _) if v.months == 0 => {
+            Some(i64::from(v.days) * 86_400_000 + v.nanoseconds / 1_000_000)
+        }
+        _ => None,
+    }
+}
+
+/// `e` as `rowtime ± interval` of one side: (side, offset in ms).
+fn time_offset(
+    e: &Expr,
+    ls: &DFSchema,
+    rs: &DFSchema,
+    lt: usize,
+    rt: usize,
+) -> Option<(usize, i64)> {
+    match strip_cast(e) {
+        Expr::Column(c) => {
+            if ls.index_of_column(c).ok() == Some(lt) {
+                Some((0, 0))
+            } else if rs.index_of_column(c).ok() == Some(rt) {
+                Some((1, 0))
+            } else {
+                None
+            }
+        }
+        Expr::BinaryExpr(BinaryExpr { left, op, right }) => {
+            let sign = match op {
+                BinOp::Plus => 1,
+                BinOp::Minus => -1,
+                _ => return None,
+            };
+            if let (Some((side, base)), Some(ms)) =
+                (time_offset(left, ls, rs, lt, rt), interval_ms(right))
+            {
+                Some((side, base + sign * ms))
+            } else if sign == 1 {
+                let (side, base) = time_offset(right, ls, rs, lt, rt)?;
+                Some((side, base + interval_ms(left)?))
+            } else {
+                None
+            }
+        }
+        _ => None,
+    }
+}
+
+/// The bounds `lower <= l.ts − r.ts <= upper` (ms) the conjuncts `rest` put on the rowtimes of
+/// a join's sides (`lt` of the left, `rt` of the right), when both are bounded: Flink's
+/// interval join condition.
+fn time_bounds(
+    rest: &[Expr],
+    ls: &DFSchema,
+    rs: &DFSchema,
+    lt: usize,
+    rt: usize,
+) -> Option<(i64, i64)> {
+    let (mut lower, mut upper) = (None::<i64>, None::<i64>);
+    let mut bound = |a: &Expr, op: BinOp, b: &Expr| {
+        let (Some((sa, oa)), Some((sb, ob))) = (
+            time_offset(a, ls, rs, lt, rt),
+            time_offset(b, ls, rs, lt, rt),
+        ) else {
+            return;
+        };
+        // l.ts + x  op  r.ts + y   ⇔   l.ts − r.ts  op  y − x
+        let (op, v) = match (sa, sb) {
+            (0, 1) => (op, ob - oa),
+            (1, 0) => match op.swap() {
+                Some(op) => (op, oa - ob),
+                None => return,
+            },
+            _ => return,
+        };
+        let lo = |l: &mut Option<i64>, v: i64| *l = Some(l.map_or(v, |x| x.max(v)));
+        let hi = |u: &mut Option<i64>, v: i64| *u = Some(u.map_or(v, |x| x.min(v)));
+        match op {
+            BinOp::GtEq => lo(&mut lower, v),
+            BinOp::Gt => lo(&mut lower, v + 1),
+            BinOp::LtEq => hi(&mut upper, v),
+            BinOp::Lt => hi(&mut upper, v - 1),
+            BinOp::Eq => {
+                lo(&mut lower, v);
+                hi(&mut upper, v);
+            }
+            _ => {}
+        }
+    };
+    for c in rest {
+        match c {
+            Expr::BinaryExpr(BinaryExpr { left, op, right }) => bound(left, *op, right),
+            Expr::Between(b) if !b.negated => {
+                bound(&b.expr, BinOp::GtEq, &b.low);
+                bound(&b.expr, BinOp::LtEq, &b.high);
+            }
+            _ => {}
+        }
+    }
+    match (lower, upper) {
+        (Some(l), Some(u)) if l <= u => Some((l, u)),
+        _ => None,
+    }
+}
+
 /// A literal as a rank bound.
 fn rank_literal(e: &Expr) -> Option<i64> {
     match strip_cast(e) {
@@ -669,7 +780,21 @@ impl Translator<'_> {
             JoinType::Left => (true, false, "LeftOuterJoin"),
             JoinType::Right => (false, true, "RightOuterJoin"),
             JoinType::Full => (true, true, "FullOuterJoin"),
+            JoinType::LeftSemi => (false, false, "LeftSemiJoin"),
+            JoinType::LeftAnti if !j.null_aware => (false, false, "LeftAntiJoin"),
+            JoinType::LeftAnti => {
+                return Err(refuse_at(
+                    q,
+                    "NOT IN",
+                    "NOT IN over a subquery (write NOT EXISTS)",
+                ))
+            }
             other => return Err(refuse_at(q, "JOIN", &format!("a {other} join"))),
+        };
+        let semi = match j.join_type {
+            JoinType::LeftSemi => Some(false),
+            JoinType::LeftAnti => Some(true),
+            _ => None,
         };
         let left = self.node(&j.left)?;
         let right = self.node(&j.right)?;
@@ -729,11 +854,12 @@ impl Translator<'_> {
             .iter()
             .map(|(_, r)| self.physical(r, rs))
             .collect::<Result<Vec<_>, _>>()?;
+        let pair_schema = ls.join(rs).map_err(|e| internal(q, e))?;
         let condition = rest
             .iter()
             .cloned()
             .reduce(Expr::and)
-            .map(|c| self.physical(&c, &j.schema))
+            .map(|c| self.physical(&c, &pair_schema))
             .transpose()?;
         let types =
             |s: &DFSchema| -> Vec<_> { s.fields().iter().map(|f| f.data_type().clone()).collect() };
@@ -767,6 +893,63 @@ impl Translator<'_> {
                 node,
                 window_start: left.window_start,
                 window_end: left.window_end,
+                ..Default::default()
+            });
+        }
+        if let (None, false, false, Some(lt), Some(rt)) = (
+            semi,
+            left.updating,
+            right.updating,
+            left.rowtime,
+            right.rowtime,
+        ) {
+            if let Some(bounds) = time_bounds(&rest, ls, rs, lt, rt) {
+                let node = self.add(
+                    Box::new(IntervalJoin::new(
+                        lside,
+                        rside,
+                        key_types,
+                        condition,
+                        schema,
+                        [lt, rt],
+                        bounds,
+                    )),
+                    &[left.node, right.node],
+                );
+                return Ok(Props {
+                    node,
+                    rowtime: Some(lt),
+                    ..Default::default()
+                });
+            }
+        }
+        if let Some(anti) = semi {
+            let node = self.add(
+                Box::new(Join::semi_join(
+                    lside,
+                    rside,
+                    key_types,
+                    condition,
+                    schema,
+                    Arc::new(pair_schema.as_arrow().clone()),
+                    anti,
+                )),
+                &[left.node, right.node],
+            );
+            // A semi join of insert-only inputs only inserts; an anti join retracts a left row
+            // when its first match arrives.
+            let updating = left.updating || right.updating || anti;
+            return Ok(Props {
+                node,
+                rowtime: None,
+                updating,
+                updating_node: if left.updating || right.updating {
+                    left.updating_node.or(right.updating_node)
+                } else if updating {
+                    Some(format!("Join(joinType=[{flink}])"))
+                } else {
+                    None
+                },
                 ..Default::default()
             });
         }

@@ -67,6 +67,12 @@ pub(crate) struct Rank {
     seq: u64,
     wm: i64,
     late: u64,
+    bytes: usize,
+}
+
+/// Bytes counted for one kept row.
+fn kept_bytes(sort: &OwnedRow, row: &OwnedRow) -> usize {
+    sort.row().data().len() + row.row().data().len() + super::ops::ENTRY_OVERHEAD
 }
 
 impl Rank {
@@ -102,6 +108,7 @@ impl Rank {
             seq: 0,
             wm: i64::MIN,
             late: 0,
+            bytes: 0,
         }
     }
 
@@ -128,9 +135,12 @@ impl Rank {
             Ties::Oldest => p.rows.partition_point(|(k, _, _)| k.row() <= sort.row()),
             Ties::Newest => p.rows.partition_point(|(k, _, _)| k.row() < sort.row()),
         };
+        self.bytes += kept_bytes(&sort, &row);
         p.rows.insert(at, (sort, seq, row));
-        if self.append_only && self.window_end.is_none() {
-            p.rows.truncate(self.hi as usize);
+        if self.append_only && self.window_end.is_none() && p.rows.len() > self.hi as usize {
+            for (s, _, r) in p.rows.drain(self.hi as usize..) {
+                self.bytes -= kept_bytes(&s, &r);
+            }
         }
     }
 
@@ -247,7 +257,8 @@ impl Operator for Rank {
                     continue;
                 };
                 if let Some(i) = p.rows.iter().position(|(_, _, x)| x.row() == me) {
-                    p.rows.remove(i);
+                    let (s, _, r) = p.rows.remove(i);
+                    self.bytes -= kept_bytes(&s, &r);
                 }
             } else {
                 self.parts.entry(part.clone()).or_default();
@@ -276,6 +287,9 @@ impl Operator for Rank {
                 self.diff(&part, &mut changes);
                 let p = self.parts.remove(&part).expect("partition of a window");
                 debug_assert_eq!(p.end, end);
+                for (s, _, r) in &p.rows {
+                    self.bytes -= kept_bytes(s, r);
+                }
             }
         }
         self.emit(changes, out)
@@ -287,6 +301,10 @@ impl Operator for Rank {
 
     fn state_rows(&self) -> usize {
         self.parts.values().map(|p| p.rows.len()).sum()
+    }
+
+    fn state_bytes(&self) -> usize {
+        self.bytes
     }
 }
 
@@ -310,6 +328,7 @@ pub(crate) struct FirstOnTime {
     timers: BTreeMap<i64, Vec<Box<[u8]>>>,
     wm: i64,
     late: u64,
+    bytes: usize,
 }
 
 impl FirstOnTime {
@@ -332,6 +351,7 @@ impl FirstOnTime {
             timers: BTreeMap::new(),
             wm: i64::MIN,
             late: 0,
+            bytes: 0,
         }
     }
 }
@@ -356,7 +376,11 @@ impl Operator for FirstOnTime {
             }
             let better = self.best.get(&key).is_none_or(|(bt, _)| t < *bt);
             if better {
-                self.best.insert(key.clone(), (t, rrow.row(r).owned()));
+                let row = rrow.row(r).owned();
+                self.bytes += row.row().data().len() + 2 * key.len() + super::ops::ENTRY_OVERHEAD;
+                if let Some((_, old)) = self.best.insert(key.clone(), (t, row)) {
+                    self.bytes -= old.row().data().len() + key.len();
+                }
                 self.timers.entry(t).or_default().push(key);
             }
         }
@@ -375,6 +399,7 @@ impl Operator for FirstOnTime {
                 if let Some((bt, _)) = self.best.get(&key) {
                     if *bt <= wm {
                         let (_, row) = self.best.remove(&key).expect("present");
+                        self.bytes -= row.row().data().len();
                         rows.push(row);
                         self.done.insert(key);
                     }
@@ -398,5 +423,9 @@ impl Operator for FirstOnTime {
 
     fn state_rows(&self) -> usize {
         self.best.len() + self.done.len()
+    }
+
+    fn state_bytes(&self) -> usize {
+        self.bytes
     }
 }

@@ -8,3 +8,4 @@ CREATE TABLE ord (oid INT, k STRING, amt INT, ots TIMESTAMP(3), WATERMARK FOR ot
   WITH ('connector' = 'filesystem', 'path' = '{dir}/orders.csv', 'format' = 'csv');
 CREATE TABLE dim (k STRING, name STRING, w INT)
   WITH ('connector' = 'filesystem', 'path' = '{dir}/dims.csv', 'format' = 'csv');
+CREATE VIEW evord AS SELECT e.id, e.ts, o.oid, o.amt FROM ev e JOIN ord o ON e.k = o.k AND o.ots BETWEEN e.ts - INTERVAL '2' SECOND AND e.ts + INTERVAL '1' SECOND;

@@ -72,3 +72,21 @@ SELECT CAST(window_start AS STRING), k, id FROM (SELECT *, ROW_NUMBER() OVER (PA
 SELECT id, v FROM ev ORDER BY v DESC, id LIMIT 5;
 -- name: limit_only
 SELECT id, k FROM ev WHERE v > 5 LIMIT 4;
+-- name: semi_in
+SELECT id, k FROM ev WHERE k IN (SELECT k FROM dim WHERE w >= 2) AND id < 30;
+-- name: semi_exists_correlated
+SELECT e.id, e.v FROM ev e WHERE EXISTS (SELECT 1 FROM ord o WHERE o.k = e.k AND o.amt > e.v * 4);
+-- name: anti_not_exists
+SELECT e.id, e.k FROM ev e WHERE NOT EXISTS (SELECT 1 FROM dim d WHERE d.k = e.k);
+-- name: scalar_subquery
+SELECT e.k, COUNT(*) FROM ev e WHERE e.v * 5 > (SELECT AVG(o.amt) FROM ord o WHERE o.k = e.k) GROUP BY e.k;
+-- name: scalar_subquery_uncorrelated
+SELECT k, COUNT(*) FROM ev WHERE v > (SELECT AVG(amt) / 5 FROM ord) AND id < 10 GROUP BY k;
+-- name: interval_join_left
+SELECT e.id, o.oid FROM (SELECT * FROM ev WHERE id NOT IN (13, 26, 39, 52)) e LEFT JOIN (SELECT * FROM ord WHERE oid NOT IN (9, 27, 36)) o ON e.k = o.k AND o.ots BETWEEN e.ts - INTERVAL '1' SECOND AND e.ts + INTERVAL '2' SECOND;
+-- name: interval_join_right_strict
+SELECT e.id, o.oid FROM (SELECT * FROM ev WHERE id NOT IN (13, 26, 39, 52)) e RIGHT JOIN (SELECT * FROM ord WHERE oid NOT IN (9, 27, 36)) o ON e.k = o.k AND e.ts > o.ots AND e.ts < o.ots + INTERVAL '3' SECOND;
+-- name: interval_join_full
+SELECT e.id, o.oid FROM (SELECT * FROM ev WHERE id NOT IN (13, 26, 39, 52)) e FULL JOIN (SELECT * FROM ord WHERE oid NOT IN (9, 27, 36)) o ON e.k = o.k AND e.ts BETWEEN o.ots - INTERVAL '0.5' SECOND AND o.ots + INTERVAL '0.5' SECOND;
+-- name: interval_join_then_window
+SELECT CAST(window_start AS STRING), COUNT(*), SUM(amt) FROM TABLE(TUMBLE(TABLE evord, DESCRIPTOR(ts), INTERVAL '10' SECOND)) GROUP BY window_start, window_end;
