@@ -291,16 +291,7 @@ async fn execute(
                 log: log_fn.clone(),
             };
             let commit = p.sink.write(stream, ctx).await.map_err(exec_err)?;
-            let (rows, _) = p.counter.get();
-            log(
-                events,
-                LogLevel::Info,
-                format!(
-                    "INSERT INTO {}: {rows} rows in {:.3}s",
-                    p.target,
-                    t0.elapsed().as_secs_f64()
-                ),
-            );
+            log_insert(events, &p, t0);
             Ok(Some(commit))
         }
         Work::Query(plan) => {
@@ -500,6 +491,12 @@ async fn stream_insert_run(
     };
     let commit = commit.map_err(exec_err)?;
     log_stats(events, &stats);
+    log_insert(events, &p, t0);
+    Ok(commit)
+}
+
+/// Logs "INSERT INTO t: N rows in Xs" for an INSERT that ran since `t0`.
+fn log_insert(events: &EventSender, p: &PlannedInsert, t0: Instant) {
     let (rows, _) = p.counter.get();
     log(
         events,
@@ -510,7 +507,6 @@ async fn stream_insert_run(
             t0.elapsed().as_secs_f64()
         ),
     );
-    Ok(commit)
 }
 
 /// Maps every batch onto the sink's declared schema: query columns cast (failing on values that

@@ -57,12 +57,13 @@ pub(crate) struct PlannedInsert {
 }
 
 /// Flink configuration keys the embedded engine acts on.
-const KNOWN_OPTIONS: [&str; 5] = [
+const KNOWN_OPTIONS: [&str; 6] = [
     "parallelism.default",
     "table.dml-sync",
     "execution.runtime-mode",
     "table.local-time-zone",
     "pipeline.auto-watermark-interval",
+    "table.exec.state.ttl",
 ];
 
 pub(crate) struct ScriptSession {
@@ -353,13 +354,28 @@ impl ScriptSession {
     /// Registers `def.name` as a [`StreamTable`] reading `inner` (with the watermark
     /// expression as a last column when `def` declares one).
     async fn register_stream(&mut self, def: &TableDef, inner: &str) -> Result<(), SqlError> {
-        let (text, pos) = match &def.watermark {
-            Some(w) => (
+        // Without a watermark, a `PROCTIME()` column is the time attribute: its value is the
+        // watermark (the wall clock).
+        let proctime = if def.watermark.is_none() {
+            def.computed.iter().find(|c| {
+                let e: String = c.expr.sql.split_whitespace().collect();
+                e.eq_ignore_ascii_case("PROCTIME()")
+            })
+        } else {
+            None
+        };
+        let (text, pos) = match (&def.watermark, proctime) {
+            (Some(w), _) => (
                 format!("SELECT *, ({}) AS `__scaleph_wm` FROM `{inner}`", w.expr),
                 w.pos,
             ),
-            None => (format!("SELECT * FROM `{inner}`"), def.pos),
+            (None, Some(p)) => (
+                format!("SELECT *, `{}` AS `__scaleph_wm` FROM `{inner}`", p.name),
+                p.pos,
+            ),
+            (None, None) => (format!("SELECT * FROM `{inner}`"), def.pos),
         };
+        let marked = def.watermark.is_some() || proctime.is_some();
         let q = QueryText { sql: text, pos };
         let text = functions::flink_syntax(&q.sql);
         let mut stmt = Parser::new(&GenericDialect {})
@@ -379,7 +395,7 @@ impl ScriptSession {
                 )
             })?;
         let all = plan.schema().as_arrow().clone();
-        let width = all.fields().len() - usize::from(def.watermark.is_some());
+        let width = all.fields().len() - usize::from(marked);
         let schema = Arc::new(
             all.project(&(0..width).collect::<Vec<_>>())
                 .map_err(|e| SqlError::invalid(pos, e.to_string()))?,
@@ -404,13 +420,21 @@ impl ScriptSession {
                 }
                 Some(i)
             }
-            None => None,
+            None => match proctime {
+                Some(p) => Some(
+                    schema
+                        .index_of(&p.name)
+                        .map_err(|e| SqlError::invalid(p.pos, e.to_string()))?,
+                ),
+                None => None,
+            },
         };
         let table = crate::stream::plan::StreamTable {
             name: def.name.clone(),
             schema,
             plan,
             rowtime,
+            proctime: proctime.is_some(),
         };
         self.ctx
             .register_table(def.name.as_str(), Arc::new(table))
@@ -434,6 +458,14 @@ impl ScriptSession {
             .get("pipeline.auto-watermark-interval")
             .and_then(|v| crate::config::parse_duration(v))
             .unwrap_or(std::time::Duration::from_millis(200))
+    }
+
+    /// `table.exec.state.ttl` (Flink's default 0: state is kept forever → `None`).
+    pub(crate) fn state_ttl(&self) -> Option<std::time::Duration> {
+        self.options
+            .get("table.exec.state.ttl")
+            .and_then(|v| crate::config::parse_duration(v))
+            .filter(|d| !d.is_zero())
     }
 
     /// The streaming dataflow of `plan` (a query of this session), checked for what streaming
@@ -467,7 +499,9 @@ impl ScriptSession {
         let decorrelated = datafusion::optimizer::Optimizer::with_rules(rules)
             .optimize(analyzed, &context, |_, _| {})
             .map_err(|e| plan_error(e, q))?;
-        crate::stream::plan::Translator::new(&state, q).translate(&decorrelated)
+        crate::stream::plan::Translator::new(&state, q)
+            .with_state_ttl(self.state_ttl())
+            .translate(&decorrelated)
     }
 
     /// Registers `def`'s connector table as `__scaleph_physical_<name>` and `def.name` as the

@@ -49,6 +49,39 @@ async fn run(script: String) -> Result<Vec<String>, String> {
     Ok(lines)
 }
 
+type Job = tokio::task::JoinHandle<Result<scaleph_engine::RunSummary, scaleph_engine::EngineError>>;
+
+/// Starts `script` as an unbounded streaming job; its events arrive on the receiver.
+fn spawn(
+    name: &str,
+    script: String,
+) -> (
+    Job,
+    tokio::sync::mpsc::UnboundedReceiver<RunEvent>,
+    CancellationToken,
+) {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let cancel = CancellationToken::new();
+    let spec = JobSpec {
+        name: name.into(),
+        script,
+        settings: streaming(),
+    };
+    let job = tokio::spawn({
+        let cancel = cancel.clone();
+        async move { EmbeddedEngine::new().run(spec, tx, cancel).await }
+    });
+    (job, rx, cancel)
+}
+
+/// Cancels a job started by [`spawn`] and waits for it to end.
+async fn stop(job: Job, cancel: CancellationToken) {
+    cancel.cancel();
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(10), job)
+        .await
+        .expect("cancelled in time");
+}
+
 /// The final rows of a printed changelog: `+I`/`+U` add a row, `-U`/`-D` remove one.
 fn materialise(lines: &[String]) -> Result<Vec<Vec<String>>, String> {
     let mut rows: Vec<Vec<String>> = Vec::new();
@@ -192,17 +225,7 @@ async fn unsupported_streaming_constructs_are_refused_with_position() {
 #[tokio::test]
 async fn unbounded_datagen_streams_until_cancelled() {
     let script = "CREATE TABLE g (id BIGINT) WITH ('connector' = 'datagen', 'rows-per-second' = '1000');\nSELECT COUNT(*) FROM g;".to_string();
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let cancel = CancellationToken::new();
-    let spec = JobSpec {
-        name: "unbounded".into(),
-        script,
-        settings: streaming(),
-    };
-    let job = tokio::spawn({
-        let cancel = cancel.clone();
-        async move { EmbeddedEngine::new().run(spec, tx, cancel).await }
-    });
+    let (job, mut rx, cancel) = spawn("unbounded", script);
     // Updates of the running count arrive while the job runs.
     let mut updates = 0;
     while updates < 5 {
@@ -216,10 +239,7 @@ async fn unbounded_datagen_streams_until_cancelled() {
         !job.is_finished(),
         "an unbounded job does not finish by itself"
     );
-    cancel.cancel();
-    let _ = tokio::time::timeout(std::time::Duration::from_secs(10), job)
-        .await
-        .expect("cancelled in time");
+    stop(job, cancel).await;
 }
 
 /// `execution.runtime-mode` = `streaming`.
@@ -258,4 +278,50 @@ async fn unbounded_state_fails_at_the_memory_limit() {
         err.contains("operator state") && err.contains("exceeds the query memory limit"),
         "{err}"
     );
+}
+
+/// `PROCTIME()` as the time attribute: a bounded source's processing-time windows all close
+/// when it ends (every row counted once); an unbounded source's close on the wall clock.
+#[tokio::test]
+async fn proctime_windows_close_on_the_clock() {
+    let bounded = "CREATE TABLE g (id BIGINT, pt AS PROCTIME()) WITH ('connector' = 'datagen', 'number-of-rows' = '500');\nSELECT COUNT(*), SUM(c) FROM (SELECT window_start, COUNT(*) AS c FROM TABLE(TUMBLE(TABLE g, DESCRIPTOR(pt), INTERVAL '1' SECOND)) GROUP BY window_start, window_end);".to_string();
+    let rows =
+        materialise(&run(bounded).await.expect("bounded proctime job")).expect("a changelog");
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(
+        rows[0][1], "500",
+        "every row in exactly one window: {rows:?}"
+    );
+
+    let script = "CREATE TABLE g (id BIGINT, pt AS PROCTIME()) WITH ('connector' = 'datagen', 'rows-per-second' = '2000');\nSELECT CAST(window_end AS STRING), COUNT(*) FROM TABLE(TUMBLE(TABLE g, DESCRIPTOR(pt), INTERVAL '1' SECOND)) GROUP BY window_start, window_end;".to_string();
+    let (job, mut rx, cancel) = spawn("proctime", script);
+    let mut windows = Vec::new();
+    while windows.len() < 2 {
+        match tokio::time::timeout(std::time::Duration::from_secs(20), rx.recv()).await {
+            Ok(Some(RunEvent::Log(LogLevel::Stdout, l))) if l.starts_with("+I[") => windows.push(l),
+            Ok(Some(_)) => {}
+            other => panic!("no processing-time window closed: {other:?}"),
+        }
+    }
+    assert_ne!(windows[0], windows[1], "two different windows closed");
+    assert!(!job.is_finished(), "an unbounded job keeps running");
+    stop(job, cancel).await;
+}
+
+/// `table.exec.state.ttl`: a group not updated for longer than the TTL is forgotten, and its
+/// key's next row starts it anew (`+I`), as Flink drops expired state.
+#[tokio::test]
+async fn state_ttl_forgets_idle_groups() {
+    let script = "SET 'table.exec.state.ttl' = '100 ms';\nCREATE TABLE g (k INT) WITH ('connector' = 'datagen', 'rows-per-second' = '4', 'fields.k.min' = '1', 'fields.k.max' = '1');\nSELECT k, COUNT(*) FROM g GROUP BY k;".to_string();
+    let (job, mut rx, cancel) = spawn("ttl", script);
+    // Rows come every 250 ms: each finds its group expired and starts it again.
+    let mut fresh = 0;
+    while fresh < 3 {
+        match tokio::time::timeout(std::time::Duration::from_secs(20), rx.recv()).await {
+            Ok(Some(RunEvent::Log(LogLevel::Stdout, l))) if l == "+I[1, 1]" => fresh += 1,
+            Ok(Some(_)) => {}
+            other => panic!("the group was not forgotten: {other:?}"),
+        }
+    }
+    stop(job, cancel).await;
 }

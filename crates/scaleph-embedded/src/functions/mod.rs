@@ -42,8 +42,9 @@
 //! Rejected with `unsupported: … — run it on a Flink cluster` (not implemented here yet, or they
 //! need streaming): `COLLECT` (MULTISET), `PRINTF`, `ENCODE`/`DECODE`, `TYPEOF`, `GROUP_ID`,
 //! `GROUPING_ID`, SQL/JSON clauses `… ON ERROR/EMPTY`, `WRAPPER` and `RETURNING` types other
-//! than INT/DOUBLE/BOOLEAN/STRING, `PROCTIME`, `CURRENT_WATERMARK`, `TUMBLE`, `HOP`,
-//! `CUMULATE`, `SESSION` and their `_START`/`_END`/`_ROWTIME` helpers, `MATCH_RECOGNIZE`,
+//! than INT/DOUBLE/BOOLEAN/STRING, `CURRENT_WATERMARK`, legacy group windows `TUMBLE(ts, …)`,
+//! `HOP`, `CUMULATE`, `SESSION` and their `_START`/`_END`/`_ROWTIME` helpers (the window TVFs
+//! run; `PROCTIME()` is implemented in `temporal`), `MATCH_RECOGNIZE`,
 //! `FOR SYSTEM_TIME AS OF`, `LATERAL TABLE`.
 //!
 //! Known differences that remain (not silent, documented): `AVG(DECIMAL(p, s))` has Flink's
@@ -96,7 +97,7 @@ use collection::{CollectionFn, CollectionUdf};
 use compat::{CompatFn, CompatUdf};
 use json::{JsonFn, JsonUdf, Returning};
 pub(crate) use syntax::flink_syntax;
-use temporal::{TimeFn, TimeUdf};
+use temporal::{Proctime, TimeFn, TimeUdf};
 use url::{UrlFn, UrlUdf};
 
 /// Rejects Flink constructs the embedded engine does not run, by scanning the query's tokens.
@@ -135,7 +136,6 @@ pub(crate) fn check_unsupported(q: &QueryText) -> Result<(), SqlError> {
                 | "SESSION_START"
                 | "SESSION_END"
                 | "SESSION_ROWTIME"
-                | "PROCTIME"
                 | "CURRENT_WATERMARK"
         );
         // `TUMBLE(`, `HOP(`, `CUMULATE(` outside `TABLE(…)`: Flink's legacy group windows.
@@ -1052,6 +1052,7 @@ pub(crate) fn register(ctx: &SessionContext) {
     ] {
         ctx.register_udf(ScalarUDF::new_from_impl(TimeUdf::new(k)));
     }
+    ctx.register_udf(ScalarUDF::new_from_impl(Proctime::new()));
     for k in [
         CompatFn::RegexpExtract,
         CompatFn::Hex,

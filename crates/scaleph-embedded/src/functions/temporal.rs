@@ -439,3 +439,48 @@ impl ScalarUDFImpl for TimeUdf {
         Ok(ColumnarValue::Array(out))
     }
 }
+
+/// `PROCTIME()`: the processing time, as `TIMESTAMP_LTZ(3)` (epoch ms, UTC). Volatile: every
+/// batch reads the clock when it is evaluated (a streaming source's rows, when they are read).
+/// In streaming mode a `PROCTIME()` column of a table without a watermark is its time
+/// attribute (windows over it close on the wall clock).
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub(crate) struct Proctime {
+    signature: Signature,
+}
+
+impl Proctime {
+    /// The UDF.
+    pub(crate) fn new() -> Self {
+        Self {
+            signature: Signature::exact(vec![], Volatility::Volatile),
+        }
+    }
+}
+
+impl ScalarUDFImpl for Proctime {
+    fn name(&self) -> &str {
+        "proctime"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _args: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Timestamp(
+            TimeUnit::Millisecond,
+            Some(Arc::from("UTC")),
+        ))
+    }
+
+    fn invoke_with_args(&self, _args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let now = chrono::Utc::now().timestamp_millis();
+        Ok(ColumnarValue::Scalar(
+            datafusion::common::ScalarValue::TimestampMillisecond(
+                Some(now),
+                Some(Arc::from("UTC")),
+            ),
+        ))
+    }
+}

@@ -31,6 +31,8 @@ enum Ev {
 struct Src {
     node: usize,
     watermark: bool,
+    /// Processing time: the watermark follows the clock between rows too.
+    proctime: bool,
     /// Largest watermark value seen.
     pending: i64,
     /// Last watermark emitted.
@@ -147,6 +149,7 @@ pub(crate) async fn drive(
         srcs.push(Src {
             node: s.node,
             watermark: s.watermark,
+            proctime: s.proctime,
             pending: i64::MIN,
             emitted: i64::MIN,
         });
@@ -178,7 +181,11 @@ pub(crate) async fn drive(
             tokio::select! {
                 ev = streams.next() => ev,
                 _ = tick.tick() => {
+                    let now = chrono::Utc::now().timestamp_millis();
                     for s in &mut srcs {
+                        if s.proctime && s.emitted != i64::MAX {
+                            s.pending = s.pending.max(now);
+                        }
                         if s.pending > s.emitted {
                             s.emitted = s.pending;
                             let (node, wm) = (s.node, s.pending);

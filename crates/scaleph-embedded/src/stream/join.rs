@@ -28,6 +28,8 @@ use std::sync::Arc;
 struct Entry {
     row: OwnedRow,
     assoc: u32,
+    /// When it was stored (`table.exec.state.ttl`).
+    written: std::time::Instant,
 }
 
 /// One input of a [`Join`].
@@ -87,6 +89,9 @@ pub(crate) struct Join {
     pub(crate) pairs: SchemaRef,
     /// `Some(false)`: semi join; `Some(true)`: anti join.
     pub(crate) semi: Option<bool>,
+    /// `table.exec.state.ttl`: a stored row older than this is gone (not matched, dropped).
+    pub(crate) ttl: Option<std::time::Duration>,
+    last_sweep: std::time::Instant,
     /// Common types of the join keys.
     key_types: Vec<DataType>,
     keys: Option<RowConverter>,
@@ -116,6 +121,8 @@ impl Join {
             pairs: schema.clone(),
             schema,
             semi: None,
+            ttl: None,
+            last_sweep: std::time::Instant::now(),
             key_types,
             keys: None,
         }
@@ -293,6 +300,7 @@ impl Join {
                     self.sides[0].state.entry(key).or_default().push(Entry {
                         row: me,
                         assoc: matched.len() as u32,
+                        written: std::time::Instant::now(),
                     });
                 } else {
                     self.remove(0, &key, &me);
@@ -327,11 +335,11 @@ impl Join {
             }
             if accumulate {
                 self.sides[1].bytes += entry_bytes(&key, &me);
-                self.sides[1]
-                    .state
-                    .entry(key)
-                    .or_default()
-                    .push(Entry { row: me, assoc: 0 });
+                self.sides[1].state.entry(key).or_default().push(Entry {
+                    row: me,
+                    assoc: 0,
+                    written: std::time::Instant::now(),
+                });
             } else {
                 self.remove(1, &key, &me);
             }
@@ -356,9 +364,35 @@ impl Join {
         let Some(entries) = self.sides[1 - s].state.get(key) else {
             return Ok(Vec::new());
         };
+        let fresh = |e: &Entry| self.ttl.is_none_or(|ttl| e.written.elapsed() <= ttl);
         let cands: Vec<OwnedRow> = entries.iter().map(|e| e.row.clone()).collect();
         let ok = self.matching(s, batch, r, &cands)?;
-        Ok((0..entries.len()).filter(|&i| ok[i]).collect())
+        Ok((0..entries.len())
+            .filter(|&i| ok[i] && fresh(&entries[i]))
+            .collect())
+    }
+
+    /// Drops the rows stored longer than the state TTL (at most once per TTL period).
+    fn sweep(&mut self) {
+        let Some(ttl) = self.ttl else { return };
+        if self.last_sweep.elapsed() < ttl {
+            return;
+        }
+        self.last_sweep = std::time::Instant::now();
+        for side in &mut self.sides {
+            let mut freed = 0;
+            side.state.retain(|key, entries| {
+                entries.retain(|e| {
+                    let keep = e.written.elapsed() <= ttl;
+                    if !keep {
+                        freed += entry_bytes(key, &e.row);
+                    }
+                    keep
+                });
+                !entries.is_empty()
+            });
+            side.bytes -= freed;
+        }
     }
 
     /// Removes one stored row equal to `row` under `key` from side `s`.
@@ -378,6 +412,7 @@ impl Join {
 
 impl Operator for Join {
     fn process(&mut self, input: usize, c: Chunk, out: &mut Vec<Chunk>) -> Result<()> {
+        self.sweep();
         let s = input.min(1);
         let o = 1 - s;
         let batch = c.batch.clone();
@@ -441,6 +476,7 @@ impl Operator for Join {
                 self.sides[s].state.entry(key).or_default().push(Entry {
                     row: me,
                     assoc: matched.len() as u32,
+                    written: std::time::Instant::now(),
                 });
             } else {
                 self.remove(s, &key, &me);

@@ -200,6 +200,8 @@ struct Group {
     last: Option<Vec<ScalarValue>>,
     /// Bytes counted for this group in [`Aggregate::bytes`].
     bytes: usize,
+    /// When a row last updated it (`table.exec.state.ttl`).
+    written: std::time::Instant,
 }
 
 /// A grouped aggregation (Flink's `GroupAggregate` / `WindowAggregate`).
@@ -223,6 +225,11 @@ pub(crate) struct Aggregate {
     wm: i64,
     late: u64,
     bytes: usize,
+    /// `table.exec.state.ttl` of a group aggregate: a group not updated for this long is
+    /// dropped silently (Flink's `OnCreateAndWrite`, `NeverReturnExpired`); its key's next row
+    /// starts it anew (`+I`).
+    pub(crate) ttl: Option<std::time::Duration>,
+    last_sweep: std::time::Instant,
 }
 
 impl Aggregate {
@@ -245,6 +252,32 @@ impl Aggregate {
             wm: i64::MIN,
             late: 0,
             bytes: 0,
+            ttl: None,
+            last_sweep: std::time::Instant::now(),
+        }
+    }
+
+    /// Whether group `s` outlived the state TTL.
+    fn expired(&self, s: usize) -> bool {
+        self.ttl.is_some_and(|ttl| {
+            self.slots[s]
+                .as_ref()
+                .is_some_and(|g| g.written.elapsed() > ttl)
+        })
+    }
+
+    /// Drops every expired group (at most once per TTL period).
+    fn sweep(&mut self) {
+        let Some(ttl) = self.ttl else { return };
+        if self.last_sweep.elapsed() < ttl {
+            return;
+        }
+        self.last_sweep = std::time::Instant::now();
+        let dead: Vec<usize> = (0..self.slots.len())
+            .filter(|&s| self.slots[s].is_some() && self.expired(s))
+            .collect();
+        for s in dead {
+            self.release(s);
         }
     }
 
@@ -273,6 +306,7 @@ impl Aggregate {
             count: 0,
             last: None,
             bytes,
+            written: std::time::Instant::now(),
         };
         let s = match self.free.pop() {
             Some(s) => {
@@ -407,18 +441,28 @@ impl Operator for Aggregate {
             return Ok(());
         }
         // Group aggregate: one change per input row, in order.
+        self.sweep();
+        let now = std::time::Instant::now();
         let mut emitted: Vec<(RowKind, Vec<ScalarValue>)> = Vec::new();
         for r in 0..n {
             let kind = c.kinds.as_ref().map_or(0, |k| k[r]);
             let retract = kind == RowKind::UpdateBefore as u8 || kind == RowKind::Delete as u8;
             let key = key_of(r);
-            let s = match self.groups.get(key) {
-                Some(&s) => s,
+            let live = match self.groups.get(key) {
+                Some(&s) if self.expired(s) => {
+                    self.release(s);
+                    None
+                }
+                other => other.copied(),
+            };
+            let s = match live {
+                Some(s) => s,
                 // Retracting a row of a group that does not exist: ignored, as in Flink.
                 None if retract => continue,
                 None => self.slot(key, &keys, r, 0)?,
             };
             let g = self.slots[s].as_mut().expect("live group");
+            g.written = now;
             for (i, acc) in g.accs.iter_mut().enumerate() {
                 if !passes(i, r) {
                     continue;

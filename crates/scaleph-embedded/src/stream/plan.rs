@@ -32,8 +32,10 @@ pub(crate) struct StreamTable {
     pub(crate) name: String,
     pub(crate) schema: SchemaRef,
     pub(crate) plan: LogicalPlan,
-    /// Index of the rowtime column (the one `WATERMARK FOR` names).
+    /// Index of the time attribute: the column `WATERMARK FOR` names, or a `PROCTIME()` column.
     pub(crate) rowtime: Option<usize>,
+    /// The time attribute is processing time (its watermark follows the wall clock).
+    pub(crate) proctime: bool,
 }
 
 #[async_trait]
@@ -66,6 +68,8 @@ pub(crate) struct SourceSpec {
     pub(crate) plan: LogicalPlan,
     /// The plan's last column is the watermark expression's value (not passed on).
     pub(crate) watermark: bool,
+    /// The watermark is processing time: it also advances with the clock.
+    pub(crate) proctime: bool,
     /// The node the source's rows enter.
     pub(crate) node: usize,
 }
@@ -108,6 +112,8 @@ pub(crate) struct Translator<'a> {
     sources: Vec<SourceSpec>,
     /// The `Window` node a Top-N filter above it bounds, with its rank range.
     pending_rank: Option<(*const datafusion::logical_expr::Window, u64, u64)>,
+    /// `table.exec.state.ttl`: how long group and regular-join state lives after its last write.
+    ttl: Option<std::time::Duration>,
 }
 
 /// `line:column: unsupported: <what> in streaming mode — run it on a Flink cluster`, at the
@@ -173,7 +179,14 @@ impl<'a> Translator<'a> {
             nodes: Vec::new(),
             sources: Vec::new(),
             pending_rank: None,
+            ttl: None,
         }
+    }
+
+    /// Applies `table.exec.state.ttl` to the operators that keep state per key.
+    pub(crate) fn with_state_ttl(mut self, ttl: Option<std::time::Duration>) -> Self {
+        self.ttl = ttl;
+        self
     }
 
     /// Translates `plan` (analysed, not optimised).
@@ -232,6 +245,7 @@ impl<'a> Translator<'a> {
                 self.sources.push(SourceSpec {
                     plan: t.plan.clone(),
                     watermark: t.rowtime.is_some(),
+                    proctime: t.proctime,
                     node,
                 });
                 Ok(Props {
@@ -245,6 +259,7 @@ impl<'a> Translator<'a> {
                 self.sources.push(SourceSpec {
                     plan: plan.clone(),
                     watermark: false,
+                    proctime: false,
                     node,
                 });
                 Ok(Props {
@@ -529,10 +544,11 @@ impl<'a> Translator<'a> {
                 )
             }
         };
-        let node = self.add(
-            Box::new(Aggregate::new(keys, calls, schema, window_end)),
-            &[input.node],
-        );
+        let mut agg = Aggregate::new(keys, calls, schema, window_end);
+        if window_end.is_none() {
+            agg.ttl = self.ttl;
+        }
+        let node = self.add(Box::new(agg), &[input.node]);
         if window_end.is_some() {
             // Window properties stay with the window's keys; `window_time` is a time attribute.
             let wt = key_col(input.window_time);
@@ -962,10 +978,9 @@ impl Translator<'_> {
                 .collect();
             format!("Join(joinType=[{flink}], where=[{}])", cond.join(" AND "))
         };
-        let node = self.add(
-            Box::new(Join::new(lside, rside, key_types, condition, schema)),
-            &[left.node, right.node],
-        );
+        let mut join = Join::new(lside, rside, key_types, condition, schema);
+        join.ttl = self.ttl;
+        let node = self.add(Box::new(join), &[left.node, right.node]);
         Ok(Props {
             node,
             updating,
