@@ -591,7 +591,7 @@ impl ScriptSession {
             return Err(SqlError::invalid(q.pos, "expected a single query"));
         }
         let mut stmt = stmts.remove(0);
-        crate::windows::rewrite(&mut stmt, q.pos)?;
+        crate::windows::rewrite(&mut stmt, q.pos, self.streaming())?;
         crate::config::check_depth(&stmt, self.limits.max_expression_depth, q.pos)?;
         crate::support::check_query(&stmt, q.pos)?;
         self.open_sources(&stmt).await?;

@@ -40,6 +40,10 @@ pub(crate) const WINDOW_ADD: &str = "scaleph_window_add";
 const TUMBLE_START: &str = "scaleph_tumble_start";
 const HOP_STARTS: &str = "scaleph_hop_starts";
 const CUMULATE_ENDS: &str = "scaleph_cumulate_ends";
+/// `scaleph_session_end(ts, gap_ms, partition columns…)`: a row's own session window end
+/// (`ts + gap`); the streaming engine merges sessions and reads the gap and partition columns
+/// from the call.
+pub(crate) const SESSION_END: &str = "scaleph_session_end";
 
 /// Rewrites every window TVF in `stmt` (see the module docs); `base` is the position of the
 /// statement's first character, for errors.
@@ -47,8 +51,12 @@ const CUMULATE_ENDS: &str = "scaleph_cumulate_ends";
 /// # Errors
 /// A malformed call (unknown or missing argument, a size that is not a one-unit interval
 /// literal, a `CUMULATE` size that is not a multiple of its step, `SESSION`), at the call.
-pub(crate) fn rewrite(stmt: &mut Statement, base: Pos) -> Result<(), SqlError> {
-    let mut v = Tvf { base, err: None };
+pub(crate) fn rewrite(stmt: &mut Statement, base: Pos, streaming: bool) -> Result<(), SqlError> {
+    let mut v = Tvf {
+        base,
+        streaming,
+        err: None,
+    };
     let _ = stmt.visit(&mut v);
     match v.err {
         Some(e) => Err(e),
@@ -63,6 +71,7 @@ pub(crate) fn register(ctx: &SessionContext) {
         Kind::TumbleStart,
         Kind::HopStarts,
         Kind::CumulateEnds,
+        Kind::SessionEnd,
     ] {
         ctx.register_udf(ScalarUDF::new_from_impl(WindowUdf::new(k)));
     }
@@ -70,6 +79,8 @@ pub(crate) fn register(ctx: &SessionContext) {
 
 struct Tvf {
     base: Pos,
+    /// `SESSION` windows run in streaming mode only (they merge).
+    streaming: bool,
     err: Option<SqlError>,
 }
 
@@ -80,7 +91,8 @@ impl VisitorMut for Tvf {
         let TableFactor::TableFunction { expr, alias } = t else {
             return ControlFlow::Continue(());
         };
-        match window_table(expr, alias.as_ref().map(|a| a.to_string()), self.base) {
+        let alias = alias.as_ref().map(|a| a.to_string());
+        match window_table(expr, alias, self.base, self.streaming) {
             Ok(Some(derived)) => *t = derived,
             Ok(None) => {}
             Err(e) => {
@@ -106,6 +118,7 @@ fn window_table(
     expr: &Expr,
     alias: Option<String>,
     base: Pos,
+    streaming: bool,
 ) -> Result<Option<TableFactor>, SqlError> {
     let Expr::Function(f) = expr else {
         return Ok(None);
@@ -116,16 +129,36 @@ fn window_table(
         "TUMBLE" => &["DATA", "TIMECOL", "SIZE", "OFFSET"],
         "HOP" => &["DATA", "TIMECOL", "SLIDE", "SIZE", "OFFSET"],
         "CUMULATE" => &["DATA", "TIMECOL", "STEP", "SIZE", "OFFSET"],
-        "SESSION" => {
-            return Err(crate::support::refuse(at, "the SESSION window function"));
+        "SESSION" if !streaming => {
+            return Err(crate::support::refuse(
+                at,
+                "the SESSION window function in batch mode (it runs in streaming mode)",
+            ));
         }
+        "SESSION" => &["DATA", "TIMECOL", "GAP"],
         _ => return Ok(None),
     };
     let FunctionArguments::List(list) = &f.args else {
         return Err(SqlError::invalid(at, format!("{name} needs arguments")));
     };
+    // `PARTITION BY k` of `SESSION` (read as `_p => k` by the syntax pass).
+    let mut partition: Vec<String> = Vec::new();
+    let is_partition = |a: &FunctionArg| matches!(a, FunctionArg::Named { name, .. } if name.value.eq_ignore_ascii_case("_p"));
+    for a in list.args.iter().filter(|a| is_partition(a)) {
+        if let FunctionArg::Named {
+            arg: FunctionArgExpr::Expr(e),
+            ..
+        } = a
+        {
+            match e {
+                Expr::Tuple(items) => partition.extend(items.iter().map(ToString::to_string)),
+                Expr::Nested(inner) => partition.push(inner.to_string()),
+                other => partition.push(other.to_string()),
+            }
+        }
+    }
     let mut args: Vec<Option<&Expr>> = vec![None; params.len()];
-    for (i, a) in list.args.iter().enumerate() {
+    for (i, a) in list.args.iter().filter(|a| !is_partition(a)).enumerate() {
         let (slot, e) = match a {
             FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => (i, e),
             FunctionArg::Named {
@@ -208,8 +241,8 @@ fn window_table(
         })
     };
     let offset = match args[params.len() - 1] {
-        Some(_) => ms(params.len() - 1)?,
-        None => 0,
+        Some(_) if name != "SESSION" => ms(params.len() - 1)?,
+        _ => 0,
     };
     let (ws, we) = match name.as_str() {
         "TUMBLE" => {
@@ -217,6 +250,14 @@ fn window_table(
             (
                 format!("{TUMBLE_START}({timecol}, {size}, {offset})"),
                 format!("{WINDOW_ADD}(window_start, {size})"),
+            )
+        }
+        "SESSION" => {
+            let gap = positive(ms(2)?, "GAP", at)?;
+            let keys: String = partition.iter().map(|k| format!(", {k}")).collect();
+            (
+                timecol.clone(),
+                format!("{SESSION_END}(window_start, {gap}{keys})"),
             )
         }
         "HOP" => {
@@ -317,6 +358,7 @@ enum Kind {
     TumbleStart,
     HopStarts,
     CumulateEnds,
+    SessionEnd,
 }
 
 #[derive(Debug, PartialEq, Eq, Hash)]
@@ -351,6 +393,7 @@ impl ScalarUDFImpl for WindowUdf {
             Kind::TumbleStart => TUMBLE_START,
             Kind::HopStarts => HOP_STARTS,
             Kind::CumulateEnds => CUMULATE_ENDS,
+            Kind::SessionEnd => SESSION_END,
         }
     }
 
@@ -368,13 +411,19 @@ impl ScalarUDFImpl for WindowUdf {
             );
         }
         let mut v = vec![ms_ts()];
+        if self.kind == Kind::SessionEnd {
+            // The gap, then the partition columns as they are.
+            v.push(DataType::Int64);
+            v.extend(t.iter().skip(2).cloned());
+            return Ok(v);
+        }
         v.extend(std::iter::repeat_n(DataType::Int64, t.len() - 1));
         Ok(v)
     }
 
     fn return_type(&self, _t: &[DataType]) -> Result<DataType> {
         Ok(match self.kind {
-            Kind::Add | Kind::TumbleStart => ms_ts(),
+            Kind::Add | Kind::TumbleStart | Kind::SessionEnd => ms_ts(),
             Kind::HopStarts | Kind::CumulateEnds => {
                 DataType::List(Arc::new(Field::new("item", ms_ts(), true)))
             }
@@ -383,7 +432,12 @@ impl ScalarUDFImpl for WindowUdf {
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let n = args.number_rows;
-        let consts: Vec<i64> = args.args[1..]
+        let last = if self.kind == Kind::SessionEnd {
+            2.min(args.args.len())
+        } else {
+            args.args.len()
+        };
+        let consts: Vec<i64> = args.args[1..last]
             .iter()
             .map(|a| match a {
                 ColumnarValue::Scalar(ScalarValue::Int64(Some(v))) => Ok(*v),
@@ -394,7 +448,9 @@ impl ScalarUDFImpl for WindowUdf {
         let ts = ts.as_primitive::<TimestampMillisecondType>();
         let out: ArrayRef =
             match self.kind {
-                Kind::Add => Arc::new(ts.unary::<_, TimestampMillisecondType>(|v| v + consts[0])),
+                Kind::Add | Kind::SessionEnd => {
+                    Arc::new(ts.unary::<_, TimestampMillisecondType>(|v| v + consts[0]))
+                }
                 Kind::TumbleStart => Arc::new(ts.unary::<_, TimestampMillisecondType>(|v| {
                     window_start(v, consts[0], consts[1])
                 })),

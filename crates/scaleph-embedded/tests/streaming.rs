@@ -184,6 +184,10 @@ async fn unsupported_streaming_constructs_are_refused_with_position() {
             "SELECT k,\n  SUM(id) OVER (PARTITION BY k ORDER BY ts) FROM ev;",
             "4:11: unsupported: an OVER window",
         ),
+        (
+            "SELECT * FROM\n TABLE(SESSION(TABLE ev, DESCRIPTOR(ts), INTERVAL '1' SECOND));",
+            "4:8: unsupported: SESSION window rows outside a window aggregation",
+        ),
     ];
     for (q, want) in cases {
         let err = EmbeddedEngine::new()

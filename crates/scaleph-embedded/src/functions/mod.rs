@@ -126,8 +126,7 @@ pub(crate) fn check_unsupported(q: &QueryText) -> Result<(), SqlError> {
         let next = words.get(i + 1).map(|x| x.0.as_str());
         let streaming_fn = matches!(
             w.as_str(),
-            "SESSION"
-                | "TUMBLE_START"
+            "TUMBLE_START"
                 | "TUMBLE_END"
                 | "TUMBLE_ROWTIME"
                 | "HOP_START"
@@ -139,7 +138,7 @@ pub(crate) fn check_unsupported(q: &QueryText) -> Result<(), SqlError> {
                 | "CURRENT_WATERMARK"
         );
         // `TUMBLE(`, `HOP(`, `CUMULATE(` outside `TABLE(…)`: Flink's legacy group windows.
-        let legacy_window = matches!(w.as_str(), "TUMBLE" | "HOP" | "CUMULATE")
+        let legacy_window = matches!(w.as_str(), "TUMBLE" | "HOP" | "CUMULATE" | "SESSION")
             && next == Some("(")
             && !(i >= 2 && words[i - 1].0 == "(" && words[i - 2].0 == "TABLE");
         if legacy_window {

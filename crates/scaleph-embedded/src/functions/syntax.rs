@@ -8,7 +8,7 @@
 //! | `JSON_OBJECT(KEY k VALUE v, …)`, `JSON_OBJECTAGG(KEY k VALUE v)` | `…(k , v, …)` |
 //! | `x IS [NOT] JSON [VALUE\|SCALAR\|ARRAY\|OBJECT]` | `x @> 'V'` (`<@` for `NOT`; `S`, `A`, `O`) |
 //! | `TUMBLE(TABLE t, …)` (a table argument) | `TUMBLE(      t, …)` |
-//! | `TUMBLE(TABLE t, …)` (a table argument) | `TUMBLE(      t, …)` |
+//! | `SESSION(TABLE t PARTITION BY k, …)` | `SESSION(      t ,_p=>       k, …)` |
 //!
 //! The function rewrite ([`super::rewrite`]) then turns `MAP(…)` into `flink_map(…)` and the
 //! `@>`/`<@` pairs into `flink_is_json(x, kind)`; Flink SQL has no `@>`/`<@` operators.
@@ -60,6 +60,7 @@ pub(crate) fn flink_syntax(text: &str) -> String {
     enum Open {
         Map,
         JsonObject,
+        Session,
         Other,
     }
     let mut stack: Vec<Open> = Vec::new();
@@ -82,6 +83,7 @@ pub(crate) fn flink_syntax(text: &str) -> String {
                 let f = if i > 0 { word(i - 1) } else { None };
                 stack.push(match f.as_deref() {
                     Some("JSON_OBJECT" | "JSON_OBJECTAGG") => Open::JsonObject,
+                    Some("SESSION") => Open::Session,
                     _ => Open::Other,
                 });
             }
@@ -97,6 +99,16 @@ pub(crate) fn flink_syntax(text: &str) -> String {
                     Some("VALUE") => blank(&mut chars, start, end, ","),
                     _ => {}
                 }
+            }
+            // `SESSION(TABLE t PARTITION BY k, …)`: the partition keys become a named argument
+            // `_p => k` (same length, so positions hold).
+            Token::Word(_)
+                if stack.last() == Some(&Open::Session)
+                    && word(i).as_deref() == Some("PARTITION")
+                    && word(i + 1).as_deref() == Some("BY") =>
+            {
+                blank(&mut chars, start, toks[i + 1].2, ",_p=>");
+                i += 1;
             }
             // `TUMBLE(TABLE t, …)`: a table argument of a window function is read as `t`.
             Token::Word(_)

@@ -17,6 +17,7 @@ pub(crate) mod join;
 pub(crate) mod ops;
 pub(crate) mod plan;
 pub(crate) mod rank;
+pub(crate) mod session;
 
 use datafusion::arrow::array::RecordBatch;
 

@@ -180,7 +180,59 @@ pub(crate) struct AggCall {
     pub(crate) retract: bool,
 }
 
+/// Whether row `r` passes call `i`'s `FILTER (WHERE …)` (no filter: yes).
+pub(crate) fn passes(masks: &[Option<BooleanArray>], i: usize, r: usize) -> bool {
+    masks[i]
+        .as_ref()
+        .is_none_or(|m| m.is_valid(r) && m.value(r))
+}
+
+/// `rows` (one value per output column each) as an insert-only chunk of `schema`.
+pub(crate) fn scalar_rows(
+    schema: &SchemaRef,
+    rows: &[Vec<ScalarValue>],
+    kinds: Vec<u8>,
+) -> Result<Chunk> {
+    let cols = (0..schema.fields().len())
+        .map(|i| ScalarValue::iter_to_array(rows.iter().map(|r| r[i].clone())))
+        .collect::<Result<Vec<_>>>()?;
+    super::changelog(schema, cols, kinds)
+}
+
 impl AggCall {
+    /// The argument columns and `FILTER` masks of `calls` over `b`.
+    #[allow(clippy::type_complexity)]
+    pub(crate) fn inputs(
+        calls: &[AggCall],
+        b: &RecordBatch,
+    ) -> Result<(Vec<Vec<ArrayRef>>, Vec<Option<BooleanArray>>)> {
+        let n = b.num_rows();
+        let args = calls
+            .iter()
+            .map(|c| {
+                c.args
+                    .iter()
+                    .map(|a| a.evaluate(b)?.into_array(n))
+                    .collect::<Result<Vec<_>>>()
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let masks = calls
+            .iter()
+            .map(|c| {
+                c.filter
+                    .as_ref()
+                    .map(|f| {
+                        let m = f.evaluate(b)?.into_array(n)?;
+                        m.as_boolean_opt().cloned().ok_or_else(|| {
+                            DataFusionError::Execution("FILTER is not a BOOLEAN".into())
+                        })
+                    })
+                    .transpose()
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok((args, masks))
+    }
+
     fn accumulator(&self) -> Result<Box<dyn Accumulator>> {
         if self.retract {
             self.expr.create_sliding_accumulator()
@@ -338,11 +390,9 @@ impl Aggregate {
         if rows.is_empty() {
             return Ok(());
         }
-        let cols = (0..self.schema.fields().len())
-            .map(|i| ScalarValue::iter_to_array(rows.iter().map(|(_, r)| r[i].clone())))
-            .collect::<Result<Vec<_>>>()?;
         let kinds: Vec<u8> = rows.iter().map(|(k, _)| *k as u8).collect();
-        out.push(super::changelog(&self.schema, cols, kinds)?);
+        let rows: Vec<Vec<ScalarValue>> = rows.into_iter().map(|(_, r)| r).collect();
+        out.push(scalar_rows(&self.schema, &rows, kinds)?);
         Ok(())
     }
 }
@@ -370,34 +420,8 @@ impl Operator for Aggregate {
                 rows.row(r).data()
             }
         };
-        let args = self
-            .calls
-            .iter()
-            .map(|c| {
-                c.args
-                    .iter()
-                    .map(|a| a.evaluate(b)?.into_array(n))
-                    .collect::<Result<Vec<_>>>()
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let masks = self
-            .calls
-            .iter()
-            .map(|c| {
-                c.filter
-                    .as_ref()
-                    .map(|f| {
-                        let m = f.evaluate(b)?.into_array(n)?;
-                        Ok::<BooleanArray, DataFusionError>(m.as_boolean().clone())
-                    })
-                    .transpose()
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let passes = |i: usize, r: usize| {
-            masks[i]
-                .as_ref()
-                .is_none_or(|m| m.is_valid(r) && m.value(r))
-        };
+        let (args, masks) = AggCall::inputs(&self.calls, b)?;
+        let passes = |i: usize, r: usize| passes(&masks, i, r);
         if let Some(end_key) = self.window_end {
             // Window: rows gathered per group, accumulated per group once.
             let ends = cast(

@@ -4,7 +4,8 @@ use super::interval::IntervalJoin;
 use super::join::{Join, JoinSide, WindowJoin};
 use super::ops::{AggCall, Aggregate, Filter, Operator, Pass, Project, Unnest};
 use super::rank::{FirstOnTime, Rank, Ties};
-use crate::windows::WINDOW_ADD;
+use super::session::{SessionAggregate, WindowCol};
+use crate::windows::{SESSION_END, WINDOW_ADD};
 use async_trait::async_trait;
 use datafusion::arrow::compute::SortOptions;
 use datafusion::arrow::datatypes::SchemaRef;
@@ -102,6 +103,9 @@ struct Props {
     window_time: Option<usize>,
     updating: bool,
     updating_node: Option<String>,
+    /// Rows of a `SESSION` TVF: its gap (ms) and partition columns; their windows are merged by
+    /// a window aggregation.
+    session: Option<(i64, Vec<usize>)>,
 }
 
 /// Translates plans of one query; refusals point at `q`.
@@ -195,12 +199,25 @@ impl<'a> Translator<'a> {
     /// What streaming execution does not run, as `unsupported` at the construct.
     pub(crate) fn translate(mut self, plan: &LogicalPlan) -> Result<Dataflow, SqlError> {
         let p = self.node(plan)?;
+        self.no_session(&p)?;
         Ok(Dataflow {
             nodes: self.nodes,
             sources: self.sources,
             updating: p.updating,
             updating_node: p.updating_node,
         })
+    }
+
+    /// Session TVF rows only make sense through a window aggregation (they merge there).
+    fn no_session(&self, p: &Props) -> Result<(), SqlError> {
+        if p.session.is_some() {
+            return Err(refuse_at(
+                self.q,
+                "SESSION",
+                "SESSION window rows outside a window aggregation (GROUP BY window_start, window_end)",
+            ));
+        }
+        Ok(())
     }
 
     fn add(&mut self, op: Box<dyn Operator>, inputs: &[usize]) -> usize {
@@ -300,6 +317,35 @@ impl<'a> Translator<'a> {
                 out.window_start = maps_to(input.window_start);
                 out.window_end = maps_to(input.window_end);
                 out.window_time = maps_to(input.window_time);
+                out.session = input.session.as_ref().and_then(|(gap, cols)| {
+                    let cols: Option<Vec<usize>> = cols.iter().map(|&c| maps_to(Some(c))).collect();
+                    cols.map(|c| (*gap, c))
+                });
+                // The SESSION TVF's rewritten form: `scaleph_session_end(window_start, gap, k…)`.
+                for e in &p.expr {
+                    if let Expr::Alias(a) = e {
+                        if let Expr::ScalarFunction(f) = a.expr.as_ref() {
+                            if a.name == "window_end" && f.name() == SESSION_END {
+                                let gap =
+                                    f.args.get(1).and_then(rank_literal).ok_or_else(|| {
+                                        internal(q, "a SESSION gap that is not a constant")
+                                    })?;
+                                let cols: Option<Vec<usize>> = f.args[2..]
+                                    .iter()
+                                    .map(|k| maps_to(column_index(k, in_schema)))
+                                    .collect();
+                                let cols = cols.ok_or_else(|| {
+                                    refuse_at(
+                                        q,
+                                        "PARTITION",
+                                        "a SESSION partition key that is not a column",
+                                    )
+                                })?;
+                                out.session = Some((gap, cols));
+                            }
+                        }
+                    }
+                }
                 // The window TVF's rewritten form (crate::windows): `… AS window_time`.
                 for (i, e) in p.expr.iter().enumerate() {
                     if let Expr::Alias(a) = e {
@@ -366,6 +412,7 @@ impl<'a> Translator<'a> {
                     return Err(refuse_at(q, "UNNEST", "this UNNEST"));
                 }
                 let input = self.node(&u.input)?;
+                self.no_session(&input)?;
                 let list = u.list_type_columns[0].0;
                 let deps = u.dependency_indices.clone();
                 let node = self.add(
@@ -387,6 +434,7 @@ impl<'a> Translator<'a> {
                     window_time: maps_to(input.window_time),
                     updating: input.updating,
                     updating_node: input.updating_node,
+                    session: None,
                 })
             }
             LogicalPlan::Union(u) => {
@@ -395,6 +443,9 @@ impl<'a> Translator<'a> {
                     .iter()
                     .map(|i| self.node(i))
                     .collect::<Result<Vec<_>, _>>()?;
+                for p in &inputs {
+                    self.no_session(p)?;
+                }
                 let ids: Vec<usize> = inputs.iter().map(|p| p.node).collect();
                 let node = self.add(Box::new(Pass), &ids);
                 let same = |f: fn(&Props) -> Option<usize>| {
@@ -487,6 +538,9 @@ impl<'a> Translator<'a> {
             (Some(_), Some(e)) => Some(e),
             _ => None,
         };
+        if input.session.is_some() && window_end.is_none() {
+            self.no_session(&input)?;
+        }
         if window_end.is_some() && input.updating {
             return Err(refuse_at(
                 q,
@@ -544,6 +598,52 @@ impl<'a> Translator<'a> {
                 )
             }
         };
+        if let (Some((gap, part)), Some(_)) = (&input.session, window_end) {
+            let window_cols = (0..a.group_expr.len())
+                .map(|i| {
+                    if key_col(input.window_start) == Some(i) {
+                        Some(WindowCol::Start)
+                    } else if key_col(input.window_end) == Some(i) {
+                        Some(WindowCol::End)
+                    } else if key_col(input.window_time) == Some(i) {
+                        Some(WindowCol::Time)
+                    } else {
+                        None
+                    }
+                })
+                .collect();
+            let partition = part
+                .iter()
+                .map(|&c| {
+                    let col = Expr::Column(datafusion::common::Column::from(
+                        in_schema.qualified_field(c),
+                    ));
+                    self.physical(&col, in_schema)
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let time = input.window_start.expect("window_end implies window_start");
+            let node = self.add(
+                Box::new(SessionAggregate::new(
+                    keys,
+                    window_cols,
+                    partition,
+                    time,
+                    *gap,
+                    calls,
+                    schema,
+                )),
+                &[input.node],
+            );
+            let wt = key_col(input.window_time);
+            return Ok(Props {
+                node,
+                rowtime: wt,
+                window_start: key_col(input.window_start),
+                window_end,
+                window_time: wt,
+                ..Default::default()
+            });
+        }
         let mut agg = Aggregate::new(keys, calls, schema, window_end);
         if window_end.is_none() {
             agg.ttl = self.ttl;
@@ -560,6 +660,7 @@ impl<'a> Translator<'a> {
                 window_time: wt,
                 updating: false,
                 updating_node: None,
+                session: None,
             })
         } else {
             Ok(Props {
@@ -814,6 +915,8 @@ impl Translator<'_> {
         };
         let left = self.node(&j.left)?;
         let right = self.node(&j.right)?;
+        self.no_session(&left)?;
+        self.no_session(&right)?;
         let (ls, rs) = (j.left.schema(), j.right.schema());
         let mut pairs: Vec<(Expr, Expr)> = j.on.clone();
         let mut rest = Vec::new();
@@ -1005,6 +1108,7 @@ impl Translator<'_> {
         fetch: usize,
     ) -> Result<Props, SqlError> {
         let props = self.node(input)?;
+        self.no_session(&props)?;
         let schema = input.schema();
         let order = sort
             .map(|s| {
@@ -1078,6 +1182,7 @@ impl Translator<'_> {
             return Err(internal(q, "ROW_NUMBER is not a window function"));
         };
         let input = self.node(&w.input)?;
+        self.no_session(&input)?;
         let in_schema = w.input.schema();
         let params = &wf.params;
         let partition = params
@@ -1170,6 +1275,7 @@ impl Translator<'_> {
                 window_time: input.window_time,
                 updating: false,
                 updating_node: None,
+                session: None,
             });
         }
         let names = |es: &[Expr]| -> Vec<String> { es.iter().map(|e| e.to_string()).collect() };

@@ -90,3 +90,9 @@ SELECT e.id, o.oid FROM (SELECT * FROM ev WHERE id NOT IN (13, 26, 39, 52)) e RI
 SELECT e.id, o.oid FROM (SELECT * FROM ev WHERE id NOT IN (13, 26, 39, 52)) e FULL JOIN (SELECT * FROM ord WHERE oid NOT IN (9, 27, 36)) o ON e.k = o.k AND e.ts BETWEEN o.ots - INTERVAL '0.5' SECOND AND o.ots + INTERVAL '0.5' SECOND;
 -- name: interval_join_then_window
 SELECT CAST(window_start AS STRING), COUNT(*), SUM(amt) FROM TABLE(TUMBLE(TABLE evord, DESCRIPTOR(ts), INTERVAL '10' SECOND)) GROUP BY window_start, window_end;
+-- name: session_partitioned
+SELECT CAST(window_start AS STRING), CAST(window_end AS STRING), k, COUNT(*), SUM(v) FROM TABLE(SESSION(TABLE ev PARTITION BY k, DESCRIPTOR(ts), INTERVAL '2' SECOND)) GROUP BY window_start, window_end, k;
+-- name: session_global
+SELECT CAST(window_start AS STRING), CAST(window_end AS STRING), COUNT(*), MAX(amt) FROM TABLE(SESSION(TABLE ord, DESCRIPTOR(ots), INTERVAL '1' SECOND)) GROUP BY window_start, window_end;
+-- name: session_group_key
+SELECT CAST(window_start AS STRING), k, COUNT(*) FROM TABLE(SESSION(TABLE ev, DESCRIPTOR(ts), INTERVAL '1.5' SECOND)) GROUP BY window_start, window_end, k;

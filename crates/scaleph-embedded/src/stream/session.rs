@@ -1,0 +1,282 @@
+//! Session window aggregation (`GROUP BY window_start, window_end, …` over
+//! `TABLE(SESSION(TABLE t [PARTITION BY k], DESCRIPTOR(ts), gap))`), with Flink's merging
+//! windows (`MergingWindowSet`, `TimeWindow.intersects`):
+//!
+//! - per partition key, a row at `ts` opens the window `[ts, ts + gap)`; every session it
+//!   intersects (touching counts) is merged into it, their aggregates merged per group key;
+//! - a row is late (dropped, counted) when its own window already closed
+//!   (`ts + gap − 1 <= watermark`) and it intersects no open session: as in Flink, lateness is
+//!   judged on the merged window;
+//! - a session fires when the watermark reaches `end − 1`: one `+I` row per group key, with the
+//!   session's `window_start`, `window_end`, `window_time` (`end − 1`), and its state goes.
+
+use super::ops::{AggCall, Operator, ENTRY_OVERHEAD};
+use super::Chunk;
+use datafusion::arrow::array::{ArrayRef, UInt32Array};
+use datafusion::arrow::compute::take;
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::row::RowConverter;
+use datafusion::common::{Result, ScalarValue};
+use datafusion::logical_expr::Accumulator;
+use datafusion::physical_expr::PhysicalExpr;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Aggregates of one group key within a session.
+struct Group {
+    key: Vec<ScalarValue>,
+    accs: Vec<Box<dyn Accumulator>>,
+}
+
+/// One session of a partition.
+struct Session {
+    start: i64,
+    end: i64,
+    groups: HashMap<Box<[u8]>, Group>,
+}
+
+/// Which output column of the group keys is a window column.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum WindowCol {
+    Start,
+    End,
+    Time,
+}
+
+/// The session window aggregate operator.
+pub(crate) struct SessionAggregate {
+    /// Group key expressions (window columns included; their values are replaced).
+    pub(crate) keys: Vec<Arc<dyn PhysicalExpr>>,
+    /// Per group key: the window column it is, if any.
+    pub(crate) window_cols: Vec<Option<WindowCol>>,
+    pub(crate) partition: Vec<Arc<dyn PhysicalExpr>>,
+    /// Input column holding each row's time (the TVF's per-row `window_start`).
+    pub(crate) time: usize,
+    pub(crate) gap: i64,
+    pub(crate) calls: Vec<AggCall>,
+    pub(crate) schema: SchemaRef,
+    part_conv: Option<RowConverter>,
+    key_conv: Option<RowConverter>,
+    sessions: HashMap<Box<[u8]>, Vec<Session>>,
+    wm: i64,
+    late: u64,
+    bytes: usize,
+}
+
+impl SessionAggregate {
+    /// The operator; `window_cols[i]` tells which of `keys` are window columns.
+    pub(crate) fn new(
+        keys: Vec<Arc<dyn PhysicalExpr>>,
+        window_cols: Vec<Option<WindowCol>>,
+        partition: Vec<Arc<dyn PhysicalExpr>>,
+        time: usize,
+        gap: i64,
+        calls: Vec<AggCall>,
+        schema: SchemaRef,
+    ) -> Self {
+        Self {
+            keys,
+            window_cols,
+            partition,
+            time,
+            gap,
+            calls,
+            schema,
+            part_conv: None,
+            key_conv: None,
+            sessions: HashMap::new(),
+            wm: i64::MIN,
+            late: 0,
+            bytes: 0,
+        }
+    }
+
+    fn new_group(&self, key: Vec<ScalarValue>) -> Result<Group> {
+        Ok(Group {
+            key,
+            accs: self
+                .calls
+                .iter()
+                .map(|c| c.expr.create_accumulator())
+                .collect::<Result<Vec<_>>>()?,
+        })
+    }
+}
+
+/// Merges `from`'s aggregates into `into` (accumulator states, as partial aggregation does).
+fn merge(into: &mut Group, from: Group) -> Result<()> {
+    for (a, mut b) in into.accs.iter_mut().zip(from.accs) {
+        let state = b
+            .state()?
+            .into_iter()
+            .map(|v| v.to_array())
+            .collect::<Result<Vec<ArrayRef>>>()?;
+        a.merge_batch(&state)?;
+    }
+    Ok(())
+}
+
+impl Operator for SessionAggregate {
+    fn process(&mut self, _input: usize, c: Chunk, _out: &mut Vec<Chunk>) -> Result<()> {
+        let b = &c.batch;
+        let n = b.num_rows();
+        let eval = |es: &[Arc<dyn PhysicalExpr>]| -> Result<Vec<ArrayRef>> {
+            es.iter().map(|e| e.evaluate(b)?.into_array(n)).collect()
+        };
+        let mut parts = eval(&self.partition)?;
+        if parts.is_empty() {
+            parts.push(Arc::new(datafusion::arrow::array::BooleanArray::from(
+                vec![true; n],
+            )));
+        }
+        let keys = eval(&self.keys)?;
+        let plain: Vec<ArrayRef> = keys
+            .iter()
+            .zip(&self.window_cols)
+            .filter(|(_, w)| w.is_none())
+            .map(|(k, _)| k.clone())
+            .collect();
+        let plain = if plain.is_empty() {
+            vec![Arc::new(datafusion::arrow::array::BooleanArray::from(vec![true; n])) as ArrayRef]
+        } else {
+            plain
+        };
+        let prow = super::encode(&mut self.part_conv, &parts)?;
+        let krow = super::encode(&mut self.key_conv, &plain)?;
+        let times = super::exec::millis(b.column(self.time).as_ref())?;
+        let (args, masks) = AggCall::inputs(&self.calls, b)?;
+        for (r, t) in times.into_iter().enumerate() {
+            let Some(t) = t else { continue };
+            let end = t.saturating_add(self.gap);
+            let part: Box<[u8]> = prow.row(r).data().into();
+            // Late: the row's own window has closed and it joins no open session (Flink checks
+            // the merged window).
+            let joins_open = self
+                .sessions
+                .get(&part)
+                .is_some_and(|list| list.iter().any(|s| s.start <= end && s.end >= t));
+            if end - 1 <= self.wm && !joins_open {
+                self.late += 1;
+                continue;
+            }
+            let list = self.sessions.entry(part).or_default();
+            // Merge every intersecting session into the row's window.
+            let (mut start, mut stop) = (t, end);
+            let mut merged: Vec<Session> = Vec::new();
+            let mut i = 0;
+            while i < list.len() {
+                let s = &list[i];
+                if s.start <= stop && s.end >= start {
+                    let s = list.swap_remove(i);
+                    start = start.min(s.start);
+                    stop = stop.max(s.end);
+                    merged.push(s);
+                    // The window grew: earlier sessions may intersect now.
+                    i = 0;
+                } else {
+                    i += 1;
+                }
+            }
+            let mut session = Session {
+                start,
+                end: stop,
+                groups: HashMap::new(),
+            };
+            for s in merged {
+                for (k, g) in s.groups {
+                    match session.groups.get_mut(&k) {
+                        Some(into) => merge(into, g)?,
+                        None => {
+                            session.groups.insert(k, g);
+                        }
+                    }
+                }
+            }
+            let key: Box<[u8]> = krow.row(r).data().into();
+            if !session.groups.contains_key(&key) {
+                let values = keys
+                    .iter()
+                    .map(|k| ScalarValue::try_from_array(k, r))
+                    .collect::<Result<Vec<_>>>()?;
+                self.bytes += key.len() + ENTRY_OVERHEAD * (1 + self.calls.len());
+                let g = self.new_group(values)?;
+                session.groups.insert(key.clone(), g);
+            }
+            let g = session.groups.get_mut(&key).expect("inserted");
+            let idx = UInt32Array::from(vec![r as u32]);
+            for (i, acc) in g.accs.iter_mut().enumerate() {
+                if !super::ops::passes(&masks, i, r) {
+                    continue;
+                }
+                let cols = args[i]
+                    .iter()
+                    .map(|a| Ok(take(a.as_ref(), &idx, None)?))
+                    .collect::<Result<Vec<_>>>()?;
+                acc.update_batch(&cols)?;
+            }
+            self.sessions
+                .get_mut(prow.row(r).data())
+                .expect("partition exists")
+                .push(session);
+        }
+        Ok(())
+    }
+
+    fn watermark(&mut self, wm: i64, out: &mut Vec<Chunk>) -> Result<()> {
+        self.wm = wm;
+        let mut fired: Vec<Session> = Vec::new();
+        self.sessions.retain(|_, list| {
+            let (done, open): (Vec<Session>, Vec<Session>) =
+                list.drain(..).partition(|s| s.end - 1 <= wm);
+            fired.extend(done);
+            *list = open;
+            !list.is_empty()
+        });
+        if fired.is_empty() {
+            return Ok(());
+        }
+        let ts = |v: i64| ScalarValue::TimestampMillisecond(Some(v), None);
+        let mut rows: Vec<Vec<ScalarValue>> = Vec::new();
+        for s in fired {
+            for (k, mut g) in s.groups {
+                self.bytes = self
+                    .bytes
+                    .saturating_sub(k.len() + ENTRY_OVERHEAD * (1 + self.calls.len()));
+                let mut row: Vec<ScalarValue> = g
+                    .key
+                    .iter()
+                    .zip(&self.window_cols)
+                    .map(|(v, w)| match w {
+                        Some(WindowCol::Start) => ts(s.start),
+                        Some(WindowCol::End) => ts(s.end),
+                        Some(WindowCol::Time) => ts(s.end - 1),
+                        None => v.clone(),
+                    })
+                    .collect();
+                for a in g.accs.iter_mut() {
+                    row.push(a.evaluate()?);
+                }
+                rows.push(row);
+            }
+        }
+        let n = rows.len();
+        out.push(super::ops::scalar_rows(&self.schema, &rows, vec![0; n])?);
+        Ok(())
+    }
+
+    fn late_rows(&self) -> u64 {
+        self.late
+    }
+
+    fn state_rows(&self) -> usize {
+        self.sessions
+            .values()
+            .flatten()
+            .map(|s| s.groups.len())
+            .sum()
+    }
+
+    fn state_bytes(&self) -> usize {
+        self.bytes
+    }
+}
