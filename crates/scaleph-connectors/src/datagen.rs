@@ -142,7 +142,7 @@ impl Datagen {
                             format!("'{length_key}' is at most {MAX_LENGTH} (bytes per value), found {length}"),
                         ));
                     }
-                    let max_past_ms = parse_duration_ms(&mut o, &format!("{p}max-past"))?;
+                    let max_past_ms = o.duration_ms(&format!("{p}max-past"))?.unwrap_or(0);
                     o.get(&format!("{p}var-len"));
                     Kind::Random {
                         min,
@@ -225,32 +225,6 @@ fn random_type(dt: &DataType) -> bool {
             dt,
             DataType::Boolean | DataType::Date32 | DataType::Timestamp(..)
         )
-}
-
-fn parse_duration_ms(o: &mut Options<'_>, key: &str) -> Result<i64, SqlError> {
-    let Some(v) = o.get(key) else { return Ok(0) };
-    let v = v.trim();
-    let (num, unit) = v.split_at(v.find(|c: char| !c.is_ascii_digit()).unwrap_or(v.len()));
-    let n: i64 = num.parse().map_err(|_| {
-        SqlError::invalid(
-            o.pos(key),
-            format!("option '{key}': cannot parse '{v}' as a duration"),
-        )
-    })?;
-    let mult = match unit.trim() {
-        "" | "ms" => 1,
-        "s" => 1000,
-        "min" => 60_000,
-        "h" => 3_600_000,
-        "d" => 86_400_000,
-        _ => {
-            return Err(SqlError::invalid(
-                o.pos(key),
-                format!("option '{key}': unknown duration unit in '{v}'"),
-            ))
-        }
-    };
-    Ok(n * mult)
 }
 
 impl Connector for Datagen {

@@ -97,6 +97,34 @@ impl<'a> Options<'a> {
         }
     }
 
+    /// A Flink duration option (`500 ms`, `10s`, `1 min`, `2 h`, `1 d`; a bare number is ms) in
+    /// milliseconds; `None` when absent.
+    ///
+    /// # Errors
+    /// A value that is not a whole number with one of these units, at the option.
+    pub fn duration_ms(&mut self, key: &str) -> Result<Option<i64>, SqlError> {
+        let Some(v) = self.get(key) else {
+            return Ok(None);
+        };
+        let v = v.trim();
+        let (num, unit) = v.split_at(v.find(|c: char| !c.is_ascii_digit()).unwrap_or(v.len()));
+        let bad = |what: &str| {
+            SqlError::invalid(self.pos(key), format!("option '{key}': {what} in '{v}'"))
+        };
+        let n: i64 = num.parse().map_err(|_| bad("cannot parse a duration"))?;
+        let mult = match unit.trim().to_ascii_lowercase().as_str() {
+            "" | "ms" | "milli" | "millis" | "millisecond" | "milliseconds" => 1,
+            "s" | "sec" | "secs" | "second" | "seconds" => 1000,
+            "min" | "mins" | "minute" | "minutes" => 60_000,
+            "h" | "hour" | "hours" => 3_600_000,
+            "d" | "day" | "days" => 86_400_000,
+            _ => return Err(bad("unknown duration unit")),
+        };
+        n.checked_mul(mult)
+            .map(Some)
+            .ok_or_else(|| bad("a duration out of range"))
+    }
+
     /// Accepts every key starting with `prefix` (options that do not change what is read or
     /// written, such as file rolling).
     pub fn allow_prefix(&mut self, prefix: &str) {

@@ -329,3 +329,41 @@ async fn state_ttl_forgets_idle_groups() {
     }
     stop(job, cancel).await;
 }
+
+/// `source.monitor-interval`: files that appear in the directory while the job runs are read,
+/// each once; hidden (`.`-prefixed) files are not.
+#[tokio::test]
+async fn filesystem_monitor_reads_new_files_once() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("a.csv"), "1,x\n2,y\n").expect("write");
+    let script = format!(
+        "CREATE TABLE f (id INT, s STRING) WITH ('connector' = 'filesystem', 'path' = '{}', 'format' = 'csv', 'source.monitor-interval' = '50 ms');\nSELECT id, s FROM f;",
+        dir.path().display()
+    );
+    let (job, mut rx, cancel) = spawn("monitor", script);
+    let mut rows = Vec::new();
+    let mut next = async |rows: &mut Vec<String>, want: usize| {
+        while rows.len() < want {
+            match tokio::time::timeout(std::time::Duration::from_secs(20), rx.recv()).await {
+                Ok(Some(RunEvent::Log(LogLevel::Stdout, l))) => rows.push(l),
+                Ok(Some(_)) => {}
+                other => panic!("rows stopped at {rows:?}: {other:?}"),
+            }
+        }
+    };
+    next(&mut rows, 2).await;
+    // A file being written stays hidden until it is renamed into place.
+    std::fs::write(dir.path().join(".b.csv.inprogress"), "3,z\n").expect("write");
+    std::fs::rename(
+        dir.path().join(".b.csv.inprogress"),
+        dir.path().join("b.csv"),
+    )
+    .expect("rename");
+    next(&mut rows, 3).await;
+    std::fs::write(dir.path().join("c.csv"), "4,w\n").expect("write");
+    next(&mut rows, 4).await;
+    rows.sort();
+    assert_eq!(rows, ["+I[1, x]", "+I[2, y]", "+I[3, z]", "+I[4, w]"]);
+    assert!(!job.is_finished(), "a monitored source does not end");
+    stop(job, cancel).await;
+}

@@ -68,6 +68,8 @@ pub(crate) struct FsConfig {
     default_partition: String,
     /// Where the staging directories of writes are noted for crash clean-up.
     journal: Option<PathBuf>,
+    /// `source.monitor-interval`: the source keeps listing the path for new files.
+    monitor: Option<std::time::Duration>,
 }
 
 pub(crate) struct Filesystem {
@@ -174,6 +176,22 @@ impl Filesystem {
             .get("partition.default-name")
             .unwrap_or(DEFAULT_PARTITION)
             .to_string();
+        let monitor = match o.duration_ms("source.monitor-interval")? {
+            None => None,
+            Some(ms) if ms <= 0 => {
+                return Err(SqlError::invalid(
+                    o.pos("source.monitor-interval"),
+                    "option 'source.monitor-interval' must be positive",
+                ))
+            }
+            Some(_) if !def.partitioned_by.is_empty() => {
+                return Err(SqlError::unsupported(
+                    o.pos("source.monitor-interval"),
+                    "'source.monitor-interval' on a partitioned table",
+                ))
+            }
+            Some(ms) => Some(std::time::Duration::from_millis(ms as u64)),
+        };
         // File layout only; they do not change what is written.
         o.allow_prefix("sink.rolling-policy.");
         o.get("sink.parallelism");
@@ -187,6 +205,7 @@ impl Filesystem {
                 json,
                 default_partition,
                 journal: ctx.files.journal().map(PathBuf::from),
+                monitor,
             }),
             files: ctx.files.clone(),
             given,
@@ -357,7 +376,14 @@ fn local_path(p: &str) -> Option<PathBuf> {
 
 impl Connector for Filesystem {
     fn source(&self) -> Result<Arc<dyn TableProvider>, SqlError> {
-        source::build(&self.cfg)
+        match self.cfg.monitor {
+            Some(every) => source::monitored(&self.cfg, every),
+            None => source::build(&self.cfg),
+        }
+    }
+
+    fn bounded(&self) -> bool {
+        self.cfg.monitor.is_none()
     }
 
     fn sink(&self) -> Result<Arc<dyn Sink>, SqlError> {

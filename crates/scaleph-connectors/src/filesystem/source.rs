@@ -205,3 +205,139 @@ impl TableProvider for FileRows {
         self.0.scan(state, projection, &[], limit).await
     }
 }
+
+/// `source.monitor-interval` (Flink's continuous file monitoring): the path is listed now and
+/// then every `every`; each file not seen before (hidden `.`/`_` names skipped, nested
+/// directories included, in path order) is read once, as the table's own scan of that file.
+/// Unbounded.
+///
+/// # Errors
+/// None at build time beyond the table's; reading a file fails the stream.
+pub(super) fn monitored(
+    cfg: &Arc<FsConfig>,
+    every: std::time::Duration,
+) -> Result<Arc<dyn TableProvider>, SqlError> {
+    let schema = Arc::new(cfg.def.arrow_schema());
+    let part = Arc::new(Monitor {
+        cfg: cfg.clone(),
+        every,
+        schema: schema.clone(),
+    });
+    datafusion::catalog::streaming::StreamingTable::try_new(schema, vec![part])
+        .map(|t| Arc::new(t.with_infinite_table(true)) as Arc<dyn TableProvider>)
+        .map_err(|e| SqlError::invalid(cfg.def.pos, e.to_string()))
+}
+
+#[derive(Debug)]
+struct Monitor {
+    cfg: Arc<FsConfig>,
+    every: std::time::Duration,
+    schema: datafusion::arrow::datatypes::SchemaRef,
+}
+
+/// The files under `root` (or `root` itself), hidden names skipped.
+fn list_files(root: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let hidden = |p: &std::path::Path| {
+        p.file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with('.') || n.starts_with('_'))
+    };
+    let mut out = Vec::new();
+    let mut dirs = vec![root.to_path_buf()];
+    if root.is_file() {
+        return vec![root.to_path_buf()];
+    }
+    while let Some(d) = dirs.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if hidden(&p) {
+                continue;
+            }
+            match e.file_type() {
+                Ok(t) if t.is_dir() => dirs.push(p),
+                Ok(t) if t.is_file() => out.push(p),
+                _ => {}
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+struct MonitorState {
+    cfg: Arc<FsConfig>,
+    every: std::time::Duration,
+    seen: std::collections::HashSet<std::path::PathBuf>,
+    pending: std::collections::VecDeque<std::path::PathBuf>,
+    current: Option<datafusion::execution::SendableRecordBatchStream>,
+    listed: bool,
+}
+
+impl datafusion::physical_plan::streaming::PartitionStream for Monitor {
+    fn schema(&self) -> &datafusion::arrow::datatypes::SchemaRef {
+        &self.schema
+    }
+
+    fn execute(
+        &self,
+        _ctx: Arc<datafusion::execution::TaskContext>,
+    ) -> datafusion::execution::SendableRecordBatchStream {
+        use futures::StreamExt;
+        let state = MonitorState {
+            cfg: self.cfg.clone(),
+            every: self.every,
+            seen: Default::default(),
+            pending: Default::default(),
+            current: None,
+            listed: false,
+        };
+        let s = futures::stream::unfold(state, |mut st| async move {
+            loop {
+                if let Some(cur) = st.current.as_mut() {
+                    match cur.next().await {
+                        Some(b) => return Some((b, st)),
+                        None => st.current = None,
+                    }
+                }
+                if let Some(file) = st.pending.pop_front() {
+                    let mut one = (*st.cfg).clone();
+                    one.path = file;
+                    let stream = async {
+                        let table = build(&one).map_err(|e| {
+                            datafusion::error::DataFusionError::Execution(e.to_string())
+                        })?;
+                        let ctx = datafusion::prelude::SessionContext::new();
+                        ctx.read_table(table)?.execute_stream().await
+                    };
+                    match stream.await {
+                        Ok(s) => st.current = Some(s),
+                        Err(e) => return Some((Err(e), st)),
+                    }
+                    continue;
+                }
+                if st.listed {
+                    tokio::time::sleep(st.every).await;
+                }
+                st.listed = true;
+                let root = st.cfg.path.clone();
+                let files = tokio::task::spawn_blocking(move || list_files(&root))
+                    .await
+                    .unwrap_or_default();
+                for f in files {
+                    if st.seen.insert(f.clone()) {
+                        st.pending.push_back(f);
+                    }
+                }
+            }
+        });
+        Box::pin(
+            datafusion::physical_plan::stream::RecordBatchStreamAdapter::new(
+                self.schema.clone(),
+                s,
+            ),
+        )
+    }
+}
