@@ -57,13 +57,14 @@ pub(crate) struct PlannedInsert {
 }
 
 /// Flink configuration keys the embedded engine acts on.
-const KNOWN_OPTIONS: [&str; 6] = [
+const KNOWN_OPTIONS: [&str; 7] = [
     "parallelism.default",
     "table.dml-sync",
     "execution.runtime-mode",
     "table.local-time-zone",
     "pipeline.auto-watermark-interval",
     "table.exec.state.ttl",
+    "table.exec.source.idle-timeout",
 ];
 
 pub(crate) struct ScriptSession {
@@ -501,6 +502,12 @@ impl ScriptSession {
             .map_err(|e| plan_error(e, q))?;
         crate::stream::plan::Translator::new(&state, q)
             .with_state_ttl(self.state_ttl())
+            .with_idle_timeout(
+                self.options
+                    .get("table.exec.source.idle-timeout")
+                    .and_then(|v| crate::config::parse_duration(v))
+                    .filter(|d| !d.is_zero()),
+            )
             .translate(&decorrelated)
     }
 

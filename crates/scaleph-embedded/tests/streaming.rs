@@ -341,17 +341,7 @@ async fn filesystem_monitor_reads_new_files_once() {
         dir.path().display()
     );
     let (job, mut rx, cancel) = spawn("monitor", script);
-    let mut rows = Vec::new();
-    let mut next = async |rows: &mut Vec<String>, want: usize| {
-        while rows.len() < want {
-            match tokio::time::timeout(std::time::Duration::from_secs(20), rx.recv()).await {
-                Ok(Some(RunEvent::Log(LogLevel::Stdout, l))) => rows.push(l),
-                Ok(Some(_)) => {}
-                other => panic!("rows stopped at {rows:?}: {other:?}"),
-            }
-        }
-    };
-    next(&mut rows, 2).await;
+    let mut rows = lines(&mut rx, 2).await;
     // A file being written stays hidden until it is renamed into place.
     std::fs::write(dir.path().join(".b.csv.inprogress"), "3,z\n").expect("write");
     std::fs::rename(
@@ -359,11 +349,81 @@ async fn filesystem_monitor_reads_new_files_once() {
         dir.path().join("b.csv"),
     )
     .expect("rename");
-    next(&mut rows, 3).await;
+    rows.extend(lines(&mut rx, 1).await);
     std::fs::write(dir.path().join("c.csv"), "4,w\n").expect("write");
-    next(&mut rows, 4).await;
+    rows.extend(lines(&mut rx, 1).await);
     rows.sort();
     assert_eq!(rows, ["+I[1, x]", "+I[2, y]", "+I[3, z]", "+I[4, w]"]);
     assert!(!job.is_finished(), "a monitored source does not end");
+    stop(job, cancel).await;
+}
+
+/// Stdout lines of a running job until `want` arrived (panics after 20 s in all).
+async fn lines(
+    rx: &mut tokio::sync::mpsc::UnboundedReceiver<RunEvent>,
+    want: usize,
+) -> Vec<String> {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    let mut got = Vec::new();
+    while got.len() < want {
+        match tokio::time::timeout_at(deadline, rx.recv()).await {
+            Ok(Some(RunEvent::Log(LogLevel::Stdout, l))) => got.push(l),
+            Ok(Some(_)) => {}
+            other => panic!("{} of {want} rows: {got:?} ({other:?})", got.len()),
+        }
+    }
+    got
+}
+
+/// `table.exec.source.idle-timeout`: a source that stops sending rows stops holding back the
+/// watermark (Flink's idle watermark status) while another keeps going; without the timeout,
+/// windows wait for it.
+#[tokio::test]
+async fn idle_sources_stop_holding_back_the_watermark() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    std::fs::create_dir_all(&a).expect("dir");
+    std::fs::create_dir_all(&b).expect("dir");
+    std::fs::write(b.join("1.csv"), "0,2024-01-01 00:00:00.000\n").expect("write");
+    // `a` keeps getting a file of one second's rows every 50 ms.
+    let feeder = tokio::spawn({
+        let a = a.clone();
+        async move {
+            for s in 1..=40 {
+                let row = format!("{s},2024-01-01 00:00:{s:02}.000\n");
+                let tmp = a.join(format!(".{s}.tmp"));
+                std::fs::write(&tmp, row).expect("write");
+                std::fs::rename(&tmp, a.join(format!("{s:03}.csv"))).expect("rename");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+        }
+    });
+    let script = |idle: &str| {
+        format!(
+            "{idle}CREATE TABLE a (id INT, ts TIMESTAMP(3), WATERMARK FOR ts AS ts) WITH ('connector' = 'filesystem', 'path' = '{}', 'format' = 'csv', 'source.monitor-interval' = '20 ms');\nCREATE TABLE b (id INT, ts TIMESTAMP(3), WATERMARK FOR ts AS ts) WITH ('connector' = 'filesystem', 'path' = '{}', 'format' = 'csv', 'source.monitor-interval' = '20 ms');\nCREATE VIEW u AS SELECT * FROM a UNION ALL SELECT * FROM b;\nSELECT CAST(window_start AS STRING), COUNT(*) FROM TABLE(TUMBLE(TABLE u, DESCRIPTOR(ts), INTERVAL '10' SECOND)) GROUP BY window_start, window_end;",
+            a.display(),
+            b.display()
+        )
+    };
+    // Idle after 300 ms: `b` no longer holds the watermark at 00:00:00.
+    let (job, mut rx, cancel) = spawn(
+        "idle",
+        script("SET 'table.exec.source.idle-timeout' = '300 ms';\n"),
+    );
+    let mut windows = lines(&mut rx, 2).await;
+    windows.sort();
+    assert_eq!(
+        windows,
+        [
+            "+I[2024-01-01 00:00:00.000, 10]",
+            "+I[2024-01-01 00:00:10.000, 10]"
+        ]
+    );
+    stop(job, cancel).await;
+    feeder.await.expect("feeder");
+    // Without the timeout the idle source holds every window back.
+    let (job, mut rx, cancel) = spawn("held", script(""));
+    let held = tokio::time::timeout(std::time::Duration::from_secs(1), lines(&mut rx, 1)).await;
+    assert!(held.is_err(), "a window fired: {held:?}");
     stop(job, cancel).await;
 }

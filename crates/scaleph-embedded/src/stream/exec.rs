@@ -30,6 +30,9 @@ enum Ev {
 
 struct Src {
     node: usize,
+    /// When its last rows came (for `table.exec.source.idle-timeout`).
+    last_rows: std::time::Instant,
+    idle: bool,
     watermark: bool,
     /// Processing time: the watermark follows the clock between rows too.
     proctime: bool,
@@ -53,6 +56,9 @@ struct Driver {
     /// Per node: watermark of each input, and the node's combined watermark.
     input_wms: Vec<Vec<i64>>,
     wms: Vec<i64>,
+    /// Per node: which inputs are idle (Flink's `WatermarkStatus`), and whether all are.
+    idle_inputs: Vec<Vec<bool>>,
+    idle: Vec<bool>,
 }
 
 /// Epoch milliseconds of a timestamp column (NULL: `None`).
@@ -107,7 +113,21 @@ impl Driver {
     ) -> Result<()> {
         let slot = &mut self.input_wms[node][input];
         *slot = (*slot).max(wm);
-        let combined = *self.input_wms[node].iter().min().expect("one input");
+        self.advance(node, out)
+    }
+
+    /// Recomputes `node`'s watermark: the minimum over its active inputs (none active: it
+    /// stays); when it advanced, the operator fires and the watermark goes on downstream.
+    fn advance(&mut self, node: usize, out: &mut Vec<Chunk>) -> Result<()> {
+        let Some(combined) = self.input_wms[node]
+            .iter()
+            .zip(&self.idle_inputs[node])
+            .filter(|(_, idle)| !**idle)
+            .map(|(w, _)| *w)
+            .min()
+        else {
+            return Ok(());
+        };
         if combined <= self.wms[node] {
             return Ok(());
         }
@@ -118,6 +138,32 @@ impl Driver {
         if let Some((p, k)) = self.df.nodes[node].parent {
             let passed = self.df.nodes[node].op.output_watermark(combined);
             self.watermark(p, k, passed, out)?;
+        }
+        Ok(())
+    }
+
+    /// Marks input `input` of `node` idle or active again; a node whose inputs are all idle is
+    /// idle for its parent. An input going idle may let the watermark advance.
+    fn set_idle(
+        &mut self,
+        node: usize,
+        input: usize,
+        idle: bool,
+        out: &mut Vec<Chunk>,
+    ) -> Result<()> {
+        if self.idle_inputs[node][input] == idle {
+            return Ok(());
+        }
+        self.idle_inputs[node][input] = idle;
+        let all = self.idle_inputs[node].iter().all(|i| *i);
+        if all != self.idle[node] {
+            self.idle[node] = all;
+            if let Some((p, k)) = self.df.nodes[node].parent {
+                self.set_idle(p, k, all, out)?;
+            }
+        }
+        if idle {
+            self.advance(node, out)?;
         }
         Ok(())
     }
@@ -148,6 +194,8 @@ pub(crate) async fn drive(
         );
         srcs.push(Src {
             node: s.node,
+            last_rows: std::time::Instant::now(),
+            idle: false,
             watermark: s.watermark,
             proctime: s.proctime,
             pending: i64::MIN,
@@ -160,10 +208,14 @@ pub(crate) async fn drive(
         .iter()
         .map(|nd| vec![i64::MIN; nd.inputs])
         .collect();
+    let idle_inputs = df.nodes.iter().map(|nd| vec![false; nd.inputs]).collect();
+    let idle_timeout = df.idle_timeout;
     let mut d = Driver {
         df,
         input_wms,
         wms: vec![i64::MIN; n],
+        idle_inputs,
+        idle: vec![false; n],
     };
     // Operator state is charged to the query's memory pool: a job whose state outgrows it
     // fails instead of exhausting the process.
@@ -171,17 +223,36 @@ pub(crate) async fn drive(
         datafusion::execution::memory_pool::MemoryConsumer::new("streaming operator state")
             .register(task.memory_pool());
     let per_row = interval.is_zero();
-    let mut tick = tokio::time::interval(interval.max(Duration::from_millis(1)));
+    // Per-row watermarks need no tick, unless idleness is watched (then a quarter of the
+    // timeout).
+    let period = match (per_row, idle_timeout) {
+        (false, _) => Some(interval),
+        (true, Some(t)) => Some(t / 4),
+        (true, None) => None,
+    };
+    let mut tick = tokio::time::interval(
+        period
+            .unwrap_or(Duration::from_secs(1))
+            .max(Duration::from_millis(1)),
+    );
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut out = Vec::new();
     loop {
-        let ev = if per_row {
+        let ev = if period.is_none() {
             streams.next().await
         } else {
             tokio::select! {
                 ev = streams.next() => ev,
                 _ = tick.tick() => {
                     let now = chrono::Utc::now().timestamp_millis();
+                    if let Some(timeout) = idle_timeout {
+                        for s in &mut srcs {
+                            if !s.idle && s.emitted != i64::MAX && s.last_rows.elapsed() >= timeout {
+                                s.idle = true;
+                                d.set_idle(s.node, 0, true, &mut out)?;
+                            }
+                        }
+                    }
                     for s in &mut srcs {
                         if s.proctime && s.emitted != i64::MAX {
                             s.pending = s.pending.max(now);
@@ -209,6 +280,12 @@ pub(crate) async fn drive(
                 let b = b?;
                 let s = &mut srcs[i];
                 let node = s.node;
+                s.last_rows = std::time::Instant::now();
+                if s.idle {
+                    s.idle = false;
+                    d.set_idle(node, 0, false, &mut out)?;
+                }
+                let s = &mut srcs[i];
                 if !s.watermark {
                     d.push(node, 0, Chunk::inserts(b), &mut out)?;
                 } else {

@@ -91,6 +91,9 @@ pub(crate) struct Dataflow {
     pub(crate) updating: bool,
     /// Flink's name of the node that makes it updating (for the sink's error).
     pub(crate) updating_node: Option<String>,
+    /// `table.exec.source.idle-timeout`: a source without rows for this long stops holding
+    /// back the watermark until its next row.
+    pub(crate) idle_timeout: Option<std::time::Duration>,
 }
 
 /// Properties of an intermediate stream.
@@ -118,6 +121,7 @@ pub(crate) struct Translator<'a> {
     pending_rank: Option<(*const datafusion::logical_expr::Window, u64, u64)>,
     /// `table.exec.state.ttl`: how long group and regular-join state lives after its last write.
     ttl: Option<std::time::Duration>,
+    idle_timeout: Option<std::time::Duration>,
 }
 
 /// `line:column: unsupported: <what> in streaming mode — run it on a Flink cluster`, at the
@@ -184,7 +188,14 @@ impl<'a> Translator<'a> {
             sources: Vec::new(),
             pending_rank: None,
             ttl: None,
+            idle_timeout: None,
         }
+    }
+
+    /// Applies `table.exec.source.idle-timeout` to the dataflow's sources.
+    pub(crate) fn with_idle_timeout(mut self, idle: Option<std::time::Duration>) -> Self {
+        self.idle_timeout = idle;
+        self
     }
 
     /// Applies `table.exec.state.ttl` to the operators that keep state per key.
@@ -205,6 +216,7 @@ impl<'a> Translator<'a> {
             sources: self.sources,
             updating: p.updating,
             updating_node: p.updating_node,
+            idle_timeout: self.idle_timeout,
         })
     }
 
