@@ -215,6 +215,16 @@ pub(crate) async fn run(
         }
         return Err(e);
     }
+    finish(pending, &meters, &events, started).await
+}
+
+/// Publishes every INSERT's staged output and reports the run's metrics.
+async fn finish(
+    pending: Vec<Box<dyn PendingCommit>>,
+    meters: &Meters,
+    events: &EventSender,
+    started: Instant,
+) -> Result<RunSummary, EngineError> {
     for c in pending {
         c.commit().await.map_err(exec_err)?;
     }
@@ -398,15 +408,13 @@ async fn run_streaming(
         }
     });
     let pending = futures::future::try_join_all(runs).await?;
-    for c in pending.into_iter().flatten() {
-        c.commit().await.map_err(exec_err)?;
-    }
-    let metrics = meters.snapshot();
-    let _ = events.send(RunEvent::Metrics(metrics.clone()));
-    Ok(RunSummary {
-        metrics,
-        elapsed: started.elapsed(),
-    })
+    finish(
+        pending.into_iter().flatten().collect(),
+        meters,
+        events,
+        started,
+    )
+    .await
 }
 
 fn log_stats(events: &EventSender, stats: &exec::DriveStats) {

@@ -379,22 +379,16 @@ impl ScriptSession {
         let marked = def.watermark.is_some() || proctime.is_some();
         let q = QueryText { sql: text, pos };
         let text = functions::flink_syntax(&q.sql);
-        let mut stmt = Parser::new(&GenericDialect {})
+        let stmt = Parser::new(&GenericDialect {})
             .try_with_sql(&text)
             .and_then(|mut p| p.parse_statement())
             .map_err(|e| SqlError::invalid(pos, format!("watermark of `{}`: {e}", def.name)))?;
-        functions::rewrite(&mut stmt);
-        let plan = self
-            .ctx
-            .state()
-            .statement_to_plan(DfStatement::Statement(Box::new(stmt)))
-            .await
-            .map_err(|e| {
-                SqlError::invalid(
-                    pos,
-                    format!("watermark of `{}`: {}", def.name, e.strip_backtrace()),
-                )
-            })?;
+        let plan = self.plan_rewritten(stmt, pos).await?.map_err(|e| {
+            SqlError::invalid(
+                pos,
+                format!("watermark of `{}`: {}", def.name, e.strip_backtrace()),
+            )
+        })?;
         let all = plan.schema().as_arrow().clone();
         let width = all.fields().len() - usize::from(marked);
         let schema = Arc::new(
@@ -511,6 +505,23 @@ impl ScriptSession {
             .translate(&decorrelated)
     }
 
+    /// Plans an internal statement over user expressions (computed columns, watermarks): its
+    /// depth checked against the limit (an error at `pos`), Flink's functions rewritten. The
+    /// planner's own error is left to the caller to word.
+    async fn plan_rewritten(
+        &self,
+        mut stmt: SqlStatement,
+        pos: Pos,
+    ) -> Result<datafusion::error::Result<LogicalPlan>, SqlError> {
+        crate::config::check_depth(&stmt, self.limits.max_expression_depth, pos)?;
+        functions::rewrite(&mut stmt);
+        Ok(self
+            .ctx
+            .state()
+            .statement_to_plan(DfStatement::Statement(Box::new(stmt)))
+            .await)
+    }
+
     /// Registers `def`'s connector table as `__scaleph_physical_<name>` and `def.name` as the
     /// projection of its columns and computed columns in declared order (Flink: a computed
     /// column is an expression over the physical columns, evaluated when the table is read).
@@ -566,13 +577,9 @@ impl ScriptSession {
             }
         }
         let first = &def.computed[0].expr;
-        crate::config::check_depth(&stmt, self.limits.max_expression_depth, first.pos)?;
-        functions::rewrite(&mut stmt);
         let plan = self
-            .ctx
-            .state()
-            .statement_to_plan(DfStatement::Statement(Box::new(stmt)))
-            .await
+            .plan_rewritten(stmt, first.pos)
+            .await?
             .map_err(|e| plan_error(e, first))?;
         self.ctx
             .register_table(name, Arc::new(ViewTable::new(plan, None)))

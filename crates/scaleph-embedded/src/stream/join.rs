@@ -160,7 +160,7 @@ impl Join {
         s: usize,
         batch: &RecordBatch,
         r: usize,
-        candidates: &[OwnedRow],
+        candidates: &[Entry],
     ) -> Result<Vec<bool>> {
         let Some(cond) = &self.condition else {
             return Ok(vec![true; candidates.len()]);
@@ -179,7 +179,7 @@ impl Join {
         let conv = self.sides[o].rows.as_ref().ok_or_else(|| {
             DataFusionError::Internal("join state without a row converter".into())
         })?;
-        let theirs = conv.convert_rows(candidates.iter().map(|c| c.row()))?;
+        let theirs = conv.convert_rows(candidates.iter().map(|c| c.row.row()))?;
         let cols = if s == 0 {
             [mine, theirs].concat()
         } else {
@@ -365,8 +365,7 @@ impl Join {
             return Ok(Vec::new());
         };
         let fresh = |e: &Entry| self.ttl.is_none_or(|ttl| e.written.elapsed() <= ttl);
-        let cands: Vec<OwnedRow> = entries.iter().map(|e| e.row.clone()).collect();
-        let ok = self.matching(s, batch, r, &cands)?;
+        let ok = self.matching(s, batch, r, entries)?;
         Ok((0..entries.len())
             .filter(|&i| ok[i] && fresh(&entries[i]))
             .collect())
