@@ -96,6 +96,7 @@ async fn main() -> anyhow::Result<()> {
                 name: q.name.into(),
                 script: script.clone(),
                 settings: JobSettings::default(),
+                ..Default::default()
             };
             let s = engine
                 .run(spec, tx, CancellationToken::new())

@@ -282,14 +282,22 @@ impl PartitionStream for DatagenPartition {
         &self.schema
     }
 
-    fn execute(&self, _ctx: Arc<TaskContext>) -> SendableRecordBatchStream {
+    fn execute(&self, ctx: Arc<TaskContext>) -> SendableRecordBatchStream {
         let schema = self.schema.clone();
         let fields = self.fields.clone();
         let total = self.rows.unwrap_or(u64::MAX);
         let rps = self.rows_per_second;
         let batch = self.batch;
         let started = Instant::now();
-        let state = (0u64, SmallRng::from_entropy());
+        // A restored job continues the sequence where its checkpoint left it.
+        let first = match ctx.session_config().get_extension::<crate::StartAt>() {
+            Some(at) => {
+                at.honored.store(true, std::sync::atomic::Ordering::SeqCst);
+                at.rows.min(total)
+            }
+            None => 0,
+        };
+        let state = (first, SmallRng::from_entropy());
         let s = futures::stream::unfold(state, move |(done, mut rng)| {
             let schema = schema.clone();
             let fields = fields.clone();
@@ -304,7 +312,7 @@ impl PartitionStream for DatagenPartition {
                 };
                 if let Some(r) = rps {
                     // Emit no faster than `r` rows per second since the start.
-                    let due = Duration::from_secs_f64(done as f64 / r as f64);
+                    let due = Duration::from_secs_f64((done - first) as f64 / r as f64);
                     if let Some(wait) = due.checked_sub(started.elapsed()) {
                         tokio::time::sleep(wait).await;
                     }

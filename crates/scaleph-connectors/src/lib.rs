@@ -32,11 +32,22 @@ pub use hosts::{check_script_hosts, HostAccess};
 pub use metered::{Counter, MeteredTable};
 pub use options::Options;
 pub use print::row_kind;
-pub use sink::{LogFn, PendingCommit, Sink, SinkContext, ROW_KIND_COLUMN};
+pub use sink::{LogFn, PendingCommit, Sink, SinkContext, StreamWriter, ROW_KIND_COLUMN};
 
 use datafusion::catalog::TableProvider;
 use scaleph_sql::{SqlError, TableDef};
 use std::sync::Arc;
+
+/// Where a streaming source resumes after a restore, set by the engine as an extension of the
+/// task's session config: the rows the source delivered before. A source that can seek starts
+/// there and sets `honored`; otherwise the engine drops that many rows of its output itself.
+#[derive(Debug, Default)]
+pub struct StartAt {
+    /// Rows already delivered.
+    pub rows: u64,
+    /// Set by a source that started at `rows`.
+    pub honored: std::sync::atomic::AtomicBool,
+}
 
 /// A table's connector: what it can read and write.
 pub trait Connector: Send + Sync {

@@ -103,26 +103,65 @@ impl<'a> Options<'a> {
     /// # Errors
     /// A value that is not a whole number with one of these units, at the option.
     pub fn duration_ms(&mut self, key: &str) -> Result<Option<i64>, SqlError> {
+        let units: [(&[&str], i64); 5] = [
+            (
+                &["", "ms", "milli", "millis", "millisecond", "milliseconds"],
+                1,
+            ),
+            (&["s", "sec", "secs", "second", "seconds"], 1000),
+            (&["min", "mins", "minute", "minutes"], 60_000),
+            (&["h", "hour", "hours"], 3_600_000),
+            (&["d", "day", "days"], 86_400_000),
+        ];
+        Ok(self.with_unit(key, "a duration", &units)?.map(|v| v as i64))
+    }
+
+    /// A Flink memory-size option (`128mb`, `64 KB`, `1gb`, a bare number is bytes) in bytes;
+    /// `None` when absent.
+    ///
+    /// # Errors
+    /// A value that is not a whole number with one of these units, at the option.
+    pub fn bytes(&mut self, key: &str) -> Result<Option<u64>, SqlError> {
+        let units: [(&[&str], i64); 5] = [
+            (&["", "b", "bytes"], 1),
+            (&["k", "kb", "kibibytes"], 1 << 10),
+            (&["m", "mb", "mebibytes"], 1 << 20),
+            (&["g", "gb", "gibibytes"], 1 << 30),
+            (&["t", "tb", "tebibytes"], 1 << 40),
+        ];
+        Ok(self
+            .with_unit(key, "a memory size", &units)?
+            .map(|v| v as u64))
+    }
+
+    /// A whole number followed by one of `units` (case-insensitive), times the unit's factor.
+    fn with_unit(
+        &mut self,
+        key: &str,
+        what: &str,
+        units: &[(&[&str], i64)],
+    ) -> Result<Option<u64>, SqlError> {
         let Some(v) = self.get(key) else {
             return Ok(None);
         };
         let v = v.trim();
         let (num, unit) = v.split_at(v.find(|c: char| !c.is_ascii_digit()).unwrap_or(v.len()));
-        let bad = |what: &str| {
-            SqlError::invalid(self.pos(key), format!("option '{key}': {what} in '{v}'"))
+        let bad =
+            |m: String| SqlError::invalid(self.pos(key), format!("option '{key}': {m} in '{v}'"));
+        let n: u64 = num
+            .parse()
+            .map_err(|_| bad(format!("cannot parse {what}")))?;
+        let unit = unit.trim().to_ascii_lowercase();
+        let Some((_, mult)) = units
+            .iter()
+            .find(|(names, _)| names.contains(&unit.as_str()))
+        else {
+            return Err(bad(format!("unknown unit of {what}")));
         };
-        let n: i64 = num.parse().map_err(|_| bad("cannot parse a duration"))?;
-        let mult = match unit.trim().to_ascii_lowercase().as_str() {
-            "" | "ms" | "milli" | "millis" | "millisecond" | "milliseconds" => 1,
-            "s" | "sec" | "secs" | "second" | "seconds" => 1000,
-            "min" | "mins" | "minute" | "minutes" => 60_000,
-            "h" | "hour" | "hours" => 3_600_000,
-            "d" | "day" | "days" => 86_400_000,
-            _ => return Err(bad("unknown duration unit")),
-        };
-        n.checked_mul(mult)
+        n.checked_mul(*mult as u64)
+            .filter(|v| *v <= i64::MAX as u64)
             .map(Some)
-            .ok_or_else(|| bad("a duration out of range"))
+            .ok_or_else(|| bad(format!("{what} out of range")))
     }
 
     /// Accepts every key starting with `prefix` (options that do not change what is read or

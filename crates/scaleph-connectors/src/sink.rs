@@ -1,6 +1,7 @@
 //! The sink side of connectors.
 
 use async_trait::async_trait;
+use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::error::Result;
 use datafusion::execution::SendableRecordBatchStream;
@@ -40,6 +41,21 @@ pub trait Sink: Send + Sync + std::fmt::Debug {
         false
     }
 
+    /// A writer for a streaming job (Flink's two-phase-commit sinks: output published by
+    /// checkpoints), resuming from `restored` (what [`StreamWriter::pre_commit`] returned at
+    /// the checkpoint restored from). `None`: the sink has no such writer and streaming jobs
+    /// use [`Sink::write`].
+    ///
+    /// # Errors
+    /// The restored state does not fit this sink, or its files cannot be recovered.
+    fn stream_writer(
+        &self,
+        _ctx: SinkContext,
+        _restored: Option<&serde_json::Value>,
+    ) -> Result<Option<Box<dyn StreamWriter>>> {
+        Ok(None)
+    }
+
     /// Writes every batch of `input` and returns what publishes them. Nothing written is
     /// visible to readers before [`PendingCommit::commit`].
     async fn write(
@@ -56,6 +72,43 @@ pub trait PendingCommit: Send {
     async fn commit(self: Box<Self>) -> Result<()>;
     /// Discards the output (failure or cancel).
     async fn abort(self: Box<Self>);
+}
+
+/// The writer of a streaming sink with exactly-once output (Flink's `TwoPhaseCommittingSink`):
+/// rows go to hidden in-progress files; [`pre_commit`](Self::pre_commit) at a checkpoint makes
+/// them durable, [`commit`](Self::commit) after the checkpoint completed publishes them.
+/// Called from one task, in order.
+pub trait StreamWriter: Send {
+    /// Writes rows (the sink's schema; a changelog carries [`ROW_KIND_COLUMN`]).
+    ///
+    /// # Errors
+    /// I/O errors.
+    fn write(&mut self, batch: &RecordBatch) -> Result<()>;
+
+    /// Checkpoint `id` is being taken, with the sink's input watermark `watermark` (epoch ms):
+    /// flushes or rolls files and returns the state to keep in the checkpoint (JSON).
+    ///
+    /// # Errors
+    /// I/O errors (the checkpoint fails).
+    fn pre_commit(&mut self, id: u64, watermark: i64) -> Result<serde_json::Value>;
+
+    /// Checkpoint `id` completed (its manifest is durable): publishes what it covers and
+    /// commits partitions whose trigger fired.
+    ///
+    /// # Errors
+    /// I/O errors.
+    fn commit(&mut self, id: u64) -> Result<()>;
+
+    /// The input ended: publishes everything and commits every partition (Flink's final
+    /// checkpoint at end of input).
+    ///
+    /// # Errors
+    /// I/O errors.
+    fn finish(self: Box<Self>) -> Result<()>;
+
+    /// Stopped without finishing (cancel or failure). `keep`: a checkpoint may restore this
+    /// writer, so its in-progress files stay (hidden); otherwise they are removed.
+    fn abort(self: Box<Self>, keep: bool);
 }
 
 /// A commit with nothing to publish (sinks that emit as they go, like `print`).

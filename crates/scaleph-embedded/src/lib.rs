@@ -290,7 +290,14 @@ async fn stream_preview(
     let updating = df.updating;
     let (tx, mut rx) = tokio::sync::mpsc::channel(8);
     let state = s.ctx.state();
-    let drive = stream::exec::drive(df, &state, s.ctx.task_ctx(), s.watermark_interval(), tx);
+    let drive = stream::exec::drive(
+        df,
+        &state,
+        s.ctx.task_ctx(),
+        s.watermark_interval(),
+        stream::exec::Output::Channel(tx),
+        None,
+    );
     let mut rows: Vec<Vec<serde_json::Value>> = Vec::new();
     let mut bytes = 0usize;
     let mut truncated = false;

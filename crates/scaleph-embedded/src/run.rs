@@ -163,7 +163,9 @@ pub(crate) async fn run(
             StatementKind::Query(q) => {
                 let plan = s.plan_query(q).await?;
                 planned.push(if s.streaming() {
-                    Work::StreamQuery(s.dataflow(&plan, q)?)
+                    let df = s.dataflow(&plan, q)?;
+                    checkpointable(&s, &df, st.pos)?;
+                    Work::StreamQuery(df)
                 } else {
                     Work::Query(plan)
                 });
@@ -175,6 +177,7 @@ pub(crate) async fn run(
             let p = s.plan_insert(i).await?;
             planned.push(if s.streaming() {
                 let df = stream_insert(&s, &p)?;
+                checkpointable(&s, &df, p.pos)?;
                 Work::StreamInsert(p, df)
             } else {
                 Work::Insert(p)
@@ -196,7 +199,7 @@ pub(crate) async fn run(
     }
     start_running(&events, &mut s, &mut running);
     if s.streaming() {
-        return run_streaming(&s, deferred, &events, &log_fn, &meters, started).await;
+        return run_streaming(&s, &spec, deferred, &events, &log_fn, &meters, started).await;
     }
     let mut pending: Vec<Box<dyn PendingCommit>> = Vec::new();
     let mut failure = None;
@@ -364,10 +367,29 @@ fn log_rows(
     Ok(())
 }
 
+/// Refuses, when the script checkpoints, a dataflow with an operator whose state checkpoints
+/// cannot hold yet.
+fn checkpointable(s: &ScriptSession, df: &Dataflow, pos: scaleph_sql::Pos) -> Result<(), SqlError> {
+    if !s.checkpointing_enabled() {
+        return Ok(());
+    }
+    for n in &df.nodes {
+        if let Err(what) = n.op.checkpointable() {
+            return Err(SqlError::unsupported(
+                pos,
+                format!("{what} (execution.checkpointing.interval) — run it on a Flink cluster"),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Runs every statement of a streaming script at once (Flink submits each as a job), until all
-/// end — never, with an unbounded source, until cancelled. Outputs publish when all ended.
+/// end — never, with an unbounded source, until cancelled. Sinks with a stream writer publish
+/// on checkpoints and at the end; the others when all ended.
 async fn run_streaming(
     s: &ScriptSession,
+    spec: &JobSpec,
     works: Vec<Work>,
     events: &EventSender,
     log_fn: &LogFn,
@@ -376,19 +398,52 @@ async fn run_streaming(
 ) -> Result<RunSummary, EngineError> {
     let state = s.ctx.state();
     let interval = s.watermark_interval();
-    let runs = works.into_iter().map(|w| {
+    let total = works.len();
+    let job_id = uuid::Uuid::new_v4().simple().to_string();
+    let mut ckpts = Vec::with_capacity(total);
+    for k in 0..total {
+        let c = s.checkpointing(
+            k,
+            total,
+            spec.checkpoint_dir.as_deref(),
+            spec.resume,
+            &job_id,
+        )?;
+        if let Some(c) = &c {
+            match (&c.restored, &c.cfg.dir) {
+                (Some((chk, m)), _) => log(
+                    events,
+                    LogLevel::Info,
+                    format!("restoring checkpoint {} from '{}'", m.id, chk.display()),
+                ),
+                (None, Some(dir)) => log(
+                    events,
+                    LogLevel::Info,
+                    format!(
+                        "checkpoints every {:?} under '{}'",
+                        c.cfg.interval,
+                        dir.display()
+                    ),
+                ),
+                (None, None) => {}
+            }
+        }
+        ckpts.push(c);
+    }
+    let runs = works.into_iter().zip(ckpts).map(|(w, ckpt)| {
         let state = &state;
         async move {
             let task = s.ctx.task_ctx();
             match w {
                 Work::StreamInsert(p, df) => {
-                    stream_insert_run(state, task, interval, p, df, events, log_fn)
+                    stream_insert_run(state, task, interval, p, df, ckpt, events, log_fn)
                         .await
                         .map(Some)
                 }
                 Work::StreamQuery(df) => {
                     let (tx, mut rx) = mpsc::channel(8);
-                    let drive = exec::drive(df, state, task, interval, tx);
+                    let drive =
+                        exec::drive(df, state, task, interval, exec::Output::Channel(tx), ckpt);
                     let show = async {
                         let mut shown = 0;
                         while let Some(c) = rx.recv().await {
@@ -418,6 +473,13 @@ async fn run_streaming(
 }
 
 fn log_stats(events: &EventSender, stats: &exec::DriveStats) {
+    if let Some(id) = stats.last_checkpoint {
+        log(
+            events,
+            LogLevel::Info,
+            format!("{} checkpoints completed, the last {id}", stats.checkpoints),
+        );
+    }
     if stats.late_rows > 0 {
         log(
             events,
@@ -437,21 +499,33 @@ fn log_stats(events: &EventSender, stats: &exec::DriveStats) {
     }
 }
 
-/// Runs one streaming INSERT: the dataflow into the sink; returns the staged output.
+/// Runs one streaming INSERT: the dataflow into the sink; returns the staged output (nothing,
+/// for a sink with a stream writer: it published as it went).
+#[allow(clippy::too_many_arguments)]
 async fn stream_insert_run(
     state: &datafusion::execution::context::SessionState,
     task: Arc<datafusion::execution::TaskContext>,
     interval: Duration,
     p: PlannedInsert,
     df: Dataflow,
+    ckpt: Option<exec::Checkpointing>,
     events: &EventSender,
     log_fn: &LogFn,
 ) -> Result<Box<dyn PendingCommit>, EngineError> {
     use datafusion::arrow::array::Int8Array;
     use datafusion::arrow::datatypes::{DataType, Field, Schema};
     let t0 = Instant::now();
-    let (tx, rx) = mpsc::channel::<Result<Chunk, DataFusionError>>(8);
     let with_kinds = df.updating && p.sink.accepts_updates();
+    let ctx = SinkContext {
+        counter: p.counter.clone(),
+        overwrite: p.overwrite,
+        log: log_fn.clone(),
+    };
+    let restored_sink = ckpt
+        .as_ref()
+        .and_then(|c| c.restored.as_ref())
+        .map(|(_, m)| m.sink.clone())
+        .filter(|v| !v.is_null());
     let sink_schema = p.sink.schema();
     let out_schema = if with_kinds {
         let mut fields: Vec<_> = sink_schema.fields().iter().cloned().collect();
@@ -460,32 +534,43 @@ async fn stream_insert_run(
     } else {
         sink_schema.clone()
     };
-    let (mapping, target, schema) = (p.mapping.clone(), p.target.clone(), out_schema.clone());
-    let batches =
-        futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|c| (c, rx)) }).map(
-            move |c| {
-                let c = c?;
-                let b = conform_batch(c.batch, &sink_schema, &mapping, &target)?;
-                if !with_kinds {
-                    return Ok(b);
-                }
-                let kinds: Int8Array = match &c.kinds {
-                    Some(k) => k.iter().map(|k| *k as i8).collect(),
-                    None => std::iter::repeat_n(0i8, b.num_rows()).collect(),
-                };
-                let mut cols = b.columns().to_vec();
-                cols.push(Arc::new(kinds));
-                Ok(RecordBatch::try_new(schema.clone(), cols)?)
-            },
-        );
-    let input = Box::pin(RecordBatchStreamAdapter::new(out_schema, batches));
-    let ctx = SinkContext {
-        counter: p.counter.clone(),
-        overwrite: p.overwrite,
-        log: log_fn.clone(),
+    // Each chunk onto the sink's schema, with the row kinds of a changelog after it.
+    let map = {
+        let (mapping, target, schema) = (p.mapping.clone(), p.target.clone(), out_schema.clone());
+        move |c: Chunk| -> Result<RecordBatch, DataFusionError> {
+            let b = conform_batch(c.batch, &sink_schema, &mapping, &target)?;
+            if !with_kinds {
+                return Ok(b);
+            }
+            let kinds: Int8Array = match &c.kinds {
+                Some(k) => k.iter().map(|k| *k as i8).collect(),
+                None => std::iter::repeat_n(0i8, b.num_rows()).collect(),
+            };
+            let mut cols = b.columns().to_vec();
+            cols.push(Arc::new(kinds));
+            Ok(RecordBatch::try_new(schema.clone(), cols)?)
+        }
     };
+    if let Some(writer) = p
+        .sink
+        .stream_writer(ctx.clone(), restored_sink.as_ref())
+        .map_err(exec_err)?
+    {
+        let out = exec::Output::Writer(writer, Box::new(map));
+        let stats = exec::drive(df, state, task, interval, out, ckpt)
+            .await
+            .map_err(exec_err)?;
+        log_stats(events, &stats);
+        log_insert(events, &p, t0);
+        return Ok(Box::new(Published));
+    }
+    let (tx, rx) = mpsc::channel::<Result<Chunk, DataFusionError>>(8);
+    let batches =
+        futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|c| (c, rx)) })
+            .map(move |c| map(c?));
+    let input = Box::pin(RecordBatchStreamAdapter::new(out_schema, batches));
     let (stats, commit) = futures::join!(
-        exec::drive(df, state, task, interval, tx),
+        exec::drive(df, state, task, interval, exec::Output::Channel(tx), ckpt),
         p.sink.write(input, ctx)
     );
     let stats = match stats {
@@ -501,6 +586,18 @@ async fn stream_insert_run(
     log_stats(events, &stats);
     log_insert(events, &p, t0);
     Ok(commit)
+}
+
+/// What a stream writer leaves to commit: nothing (it published on checkpoints and at the
+/// end of its input).
+struct Published;
+
+#[async_trait::async_trait]
+impl PendingCommit for Published {
+    async fn commit(self: Box<Self>) -> datafusion::common::Result<()> {
+        Ok(())
+    }
+    async fn abort(self: Box<Self>) {}
 }
 
 /// Logs "INSERT INTO t: N rows in Xs" for an INSERT that ran since `t0`.

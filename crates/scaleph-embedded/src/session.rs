@@ -57,7 +57,13 @@ pub(crate) struct PlannedInsert {
 }
 
 /// Flink configuration keys the embedded engine acts on.
-const KNOWN_OPTIONS: [&str; 7] = [
+const KNOWN_OPTIONS: [&str; 13] = [
+    "execution.checkpointing.interval",
+    "execution.checkpointing.dir",
+    "state.checkpoints.dir",
+    "execution.checkpointing.num-retained",
+    "execution.state-recovery.path",
+    "execution.checkpointing.mode",
     "parallelism.default",
     "table.dml-sync",
     "execution.runtime-mode",
@@ -179,6 +185,27 @@ impl ScriptSession {
                 if crate::config::parse_duration(value).is_none() =>
             {
                 return Err(SqlError::invalid(pos, format!("'pipeline.auto-watermark-interval' must be a duration such as '200 ms', found '{value}'")));
+            }
+            "execution.checkpointing.interval"
+                if crate::config::parse_duration(value).is_none() =>
+            {
+                return Err(SqlError::invalid(pos, format!("'execution.checkpointing.interval' must be a duration such as '10 s', found '{value}'")));
+            }
+            "execution.checkpointing.num-retained"
+                if !value.trim().parse::<usize>().is_ok_and(|n| n > 0) =>
+            {
+                return Err(SqlError::invalid(pos, format!("'execution.checkpointing.num-retained' must be a positive integer, found '{value}'")));
+            }
+            "execution.checkpointing.mode"
+                if !["EXACTLY_ONCE", "AT_LEAST_ONCE"].contains(&value.trim()) =>
+            {
+                return Err(SqlError::invalid(pos, format!("'execution.checkpointing.mode' must be EXACTLY_ONCE or AT_LEAST_ONCE, found '{value}'")));
+            }
+            "execution.checkpointing.dir" | "state.checkpoints.dir" => {
+                self.checked_path(value, scaleph_connectors::access::Use::Write, pos)?;
+            }
+            "execution.state-recovery.path" => {
+                self.checked_path(value, scaleph_connectors::access::Use::Read, pos)?;
             }
             "table.dml-sync" if !matches!(value, "true" | "false") => {
                 return Err(SqlError::invalid(
@@ -445,6 +472,135 @@ impl ScriptSession {
             .options
             .get("execution.runtime-mode")
             .is_some_and(|v| v.eq_ignore_ascii_case("batch"))
+    }
+
+    /// A local path a script names (`file://` or plain), checked against the file-access
+    /// policy.
+    fn checked_path(
+        &self,
+        value: &str,
+        usage: scaleph_connectors::access::Use,
+        pos: Pos,
+    ) -> Result<std::path::PathBuf, SqlError> {
+        let v = value.trim();
+        let local = v.strip_prefix("file://").unwrap_or(v);
+        if local.contains("://") {
+            return Err(SqlError::unsupported(
+                pos,
+                format!("checkpoint storage '{v}' (only local paths and file://)"),
+            ));
+        }
+        self.connectors
+            .files
+            .check(local, usage)
+            .map_err(|e| SqlError::invalid(pos, e.to_string()))
+    }
+
+    /// Checkpointing of streaming statement `k` of `n`: `None` without
+    /// `execution.checkpointing.interval`. Checkpoints go to `base` (the server's directory of
+    /// the instance), else to `execution.checkpointing.dir`/`<job id>`, else stay in memory;
+    /// with several statements each has `stmt-<k>` under it. The restore source is
+    /// `execution.state-recovery.path` (a `chk-<n>` directory, or a directory of them), else
+    /// with `resume` the latest checkpoint under the statement's directory.
+    ///
+    /// # Errors
+    /// A recovery path without a checkpoint; an unreadable manifest.
+    pub(crate) fn checkpointing(
+        &self,
+        k: usize,
+        n: usize,
+        base: Option<&std::path::Path>,
+        resume: bool,
+        job_id: &str,
+    ) -> Result<Option<crate::stream::exec::Checkpointing>, scaleph_engine::EngineError> {
+        use crate::stream::checkpoint::{self, CheckpointConfig};
+        let interval = self
+            .options
+            .get("execution.checkpointing.interval")
+            .and_then(|v| crate::config::parse_duration(v))
+            .filter(|d| !d.is_zero());
+        let recovery = self.options.get("execution.state-recovery.path");
+        // Restoring without checkpointing: no periodic checkpoint (a year between them).
+        let Some(interval) =
+            interval.or(recovery.map(|_| std::time::Duration::from_secs(365 * 86_400)))
+        else {
+            return Ok(None);
+        };
+        let root = base.map(std::path::Path::to_path_buf).or_else(|| {
+            self.options
+                .get("execution.checkpointing.dir")
+                .or(self.options.get("state.checkpoints.dir"))
+                .map(|d| {
+                    let d = d.trim();
+                    std::path::PathBuf::from(d.strip_prefix("file://").unwrap_or(d)).join(job_id)
+                })
+        });
+        let dir = root.map(|r| {
+            if n > 1 {
+                r.join(format!("stmt-{k}"))
+            } else {
+                r
+            }
+        });
+        let fail = |m: String| scaleph_engine::EngineError::Execution(m);
+        let restore = match recovery {
+            Some(p) => {
+                let p =
+                    std::path::PathBuf::from(p.trim().strip_prefix("file://").unwrap_or(p.trim()));
+                let found = if p.join(checkpoint::MANIFEST).is_file() {
+                    (n == 1).then_some(p.clone())
+                } else {
+                    checkpoint::latest(&p)
+                        .or_else(|| checkpoint::latest(&p.join(format!("stmt-{k}"))))
+                };
+                Some(found.ok_or_else(|| {
+                    fail(format!(
+                        "execution.state-recovery.path: no completed checkpoint for statement {} at '{}'",
+                        k + 1,
+                        p.display()
+                    ))
+                })?)
+            }
+            None if resume => dir.as_deref().and_then(checkpoint::latest),
+            None => None,
+        };
+        let restored = match restore {
+            Some(chk) => {
+                let m = checkpoint::read_manifest(&chk).map_err(|e| fail(e.to_string()))?;
+                Some((chk, m))
+            }
+            None => None,
+        };
+        if let Some(d) = &dir {
+            std::fs::create_dir_all(d).map_err(|e| {
+                fail(format!(
+                    "cannot create the checkpoint directory '{}': {e}",
+                    d.display()
+                ))
+            })?;
+        }
+        let retained = self
+            .options
+            .get("execution.checkpointing.num-retained")
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(1);
+        Ok(Some(crate::stream::exec::Checkpointing {
+            cfg: CheckpointConfig {
+                interval,
+                dir,
+                retained,
+            },
+            restored,
+        }))
+    }
+
+    /// Whether streaming statements take checkpoints (or restore one).
+    pub(crate) fn checkpointing_enabled(&self) -> bool {
+        self.options
+            .get("execution.checkpointing.interval")
+            .and_then(|v| crate::config::parse_duration(v))
+            .is_some_and(|d| !d.is_zero())
+            || self.options.contains_key("execution.state-recovery.path")
     }
 
     /// `pipeline.auto-watermark-interval` (Flink's default 200 ms).

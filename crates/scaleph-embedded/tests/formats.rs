@@ -50,6 +50,7 @@ async fn csv_and_json_files_equal_flinks() {
         name: "formats".into(),
         script: script.replace("${OUT}", &out.path().to_string_lossy()),
         settings: batch(),
+        ..Default::default()
     };
     let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
     EmbeddedEngine::new()
@@ -74,6 +75,7 @@ async fn refusal(script: String) -> String {
         name: "refused".into(),
         script,
         settings: batch(),
+        ..Default::default()
     };
     let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
     EmbeddedEngine::new()

@@ -31,6 +31,7 @@ async fn embedded(query: &str) -> String {
         name: "fn".into(),
         script: format!("{query};"),
         settings: batch(),
+        ..Default::default()
     };
     let result = EmbeddedEngine::new()
         .run(spec, tx, CancellationToken::new())

@@ -37,6 +37,7 @@ async fn run_file(path: &Path) -> Result<(), String> {
             // Golden scripts are batch jobs (as `-Dexecution.runtime-mode=batch` on Flink).
             options: [("execution.runtime-mode".to_string(), "batch".to_string())].into(),
         },
+        ..Default::default()
     };
     let result = EmbeddedEngine::new()
         .run(spec, tx, CancellationToken::new())

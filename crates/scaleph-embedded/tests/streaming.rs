@@ -35,6 +35,7 @@ async fn run(script: String) -> Result<Vec<String>, String> {
         name: "streaming".into(),
         script,
         settings: streaming(),
+        ..Default::default()
     };
     EmbeddedEngine::new()
         .run(spec, tx, CancellationToken::new())
@@ -66,6 +67,7 @@ fn spawn(
         name: name.into(),
         script,
         settings: streaming(),
+        ..Default::default()
     };
     let job = tokio::spawn({
         let cancel = cancel.clone();
@@ -270,6 +272,7 @@ async fn unbounded_state_fails_at_the_memory_limit() {
         name: "growing".into(),
         script,
         settings: streaming(),
+        ..Default::default()
     };
     let engine = EmbeddedEngine::with_config(cfg);
     let run = engine.run(spec, tx, CancellationToken::new());

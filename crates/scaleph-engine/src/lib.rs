@@ -60,7 +60,7 @@ pub struct JobSettings {
 }
 
 /// A script to run as one job instance.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct JobSpec {
     /// Job name, for logs.
     pub name: String,
@@ -68,6 +68,14 @@ pub struct JobSpec {
     pub script: String,
     /// Settings.
     pub settings: JobSettings,
+    /// Where a streaming run with `execution.checkpointing.interval` keeps its checkpoints when
+    /// the script sets no `execution.checkpointing.dir` (the server: one directory per
+    /// instance). `None` and no `execution.checkpointing.dir`: checkpoints are kept in memory
+    /// only (sinks still commit on them), as Flink's `JobManagerCheckpointStorage`.
+    pub checkpoint_dir: Option<std::path::PathBuf>,
+    /// Restore from the latest completed checkpoint under the checkpoint directory (a restart
+    /// after a crash); no checkpoint there: start afresh.
+    pub resume: bool,
 }
 
 /// Direction of a table's metric.

@@ -6,6 +6,9 @@
 //!    └────────────┴─────────────────→ CANCELLING
 //! any non-terminal state → FAILED   (errors, "platform restarted")
 //! CANCELLING → FINISHED               (the job completed before the cancel took effect)
+//! INITIALIZING | RUNNING → RESTARTING → INITIALIZING | CANCELLING
+//!                                     (an embedded streaming job resuming from its latest
+//!                                      checkpoint after the platform restarted)
 //! ```
 //!
 //! Instances on a Flink cluster also take Flink's other states (FAILING, RESTARTING,
@@ -89,6 +92,8 @@ impl JobState {
             (Running, Finished) | (Cancelling, Finished) => true,
             (Created | Initializing | Running, Cancelling) => true,
             (Cancelling, Canceled) => true,
+            (Initializing | Running, Restarting) => true,
+            (Restarting, Initializing | Cancelling) => true,
             (from, Failed) => !from.is_terminal(),
             _ => false,
         };
@@ -169,6 +174,10 @@ mod tests {
         assert_eq!(Running.transition(Cancelling), Ok(Cancelling));
         assert_eq!(Cancelling.transition(Canceled), Ok(Canceled));
         assert_eq!(Running.transition(Failed), Ok(Failed));
+        assert_eq!(Running.transition(Restarting), Ok(Restarting));
+        assert_eq!(Restarting.transition(Initializing), Ok(Initializing));
+        assert!(Restarting.transition(Running).is_err());
+        assert!(Created.transition(Restarting).is_err());
     }
 
     #[test]

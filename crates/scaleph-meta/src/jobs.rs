@@ -131,6 +131,21 @@ impl Store {
             .await
     }
 
+    /// The job an instance ran, whatever its project (recovery at start-up).
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`].
+    pub async fn job_by_id(&self, id: &str) -> Result<Job> {
+        let r = sqlx::query("SELECT * FROM jobs WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await?;
+        r.as_ref()
+            .map(job)
+            .transpose()?
+            .ok_or_else(|| StoreError::NotFound(format!("job '{id}'")))
+    }
+
     /// Changes name, engine and settings (not the script: see [`Store::save_version`]).
     ///
     /// # Errors

@@ -67,6 +67,9 @@ pub struct RunConfig {
     pub embedded: EmbeddedConfig,
     /// Concurrent runs.
     pub runs: RunLimits,
+    /// Where embedded streaming instances keep their checkpoints (one directory per
+    /// instance); `None`: in memory (no resume after a restart).
+    pub checkpoints_dir: Option<std::path::PathBuf>,
 }
 
 impl AppState {
@@ -83,7 +86,7 @@ impl AppState {
         flink.access = access.clone();
         let limits = Arc::new(run.embedded.limits.clone());
         let engine: Arc<dyn Engine> = Arc::new(EmbeddedEngine::with_config(run.embedded));
-        let runner = Runner::new(store.clone(), engine.clone(), run.runs);
+        let runner = Runner::new(store.clone(), engine.clone(), run.runs, run.checkpoints_dir);
         let keyring = Arc::new(keyring);
         Self {
             access,
@@ -185,10 +188,16 @@ pub async fn serve(
         .recover()
         .await
         .map_err(std::io::Error::other)?;
-    if n > 0 {
+    if n.failed > 0 {
         tracing::warn!(
-            count = n,
+            count = n.failed,
             "marked unfinished job instances FAILED: platform restarted"
+        );
+    }
+    if n.resumed > 0 {
+        tracing::warn!(
+            count = n.resumed,
+            "resumed streaming job instances from their latest checkpoints"
         );
     }
     state

@@ -61,6 +61,7 @@ pub async fn cmd(c: Cmd) -> anyhow::Result<()> {
                     parallelism,
                     ..Default::default()
                 },
+                ..Default::default()
             };
             let bar = ProgressBar::new_spinner();
             bar.set_style(

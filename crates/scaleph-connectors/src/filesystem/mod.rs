@@ -4,6 +4,7 @@
 mod encode;
 mod sink;
 mod source;
+mod stream_sink;
 
 use crate::access::{FileAccess, Use};
 use crate::{Connector, ConnectorContext, Options, Sink};
@@ -70,6 +71,147 @@ pub(crate) struct FsConfig {
     journal: Option<PathBuf>,
     /// `source.monitor-interval`: the source keeps listing the path for new files.
     monitor: Option<std::time::Duration>,
+    /// How a streaming job writes the table (rolling, partition commit).
+    stream: stream_sink::StreamOpts,
+}
+
+impl FsConfig {
+    /// Column indices of the partition keys and of the columns written into files.
+    fn layout(&self) -> (Vec<usize>, Vec<usize>) {
+        let def = &self.def;
+        let part_idx: Vec<usize> = def
+            .partitioned_by
+            .iter()
+            .map(|p| def.column_index(p).expect("checked by the parser"))
+            .collect();
+        let data_idx = (0..def.columns.len())
+            .filter(|i| !part_idx.contains(i))
+            .collect();
+        (part_idx, data_idx)
+    }
+}
+
+/// The streaming sink's options (`sink.rolling-policy.*`, `sink.partition-commit.*`,
+/// `partition.time-extractor.*`), Flink's defaults where absent.
+///
+/// # Errors
+/// Malformed values; `custom` policies and extractors, `auto-compaction` (unsupported).
+fn stream_opts(o: &mut Options) -> Result<stream_sink::StreamOpts, SqlError> {
+    use stream_sink::{StreamOpts, Trigger};
+    let mut s = StreamOpts::default();
+    let positive = |o: &Options, key: &str, v: i64| {
+        if v <= 0 {
+            Err(SqlError::invalid(
+                o.pos(key),
+                format!("option '{key}' must be positive"),
+            ))
+        } else {
+            Ok(v)
+        }
+    };
+    if let Some(b) = o.bytes("sink.rolling-policy.file-size")? {
+        s.file_size = positive(o, "sink.rolling-policy.file-size", b as i64)? as u64;
+    }
+    if let Some(ms) = o.duration_ms("sink.rolling-policy.rollover-interval")? {
+        s.rollover_ms = positive(o, "sink.rolling-policy.rollover-interval", ms)?;
+    }
+    if let Some(ms) = o.duration_ms("sink.rolling-policy.inactivity-interval")? {
+        s.inactivity_ms = positive(o, "sink.rolling-policy.inactivity-interval", ms)?;
+    }
+    // Time policies are checked on every write and checkpoint.
+    o.duration_ms("sink.rolling-policy.check-interval")?;
+    o.bool("sink.rolling-policy.rolling-on-checkpoint", false)?;
+    if o.bool("auto-compaction", false)? {
+        return Err(SqlError::unsupported(
+            o.pos("auto-compaction"),
+            "'auto-compaction' = 'true'",
+        ));
+    }
+    o.get("compaction.file-size");
+    if let Some(ms) = o.duration_ms("sink.partition-commit.delay")? {
+        if ms < 0 {
+            return Err(SqlError::invalid(
+                o.pos("sink.partition-commit.delay"),
+                "option 'sink.partition-commit.delay' must not be negative",
+            ));
+        }
+        s.delay_ms = ms;
+    }
+    let zone_key = "sink.partition-commit.watermark-time-zone";
+    let zone: chrono_tz::Tz = match o.get(zone_key) {
+        None => chrono_tz::UTC,
+        Some(z) => z.parse().map_err(|_| {
+            SqlError::invalid(
+                o.pos(zone_key),
+                format!("option '{zone_key}': unknown time zone '{z}'"),
+            )
+        })?,
+    };
+    let pattern = o
+        .get("partition.time-extractor.timestamp-pattern")
+        .map(str::to_string);
+    let formatter = o
+        .get("partition.time-extractor.timestamp-formatter")
+        .unwrap_or("yyyy-MM-dd HH:mm:ss")
+        .to_string();
+    match o.get("partition.time-extractor.kind") {
+        None | Some("default") => {}
+        Some(k) => {
+            return Err(SqlError::unsupported(
+                o.pos("partition.time-extractor.kind"),
+                format!("'partition.time-extractor.kind' = '{k}'"),
+            ))
+        }
+    }
+    o.get("partition.time-extractor.class");
+    s.trigger = match o.get("sink.partition-commit.trigger") {
+        None | Some("process-time") => Trigger::ProcessTime,
+        Some("partition-time") => Trigger::PartitionTime {
+            pattern,
+            formatter,
+            zone,
+        },
+        Some(t) => {
+            return Err(SqlError::invalid(
+                o.pos("sink.partition-commit.trigger"),
+                format!("'sink.partition-commit.trigger' must be process-time or partition-time, found '{t}'"),
+            ))
+        }
+    };
+    let name = o
+        .get("sink.partition-commit.success-file.name")
+        .unwrap_or("_SUCCESS")
+        .to_string();
+    if name.is_empty() || name.contains(['/', '\\']) || name == "." || name == ".." {
+        return Err(SqlError::invalid(
+            o.pos("sink.partition-commit.success-file.name"),
+            "'sink.partition-commit.success-file.name' must be a plain file name",
+        ));
+    }
+    if let Some(kinds) = o.get("sink.partition-commit.policy.kind") {
+        for k in kinds.split(',').map(str::trim) {
+            match k {
+                "success-file" => s.success_file = Some(name.clone()),
+                // Filesystem tables keep partitions as directories: nothing to add to a
+                // metastore (Flink's `EmptyMetaStoreFactory`).
+                "metastore" => {}
+                "custom" => {
+                    return Err(SqlError::unsupported(
+                        o.pos("sink.partition-commit.policy.kind"),
+                        "partition commit policy 'custom'",
+                    ))
+                }
+                other => {
+                    return Err(SqlError::invalid(
+                        o.pos("sink.partition-commit.policy.kind"),
+                        format!("unknown partition commit policy '{other}'; available: metastore, success-file, custom"),
+                    ))
+                }
+            }
+        }
+    }
+    o.get("sink.partition-commit.policy.class");
+    Ok(s)
 }
 
 pub(crate) struct Filesystem {
@@ -192,9 +334,9 @@ impl Filesystem {
             }
             Some(ms) => Some(std::time::Duration::from_millis(ms as u64)),
         };
-        // File layout only; they do not change what is written.
-        o.allow_prefix("sink.rolling-policy.");
+        let stream = stream_opts(&mut o)?;
         o.get("sink.parallelism");
+        o.get("sink.shuffle-by-partition.enable");
         o.finish()?;
         Ok(Self {
             cfg: Arc::new(FsConfig {
@@ -206,6 +348,7 @@ impl Filesystem {
                 default_partition,
                 journal: ctx.files.journal().map(PathBuf::from),
                 monitor,
+                stream,
             }),
             files: ctx.files.clone(),
             given,
@@ -408,6 +551,27 @@ fn escape_partition_value(v: &str) -> String {
         }
     }
     out
+}
+
+/// The value an [`escape_partition_value`]d directory name stands for (`%XX` decoded; a
+/// malformed escape is kept as written).
+fn unescape_partition_value(v: &str) -> String {
+    let b = v.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]

@@ -107,23 +107,29 @@ impl Sink for FsSink {
         self.schema.clone()
     }
 
+    fn stream_writer(
+        &self,
+        ctx: SinkContext,
+        restored: Option<&serde_json::Value>,
+    ) -> Result<Option<Box<dyn crate::StreamWriter>>> {
+        let w = super::stream_sink::FsStreamWriter::new(
+            self.cfg.clone(),
+            self.cfg.stream.clone(),
+            ctx.counter.clone(),
+            restored,
+        )?;
+        Ok(Some(Box::new(w)))
+    }
+
     async fn write(
         &self,
         mut input: SendableRecordBatchStream,
         ctx: SinkContext,
     ) -> Result<Box<dyn PendingCommit>> {
-        let def = &self.cfg.def;
         // Removed on drop: a cancelled or failed write leaves nothing behind; a crash leaves a
         // journal entry that the next start sweeps.
         let staging = Staging::new(staging_dir(&self.cfg.path), self.cfg.journal.as_deref());
-        let part_idx: Vec<usize> = def
-            .partitioned_by
-            .iter()
-            .map(|p| def.column_index(p).expect("checked by the parser"))
-            .collect();
-        let data_idx: Vec<usize> = (0..def.columns.len())
-            .filter(|i| !part_idx.contains(i))
-            .collect();
+        let (part_idx, data_idx) = self.cfg.layout();
         let data_schema = Arc::new(self.schema.project(&data_idx)?);
         let mut writers: BTreeMap<String, Writer> = BTreeMap::new();
         let result: Result<()> = async {
@@ -135,7 +141,10 @@ impl Sink for FsSink {
                 let groups = if part_idx.is_empty() {
                     vec![(String::new(), None)]
                 } else {
-                    self.partition_groups(&batch, &part_idx)?
+                    partition_groups(&self.cfg, &batch, &part_idx)?
+                        .into_iter()
+                        .map(|(k, v)| (k, Some(v)))
+                        .collect()
                 };
                 for (rel, rows) in groups {
                     let sub = match rows {
@@ -176,45 +185,37 @@ impl Sink for FsSink {
     }
 }
 
-impl FsSink {
-    /// Groups row indices by their partition directory, e.g. `dt=2024-01-01/h=3`.
-    fn partition_groups(
-        &self,
-        batch: &RecordBatch,
-        part_idx: &[usize],
-    ) -> Result<Vec<(String, Option<Vec<u32>>)>> {
-        let opts = FormatOptions::default();
-        let fmts = part_idx
-            .iter()
-            .map(|i| ArrayFormatter::try_new(batch.column(*i).as_ref(), &opts))
-            .collect::<Result<Vec<_>, _>>()?;
-        let names: Vec<&str> = self
-            .cfg
-            .def
-            .partitioned_by
-            .iter()
-            .map(String::as_str)
-            .collect();
-        let mut groups: BTreeMap<String, Vec<u32>> = BTreeMap::new();
-        for row in 0..batch.num_rows() {
-            let mut rel = String::new();
-            for (k, (f, i)) in fmts.iter().zip(part_idx).enumerate() {
-                if k > 0 {
-                    rel.push('/');
-                }
-                let v = if batch.column(*i).is_null(row) {
-                    self.cfg.default_partition.clone()
-                } else {
-                    escape_partition_value(&f.value(row).to_string())
-                };
-                rel.push_str(names[k]);
-                rel.push('=');
-                rel.push_str(&v);
+/// Groups row indices by their partition directory, e.g. `dt=2024-01-01/h=3`.
+pub(super) fn partition_groups(
+    cfg: &FsConfig,
+    batch: &RecordBatch,
+    part_idx: &[usize],
+) -> Result<Vec<(String, Vec<u32>)>> {
+    let opts = FormatOptions::default();
+    let fmts = part_idx
+        .iter()
+        .map(|i| ArrayFormatter::try_new(batch.column(*i).as_ref(), &opts))
+        .collect::<Result<Vec<_>, _>>()?;
+    let names: Vec<&str> = cfg.def.partitioned_by.iter().map(String::as_str).collect();
+    let mut groups: BTreeMap<String, Vec<u32>> = BTreeMap::new();
+    for row in 0..batch.num_rows() {
+        let mut rel = String::new();
+        for (k, (f, i)) in fmts.iter().zip(part_idx).enumerate() {
+            if k > 0 {
+                rel.push('/');
             }
-            groups.entry(rel).or_default().push(row as u32);
+            let v = if batch.column(*i).is_null(row) {
+                cfg.default_partition.clone()
+            } else {
+                escape_partition_value(&f.value(row).to_string())
+            };
+            rel.push_str(names[k]);
+            rel.push('=');
+            rel.push_str(&v);
         }
-        Ok(groups.into_iter().map(|(k, v)| (k, Some(v))).collect())
+        groups.entry(rel).or_default().push(row as u32);
     }
+    Ok(groups.into_iter().collect())
 }
 
 fn dir_size(p: &Path) -> u64 {

@@ -8,6 +8,7 @@
 //! - a node's watermark is the minimum over its inputs; a bounded source that ends emits
 //!   `i64::MAX`, which closes every window.
 
+use super::checkpoint::{self, CheckpointConfig, Manifest, StateReader, StateWriter};
 use super::plan::Dataflow;
 use super::Chunk;
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
@@ -16,9 +17,9 @@ use datafusion::arrow::datatypes::{DataType, Int64Type, TimeUnit};
 use datafusion::common::{DataFusionError, Result};
 use datafusion::execution::context::SessionState;
 use datafusion::execution::TaskContext;
-use datafusion::physical_plan::execute_stream;
 use futures::stream::{BoxStream, SelectAll};
 use futures::StreamExt;
+use scaleph_connectors::{StartAt, StreamWriter};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -40,6 +41,28 @@ struct Src {
     pending: i64,
     /// Last watermark emitted.
     emitted: i64,
+    /// Rows delivered (its checkpointed position).
+    rows: u64,
+    /// Rows still to drop after a restore (a source that cannot seek).
+    skip: u64,
+}
+
+/// Where the root's chunks go.
+pub(crate) enum Output {
+    /// To a consumer task (printed rows, previews, sinks without a stream writer).
+    Channel(mpsc::Sender<Result<Chunk>>),
+    /// To a sink's two-phase-commit writer, each chunk mapped to the sink's schema first.
+    Writer(
+        Box<dyn StreamWriter>,
+        Box<dyn FnMut(Chunk) -> Result<RecordBatch> + Send>,
+    ),
+}
+
+/// Checkpointing of a run: its configuration and the checkpoint restored, if any.
+pub(crate) struct Checkpointing {
+    pub(crate) cfg: CheckpointConfig,
+    /// The restored checkpoint's directory and manifest.
+    pub(crate) restored: Option<(std::path::PathBuf, Manifest)>,
 }
 
 /// What a run of a dataflow observed.
@@ -49,6 +72,11 @@ pub(crate) struct DriveStats {
     pub(crate) late_rows: u64,
     /// Rows (or groups) operators held in state when the run ended.
     pub(crate) state_rows: usize,
+    /// Checkpoints completed, and the id of the last one.
+    pub(crate) checkpoints: u64,
+    pub(crate) last_checkpoint: Option<u64>,
+    /// The checkpoint restored from.
+    pub(crate) restored: Option<u64>,
 }
 
 struct Driver {
@@ -169,24 +197,57 @@ impl Driver {
     }
 }
 
-/// Runs `df` until its sources end (or forever), sending the root's chunks to `tx`; returns
-/// early without error when `tx`'s receiver is gone. `interval` is
-/// `pipeline.auto-watermark-interval`.
+/// Runs `df` until its sources end (or forever), sending the root's chunks to `output`;
+/// returns early without error when a channel's receiver is gone. `interval` is
+/// `pipeline.auto-watermark-interval`. With `ckpt`, the run first restores the checkpoint it
+/// names and takes one every interval ([`checkpoint`] module); a [`Output::Writer`] publishes
+/// on each and everything when the sources end.
 ///
 /// # Errors
-/// A source or operator failing.
+/// A source or operator failing; a checkpoint that does not match the dataflow or cannot be
+/// written.
 pub(crate) async fn drive(
     df: Dataflow,
     state: &SessionState,
     task: Arc<TaskContext>,
     interval: Duration,
-    tx: mpsc::Sender<Result<Chunk>>,
+    mut output: Output,
+    mut ckpt: Option<Checkpointing>,
 ) -> Result<DriveStats> {
+    let restored = ckpt.as_mut().and_then(|c| c.restored.take());
+    if let Some((_, m)) = &restored {
+        check_compatible(&df, m)?;
+    }
     let mut streams: SelectAll<BoxStream<'static, Ev>> = SelectAll::new();
     let mut srcs = Vec::new();
     for (i, s) in df.sources.iter().enumerate() {
         let physical = state.create_physical_plan(&s.plan).await?;
-        let st = execute_stream(physical, task.clone())?;
+        let pos = restored.as_ref().map(|(_, m)| &m.sources[i]);
+        let at = Arc::new(StartAt {
+            rows: pos.map_or(0, |p| p.rows),
+            ..Default::default()
+        });
+        let src_task = match pos {
+            Some(_) => Arc::new(TaskContext::new(
+                task.task_id(),
+                task.session_id(),
+                task.session_config().clone().with_extension(at.clone()),
+                task.scalar_functions().clone(),
+                task.higher_order_functions().clone(),
+                task.aggregate_functions().clone(),
+                task.window_functions().clone(),
+                task.runtime_env(),
+            )),
+            None => task.clone(),
+        };
+        // Partitions are read one after another, so a position is a row count.
+        let parts = physical.properties().partitioning.partition_count();
+        let mut parts_streams = Vec::with_capacity(parts);
+        for p in 0..parts {
+            parts_streams.push(physical.execute(p, src_task.clone())?);
+        }
+        let st = futures::stream::iter(parts_streams).flatten();
+        let honored = at.honored.load(std::sync::atomic::Ordering::SeqCst);
         streams.push(
             st.map(move |b| Ev::Batch(i, b))
                 .chain(futures::stream::once(async move { Ev::End(i) }))
@@ -198,22 +259,43 @@ pub(crate) async fn drive(
             idle: false,
             watermark: s.watermark,
             proctime: s.proctime,
-            pending: i64::MIN,
-            emitted: i64::MIN,
+            pending: pos.map_or(i64::MIN, |p| p.pending),
+            emitted: pos.map_or(i64::MIN, |p| p.emitted),
+            rows: pos.map_or(0, |p| p.rows),
+            skip: if honored { 0 } else { at.rows },
         });
     }
     let n = df.nodes.len();
-    let input_wms = df
+    let mut input_wms: Vec<Vec<i64>> = df
         .nodes
         .iter()
         .map(|nd| vec![i64::MIN; nd.inputs])
         .collect();
+    let mut wms = vec![i64::MIN; n];
     let idle_inputs = df.nodes.iter().map(|nd| vec![false; nd.inputs]).collect();
     let idle_timeout = df.idle_timeout;
+    let mut df = df;
+    let mut stats = DriveStats::default();
+    if let Some((dir, m)) = &restored {
+        for (i, (node, o)) in df.nodes.iter_mut().zip(&m.operators).enumerate() {
+            input_wms[i] = o.input_watermarks.clone();
+            wms[i] = o.watermark;
+            if let Some(f) = &o.file {
+                if !f.starts_with("op-") || f.contains(['/', '\\']) {
+                    return Err(DataFusionError::Execution(format!(
+                        "checkpoint: bad state file name '{f}'"
+                    )));
+                }
+                let bytes = checkpoint::read_state(dir, f)?;
+                node.op.restore(&mut StateReader::new(&bytes))?;
+            }
+        }
+        stats.restored = Some(m.id);
+    }
     let mut d = Driver {
         df,
         input_wms,
-        wms: vec![i64::MIN; n],
+        wms,
         idle_inputs,
         idle: vec![false; n],
     };
@@ -230,44 +312,57 @@ pub(crate) async fn drive(
         (true, Some(t)) => Some(t / 4),
         (true, None) => None,
     };
-    let mut tick = tokio::time::interval(
-        period
-            .unwrap_or(Duration::from_secs(1))
-            .max(Duration::from_millis(1)),
-    );
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let every = |p: Duration| {
+        let mut t = tokio::time::interval_at(
+            tokio::time::Instant::now() + p.max(Duration::from_millis(1)),
+            p.max(Duration::from_millis(1)),
+        );
+        t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        t
+    };
+    let mut tick = period.map(every);
+    let mut ckpt_tick = ckpt.as_ref().map(|c| every(c.cfg.interval));
+    let mut next_id = restored.as_ref().map_or(1, |(_, m)| m.id + 1);
+    drop(restored);
     let mut out = Vec::new();
     loop {
-        let ev = if period.is_none() {
-            streams.next().await
-        } else {
-            tokio::select! {
-                ev = streams.next() => ev,
-                _ = tick.tick() => {
-                    let now = chrono::Utc::now().timestamp_millis();
-                    if let Some(timeout) = idle_timeout {
-                        for s in &mut srcs {
-                            if !s.idle && s.emitted != i64::MAX && s.last_rows.elapsed() >= timeout {
-                                s.idle = true;
-                                d.set_idle(s.node, 0, true, &mut out)?;
-                            }
-                        }
-                    }
+        let ev = tokio::select! {
+            ev = streams.next() => ev,
+            _ = async { match tick.as_mut() { Some(t) => { t.tick().await; } None => std::future::pending().await } } => {
+                let now = chrono::Utc::now().timestamp_millis();
+                if let Some(timeout) = idle_timeout {
                     for s in &mut srcs {
-                        if s.proctime && s.emitted != i64::MAX {
-                            s.pending = s.pending.max(now);
-                        }
-                        if s.pending > s.emitted {
-                            s.emitted = s.pending;
-                            let (node, wm) = (s.node, s.pending);
-                            d.watermark(node, 0, wm, &mut out)?;
+                        if !s.idle && s.emitted != i64::MAX && s.last_rows.elapsed() >= timeout {
+                            s.idle = true;
+                            d.set_idle(s.node, 0, true, &mut out)?;
                         }
                     }
-                    if !send(&tx, &mut out).await {
-                        break;
-                    }
-                    continue;
                 }
+                for s in &mut srcs {
+                    if s.proctime && s.emitted != i64::MAX {
+                        s.pending = s.pending.max(now);
+                    }
+                    if s.pending > s.emitted {
+                        s.emitted = s.pending;
+                        let (node, wm) = (s.node, s.pending);
+                        d.watermark(node, 0, wm, &mut out)?;
+                    }
+                }
+                if !send(&mut output, &mut out).await? {
+                    break;
+                }
+                continue;
+            }
+            _ = async { match ckpt_tick.as_mut() { Some(t) => { t.tick().await; } None => std::future::pending().await } } => {
+                if !send(&mut output, &mut out).await? {
+                    break;
+                }
+                let c = ckpt.as_ref().expect("ticks only with checkpointing");
+                take_checkpoint(&mut d, &srcs, &c.cfg, next_id, &mut output)?;
+                stats.checkpoints += 1;
+                stats.last_checkpoint = Some(next_id);
+                next_id += 1;
+                continue;
             }
         };
         match ev {
@@ -277,8 +372,17 @@ pub(crate) async fn drive(
                 d.watermark(srcs[i].node, 0, i64::MAX, &mut out)?;
             }
             Some(Ev::Batch(i, b)) => {
-                let b = b?;
+                let mut b = b?;
                 let s = &mut srcs[i];
+                if s.skip > 0 {
+                    let drop = s.skip.min(b.num_rows() as u64) as usize;
+                    s.skip -= drop as u64;
+                    b = b.slice(drop, b.num_rows() - drop);
+                    if b.num_rows() == 0 {
+                        continue;
+                    }
+                }
+                s.rows += b.num_rows() as u64;
                 let node = s.node;
                 s.last_rows = std::time::Instant::now();
                 if s.idle {
@@ -310,8 +414,8 @@ pub(crate) async fn drive(
                                 d.watermark(node, 0, wm, &mut out)?;
                                 start = r + 1;
                             }
-                            if !out.is_empty() && !send(&tx, &mut out).await {
-                                return Ok(stats(&d));
+                            if !out.is_empty() && !send(&mut output, &mut out).await? {
+                                return Ok(stats_of(&d, stats));
                             }
                         }
                         if start < data.num_rows() {
@@ -339,26 +443,140 @@ pub(crate) async fn drive(
                 held >> 20
             )));
         }
-        if !send(&tx, &mut out).await {
+        if !send(&mut output, &mut out).await? {
             break;
         }
     }
-    Ok(stats(&d))
+    if let Output::Writer(w, _) = output {
+        // End of input: everything is published (Flink's final checkpoint).
+        w.finish()?;
+    }
+    Ok(stats_of(&d, stats))
 }
 
-fn stats(d: &Driver) -> DriveStats {
+/// Refuses a checkpoint taken of another dataflow, listing what differs.
+fn check_compatible(df: &Dataflow, m: &Manifest) -> Result<()> {
+    let mut diffs = Vec::new();
+    if m.sources.len() != df.sources.len() {
+        diffs.push(format!(
+            "{} sources in the checkpoint, {} in the job",
+            m.sources.len(),
+            df.sources.len()
+        ));
+    }
+    if m.operators.len() != df.nodes.len() {
+        diffs.push(format!(
+            "{} operators in the checkpoint, {} in the job",
+            m.operators.len(),
+            df.nodes.len()
+        ));
+    }
+    for (i, (o, n)) in m.operators.iter().zip(&df.nodes).enumerate() {
+        let sig = n.op.signature();
+        if o.signature != sig || o.input_watermarks.len() != n.inputs {
+            diffs.push(format!(
+                "operator {i}: checkpoint has {}, job has {sig}",
+                o.signature
+            ));
+        }
+    }
+    if diffs.is_empty() {
+        Ok(())
+    } else {
+        Err(DataFusionError::Execution(format!(
+            "checkpoint {} does not match the job's operators: {}",
+            m.id,
+            diffs.join("; ")
+        )))
+    }
+}
+
+/// Takes checkpoint `id`: operator state, source positions, the sink's pre-commit, the
+/// manifest (when there is a directory), then the sink's commit.
+fn take_checkpoint(
+    d: &mut Driver,
+    srcs: &[Src],
+    cfg: &CheckpointConfig,
+    id: u64,
+    output: &mut Output,
+) -> Result<()> {
+    let mut operators = Vec::with_capacity(d.df.nodes.len());
+    let mut states = Vec::new();
+    let mut root_wm = i64::MIN;
+    for (i, node) in d.df.nodes.iter_mut().enumerate() {
+        let mut w = StateWriter::default();
+        let file = if node.op.snapshot(&mut w)? {
+            let name = format!("op-{i}.state");
+            states.push((name.clone(), w.buf));
+            Some(name)
+        } else {
+            None
+        };
+        if node.parent.is_none() {
+            root_wm = node.op.output_watermark(d.wms[i]);
+        }
+        operators.push(checkpoint::OperatorState {
+            signature: node.op.signature(),
+            input_watermarks: d.input_wms[i].clone(),
+            watermark: d.wms[i],
+            file,
+        });
+    }
+    let sink = match output {
+        Output::Writer(w, _) => w.pre_commit(id, root_wm)?,
+        Output::Channel(_) => serde_json::Value::Null,
+    };
+    let m = Manifest {
+        format: checkpoint::FORMAT,
+        id,
+        timestamp: chrono::Utc::now().timestamp_millis(),
+        sources: srcs
+            .iter()
+            .map(|s| checkpoint::SourceState {
+                rows: s.rows,
+                pending: s.pending,
+                emitted: s.emitted,
+            })
+            .collect(),
+        operators,
+        sink,
+    };
+    if let Some(dir) = &cfg.dir {
+        checkpoint::write(dir, &m, &states, cfg.retained)?;
+    }
+    if let Output::Writer(w, _) = output {
+        w.commit(id)?;
+    }
+    Ok(())
+}
+
+fn stats_of(d: &Driver, base: DriveStats) -> DriveStats {
     DriveStats {
         late_rows: d.df.nodes.iter().map(|n| n.op.late_rows()).sum(),
         state_rows: d.df.nodes.iter().map(|n| n.op.state_rows()).sum(),
+        ..base
     }
 }
 
-/// Sends `out`'s chunks; false when the receiver is gone.
-async fn send(tx: &mpsc::Sender<Result<Chunk>>, out: &mut Vec<Chunk>) -> bool {
-    for c in out.drain(..) {
-        if tx.send(Ok(c)).await.is_err() {
-            return false;
+/// Sends `out`'s chunks; `false` when a channel's receiver is gone.
+///
+/// # Errors
+/// A writer failing.
+async fn send(output: &mut Output, out: &mut Vec<Chunk>) -> Result<bool> {
+    match output {
+        Output::Channel(tx) => {
+            for c in out.drain(..) {
+                if tx.send(Ok(c)).await.is_err() {
+                    return Ok(false);
+                }
+            }
+        }
+        Output::Writer(w, map) => {
+            for c in out.drain(..) {
+                let b = map(c)?;
+                w.write(&b)?;
+            }
         }
     }
-    true
+    Ok(true)
 }

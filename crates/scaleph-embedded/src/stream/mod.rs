@@ -11,6 +11,7 @@
 //! every operator to the sink before taking the next, so nothing is in flight between
 //! operators.
 
+pub(crate) mod checkpoint;
 pub(crate) mod exec;
 pub(crate) mod interval;
 pub(crate) mod join;

@@ -1,5 +1,6 @@
 //! Streaming operators: each consumes [`Chunk`]s and watermarks and produces chunks.
 
+use super::checkpoint::{row_slices, row_values, StateReader, StateWriter};
 use super::{Chunk, RowKind};
 use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, BooleanArray, RecordBatch, RecordBatchOptions, UInt32Array,
@@ -45,6 +46,50 @@ pub(crate) trait Operator: Send {
     fn state_bytes(&self) -> usize {
         0
     }
+
+    /// Flink's name of the operator (messages, checkpoint signatures).
+    fn name(&self) -> &'static str {
+        "operator"
+    }
+
+    /// Whether checkpoints can hold this operator's state; `Err` names what cannot.
+    fn checkpointable(&self) -> std::result::Result<(), String> {
+        Err(format!("checkpointing a {}", self.name()))
+    }
+
+    /// What restore checks against a checkpoint: kind and output schema.
+    fn signature(&self) -> String {
+        self.name().to_string()
+    }
+
+    /// Writes the state for a checkpoint; `false`: the operator keeps no state.
+    ///
+    /// # Errors
+    /// State that cannot be written.
+    fn snapshot(&mut self, _w: &mut StateWriter) -> Result<bool> {
+        Ok(false)
+    }
+
+    /// Loads state written by [`Operator::snapshot`] into a fresh operator.
+    ///
+    /// # Errors
+    /// State that does not fit the operator.
+    fn restore(&mut self, _r: &mut StateReader) -> Result<()> {
+        Err(DataFusionError::Execution(format!(
+            "checkpoint: a {} keeps no state to restore",
+            self.name()
+        )))
+    }
+}
+
+/// The output schema as text, for [`Operator::signature`].
+pub(crate) fn schema_signature(name: &str, schema: &SchemaRef) -> String {
+    let cols: Vec<String> = schema
+        .fields()
+        .iter()
+        .map(|f| format!("{} {}", f.name(), f.data_type()))
+        .collect();
+    format!("{name}({})", cols.join(", "))
 }
 
 /// Bookkeeping bytes counted per state entry on top of its encoded rows.
@@ -54,6 +99,10 @@ pub(crate) const ENTRY_OVERHEAD: usize = 48;
 pub(crate) struct Pass;
 
 impl Operator for Pass {
+    fn checkpointable(&self) -> std::result::Result<(), String> {
+        Ok(())
+    }
+
     fn process(&mut self, _input: usize, chunk: Chunk, out: &mut Vec<Chunk>) -> Result<()> {
         out.push(chunk);
         Ok(())
@@ -67,6 +116,10 @@ pub(crate) struct Project {
 }
 
 impl Operator for Project {
+    fn checkpointable(&self) -> std::result::Result<(), String> {
+        Ok(())
+    }
+
     fn process(&mut self, _input: usize, c: Chunk, out: &mut Vec<Chunk>) -> Result<()> {
         let n = c.batch.num_rows();
         let cols = self
@@ -94,6 +147,10 @@ pub(crate) struct Filter {
 }
 
 impl Operator for Filter {
+    fn checkpointable(&self) -> std::result::Result<(), String> {
+        Ok(())
+    }
+
     fn process(&mut self, _input: usize, c: Chunk, out: &mut Vec<Chunk>) -> Result<()> {
         let n = c.batch.num_rows();
         let mask = self.predicate.evaluate(&c.batch)?.into_array(n)?;
@@ -132,6 +189,10 @@ pub(crate) struct Unnest {
 }
 
 impl Operator for Unnest {
+    fn checkpointable(&self) -> std::result::Result<(), String> {
+        Ok(())
+    }
+
     fn process(&mut self, _input: usize, c: Chunk, out: &mut Vec<Chunk>) -> Result<()> {
         let list = c.batch.column(self.list).as_list::<i32>();
         let offsets = list.value_offsets();
@@ -377,6 +438,15 @@ impl Aggregate {
         Ok(s)
     }
 
+    /// A new group for `key_bytes` whose key values are `key` (restoring a checkpoint).
+    fn slot_for(&mut self, key_bytes: &[u8], key: Vec<ScalarValue>, end: i64) -> Result<usize> {
+        let arrays = key
+            .iter()
+            .map(|v| v.to_array_of_size(1))
+            .collect::<Result<Vec<_>>>()?;
+        self.slot(key_bytes, &arrays, 0, end)
+    }
+
     fn release(&mut self, s: usize) -> Group {
         let g = self.slots[s].take().expect("live group");
         self.bytes -= g.bytes;
@@ -549,5 +619,114 @@ impl Operator for Aggregate {
 
     fn state_bytes(&self) -> usize {
         self.bytes
+    }
+
+    fn name(&self) -> &'static str {
+        if self.window_end.is_some() {
+            "WindowAggregate"
+        } else {
+            "GroupAggregate"
+        }
+    }
+
+    fn checkpointable(&self) -> std::result::Result<(), String> {
+        // A retracting MIN/MAX keeps every value seen; its `state()` holds only the result.
+        for c in self.calls.iter().filter(|c| c.retract) {
+            let f = c.expr.fun().name().to_ascii_lowercase();
+            if c.expr.is_distinct() || !matches!(f.as_str(), "sum" | "count" | "avg") {
+                return Err(format!(
+                    "checkpointing {} over a changelog (updating input)",
+                    f.to_uppercase()
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn signature(&self) -> String {
+        schema_signature(self.name(), &self.schema)
+    }
+
+    /// Groups in slot order: key bytes, window end, row count; then the keys, each call's
+    /// accumulator states and (group aggregates) the results last emitted, as rows.
+    fn snapshot(&mut self, w: &mut StateWriter) -> Result<bool> {
+        let mut end_of = HashMap::new();
+        for (end, slots) in &self.by_end {
+            for s in slots {
+                end_of.insert(*s, *end);
+            }
+        }
+        w.i64(self.wm);
+        w.u64(self.late);
+        let live: Vec<usize> = (0..self.slots.len())
+            .filter(|s| self.slots[*s].is_some())
+            .collect();
+        w.u64(live.len() as u64);
+        let mut keys = Vec::with_capacity(live.len());
+        let mut states: Vec<Vec<Vec<ScalarValue>>> = vec![Vec::new(); self.calls.len()];
+        let mut lasts = Vec::new();
+        for s in &live {
+            let g = self.slots[*s].as_mut().expect("live");
+            w.bytes(&g.key_bytes);
+            w.i64(end_of.get(s).copied().unwrap_or(0));
+            w.i64(g.count);
+            keys.push(g.key.clone());
+            for (i, acc) in g.accs.iter_mut().enumerate() {
+                states[i].push(acc.state()?);
+            }
+            if let Some(l) = &g.last {
+                lasts.push(l.clone());
+            }
+        }
+        w.rows(self.keys.len(), &keys)?;
+        for st in &states {
+            w.rows(st.first().map_or(0, Vec::len), st)?;
+        }
+        let has_last = !lasts.is_empty() && lasts.len() == live.len();
+        w.u64(u64::from(has_last));
+        if has_last {
+            w.rows(lasts[0].len(), &lasts)?;
+        }
+        Ok(true)
+    }
+
+    fn restore(&mut self, r: &mut StateReader) -> Result<()> {
+        self.wm = r.i64()?;
+        self.late = r.u64()?;
+        let n = r.u64()? as usize;
+        let mut heads = Vec::with_capacity(n.min(1 << 20));
+        for _ in 0..n {
+            heads.push((r.bytes()?.to_vec(), r.i64()?, r.i64()?));
+        }
+        let (_, key_cols) = r.rows()?;
+        let mut call_cols = Vec::with_capacity(self.calls.len());
+        for _ in &self.calls {
+            call_cols.push(r.rows()?.1);
+        }
+        let last_cols = if r.u64()? == 1 {
+            Some(r.rows()?.1)
+        } else {
+            None
+        };
+        for (g, (key_bytes, end, count)) in heads.into_iter().enumerate() {
+            let key = row_values(&key_cols, 0, key_cols.len(), g)?;
+            let s = if self.window_end.is_some() {
+                self.slot_for(&key_bytes, key, end)?
+            } else {
+                self.slot_for(&key_bytes, key, 0)?
+            };
+            let grp = self.slots[s].as_mut().expect("created");
+            for (i, acc) in grp.accs.iter_mut().enumerate() {
+                let cols = &call_cols[i];
+                if !cols.is_empty() {
+                    acc.merge_batch(&row_slices(cols, 0, cols.len(), g))?;
+                }
+            }
+            grp.count = count;
+            if let Some(lc) = &last_cols {
+                grp.last = Some(row_values(lc, 0, lc.len(), g)?);
+            }
+        }
+        Ok(())
     }
 }

@@ -8,6 +8,7 @@ use scaleph_engine::{
 };
 use scaleph_meta::{Job, JobInstance, Store, StoreError};
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -51,30 +52,65 @@ pub struct Runner {
     embedded: Arc<dyn Engine>,
     running: Arc<Mutex<HashMap<String, Running>>>,
     limits: RunLimits,
+    /// Where instances keep their checkpoints (`<dir>/<instance id>/…`); `None`: in memory.
+    checkpoints: Option<PathBuf>,
+}
+
+/// What [`Runner::recover`] did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Recovered {
+    /// Streaming instances resumed from their latest checkpoint.
+    pub resumed: usize,
+    /// Instances marked FAILED ("platform restarted").
+    pub failed: usize,
 }
 
 impl Runner {
-    /// A runner over `store` with the embedded engine, at most `limits` runs at once.
-    pub fn new(store: Store, embedded: Arc<dyn Engine>, limits: RunLimits) -> Self {
+    /// A runner over `store` with the embedded engine, at most `limits` runs at once;
+    /// instances' checkpoints go under `checkpoints`.
+    pub fn new(
+        store: Store,
+        embedded: Arc<dyn Engine>,
+        limits: RunLimits,
+        checkpoints: Option<PathBuf>,
+    ) -> Self {
         Self {
             store,
             embedded,
             running: Arc::new(Mutex::new(HashMap::new())),
             limits,
+            checkpoints,
         }
     }
 
-    /// Marks embedded instances left unfinished by a previous process FAILED ("platform
-    /// restarted"). Returns how many.
+    /// The checkpoint directory of instance `id`.
+    fn checkpoint_dir(&self, id: &str) -> Option<PathBuf> {
+        self.checkpoints.as_ref().map(|d| d.join(id))
+    }
+
+    /// Deals with embedded instances a previous process left unfinished: a streaming instance
+    /// that was running with checkpoints resumes from its latest completed checkpoint
+    /// (RESTARTING, then INITIALIZING and RUNNING again; its history says which checkpoint);
+    /// the others are marked FAILED ("platform restarted").
     ///
     /// # Errors
     /// Store errors.
-    pub async fn recover(&self) -> Result<usize, StoreError> {
+    pub async fn recover(&self) -> Result<Recovered, StoreError> {
         let ids = self
             .store
             .unfinished_instances(EngineKind::Embedded)
             .await?;
+        let mut done = Recovered::default();
         for id in &ids {
+            match self.resume(id).await {
+                Ok(true) => {
+                    done.resumed += 1;
+                    continue;
+                }
+                Ok(false) => {}
+                Err(e) => tracing::warn!(instance = %id, error = %e, "cannot resume"),
+            }
+            done.failed += 1;
             self.store
                 .transition(
                     id,
@@ -84,7 +120,59 @@ impl Runner {
                 )
                 .await?;
         }
-        Ok(ids.len())
+        Ok(done)
+    }
+
+    /// Resumes instance `id` from its latest checkpoint, if it was running and has one.
+    async fn resume(&self, id: &str) -> Result<bool, StoreError> {
+        let inst = self.store.get_instance(id).await?;
+        if !matches!(inst.state, JobState::Running | JobState::Restarting) {
+            return Ok(false);
+        }
+        let Some(dir) = self.checkpoint_dir(id) else {
+            return Ok(false);
+        };
+        let Some(chk) = latest_checkpoint(&dir) else {
+            return Ok(false);
+        };
+        let job = self.store.job_by_id(&inst.job_id).await?;
+        let version = self.store.get_version(&inst.job_id, inst.version).await?;
+        let reason = format!("{RESTART_REASON}; resuming from checkpoint {chk}");
+        if inst.state == JobState::Running {
+            self.store
+                .transition(id, JobState::Restarting, Some(&reason), None)
+                .await?;
+        }
+        self.store
+            .append_logs(id, &[(LogLevel::Warn, reason)])
+            .await?;
+        let token = CancellationToken::new();
+        self.running.lock().expect("runner lock").insert(
+            id.to_string(),
+            Running {
+                project: job.project_id.clone(),
+                token: token.clone(),
+            },
+        );
+        let spec = JobSpec {
+            name: job.name.clone(),
+            script: version.script,
+            settings: job.settings.clone(),
+            checkpoint_dir: Some(dir),
+            resume: true,
+        };
+        self.spawn(id.to_string(), spec, token);
+        Ok(true)
+    }
+
+    fn spawn(&self, id: String, spec: JobSpec, token: CancellationToken) {
+        let this = self.clone();
+        tokio::spawn(async move {
+            if let Err(e) = this.drive(&id, spec, token).await {
+                tracing::error!(instance = %id, error = %e, "recording job instance failed");
+            }
+            this.running.lock().expect("runner lock").remove(&id);
+        });
     }
 
     /// Creates an instance of the job's current version and starts it in the background.
@@ -123,15 +211,10 @@ impl Runner {
             name: job.name.clone(),
             script,
             settings: job.settings.clone(),
+            checkpoint_dir: self.checkpoint_dir(&inst.id),
+            resume: false,
         };
-        let this = self.clone();
-        let id = inst.id.clone();
-        tokio::spawn(async move {
-            if let Err(e) = this.drive(&id, spec, token).await {
-                tracing::error!(instance = %id, error = %e, "recording job instance failed");
-            }
-            this.running.lock().expect("runner lock").remove(&id);
-        });
+        self.spawn(inst.id.clone(), spec, token);
         Ok(inst)
     }
 
@@ -271,6 +354,13 @@ impl Runner {
             Err(e) => logs.push((LogLevel::Error, e.to_string())),
         }
         self.flush(id, &mut logs, &mut metrics).await?;
+        // A finished or cancelled instance's checkpoints are of no further use (Flink's
+        // default retention); a failed one keeps them.
+        if matches!(outcome, Ok(_) | Err(EngineError::Cancelled)) {
+            if let Some(dir) = self.checkpoint_dir(id) {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+        }
         let r = match outcome {
             Ok(_) => {
                 self.store
@@ -311,4 +401,27 @@ impl Runner {
         }
         Ok(())
     }
+}
+
+/// The latest completed checkpoint under an instance's directory (`chk-<n>/_metadata`, also
+/// under `stmt-<k>/` of multi-statement jobs), as `chk-<n>`.
+fn latest_checkpoint(dir: &Path) -> Option<String> {
+    let mut best: Option<u64> = None;
+    let mut dirs = vec![dir.to_path_buf()];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let name = e.file_name().to_string_lossy().to_string();
+            if let Some(n) = name
+                .strip_prefix("chk-")
+                .and_then(|n| n.parse::<u64>().ok())
+            {
+                if e.path().join("_metadata").is_file() {
+                    best = best.max(Some(n));
+                }
+            } else if name.starts_with("stmt-") {
+                dirs.push(e.path());
+            }
+        }
+    }
+    best.map(|n| format!("chk-{n}"))
 }
