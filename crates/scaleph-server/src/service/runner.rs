@@ -123,22 +123,28 @@ impl Runner {
         Ok(done)
     }
 
-    /// Resumes instance `id` from its latest checkpoint, if it was running and has one.
+    /// Resumes instance `id` if it was running with checkpoints: from its latest completed
+    /// checkpoint, or from the start when it had none yet (nothing was published then).
     async fn resume(&self, id: &str) -> Result<bool, StoreError> {
         let inst = self.store.get_instance(id).await?;
-        if !matches!(inst.state, JobState::Running | JobState::Restarting) {
+        if !matches!(
+            inst.state,
+            JobState::Initializing | JobState::Running | JobState::Restarting
+        ) {
             return Ok(false);
         }
-        let Some(dir) = self.checkpoint_dir(id) else {
+        // The engine creates the directory when a run checkpoints.
+        let Some(dir) = self.checkpoint_dir(id).filter(|d| d.is_dir()) else {
             return Ok(false);
         };
-        let Some(chk) = latest_checkpoint(&dir) else {
-            return Ok(false);
+        let from = match latest_checkpoint(&dir) {
+            Some(chk) => format!("resuming from checkpoint {chk}"),
+            None => "no checkpoint completed yet: restarting from the beginning".to_string(),
         };
         let job = self.store.job_by_id(&inst.job_id).await?;
         let version = self.store.get_version(&inst.job_id, inst.version).await?;
-        let reason = format!("{RESTART_REASON}; resuming from checkpoint {chk}");
-        if inst.state == JobState::Running {
+        let reason = format!("{RESTART_REASON}; {from}");
+        if inst.state != JobState::Restarting {
             self.store
                 .transition(id, JobState::Restarting, Some(&reason), None)
                 .await?;
