@@ -129,9 +129,7 @@ impl<'a> Options<'a> {
             (&["g", "gb", "gibibytes"], 1 << 30),
             (&["t", "tb", "tebibytes"], 1 << 40),
         ];
-        Ok(self
-            .with_unit(key, "a memory size", &units)?
-            .map(|v| v as u64))
+        self.with_unit(key, "a memory size", &units)
     }
 
     /// A whole number followed by one of `units` (case-insensitive), times the unit's factor.

@@ -133,12 +133,23 @@ impl Engine for EmbeddedEngine {
         events: EventSender,
         cancel: CancellationToken,
     ) -> Result<RunSummary, EngineError> {
+        let (_tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        self.run_controlled(spec, events, cancel, rx).await
+    }
+
+    async fn run_controlled(
+        &self,
+        spec: JobSpec,
+        events: EventSender,
+        cancel: CancellationToken,
+        control: scaleph_engine::ControlReceiver,
+    ) -> Result<RunSummary, EngineError> {
         let cfg = self.cfg.clone();
         // Cancelling aborts the run and waits until its streams (and with them the staged
         // output) are dropped.
         self.rt
             .spawn_until(
-                async move { run::run(&cfg, spec, events).await },
+                async move { run::run(&cfg, spec, events, control).await },
                 cancel.cancelled_owned(),
             )
             .await
@@ -296,6 +307,7 @@ async fn stream_preview(
         s.ctx.task_ctx(),
         s.watermark_interval(),
         stream::exec::Output::Channel(tx),
+        None,
         None,
     );
     let mut rows: Vec<Vec<serde_json::Value>> = Vec::new();

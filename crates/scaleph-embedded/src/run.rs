@@ -15,7 +15,8 @@ use futures::StreamExt;
 use scaleph_connectors::ROW_KIND_COLUMN;
 use scaleph_connectors::{Counter, LogFn, PendingCommit, SinkContext};
 use scaleph_engine::{
-    EngineError, EventSender, JobSpec, LogLevel, RunEvent, RunSummary, TableMetrics, TableRole,
+    Control, ControlReceiver, EngineError, EventSender, JobSpec, LogLevel, RunEvent, RunSummary,
+    TableMetrics, TableRole,
 };
 use scaleph_sql::{parse_script, SqlError, StatementKind};
 use std::sync::{Arc, Mutex};
@@ -128,6 +129,7 @@ pub(crate) async fn run(
     cfg: &EmbeddedConfig,
     spec: JobSpec,
     events: EventSender,
+    control: ControlReceiver,
 ) -> Result<RunSummary, EngineError> {
     let started = Instant::now();
     cfg.limits.check_script(&spec.script)?;
@@ -197,20 +199,32 @@ pub(crate) async fn run(
             deferred.extend(planned);
         }
     }
-    start_running(&events, &mut s, &mut running);
     if s.streaming() {
-        return run_streaming(&s, &spec, deferred, &events, &log_fn, &meters, started).await;
+        // The checkpoint to restore must fit before the job counts as running.
+        let ckpts = prepare_checkpoints(&s, &spec, &deferred, &events)?;
+        start_running(&events, &mut s, &mut running);
+        return run_streaming(
+            &s, deferred, ckpts, &events, &log_fn, &meters, started, control,
+        )
+        .await;
     }
+    start_running(&events, &mut s, &mut running);
     let mut pending: Vec<Box<dyn PendingCommit>> = Vec::new();
     let mut failure = None;
-    for w in deferred {
-        match execute(&s, w, &events, &log_fn).await {
-            Ok(c) => pending.extend(c),
-            Err(e) => {
-                failure = Some(e);
-                break;
+    let batch = async {
+        for w in deferred {
+            match execute(&s, w, &events, &log_fn).await {
+                Ok(c) => pending.extend(c),
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
             }
         }
+    };
+    tokio::select! {
+        _ = batch => {}
+        _ = answer_savepoints(control, None) => unreachable!("pending forever"),
     }
     if let Some(e) = failure {
         for c in pending {
@@ -367,6 +381,57 @@ fn log_rows(
     Ok(())
 }
 
+/// Answers savepoint requests: each is split into one per statement (`stmt-<k>/` under the
+/// savepoint directory when there are several) and answered once all statements took theirs.
+/// Without statements to send to (batch jobs), each is refused. Never returns.
+async fn answer_savepoints(
+    mut control: ControlReceiver,
+    statements: Option<Vec<mpsc::UnboundedSender<exec::SavepointCmd>>>,
+) {
+    while let Some(Control::Savepoint { dir, stop, reply }) = control.recv().await {
+        let Some(txs) = &statements else {
+            let _ = reply.send(Err("a batch job takes no savepoints".into()));
+            continue;
+        };
+        let mut waits = Vec::with_capacity(txs.len());
+        for (k, tx) in txs.iter().enumerate() {
+            let (r_tx, r_rx) = tokio::sync::oneshot::channel();
+            let sub = if txs.len() > 1 {
+                dir.join(format!("stmt-{k}"))
+            } else {
+                dir.clone()
+            };
+            let cmd = exec::SavepointCmd {
+                dir: sub,
+                stop,
+                reply: r_tx,
+            };
+            if tx.send(cmd).is_err() {
+                let (t, r) = tokio::sync::oneshot::channel();
+                let _ = t.send(Err(format!("statement {} already ended", k + 1)));
+                waits.push(r);
+            } else {
+                waits.push(r_rx);
+            }
+        }
+        // Answered from its own task: a stop ends the statements right after they reply,
+        // which ends this loop's caller too.
+        tokio::spawn(async move {
+            let mut result = Ok(dir);
+            for w in waits {
+                let r = w
+                    .await
+                    .unwrap_or_else(|_| Err("the job ended before the savepoint".into()));
+                if let Err(e) = r {
+                    result = Err(e);
+                }
+            }
+            let _ = reply.send(result);
+        });
+    }
+    std::future::pending::<()>().await;
+}
+
 /// Refuses, when the script checkpoints, a dataflow with an operator whose state checkpoints
 /// cannot hold yet.
 fn checkpointable(s: &ScriptSession, df: &Dataflow, pos: scaleph_sql::Pos) -> Result<(), SqlError> {
@@ -387,36 +452,37 @@ fn checkpointable(s: &ScriptSession, df: &Dataflow, pos: scaleph_sql::Pos) -> Re
 /// Runs every statement of a streaming script at once (Flink submits each as a job), until all
 /// end — never, with an unbounded source, until cancelled. Sinks with a stream writer publish
 /// on checkpoints and at the end; the others when all ended.
-async fn run_streaming(
+/// The checkpointing of each streaming statement, with the checkpoint each restores checked
+/// against its dataflow (Flink fails such a job at submission).
+///
+/// # Errors
+/// A missing or unreadable checkpoint; state that maps to no operator (without
+/// `allow_non_restored_state`).
+fn prepare_checkpoints(
     s: &ScriptSession,
     spec: &JobSpec,
-    works: Vec<Work>,
+    works: &[Work],
     events: &EventSender,
-    log_fn: &LogFn,
-    meters: &Meters,
-    started: Instant,
-) -> Result<RunSummary, EngineError> {
-    let state = s.ctx.state();
-    let interval = s.watermark_interval();
+) -> Result<Vec<Option<exec::Checkpointing>>, EngineError> {
     let total = works.len();
     let job_id = uuid::Uuid::new_v4().simple().to_string();
     let mut ckpts = Vec::with_capacity(total);
-    for k in 0..total {
-        let c = s.checkpointing(
-            k,
-            total,
-            spec.checkpoint_dir.as_deref(),
-            spec.resume,
-            &job_id,
-        )?;
+    for (k, w) in works.iter().enumerate() {
+        let c = s.checkpointing(k, total, spec, &job_id)?;
         if let Some(c) = &c {
-            match (&c.restored, &c.cfg.dir) {
-                (Some((chk, m)), _) => log(
+            let df = match w {
+                Work::StreamInsert(_, df) | Work::StreamQuery(df) => df,
+                Work::Insert(_) | Work::Query(_) => unreachable!("batch work in streaming mode"),
+            };
+            if let Some((chk, m)) = &c.restored {
+                exec::assign(df, m, c.allow_non_restored_state).map_err(exec_err)?;
+                log(
                     events,
                     LogLevel::Info,
                     format!("restoring checkpoint {} from '{}'", m.id, chk.display()),
-                ),
-                (None, Some(dir)) => log(
+                );
+            } else if let Some(dir) = &c.cfg.dir {
+                log(
                     events,
                     LogLevel::Info,
                     format!(
@@ -424,45 +490,79 @@ async fn run_streaming(
                         c.cfg.interval,
                         dir.display()
                     ),
-                ),
-                (None, None) => {}
+                );
             }
         }
         ckpts.push(c);
     }
-    let runs = works.into_iter().zip(ckpts).map(|(w, ckpt)| {
-        let state = &state;
-        async move {
-            let task = s.ctx.task_ctx();
-            match w {
-                Work::StreamInsert(p, df) => {
-                    stream_insert_run(state, task, interval, p, df, ckpt, events, log_fn)
-                        .await
-                        .map(Some)
+    Ok(ckpts)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn run_streaming(
+    s: &ScriptSession,
+    works: Vec<Work>,
+    ckpts: Vec<Option<exec::Checkpointing>>,
+    events: &EventSender,
+    log_fn: &LogFn,
+    meters: &Meters,
+    started: Instant,
+    control: ControlReceiver,
+) -> Result<RunSummary, EngineError> {
+    let state = s.ctx.state();
+    let interval = s.watermark_interval();
+    let total = works.len();
+    let (cmd_txs, cmd_rxs): (Vec<_>, Vec<_>) =
+        (0..total).map(|_| mpsc::unbounded_channel()).unzip();
+    let runs = works
+        .into_iter()
+        .zip(ckpts)
+        .zip(cmd_rxs)
+        .map(|((w, ckpt), cmds)| {
+            let state = &state;
+            async move {
+                let task = s.ctx.task_ctx();
+                match w {
+                    Work::StreamInsert(p, df) => {
+                        stream_insert_run(state, task, interval, p, df, ckpt, cmds, events, log_fn)
+                            .await
+                            .map(Some)
+                    }
+                    Work::StreamQuery(df) => {
+                        let (tx, mut rx) = mpsc::channel(8);
+                        let drive = exec::drive(
+                            df,
+                            state,
+                            task,
+                            interval,
+                            exec::Output::Channel(tx),
+                            ckpt,
+                            Some(cmds),
+                        );
+                        let show = async {
+                            let mut shown = 0;
+                            while let Some(c) = rx.recv().await {
+                                let c: Chunk = c.map_err(exec_err)?;
+                                log_rows(events, &c.batch, c.kinds.as_deref(), &mut shown)?;
+                            }
+                            Ok::<(), EngineError>(())
+                        };
+                        let (stats, shown) = futures::join!(drive, show);
+                        let stats = stats.map_err(exec_err)?;
+                        shown?;
+                        log_stats(events, &stats);
+                        Ok(None)
+                    }
+                    Work::Insert(_) | Work::Query(_) => {
+                        unreachable!("batch work in streaming mode")
+                    }
                 }
-                Work::StreamQuery(df) => {
-                    let (tx, mut rx) = mpsc::channel(8);
-                    let drive =
-                        exec::drive(df, state, task, interval, exec::Output::Channel(tx), ckpt);
-                    let show = async {
-                        let mut shown = 0;
-                        while let Some(c) = rx.recv().await {
-                            let c: Chunk = c.map_err(exec_err)?;
-                            log_rows(events, &c.batch, c.kinds.as_deref(), &mut shown)?;
-                        }
-                        Ok::<(), EngineError>(())
-                    };
-                    let (stats, shown) = futures::join!(drive, show);
-                    let stats = stats.map_err(exec_err)?;
-                    shown?;
-                    log_stats(events, &stats);
-                    Ok(None)
-                }
-                Work::Insert(_) | Work::Query(_) => unreachable!("batch work in streaming mode"),
             }
-        }
-    });
-    let pending = futures::future::try_join_all(runs).await?;
+        });
+    let pending = tokio::select! {
+        r = futures::future::try_join_all(runs) => r?,
+        _ = answer_savepoints(control, Some(cmd_txs)) => unreachable!("pending forever"),
+    };
     finish(
         pending.into_iter().flatten().collect(),
         meters,
@@ -509,6 +609,7 @@ async fn stream_insert_run(
     p: PlannedInsert,
     df: Dataflow,
     ckpt: Option<exec::Checkpointing>,
+    cmds: mpsc::UnboundedReceiver<exec::SavepointCmd>,
     events: &EventSender,
     log_fn: &LogFn,
 ) -> Result<Box<dyn PendingCommit>, EngineError> {
@@ -557,7 +658,7 @@ async fn stream_insert_run(
         .map_err(exec_err)?
     {
         let out = exec::Output::Writer(writer, Box::new(map));
-        let stats = exec::drive(df, state, task, interval, out, ckpt)
+        let stats = exec::drive(df, state, task, interval, out, ckpt, Some(cmds))
             .await
             .map_err(exec_err)?;
         log_stats(events, &stats);
@@ -570,7 +671,15 @@ async fn stream_insert_run(
             .map(move |c| map(c?));
     let input = Box::pin(RecordBatchStreamAdapter::new(out_schema, batches));
     let (stats, commit) = futures::join!(
-        exec::drive(df, state, task, interval, exec::Output::Channel(tx), ckpt),
+        exec::drive(
+            df,
+            state,
+            task,
+            interval,
+            exec::Output::Channel(tx),
+            ckpt,
+            Some(cmds)
+        ),
         p.sink.write(input, ctx)
     );
     let stats = match stats {

@@ -57,7 +57,8 @@ pub(crate) struct PlannedInsert {
 }
 
 /// Flink configuration keys the embedded engine acts on.
-const KNOWN_OPTIONS: [&str; 13] = [
+const KNOWN_OPTIONS: [&str; 14] = [
+    "execution.state-recovery.ignore-unclaimed-state",
     "execution.checkpointing.interval",
     "execution.checkpointing.dir",
     "state.checkpoints.dir",
@@ -509,17 +510,22 @@ impl ScriptSession {
         &self,
         k: usize,
         n: usize,
-        base: Option<&std::path::Path>,
-        resume: bool,
+        spec: &scaleph_engine::JobSpec,
         job_id: &str,
     ) -> Result<Option<crate::stream::exec::Checkpointing>, scaleph_engine::EngineError> {
+        let (base, resume) = (spec.checkpoint_dir.as_deref(), spec.resume);
         use crate::stream::checkpoint::{self, CheckpointConfig};
         let interval = self
             .options
             .get("execution.checkpointing.interval")
             .and_then(|v| crate::config::parse_duration(v))
             .filter(|d| !d.is_zero());
-        let recovery = self.options.get("execution.state-recovery.path");
+        let recovery = spec
+            .restore_from
+            .as_ref()
+            .map(|p| p.to_string_lossy().to_string())
+            .or_else(|| self.options.get("execution.state-recovery.path").cloned());
+        let recovery = recovery.as_deref();
         // Restoring without checkpointing: no periodic checkpoint (a year between them).
         let Some(interval) =
             interval.or(recovery.map(|_| std::time::Duration::from_secs(365 * 86_400)))
@@ -591,6 +597,11 @@ impl ScriptSession {
                 retained,
             },
             restored,
+            allow_non_restored_state: spec.allow_non_restored_state
+                || self
+                    .options
+                    .get("execution.state-recovery.ignore-unclaimed-state")
+                    .is_some_and(|v| v.trim().eq_ignore_ascii_case("true")),
         }))
     }
 

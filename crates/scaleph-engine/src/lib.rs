@@ -76,7 +76,33 @@ pub struct JobSpec {
     /// Restore from the latest completed checkpoint under the checkpoint directory (a restart
     /// after a crash); no checkpoint there: start afresh.
     pub resume: bool,
+    /// Restore from this savepoint or checkpoint (the platform's choice, before the script's
+    /// `execution.state-recovery.path`).
+    pub restore_from: Option<std::path::PathBuf>,
+    /// Restore even when state of the savepoint maps to no operator of the job (Flink's
+    /// `--allowNonRestoredState`).
+    pub allow_non_restored_state: bool,
 }
+
+/// A request to a running job.
+#[derive(Debug)]
+pub enum Control {
+    /// Take a savepoint into directory `dir` (created, must not exist yet). `stop`: stop the
+    /// job after it (`Some(drain)`; drain first advances every watermark to the end, firing
+    /// all event-time windows, as Flink's `--drain`). `reply` gets the savepoint's directory
+    /// or why it failed.
+    Savepoint {
+        /// Where the savepoint goes.
+        dir: std::path::PathBuf,
+        /// `None`: keep running; `Some(drain)`: stop after the savepoint.
+        stop: Option<bool>,
+        /// The answer: the savepoint's directory, or why there is none.
+        reply: tokio::sync::oneshot::Sender<Result<std::path::PathBuf, String>>,
+    },
+}
+
+/// Where a run receives [`Control`] requests.
+pub type ControlReceiver = tokio::sync::mpsc::UnboundedReceiver<Control>;
 
 /// Direction of a table's metric.
 #[derive(
@@ -278,4 +304,28 @@ pub trait Engine: Send + Sync + 'static {
         events: EventSender,
         cancel: CancellationToken,
     ) -> Result<RunSummary, EngineError>;
+
+    /// [`Engine::run`] taking [`Control`] requests while it runs. Engines without savepoints
+    /// answer each request with an error.
+    ///
+    /// # Errors
+    /// As [`Engine::run`].
+    async fn run_controlled(
+        &self,
+        spec: JobSpec,
+        events: EventSender,
+        cancel: CancellationToken,
+        mut control: ControlReceiver,
+    ) -> Result<RunSummary, EngineError> {
+        let refuse = async move {
+            while let Some(Control::Savepoint { reply, .. }) = control.recv().await {
+                let _ = reply.send(Err("this engine takes no savepoints".into()));
+            }
+            std::future::pending::<()>().await;
+        };
+        tokio::select! {
+            r = self.run(spec, events, cancel) => r,
+            _ = refuse => unreachable!("pending forever"),
+        }
+    }
 }

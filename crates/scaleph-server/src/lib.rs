@@ -21,7 +21,7 @@ use axum::Router;
 use scaleph_auth::throttle::{LoginThrottle, ThrottleConfig};
 use scaleph_connectors::ConnectorContext;
 use scaleph_embedded::{EmbeddedConfig, EmbeddedEngine, Limits};
-use scaleph_engine::Engine;
+use scaleph_engine::{Engine, EngineKind};
 use scaleph_meta::Store;
 use scaleph_secrets::Keyring;
 use service::flink::{Flink, FlinkConfig};
@@ -67,12 +67,22 @@ pub struct RunConfig {
     pub embedded: EmbeddedConfig,
     /// Concurrent runs.
     pub runs: RunLimits,
-    /// Where embedded streaming instances keep their checkpoints (one directory per
-    /// instance); `None`: in memory (no resume after a restart).
-    pub checkpoints_dir: Option<std::path::PathBuf>,
+    /// Where embedded streaming instances keep checkpoints and savepoints (`checkpoints/`,
+    /// `savepoints/` under it); `None`: checkpoints in memory (no resume after a restart), no
+    /// savepoints.
+    pub state_dir: Option<std::path::PathBuf>,
 }
 
 impl AppState {
+    /// The lifecycle of instances on engine `kind` (the one place that maps an engine to its
+    /// operations).
+    pub fn lifecycle(&self, kind: EngineKind) -> &dyn service::lifecycle::Lifecycle {
+        match kind {
+            EngineKind::Embedded => &self.runner,
+            EngineKind::Flink => &self.flink,
+        }
+    }
+
     /// State over `store` with the embedded engine; secrets sealed with `keyring`.
     pub fn new(
         store: Store,
@@ -86,7 +96,7 @@ impl AppState {
         flink.access = access.clone();
         let limits = Arc::new(run.embedded.limits.clone());
         let engine: Arc<dyn Engine> = Arc::new(EmbeddedEngine::with_config(run.embedded));
-        let runner = Runner::new(store.clone(), engine.clone(), run.runs, run.checkpoints_dir);
+        let runner = Runner::new(store.clone(), engine.clone(), run.runs, run.state_dir);
         let keyring = Arc::new(keyring);
         Self {
             access,

@@ -140,7 +140,7 @@ impl Opts {
                 per_server: self.max_running_jobs.max(1),
                 per_project: self.max_running_jobs_per_project.max(1),
             },
-            checkpoints_dir: Some(self.data_dir.join("checkpoints")),
+            state_dir: Some(self.data_dir.clone()),
         })
     }
 }

@@ -505,7 +505,16 @@ async fn restart_fails_instances_left_running() {
     let srv = Server::start(&data);
     let pid = srv.project("restart").await;
     let jid = srv
-        .job(&pid, "slow", &slow_script(&tmp.path().join("out"), 120))
+        .job(
+            &pid,
+            "slow",
+            // A batch job stages its output beside the target (a streaming one writes hidden
+            // in-progress files: see tests/exactly_once.rs).
+            &format!(
+                "SET 'execution.runtime-mode' = 'batch';\n{}",
+                slow_script(&tmp.path().join("out"), 120)
+            ),
+        )
         .await;
     let (_, inst) = srv.submit(&pid, &jid).await;
     let iid = inst["id"].as_str().unwrap().to_string();

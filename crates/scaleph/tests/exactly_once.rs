@@ -112,3 +112,169 @@ INSERT INTO out SELECT id FROM seq;",
         "a finished instance's checkpoints are removed"
     );
 }
+
+/// The script of a tumbling-window count over a sequence whose event time is `id × 100 ms`;
+/// `agg` is the second aggregate, `filter` an extra predicate.
+fn window_script(out: &Path, agg: &str, filter: &str) -> String {
+    format!(
+        "CREATE TABLE ev (id BIGINT, ts AS TO_TIMESTAMP_LTZ(id * 100, 3),
+  WATERMARK FOR ts AS ts - INTERVAL '1' SECOND) WITH ('connector' = 'datagen',
+  'number-of-rows' = '6000', 'rows-per-second' = '1000', 'fields.id.kind' = 'sequence',
+  'fields.id.start' = '1', 'fields.id.end' = '6000');
+CREATE TABLE out (w_end STRING, n BIGINT, a BIGINT) WITH ('connector' = 'filesystem',
+  'path' = '{}', 'format' = 'csv', 'sink.rolling-policy.rollover-interval' = '1 s');
+INSERT INTO out SELECT CAST(window_end AS STRING), COUNT(*), {agg}
+FROM TABLE(TUMBLE(TABLE ev, DESCRIPTOR(ts), INTERVAL '10' SECOND)) WHERE {filter}
+GROUP BY window_start, window_end;",
+        out.display()
+    )
+}
+
+/// Committed rows of the window table: `(window end, count, aggregate)`.
+fn committed_rows(dir: &Path) -> Vec<(String, i64, i64)> {
+    let mut rows = Vec::new();
+    for f in common::files_under(dir) {
+        let hidden = f
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with(['.', '_']));
+        if hidden {
+            continue;
+        }
+        for line in std::fs::read_to_string(&f).unwrap().lines() {
+            let v: Vec<&str> = line.split(',').collect();
+            rows.push((
+                // Flink's CSV quotes a string with a space.
+                v[0].trim_matches('"').to_string(),
+                v[1].parse().unwrap(),
+                v[2].parse().unwrap(),
+            ));
+        }
+    }
+    rows.sort_unstable();
+    rows
+}
+
+async fn set_script(srv: &Server, pid: &str, jid: &str, script: &str) {
+    let (s, v) = srv
+        .post(
+            &format!("/api/v1/projects/{pid}/jobs/{jid}/versions"),
+            serde_json::json!({ "script": script }),
+        )
+        .await;
+    assert!(s == 201 || s == 200, "{s} {v}");
+}
+
+async fn wait_savepoint(srv: &Server, pid: &str, jid: &str, sid: &str) -> Value {
+    for _ in 0..500 {
+        let (_, list) = srv
+            .get(&format!("/api/v1/projects/{pid}/jobs/{jid}/savepoints"))
+            .await;
+        let sp = list
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["id"] == sid)
+            .cloned()
+            .unwrap();
+        if sp["status"] != "IN_PROGRESS" {
+            return sp;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("savepoint {sid} did not complete");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_with_savepoint_change_compatibly_restore_every_window_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let out = tmp.path().join("out");
+    let srv = Server::start(&data);
+    let pid = srv.project("sp").await;
+    let jid = srv
+        .job(&pid, "windows", &window_script(&out, "SUM(id)", "id > 0"))
+        .await;
+    let (s, inst) = srv.submit(&pid, &jid).await;
+    assert_eq!(s, 202, "{inst}");
+    let iid = inst["id"].as_str().unwrap().to_string();
+    srv.wait_for(&iid, Duration::from_secs(30), |d| d["state"] == "RUNNING")
+        .await;
+    // A savepoint while running, then stop with one after about a third of the input.
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let (s, sp) = srv
+        .post(
+            &format!("/api/v1/instances/{iid}/savepoints"),
+            serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(s, 202, "{sp}");
+    let sp = wait_savepoint(&srv, &pid, &jid, sp["id"].as_str().unwrap()).await;
+    assert_eq!(sp["status"], "COMPLETED", "{sp}");
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let (s, stop) = srv
+        .post(
+            &format!("/api/v1/instances/{iid}/stop"),
+            serde_json::json!({ "drain": false }),
+        )
+        .await;
+    assert_eq!(s, 202, "{stop}");
+    let stop = wait_savepoint(&srv, &pid, &jid, stop["id"].as_str().unwrap()).await;
+    assert_eq!(stop["status"], "COMPLETED", "{stop}");
+    assert_eq!(stop["trigger_kind"], "stop");
+    let d = srv.wait_terminal(&iid).await;
+    assert_eq!(d["state"], "FINISHED", "stop with savepoint finishes: {d}");
+    let before = committed_rows(&out).len();
+    assert!(before < 60, "stopped early: {before} windows committed");
+
+    // An incompatible change (another aggregate) is refused, naming the operator.
+    set_script(&srv, &pid, &jid, &window_script(&out, "MAX(id)", "id > 0")).await;
+    let (s, r) = srv
+        .post(
+            &format!("/api/v1/projects/{pid}/jobs/{jid}/submit"),
+            serde_json::json!({ "savepoint_id": stop["id"] }),
+        )
+        .await;
+    assert_eq!(s, 422, "{r}");
+    let msg = r.to_string();
+    assert!(
+        msg.contains("WindowAggregate") && msg.contains("allow_non_restored_state"),
+        "{msg}"
+    );
+
+    // A compatible change (another stateless filter) restores; every window exactly once.
+    set_script(
+        &srv,
+        &pid,
+        &jid,
+        &window_script(&out, "SUM(id)", "id < 100000"),
+    )
+    .await;
+    let (s, inst) = srv
+        .post(
+            &format!("/api/v1/projects/{pid}/jobs/{jid}/submit"),
+            serde_json::json!({ "savepoint_id": stop["id"] }),
+        )
+        .await;
+    assert_eq!(s, 202, "{inst}");
+    assert_eq!(inst["restored_from"], stop["path"]);
+    let d = srv.wait_terminal(inst["id"].as_str().unwrap()).await;
+    assert_eq!(d["state"], "FINISHED", "{d}");
+    let got = committed_rows(&out);
+    // Event time id × 100 ms: window [e − 10 s, e) holds the ids with e − 10000 ≤ 100·id < e.
+    let mut want = Vec::new();
+    for k in 1..=61i64 {
+        let end = k * 10_000;
+        let ids: Vec<i64> = (1..=6000)
+            .filter(|i| i * 100 < end && i * 100 >= end - 10_000)
+            .collect();
+        if !ids.is_empty() {
+            let text = chrono::DateTime::from_timestamp_millis(end)
+                .unwrap()
+                .format("%Y-%m-%d %H:%M:%S%.3f")
+                .to_string();
+            want.push((text, ids.len() as i64, ids.iter().sum()));
+        }
+    }
+    want.sort_unstable();
+    assert_eq!(got, want, "every window exactly once, with all its rows");
+}

@@ -21,6 +21,7 @@ use datafusion::arrow::array::{ArrayRef, RecordBatch, RecordBatchOptions};
 use datafusion::arrow::datatypes::{Field, Schema};
 use datafusion::arrow::ipc::reader::StreamReader;
 use datafusion::arrow::ipc::writer::StreamWriter as IpcWriter;
+use datafusion::arrow::row::{Row, RowConverter, Rows};
 use datafusion::common::{DataFusionError, Result, ScalarValue};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -59,6 +60,9 @@ pub(crate) struct Manifest {
 /// A source's position.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct SourceState {
+    /// What the source reads (its columns): restore matches sources by it.
+    #[serde(default)]
+    pub(crate) signature: String,
     /// Rows delivered.
     pub(crate) rows: u64,
     /// Largest watermark value seen, last emitted (epoch ms).
@@ -142,19 +146,7 @@ pub(crate) fn write(
     retained: usize,
 ) -> Result<PathBuf> {
     let chk = dir.join(format!("chk-{}", m.id));
-    std::fs::create_dir_all(&chk).map_err(|e| io(e, "create", &chk))?;
-    for (name, bytes) in states {
-        let p = chk.join(name);
-        write_synced(&p, bytes)?;
-    }
-    let tmp = chk.join(format!(".{MANIFEST}.tmp"));
-    let text = serde_json::to_vec_pretty(m).map_err(|e| DataFusionError::External(e.into()))?;
-    write_synced(&tmp, &text)?;
-    let dst = chk.join(MANIFEST);
-    std::fs::rename(&tmp, &dst).map_err(|e| io(e, "publish", &dst))?;
-    if let Ok(d) = std::fs::File::open(&chk) {
-        let _ = d.sync_all();
-    }
+    write_into(&chk, m, states)?;
     // Older checkpoints beyond the retained count, and incomplete ones, go.
     let done = completed(dir);
     let keep: Vec<&PathBuf> = done
@@ -171,6 +163,28 @@ pub(crate) fn write(
         }
     }
     Ok(chk)
+}
+
+/// Writes `m` and its state files into directory `chk` (a savepoint's, or a checkpoint's):
+/// state files first, then the manifest through a temporary file, synced and renamed.
+///
+/// # Errors
+/// I/O errors.
+pub(crate) fn write_into(chk: &Path, m: &Manifest, states: &[(String, Vec<u8>)]) -> Result<()> {
+    std::fs::create_dir_all(chk).map_err(|e| io(e, "create", chk))?;
+    for (name, bytes) in states {
+        let p = chk.join(name);
+        write_synced(&p, bytes)?;
+    }
+    let tmp = chk.join(format!(".{MANIFEST}.tmp"));
+    let text = serde_json::to_vec_pretty(m).map_err(|e| DataFusionError::External(e.into()))?;
+    write_synced(&tmp, &text)?;
+    let dst = chk.join(MANIFEST);
+    std::fs::rename(&tmp, &dst).map_err(|e| io(e, "publish", &dst))?;
+    if let Ok(d) = std::fs::File::open(chk) {
+        let _ = d.sync_all();
+    }
+    Ok(())
 }
 
 fn write_synced(p: &Path, bytes: &[u8]) -> Result<()> {
@@ -292,6 +306,72 @@ impl<'a> StateReader<'a> {
             None => Err(truncated()),
         }
     }
+}
+
+/// Writes `n` rows in `conv`'s row format as Arrow columns (portable across converters).
+///
+/// # Errors
+/// Arrow errors.
+pub(crate) fn put_rows<'a>(
+    w: &mut StateWriter,
+    conv: Option<&RowConverter>,
+    rows: impl IntoIterator<Item = Row<'a>>,
+    n: usize,
+) -> Result<()> {
+    w.u64(n as u64);
+    if n == 0 {
+        return Ok(());
+    }
+    let conv = conv
+        .ok_or_else(|| DataFusionError::Internal("rows in state without their converter".into()))?;
+    w.arrays(conv.convert_rows(rows)?)
+}
+
+/// Writes keys (bytes of `conv`'s row format) as [`put_rows`] does.
+///
+/// # Errors
+/// Arrow errors.
+pub(crate) fn put_keys<'a>(
+    w: &mut StateWriter,
+    conv: Option<&RowConverter>,
+    keys: impl IntoIterator<Item = &'a [u8]>,
+    n: usize,
+) -> Result<()> {
+    match conv {
+        Some(c) => {
+            let parser = c.parser();
+            let rows: Vec<Row> = keys.into_iter().map(|k| parser.parse(k)).collect();
+            put_rows(w, Some(c), rows, n)
+        }
+        None => put_rows(w, None, std::iter::empty(), n),
+    }
+}
+
+/// Columns written by [`put_rows`] (none when there were no rows).
+///
+/// # Errors
+/// Truncated or malformed state.
+pub(crate) fn get_cols(r: &mut StateReader) -> Result<Vec<ArrayRef>> {
+    if r.u64()? == 0 {
+        return Ok(Vec::new());
+    }
+    r.arrays()
+}
+
+/// Rows written by [`put_rows`], in the row format of `conv` (created from the columns' types
+/// when absent); `None` when there were none.
+///
+/// # Errors
+/// Truncated or malformed state.
+pub(crate) fn get_rows(
+    r: &mut StateReader,
+    conv: &mut Option<RowConverter>,
+) -> Result<Option<Rows>> {
+    let cols = get_cols(r)?;
+    if cols.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(super::encode(conv, &cols)?))
 }
 
 /// Values of row `r` of `cols[from..from + n]`.

@@ -63,6 +63,17 @@ pub(crate) struct Checkpointing {
     pub(crate) cfg: CheckpointConfig,
     /// The restored checkpoint's directory and manifest.
     pub(crate) restored: Option<(std::path::PathBuf, Manifest)>,
+    /// Restore even when some of the checkpoint's state maps to no operator of the job.
+    pub(crate) allow_non_restored_state: bool,
+}
+
+/// A request to a running dataflow.
+pub(crate) struct SavepointCmd {
+    /// The savepoint's directory (created).
+    pub(crate) dir: std::path::PathBuf,
+    /// Stop after it (`Some(drain)`).
+    pub(crate) stop: Option<bool>,
+    pub(crate) reply: tokio::sync::oneshot::Sender<std::result::Result<(), String>>,
 }
 
 /// What a run of a dataflow observed.
@@ -77,6 +88,8 @@ pub(crate) struct DriveStats {
     pub(crate) last_checkpoint: Option<u64>,
     /// The checkpoint restored from.
     pub(crate) restored: Option<u64>,
+    /// Stopped with a savepoint (not at the end of its input).
+    pub(crate) stopped: bool,
 }
 
 struct Driver {
@@ -213,16 +226,22 @@ pub(crate) async fn drive(
     interval: Duration,
     mut output: Output,
     mut ckpt: Option<Checkpointing>,
+    mut commands: Option<mpsc::UnboundedReceiver<SavepointCmd>>,
 ) -> Result<DriveStats> {
     let restored = ckpt.as_mut().and_then(|c| c.restored.take());
-    if let Some((_, m)) = &restored {
-        check_compatible(&df, m)?;
-    }
+    let allow = ckpt.as_ref().is_some_and(|c| c.allow_non_restored_state);
+    let (src_map, op_map) = match &restored {
+        Some((_, m)) => assign(&df, m, allow)?,
+        None => (vec![None; df.sources.len()], vec![None; df.nodes.len()]),
+    };
     let mut streams: SelectAll<BoxStream<'static, Ev>> = SelectAll::new();
     let mut srcs = Vec::new();
     for (i, s) in df.sources.iter().enumerate() {
         let physical = state.create_physical_plan(&s.plan).await?;
-        let pos = restored.as_ref().map(|(_, m)| &m.sources[i]);
+        let pos = restored
+            .as_ref()
+            .zip(src_map[i])
+            .map(|((_, m), j)| &m.sources[j]);
         let at = Arc::new(StartAt {
             rows: pos.map_or(0, |p| p.rows),
             ..Default::default()
@@ -277,7 +296,10 @@ pub(crate) async fn drive(
     let mut df = df;
     let mut stats = DriveStats::default();
     if let Some((dir, m)) = &restored {
-        for (i, (node, o)) in df.nodes.iter_mut().zip(&m.operators).enumerate() {
+        for (i, node) in df.nodes.iter_mut().enumerate() {
+            let Some(o) = op_map[i].map(|j| &m.operators[j]) else {
+                continue;
+            };
             input_wms[i] = o.input_watermarks.clone();
             wms[i] = o.watermark;
             if let Some(f) = &o.file {
@@ -358,10 +380,40 @@ pub(crate) async fn drive(
                     break;
                 }
                 let c = ckpt.as_ref().expect("ticks only with checkpointing");
-                take_checkpoint(&mut d, &srcs, &c.cfg, next_id, &mut output)?;
+                take_checkpoint(&mut d, &srcs, Target::Checkpoint(&c.cfg), next_id, &mut output)?;
                 stats.checkpoints += 1;
                 stats.last_checkpoint = Some(next_id);
                 next_id += 1;
+                continue;
+            }
+            cmd = async { match commands.as_mut() { Some(c) => c.recv().await, None => std::future::pending().await } } => {
+                let Some(cmd) = cmd else {
+                    commands = None;
+                    continue;
+                };
+                if cmd.stop == Some(true) {
+                    // Drain: every source at its end, so every event-time window fires.
+                    for s in &mut srcs {
+                        s.emitted = i64::MAX;
+                        let node = s.node;
+                        d.watermark(node, 0, i64::MAX, &mut out)?;
+                    }
+                }
+                if !send(&mut output, &mut out).await? {
+                    break;
+                }
+                let r = take_checkpoint(&mut d, &srcs, Target::Savepoint(&cmd.dir), next_id, &mut output);
+                next_id += 1;
+                let failed = r.as_ref().err().map(ToString::to_string);
+                let _ = cmd.reply.send(r.map_err(|e| e.to_string()));
+                if cmd.stop.is_some() && failed.is_none() {
+                    // Stopped with a savepoint: open files stay for a restore (no final commit).
+                    if let Output::Writer(w, _) = output {
+                        w.abort(true);
+                    }
+                    stats.stopped = true;
+                    return Ok(stats_of(&d, stats));
+                }
                 continue;
             }
         };
@@ -451,44 +503,96 @@ pub(crate) async fn drive(
         // End of input: everything is published (Flink's final checkpoint).
         w.finish()?;
     }
+    // Savepoints asked for now cannot be taken: the job ended.
+    if let Some(mut c) = commands {
+        c.close();
+        while let Ok(cmd) = c.try_recv() {
+            let _ = cmd
+                .reply
+                .send(Err("the job ended before the savepoint".into()));
+        }
+    }
     Ok(stats_of(&d, stats))
 }
 
-/// Refuses a checkpoint taken of another dataflow, listing what differs.
-fn check_compatible(df: &Dataflow, m: &Manifest) -> Result<()> {
-    let mut diffs = Vec::new();
-    if m.sources.len() != df.sources.len() {
-        diffs.push(format!(
-            "{} sources in the checkpoint, {} in the job",
-            m.sources.len(),
-            df.sources.len()
-        ));
+/// A source's signature: its columns and types.
+pub(crate) fn source_signature(s: &super::plan::SourceSpec) -> String {
+    let cols: Vec<String> = s
+        .plan
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| format!("{} {}", f.name(), f.data_type()))
+        .collect();
+    format!("Source({})", cols.join(", "))
+}
+
+/// Maps a checkpoint onto the dataflow, as Flink maps state by operator id: each operator
+/// takes the state of the checkpoint's operator with the same signature and the same ordinal
+/// among equal signatures (sources likewise). Operators without a match start empty. State of
+/// the checkpoint that no operator takes refuses the restore, listing it, unless `allow`.
+///
+/// # Errors
+/// Unclaimed state without `allow`.
+#[allow(clippy::type_complexity)]
+pub(crate) fn assign(
+    df: &Dataflow,
+    m: &Manifest,
+    allow: bool,
+) -> Result<(Vec<Option<usize>>, Vec<Option<usize>>)> {
+    fn by_signature<'a>(
+        job: impl Iterator<Item = String>,
+        saved: impl Iterator<Item = (&'a str, bool)>,
+    ) -> (Vec<Option<usize>>, Vec<usize>) {
+        let saved: Vec<(&str, bool)> = saved.collect();
+        let mut taken = vec![false; saved.len()];
+        let map = job
+            .map(|sig| {
+                let j = (0..saved.len()).find(|&j| !taken[j] && saved[j].0 == sig)?;
+                taken[j] = true;
+                Some(j)
+            })
+            .collect();
+        // Unclaimed: state that no operator takes (stateless entries do not count).
+        let unclaimed = (0..saved.len())
+            .filter(|&j| !taken[j] && saved[j].1)
+            .collect();
+        (map, unclaimed)
     }
-    if m.operators.len() != df.nodes.len() {
-        diffs.push(format!(
-            "{} operators in the checkpoint, {} in the job",
-            m.operators.len(),
-            df.nodes.len()
-        ));
+    let (src_map, src_left) = by_signature(
+        df.sources.iter().map(source_signature),
+        m.sources.iter().map(|s| (s.signature.as_str(), s.rows > 0)),
+    );
+    let (op_map, op_left) = by_signature(
+        df.nodes.iter().map(|n| n.op.signature()),
+        m.operators
+            .iter()
+            .map(|o| (o.signature.as_str(), o.file.is_some())),
+    );
+    if (src_left.is_empty() && op_left.is_empty()) || allow {
+        return Ok((src_map, op_map));
     }
-    for (i, (o, n)) in m.operators.iter().zip(&df.nodes).enumerate() {
-        let sig = n.op.signature();
-        if o.signature != sig || o.input_watermarks.len() != n.inputs {
-            diffs.push(format!(
-                "operator {i}: checkpoint has {}, job has {sig}",
-                o.signature
-            ));
-        }
-    }
-    if diffs.is_empty() {
-        Ok(())
-    } else {
-        Err(DataFusionError::Execution(format!(
-            "checkpoint {} does not match the job's operators: {}",
-            m.id,
-            diffs.join("; ")
-        )))
-    }
+    let mut listed: Vec<String> = src_left
+        .iter()
+        .map(|&j| m.sources[j].signature.clone())
+        .collect();
+    listed.extend(op_left.iter().map(|&j| m.operators[j].signature.clone()));
+    Err(DataFusionError::Execution(format!(
+        "the state of {} operator(s) of checkpoint {} maps to no operator of the changed job: {}; \
+         restore with allow_non_restored_state (execution.state-recovery.ignore-unclaimed-state) \
+         to drop it",
+        listed.len(),
+        m.id,
+        listed.join("; ")
+    )))
+}
+
+/// Where a checkpoint goes.
+enum Target<'a> {
+    /// A periodic checkpoint: `chk-<id>` under the configured directory (or memory).
+    Checkpoint(&'a CheckpointConfig),
+    /// A savepoint: exactly this directory.
+    Savepoint(&'a std::path::Path),
 }
 
 /// Takes checkpoint `id`: operator state, source positions, the sink's pre-commit, the
@@ -496,10 +600,15 @@ fn check_compatible(df: &Dataflow, m: &Manifest) -> Result<()> {
 fn take_checkpoint(
     d: &mut Driver,
     srcs: &[Src],
-    cfg: &CheckpointConfig,
+    target: Target,
     id: u64,
     output: &mut Output,
 ) -> Result<()> {
+    for node in &d.df.nodes {
+        node.op.checkpointable().map_err(|what| {
+            DataFusionError::Execution(format!("unsupported: {what} — run it on a Flink cluster"))
+        })?;
+    }
     let mut operators = Vec::with_capacity(d.df.nodes.len());
     let mut states = Vec::new();
     let mut root_wm = i64::MIN;
@@ -532,7 +641,9 @@ fn take_checkpoint(
         timestamp: chrono::Utc::now().timestamp_millis(),
         sources: srcs
             .iter()
-            .map(|s| checkpoint::SourceState {
+            .zip(&d.df.sources)
+            .map(|(s, spec)| checkpoint::SourceState {
+                signature: source_signature(spec),
                 rows: s.rows,
                 pending: s.pending,
                 emitted: s.emitted,
@@ -541,8 +652,13 @@ fn take_checkpoint(
         operators,
         sink,
     };
-    if let Some(dir) = &cfg.dir {
-        checkpoint::write(dir, &m, &states, cfg.retained)?;
+    match target {
+        Target::Checkpoint(cfg) => {
+            if let Some(dir) = &cfg.dir {
+                checkpoint::write(dir, &m, &states, cfg.retained)?;
+            }
+        }
+        Target::Savepoint(dir) => checkpoint::write_into(dir, &m, &states)?,
     }
     if let Output::Writer(w, _) = output {
         w.commit(id)?;

@@ -15,6 +15,7 @@
 //! The output is insert-only and keeps both time attributes; the watermark passed on is held
 //! back by the larger window, as Flink's `KeyedCoProcessOperatorWithWatermarkDelay`.
 
+use super::checkpoint::{get_rows, put_keys, put_rows, StateReader, StateWriter};
 use super::join::JoinSide;
 use super::ops::{Operator, ENTRY_OVERHEAD};
 use super::Chunk;
@@ -370,5 +371,111 @@ impl Operator for IntervalJoin {
 
     fn state_bytes(&self) -> usize {
         self.caches[0].bytes + self.caches[1].bytes
+    }
+    fn name(&self) -> &'static str {
+        "IntervalJoin"
+    }
+
+    fn checkpointable(&self) -> std::result::Result<(), String> {
+        Ok(())
+    }
+
+    fn signature(&self) -> String {
+        let name = format!(
+            "IntervalJoin({}, {}, {}..{} ms)",
+            if self.outer[0] { "outer" } else { "inner" },
+            if self.outer[1] { "outer" } else { "inner" },
+            -self.rel[0],
+            self.rel[1]
+        );
+        super::ops::schema_signature(&name, &self.schema)
+    }
+
+    /// Watermark and expiration times; per side, per key: per time the rows' joined flags and
+    /// the clean-up timer; then the keys and rows as Arrow columns.
+    fn snapshot(&mut self, w: &mut StateWriter) -> Result<bool> {
+        w.i64(self.wm);
+        w.i64(self.expiration[0]);
+        w.i64(self.expiration[1]);
+        for s in 0..2 {
+            let c = &self.caches[s];
+            w.u64(c.rows.len() as u64);
+            let mut n = 0;
+            for (key, by_time) in &c.rows {
+                w.u64(by_time.len() as u64);
+                for (t, rows) in by_time {
+                    w.i64(*t);
+                    w.u64(rows.len() as u64);
+                    for r in rows {
+                        w.u64(u64::from(r.emitted));
+                    }
+                    n += rows.len();
+                }
+                w.i64(c.timer.get(key).copied().unwrap_or(i64::MIN));
+            }
+            put_keys(
+                w,
+                self.key_conv.as_ref(),
+                c.rows.keys().map(|k| &k[..]),
+                c.rows.len(),
+            )?;
+            let rows = c
+                .rows
+                .values()
+                .flat_map(|bt| bt.values().flat_map(|v| v.iter().map(|r| r.row.row())));
+            put_rows(w, self.row_conv[s].as_ref(), rows, n)?;
+        }
+        Ok(true)
+    }
+
+    fn restore(&mut self, r: &mut StateReader) -> Result<()> {
+        self.wm = r.i64()?;
+        self.expiration = [r.i64()?, r.i64()?];
+        for s in 0..2 {
+            let nk = r.u64()? as usize;
+            let mut shape = Vec::with_capacity(nk.min(1 << 20));
+            for _ in 0..nk {
+                let nt = r.u64()? as usize;
+                let mut times = Vec::with_capacity(nt.min(1 << 20));
+                for _ in 0..nt {
+                    let t = r.i64()?;
+                    let n = r.u64()? as usize;
+                    let flags = (0..n)
+                        .map(|_| r.u64().map(|f| f == 1))
+                        .collect::<Result<Vec<_>>>()?;
+                    times.push((t, flags));
+                }
+                shape.push((times, r.i64()?));
+            }
+            let keys = get_rows(r, &mut self.key_conv)?;
+            let rows = get_rows(r, &mut self.row_conv[s])?;
+            let mut at = 0;
+            for (i, (times, timer)) in shape.into_iter().enumerate() {
+                let (Some(k), Some(rr)) = (&keys, &rows) else {
+                    return Err(DataFusionError::Execution(
+                        "checkpoint: an interval join's state lacks its rows".into(),
+                    ));
+                };
+                let key: Box<[u8]> = k.row(i).data().into();
+                let cache = &mut self.caches[s];
+                let mut by_time = BTreeMap::new();
+                for (t, flags) in times {
+                    let mut v = Vec::with_capacity(flags.len());
+                    for emitted in flags {
+                        let row = rr.row(at).owned();
+                        at += 1;
+                        cache.bytes += row.row().data().len() + key.len() + ENTRY_OVERHEAD;
+                        v.push(Cached { row, emitted });
+                    }
+                    by_time.insert(t, v);
+                }
+                if timer != i64::MIN {
+                    cache.timer.insert(key.clone(), timer);
+                    self.timers.entry(timer).or_default().push((key.clone(), s));
+                }
+                cache.rows.insert(key, by_time);
+            }
+        }
+        Ok(())
     }
 }

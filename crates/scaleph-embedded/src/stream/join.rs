@@ -11,6 +11,7 @@
 //! State: per side, the stored rows (Arrow row format) by join key; duplicates are separate
 //! entries. A row whose join key has a NULL matches nothing (SQL equality).
 
+use super::checkpoint::{get_cols, get_rows, put_keys, put_rows, StateReader, StateWriter};
 use super::ops::Operator;
 use super::{Chunk, RowKind};
 use datafusion::arrow::array::{
@@ -521,6 +522,95 @@ impl Operator for Join {
     fn state_bytes(&self) -> usize {
         self.sides[0].bytes + self.sides[1].bytes
     }
+
+    fn name(&self) -> &'static str {
+        match self.semi {
+            Some(false) => "SemiJoin",
+            Some(true) => "AntiJoin",
+            None => "Join",
+        }
+    }
+
+    fn checkpointable(&self) -> std::result::Result<(), String> {
+        Ok(())
+    }
+
+    fn signature(&self) -> String {
+        let outer = |s: &JoinSide| if s.outer { "outer" } else { "inner" };
+        let name = format!(
+            "{}({}, {})",
+            self.name(),
+            outer(&self.sides[0]),
+            outer(&self.sides[1])
+        );
+        super::ops::schema_signature(&name, &self.schema)
+    }
+
+    /// Per side: per key its rows' association counts; the keys; the rows.
+    fn snapshot(&mut self, w: &mut StateWriter) -> Result<bool> {
+        for side in &self.sides {
+            w.u64(side.state.len() as u64);
+            for entries in side.state.values() {
+                w.u64(entries.len() as u64);
+                for e in entries {
+                    w.u64(u64::from(e.assoc));
+                }
+            }
+            let keys = side.state.keys().map(|k| &k[..]);
+            put_keys(w, self.keys.as_ref(), keys, side.state.len())?;
+            let n = side.len();
+            let rows = side
+                .state
+                .values()
+                .flat_map(|es| es.iter().map(|e| e.row.row()));
+            put_rows(w, side.rows.as_ref(), rows, n)?;
+        }
+        Ok(true)
+    }
+
+    fn restore(&mut self, r: &mut StateReader) -> Result<()> {
+        for s in 0..2 {
+            let nk = r.u64()? as usize;
+            let mut counts = Vec::with_capacity(nk.min(1 << 20));
+            for _ in 0..nk {
+                let n = r.u64()? as usize;
+                let assocs = (0..n)
+                    .map(|_| r.u64().map(|a| a as u32))
+                    .collect::<Result<Vec<_>>>()?;
+                counts.push(assocs);
+            }
+            let keys = get_rows(r, &mut self.keys)?;
+            let cols = get_cols(r)?;
+            let side = &mut self.sides[s];
+            let rows = if cols.is_empty() {
+                None
+            } else {
+                Some(side.converter()?.convert_columns(&cols)?)
+            };
+            let mut at = 0;
+            for (i, assocs) in counts.into_iter().enumerate() {
+                let (Some(k), Some(rr)) = (&keys, &rows) else {
+                    return Err(DataFusionError::Execution(
+                        "checkpoint: a join's state lacks its rows".into(),
+                    ));
+                };
+                let key: Box<[u8]> = k.row(i).data().into();
+                let mut entries = Vec::with_capacity(assocs.len());
+                for assoc in assocs {
+                    let row = rr.row(at).owned();
+                    at += 1;
+                    side.bytes += entry_bytes(&key, &row);
+                    entries.push(Entry {
+                        row,
+                        assoc,
+                        written: std::time::Instant::now(),
+                    });
+                }
+                side.state.insert(key, entries);
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Bytes counted for one stored row under `key`.
@@ -692,5 +782,73 @@ impl Operator for WindowJoin {
 
     fn state_bytes(&self) -> usize {
         self.bytes
+    }
+
+    fn name(&self) -> &'static str {
+        "WindowJoin"
+    }
+
+    fn checkpointable(&self) -> std::result::Result<(), String> {
+        Ok(())
+    }
+
+    fn signature(&self) -> String {
+        format!("WindowJoin/{}", self.join.signature())
+    }
+
+    /// Counters; per pending window its end and per side its batches (Arrow columns).
+    fn snapshot(&mut self, w: &mut StateWriter) -> Result<bool> {
+        w.i64(self.wm);
+        w.u64(self.late);
+        w.u64(self.pending.len() as u64);
+        for (end, sides) in &self.pending {
+            w.i64(*end);
+            for batches in sides {
+                w.u64(batches.len() as u64);
+                for b in batches {
+                    w.u64(b.num_rows() as u64);
+                    w.arrays(b.columns().to_vec())?;
+                }
+            }
+        }
+        Ok(true)
+    }
+
+    fn restore(&mut self, r: &mut StateReader) -> Result<()> {
+        self.wm = r.i64()?;
+        self.late = r.u64()?;
+        let n = r.u64()?;
+        for _ in 0..n {
+            let end = r.i64()?;
+            let mut sides: [Vec<RecordBatch>; 2] = Default::default();
+            for side in &mut sides {
+                let nb = r.u64()?;
+                for _ in 0..nb {
+                    let rows = r.u64()? as usize;
+                    let cols = r.arrays()?;
+                    let fields: Vec<_> = cols
+                        .iter()
+                        .enumerate()
+                        .map(|(i, c)| {
+                            datafusion::arrow::datatypes::Field::new(
+                                format!("c{i}"),
+                                c.data_type().clone(),
+                                true,
+                            )
+                        })
+                        .collect();
+                    let b = RecordBatch::try_new_with_options(
+                        Arc::new(datafusion::arrow::datatypes::Schema::new(fields)),
+                        cols,
+                        &datafusion::arrow::array::RecordBatchOptions::new()
+                            .with_row_count(Some(rows)),
+                    )?;
+                    self.bytes += b.get_array_memory_size();
+                    side.push(b);
+                }
+            }
+            self.pending.insert(end, sides);
+        }
+        Ok(())
     }
 }

@@ -11,7 +11,8 @@
 //! watermark to reach `window_end − 1`; then the window's ranks are emitted once, as `+I`, and
 //! its state purged. Rows of a window that has fired are late: dropped and counted.
 
-use super::ops::Operator;
+use super::checkpoint::{get_cols, get_rows, put_keys, put_rows, StateReader, StateWriter};
+use super::ops::{schema_signature, Operator};
 use super::{Chunk, RowKind};
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, RecordBatch, UInt64Array};
 use datafusion::arrow::compute::{cast, SortOptions};
@@ -306,6 +307,134 @@ impl Operator for Rank {
     fn state_bytes(&self) -> usize {
         self.bytes
     }
+
+    fn name(&self) -> &'static str {
+        match (self.window_end.is_some(), self.ties) {
+            (true, _) => "WindowRank",
+            (false, Ties::Newest) => "Deduplicate",
+            (false, Ties::Oldest) => "Rank",
+        }
+    }
+
+    fn checkpointable(&self) -> std::result::Result<(), String> {
+        Ok(())
+    }
+
+    fn signature(&self) -> String {
+        schema_signature(self.name(), &self.schema)
+    }
+
+    /// Counters; per partition its window end, arrival numbers and counts; then partition
+    /// keys, sort keys, rows and emitted rows as Arrow columns.
+    fn snapshot(&mut self, w: &mut StateWriter) -> Result<bool> {
+        w.i64(self.wm);
+        w.u64(self.late);
+        w.u64(self.seq);
+        w.u64(self.parts.len() as u64);
+        for p in self.parts.values() {
+            w.i64(p.end);
+            w.u64(p.rows.len() as u64);
+            w.u64(p.emitted.len() as u64);
+            for (_, seq, _) in &p.rows {
+                w.u64(*seq);
+            }
+        }
+        let n: usize = self.parts.values().map(|p| p.rows.len()).sum();
+        let e: usize = self.parts.values().map(|p| p.emitted.len()).sum();
+        put_keys(
+            w,
+            self.part_conv.as_ref(),
+            self.parts.keys().map(|k| &k[..]),
+            self.parts.len(),
+        )?;
+        let sorts = self
+            .parts
+            .values()
+            .flat_map(|p| p.rows.iter().map(|(s, _, _)| s.row()));
+        put_rows(w, self.sort_conv.as_ref(), sorts, n)?;
+        let rows = self
+            .parts
+            .values()
+            .flat_map(|p| p.rows.iter().map(|(_, _, r)| r.row()));
+        put_rows(w, self.row_conv.as_ref(), rows, n)?;
+        let emitted = self
+            .parts
+            .values()
+            .flat_map(|p| p.emitted.iter().map(|r| r.row()));
+        put_rows(w, self.row_conv.as_ref(), emitted, e)?;
+        Ok(true)
+    }
+
+    fn restore(&mut self, r: &mut StateReader) -> Result<()> {
+        self.wm = r.i64()?;
+        self.late = r.u64()?;
+        self.seq = r.u64()?;
+        let np = r.u64()? as usize;
+        let mut heads = Vec::with_capacity(np.min(1 << 20));
+        for _ in 0..np {
+            let (end, rows, emitted) = (r.i64()?, r.u64()? as usize, r.u64()? as usize);
+            let seqs = (0..rows).map(|_| r.u64()).collect::<Result<Vec<_>>>()?;
+            heads.push((end, seqs, emitted));
+        }
+        let keys = get_rows(r, &mut self.part_conv)?;
+        let sort_cols = get_cols(r)?;
+        if !sort_cols.is_empty() {
+            let fields = sort_cols
+                .iter()
+                .enumerate()
+                .map(|(i, a)| {
+                    let o = self.order.get(i).map(|(_, o)| *o).unwrap_or_default();
+                    SortField::new_with_options(a.data_type().clone(), o)
+                })
+                .collect();
+            self.sort_conv = Some(RowConverter::new(fields)?);
+        }
+        let sorts = match &self.sort_conv {
+            Some(c) if !sort_cols.is_empty() => Some(c.convert_columns(&sort_cols)?),
+            _ => None,
+        };
+        let rows = get_rows(r, &mut self.row_conv)?;
+        let emitted = get_rows(r, &mut self.row_conv)?;
+        let (mut at, mut at_e) = (0, 0);
+        for (i, (end, seqs, ne)) in heads.into_iter().enumerate() {
+            let key: Box<[u8]> = keys
+                .as_ref()
+                .ok_or_else(|| truncated("partition keys"))?
+                .row(i)
+                .data()
+                .into();
+            let mut p = Part {
+                end,
+                ..Default::default()
+            };
+            for seq in seqs {
+                let (s, rr) = match (&sorts, &rows) {
+                    (Some(s), Some(rr)) => (s.row(at).owned(), rr.row(at).owned()),
+                    _ => return Err(truncated("rows")),
+                };
+                at += 1;
+                self.bytes += kept_bytes(&s, &rr);
+                p.rows.push((s, seq, rr));
+            }
+            for _ in 0..ne {
+                let e = emitted.as_ref().ok_or_else(|| truncated("emitted rows"))?;
+                p.emitted.push(e.row(at_e).owned());
+                at_e += 1;
+            }
+            if self.window_end.is_some() {
+                self.by_end.entry(end).or_default().push(key.clone());
+            }
+            self.parts.insert(key, p);
+        }
+        Ok(())
+    }
+}
+
+/// A checkpoint whose state lacks `what`.
+fn truncated(what: &str) -> datafusion::common::DataFusionError {
+    datafusion::common::DataFusionError::Execution(format!(
+        "checkpoint: an operator's state lacks its {what}"
+    ))
 }
 
 /// Keep-first deduplication on event time (Flink 2.3's `Deduplicate(keep=[FirstRow],
@@ -427,5 +556,63 @@ impl Operator for FirstOnTime {
 
     fn state_bytes(&self) -> usize {
         self.bytes
+    }
+
+    fn name(&self) -> &'static str {
+        "Deduplicate"
+    }
+
+    fn checkpointable(&self) -> std::result::Result<(), String> {
+        Ok(())
+    }
+
+    fn signature(&self) -> String {
+        schema_signature("Deduplicate(keep first, rowtime)", &self.schema)
+    }
+
+    /// Counters; candidate rowtimes; candidate keys and rows; emitted keys.
+    fn snapshot(&mut self, w: &mut StateWriter) -> Result<bool> {
+        w.i64(self.wm);
+        w.u64(self.late);
+        let best: Vec<_> = self.best.iter().collect();
+        w.u64(best.len() as u64);
+        for (_, (t, _)) in &best {
+            w.i64(*t);
+        }
+        let pc = self.part_conv.as_ref();
+        put_keys(w, pc, best.iter().map(|(k, _)| &k[..]), best.len())?;
+        put_rows(
+            w,
+            self.row_conv.as_ref(),
+            best.iter().map(|(_, (_, r))| r.row()),
+            best.len(),
+        )?;
+        put_keys(w, pc, self.done.iter().map(|k| &k[..]), self.done.len())?;
+        Ok(true)
+    }
+
+    fn restore(&mut self, r: &mut StateReader) -> Result<()> {
+        self.wm = r.i64()?;
+        self.late = r.u64()?;
+        let n = r.u64()? as usize;
+        let ts = (0..n).map(|_| r.i64()).collect::<Result<Vec<_>>>()?;
+        let keys = get_rows(r, &mut self.part_conv)?;
+        let rows = get_rows(r, &mut self.row_conv)?;
+        for (i, t) in ts.into_iter().enumerate() {
+            let (Some(k), Some(rr)) = (&keys, &rows) else {
+                return Err(truncated("candidates"));
+            };
+            let key: Box<[u8]> = k.row(i).data().into();
+            let row = rr.row(i).owned();
+            self.bytes += row.row().data().len() + 2 * key.len() + super::ops::ENTRY_OVERHEAD;
+            self.timers.entry(t).or_default().push(key.clone());
+            self.best.insert(key, (t, row));
+        }
+        if let Some(done) = get_rows(r, &mut self.part_conv)? {
+            for i in 0..done.num_rows() {
+                self.done.insert(done.row(i).data().into());
+            }
+        }
+        Ok(())
     }
 }

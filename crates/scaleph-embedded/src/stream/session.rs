@@ -10,6 +10,7 @@
 //! - a session fires when the watermark reaches `end − 1`: one `+I` row per group key, with the
 //!   session's `window_start`, `window_end`, `window_time` (`end − 1`), and its state goes.
 
+use super::checkpoint::{get_rows, put_keys, row_slices, row_values, StateReader, StateWriter};
 use super::ops::{AggCall, Operator, ENTRY_OVERHEAD};
 use super::Chunk;
 use datafusion::arrow::array::{ArrayRef, UInt32Array};
@@ -278,5 +279,111 @@ impl Operator for SessionAggregate {
 
     fn state_bytes(&self) -> usize {
         self.bytes
+    }
+    fn name(&self) -> &'static str {
+        "SessionWindowAggregate"
+    }
+
+    fn checkpointable(&self) -> std::result::Result<(), String> {
+        Ok(())
+    }
+
+    fn signature(&self) -> String {
+        let name = format!("SessionWindowAggregate(gap {} ms)", self.gap);
+        super::ops::schema_signature(&name, &self.schema)
+    }
+
+    /// Counters; per partition its sessions (start, end, group key bytes); partition keys as
+    /// Arrow columns; group keys and each call's accumulator states as rows.
+    fn snapshot(&mut self, w: &mut StateWriter) -> Result<bool> {
+        w.i64(self.wm);
+        w.u64(self.late);
+        w.u64(self.sessions.len() as u64);
+        let mut keys = Vec::new();
+        let mut states: Vec<Vec<Vec<ScalarValue>>> = vec![Vec::new(); self.calls.len()];
+        for sessions in self.sessions.values_mut() {
+            w.u64(sessions.len() as u64);
+            for sess in sessions.iter_mut() {
+                w.i64(sess.start);
+                w.i64(sess.end);
+                w.u64(sess.groups.len() as u64);
+                for (kb, g) in sess.groups.iter_mut() {
+                    w.bytes(kb);
+                    keys.push(g.key.clone());
+                    for (i, acc) in g.accs.iter_mut().enumerate() {
+                        states[i].push(acc.state()?);
+                    }
+                }
+            }
+        }
+        put_keys(
+            w,
+            self.part_conv.as_ref(),
+            self.sessions.keys().map(|k| &k[..]),
+            self.sessions.len(),
+        )?;
+        w.rows(self.keys.len(), &keys)?;
+        for st in &states {
+            w.rows(st.first().map_or(0, Vec::len), st)?;
+        }
+        Ok(true)
+    }
+
+    fn restore(&mut self, r: &mut StateReader) -> Result<()> {
+        self.wm = r.i64()?;
+        self.late = r.u64()?;
+        let np = r.u64()? as usize;
+        let mut shape = Vec::with_capacity(np.min(1 << 20));
+        for _ in 0..np {
+            let ns = r.u64()? as usize;
+            let mut sessions = Vec::with_capacity(ns.min(1 << 20));
+            for _ in 0..ns {
+                let (start, end, ng) = (r.i64()?, r.i64()?, r.u64()? as usize);
+                let kbs = (0..ng)
+                    .map(|_| r.bytes().map(<[u8]>::to_vec))
+                    .collect::<Result<Vec<_>>>()?;
+                sessions.push((start, end, kbs));
+            }
+            shape.push(sessions);
+        }
+        let parts = get_rows(r, &mut self.part_conv)?;
+        let (_, key_cols) = r.rows()?;
+        let mut call_cols = Vec::with_capacity(self.calls.len());
+        for _ in &self.calls {
+            call_cols.push(r.rows()?.1);
+        }
+        let mut g_at = 0;
+        for (p, sessions) in shape.into_iter().enumerate() {
+            let part: Box<[u8]> = parts
+                .as_ref()
+                .ok_or_else(|| {
+                    datafusion::common::DataFusionError::Execution(
+                        "checkpoint: a session window's state lacks its partitions".into(),
+                    )
+                })?
+                .row(p)
+                .data()
+                .into();
+            let mut list = Vec::with_capacity(sessions.len());
+            for (start, end, kbs) in sessions {
+                let mut groups = HashMap::new();
+                for kb in kbs {
+                    let key = row_values(&key_cols, 0, key_cols.len(), g_at)?;
+                    let mut g = self.new_group(key)?;
+                    for (i, acc) in g.accs.iter_mut().enumerate() {
+                        let cols = &call_cols[i];
+                        if !cols.is_empty() {
+                            acc.merge_batch(&row_slices(cols, 0, cols.len(), g_at))?;
+                        }
+                    }
+                    g_at += 1;
+                    self.bytes += kb.len() + ENTRY_OVERHEAD * (1 + self.calls.len());
+                    groups.insert(kb.into_boxed_slice(), g);
+                }
+                list.push(Session { start, end, groups });
+            }
+            self.sessions.insert(part, list);
+        }
+        Ok(())
     }
 }

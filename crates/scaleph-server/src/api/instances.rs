@@ -29,14 +29,20 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(instance_checkpoints))
 }
 
-/// The instance, its job and script version, for Flink operations.
+/// The instance and its job, for Flink-only operations.
 async fn flink_instance(s: &AppState, id: &str) -> Result<(JobInstance, Job), ApiError> {
-    let inst = s.store.get_instance(id).await?;
+    let (inst, job) = instance_job(s, id).await?;
     if inst.engine != EngineKind::Flink {
         return Err(ApiError::conflict(
             "this operation is for instances on a Flink cluster",
         ));
     }
+    Ok((inst, job))
+}
+
+/// The instance and its job.
+async fn instance_job(s: &AppState, id: &str) -> Result<(JobInstance, Job), ApiError> {
+    let inst = s.store.get_instance(id).await?;
     let pid = s
         .store
         .instance_project(id)
@@ -55,9 +61,9 @@ pub struct StopRequest {
     drain: bool,
 }
 
-/// Stops a Flink instance with a savepoint (Flink `POST /jobs/{id}/stop`). Answers the
-/// savepoint record (IN_PROGRESS); it completes in the background (`GET …/jobs/{id}/savepoints`)
-/// and the instance becomes FINISHED.
+/// Stops an instance with a savepoint (Flink `POST /jobs/{id}/stop`), on either engine.
+/// Answers the savepoint record (IN_PROGRESS); it completes in the background
+/// (`GET …/jobs/{id}/savepoints`) and the instance becomes FINISHED.
 #[utoipa::path(post, path = "/api/v1/instances/{instance_id}/stop", tag = "instances", params(("instance_id" = String, Path)), request_body = StopRequest,
     responses((status = 202, body = Savepoint), (status = 404), (status = 409), (status = 502)))]
 async fn stop_instance(
@@ -65,38 +71,44 @@ async fn stop_instance(
     ApiPath(id): ApiPath<String>,
     ApiJson(b): ApiJson<StopRequest>,
 ) -> Result<(StatusCode, Json<Savepoint>), ApiError> {
-    let (inst, job) = flink_instance(&s, &id).await?;
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(s.flink.savepoint(&job, &inst, Some(b.drain)).await?),
-    ))
+    let (inst, job) = instance_job(&s, &id).await?;
+    let sp = s
+        .lifecycle(inst.engine)
+        .savepoint(&job, &inst, Some(b.drain))
+        .await?;
+    Ok((StatusCode::ACCEPTED, Json(sp)))
 }
 
-/// Triggers a savepoint of a running Flink instance; answers the record (IN_PROGRESS).
+/// Triggers a savepoint of a running instance (either engine); answers the record
+/// (IN_PROGRESS).
 #[utoipa::path(post, path = "/api/v1/instances/{instance_id}/savepoints", tag = "instances", params(("instance_id" = String, Path)),
     responses((status = 202, body = Savepoint), (status = 404), (status = 409), (status = 502)))]
 async fn trigger_savepoint(
     State(s): State<AppState>,
     ApiPath(id): ApiPath<String>,
 ) -> Result<(StatusCode, Json<Savepoint>), ApiError> {
-    let (inst, job) = flink_instance(&s, &id).await?;
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(s.flink.savepoint(&job, &inst, None).await?),
-    ))
+    let (inst, job) = instance_job(&s, &id).await?;
+    let sp = s
+        .lifecycle(inst.engine)
+        .savepoint(&job, &inst, None)
+        .await?;
+    Ok((StatusCode::ACCEPTED, Json(sp)))
 }
 
-/// Restarts a Flink instance as one action: stop with savepoint, wait for it, submit the
-/// job's current version from it. Answers the new instance.
+/// Restarts an instance as one action (either engine): stop with savepoint, wait for it,
+/// submit the job's current version from it. Answers the new instance.
 #[utoipa::path(post, path = "/api/v1/instances/{instance_id}/restart", tag = "instances", params(("instance_id" = String, Path)),
     responses((status = 202, body = JobInstance), (status = 404), (status = 409), (status = 422), (status = 502)))]
 async fn restart_instance(
     State(s): State<AppState>,
     ApiPath(id): ApiPath<String>,
 ) -> Result<(StatusCode, Extension<Created>, Json<JobInstance>), ApiError> {
-    let (inst, job) = flink_instance(&s, &id).await?;
+    let (inst, job) = instance_job(&s, &id).await?;
     let v = s.store.get_version(&job.id, job.current_version).await?;
-    let new = s.flink.restart(&job, &v.script, &inst).await?;
+    let new = s
+        .lifecycle(inst.engine)
+        .restart(&job, &v.script, &inst)
+        .await?;
     Ok((
         StatusCode::ACCEPTED,
         Extension(Created(new.id.clone())),
@@ -128,15 +140,15 @@ async fn instance_vertices(
     Ok(Json(s.flink.vertices(&inst).await?))
 }
 
-/// Checkpoint statistics of a Flink instance (counts, latest, history), as Flink reports them.
+/// Checkpoint statistics of an instance (counts, latest, history), in Flink's shape.
 #[utoipa::path(get, path = "/api/v1/instances/{instance_id}/checkpoints", tag = "instances", params(("instance_id" = String, Path)),
     responses((status = 200, body = Object), (status = 404), (status = 502)))]
 async fn instance_checkpoints(
     State(s): State<AppState>,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let (inst, _) = flink_instance(&s, &id).await?;
-    Ok(Json(s.flink.checkpoints(&inst).await?))
+    let (inst, _) = instance_job(&s, &id).await?;
+    Ok(Json(s.lifecycle(inst.engine).checkpoints(&inst).await?))
 }
 
 /// `?after=&limit=` of the logs endpoint.
@@ -169,10 +181,7 @@ async fn cancel_instance(
     ApiPath(id): ApiPath<String>,
 ) -> Result<(StatusCode, Json<JobInstance>), ApiError> {
     let inst = s.store.get_instance(&id).await?;
-    let after = match inst.engine {
-        EngineKind::Embedded => s.runner.cancel(&id).await?,
-        EngineKind::Flink => s.flink.cancel(&inst).await?,
-    };
+    let after = s.lifecycle(inst.engine).cancel(&inst).await?;
     Ok((StatusCode::ACCEPTED, Json(after)))
 }
 

@@ -342,12 +342,13 @@ async fn diff_versions(
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SubmitRequest {
-    /// Flink: restore from this savepoint of the job (`GET …/savepoints`).
+    /// Restore from this savepoint of the job (`GET …/savepoints`).
     savepoint_id: Option<String>,
-    /// Flink: restore from the job's latest completed savepoint.
+    /// Restore from the job's latest completed savepoint.
     #[serde(default)]
     from_latest_savepoint: bool,
-    /// Flink: skip savepoint state that maps to no operator of the new job.
+    /// Skip savepoint state that maps to no operator of the new job (otherwise such a restore
+    /// is refused, naming those operators).
     #[serde(default)]
     allow_non_restored_state: bool,
 }
@@ -366,21 +367,11 @@ async fn submit_job(
 ) -> Result<(StatusCode, Extension<Created>, Json<JobInstance>), ApiError> {
     let job = s.store.get_job(&pid, &id).await?;
     let v = s.store.get_version(&id, job.current_version).await?;
-    let inst = match job.engine {
-        EngineKind::Embedded => {
-            if b.savepoint_id.is_some() || b.from_latest_savepoint {
-                return Err(ApiError::invalid("savepoints are for engine 'flink'"));
-            }
-            s.engine.validate(&v.script, &job.settings).await?;
-            s.runner.submit(&job, v.script).await?
-        }
-        EngineKind::Flink => {
-            let path = restore_path(&s, &job, &b).await?;
-            s.flink
-                .submit(&job, &v.script, path.as_deref(), b.allow_non_restored_state)
-                .await?
-        }
-    };
+    let path = restore_path(&s, &job, &b).await?;
+    let inst = s
+        .lifecycle(job.engine)
+        .submit(&job, &v.script, path.as_deref(), b.allow_non_restored_state)
+        .await?;
     Ok((
         StatusCode::ACCEPTED,
         Extension(Created(inst.id.clone())),
@@ -439,8 +430,9 @@ async fn dispose_savepoint(
     ApiPath((pid, id, sid)): ApiPath<(String, String, String)>,
 ) -> Result<StatusCode, ApiError> {
     s.store.get_job(&pid, &id).await?;
+    let job = s.store.get_job(&pid, &id).await?;
     let sp = s.store.get_savepoint(&id, &sid).await?;
-    s.flink.dispose(&sp).await?;
+    s.lifecycle(job.engine).dispose(&sp).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod datasources;
 pub mod diff;
 pub mod flink;
+pub mod lifecycle;
 pub mod names;
 pub mod runner;
 pub mod validation;

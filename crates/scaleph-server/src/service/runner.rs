@@ -3,10 +3,10 @@
 use crate::error::ApiError;
 use axum::http::{header, StatusCode};
 use scaleph_engine::{
-    CancellationToken, Engine, EngineError, EngineKind, JobSpec, JobState, LogLevel, RunEvent,
-    TableMetrics,
+    CancellationToken, Control, Engine, EngineError, EngineKind, JobSpec, JobState, LogLevel,
+    RunEvent, TableMetrics,
 };
-use scaleph_meta::{Job, JobInstance, Store, StoreError};
+use scaleph_meta::{Job, JobInstance, Savepoint, Store, StoreError};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -39,10 +39,11 @@ impl Default for RunLimits {
     }
 }
 
-/// A run in progress: its project and how to cancel it.
+/// A run in progress: its project, how to cancel it and where to send savepoint requests.
 struct Running {
     project: String,
     token: CancellationToken,
+    control: Option<mpsc::UnboundedSender<Control>>,
 }
 
 /// Submits, tracks and cancels job instances.
@@ -52,8 +53,10 @@ pub struct Runner {
     embedded: Arc<dyn Engine>,
     running: Arc<Mutex<HashMap<String, Running>>>,
     limits: RunLimits,
-    /// Where instances keep their checkpoints (`<dir>/<instance id>/…`); `None`: in memory.
-    checkpoints: Option<PathBuf>,
+    /// Where instances keep checkpoints (`<dir>/checkpoints/<instance id>/…`) and savepoints
+    /// (`<dir>/savepoints/<job id>/savepoint-<id>`); `None`: checkpoints in memory, no
+    /// savepoints.
+    state_dir: Option<PathBuf>,
 }
 
 /// What [`Runner::recover`] did.
@@ -72,20 +75,27 @@ impl Runner {
         store: Store,
         embedded: Arc<dyn Engine>,
         limits: RunLimits,
-        checkpoints: Option<PathBuf>,
+        state_dir: Option<PathBuf>,
     ) -> Self {
         Self {
             store,
             embedded,
             running: Arc::new(Mutex::new(HashMap::new())),
             limits,
-            checkpoints,
+            state_dir,
         }
     }
 
     /// The checkpoint directory of instance `id`.
     fn checkpoint_dir(&self, id: &str) -> Option<PathBuf> {
-        self.checkpoints.as_ref().map(|d| d.join(id))
+        self.state_dir
+            .as_ref()
+            .map(|d| d.join("checkpoints").join(id))
+    }
+
+    /// Where the savepoints of the server's jobs go.
+    fn savepoints_root(&self) -> Option<PathBuf> {
+        self.state_dir.as_ref().map(|d| d.join("savepoints"))
     }
 
     /// Deals with embedded instances a previous process left unfinished: a streaming instance
@@ -152,76 +162,178 @@ impl Runner {
         self.store
             .append_logs(id, &[(LogLevel::Warn, reason)])
             .await?;
-        let token = CancellationToken::new();
-        self.running.lock().expect("runner lock").insert(
-            id.to_string(),
-            Running {
-                project: job.project_id.clone(),
-                token: token.clone(),
-            },
-        );
         let spec = JobSpec {
             name: job.name.clone(),
             script: version.script,
             settings: job.settings.clone(),
             checkpoint_dir: Some(dir),
             resume: true,
+            ..Default::default()
         };
-        self.spawn(id.to_string(), spec, token);
+        self.spawn(id.to_string(), &job.project_id, spec, None);
         Ok(true)
     }
 
-    fn spawn(&self, id: String, spec: JobSpec, token: CancellationToken) {
+    /// Runs `spec` as instance `id` in the background, registered as running in place of the
+    /// slot `reserved` (one lock: concurrent submits see one or the other).
+    fn spawn(&self, id: String, project: &str, spec: JobSpec, reserved: Option<&str>) {
+        let token = CancellationToken::new();
+        let (ctl_tx, ctl_rx) = mpsc::unbounded_channel();
+        let mut running = self.running.lock().expect("runner lock");
+        if let Some(slot) = reserved {
+            running.remove(slot);
+        }
+        running.insert(
+            id.clone(),
+            Running {
+                project: project.to_string(),
+                token: token.clone(),
+                control: Some(ctl_tx),
+            },
+        );
+        drop(running);
         let this = self.clone();
         tokio::spawn(async move {
-            if let Err(e) = this.drive(&id, spec, token).await {
+            if let Err(e) = this.drive(&id, spec, token, ctl_rx).await {
                 tracing::error!(instance = %id, error = %e, "recording job instance failed");
             }
             this.running.lock().expect("runner lock").remove(&id);
         });
     }
 
-    /// Creates an instance of the job's current version and starts it in the background.
+    /// Creates an instance of the job's current version and starts it in the background,
+    /// restored from the savepoint or checkpoint at `restore` when given.
     ///
     /// # Errors
     /// 429 when the server or the job's project already runs as many jobs as allowed (nothing
     /// is created); store errors.
-    pub async fn submit(&self, job: &Job, script: String) -> Result<JobInstance, ApiError> {
+    pub async fn start(
+        &self,
+        job: &Job,
+        script: String,
+        restore: Option<PathBuf>,
+        allow_non_restored_state: bool,
+    ) -> Result<JobInstance, ApiError> {
         // Reserve the slot first, so concurrent submits cannot both pass the check.
         let slot = uuid::Uuid::now_v7().to_string();
         self.reserve(&slot, &job.project_id)?;
-        let inst = match self
+        let restored_from = restore.as_ref().map(|p| p.to_string_lossy().to_string());
+        let created = self
             .store
-            .create_instance(&job.id, job.current_version, job.engine, None, None)
-            .await
-        {
+            .create_instance(
+                &job.id,
+                job.current_version,
+                job.engine,
+                None,
+                restored_from.as_deref(),
+            )
+            .await;
+        let inst = match created {
             Ok(i) => i,
             Err(e) => {
                 self.running.lock().expect("runner lock").remove(&slot);
                 return Err(e.into());
             }
         };
-        let token = CancellationToken::new();
-        {
-            let mut running = self.running.lock().expect("runner lock");
-            running.remove(&slot);
-            running.insert(
-                inst.id.clone(),
-                Running {
-                    project: job.project_id.clone(),
-                    token: token.clone(),
-                },
-            );
-        }
         let spec = JobSpec {
             name: job.name.clone(),
             script,
             settings: job.settings.clone(),
             checkpoint_dir: self.checkpoint_dir(&inst.id),
             resume: false,
+            restore_from: restore,
+            allow_non_restored_state,
         };
-        self.spawn(inst.id.clone(), spec, token);
+        self.spawn(inst.id.clone(), &job.project_id, spec, Some(&slot));
         Ok(inst)
+    }
+
+    /// A savepoint path given to restore from, which must be one of this server's.
+    fn own_savepoint(&self, path: &str) -> Result<PathBuf, ApiError> {
+        let p = PathBuf::from(path);
+        let inside = self.state_dir.as_ref().is_some_and(|d| {
+            p.starts_with(d.join("savepoints")) || p.starts_with(d.join("checkpoints"))
+        });
+        if !inside || p.components().any(|c| c == std::path::Component::ParentDir) {
+            return Err(ApiError::conflict(format!(
+                "'{path}' is not a savepoint of this server"
+            )));
+        }
+        Ok(p)
+    }
+
+    /// The sender of savepoint requests of a running instance.
+    fn control(&self, inst: &JobInstance) -> Result<mpsc::UnboundedSender<Control>, ApiError> {
+        if inst.state != JobState::Running {
+            return Err(ApiError::conflict(format!(
+                "the instance is {}; savepoints need RUNNING",
+                inst.state
+            )));
+        }
+        self.running
+            .lock()
+            .expect("runner lock")
+            .get(&inst.id)
+            .and_then(|r| r.control.clone())
+            .ok_or_else(|| ApiError::conflict("the instance is not running in this server"))
+    }
+
+    /// Starts a savepoint of `inst` and returns its record and the wait for its end.
+    async fn savepoint_inner(
+        &self,
+        job: &Job,
+        inst: &JobInstance,
+        stop: Option<bool>,
+        kind: &str,
+    ) -> Result<
+        (
+            Savepoint,
+            impl std::future::Future<Output = Result<Savepoint, StoreError>> + Send + 'static,
+        ),
+        ApiError,
+    > {
+        let control = self.control(inst)?;
+        let root = self
+            .savepoints_root()
+            .ok_or_else(|| ApiError::conflict("this server keeps no state directory"))?;
+        let sp = self
+            .store
+            .create_savepoint(&job.id, &inst.id, "", kind)
+            .await?;
+        let dir = root.join(&job.id).join(format!("savepoint-{}", sp.id));
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let sent = control.send(Control::Savepoint {
+            dir,
+            stop,
+            reply: tx,
+        });
+        let store = self.store.clone();
+        let (sp_id, job_id, iid) = (sp.id.clone(), job.id.clone(), inst.id.clone());
+        let wait = async move {
+            let outcome = match sent {
+                Ok(()) => rx
+                    .await
+                    .unwrap_or_else(|_| Err("the job ended before the savepoint".into())),
+                Err(_) => Err("the job ended before the savepoint".into()),
+            };
+            let (status, path, error, line) = match outcome {
+                Ok(p) => {
+                    let p = p.to_string_lossy().to_string();
+                    let line = format!("savepoint completed: {p}");
+                    ("COMPLETED", Some(p), None, line)
+                }
+                Err(m) => {
+                    let line = format!("savepoint failed: {m}");
+                    ("FAILED", None, Some(m), line)
+                }
+            };
+            store
+                .finish_savepoint(&sp_id, status, path.as_deref(), error.as_deref())
+                .await?;
+            store.append_logs(&iid, &[(LogLevel::Info, line)]).await?;
+            store.get_savepoint(&job_id, &sp_id).await
+        };
+        Ok((sp, wait))
     }
 
     /// Requests cancellation: the instance goes to CANCELLING now and CANCELED when the engine
@@ -281,6 +393,7 @@ impl Runner {
             Running {
                 project: project.to_string(),
                 token: CancellationToken::new(),
+                control: None,
             },
         );
         Ok(())
@@ -291,6 +404,7 @@ impl Runner {
         id: &str,
         spec: JobSpec,
         token: CancellationToken,
+        control: scaleph_engine::ControlReceiver,
     ) -> Result<(), StoreError> {
         if let Err(e) = self
             .store
@@ -309,7 +423,8 @@ impl Runner {
         }
         let (tx, mut rx) = mpsc::unbounded_channel();
         let engine = self.embedded.clone();
-        let run = tokio::spawn(async move { engine.run(spec, tx, token).await });
+        let run =
+            tokio::spawn(async move { engine.run_controlled(spec, tx, token, control).await });
         let mut logs: Vec<(LogLevel, String)> = Vec::new();
         let mut kept = 0usize;
         let mut dropped = 0usize;
@@ -430,4 +545,156 @@ fn latest_checkpoint(dir: &Path) -> Option<String> {
         }
     }
     best.map(|n| format!("chk-{n}"))
+}
+
+#[async_trait::async_trait]
+impl super::lifecycle::Lifecycle for Runner {
+    async fn submit(
+        &self,
+        job: &Job,
+        script: &str,
+        restore: Option<&str>,
+        allow_non_restored_state: bool,
+    ) -> Result<JobInstance, ApiError> {
+        self.embedded.validate(script, &job.settings).await?;
+        let restore = restore.map(|p| self.own_savepoint(p)).transpose()?;
+        let restoring = restore.is_some();
+        let inst = self
+            .start(job, script.to_string(), restore, allow_non_restored_state)
+            .await?;
+        if restoring {
+            // As Flink fails a submission whose savepoint does not fit, answer the restore's
+            // outcome: the state is checked before the job runs.
+            for _ in 0..750 {
+                let now = self.store.get_instance(&inst.id).await?;
+                match now.state {
+                    JobState::Created | JobState::Initializing => {}
+                    JobState::Failed => {
+                        return Err(ApiError::invalid(format!(
+                            "the restore failed: {}",
+                            now.error.unwrap_or_default()
+                        ))
+                        .with("instance_id", inst.id));
+                    }
+                    _ => return Ok(now),
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+        Ok(inst)
+    }
+
+    async fn cancel(&self, inst: &JobInstance) -> Result<JobInstance, ApiError> {
+        Ok(Runner::cancel(self, &inst.id).await?)
+    }
+
+    async fn savepoint(
+        &self,
+        job: &Job,
+        inst: &JobInstance,
+        stop: Option<bool>,
+    ) -> Result<Savepoint, ApiError> {
+        let kind = if stop.is_some() { "stop" } else { "savepoint" };
+        let (sp, wait) = self.savepoint_inner(job, inst, stop, kind).await?;
+        tokio::spawn(wait);
+        Ok(sp)
+    }
+
+    async fn restart(
+        &self,
+        job: &Job,
+        script: &str,
+        inst: &JobInstance,
+    ) -> Result<JobInstance, ApiError> {
+        self.embedded.validate(script, &job.settings).await?;
+        let (_, wait) = self
+            .savepoint_inner(job, inst, Some(false), "restart")
+            .await?;
+        let sp = wait.await?;
+        let path = match (sp.status.as_str(), sp.path) {
+            ("COMPLETED", Some(p)) => PathBuf::from(p),
+            _ => {
+                return Err(ApiError::new(
+                    StatusCode::BAD_GATEWAY,
+                    format!(
+                        "restart stopped: the savepoint failed: {}",
+                        sp.error.unwrap_or_default()
+                    ),
+                ))
+            }
+        };
+        // The old run ends with the savepoint; wait for its slot before taking a new one.
+        for _ in 0..200 {
+            if !self
+                .running
+                .lock()
+                .expect("runner lock")
+                .contains_key(&inst.id)
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        self.start(job, script.to_string(), Some(path), false).await
+    }
+
+    async fn dispose(&self, sp: &Savepoint) -> Result<(), ApiError> {
+        let path = match (sp.status.as_str(), &sp.path) {
+            ("COMPLETED", Some(p)) => self.own_savepoint(p)?,
+            _ => {
+                return Err(ApiError::conflict(format!(
+                    "savepoint is {}; only COMPLETED ones can be disposed",
+                    sp.status
+                )))
+            }
+        };
+        match std::fs::remove_dir_all(&path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    format!("cannot delete the savepoint: {e}"),
+                ))
+            }
+        }
+        Ok(self
+            .store
+            .finish_savepoint(&sp.id, "DISPOSED", None, None)
+            .await?)
+    }
+
+    async fn checkpoints(&self, inst: &JobInstance) -> Result<serde_json::Value, ApiError> {
+        let mut done = Vec::new();
+        if let Some(dir) = self.checkpoint_dir(&inst.id) {
+            let mut dirs = vec![dir];
+            while let Some(d) = dirs.pop() {
+                for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+                    let name = e.file_name().to_string_lossy().to_string();
+                    if name.starts_with("stmt-") {
+                        dirs.push(e.path());
+                        continue;
+                    }
+                    let Ok(text) = std::fs::read_to_string(e.path().join("_metadata")) else {
+                        continue;
+                    };
+                    let Ok(m) = serde_json::from_str::<serde_json::Value>(&text) else {
+                        continue;
+                    };
+                    done.push(serde_json::json!({
+                        "id": m["id"],
+                        "status": "COMPLETED",
+                        "latest_ack_timestamp": m["timestamp"],
+                        "external_path": e.path().to_string_lossy(),
+                    }));
+                }
+            }
+        }
+        done.sort_by_key(|c| std::cmp::Reverse(c["id"].as_u64().unwrap_or(0)));
+        Ok(serde_json::json!({
+            "counts": { "completed": done.len(), "in_progress": 0, "failed": 0 },
+            "latest": { "completed": done.first().cloned() },
+            "history": done,
+        }))
+    }
 }

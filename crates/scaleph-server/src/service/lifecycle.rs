@@ -1,0 +1,110 @@
+//! One lifecycle for job instances on every engine: the operations Flink offers (submit,
+//! optionally from a savepoint; cancel; trigger a savepoint; stop with a savepoint; restart
+//! through a savepoint; dispose a savepoint; checkpoint statistics). Handlers pick the engine's
+//! implementation with [`crate::AppState::lifecycle`] and never branch per operation.
+
+use crate::error::ApiError;
+use scaleph_meta::{Job, JobInstance, Savepoint};
+
+/// The operations on instances of one engine.
+#[async_trait::async_trait]
+pub trait Lifecycle: Send + Sync {
+    /// Starts an instance of `script` (the job's current version), restored from `restore` (a
+    /// savepoint or checkpoint path) when given. `allow_non_restored_state`: restore even when
+    /// some saved state maps to no operator of the script.
+    ///
+    /// # Errors
+    /// 422 for a script that does not validate (with `line:column`); 429 when too many runs;
+    /// engine errors.
+    async fn submit(
+        &self,
+        job: &Job,
+        script: &str,
+        restore: Option<&str>,
+        allow_non_restored_state: bool,
+    ) -> Result<JobInstance, ApiError>;
+
+    /// Cancels: CANCELLING now, CANCELED once stopped.
+    ///
+    /// # Errors
+    /// 409 when the instance already ended.
+    async fn cancel(&self, inst: &JobInstance) -> Result<JobInstance, ApiError>;
+
+    /// Triggers a savepoint (`stop`: `Some(drain)` stops the job after it). Answers the record
+    /// (IN_PROGRESS); it completes in the background.
+    ///
+    /// # Errors
+    /// 409 unless the instance is RUNNING.
+    async fn savepoint(
+        &self,
+        job: &Job,
+        inst: &JobInstance,
+        stop: Option<bool>,
+    ) -> Result<Savepoint, ApiError>;
+
+    /// Stops with a savepoint, waits for it and submits `script` from it, as one action.
+    ///
+    /// # Errors
+    /// As [`Lifecycle::savepoint`] and [`Lifecycle::submit`]; 502 when the savepoint fails.
+    async fn restart(
+        &self,
+        job: &Job,
+        script: &str,
+        inst: &JobInstance,
+    ) -> Result<JobInstance, ApiError>;
+
+    /// Deletes a completed savepoint's files; it stays listed as DISPOSED.
+    ///
+    /// # Errors
+    /// 409 unless COMPLETED.
+    async fn dispose(&self, sp: &Savepoint) -> Result<(), ApiError>;
+
+    /// Checkpoint statistics in Flink's shape (`counts`, `latest`, `history`).
+    ///
+    /// # Errors
+    /// Engine errors.
+    async fn checkpoints(&self, inst: &JobInstance) -> Result<serde_json::Value, ApiError>;
+}
+
+#[async_trait::async_trait]
+impl Lifecycle for super::flink::Flink {
+    async fn submit(
+        &self,
+        job: &Job,
+        script: &str,
+        restore: Option<&str>,
+        allow_non_restored_state: bool,
+    ) -> Result<JobInstance, ApiError> {
+        super::flink::Flink::submit(self, job, script, restore, allow_non_restored_state).await
+    }
+
+    async fn cancel(&self, inst: &JobInstance) -> Result<JobInstance, ApiError> {
+        super::flink::Flink::cancel(self, inst).await
+    }
+
+    async fn savepoint(
+        &self,
+        job: &Job,
+        inst: &JobInstance,
+        stop: Option<bool>,
+    ) -> Result<Savepoint, ApiError> {
+        super::flink::Flink::savepoint(self, job, inst, stop).await
+    }
+
+    async fn restart(
+        &self,
+        job: &Job,
+        script: &str,
+        inst: &JobInstance,
+    ) -> Result<JobInstance, ApiError> {
+        super::flink::Flink::restart(self, job, script, inst).await
+    }
+
+    async fn dispose(&self, sp: &Savepoint) -> Result<(), ApiError> {
+        super::flink::Flink::dispose(self, sp).await
+    }
+
+    async fn checkpoints(&self, inst: &JobInstance) -> Result<serde_json::Value, ApiError> {
+        super::flink::Flink::checkpoints(self, inst).await
+    }
+}
