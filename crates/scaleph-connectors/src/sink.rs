@@ -86,11 +86,13 @@ pub trait StreamWriter: Send {
     fn write(&mut self, batch: &RecordBatch) -> Result<()>;
 
     /// Checkpoint `id` is being taken, with the sink's input watermark `watermark` (epoch ms):
-    /// flushes or rolls files and returns the state to keep in the checkpoint (JSON).
+    /// flushes or rolls files and returns the state to keep in the checkpoint (JSON). `roll`
+    /// (savepoints): every open file is rolled, so the state holds no in-progress file and the
+    /// savepoint outlives this run.
     ///
     /// # Errors
     /// I/O errors (the checkpoint fails).
-    fn pre_commit(&mut self, id: u64, watermark: i64) -> Result<serde_json::Value>;
+    fn pre_commit(&mut self, id: u64, watermark: i64, roll: bool) -> Result<serde_json::Value>;
 
     /// Checkpoint `id` completed (its manifest is durable): publishes what it covers and
     /// commits partitions whose trigger fired.
@@ -106,8 +108,9 @@ pub trait StreamWriter: Send {
     /// I/O errors.
     fn finish(self: Box<Self>) -> Result<()>;
 
-    /// Stopped without finishing (cancel or failure). `keep`: a checkpoint may restore this
-    /// writer, so its in-progress files stay (hidden); otherwise they are removed.
+    /// Stopped without finishing. `keep`: a checkpoint may restore this writer, so its
+    /// in-progress files stay (hidden); otherwise they are removed. A writer dropped without
+    /// `finish` or `abort` (cancel, failure) removes them too.
     fn abort(self: Box<Self>, keep: bool);
 }
 

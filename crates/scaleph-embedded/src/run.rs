@@ -381,53 +381,82 @@ fn log_rows(
     Ok(())
 }
 
-/// Answers savepoint requests: each is split into one per statement (`stmt-<k>/` under the
-/// savepoint directory when there are several) and answered once all statements took theirs.
-/// Without statements to send to (batch jobs), each is refused. Never returns.
+/// Answers control requests. A savepoint is split into one per statement (`stmt-<k>/` under
+/// the savepoint directory when there are several) and answered once all statements took
+/// theirs; metrics are gathered from every statement. Without statements to ask (batch jobs),
+/// savepoints are refused and metrics are empty. Never returns.
 async fn answer_savepoints(
     mut control: ControlReceiver,
-    statements: Option<Vec<mpsc::UnboundedSender<exec::SavepointCmd>>>,
+    statements: Option<Vec<mpsc::UnboundedSender<exec::DriveCmd>>>,
 ) {
-    while let Some(Control::Savepoint { dir, stop, reply }) = control.recv().await {
-        let Some(txs) = &statements else {
-            let _ = reply.send(Err("a batch job takes no savepoints".into()));
-            continue;
-        };
-        let mut waits = Vec::with_capacity(txs.len());
-        for (k, tx) in txs.iter().enumerate() {
-            let (r_tx, r_rx) = tokio::sync::oneshot::channel();
-            let sub = if txs.len() > 1 {
-                dir.join(format!("stmt-{k}"))
-            } else {
-                dir.clone()
-            };
-            let cmd = exec::SavepointCmd {
-                dir: sub,
-                stop,
-                reply: r_tx,
-            };
-            if tx.send(cmd).is_err() {
-                let (t, r) = tokio::sync::oneshot::channel();
-                let _ = t.send(Err(format!("statement {} already ended", k + 1)));
-                waits.push(r);
-            } else {
-                waits.push(r_rx);
+    while let Some(c) = control.recv().await {
+        let txs = statements.as_deref().unwrap_or_default();
+        match c {
+            Control::Metrics { reply } => {
+                let mut waits = Vec::with_capacity(txs.len());
+                for tx in txs {
+                    let (r_tx, r_rx) = tokio::sync::oneshot::channel();
+                    if tx.send(exec::DriveCmd::Metrics { reply: r_tx }).is_ok() {
+                        waits.push(r_rx);
+                    }
+                }
+                tokio::spawn(async move {
+                    let mut all = scaleph_engine::StreamMetrics::default();
+                    for (k, w) in waits.into_iter().enumerate() {
+                        if let Ok((ops, mut ck)) = w.await {
+                            all.operators.extend(ops.into_iter().map(|mut o| {
+                                o.statement = k;
+                                o
+                            }));
+                            ck.statement = k;
+                            all.checkpoints.push(ck);
+                        }
+                    }
+                    let _ = reply.send(all);
+                });
+            }
+            Control::Savepoint { dir, stop, reply } => {
+                if statements.is_none() {
+                    let _ = reply.send(Err("a batch job takes no savepoints".into()));
+                    continue;
+                }
+                let mut waits = Vec::with_capacity(txs.len());
+                for (k, tx) in txs.iter().enumerate() {
+                    let (r_tx, r_rx) = tokio::sync::oneshot::channel();
+                    let sub = if txs.len() > 1 {
+                        dir.join(format!("stmt-{k}"))
+                    } else {
+                        dir.clone()
+                    };
+                    let cmd = exec::DriveCmd::Savepoint {
+                        dir: sub,
+                        stop,
+                        reply: r_tx,
+                    };
+                    if tx.send(cmd).is_err() {
+                        let (t, r) = tokio::sync::oneshot::channel();
+                        let _ = t.send(Err(format!("statement {} already ended", k + 1)));
+                        waits.push(r);
+                    } else {
+                        waits.push(r_rx);
+                    }
+                }
+                // Answered from its own task: a stop ends the statements right after they
+                // reply, which ends this loop's caller too.
+                tokio::spawn(async move {
+                    let mut result = Ok(dir);
+                    for w in waits {
+                        let r = w
+                            .await
+                            .unwrap_or_else(|_| Err("the job ended before the savepoint".into()));
+                        if let Err(e) = r {
+                            result = Err(e);
+                        }
+                    }
+                    let _ = reply.send(result);
+                });
             }
         }
-        // Answered from its own task: a stop ends the statements right after they reply,
-        // which ends this loop's caller too.
-        tokio::spawn(async move {
-            let mut result = Ok(dir);
-            for w in waits {
-                let r = w
-                    .await
-                    .unwrap_or_else(|_| Err("the job ended before the savepoint".into()));
-                if let Err(e) = r {
-                    result = Err(e);
-                }
-            }
-            let _ = reply.send(result);
-        });
     }
     std::future::pending::<()>().await;
 }
@@ -609,7 +638,7 @@ async fn stream_insert_run(
     p: PlannedInsert,
     df: Dataflow,
     ckpt: Option<exec::Checkpointing>,
-    cmds: mpsc::UnboundedReceiver<exec::SavepointCmd>,
+    cmds: mpsc::UnboundedReceiver<exec::DriveCmd>,
     events: &EventSender,
     log_fn: &LogFn,
 ) -> Result<Box<dyn PendingCommit>, EngineError> {

@@ -134,8 +134,10 @@ impl Store {
                 })
             })
             .collect::<Result<_>>()?;
+        let project_id = self.instance_project(id).await?;
         Ok(InstanceDetail {
             instance,
+            project_id,
             history,
             metrics,
         })

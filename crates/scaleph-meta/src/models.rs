@@ -203,6 +203,8 @@ pub struct InstanceDetail {
     /// The instance.
     #[serde(flatten)]
     pub instance: JobInstance,
+    /// The project of the instance's job.
+    pub project_id: Option<String>,
     /// State changes, oldest first.
     pub history: Vec<StateChange>,
     /// Per-table counters.

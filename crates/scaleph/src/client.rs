@@ -76,6 +76,18 @@ pub enum JobCmd {
     Status { instance: String },
     /// Cancel an instance.
     Cancel { instance: String },
+    /// Show a running instance's operators (records in/out and rates, watermark and lag, late
+    /// rows, state) and checkpoints.
+    Metrics { instance: String },
+    /// Trigger a savepoint of a running instance; prints its path when done.
+    Savepoint { instance: String },
+    /// Stop a running instance with a savepoint; prints its path when done.
+    Stop {
+        instance: String,
+        /// Fire every event-time window before stopping (Flink's `--drain`).
+        #[arg(long)]
+        drain: bool,
+    },
     /// Print an instance's log.
     Logs { instance: String },
 }
@@ -84,6 +96,44 @@ fn parse_kv(s: &str) -> Result<(String, String), String> {
     s.split_once('=')
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .ok_or_else(|| format!("expected key=value, got '{s}'"))
+}
+
+impl Client {
+    /// Waits for savepoint record `sp` of `instance`'s job to end; prints its path.
+    async fn print_savepoint(&self, instance: &str, sp: &Value) -> anyhow::Result<()> {
+        let d = self.get(&format!("/api/v1/instances/{instance}")).await?;
+        let job = d["job_id"].as_str().unwrap_or_default().to_string();
+        let project = d["project_id"].as_str().map(str::to_string);
+        let id = sp["id"].as_str().unwrap_or_default();
+        for _ in 0..600 {
+            let list = match &project {
+                Some(p) => {
+                    self.get(&format!("/api/v1/projects/{p}/jobs/{job}/savepoints"))
+                        .await?
+                }
+                None => Value::Null,
+            };
+            let now = list
+                .as_array()
+                .and_then(|l| l.iter().find(|s| s["id"] == id).cloned())
+                .unwrap_or_else(|| sp.clone());
+            match now["status"].as_str() {
+                Some("COMPLETED") => {
+                    println!("{}", now["path"].as_str().unwrap_or(""));
+                    return Ok(());
+                }
+                Some("FAILED") => {
+                    bail!("savepoint failed: {}", now["error"].as_str().unwrap_or(""))
+                }
+                _ if project.is_none() => {
+                    println!("savepoint {id} triggered");
+                    return Ok(());
+                }
+                _ => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
+        bail!("savepoint {id} did not complete in 60 s")
+    }
 }
 
 /// A thin REST client; sends `token` as `Authorization: Bearer`.
@@ -387,6 +437,70 @@ impl Client {
                         m["bytes"]
                     );
                 }
+            }
+            JobCmd::Metrics { instance } => {
+                let v = self
+                    .get(&format!("/api/v1/instances/{instance}/vertices"))
+                    .await?;
+                println!(
+                    "{:<5} {:<26} {:>12} {:>12} {:>10} {:>10} {:>24} {:>8} {:>10}",
+                    "op",
+                    "name",
+                    "rows in",
+                    "rows out",
+                    "in/s",
+                    "out/s",
+                    "watermark",
+                    "late",
+                    "state"
+                );
+                for o in v["vertices"].as_array().into_iter().flatten() {
+                    let wm = o["watermark"]
+                        .as_i64()
+                        .and_then(chrono::DateTime::from_timestamp_millis)
+                        .map(|t| t.format("%Y-%m-%d %H:%M:%S%.3f").to_string())
+                        .unwrap_or_else(|| "-".into());
+                    println!(
+                        "{:<5} {:<26} {:>12} {:>12} {:>10.1} {:>10.1} {:>24} {:>8} {:>10}",
+                        o["id"].as_str().unwrap_or(""),
+                        o["name"].as_str().unwrap_or(""),
+                        o["metrics"]["read-records"],
+                        o["metrics"]["write-records"],
+                        o["records_in_per_second"].as_f64().unwrap_or(0.0),
+                        o["records_out_per_second"].as_f64().unwrap_or(0.0),
+                        wm,
+                        o["late_records_dropped"],
+                        o["state_rows"],
+                    );
+                }
+                for c in v["checkpoints"].as_array().into_iter().flatten() {
+                    println!(
+                        "checkpoints (statement {}): {} completed, last {} in {} ms, {} bytes",
+                        c["statement"],
+                        c["completed"],
+                        c["last_id"],
+                        c["last_duration_ms"],
+                        c["last_size_bytes"]
+                    );
+                }
+            }
+            JobCmd::Savepoint { instance } => {
+                let sp = self
+                    .post(
+                        &format!("/api/v1/instances/{instance}/savepoints"),
+                        &json!({}),
+                    )
+                    .await?;
+                self.print_savepoint(&instance, &sp).await?;
+            }
+            JobCmd::Stop { instance, drain } => {
+                let sp = self
+                    .post(
+                        &format!("/api/v1/instances/{instance}/stop"),
+                        &json!({ "drain": drain }),
+                    )
+                    .await?;
+                self.print_savepoint(&instance, &sp).await?;
             }
             JobCmd::Cancel { instance } => {
                 let d = self

@@ -9,21 +9,27 @@ use serde_json::Value;
 use std::path::Path;
 use std::time::Duration;
 
-/// Ids in the committed (visible) files of a CSV table.
-fn committed_ids(dir: &Path) -> Vec<i64> {
-    let mut ids = Vec::new();
+/// Lines of the committed (visible) files of a table.
+fn committed_lines(dir: &Path) -> Vec<String> {
+    let mut lines = Vec::new();
     for f in common::files_under(dir) {
         let hidden = f
             .file_name()
             .is_some_and(|n| n.to_string_lossy().starts_with(['.', '_']));
-        if hidden {
-            continue;
-        }
-        for line in std::fs::read_to_string(&f).unwrap().lines() {
-            ids.push(line.trim().parse().unwrap_or_else(|_| panic!("{line:?}")));
+        if !hidden {
+            let text = std::fs::read_to_string(&f).unwrap();
+            lines.extend(text.lines().map(str::to_string));
         }
     }
-    ids
+    lines
+}
+
+/// Ids in the committed files of a CSV table.
+fn committed_ids(dir: &Path) -> Vec<i64> {
+    committed_lines(dir)
+        .iter()
+        .map(|l| l.trim().parse().unwrap_or_else(|_| panic!("{l:?}")))
+        .collect()
 }
 
 /// A small pseudo-random sequence (xorshift), seeded from the clock and printed, so a failing
@@ -132,24 +138,15 @@ GROUP BY window_start, window_end;",
 
 /// Committed rows of the window table: `(window end, count, aggregate)`.
 fn committed_rows(dir: &Path) -> Vec<(String, i64, i64)> {
-    let mut rows = Vec::new();
-    for f in common::files_under(dir) {
-        let hidden = f
-            .file_name()
-            .is_some_and(|n| n.to_string_lossy().starts_with(['.', '_']));
-        if hidden {
-            continue;
-        }
-        for line in std::fs::read_to_string(&f).unwrap().lines() {
+    let mut rows: Vec<(String, i64, i64)> = committed_lines(dir)
+        .iter()
+        .map(|line| {
             let v: Vec<&str> = line.split(',').collect();
-            rows.push((
-                // Flink's CSV quotes a string with a space.
-                v[0].trim_matches('"').to_string(),
-                v[1].parse().unwrap(),
-                v[2].parse().unwrap(),
-            ));
-        }
-    }
+            // Flink's CSV quotes a string with a space.
+            let end = v[0].trim_matches('"').to_string();
+            (end, v[1].parse().unwrap(), v[2].parse().unwrap())
+        })
+        .collect();
     rows.sort_unstable();
     rows
 }
@@ -201,6 +198,24 @@ async fn stop_with_savepoint_change_compatibly_restore_every_window_once() {
         .await;
     // A savepoint while running, then stop with one after about a third of the input.
     tokio::time::sleep(Duration::from_millis(800)).await;
+    // Live operator metrics: the source, the window aggregate, their counts and watermarks.
+    let (s, v) = srv.get(&format!("/api/v1/instances/{iid}/vertices")).await;
+    assert_eq!(s, 200, "{v}");
+    let ops = v["vertices"].as_array().unwrap();
+    let find = |name: &str| {
+        ops.iter()
+            .find(|o| o["name"] == name)
+            .unwrap_or_else(|| panic!("no {name} in {v}"))
+    };
+    let src = find("TableSourceScan");
+    assert!(src["metrics"]["write-records"].as_u64().unwrap() > 0, "{v}");
+    let agg = find("WindowAggregate");
+    assert!(agg["metrics"]["read-records"].as_u64().unwrap() > 0, "{v}");
+    assert!(agg["watermark"].as_i64().unwrap() > 0, "{v}");
+    assert!(
+        agg["state_rows"].as_u64().unwrap() >= 1,
+        "an open window: {v}"
+    );
     let (s, sp) = srv
         .post(
             &format!("/api/v1/instances/{iid}/savepoints"),

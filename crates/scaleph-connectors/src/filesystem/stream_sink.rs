@@ -131,6 +131,19 @@ pub(crate) struct FsStreamWriter {
     /// The watermark of each checkpoint taken (for partition-time commits).
     watermarks: BTreeMap<u64, i64>,
     counter_handle: Arc<crate::Counter>,
+    /// Finished, or stopped keeping its files: dropping it removes nothing.
+    settled: bool,
+}
+
+impl Drop for FsStreamWriter {
+    /// A writer dropped unsettled (the job was cancelled or failed) removes its in-progress
+    /// and pending files: no checkpoint will restore them (savepoints roll every file).
+    fn drop(&mut self) {
+        if !self.settled {
+            let marker = format!(".{}-", self.prefix);
+            remove_strays(&self.cfg.path, &marker, &[]);
+        }
+    }
 }
 
 impl FsStreamWriter {
@@ -158,6 +171,7 @@ impl FsStreamWriter {
             partitions: BTreeMap::new(),
             watermarks: BTreeMap::new(),
             counter_handle: counter,
+            settled: false,
         };
         if let Some(s) = state {
             w.restore(s)?;
@@ -429,8 +443,8 @@ impl StreamWriter for FsStreamWriter {
         Ok(())
     }
 
-    fn pre_commit(&mut self, id: u64, watermark: i64) -> Result<Value> {
-        self.roll_due(self.cfg.format == Format::Parquet)?;
+    fn pre_commit(&mut self, id: u64, watermark: i64, roll: bool) -> Result<Value> {
+        self.roll_due(roll || self.cfg.format == Format::Parquet)?;
         let mut open = Vec::new();
         for o in self.open.values_mut() {
             if let Out::Csv(w, _) | Out::Json(w, _) = &mut o.out {
@@ -494,6 +508,7 @@ impl StreamWriter for FsStreamWriter {
         for (from, to) in all.chain(rolled) {
             std::fs::rename(&from, &to).map_err(|e| io(e, "cannot publish", &to))?;
         }
+        self.settled = true;
         self.commit_partitions(i64::MAX, true)
     }
 
@@ -504,10 +519,9 @@ impl StreamWriter for FsStreamWriter {
                     let _ = w.flush();
                 }
             }
-            return;
+            self.settled = true;
         }
-        let marker = format!(".{}-", self.prefix);
-        remove_strays(&self.cfg.path, &marker, &[]);
+        // Otherwise dropping removes the files.
     }
 }
 

@@ -20,6 +20,7 @@ use datafusion::execution::TaskContext;
 use futures::stream::{BoxStream, SelectAll};
 use futures::StreamExt;
 use scaleph_connectors::{StartAt, StreamWriter};
+use scaleph_engine::{CheckpointMetrics, OperatorMetrics};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -68,12 +69,46 @@ pub(crate) struct Checkpointing {
 }
 
 /// A request to a running dataflow.
-pub(crate) struct SavepointCmd {
-    /// The savepoint's directory (created).
-    pub(crate) dir: std::path::PathBuf,
-    /// Stop after it (`Some(drain)`).
-    pub(crate) stop: Option<bool>,
-    pub(crate) reply: tokio::sync::oneshot::Sender<std::result::Result<(), String>>,
+pub(crate) enum DriveCmd {
+    /// Take a savepoint into `dir` (created); stop after it when `stop` is `Some(drain)`.
+    Savepoint {
+        dir: std::path::PathBuf,
+        stop: Option<bool>,
+        reply: tokio::sync::oneshot::Sender<std::result::Result<(), String>>,
+    },
+    /// Report the operators' and checkpoints' metrics.
+    Metrics {
+        reply: tokio::sync::oneshot::Sender<(Vec<OperatorMetrics>, CheckpointMetrics)>,
+    },
+}
+
+/// Per-operator rates: counts at the last sample and the rates derived then.
+struct Rates {
+    at: std::time::Instant,
+    prev: Vec<(u64, u64)>,
+    per_second: Vec<(f64, f64)>,
+}
+
+impl Rates {
+    /// Samples `counts` (in, out per operator) when a second has passed since the last sample.
+    fn sample(&mut self, counts: &[(u64, u64)]) {
+        let dt = self.at.elapsed().as_secs_f64();
+        if dt < 1.0 && self.prev.len() == counts.len() {
+            return;
+        }
+        self.per_second = counts
+            .iter()
+            .zip(self.prev.iter().chain(std::iter::repeat(&(0, 0))))
+            .map(|(c, p)| {
+                (
+                    c.0.saturating_sub(p.0) as f64 / dt.max(1e-3),
+                    c.1.saturating_sub(p.1) as f64 / dt.max(1e-3),
+                )
+            })
+            .collect();
+        self.prev = counts.to_vec();
+        self.at = std::time::Instant::now();
+    }
 }
 
 /// What a run of a dataflow observed.
@@ -100,6 +135,8 @@ struct Driver {
     /// Per node: which inputs are idle (Flink's `WatermarkStatus`), and whether all are.
     idle_inputs: Vec<Vec<bool>>,
     idle: Vec<bool>,
+    /// Per node: rows received and emitted.
+    counts: Vec<(u64, u64)>,
 }
 
 /// Epoch milliseconds of a timestamp column (NULL: `None`).
@@ -128,12 +165,17 @@ impl Driver {
         if c.batch.num_rows() == 0 {
             return Ok(());
         }
+        self.counts[node].0 += c.batch.num_rows() as u64;
         let mut produced = Vec::new();
         self.df.nodes[node].op.process(input, c, &mut produced)?;
         self.forward(node, produced, out)
     }
 
     fn forward(&mut self, node: usize, chunks: Vec<Chunk>, out: &mut Vec<Chunk>) -> Result<()> {
+        self.counts[node].1 += chunks
+            .iter()
+            .map(|c| c.batch.num_rows() as u64)
+            .sum::<u64>();
         match self.df.nodes[node].parent {
             Some((p, k)) => {
                 for c in chunks {
@@ -226,7 +268,7 @@ pub(crate) async fn drive(
     interval: Duration,
     mut output: Output,
     mut ckpt: Option<Checkpointing>,
-    mut commands: Option<mpsc::UnboundedReceiver<SavepointCmd>>,
+    mut commands: Option<mpsc::UnboundedReceiver<DriveCmd>>,
 ) -> Result<DriveStats> {
     let restored = ckpt.as_mut().and_then(|c| c.restored.take());
     let allow = ckpt.as_ref().is_some_and(|c| c.allow_non_restored_state);
@@ -320,6 +362,16 @@ pub(crate) async fn drive(
         wms,
         idle_inputs,
         idle: vec![false; n],
+        counts: vec![(0, 0); n],
+    };
+    let mut rates = Rates {
+        at: std::time::Instant::now(),
+        prev: Vec::new(),
+        per_second: Vec::new(),
+    };
+    let mut ckpt_metrics = CheckpointMetrics {
+        restored_from: stats.restored,
+        ..Default::default()
     };
     // Operator state is charged to the query's memory pool: a job whose state outgrows it
     // fails instead of exhausting the process.
@@ -380,18 +432,28 @@ pub(crate) async fn drive(
                     break;
                 }
                 let c = ckpt.as_ref().expect("ticks only with checkpointing");
-                take_checkpoint(&mut d, &srcs, Target::Checkpoint(&c.cfg), next_id, &mut output)?;
+                let t0 = std::time::Instant::now();
+                let size = take_checkpoint(&mut d, &srcs, Target::Checkpoint(&c.cfg), next_id, &mut output)?;
+                note_checkpoint(&mut ckpt_metrics, next_id, t0, size);
                 stats.checkpoints += 1;
                 stats.last_checkpoint = Some(next_id);
                 next_id += 1;
                 continue;
             }
             cmd = async { match commands.as_mut() { Some(c) => c.recv().await, None => std::future::pending().await } } => {
-                let Some(cmd) = cmd else {
-                    commands = None;
-                    continue;
+                let (dir, stop, reply) = match cmd {
+                    None => {
+                        commands = None;
+                        continue;
+                    }
+                    Some(DriveCmd::Metrics { reply }) => {
+                        rates.sample(&d.counts);
+                        let _ = reply.send((operator_metrics(&d, &rates), ckpt_metrics.clone()));
+                        continue;
+                    }
+                    Some(DriveCmd::Savepoint { dir, stop, reply }) => (dir, stop, reply),
                 };
-                if cmd.stop == Some(true) {
+                if stop == Some(true) {
                     // Drain: every source at its end, so every event-time window fires.
                     for s in &mut srcs {
                         s.emitted = i64::MAX;
@@ -402,11 +464,15 @@ pub(crate) async fn drive(
                 if !send(&mut output, &mut out).await? {
                     break;
                 }
-                let r = take_checkpoint(&mut d, &srcs, Target::Savepoint(&cmd.dir), next_id, &mut output);
+                let t0 = std::time::Instant::now();
+                let r = take_checkpoint(&mut d, &srcs, Target::Savepoint(&dir), next_id, &mut output);
+                if let Ok(size) = &r {
+                    note_checkpoint(&mut ckpt_metrics, next_id, t0, *size);
+                }
                 next_id += 1;
                 let failed = r.as_ref().err().map(ToString::to_string);
-                let _ = cmd.reply.send(r.map_err(|e| e.to_string()));
-                if cmd.stop.is_some() && failed.is_none() {
+                let _ = reply.send(r.map(|_| ()).map_err(|e| e.to_string()));
+                if stop.is_some() && failed.is_none() {
                     // Stopped with a savepoint: open files stay for a restore (no final commit).
                     if let Output::Writer(w, _) = output {
                         w.abort(true);
@@ -503,16 +569,64 @@ pub(crate) async fn drive(
         // End of input: everything is published (Flink's final checkpoint).
         w.finish()?;
     }
-    // Savepoints asked for now cannot be taken: the job ended.
+    // Requests that came too late: savepoints cannot be taken, metrics are final.
     if let Some(mut c) = commands {
         c.close();
         while let Ok(cmd) = c.try_recv() {
-            let _ = cmd
-                .reply
-                .send(Err("the job ended before the savepoint".into()));
+            match cmd {
+                DriveCmd::Savepoint { reply, .. } => {
+                    let _ = reply.send(Err("the job ended before the savepoint".into()));
+                }
+                DriveCmd::Metrics { reply } => {
+                    rates.sample(&d.counts);
+                    let _ = reply.send((operator_metrics(&d, &rates), ckpt_metrics.clone()));
+                }
+            }
         }
     }
     Ok(stats_of(&d, stats))
+}
+
+/// Records a completed checkpoint or savepoint in `m`.
+fn note_checkpoint(m: &mut CheckpointMetrics, id: u64, t0: std::time::Instant, size: u64) {
+    m.completed += 1;
+    m.last_id = Some(id);
+    m.last_duration_ms = Some(t0.elapsed().as_millis() as u64);
+    m.last_size_bytes = Some(size);
+    m.last_completed_at = Some(chrono::Utc::now().timestamp_millis());
+}
+
+/// The live metrics of every operator of `d`.
+fn operator_metrics(d: &Driver, rates: &Rates) -> Vec<OperatorMetrics> {
+    let now = chrono::Utc::now().timestamp_millis();
+    d.df.nodes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            let wm = (d.wms[i] != i64::MIN).then_some(d.wms[i]);
+            let is_source = d.df.sources.iter().any(|s| s.node == i);
+            let (rin, rout) = rates.per_second.get(i).copied().unwrap_or_default();
+            OperatorMetrics {
+                statement: 0,
+                id: i,
+                name: if is_source {
+                    "TableSourceScan".into()
+                } else {
+                    n.op.name().into()
+                },
+                parent: n.parent.map(|(p, _)| p),
+                records_in: d.counts[i].0,
+                records_out: d.counts[i].1,
+                records_in_per_second: rin,
+                records_out_per_second: rout,
+                watermark: wm,
+                watermark_lag_ms: wm.filter(|w| *w != i64::MAX).map(|w| now - w),
+                late_records_dropped: n.op.late_rows(),
+                state_rows: n.op.state_rows() as u64,
+                state_bytes: n.op.state_bytes() as u64,
+            }
+        })
+        .collect()
 }
 
 /// A source's signature: its columns and types.
@@ -603,7 +717,7 @@ fn take_checkpoint(
     target: Target,
     id: u64,
     output: &mut Output,
-) -> Result<()> {
+) -> Result<u64> {
     for node in &d.df.nodes {
         node.op.checkpointable().map_err(|what| {
             DataFusionError::Execution(format!("unsupported: {what} — run it on a Flink cluster"))
@@ -632,7 +746,9 @@ fn take_checkpoint(
         });
     }
     let sink = match output {
-        Output::Writer(w, _) => w.pre_commit(id, root_wm)?,
+        Output::Writer(w, _) => {
+            w.pre_commit(id, root_wm, matches!(target, Target::Savepoint(_)))?
+        }
         Output::Channel(_) => serde_json::Value::Null,
     };
     let m = Manifest {
@@ -663,7 +779,7 @@ fn take_checkpoint(
     if let Output::Writer(w, _) = output {
         w.commit(id)?;
     }
-    Ok(())
+    Ok(states.iter().map(|(_, b)| b.len() as u64).sum())
 }
 
 fn stats_of(d: &Driver, base: DriveStats) -> DriveStats {

@@ -103,6 +103,10 @@ impl Operator for Pass {
         Ok(())
     }
 
+    fn name(&self) -> &'static str {
+        "Union"
+    }
+
     fn process(&mut self, _input: usize, chunk: Chunk, out: &mut Vec<Chunk>) -> Result<()> {
         out.push(chunk);
         Ok(())
@@ -118,6 +122,10 @@ pub(crate) struct Project {
 impl Operator for Project {
     fn checkpointable(&self) -> std::result::Result<(), String> {
         Ok(())
+    }
+
+    fn name(&self) -> &'static str {
+        "Calc"
     }
 
     fn process(&mut self, _input: usize, c: Chunk, out: &mut Vec<Chunk>) -> Result<()> {
@@ -149,6 +157,10 @@ pub(crate) struct Filter {
 impl Operator for Filter {
     fn checkpointable(&self) -> std::result::Result<(), String> {
         Ok(())
+    }
+
+    fn name(&self) -> &'static str {
+        "Calc"
     }
 
     fn process(&mut self, _input: usize, c: Chunk, out: &mut Vec<Chunk>) -> Result<()> {
@@ -191,6 +203,10 @@ pub(crate) struct Unnest {
 impl Operator for Unnest {
     fn checkpointable(&self) -> std::result::Result<(), String> {
         Ok(())
+    }
+
+    fn name(&self) -> &'static str {
+        "Correlate"
     }
 
     fn process(&mut self, _input: usize, c: Chunk, out: &mut Vec<Chunk>) -> Result<()> {

@@ -128,6 +128,19 @@ impl Rank {
         Ok(cols)
     }
 
+    /// The row converter of the `ORDER BY` keys `sorts` (with their directions).
+    fn sort_converter(&self, sorts: &[ArrayRef]) -> Result<RowConverter> {
+        let fields = sorts
+            .iter()
+            .enumerate()
+            .map(|(i, a)| {
+                let o = self.order.get(i).map(|(_, o)| *o).unwrap_or_default();
+                SortField::new_with_options(a.data_type().clone(), o)
+            })
+            .collect();
+        Ok(RowConverter::new(fields)?)
+    }
+
     fn insert(&mut self, part: &[u8], sort: OwnedRow, row: OwnedRow) {
         self.seq += 1;
         let seq = self.seq;
@@ -199,15 +212,7 @@ impl Operator for Rank {
         let parts = Self::eval(self.partition.iter().cloned(), b)?;
         let sorts = Self::eval(self.order.iter().map(|(e, _)| e.clone()), b)?;
         if self.sort_conv.is_none() {
-            let fields = sorts
-                .iter()
-                .enumerate()
-                .map(|(i, a)| {
-                    let o = self.order.get(i).map(|(_, o)| *o).unwrap_or_default();
-                    SortField::new_with_options(a.data_type().clone(), o)
-                })
-                .collect();
-            self.sort_conv = Some(RowConverter::new(fields)?);
+            self.sort_conv = Some(self.sort_converter(&sorts)?);
         }
         let prow = super::encode(&mut self.part_conv, &parts)?;
         let srow = self
@@ -379,15 +384,7 @@ impl Operator for Rank {
         let keys = get_rows(r, &mut self.part_conv)?;
         let sort_cols = get_cols(r)?;
         if !sort_cols.is_empty() {
-            let fields = sort_cols
-                .iter()
-                .enumerate()
-                .map(|(i, a)| {
-                    let o = self.order.get(i).map(|(_, o)| *o).unwrap_or_default();
-                    SortField::new_with_options(a.data_type().clone(), o)
-                })
-                .collect();
-            self.sort_conv = Some(RowConverter::new(fields)?);
+            self.sort_conv = Some(self.sort_converter(&sort_cols)?);
         }
         let sorts = match &self.sort_conv {
             Some(c) if !sort_cols.is_empty() => Some(c.convert_columns(&sort_cols)?),

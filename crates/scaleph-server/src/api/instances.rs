@@ -127,17 +127,18 @@ async fn instance_exceptions(
     Ok(Json(s.flink.exceptions(&inst).await?))
 }
 
-/// Per-vertex metrics of a Flink instance: records and bytes in/out (`metrics`, Flink's
+/// Per-vertex metrics of a running instance: records and bytes in/out (`metrics`, Flink's
 /// counters), `records_in_per_second` / `records_out_per_second` (summed over subtasks, while
-/// running), and the backpressure level where Flink reports it.
+/// running), the backpressure level where Flink reports it; on the embedded engine each
+/// operator's watermark and lag, late rows dropped, state rows and bytes, and checkpoints.
 #[utoipa::path(get, path = "/api/v1/instances/{instance_id}/vertices", tag = "instances", params(("instance_id" = String, Path)),
-    responses((status = 200, body = Object), (status = 404), (status = 502)))]
+    responses((status = 200, body = Object), (status = 404), (status = 409), (status = 502), (status = 504)))]
 async fn instance_vertices(
     State(s): State<AppState>,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let (inst, _) = flink_instance(&s, &id).await?;
-    Ok(Json(s.flink.vertices(&inst).await?))
+    let (inst, _) = instance_job(&s, &id).await?;
+    Ok(Json(s.lifecycle(inst.engine).vertices(&inst).await?))
 }
 
 /// Checkpoint statistics of an instance (counts, latest, history), in Flink's shape.

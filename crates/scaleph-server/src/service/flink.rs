@@ -954,31 +954,12 @@ impl Flink {
                 .wait_savepoint(&fid, &trigger, Duration::from_millis(200), SAVEPOINT_LIMIT)
                 .await
                 .unwrap_or_else(|e| Operation::Failed(e.to_string()));
-            let (status, path, error, line) = match op {
-                Operation::Completed(p) => (
-                    "COMPLETED",
-                    p.clone(),
-                    None,
-                    format!("savepoint completed: {}", p.unwrap_or_default()),
-                ),
-                Operation::Failed(m) => (
-                    "FAILED",
-                    None,
-                    Some(m.clone()),
-                    format!("savepoint failed: {m}"),
-                ),
-                Operation::InProgress => (
-                    "FAILED",
-                    None,
-                    Some("no result".into()),
-                    "savepoint gave no result".into(),
-                ),
+            let outcome = match op {
+                Operation::Completed(p) => Ok(p),
+                Operation::Failed(m) => Err(m),
+                Operation::InProgress => Err("savepoint gave no result".into()),
             };
-            let _ = store
-                .finish_savepoint(&sp_id, status, path.as_deref(), error.as_deref())
-                .await;
-            let _ = store.append_logs(&iid, &[(LogLevel::Info, line)]).await;
-            store.get_savepoint(&job_id, &sp_id).await
+            super::lifecycle::record_savepoint(&store, (&sp_id, &job_id, &iid), outcome).await
         };
         Ok((sp, wait))
     }

@@ -4,7 +4,35 @@
 //! implementation with [`crate::AppState::lifecycle`] and never branch per operation.
 
 use crate::error::ApiError;
-use scaleph_meta::{Job, JobInstance, Savepoint};
+use scaleph_engine::LogLevel;
+use scaleph_meta::{Job, JobInstance, Savepoint, Store, StoreError};
+
+/// Ends savepoint record `sp_id` of `job_id` with `outcome` (its path, or why it failed) and
+/// logs it on instance `iid`; returns the record.
+///
+/// # Errors
+/// Store errors.
+pub(crate) async fn record_savepoint(
+    store: &Store,
+    (sp_id, job_id, iid): (&str, &str, &str),
+    outcome: Result<Option<String>, String>,
+) -> Result<Savepoint, StoreError> {
+    let (status, path, error, line) = match outcome {
+        Ok(p) => {
+            let line = format!("savepoint completed: {}", p.clone().unwrap_or_default());
+            ("COMPLETED", p, None, line)
+        }
+        Err(m) => {
+            let line = format!("savepoint failed: {m}");
+            ("FAILED", None, Some(m), line)
+        }
+    };
+    store
+        .finish_savepoint(sp_id, status, path.as_deref(), error.as_deref())
+        .await?;
+    store.append_logs(iid, &[(LogLevel::Info, line)]).await?;
+    store.get_savepoint(job_id, sp_id).await
+}
 
 /// The operations on instances of one engine.
 #[async_trait::async_trait]
@@ -64,6 +92,15 @@ pub trait Lifecycle: Send + Sync {
     /// # Errors
     /// Engine errors.
     async fn checkpoints(&self, inst: &JobInstance) -> Result<serde_json::Value, ApiError>;
+
+    /// Per-operator (vertex) metrics of a running instance: `{ state, vertices: [{ id, name,
+    /// parallelism, status, metrics: { read-records, write-records }, records_in_per_second,
+    /// records_out_per_second, … }] }`; the embedded engine adds each operator's watermark,
+    /// lag, late rows and state, and `checkpoints`.
+    ///
+    /// # Errors
+    /// 409 when not running; engine errors.
+    async fn vertices(&self, inst: &JobInstance) -> Result<serde_json::Value, ApiError>;
 }
 
 #[async_trait::async_trait]
@@ -106,5 +143,9 @@ impl Lifecycle for super::flink::Flink {
 
     async fn checkpoints(&self, inst: &JobInstance) -> Result<serde_json::Value, ApiError> {
         super::flink::Flink::checkpoints(self, inst).await
+    }
+
+    async fn vertices(&self, inst: &JobInstance) -> Result<serde_json::Value, ApiError> {
+        super::flink::Flink::vertices(self, inst).await
     }
 }

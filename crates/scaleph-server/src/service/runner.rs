@@ -4,7 +4,7 @@ use crate::error::ApiError;
 use axum::http::{header, StatusCode};
 use scaleph_engine::{
     CancellationToken, Control, Engine, EngineError, EngineKind, JobSpec, JobState, LogLevel,
-    RunEvent, TableMetrics,
+    RunEvent, StreamMetrics, TableMetrics,
 };
 use scaleph_meta::{Job, JobInstance, Savepoint, Store, StoreError};
 use std::collections::HashMap;
@@ -278,6 +278,33 @@ impl Runner {
             .ok_or_else(|| ApiError::conflict("the instance is not running in this server"))
     }
 
+    /// The live operator and checkpoint metrics of a running instance.
+    ///
+    /// # Errors
+    /// 409 when it does not run in this server.
+    async fn live_metrics(&self, inst: &JobInstance) -> Result<StreamMetrics, ApiError> {
+        let control = self
+            .running
+            .lock()
+            .expect("runner lock")
+            .get(&inst.id)
+            .and_then(|r| r.control.clone())
+            .ok_or_else(|| {
+                ApiError::conflict(format!(
+                    "the instance is {}; live metrics exist while it runs",
+                    inst.state
+                ))
+            })?;
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        control
+            .send(Control::Metrics { reply: tx })
+            .map_err(|_| ApiError::conflict("the instance has ended"))?;
+        tokio::time::timeout(Duration::from_secs(5), rx)
+            .await
+            .map_err(|_| ApiError::new(StatusCode::GATEWAY_TIMEOUT, "the job did not answer"))?
+            .map_err(|_| ApiError::conflict("the instance has ended"))
+    }
+
     /// Starts a savepoint of `inst` and returns its record and the wait for its end.
     async fn savepoint_inner(
         &self,
@@ -316,22 +343,8 @@ impl Runner {
                     .unwrap_or_else(|_| Err("the job ended before the savepoint".into())),
                 Err(_) => Err("the job ended before the savepoint".into()),
             };
-            let (status, path, error, line) = match outcome {
-                Ok(p) => {
-                    let p = p.to_string_lossy().to_string();
-                    let line = format!("savepoint completed: {p}");
-                    ("COMPLETED", Some(p), None, line)
-                }
-                Err(m) => {
-                    let line = format!("savepoint failed: {m}");
-                    ("FAILED", None, Some(m), line)
-                }
-            };
-            store
-                .finish_savepoint(&sp_id, status, path.as_deref(), error.as_deref())
-                .await?;
-            store.append_logs(&iid, &[(LogLevel::Info, line)]).await?;
-            store.get_savepoint(&job_id, &sp_id).await
+            let outcome = outcome.map(|p| Some(p.to_string_lossy().to_string()));
+            super::lifecycle::record_savepoint(&store, (&sp_id, &job_id, &iid), outcome).await
         };
         Ok((sp, wait))
     }
@@ -664,7 +677,39 @@ impl super::lifecycle::Lifecycle for Runner {
             .await?)
     }
 
+    async fn vertices(&self, inst: &JobInstance) -> Result<serde_json::Value, ApiError> {
+        let m = self.live_metrics(inst).await?;
+        let vertices: Vec<serde_json::Value> = m
+            .operators
+            .iter()
+            .map(|o| {
+                serde_json::json!({
+                    "id": format!("{}-{}", o.statement, o.id),
+                    "name": o.name,
+                    "parallelism": 1,
+                    "status": inst.state,
+                    "metrics": { "read-records": o.records_in, "write-records": o.records_out },
+                    "records_in_per_second": o.records_in_per_second,
+                    "records_out_per_second": o.records_out_per_second,
+                    "statement": o.statement,
+                    "parent": o.parent.map(|p| format!("{}-{p}", o.statement)),
+                    "watermark": o.watermark,
+                    "watermark_lag_ms": o.watermark_lag_ms,
+                    "late_records_dropped": o.late_records_dropped,
+                    "state_rows": o.state_rows,
+                    "state_bytes": o.state_bytes,
+                })
+            })
+            .collect();
+        Ok(serde_json::json!({
+            "state": inst.state,
+            "vertices": vertices,
+            "checkpoints": m.checkpoints,
+        }))
+    }
+
     async fn checkpoints(&self, inst: &JobInstance) -> Result<serde_json::Value, ApiError> {
+        let live = self.live_metrics(inst).await.ok();
         let mut done = Vec::new();
         if let Some(dir) = self.checkpoint_dir(&inst.id) {
             let mut dirs = vec![dir];
@@ -691,10 +736,14 @@ impl super::lifecycle::Lifecycle for Runner {
             }
         }
         done.sort_by_key(|c| std::cmp::Reverse(c["id"].as_u64().unwrap_or(0)));
+        let completed = live.as_ref().map_or(done.len() as u64, |m| {
+            m.checkpoints.iter().map(|c| c.completed).sum()
+        });
         Ok(serde_json::json!({
-            "counts": { "completed": done.len(), "in_progress": 0, "failed": 0 },
+            "counts": { "completed": completed, "in_progress": 0, "failed": 0 },
             "latest": { "completed": done.first().cloned() },
             "history": done,
+            "statements": live.map(|m| m.checkpoints),
         }))
     }
 }
