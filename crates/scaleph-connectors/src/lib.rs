@@ -21,6 +21,7 @@ mod datagen;
 mod filesystem;
 pub mod hosts;
 mod metered;
+mod nexmark;
 mod options;
 mod print;
 mod sink;
@@ -95,7 +96,7 @@ impl ConnectorContext {
 }
 
 /// Names of the connectors [`connector_for`] knows.
-pub const CONNECTORS: [&str; 4] = ["filesystem", "datagen", "print", "blackhole"];
+pub const CONNECTORS: [&str; 5] = ["filesystem", "datagen", "nexmark", "print", "blackhole"];
 
 /// The registry: validates `def`'s options and returns its connector.
 ///
@@ -116,6 +117,7 @@ pub fn connector_for(
     match name {
         "filesystem" => Ok(Box::new(filesystem::Filesystem::new(def, ctx)?)),
         "datagen" => Ok(Box::new(datagen::Datagen::new(def)?)),
+        "nexmark" => Ok(Box::new(nexmark::Nexmark::new(def)?)),
         "print" => Ok(Box::new(print::Print::new(def)?)),
         "blackhole" => Ok(Box::new(blackhole::Blackhole::new(def)?)),
         other => Err(SqlError::invalid(

@@ -66,13 +66,21 @@ fn name_items(items: &mut [SelectItem]) {
         let SelectItem::UnnamedExpr(e) = item else {
             continue;
         };
-        let column = match e {
-            Expr::Identifier(id) => Some(id.value.clone()),
-            Expr::CompoundIdentifier(parts) => parts.last().map(|p| p.value.clone()),
-            _ => None,
+        // `t.c` and a ROW field `r.f` are named by their last part, as in Flink (DataFusion
+        // names a field access `r[f]`), so `t.c` gets the alias too.
+        let (column, compound) = match e {
+            Expr::Identifier(id) => (Some(id.value.clone()), false),
+            Expr::CompoundIdentifier(parts) => (parts.last().map(|p| p.value.clone()), true),
+            _ => (None, false),
         };
         let name = match column {
-            Some(c) if taken.insert(c.clone()) => continue,
+            Some(c) if !taken.contains(&c) => {
+                taken.insert(c.clone());
+                if !compound {
+                    continue;
+                }
+                c
+            }
             Some(c) => (0..)
                 .map(|k| format!("{c}{k}"))
                 .find(|n| !taken.contains(n))

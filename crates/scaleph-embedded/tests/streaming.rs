@@ -430,3 +430,66 @@ async fn idle_sources_stop_holding_back_the_watermark() {
     assert!(held.is_err(), "a window fired: {held:?}");
     stop(job, cancel).await;
 }
+
+/// The Nexmark table and views of the benchmark over the `nexmark` connector with `options`.
+fn nexmark_ddl(options: &str) -> String {
+    include_str!("../../../bench/nexmark/ddl.sql").replace(
+        "${CONNECTOR}",
+        &format!("'connector' = 'nexmark', {options}"),
+    )
+}
+
+#[tokio::test]
+async fn nexmark_source_generates_the_standard_event_mix() {
+    let ddl = nexmark_ddl("'events.num' = '10000'");
+    // Bounded (`events.num`), so batch mode reads it too: final counts without the changelog.
+    let batch = "SET 'execution.runtime-mode' = 'batch';";
+    // Proportions 1 : 3 : 46 (person : auction : bid) of every 50 events.
+    let lines = run(format!(
+        "{batch}\n{ddl}\nSELECT event_type, COUNT(*) FROM nexmark GROUP BY event_type;"
+    ))
+    .await
+    .unwrap();
+    assert_eq!(
+        materialise(&lines).unwrap(),
+        [["0", "200"], ["1", "600"], ["2", "9200"]]
+    );
+    // The views name ROW fields as Flink does (`bid.price` is `price`); ids start at 1000;
+    // event time advances at `first-event.rate` (10,000 events/s: 10,000 events in 1 s).
+    let lines = run(format!(
+        "{batch}\n{ddl}\nSELECT COUNT(*) AS n, MIN(price) > 0 AS priced, MIN(auction) >= 1000 AS ids,
+           TIMESTAMPDIFF(SECOND, MIN(dateTime), MAX(dateTime)) <= 1 AS span FROM bid;"
+    ))
+    .await
+    .unwrap();
+    assert_eq!(
+        materialise(&lines).unwrap().last().unwrap(),
+        &["9200", "true", "true", "true"]
+    );
+    // Windows over event time: every bid lands in one 100 ms window (the second spans 10 or
+    // 11 of them), none is late.
+    let lines = run(format!(
+        "{ddl}\nSELECT COUNT(*) BETWEEN 10 AND 11 AS windows, SUM(n) AS bids FROM (
+           SELECT window_start, COUNT(*) AS n
+           FROM TABLE(TUMBLE(TABLE bid, DESCRIPTOR(dateTime), INTERVAL '0.1' SECOND))
+           GROUP BY window_start, window_end);"
+    ))
+    .await
+    .unwrap();
+    assert_eq!(
+        materialise(&lines).unwrap().last().unwrap(),
+        &["true", "9200"]
+    );
+    // A wrong schema is refused at the table.
+    let e = run(
+        "CREATE TABLE n (event_type INT, x STRING) WITH ('connector' = 'nexmark');
+         SELECT * FROM n;"
+            .into(),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        e.contains("1:14") && e.contains("nexmark-flink's schema"),
+        "{e}"
+    );
+}
