@@ -16,6 +16,10 @@ pub enum Cmd {
     Validate {
         /// Flink SQL script.
         file: PathBuf,
+        /// Print the whole report as JSON (tables with their columns, the final query's
+        /// columns and Flink types).
+        #[arg(long)]
+        json: bool,
     },
     /// Run a script on the embedded engine with a progress bar and a summary.
     Run {
@@ -34,12 +38,16 @@ fn read(file: &PathBuf) -> anyhow::Result<String> {
 pub async fn cmd(c: Cmd) -> anyhow::Result<()> {
     let engine = EmbeddedEngine::new();
     match c {
-        Cmd::Validate { file } => {
+        Cmd::Validate { file, json } => {
             let script = read(&file)?;
             let r = engine
                 .validate(&script, &JobSettings::default())
                 .await
                 .map_err(|e| anyhow::anyhow!("{}:{e}", file.display()))?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&r)?);
+                return Ok(());
+            }
             println!(
                 "{}: OK — {} statements, tables: [{}], sinks: [{}]",
                 file.display(),

@@ -1,0 +1,2 @@
+-- Nexmark Q0
+SELECT auction, bidder, price, `dateTime`, extra FROM bid;
