@@ -457,6 +457,7 @@ pub const ROUTES: &[RouteRule] = &[
     r("GET", "/api/v1/clusters/{cluster_id}/jobmanager/log", R::ClusterLogs, Read, "cluster.jobmanager.log"),
     r("POST", "/api/v1/sql/validate", R::Sql, Read, "sql.validate"),
     r("POST", "/api/v1/sql/preview", R::Sql, Run, "sql.preview"),
+    r("POST", "/api/v1/sql/preview/stream", R::Sql, Run, "sql.preview"),
 ];
 
 impl RouteRule {

@@ -28,7 +28,7 @@ use datafusion::logical_expr::LogicalPlanBuilder;
 use datafusion::physical_plan::collect;
 use scaleph_engine::{
     CancellationToken, Engine, EngineError, EngineKind, EventSender, JobSettings, JobSpec, Preview,
-    PreviewRequest, RunSummary, ValidationReport,
+    PreviewEvent, PreviewRequest, RunSummary, ValidationReport,
 };
 use scaleph_sql::{parse_script, SqlError, Statement, StatementKind};
 use session::{columns_of, ScriptSession};
@@ -122,9 +122,27 @@ impl Engine for EmbeddedEngine {
     async fn preview(&self, req: PreviewRequest) -> Result<Preview, EngineError> {
         let cfg = self.cfg.clone();
         self.rt
-            .spawn(async move { preview(&cfg, req).await })
+            .spawn(async move { preview(&cfg, req, None).await })
             .await
             .map_err(support::point_to_flink)
+    }
+
+    async fn preview_stream(
+        &self,
+        req: PreviewRequest,
+        tx: tokio::sync::mpsc::Sender<PreviewEvent>,
+    ) -> Result<(), EngineError> {
+        let cfg = self.cfg.clone();
+        let live = tx.clone();
+        let p = self
+            .rt
+            .spawn(async move { preview(&cfg, req, Some(live)).await })
+            .await
+            .map_err(support::point_to_flink)?;
+        // A streaming preview sent its columns and rows as they came (and answers none); a
+        // batch one sends them now.
+        scaleph_engine::send_preview(&tx, p).await;
+        Ok(())
     }
 
     async fn run(
@@ -208,7 +226,13 @@ async fn validate(
     Ok(report)
 }
 
-async fn preview(cfg: &EmbeddedConfig, req: PreviewRequest) -> Result<Preview, EngineError> {
+/// The preview of `req`; with `live`, a streaming query's columns and changes are sent there as
+/// they come and the answer carries no rows (only whether a limit stopped it).
+async fn preview(
+    cfg: &EmbeddedConfig,
+    req: PreviewRequest,
+    live: Option<tokio::sync::mpsc::Sender<PreviewEvent>>,
+) -> Result<Preview, EngineError> {
     cfg.limits.check_script(&req.script)?;
     let stmts = parse_script(&req.script)?;
     let Some(last) = stmts
@@ -229,7 +253,7 @@ async fn preview(cfg: &EmbeddedConfig, req: PreviewRequest) -> Result<Preview, E
     let columns = columns_of(&plan.schema().inner().clone());
     if s.streaming() {
         let plan = preview_fetch(&plan, req.limit.saturating_add(1));
-        return stream_preview(cfg, &s, &plan, q, &req, columns).await;
+        return stream_preview(cfg, &s, &plan, q, &req, columns, live).await;
     }
     let limited = LogicalPlanBuilder::from(plan)
         .limit(0, Some(req.limit + 1))
@@ -296,10 +320,18 @@ async fn stream_preview(
     q: &scaleph_sql::QueryText,
     req: &PreviewRequest,
     columns: Vec<scaleph_engine::ColumnInfo>,
+    live: Option<tokio::sync::mpsc::Sender<PreviewEvent>>,
 ) -> Result<Preview, EngineError> {
     let df = s.dataflow(plan, q)?;
+    if let Some(tx) = &live {
+        let _ = tx
+            .send(PreviewEvent::Columns {
+                columns: columns.clone(),
+            })
+            .await;
+    }
     let updating = df.updating;
-    let (tx, mut rx) = tokio::sync::mpsc::channel(8);
+    let (tx, rx) = tokio::sync::mpsc::channel(8);
     let state = s.ctx.state();
     let drive = stream::exec::drive(
         df,
@@ -314,10 +346,30 @@ async fn stream_preview(
     let mut bytes = 0usize;
     let mut truncated = false;
     let collect = async {
+        // Owned here: once the limit is reached the receiver goes, which stops the dataflow.
+        let mut rx = rx;
         while let Some(c) = rx.recv().await {
             let c: stream::Chunk = c.map_err(|e| EngineError::Execution(e.strip_backtrace()))?;
             let vals = values::rows(std::slice::from_ref(&c.batch), usize::MAX)
                 .map_err(|e| EngineError::Execution(e.to_string()))?;
+            if let Some(tx) = &live {
+                let kinds = (0..vals.len())
+                    .map(|r| {
+                        let k = c.kinds.as_ref().map_or(0, |k| k[r] as i8);
+                        scaleph_connectors::row_kind(k).to_string()
+                    })
+                    .collect();
+                let sent = tx
+                    .send(PreviewEvent::Rows {
+                        kinds,
+                        rows: vals.clone(),
+                    })
+                    .await;
+                // The client went away: stop the query.
+                if sent.is_err() {
+                    break;
+                }
+            }
             for (r, row) in vals.into_iter().enumerate() {
                 match c.kinds.as_ref().map_or(0, |k| k[r]) {
                     1 | 3 => {
@@ -358,6 +410,14 @@ async fn stream_preview(
     if rows.len() > req.limit {
         rows.truncate(req.limit);
         truncated = true;
+    }
+    if live.is_some() {
+        // Columns and rows went out as they came.
+        return Ok(Preview {
+            columns: Vec::new(),
+            rows: Vec::new(),
+            truncated,
+        });
     }
     Ok(Preview {
         columns,

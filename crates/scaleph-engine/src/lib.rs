@@ -317,6 +317,50 @@ pub struct Preview {
     pub truncated: bool,
 }
 
+/// One event of a live preview ([`Engine::preview_stream`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum PreviewEvent {
+    /// The result's columns; comes first.
+    Columns {
+        /// Name, Flink type and nullability of each column.
+        columns: Vec<ColumnInfo>,
+    },
+    /// Changes as they come: each row with Flink's row kind (`+I`, `-U`, `+U`, `-D`); a
+    /// client applies them in order (`+I`/`+U` add a row, `-U`/`-D` remove an equal one).
+    Rows {
+        /// Row kinds, one per row.
+        kinds: Vec<String>,
+        /// Rows, each as many values as columns (JSON as in [`Preview`]).
+        rows: Vec<Vec<serde_json::Value>>,
+    },
+    /// The end: `truncated` when the row, size or time limit stopped the query.
+    End {
+        /// Stopped by a limit rather than by the end of the input.
+        truncated: bool,
+    },
+}
+
+/// Sends a finished preview as live-preview events: its columns (unless it has none: they went
+/// out live), its rows as inserts, the end.
+pub async fn send_preview(tx: &tokio::sync::mpsc::Sender<PreviewEvent>, p: Preview) {
+    if !p.columns.is_empty() {
+        let n = p.rows.len();
+        let _ = tx.send(PreviewEvent::Columns { columns: p.columns }).await;
+        let _ = tx
+            .send(PreviewEvent::Rows {
+                kinds: vec!["+I".into(); n],
+                rows: p.rows,
+            })
+            .await;
+    }
+    let _ = tx
+        .send(PreviewEvent::End {
+            truncated: p.truncated,
+        })
+        .await;
+}
+
 /// Why an engine call failed; the variant says whose fault it is.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum EngineError {
@@ -355,6 +399,22 @@ pub trait Engine: Send + Sync + 'static {
 
     /// Runs the script's final `SELECT` and returns at most `limit` rows.
     async fn preview(&self, req: PreviewRequest) -> Result<Preview, EngineError>;
+
+    /// [`Engine::preview`] whose rows go to `tx` as they come ([`PreviewEvent`]s: columns,
+    /// changes, end); stops early when `tx`'s receiver is gone. Engines without live results
+    /// send the finished preview.
+    ///
+    /// # Errors
+    /// As [`Engine::preview`] (nothing but the error is sent then).
+    async fn preview_stream(
+        &self,
+        req: PreviewRequest,
+        tx: tokio::sync::mpsc::Sender<PreviewEvent>,
+    ) -> Result<(), EngineError> {
+        let p = self.preview(req).await?;
+        send_preview(&tx, p).await;
+        Ok(())
+    }
 
     /// Runs a script to completion (bounded execution). Sends [`RunEvent::Running`] once
     /// planning succeeded. Output becomes visible only when every statement succeeded.

@@ -99,10 +99,9 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         self.status
     }
-}
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
+    /// The problem document (RFC 9457) the response would carry.
+    pub fn problem(&self) -> Value {
         let mut body = json!({
             "type": "about:blank",
             "title": self.status.canonical_reason().unwrap_or("Error"),
@@ -110,8 +109,17 @@ impl IntoResponse for ApiError {
             "detail": self.detail,
         });
         if let Value::Object(m) = &mut body {
-            m.extend(self.extra);
+            for (k, v) in &self.extra {
+                m.insert(k.clone(), v.clone());
+            }
         }
+        body
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = self.problem();
         let mut resp = (
             self.status,
             [(header::CONTENT_TYPE, PROBLEM_JSON)],

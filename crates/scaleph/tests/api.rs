@@ -812,3 +812,125 @@ async fn responses_carry_security_headers() {
         assert_eq!(h["cache-control"], "no-store", "{path}");
     }
 }
+
+/// Reads a Server-Sent Events answer until its `end` or `error` event: `(name, data)` pairs.
+async fn sse_events(resp: reqwest::Response) -> Vec<(String, Value)> {
+    let mut resp = resp;
+    let mut buf = String::new();
+    let mut out = Vec::new();
+    while let Some(chunk) = resp.chunk().await.expect("stream") {
+        buf.push_str(&String::from_utf8_lossy(&chunk));
+        while let Some(cut) = buf.find("\n\n") {
+            let block: String = buf.drain(..cut + 2).collect();
+            let mut name = String::from("message");
+            let mut data = String::new();
+            for line in block.lines() {
+                if let Some(n) = line.strip_prefix("event:") {
+                    name = n.trim().to_string();
+                } else if let Some(d) = line.strip_prefix("data:") {
+                    data.push_str(d.trim_start());
+                }
+            }
+            if data.is_empty() {
+                continue;
+            }
+            let last = name == "end" || name == "error";
+            out.push((name, serde_json::from_str(&data).unwrap()));
+            if last {
+                return out;
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn live_preview_streams_changelog_rows_as_they_come() {
+    let tmp = tempfile::tempdir().unwrap();
+    let srv = Server::start(&tmp.path().join("data"));
+    let url = format!("{}/api/v1/sql/preview/stream", srv.base);
+    // An unbounded datagen query: rows arrive while it runs; the row limit ends it.
+    let t0 = Instant::now();
+    let resp = srv
+        .http
+        .post(&url)
+        .json(&json!({
+            "script": "CREATE TABLE g (id BIGINT) WITH ('connector' = 'datagen', 'fields.id.kind' = 'sequence', 'fields.id.start' = '1', 'fields.id.end' = '100000000', 'rows-per-second' = '50');
+SELECT id, id * 2 AS twice FROM g;",
+            "limit": 5,
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert!(resp.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/event-stream"));
+    let events = sse_events(resp).await;
+    println!(
+        "datagen preview: {} events in {:?}",
+        events.len(),
+        t0.elapsed()
+    );
+    assert_eq!(events[0].0, "columns", "{events:?}");
+    assert_eq!(events[0].1["columns"][1]["name"], "twice");
+    let rows: Vec<&Value> = events
+        .iter()
+        .filter(|e| e.0 == "rows")
+        .flat_map(|e| e.1["rows"].as_array().unwrap())
+        .collect();
+    assert!(rows.len() >= 5, "{events:?}");
+    assert_eq!(rows[0], &json!([1, 2]));
+    // At 50 rows/s the five rows came in several events, not at the end.
+    assert!(
+        events.iter().filter(|e| e.0 == "rows").count() >= 2,
+        "{events:?}"
+    );
+    assert_eq!(events.last().unwrap().0, "end");
+    assert_eq!(events.last().unwrap().1["truncated"], true);
+
+    // An updating query: the changelog's row kinds, in order.
+    let resp = srv
+        .http
+        .post(&url)
+        .json(&json!({
+            "script": "SELECT k, COUNT(*) AS n FROM (VALUES ('a'), ('b'), ('a')) AS t(k) GROUP BY k;",
+        }))
+        .send()
+        .await
+        .unwrap();
+    let events = sse_events(resp).await;
+    let kinds: Vec<&str> = events
+        .iter()
+        .filter(|e| e.0 == "rows")
+        .flat_map(|e| e.1["kinds"].as_array().unwrap())
+        .map(|k| k.as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["+I", "+I", "-U", "+U"], "{events:?}");
+    assert_eq!(events.last().unwrap().1["truncated"], false);
+
+    // An error in the script: an `error` event with its position.
+    let resp = srv
+        .http
+        .post(&url)
+        .json(&json!({ "script": "SELECT nope FROM (VALUES (1)) AS t(a);" }))
+        .send()
+        .await
+        .unwrap();
+    let events = sse_events(resp).await;
+    let (name, problem) = events.last().unwrap();
+    assert_eq!(name, "error", "{events:?}");
+    assert_eq!(
+        (problem["status"].clone(), problem["line"].clone()),
+        (json!(422), json!(1))
+    );
+    // Bad limits are refused before anything runs.
+    let (s, _) = srv
+        .post(
+            "/api/v1/sql/preview/stream",
+            json!({ "script": "SELECT 1;", "limit": 0 }),
+        )
+        .await;
+    assert_eq!(s, 422);
+}

@@ -1,8 +1,12 @@
 use crate::error::{ApiError, ApiJson};
 use crate::AppState;
 use axum::extract::State;
+use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::Json;
-use scaleph_engine::{EngineKind, JobSettings, Preview, PreviewRequest, ValidationReport};
+use futures::StreamExt;
+use scaleph_engine::{
+    EngineKind, JobSettings, Preview, PreviewEvent, PreviewRequest, ValidationReport,
+};
 use serde::Deserialize;
 use std::time::Duration;
 use utoipa::ToSchema;
@@ -12,6 +16,7 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(validate))
         .routes(routes!(preview))
+        .routes(routes!(preview_stream))
 }
 
 /// Body of `POST /sql/validate`.
@@ -58,13 +63,8 @@ async fn validate(
     ))
 }
 
-/// Runs the script's final SELECT on the embedded engine with a row limit and a timeout.
-#[utoipa::path(post, path = "/api/v1/sql/preview", tag = "sql", request_body = PreviewBody,
-    responses((status = 200, body = Preview), (status = 408, description = "timed out"), (status = 422)))]
-async fn preview(
-    State(s): State<AppState>,
-    ApiJson(b): ApiJson<PreviewBody>,
-) -> Result<Json<Preview>, ApiError> {
+/// The limits of a preview request, checked.
+fn preview_request(b: PreviewBody) -> Result<PreviewRequest, ApiError> {
     let limit = b.limit.unwrap_or(100);
     let timeout = b.timeout_ms.unwrap_or(10_000);
     if !(1..=10_000).contains(&limit) {
@@ -73,11 +73,67 @@ async fn preview(
     if !(1..=60_000).contains(&timeout) {
         return Err(ApiError::invalid("timeout_ms must be within 1..60000"));
     }
-    let req = PreviewRequest {
+    Ok(PreviewRequest {
         script: b.script,
         settings: b.settings,
         limit,
         timeout: Duration::from_millis(timeout),
-    };
-    Ok(Json(s.engine.preview(req).await?))
+    })
+}
+
+/// A live preview: the script's final SELECT on the embedded engine, its rows streamed as
+/// Server-Sent Events while they come — `columns` (first), `rows` (`{kinds, rows}`: Flink row
+/// kinds `+I`/`-U`/`+U`/`-D` and values; apply in order), `end` (`{truncated}`), or `error`
+/// (a problem document with `line` and `column` for SQL errors). Stops at the row limit of an
+/// insert-only result, the time limit, the end of the input, or when the client disconnects.
+#[utoipa::path(post, path = "/api/v1/sql/preview/stream", tag = "sql", request_body = PreviewBody,
+    responses((status = 200, content_type = "text/event-stream", body = PreviewEvent), (status = 422)))]
+async fn preview_stream(
+    State(s): State<AppState>,
+    ApiJson(b): ApiJson<PreviewBody>,
+) -> Result<Sse<impl futures::Stream<Item = Result<Event, std::convert::Infallible>>>, ApiError> {
+    let req = preview_request(b)?;
+    let (tx, rx) = tokio::sync::mpsc::channel::<PreviewEvent>(16);
+    let (err_tx, err_rx) = tokio::sync::oneshot::channel::<ApiError>();
+    let engine = s.engine.clone();
+    tokio::spawn(async move {
+        if let Err(e) = engine.preview_stream(req, tx).await {
+            let _ = err_tx.send(e.into());
+        }
+    });
+    let events = futures::stream::unfold(rx, |mut rx| async move {
+        let ev = rx.recv().await?;
+        let name = match &ev {
+            PreviewEvent::Columns { .. } => "columns",
+            PreviewEvent::Rows { .. } => "rows",
+            PreviewEvent::End { .. } => "end",
+        };
+        let e = Event::default()
+            .event(name)
+            .json_data(&ev)
+            .unwrap_or_else(|_| Event::default().event(name));
+        Some((Ok(e), rx))
+    });
+    // After the engine's events: its error, if it failed.
+    let error = futures::stream::once(async move {
+        match err_rx.await {
+            Ok(e) => Some(Ok(Event::default()
+                .event("error")
+                .json_data(e.problem())
+                .unwrap_or_else(|_| Event::default().event("error")))),
+            Err(_) => None,
+        }
+    })
+    .filter_map(|e| async move { e });
+    Ok(Sse::new(events.chain(error)).keep_alive(KeepAlive::default()))
+}
+
+/// Runs the script's final SELECT on the embedded engine with a row limit and a timeout.
+#[utoipa::path(post, path = "/api/v1/sql/preview", tag = "sql", request_body = PreviewBody,
+    responses((status = 200, body = Preview), (status = 408, description = "timed out"), (status = 422)))]
+async fn preview(
+    State(s): State<AppState>,
+    ApiJson(b): ApiJson<PreviewBody>,
+) -> Result<Json<Preview>, ApiError> {
+    Ok(Json(s.engine.preview(preview_request(b)?).await?))
 }
