@@ -353,18 +353,27 @@ async fn stream_preview(
             let vals = values::rows(std::slice::from_ref(&c.batch), usize::MAX)
                 .map_err(|e| EngineError::Execution(e.to_string()))?;
             if let Some(tx) = &live {
-                let kinds = (0..vals.len())
+                // An insert-only result shows no more rows than the limit.
+                let n = if updating {
+                    vals.len()
+                } else {
+                    vals.len().min(req.limit.saturating_sub(rows.len()))
+                };
+                let kinds = (0..n)
                     .map(|r| {
                         let k = c.kinds.as_ref().map_or(0, |k| k[r] as i8);
                         scaleph_connectors::row_kind(k).to_string()
                     })
                     .collect();
-                let sent = tx
-                    .send(PreviewEvent::Rows {
+                let sent = if n == 0 {
+                    Ok(())
+                } else {
+                    tx.send(PreviewEvent::Rows {
                         kinds,
-                        rows: vals.clone(),
+                        rows: vals[..n].to_vec(),
                     })
-                    .await;
+                    .await
+                };
                 // The client went away: stop the query.
                 if sent.is_err() {
                     break;

@@ -493,3 +493,82 @@ async fn nexmark_source_generates_the_standard_event_mix() {
         "{e}"
     );
 }
+
+/// The streaming filesystem sink: files are published by checkpoints (never half-written),
+/// partitions get `_SUCCESS` when the watermark passes their time plus the delay
+/// (`partition-time`), the rest at the end of the input.
+#[tokio::test]
+async fn filesystem_sink_commits_files_and_partitions_on_checkpoints() {
+    let out = tempfile::tempdir().expect("temp dir");
+    // Event time = id seconds: ids 1..=7199 span hours 00 and 01 (id 3600 opens hour 01).
+    let script = format!(
+        "SET 'execution.checkpointing.interval' = '100 ms';
+CREATE TABLE src (id BIGINT, ts AS TO_TIMESTAMP_LTZ(id * 1000, 3), WATERMARK FOR ts AS ts)
+WITH ('connector' = 'datagen', 'number-of-rows' = '7199', 'rows-per-second' = '3000',
+  'fields.id.kind' = 'sequence', 'fields.id.start' = '1', 'fields.id.end' = '7199');
+CREATE TABLE out (id BIGINT, h STRING) PARTITIONED BY (h) WITH ('connector' = 'filesystem',
+  'path' = '{}', 'format' = 'csv', 'sink.rolling-policy.rollover-interval' = '200 ms',
+  'sink.partition-commit.trigger' = 'partition-time',
+  'partition.time-extractor.timestamp-pattern' = '1970-01-01 $h:00:00',
+  'sink.partition-commit.delay' = '1 h',
+  'sink.partition-commit.policy.kind' = 'success-file');
+INSERT INTO out SELECT id, DATE_FORMAT(ts, 'HH') FROM src;",
+        out.path().display()
+    );
+    let (job, _rx, cancel) = spawn("partitions", script);
+    let p0 = out.path().join("h=00");
+    let p1 = out.path().join("h=01");
+    let ids_in = |d: &std::path::Path| -> Vec<i64> {
+        let mut ids = Vec::new();
+        for e in std::fs::read_dir(d).into_iter().flatten().flatten() {
+            let name = e.file_name().to_string_lossy().to_string();
+            if name.starts_with(['.', '_']) {
+                continue;
+            }
+            for l in std::fs::read_to_string(e.path())
+                .unwrap_or_default()
+                .lines()
+            {
+                ids.push(l.parse().unwrap());
+            }
+        }
+        ids.sort_unstable();
+        ids
+    };
+    // Hour 00 (ids 1..=3599) is committed once the watermark passes 00:00 + the 1 h delay
+    // (id 3600), after its files are published; hour 01 only at the end of the input (its
+    // time + delay, 02:00, is never reached).
+    let t0 = std::time::Instant::now();
+    while !p0.join("_SUCCESS").exists() {
+        assert!(t0.elapsed().as_secs() < 20, "hour 00 was never committed");
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let running = !job.is_finished();
+    let hour0 = ids_in(&p0);
+    if running {
+        assert!(!p1.join("_SUCCESS").exists(), "hour 01 is not complete yet");
+    }
+    assert_eq!(
+        hour0,
+        (1..=3599).collect::<Vec<_>>(),
+        "a committed partition has all its rows visible"
+    );
+    let r = tokio::time::timeout(std::time::Duration::from_secs(30), job)
+        .await
+        .expect("finishes")
+        .expect("joins");
+    r.expect("the job succeeds");
+    drop(cancel);
+    assert!(
+        p1.join("_SUCCESS").exists(),
+        "the end of the input commits the rest"
+    );
+    assert_eq!(ids_in(&p1), (3600..=7199).collect::<Vec<_>>());
+    for d in [&p0, &p1] {
+        for e in std::fs::read_dir(d).unwrap().flatten() {
+            let name = e.file_name().to_string_lossy().to_string();
+            assert!(!name.ends_with(".inprogress"), "left in progress: {name}");
+        }
+    }
+    println!("hour 00 committed while the job ran: {running}");
+}

@@ -339,6 +339,19 @@ pub enum PreviewEvent {
         /// Stopped by a limit rather than by the end of the input.
         truncated: bool,
     },
+    /// The query failed (last event): the problem as the API's error answers give it.
+    Error {
+        /// HTTP status of the problem (422 for SQL errors, 408 for the time limit).
+        status: u16,
+        /// The message.
+        detail: String,
+        /// Position of a SQL error (1-based).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        line: Option<u64>,
+        /// See `line`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        column: Option<u64>,
+    },
 }
 
 /// Sends a finished preview as live-preview events: its columns (unless it has none: they went

@@ -855,7 +855,7 @@ async fn live_preview_streams_changelog_rows_as_they_come() {
         .http
         .post(&url)
         .json(&json!({
-            "script": "CREATE TABLE g (id BIGINT) WITH ('connector' = 'datagen', 'fields.id.kind' = 'sequence', 'fields.id.start' = '1', 'fields.id.end' = '100000000', 'rows-per-second' = '50');
+            "script": "CREATE TABLE g (id BIGINT) WITH ('connector' = 'datagen', 'fields.id.kind' = 'sequence', 'fields.id.start' = '1', 'fields.id.end' = '100000000', 'rows-per-second' = '20');
 SELECT id, id * 2 AS twice FROM g;",
             "limit": 5,
         }))
@@ -880,9 +880,10 @@ SELECT id, id * 2 AS twice FROM g;",
         .filter(|e| e.0 == "rows")
         .flat_map(|e| e.1["rows"].as_array().unwrap())
         .collect();
-    assert!(rows.len() >= 5, "{events:?}");
+    assert_eq!(rows.len(), 5, "the row limit: {events:?}");
     assert_eq!(rows[0], &json!([1, 2]));
-    // At 50 rows/s the five rows came in several events, not at the end.
+    assert_eq!(rows[4], &json!([5, 10]));
+    // At 20 rows/s (2 per batch) the five rows came in several events, not at the end.
     assert!(
         events.iter().filter(|e| e.0 == "rows").count() >= 2,
         "{events:?}"

@@ -73,3 +73,30 @@ fn complete(op: &mut Operation) {
         }
     }
 }
+
+/// The schema of one Server-Sent Event named `name` whose `data` is JSON matching `content`
+/// (JSON Schema, as `contentSchema`): how schemathesis and OpenAPI 3.1 describe event streams.
+pub(super) fn sse_event(name: &str, content: serde_json::Value) -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::extensions::Extensions;
+    use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+    let mut ext = Extensions::default();
+    ext.insert("contentSchema".into(), content);
+    let data = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .content_media_type("application/json")
+        .extensions(Some(ext))
+        .build();
+    let event = ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .property(
+            "event",
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some([name])),
+        )
+        .property("data", data)
+        .required("event")
+        .required("data")
+        .build();
+    Schema::Object(event)
+}

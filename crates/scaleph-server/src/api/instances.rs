@@ -9,8 +9,7 @@ use futures::StreamExt;
 use scaleph_engine::EngineKind;
 use scaleph_meta::{InstanceDetail, Job, JobInstance, LogLine, Savepoint};
 use serde::Deserialize;
-use utoipa::openapi::extensions::Extensions;
-use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
+use utoipa::openapi::schema::{OneOfBuilder, Schema};
 use utoipa::openapi::RefOr;
 use utoipa::{IntoParams, PartialSchema, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -190,32 +189,6 @@ async fn cancel_instance(
 /// JSON — the [`InstanceDetail`] for `instance`, an array of [`LogLine`]s for `logs`.
 pub struct InstanceEvent;
 
-impl InstanceEvent {
-    /// The event named `name` whose `data` is JSON matching `content` (JSON Schema).
-    fn branch(name: &str, content: serde_json::Value) -> Schema {
-        let mut ext = Extensions::default();
-        ext.insert("contentSchema".into(), content);
-        let data = ObjectBuilder::new()
-            .schema_type(Type::String)
-            .content_media_type("application/json")
-            .extensions(Some(ext))
-            .build();
-        let event = ObjectBuilder::new()
-            .schema_type(Type::Object)
-            .property(
-                "event",
-                ObjectBuilder::new()
-                    .schema_type(Type::String)
-                    .enum_values(Some([name])),
-            )
-            .property("data", data)
-            .required("event")
-            .required("data")
-            .build();
-        Schema::Object(event)
-    }
-}
-
 impl PartialSchema for InstanceEvent {
     fn schema() -> RefOr<Schema> {
         let detail = serde_json::json!({ "$ref": "#/components/schemas/InstanceDetail" });
@@ -224,8 +197,8 @@ impl PartialSchema for InstanceEvent {
             "items": { "$ref": "#/components/schemas/LogLine" }
         });
         OneOfBuilder::new()
-            .item(Self::branch("instance", detail))
-            .item(Self::branch("logs", logs))
+            .item(super::doc::sse_event("instance", detail))
+            .item(super::doc::sse_event("logs", logs))
             .description(Some(
                 "One server-sent event; `data` is JSON (`contentSchema`).",
             ))

@@ -9,7 +9,9 @@ use scaleph_engine::{
 };
 use serde::Deserialize;
 use std::time::Duration;
-use utoipa::ToSchema;
+use utoipa::openapi::schema::{OneOfBuilder, Schema};
+use utoipa::openapi::RefOr;
+use utoipa::{PartialSchema, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
@@ -63,6 +65,31 @@ async fn validate(
     ))
 }
 
+/// One event of `POST /sql/preview/stream` (documentation only): `event` names it, `data` is
+/// the JSON of a [`PreviewEvent`] of that kind.
+pub struct PreviewStreamEvent;
+
+impl PartialSchema for PreviewStreamEvent {
+    fn schema() -> RefOr<Schema> {
+        let data = serde_json::json!({ "$ref": "#/components/schemas/PreviewEvent" });
+        let mut one = OneOfBuilder::new();
+        for name in ["columns", "rows", "end", "error"] {
+            one = one.item(super::doc::sse_event(name, data.clone()));
+        }
+        one.description(Some(
+            "One server-sent event; `data` is JSON (`contentSchema`).",
+        ))
+        .into()
+    }
+}
+
+impl ToSchema for PreviewStreamEvent {
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        schemas.push((PreviewEvent::name().into(), PreviewEvent::schema()));
+        PreviewEvent::schemas(schemas);
+    }
+}
+
 /// The limits of a preview request, checked.
 fn preview_request(b: PreviewBody) -> Result<PreviewRequest, ApiError> {
     let limit = b.limit.unwrap_or(100);
@@ -87,7 +114,7 @@ fn preview_request(b: PreviewBody) -> Result<PreviewRequest, ApiError> {
 /// (a problem document with `line` and `column` for SQL errors). Stops at the row limit of an
 /// insert-only result, the time limit, the end of the input, or when the client disconnects.
 #[utoipa::path(post, path = "/api/v1/sql/preview/stream", tag = "sql", request_body = PreviewBody,
-    responses((status = 200, content_type = "text/event-stream", body = PreviewEvent), (status = 422)))]
+    responses((status = 200, content_type = "text/event-stream", body = PreviewStreamEvent), (status = 422)))]
 async fn preview_stream(
     State(s): State<AppState>,
     ApiJson(b): ApiJson<PreviewBody>,
@@ -107,6 +134,7 @@ async fn preview_stream(
             PreviewEvent::Columns { .. } => "columns",
             PreviewEvent::Rows { .. } => "rows",
             PreviewEvent::End { .. } => "end",
+            PreviewEvent::Error { .. } => "error",
         };
         let e = Event::default()
             .event(name)
@@ -116,13 +144,18 @@ async fn preview_stream(
     });
     // After the engine's events: its error, if it failed.
     let error = futures::stream::once(async move {
-        match err_rx.await {
-            Ok(e) => Some(Ok(Event::default()
-                .event("error")
-                .json_data(e.problem())
-                .unwrap_or_else(|_| Event::default().event("error")))),
-            Err(_) => None,
-        }
+        let e = err_rx.await.ok()?;
+        let p = e.problem();
+        let ev = PreviewEvent::Error {
+            status: e.status().as_u16(),
+            detail: e.detail().to_string(),
+            line: p["line"].as_u64(),
+            column: p["column"].as_u64(),
+        };
+        Some(Ok(Event::default()
+            .event("error")
+            .json_data(&ev)
+            .unwrap_or_else(|_| Event::default().event("error"))))
     })
     .filter_map(|e| async move { e });
     Ok(Sse::new(events.chain(error)).keep_alive(KeepAlive::default()))
