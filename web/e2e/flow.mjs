@@ -205,8 +205,12 @@ INSERT INTO out SELECT id FROM slow;`);
     const running = page.url();
     const tab = await openByUrl(running, "RUNNING", "running run", liveRun);
     await shot("05b-job-running", tab);
+    // Confirm in the popover that the Cancel button opened (the other actions have their own).
     await tab.getByTestId("action-Cancel").click();
-    await tab.locator(".ant-popconfirm").getByRole("button", { name: "OK" }).click();
+    const confirm = tab.locator(".ant-popover:not(.ant-popover-hidden)").getByRole("button", { name: "OK" });
+    await confirm.waitFor({ state: "visible" });
+    await confirm.click();
+    await tab.getByTestId("state").getByText(/CANCELLING|CANCELED/).first().waitFor({ timeout: 10000 });
     await seeState(tab, "CANCELED", "running run cancelled");
     await tab.reload();
     await seeState(tab, "CANCELED", "cancelled run reloaded");

@@ -108,6 +108,10 @@ pub trait StreamWriter: Send {
     /// I/O errors.
     fn finish(self: Box<Self>) -> Result<()>;
 
+    /// Checkpoints outlive this process (a restart or an auto-restart may restore them): a
+    /// writer dropped without `finish` or `abort` keeps its files.
+    fn retain_on_drop(&mut self) {}
+
     /// Stopped without finishing. `keep`: a checkpoint may restore this writer, so its
     /// in-progress files stay (hidden); otherwise they are removed. A writer dropped without
     /// `finish` or `abort` (cancel, failure) removes them too.

@@ -293,3 +293,83 @@ async fn stop_with_savepoint_change_compatibly_restore_every_window_once() {
     want.sort_unstable();
     assert_eq!(got, want, "every window exactly once, with all its rows");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auto_restart_policy_restores_the_failed_runs_latest_checkpoint() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let out = tmp.path().join("out");
+    let srv = Server::start(&data);
+    let pid = srv.project("flaky").await;
+    // Row 2500 divides by zero: every run fails there, after some checkpoints.
+    let script = format!(
+        "SET 'execution.checkpointing.interval' = '200 ms';
+CREATE TABLE src (id BIGINT) WITH ('connector' = 'datagen', 'fields.id.kind' = 'sequence',
+  'fields.id.start' = '1', 'fields.id.end' = '100000', 'rows-per-second' = '2500');
+CREATE TABLE snk (id BIGINT) WITH ('connector' = 'filesystem', 'path' = '{}', 'format' = 'csv',
+  'sink.rolling-policy.rollover-interval' = '100 ms');
+INSERT INTO snk SELECT id FROM src WHERE id / (id - 2500) > -100000000;",
+        out.display()
+    );
+    let (s, j) = srv
+        .post(
+            &format!("/api/v1/projects/{pid}/jobs"),
+            serde_json::json!({"name": "flaky", "script": script,
+                "restart_policy": {"max_attempts": 2, "window_minutes": 10}}),
+        )
+        .await;
+    assert_eq!(s, 201, "{j}");
+    let jid = j["id"].as_str().unwrap().to_string();
+    let (s, first) = srv.submit(&pid, &jid).await;
+    assert_eq!(s, 202, "{first}");
+    // Three runs: the first and two automatic restarts, each FAILED.
+    let t0 = std::time::Instant::now();
+    let runs = loop {
+        let (_, l) = srv
+            .get(&format!("/api/v1/projects/{pid}/jobs/{jid}/instances"))
+            .await;
+        let items = l["items"].as_array().unwrap().clone();
+        if items.len() == 3 && items.iter().all(|i| i["state"] == "FAILED") {
+            break items;
+        }
+        assert!(t0.elapsed().as_secs() < 60, "{l}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    // Newest first: each restart names the run it restarts and restores that run's
+    // checkpoints — or, when that run failed before completing one, the state it started from.
+    for k in 0..2 {
+        let (newer, older) = (&runs[k], &runs[k + 1]);
+        assert_eq!(newer["restart_of"], older["id"], "{runs:?}");
+        let from = newer["restored_from"].as_str().unwrap_or_default();
+        assert!(
+            from.ends_with(older["id"].as_str().unwrap()) || older["restored_from"] == from,
+            "restored from the failed run's checkpoints: {from}; {runs:?}"
+        );
+    }
+    assert!(
+        runs[1]["restored_from"]
+            .as_str()
+            .unwrap_or_default()
+            .ends_with(runs[2]["id"].as_str().unwrap()),
+        "the first restart restores the first run's checkpoint: {runs:?}"
+    );
+    let first_id = runs[2]["id"].as_str().unwrap();
+    let (_, logs) = srv.get(&format!("/api/v1/instances/{first_id}/logs")).await;
+    assert!(
+        logs.to_string().contains("auto-restart attempt 1 of 2"),
+        "{logs}"
+    );
+    let last_id = runs[0]["id"].as_str().unwrap();
+    let (_, logs) = srv.get(&format!("/api/v1/instances/{last_id}/logs")).await;
+    let text = logs.to_string();
+    assert!(text.contains("restoring checkpoint"), "{text}");
+    assert!(text.contains("2 of 2 attempts used"), "{text}");
+    // Published output: a prefix of the ids before the failing row, none twice.
+    let mut ids = committed_ids(&out);
+    let n = ids.len();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(n, ids.len(), "ids written twice");
+    assert!(!ids.is_empty() && ids.len() < 2500, "{} ids", ids.len());
+    assert_eq!(ids, (1..=ids.len() as i64).collect::<Vec<_>>());
+}

@@ -133,13 +133,15 @@ pub(crate) struct FsStreamWriter {
     counter_handle: Arc<crate::Counter>,
     /// Finished, or stopped keeping its files: dropping it removes nothing.
     settled: bool,
+    /// Persisted checkpoints may restore it: dropping it removes nothing.
+    retain: bool,
 }
 
 impl Drop for FsStreamWriter {
     /// A writer dropped unsettled (the job was cancelled or failed) removes its in-progress
     /// and pending files: no checkpoint will restore them (savepoints roll every file).
     fn drop(&mut self) {
-        if !self.settled {
+        if !self.settled && !self.retain {
             let marker = format!(".{}-", self.prefix);
             remove_strays(&self.cfg.path, &marker, &[]);
         }
@@ -172,6 +174,7 @@ impl FsStreamWriter {
             watermarks: BTreeMap::new(),
             counter_handle: counter,
             settled: false,
+            retain: false,
         };
         if let Some(s) = state {
             w.restore(s)?;
@@ -520,8 +523,15 @@ impl StreamWriter for FsStreamWriter {
                 }
             }
             self.settled = true;
+            return;
         }
-        // Otherwise dropping removes the files.
+        let marker = format!(".{}-", self.prefix);
+        remove_strays(&self.cfg.path, &marker, &[]);
+        self.settled = true;
+    }
+
+    fn retain_on_drop(&mut self) {
+        self.retain = true;
     }
 }
 

@@ -271,6 +271,12 @@ pub(crate) async fn drive(
     mut commands: Option<mpsc::UnboundedReceiver<DriveCmd>>,
 ) -> Result<DriveStats> {
     let restored = ckpt.as_mut().and_then(|c| c.restored.take());
+    // Persisted checkpoints may be restored after a failure: the sink keeps its files then.
+    if let (Output::Writer(w, _), Some(c)) = (&mut output, &ckpt) {
+        if c.cfg.dir.is_some() {
+            w.retain_on_drop();
+        }
+    }
     let allow = ckpt.as_ref().is_some_and(|c| c.allow_non_restored_state);
     let (src_map, op_map) = match &restored {
         Some((_, m)) => assign(&df, m, allow)?,

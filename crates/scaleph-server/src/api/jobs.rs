@@ -79,11 +79,9 @@ fn check_settings(s: &AppState, st: &JobSettings) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn check_policy(p: Option<&RestartPolicy>, engine: EngineKind) -> Result<(), ApiError> {
+/// A restart policy (either engine) must be within bounds.
+fn check_policy(p: Option<&RestartPolicy>) -> Result<(), ApiError> {
     let Some(p) = p else { return Ok(()) };
-    if engine != EngineKind::Flink {
-        return Err(ApiError::invalid("'restart_policy' is for engine 'flink'"));
-    }
     if !(1..=100).contains(&p.max_attempts) || !(1..=10080).contains(&p.window_minutes) {
         return Err(ApiError::invalid(
             "'restart_policy': max_attempts must be within 1..100 and window_minutes within 1..10080",
@@ -182,7 +180,7 @@ async fn create_job(
     check_engine(&s, b.engine, b.cluster_id.as_deref()).await?;
     check_settings(&s, &b.settings)?;
     check_script(&s, &b.script)?;
-    check_policy(b.restart_policy.as_ref(), b.engine)?;
+    check_policy(b.restart_policy.as_ref())?;
     match &b.jar {
         Some(_) if b.engine != EngineKind::Flink => {
             return Err(ApiError::invalid("jar jobs run on engine 'flink'"))
@@ -255,7 +253,7 @@ async fn update_job(
         check_settings(&s, st)?;
     }
     if let Some(p) = &b.restart_policy {
-        check_policy(p.as_ref(), engine)?;
+        check_policy(p.as_ref())?;
         s.store.set_restart_policy(&pid, &id, *p).await?;
     }
     Ok(Json(

@@ -475,32 +475,14 @@ impl Flink {
                 let _ = store.append_logs(&id, &[(LogLevel::Info, line)]).await;
             }
         };
-        let now = chrono::Utc::now().timestamp_millis();
-        let since = now - i64::from(policy.window_minutes) * 60_000;
-        let used = self
-            .store
-            .count_restarts(&job.id, since)
-            .await
-            .unwrap_or(i64::MAX);
-        if used >= i64::from(policy.max_attempts) {
-            log(
-                failed.id.clone(),
-                format!(
-                    "auto-restart: {used} of {} attempts used within {} min; not restarting",
-                    policy.max_attempts, policy.window_minutes
-                ),
-            )
-            .await;
-            return;
-        }
-        let savepoint = self
-            .store
-            .list_savepoints(&job.id)
-            .await
-            .unwrap_or_default()
-            .into_iter()
-            .find(|s| s.status == "COMPLETED")
-            .and_then(|s| Some((s.completed_at.unwrap_or(s.created_at), s.path?)));
+        let used = match super::lifecycle::restart_attempt(&self.store, &job, &policy).await {
+            Ok(attempt) => attempt - 1,
+            Err(line) => {
+                log(failed.id.clone(), line).await;
+                return;
+            }
+        };
+        let savepoint = super::lifecycle::latest_savepoint(&self.store, &job).await;
         let checkpoint = match failed.flink_job_id.as_deref() {
             Some(fid) => client.checkpoints(fid).await.ok().and_then(|c| {
                 let l = &c["latest"]["completed"];
@@ -514,10 +496,7 @@ impl Flink {
         // A run that failed before its first checkpoint still holds the state it started from.
         let checkpoint =
             checkpoint.or_else(|| failed.restored_from.clone().map(|p| (failed.created_at, p)));
-        let from = match (savepoint, checkpoint) {
-            (Some(s), Some(c)) => Some(if c.0 > s.0 { c.1 } else { s.1 }),
-            (s, c) => s.or(c).map(|x| x.1),
-        };
+        let from = super::lifecycle::newer(savepoint, checkpoint);
         let script = match self.store.get_version(&job.id, job.current_version).await {
             Ok(v) => v.script,
             Err(_) => return,

@@ -5,7 +5,48 @@
 
 use crate::error::ApiError;
 use scaleph_engine::LogLevel;
-use scaleph_meta::{Job, JobInstance, Savepoint, Store, StoreError};
+use scaleph_meta::{Job, JobInstance, RestartPolicy, Savepoint, Store, StoreError};
+
+/// The attempt number an auto-restart of `job` under `policy` would be now, or the line to log
+/// when the policy's attempts within its window are spent.
+pub(crate) async fn restart_attempt(
+    store: &Store,
+    job: &Job,
+    policy: &RestartPolicy,
+) -> Result<i64, String> {
+    let now = chrono::Utc::now().timestamp_millis();
+    let since = now - i64::from(policy.window_minutes) * 60_000;
+    let used = store
+        .count_restarts(&job.id, since)
+        .await
+        .unwrap_or(i64::MAX);
+    if used >= i64::from(policy.max_attempts) {
+        return Err(format!(
+            "auto-restart: {used} of {} attempts used within {} min; not restarting",
+            policy.max_attempts, policy.window_minutes
+        ));
+    }
+    Ok(used + 1)
+}
+
+/// The job's latest completed savepoint as (completion time, path).
+pub(crate) async fn latest_savepoint(store: &Store, job: &Job) -> Option<(i64, String)> {
+    store
+        .list_savepoints(&job.id)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .find(|s| s.status == "COMPLETED")
+        .and_then(|s| Some((s.completed_at.unwrap_or(s.created_at), s.path?)))
+}
+
+/// The path of the newer of two (time, path) states.
+pub(crate) fn newer(a: Option<(i64, String)>, b: Option<(i64, String)>) -> Option<String> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(if b.0 > a.0 { b.1 } else { a.1 }),
+        (a, b) => a.or(b).map(|x| x.1),
+    }
+}
 
 /// Ends savepoint record `sp_id` of `job_id` with `outcome` (its path, or why it failed) and
 /// logs it on instance `iid`; returns the record.

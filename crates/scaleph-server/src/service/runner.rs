@@ -495,6 +495,10 @@ impl Runner {
                 let _ = std::fs::remove_dir_all(dir);
             }
         }
+        let failed = matches!(
+            outcome,
+            Err(EngineError::Execution(_) | EngineError::Internal(_) | EngineError::Timeout(_))
+        );
         let r = match outcome {
             Ok(_) => {
                 self.store
@@ -517,7 +521,73 @@ impl Runner {
                     .await
             }
         };
-        r.map(|_| ())
+        r?;
+        if failed {
+            self.auto_restart(id).await;
+        }
+        Ok(())
+    }
+
+    /// Applies the job's restart policy to instance `id`, which just failed: starts a new
+    /// instance of the job's current version restored from the newer of the job's latest
+    /// completed savepoint and the failed run's latest checkpoint (or the state it was
+    /// restored from), unless the policy's attempts within its window are spent. Attempts and
+    /// refusals are written to the instance logs (as for Flink instances).
+    async fn auto_restart(&self, id: &str) {
+        use super::lifecycle::{latest_savepoint, newer, restart_attempt};
+        let (Ok(failed), Ok(job)) = (
+            self.store.get_instance(id).await,
+            self.store.job_of_instance(id).await,
+        ) else {
+            return;
+        };
+        let Some(policy) = job.restart_policy else {
+            return;
+        };
+        let log = |iid: String, line: String| {
+            let store = self.store.clone();
+            async move {
+                let _ = store.append_logs(&iid, &[(LogLevel::Info, line)]).await;
+            }
+        };
+        let attempt = match restart_attempt(&self.store, &job, &policy).await {
+            Ok(a) => a,
+            Err(line) => return log(id.to_string(), line).await,
+        };
+        let checkpoint = self
+            .checkpoint_dir(id)
+            .and_then(|d| latest_checkpoint_time(&d).map(|t| (t, d.to_string_lossy().to_string())))
+            .or_else(|| failed.restored_from.clone().map(|p| (failed.created_at, p)));
+        let from = newer(latest_savepoint(&self.store, &job).await, checkpoint);
+        let Ok(version) = self.store.get_version(&job.id, job.current_version).await else {
+            return;
+        };
+        match self
+            .start(&job, version.script, from.clone().map(PathBuf::from), true)
+            .await
+        {
+            Ok(new) => {
+                let _ = self.store.set_restart_of(&new.id, id).await;
+                let what = format!(
+                    "auto-restart attempt {attempt} of {}: instance {} {}",
+                    policy.max_attempts,
+                    new.id,
+                    from.map_or(
+                        "without state (no savepoint or checkpoint)".to_string(),
+                        |p| { format!("from {p}") }
+                    )
+                );
+                log(id.to_string(), what.clone()).await;
+                log(new.id, what).await;
+            }
+            Err(e) => {
+                log(
+                    id.to_string(),
+                    format!("auto-restart attempt {attempt} failed: {}", e.detail()),
+                )
+                .await
+            }
+        }
     }
 
     async fn flush(
@@ -746,4 +816,27 @@ impl super::lifecycle::Lifecycle for Runner {
             "statements": live.map(|m| m.checkpoints),
         }))
     }
+}
+
+/// The time (epoch ms) of the newest completed checkpoint under an instance's directory.
+fn latest_checkpoint_time(dir: &Path) -> Option<i64> {
+    let mut best: Option<i64> = None;
+    let mut dirs = vec![dir.to_path_buf()];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let name = e.file_name().to_string_lossy().to_string();
+            if name.starts_with("stmt-") {
+                dirs.push(e.path());
+            } else if name.starts_with("chk-") {
+                let Ok(text) = std::fs::read_to_string(e.path().join("_metadata")) else {
+                    continue;
+                };
+                let t = serde_json::from_str::<serde_json::Value>(&text)
+                    .ok()
+                    .and_then(|m| m["timestamp"].as_i64());
+                best = best.max(t);
+            }
+        }
+    }
+    best
 }
