@@ -137,7 +137,6 @@ export function JobDetail() {
           </Card>
         </Col>
       </Row>
-      {inst?.state === "RUNNING" && <Operators iid={iid!} />}
       <Card title={t("logs")} size="small">
         <pre data-testid="logs" style={{ maxHeight: 260, overflow: "auto", background: "#111", color: "#ddd", padding: 8 }}>
           {logs.map((l) => `${l.level.padEnd(6)} ${l.line}`).join("\n") || t("empty")}
@@ -180,50 +179,5 @@ export function JobDetail() {
         />
       </Card>
     </Space>
-  );
-}
-
-/** The operators of a running instance (either engine), refreshed every 2 s in its own
- * component, so the page around it does not re-render with it. */
-function Operators({ iid }: { iid: string }) {
-  const { t } = useTranslation();
-  const [vertices, setVertices] = useState<any>();
-  useEffect(() => {
-    let live = true;
-    const load = () =>
-      api("GET", `/api/v1/instances/${iid}/vertices`).then((v) => live && setVertices(v), () => undefined);
-    load();
-    const timer = setInterval(load, 2000);
-    return () => {
-      live = false;
-      clearInterval(timer);
-    };
-  }, [iid]);
-  if (!(vertices?.vertices?.length > 0)) return null;
-  return (
-    <Card title={t("operators")} size="small">
-      <Table
-        size="small"
-        rowKey="id"
-        data-testid="operators"
-        dataSource={vertices.vertices}
-        pagination={false}
-        columns={[
-          { title: t("operator"), dataIndex: "name" },
-          { title: t("recordsIn"), render: (_, v: any) => v.metrics?.["read-records"] },
-          { title: t("recordsOut"), render: (_, v: any) => v.metrics?.["write-records"] },
-          { title: `${t("recordsIn")} ${t("perSecond")}`, render: (_, v: any) => v.records_in_per_second?.toFixed(1) ?? "—" },
-          { title: `${t("recordsOut")} ${t("perSecond")}`, render: (_, v: any) => v.records_out_per_second?.toFixed(1) ?? "—" },
-          { title: t("watermark"), render: (_, v: any) => (v.watermark != null && v.watermark < 8e15 ? new Date(v.watermark).toISOString() : "—") },
-          { title: t("lateDropped"), dataIndex: "late_records_dropped" },
-          { title: t("stateRows"), dataIndex: "state_rows" },
-        ]}
-      />
-      {(vertices.checkpoints ?? []).map((c: any) => (
-        <div key={c.statement}>
-          {t("checkpoints")}: {c.completed} · #{c.last_id ?? "—"} · {c.last_duration_ms ?? "—"} ms · {c.last_size_bytes ?? "—"} B
-        </div>
-      ))}
-    </Card>
   );
 }
