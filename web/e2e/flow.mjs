@@ -205,11 +205,8 @@ INSERT INTO out SELECT id FROM slow;`);
     const running = page.url();
     const tab = await openByUrl(running, "RUNNING", "running run", liveRun);
     await shot("05b-job-running", tab);
-    // Confirm in the popover that the Cancel button opened (the other actions have their own).
     await tab.getByTestId("action-Cancel").click();
-    const confirm = tab.locator(".ant-popover:not(.ant-popover-hidden)").getByRole("button", { name: "OK" });
-    await confirm.waitFor({ state: "visible" });
-    await confirm.click();
+    await tab.locator(".ant-popconfirm").getByRole("button", { name: "OK" }).click();
     await seeState(tab, "CANCELED", "running run cancelled");
     await tab.reload();
     await seeState(tab, "CANCELED", "cancelled run reloaded");

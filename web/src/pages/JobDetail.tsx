@@ -96,9 +96,9 @@ export function JobDetail() {
         extra={
           <Space>
             {act(t("cancel"), () => api("POST", `/api/v1/instances/${iid}/cancel`, {}))}
-            {act(t("stop"), () => api("POST", `/api/v1/instances/${iid}/stop`, { drain: false }))}
-            {act(t("triggerSavepoint"), () => api("POST", `/api/v1/instances/${iid}/savepoints`, {}))}
-            {act(t("restart"), () => api("POST", `/api/v1/instances/${iid}/restart`, {}))}
+            {flink && act(t("stop"), () => api("POST", `/api/v1/instances/${iid}/stop`, { drain: false }))}
+            {flink && act(t("triggerSavepoint"), () => api("POST", `/api/v1/instances/${iid}/savepoints`, {}))}
+            {flink && act(t("restart"), () => api("POST", `/api/v1/instances/${iid}/restart`, {}))}
           </Space>
         }
       >
@@ -148,36 +148,38 @@ export function JobDetail() {
           <Alert type="error" message={exceptions.root_cause} />
         </Card>
       )}
-      <Card title={t("savepoints")} size="small">
-        <Table
-          size="small"
-          rowKey="id"
-          dataSource={savepoints ?? []}
-          locale={{ emptyText: t("empty") }}
-          columns={[
-            { title: t("time"), dataIndex: "created_at", render: (v) => new Date(v).toLocaleString() },
-            { title: "kind", dataIndex: "trigger_kind" },
-            { title: t("state"), dataIndex: "status" },
-            { title: "path", dataIndex: "path" },
-            {
-              title: "",
-              render: (_, s: any) =>
-                s.status === "COMPLETED" ? (
-                  <Popconfirm title={t("confirm")} onConfirm={async () => {
-                    try {
-                      const i = await api("POST", `/api/v1/projects/${pid}/jobs/${jid}/submit`, { savepoint_id: s.id });
-                      nav(`/projects/${pid}/jobs/${jid}/instances/${i.id}`);
-                    } catch (e: any) {
-                      setErr(e.message);
-                    }
-                  }}>
-                    <Button size="small">{t("restore")}</Button>
-                  </Popconfirm>
-                ) : null,
-            },
-          ]}
-        />
-      </Card>
+      {flink && (
+        <Card title={t("savepoints")} size="small">
+          <Table
+            size="small"
+            rowKey="id"
+            dataSource={savepoints ?? []}
+            locale={{ emptyText: t("empty") }}
+            columns={[
+              { title: t("time"), dataIndex: "created_at", render: (v) => new Date(v).toLocaleString() },
+              { title: "kind", dataIndex: "trigger_kind" },
+              { title: t("state"), dataIndex: "status" },
+              { title: "path", dataIndex: "path" },
+              {
+                title: "",
+                render: (_, s: any) =>
+                  s.status === "COMPLETED" ? (
+                    <Popconfirm title={t("confirm")} onConfirm={async () => {
+                      try {
+                        const i = await api("POST", `/api/v1/projects/${pid}/jobs/${jid}/submit`, { savepoint_id: s.id });
+                        nav(`/projects/${pid}/jobs/${jid}/instances/${i.id}`);
+                      } catch (e: any) {
+                        setErr(e.message);
+                      }
+                    }}>
+                      <Button size="small">{t("restore")}</Button>
+                    </Popconfirm>
+                  ) : null,
+              },
+            ]}
+          />
+        </Card>
+      )}
     </Space>
   );
 }
