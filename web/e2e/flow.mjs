@@ -42,6 +42,26 @@ async function flow(run) {
       }
     });
   });
+  // Requests of this context, for the failure report: those still in flight and the last
+  // ones answered (a step that waits in vain shows whether its request left, and how it ended).
+  const inFlight = new Map();
+  const answered = [];
+  ctx.on("request", (r) => inFlight.set(r, Date.now()));
+  const settled = (how) => (r) => {
+    const at = inFlight.get(r);
+    inFlight.delete(r);
+    answered.push(`${r.method()} ${r.url()} ${how(r)} after ${at ? Date.now() - at : "?"} ms`);
+    if (answered.length > 40) answered.shift();
+  };
+  ctx.on("requestfinished", settled(() => "answered"));
+  ctx.on("requestfailed", settled((r) => `failed (${r.failure()?.errorText})`));
+  const requestReport = () =>
+    [
+      "requests in flight:",
+      ...[...inFlight].map(([r, at]) => `  ${r.method()} ${r.url()} for ${Date.now() - at} ms`),
+      "last requests settled:",
+      ...answered.map((a) => `  ${a}`),
+    ].join("\n");
   const page = await ctx.newPage();
   const shot = (name, p = page) => p.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
   const clean = (where) => {
@@ -205,8 +225,11 @@ INSERT INTO out SELECT id FROM slow;`);
     const running = page.url();
     const tab = await openByUrl(running, "RUNNING", "running run", liveRun);
     await shot("05b-job-running", tab);
+    // Confirm in the popover that the Cancel button opened (the other actions have their own).
     await tab.getByTestId("action-Cancel").click();
-    await tab.locator(".ant-popconfirm").getByRole("button", { name: "OK" }).click();
+    const confirm = tab.locator(".ant-popover:not(.ant-popover-hidden)").getByRole("button", { name: "OK" });
+    await confirm.waitFor({ state: "visible" });
+    await confirm.click();
     await seeState(tab, "CANCELED", "running run cancelled");
     await tab.reload();
     await seeState(tab, "CANCELED", "cancelled run reloaded");
@@ -237,6 +260,7 @@ INSERT INTO out SELECT id FROM slow;`);
     clean("end of the run");
   } catch (e) {
     await shot(`99-failure-run-${run}`).catch(() => undefined);
+    console.error(requestReport());
     throw e;
   } finally {
     await ctx.close();

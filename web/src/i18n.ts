@@ -17,6 +17,10 @@ const en = {
   type: "Type", test: "Test connection", register: "Register", health: "Health", users: "Users",
   audit: "Audit log", actor: "Actor", action: "Action", target: "Target", outcome: "Outcome", time: "Time",
   tokens: "Tokens", language: "中文", cluster: "Cluster", add: "Add", properties: "Properties",
+  operators: "Operators", operator: "Operator", recordsIn: "Records in", recordsOut: "Records out",
+  perSecond: "/s", watermark: "Watermark", lateDropped: "Late dropped", stateRows: "State rows",
+  checkpoints: "Checkpoints", stopPreview: "Stop", previewRunning: "Running: rows appear as they come",
+  previewTruncated: "Stopped at the row or time limit",
 };
 
 const zh: typeof en = {
@@ -35,6 +39,10 @@ const zh: typeof en = {
   type: "类型", test: "测试连接", register: "注册", health: "健康", users: "用户",
   audit: "审计日志", actor: "操作者", action: "操作", target: "对象", outcome: "结果", time: "时间",
   tokens: "令牌", language: "English", cluster: "集群", add: "添加", properties: "属性",
+  operators: "算子", operator: "算子", recordsIn: "输入记录", recordsOut: "输出记录",
+  perSecond: "/秒", watermark: "水位线", lateDropped: "迟到丢弃", stateRows: "状态行数",
+  checkpoints: "检查点", stopPreview: "停止", previewRunning: "运行中：结果实时出现",
+  previewTruncated: "已在行数或时间上限处停止",
 };
 
 i18n.use(initReactI18next).init({

@@ -707,7 +707,7 @@ impl ScriptSession {
         let mut items = Vec::new();
         let mut computed = def.computed.iter().peekable();
         let push_computed = |items: &mut Vec<SelectItem>, cc: &scaleph_sql::ComputedColumn| {
-            functions::check_unsupported(&cc.expr)?;
+            functions::check_unsupported(&cc.expr, false)?;
             let text = functions::flink_syntax(&cc.expr.padded());
             let expr = Parser::new(&GenericDialect {})
                 .try_with_sql(&text)
@@ -756,7 +756,7 @@ impl ScriptSession {
 
     /// Parses, checks and plans a query fragment.
     pub(crate) async fn plan_query(&mut self, q: &QueryText) -> Result<LogicalPlan, SqlError> {
-        functions::check_unsupported(q)?;
+        functions::check_unsupported(q, self.streaming())?;
         let text = functions::flink_syntax(&q.padded());
         let mut stmts = Parser::new(&GenericDialect {})
             .try_with_sql(&text)

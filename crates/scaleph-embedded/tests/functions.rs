@@ -122,6 +122,9 @@ fn regex_lite(s: &str) -> String {
 fn status(flink: &str, embedded: &str) -> &'static str {
     if embedded.contains("unsupported") {
         "refused"
+    } else if embedded.starts_with('!') && flink.starts_with('!') {
+        // Both refuse the example (e.g. a streaming-only function in batch mode).
+        "equal"
     } else if embedded.starts_with('!') {
         "error"
     } else if normalize(flink) == normalize(embedded) {
@@ -158,7 +161,7 @@ fn markdown(rows: &[Row]) -> String {
          the embedded engine and fails when a status below is no longer true. Flink's values were\n\
          recorded by running the same query on Flink 2.3 (batch mode, `table.local-time-zone` =\n\
          UTC).\n\n\
-         - **equal**: same value as Flink.\n\
+         - **equal**: same value as Flink (or both refuse the example).\n\
          - **differs**: runs, with another value (a known difference; both values shown).\n\
          - **refused**: validation answers `unsupported: … — run it on a Flink cluster`.\n\
          - **error**: not understood by the embedded engine yet (a planning error).\n\n",

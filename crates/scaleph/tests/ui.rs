@@ -12,7 +12,13 @@ use std::process::Command;
 #[tokio::test]
 async fn ui_flow_in_chromium() {
     let tmp = tempfile::tempdir().unwrap();
-    let srv = Server::start(&tmp.path().join("data"));
+    // Every request in the server's log (method, path, status, latency): a step of the flow
+    // that waits in vain can then be matched with what the server saw.
+    let srv = Server::start_env(
+        &tmp.path().join("data"),
+        &[],
+        &[("SCALEPH_LOG", "warn,tower_http=debug")],
+    );
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
     // The server serves the built UI, not the "how to build" page.
     let page = reqwest::get(&srv.base).await.unwrap().text().await.unwrap();
@@ -47,7 +53,15 @@ async fn ui_flow_in_chromium() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(out.status.success(), "UI flow failed:\n{log}");
+    if !out.status.success() {
+        let server = std::fs::read_to_string(srv.data_dir.join("server.log")).unwrap_or_default();
+        let tail: Vec<&str> = server.lines().rev().take(150).collect();
+        let tail: Vec<&str> = tail.into_iter().rev().collect();
+        panic!(
+            "UI flow failed:\n{log}\n--- server log, last 150 lines ---\n{}",
+            tail.join("\n")
+        );
+    }
     assert!(log.contains("e2e: ok"), "{log}");
     for shot in [
         "01-login",

@@ -96,9 +96,9 @@ export function JobDetail() {
         extra={
           <Space>
             {act(t("cancel"), () => api("POST", `/api/v1/instances/${iid}/cancel`, {}))}
-            {flink && act(t("stop"), () => api("POST", `/api/v1/instances/${iid}/stop`, { drain: false }))}
-            {flink && act(t("triggerSavepoint"), () => api("POST", `/api/v1/instances/${iid}/savepoints`, {}))}
-            {flink && act(t("restart"), () => api("POST", `/api/v1/instances/${iid}/restart`, {}))}
+            {act(t("stop"), () => api("POST", `/api/v1/instances/${iid}/stop`, { drain: false }))}
+            {act(t("triggerSavepoint"), () => api("POST", `/api/v1/instances/${iid}/savepoints`, {}))}
+            {act(t("restart"), () => api("POST", `/api/v1/instances/${iid}/restart`, {}))}
           </Space>
         }
       >
@@ -137,6 +137,7 @@ export function JobDetail() {
           </Card>
         </Col>
       </Row>
+      {inst?.state === "RUNNING" && <Operators iid={iid!} />}
       <Card title={t("logs")} size="small">
         <pre data-testid="logs" style={{ maxHeight: 260, overflow: "auto", background: "#111", color: "#ddd", padding: 8 }}>
           {logs.map((l) => `${l.level.padEnd(6)} ${l.line}`).join("\n") || t("empty")}
@@ -148,38 +149,81 @@ export function JobDetail() {
           <Alert type="error" message={exceptions.root_cause} />
         </Card>
       )}
-      {flink && (
-        <Card title={t("savepoints")} size="small">
-          <Table
-            size="small"
-            rowKey="id"
-            dataSource={savepoints ?? []}
-            locale={{ emptyText: t("empty") }}
-            columns={[
-              { title: t("time"), dataIndex: "created_at", render: (v) => new Date(v).toLocaleString() },
-              { title: "kind", dataIndex: "trigger_kind" },
-              { title: t("state"), dataIndex: "status" },
-              { title: "path", dataIndex: "path" },
-              {
-                title: "",
-                render: (_, s: any) =>
-                  s.status === "COMPLETED" ? (
-                    <Popconfirm title={t("confirm")} onConfirm={async () => {
-                      try {
-                        const i = await api("POST", `/api/v1/projects/${pid}/jobs/${jid}/submit`, { savepoint_id: s.id });
-                        nav(`/projects/${pid}/jobs/${jid}/instances/${i.id}`);
-                      } catch (e: any) {
-                        setErr(e.message);
-                      }
-                    }}>
-                      <Button size="small">{t("restore")}</Button>
-                    </Popconfirm>
-                  ) : null,
-              },
-            ]}
-          />
-        </Card>
-      )}
+      <Card title={t("savepoints")} size="small">
+        <Table
+          size="small"
+          rowKey="id"
+          dataSource={savepoints ?? []}
+          locale={{ emptyText: t("empty") }}
+          columns={[
+            { title: t("time"), dataIndex: "created_at", render: (v) => new Date(v).toLocaleString() },
+            { title: "kind", dataIndex: "trigger_kind" },
+            { title: t("state"), dataIndex: "status" },
+            { title: "path", dataIndex: "path" },
+            {
+              title: "",
+              render: (_, s: any) =>
+                s.status === "COMPLETED" ? (
+                  <Popconfirm title={t("confirm")} onConfirm={async () => {
+                    try {
+                      const i = await api("POST", `/api/v1/projects/${pid}/jobs/${jid}/submit`, { savepoint_id: s.id });
+                      nav(`/projects/${pid}/jobs/${jid}/instances/${i.id}`);
+                    } catch (e: any) {
+                      setErr(e.message);
+                    }
+                  }}>
+                    <Button size="small">{t("restore")}</Button>
+                  </Popconfirm>
+                ) : null,
+            },
+          ]}
+        />
+      </Card>
     </Space>
+  );
+}
+
+/** The operators of a running instance (either engine), refreshed every 2 s in its own
+ * component, so the page around it does not re-render with it. */
+function Operators({ iid }: { iid: string }) {
+  const { t } = useTranslation();
+  const [vertices, setVertices] = useState<any>();
+  useEffect(() => {
+    let live = true;
+    const load = () =>
+      api("GET", `/api/v1/instances/${iid}/vertices`).then((v) => live && setVertices(v), () => undefined);
+    load();
+    const timer = setInterval(load, 2000);
+    return () => {
+      live = false;
+      clearInterval(timer);
+    };
+  }, [iid]);
+  if (!(vertices?.vertices?.length > 0)) return null;
+  return (
+    <Card title={t("operators")} size="small">
+      <Table
+        size="small"
+        rowKey="id"
+        data-testid="operators"
+        dataSource={vertices.vertices}
+        pagination={false}
+        columns={[
+          { title: t("operator"), dataIndex: "name" },
+          { title: t("recordsIn"), render: (_, v: any) => v.metrics?.["read-records"] },
+          { title: t("recordsOut"), render: (_, v: any) => v.metrics?.["write-records"] },
+          { title: `${t("recordsIn")} ${t("perSecond")}`, render: (_, v: any) => v.records_in_per_second?.toFixed(1) ?? "—" },
+          { title: `${t("recordsOut")} ${t("perSecond")}`, render: (_, v: any) => v.records_out_per_second?.toFixed(1) ?? "—" },
+          { title: t("watermark"), render: (_, v: any) => (v.watermark != null && v.watermark < 8e15 ? new Date(v.watermark).toISOString() : "—") },
+          { title: t("lateDropped"), dataIndex: "late_records_dropped" },
+          { title: t("stateRows"), dataIndex: "state_rows" },
+        ]}
+      />
+      {(vertices.checkpoints ?? []).map((c: any) => (
+        <div key={c.statement}>
+          {t("checkpoints")}: {c.completed} · #{c.last_id ?? "—"} · {c.last_duration_ms ?? "—"} ms · {c.last_size_bytes ?? "—"} B
+        </div>
+      ))}
+    </Card>
   );
 }

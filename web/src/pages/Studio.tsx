@@ -3,10 +3,30 @@ import { useNavigate, useParams } from "react-router-dom";
 import Editor, { DiffEditor, type OnMount } from "@monaco-editor/react";
 import { Alert, Button, Card, Col, Input, Row, Select, Space, Table, Tag, Typography } from "antd";
 import { useTranslation } from "react-i18next";
-import { api, ApiError } from "../api";
+import { api, ApiError, stream } from "../api";
 import { useApi } from "../hooks";
 import { type DatasourceTable, extraTables, monaco } from "../monaco";
 import { markerAt } from "../sql";
+
+/** A live preview: the result's columns and its rows so far, each with the kind of its last change. */
+type LivePreview = { columns: any[]; rows: { kind: string; values: any[] }[]; running: boolean; truncated: boolean };
+
+/** Applies a batch of changes (Flink row kinds) to the grid's rows: `+I`/`+U` add a row,
+ * `-U`/`-D` remove an equal one. */
+export function applyChanges(rows: LivePreview["rows"], kinds: string[], values: any[][]): LivePreview["rows"] {
+  const out = rows.slice();
+  const same = (a: any[], b: any[]) => a.length === b.length && a.every((v, i) => v === b[i]);
+  values.forEach((v, i) => {
+    const k = kinds[i] ?? "+I";
+    if (k === "-U" || k === "-D") {
+      const at = out.findIndex((r) => same(r.values, v));
+      if (at >= 0) out.splice(at, 1);
+    } else {
+      out.push({ kind: k, values: v });
+    }
+  });
+  return out;
+}
 
 export function Studio() {
   const { pid, jid } = useParams();
@@ -20,7 +40,9 @@ export function Studio() {
   const [problem, setProblem] = useState<string>();
   const [ok, setOk] = useState<string>();
   const [explain, setExplain] = useState<string>();
-  const [preview, setPreview] = useState<any>();
+  const [preview, setPreview] = useState<LivePreview>();
+  const previewAbort = useRef<AbortController>(undefined);
+  useEffect(() => () => previewAbort.current?.abort(), []);
   const [msg, setMsg] = useState("");
   const [diff, setDiff] = useState<[number, number]>();
   const [target, setTarget] = useState<string>("embedded");
@@ -99,8 +121,29 @@ export function Studio() {
                 setExplain(r.explain ?? undefined);
               })}>{t("validate")}</Button>
               <Button data-testid="preview" onClick={() => run(async () => {
-                setPreview(await api("POST", "/api/v1/sql/preview", { script: current(), limit: 100 }));
+                // Live: changes are applied to the grid as they come (row kinds shown).
+                previewAbort.current?.abort();
+                const ac = new AbortController();
+                previewAbort.current = ac;
+                let state: LivePreview = { columns: [], rows: [], running: true, truncated: false };
+                setPreview(state);
+                try {
+                  await stream("/api/v1/sql/preview/stream", { script: current(), limit: 100 }, ac.signal, (name, d) => {
+                    if (name === "columns") state = { ...state, columns: d.columns };
+                    else if (name === "rows") state = { ...state, rows: applyChanges(state.rows, d.kinds, d.rows) };
+                    else if (name === "end") state = { ...state, running: false, truncated: d.truncated };
+                    setPreview(state);
+                  });
+                } catch (e: any) {
+                  if (e?.name !== "AbortError") throw e;
+                } finally {
+                  setPreview({ ...state, running: false });
+                  if (previewAbort.current === ac) previewAbort.current = undefined;
+                }
               })}>{t("preview")}</Button>
+              {preview?.running && (
+                <Button data-testid="preview-stop" danger onClick={() => previewAbort.current?.abort()}>{t("stopPreview")}</Button>
+              )}
               <Input placeholder={t("message")} value={msg} onChange={(e) => setMsg(e.target.value)} style={{ width: 160 }} />
               <Button data-testid="save" onClick={() => run(async () => {
                 const v = await api("POST", `/api/v1/projects/${pid}/jobs/${jid}/versions`, { script: current(), message: msg });
@@ -153,14 +196,18 @@ export function Studio() {
               size="small"
               data-testid="preview-grid"
               rowKey={(_, i) => String(i)}
-              dataSource={preview.rows.map((r: any[]) => Object.fromEntries(r.map((v, i) => [i, v])))}
-              locale={{ emptyText: t("noRows") }}
+              dataSource={preview.rows.map((r) => ({ kind: r.kind, ...Object.fromEntries(r.values.map((v, i) => [i, v])) }))}
+              locale={{ emptyText: preview.running ? "…" : t("noRows") }}
               pagination={{ pageSize: 20 }}
-              columns={preview.columns.map((c: any, i: number) => ({
-                title: <span>{c.name} <Tag>{c.type}</Tag></span>,
-                dataIndex: String(i),
-                render: (v: any) => (v === null ? <i>NULL</i> : String(v)),
-              }))}
+              title={() => (preview.running ? t("previewRunning") : preview.truncated ? t("previewTruncated") : null)}
+              columns={[
+                { title: "op", dataIndex: "kind", width: 56, render: (k: string) => <Tag>{k}</Tag> },
+                ...preview.columns.map((c: any, i: number) => ({
+                  title: <span>{c.name} <Tag>{c.type}</Tag></span>,
+                  dataIndex: String(i),
+                  render: (v: any) => (v === null ? <i>NULL</i> : String(v)),
+                })),
+              ]}
             />
           )}
           {diff && versions && (

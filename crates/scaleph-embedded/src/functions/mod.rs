@@ -42,7 +42,7 @@
 //! Rejected with `unsupported: … — run it on a Flink cluster` (not implemented here yet, or they
 //! need streaming): `COLLECT` (MULTISET), `PRINTF`, `ENCODE`/`DECODE`, `TYPEOF`, `GROUP_ID`,
 //! `GROUPING_ID`, SQL/JSON clauses `… ON ERROR/EMPTY`, `WRAPPER` and `RETURNING` types other
-//! than INT/DOUBLE/BOOLEAN/STRING, `CURRENT_WATERMARK`, legacy group windows `TUMBLE(ts, …)`,
+//! than INT/DOUBLE/BOOLEAN/STRING, legacy group windows `TUMBLE(ts, …)`,
 //! `HOP`, `CUMULATE`, `SESSION` and their `_START`/`_END`/`_ROWTIME` helpers (the window TVFs
 //! run; `PROCTIME()` is implemented in `temporal`), `MATCH_RECOGNIZE`,
 //! `FOR SYSTEM_TIME AS OF`, `LATERAL TABLE`.
@@ -101,7 +101,8 @@ use temporal::{Proctime, TimeFn, TimeUdf};
 use url::{UrlFn, UrlUdf};
 
 /// Rejects Flink constructs the embedded engine does not run, by scanning the query's tokens.
-pub(crate) fn check_unsupported(q: &QueryText) -> Result<(), SqlError> {
+/// `streaming`: the query runs in streaming mode (where `CURRENT_WATERMARK` exists).
+pub(crate) fn check_unsupported(q: &QueryText, streaming: bool) -> Result<(), SqlError> {
     let text = q.padded();
     let Ok(tokens) = Tokenizer::new(&GenericDialect {}, &text).tokenize_with_location() else {
         return Ok(()); // the parser reports it
@@ -135,8 +136,14 @@ pub(crate) fn check_unsupported(q: &QueryText) -> Result<(), SqlError> {
                 | "SESSION_START"
                 | "SESSION_END"
                 | "SESSION_ROWTIME"
-                | "CURRENT_WATERMARK"
         );
+        if w == "CURRENT_WATERMARK" && next == Some("(") && !streaming {
+            // As on Flink: batch mode has no rowtime attributes.
+            return Err(SqlError::invalid(
+                *pos,
+                "The argument of CURRENT_WATERMARK() must be a rowtime attribute; rowtime attributes exist in streaming mode (`execution.runtime-mode` = 'streaming')",
+            ));
+        }
         // `TUMBLE(`, `HOP(`, `CUMULATE(` outside `TABLE(…)`: Flink's legacy group windows.
         let legacy_window = matches!(w.as_str(), "TUMBLE" | "HOP" | "CUMULATE" | "SESSION")
             && next == Some("(")
@@ -1052,6 +1059,9 @@ pub(crate) fn register(ctx: &SessionContext) {
         ctx.register_udf(ScalarUDF::new_from_impl(TimeUdf::new(k)));
     }
     ctx.register_udf(ScalarUDF::new_from_impl(Proctime::new()));
+    ctx.register_udf(ScalarUDF::new_from_impl(
+        crate::stream::current_watermark::CurrentWatermark::unbound(),
+    ));
     for k in [
         CompatFn::RegexpExtract,
         CompatFn::Hex,

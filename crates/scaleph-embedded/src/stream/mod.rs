@@ -12,10 +12,12 @@
 //! operators.
 
 pub(crate) mod checkpoint;
+pub(crate) mod current_watermark;
 pub(crate) mod exec;
 pub(crate) mod interval;
 pub(crate) mod join;
 pub(crate) mod ops;
+pub(crate) mod over;
 pub(crate) mod plan;
 pub(crate) mod rank;
 pub(crate) mod session;

@@ -117,9 +117,23 @@ impl Operator for Pass {
 pub(crate) struct Project {
     pub(crate) exprs: Vec<Arc<dyn PhysicalExpr>>,
     pub(crate) schema: SchemaRef,
+    /// Read by the expressions' `CURRENT_WATERMARK` calls: the input watermark.
+    pub(crate) wm: Option<super::current_watermark::Cell>,
+}
+
+/// Stores `wm` in the cell a `CURRENT_WATERMARK` call reads.
+fn set_cell(cell: &Option<super::current_watermark::Cell>, wm: i64) {
+    if let Some(c) = cell {
+        c.store(wm, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 impl Operator for Project {
+    fn watermark(&mut self, wm: i64, _out: &mut Vec<Chunk>) -> Result<()> {
+        set_cell(&self.wm, wm);
+        Ok(())
+    }
+
     fn checkpointable(&self) -> std::result::Result<(), String> {
         Ok(())
     }
@@ -152,9 +166,16 @@ impl Operator for Project {
 /// A filter: rows whose predicate is TRUE pass (NULL drops, as in SQL).
 pub(crate) struct Filter {
     pub(crate) predicate: Arc<dyn PhysicalExpr>,
+    /// Read by the predicate's `CURRENT_WATERMARK` calls: the input watermark.
+    pub(crate) wm: Option<super::current_watermark::Cell>,
 }
 
 impl Operator for Filter {
+    fn watermark(&mut self, wm: i64, _out: &mut Vec<Chunk>) -> Result<()> {
+        set_cell(&self.wm, wm);
+        Ok(())
+    }
+
     fn checkpointable(&self) -> std::result::Result<(), String> {
         Ok(())
     }

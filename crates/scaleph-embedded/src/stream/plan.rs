@@ -1,5 +1,6 @@
 //! Translation of a DataFusion logical plan into a streaming dataflow.
 
+use super::current_watermark;
 use super::interval::IntervalJoin;
 use super::join::{Join, JoinSide, WindowJoin};
 use super::ops::{AggCall, Aggregate, Filter, Operator, Pass, Project, Unnest};
@@ -24,6 +25,9 @@ use datafusion::physical_planner::create_aggregate_expr_and_maybe_filter;
 use datafusion::prelude::Expr as DfExpr;
 use scaleph_sql::{Pos, QueryText, SqlError};
 use std::sync::Arc;
+
+/// A planned expression.
+type PhysExpr = Arc<dyn datafusion::physical_expr::PhysicalExpr>;
 
 /// A declared table in streaming mode: what the planner sees in place of the connector's table.
 /// Its rows come from `plan` (the connector's table with computed columns, then — with a
@@ -245,13 +249,81 @@ impl<'a> Translator<'a> {
         id
     }
 
+    /// `exprs` as physical expressions of a `SELECT`/`WHERE` operator whose input has time
+    /// attribute `rowtime`; their `CURRENT_WATERMARK(rowtime)` calls read the returned cell,
+    /// which the operator sets (`None`: no call).
+    ///
+    /// # Errors
+    /// `CURRENT_WATERMARK` of a column that is not the input's time attribute.
+    fn physical_wm(
+        &self,
+        exprs: &[Expr],
+        schema: &DFSchema,
+        rowtime: Option<usize>,
+    ) -> Result<(Vec<PhysExpr>, Option<current_watermark::Cell>), SqlError> {
+        use datafusion::common::tree_node::{Transformed, TreeNode};
+        use datafusion::logical_expr::ScalarUDF;
+        let q = self.q;
+        let mut cell = None;
+        let mut out = Vec::with_capacity(exprs.len());
+        for e in exprs {
+            let bound = e
+                .clone()
+                .transform_up(|e| match e {
+                    Expr::ScalarFunction(mut f) if f.name() == current_watermark::NAME => {
+                        let on_rowtime = rowtime.is_some()
+                            && f.args.len() == 1
+                            && column_index(&f.args[0], schema) == rowtime;
+                        if !on_rowtime {
+                            return Err(datafusion::error::DataFusionError::Plan(
+                                "not a rowtime".into(),
+                            ));
+                        }
+                        let c = cell.get_or_insert_with(current_watermark::cell).clone();
+                        f.func = Arc::new(ScalarUDF::new_from_impl(
+                            current_watermark::CurrentWatermark::bound(c),
+                        ));
+                        Ok(Transformed::yes(Expr::ScalarFunction(f)))
+                    }
+                    other => Ok(Transformed::no(other)),
+                })
+                .map_err(|_| {
+                    refuse_at(
+                        q,
+                        "CURRENT_WATERMARK",
+                        "CURRENT_WATERMARK() of a column that is not the input's time attribute (Flink: the argument must be a rowtime attribute)",
+                    )
+                })?
+                .data;
+            out.push(
+                self.state
+                    .create_physical_expr(bound, schema)
+                    .map_err(|err| internal(q, err))?,
+            );
+        }
+        Ok((out, cell))
+    }
+
     fn physical(
         &self,
         e: &Expr,
         schema: &DFSchema,
     ) -> Result<Arc<dyn datafusion::physical_expr::PhysicalExpr>, SqlError> {
+        use datafusion::common::tree_node::TreeNode;
+        let wm = e
+            .exists(|e| {
+                Ok(matches!(e, Expr::ScalarFunction(f) if f.name() == current_watermark::NAME))
+            })
+            .unwrap_or(false);
+        if wm {
+            return Err(refuse_at(
+                self.q,
+                "CURRENT_WATERMARK",
+                "CURRENT_WATERMARK() outside a projection or a filter",
+            ));
+        }
         self.state
-            .create_physical_expr(e.clone(), schema)
+            .create_physical_expr(unfold_arrow_cast(e.clone()), schema)
             .map_err(|err| internal(self.q, err))
     }
 
@@ -300,15 +372,12 @@ impl<'a> Translator<'a> {
             LogicalPlan::Projection(p) => {
                 let input = self.node(&p.input)?;
                 let in_schema = p.input.schema();
-                let exprs = p
-                    .expr
-                    .iter()
-                    .map(|e| self.physical(e, in_schema))
-                    .collect::<Result<Vec<_>, _>>()?;
+                let (exprs, wm) = self.physical_wm(&p.expr, in_schema, input.rowtime)?;
                 let node = self.add(
                     Box::new(Project {
                         exprs,
                         schema: Arc::new(p.schema.as_arrow().clone()),
+                        wm,
                     }),
                     &[input.node],
                 );
@@ -407,13 +476,19 @@ impl<'a> Translator<'a> {
                     let Some(rest) = rest.into_iter().reduce(Expr::and) else {
                         return Ok(input);
                     };
-                    let predicate = self.physical(&rest, f.input.schema())?;
-                    let node = self.add(Box::new(Filter { predicate }), &[input.node]);
+                    let (mut p, wm) = self.physical_wm(&[rest], f.input.schema(), input.rowtime)?;
+                    let predicate = p.remove(0);
+                    let node = self.add(Box::new(Filter { predicate, wm }), &[input.node]);
                     return Ok(Props { node, ..input });
                 }
                 let input = self.node(&f.input)?;
-                let predicate = self.physical(&f.predicate, f.input.schema())?;
-                let node = self.add(Box::new(Filter { predicate }), &[input.node]);
+                let (mut p, wm) = self.physical_wm(
+                    std::slice::from_ref(&f.predicate),
+                    f.input.schema(),
+                    input.rowtime,
+                )?;
+                let predicate = p.remove(0);
+                let node = self.add(Box::new(Filter { predicate, wm }), &[input.node]);
                 Ok(Props { node, ..input })
             }
             LogicalPlan::Unnest(u) => {
@@ -1178,14 +1253,189 @@ impl Translator<'_> {
     }
 
     /// A `ROW_NUMBER` window bounded by a Top-N filter above it ([`rank_filter`]).
-    fn window(&mut self, w: &datafusion::logical_expr::Window) -> Result<Props, SqlError> {
+    /// An `OVER` aggregation ordered by the time attribute (Flink's streaming `OverAggregate`):
+    /// every aggregate over the same window, ascending time order, a frame ending at the
+    /// current row, an insert-only input.
+    fn over(&mut self, w: &datafusion::logical_expr::Window) -> Result<Props, SqlError> {
+        use super::over::{Frame, OverAggregate};
+        use datafusion::logical_expr::{
+            expr::{AggregateFunction, WindowFunction},
+            WindowFrameBound, WindowFrameUnits, WindowFunctionDefinition,
+        };
         let q = self.q;
-        let Some((ptr, lo, hi)) = self.pending_rank.take() else {
+        let only_rank = "an OVER window with ROW_NUMBER() without a `WHERE rn <= N` filter (Top-N / deduplication need one)";
+        let mut fns: Vec<&WindowFunction> = Vec::new();
+        for e in &w.window_expr {
+            let Expr::WindowFunction(wf) = strip_alias(e) else {
+                return Err(internal(
+                    q,
+                    "an OVER expression that is not a window function",
+                ));
+            };
+            match &wf.fun {
+                WindowFunctionDefinition::AggregateUDF(_) => fns.push(wf),
+                WindowFunctionDefinition::WindowUDF(f) => {
+                    let what = if f.name().eq_ignore_ascii_case("row_number") {
+                        only_rank.to_string()
+                    } else {
+                        format!("the window function {}() in streaming OVER windows (Flink runs aggregates and ROW_NUMBER there)", f.name().to_uppercase())
+                    };
+                    return Err(refuse_at(q, "OVER", &what));
+                }
+            }
+        }
+        let first = &fns[0].params;
+        if fns.iter().any(|f| {
+            f.params.partition_by != first.partition_by
+                || f.params.order_by != first.order_by
+                || f.params.window_frame != first.window_frame
+        }) {
             return Err(refuse_at(
                 q,
                 "OVER",
-                "an OVER window (only ROW_NUMBER() with a `WHERE rn <= N` filter: Top-N / deduplication)",
+                "OVER aggregates over different windows in one SELECT (Flink: all aggregates must be computed on the same window)",
             ));
+        }
+        let input = self.node(&w.input)?;
+        self.no_session(&input)?;
+        let in_schema = w.input.schema();
+        let by_time = first.order_by.len() == 1
+            && first.order_by[0].asc
+            && input.rowtime.is_some()
+            && column_index(&first.order_by[0].expr, in_schema) == input.rowtime;
+        if !by_time {
+            return Err(refuse_at(
+                q,
+                "OVER",
+                "an OVER window not ordered by the time attribute ascending (Flink: OVER windows' ordering in stream mode must be defined on a time attribute)",
+            ));
+        }
+        if input.updating {
+            return Err(refuse_at(
+                q,
+                "OVER",
+                "an OVER aggregate over an updating input",
+            ));
+        }
+        let f = &first.window_frame;
+        if !matches!(f.end_bound, WindowFrameBound::CurrentRow) {
+            return Err(refuse_at(
+                q,
+                "FOLLOWING",
+                "an OVER frame that does not end at the CURRENT ROW (Flink: only PRECEDING frames)",
+            ));
+        }
+        let frame = match (&f.units, &f.start_bound) {
+            (WindowFrameUnits::Rows, WindowFrameBound::CurrentRow) => Frame::Rows(Some(0)),
+            (WindowFrameUnits::Range, WindowFrameBound::CurrentRow) => Frame::Range(Some(0)),
+            (WindowFrameUnits::Rows, WindowFrameBound::Preceding(v)) if v.is_null() => {
+                Frame::Rows(None)
+            }
+            (WindowFrameUnits::Range, WindowFrameBound::Preceding(v)) if v.is_null() => {
+                Frame::Range(None)
+            }
+            (WindowFrameUnits::Rows, WindowFrameBound::Preceding(v)) => {
+                let n = match v {
+                    datafusion::common::ScalarValue::UInt64(Some(n)) => *n,
+                    other => other
+                        .to_string()
+                        .parse::<u64>()
+                        .map_err(|_| internal(q, format!("a ROWS bound {other}")))?,
+                };
+                Frame::Rows(Some(n))
+            }
+            (WindowFrameUnits::Range, WindowFrameBound::Preceding(v)) => {
+                Frame::Range(Some(interval_ms(&Expr::Literal(v.clone(), None)).ok_or_else(|| {
+                    refuse_at(
+                        q,
+                        "RANGE",
+                        "a RANGE frame whose bound is not an INTERVAL (Flink: a time interval over the time attribute)",
+                    )
+                })?))
+            }
+            _ => {
+                return Err(refuse_at(q, "OVER", "this OVER frame"));
+            }
+        };
+        let props = self.state.execution_props();
+        let arrow = in_schema.as_arrow();
+        let mut calls = Vec::new();
+        for wf in &fns {
+            let WindowFunctionDefinition::AggregateUDF(udaf) = &wf.fun else {
+                unreachable!("checked above");
+            };
+            let agg = Expr::AggregateFunction(AggregateFunction::new_udf(
+                udaf.clone(),
+                wf.params.args.clone(),
+                wf.params.distinct,
+                wf.params.filter.clone(),
+                vec![],
+                wf.params.null_treatment,
+            ));
+            #[allow(deprecated)]
+            let (expr, filter, _) =
+                create_aggregate_expr_and_maybe_filter(&agg, in_schema, arrow, props)
+                    .map_err(|err| internal(q, err))?;
+            if frame_bounded(frame) {
+                let retracts = expr
+                    .create_sliding_accumulator()
+                    .map(|a| a.supports_retract_batch())
+                    .unwrap_or(false);
+                if !retracts {
+                    return Err(refuse_at(
+                        q,
+                        "OVER",
+                        &format!("{} over a bounded OVER frame", expr.name()),
+                    ));
+                }
+            }
+            // Planned here (simplified: `arrow_cast` becomes a cast), not taken from `expr`.
+            let args = wf
+                .params
+                .args
+                .iter()
+                .map(|a| self.physical(a, in_schema))
+                .collect::<Result<Vec<_>, _>>()?;
+            calls.push(AggCall {
+                args,
+                expr,
+                filter,
+                retract: false,
+            });
+        }
+        let types = in_schema
+            .fields()
+            .iter()
+            .map(|f| f.data_type().clone())
+            .collect();
+        let partition = first
+            .partition_by
+            .iter()
+            .map(|e| self.physical(e, in_schema))
+            .collect::<Result<Vec<_>, _>>()?;
+        let rowtime = input.rowtime.expect("by_time");
+        let node = self.add(
+            Box::new(OverAggregate::new(
+                partition,
+                rowtime,
+                frame,
+                calls,
+                Arc::new(w.schema.as_arrow().clone()),
+                types,
+            )),
+            &[input.node],
+        );
+        Ok(Props {
+            node,
+            rowtime: input.rowtime,
+            ..Default::default()
+        })
+    }
+
+    fn window(&mut self, w: &datafusion::logical_expr::Window) -> Result<Props, SqlError> {
+        let q = self.q;
+        let Some((ptr, lo, hi)) = self.pending_rank.take() else {
+            return self.over(w);
         };
         if !std::ptr::eq(ptr, w) {
             return Err(refuse_at(q, "OVER", "an OVER window"));
@@ -1318,4 +1568,42 @@ impl Translator<'_> {
             ..Default::default()
         })
     }
+}
+
+/// Whether an OVER frame retracts rows leaving it.
+fn frame_bounded(f: super::over::Frame) -> bool {
+    matches!(
+        f,
+        super::over::Frame::Rows(Some(_)) | super::over::Frame::Range(Some(_))
+    )
+}
+
+/// `e` with `arrow_cast(x, 'T')` calls (the functions module's spelling of casts inside
+/// aggregate arguments) turned back into casts: the optimizer does so in the plans it
+/// simplifies, not inside `OVER` arguments, and the function refuses to run.
+fn unfold_arrow_cast(e: Expr) -> Expr {
+    use datafusion::common::tree_node::{Transformed, TreeNode};
+    use datafusion::common::ScalarValue;
+    e.transform_up(|e| match e {
+        Expr::ScalarFunction(f) if f.name() == "arrow_cast" && f.args.len() == 2 => {
+            let ty = match &f.args[1] {
+                Expr::Literal(ScalarValue::Utf8(Some(t)), _) => {
+                    t.parse::<datafusion::arrow::datatypes::DataType>().ok()
+                }
+                _ => None,
+            };
+            match ty {
+                Some(t) => {
+                    let mut args = f.args;
+                    Ok(Transformed::yes(Expr::Cast(
+                        datafusion::logical_expr::Cast::new(Box::new(args.swap_remove(0)), t),
+                    )))
+                }
+                None => Ok(Transformed::no(Expr::ScalarFunction(f))),
+            }
+        }
+        other => Ok(Transformed::no(other)),
+    })
+    .map(|t| t.data)
+    .unwrap_or_else(|_| unreachable!("the rewrite does not fail"))
 }

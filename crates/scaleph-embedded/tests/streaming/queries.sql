@@ -96,3 +96,19 @@ SELECT CAST(window_start AS STRING), CAST(window_end AS STRING), k, COUNT(*), SU
 SELECT CAST(window_start AS STRING), CAST(window_end AS STRING), COUNT(*), MAX(amt) FROM TABLE(SESSION(TABLE ord, DESCRIPTOR(ots), INTERVAL '1' SECOND)) GROUP BY window_start, window_end;
 -- name: session_group_key
 SELECT CAST(window_start AS STRING), k, COUNT(*) FROM TABLE(SESSION(TABLE ev, DESCRIPTOR(ts), INTERVAL '1.5' SECOND)) GROUP BY window_start, window_end, k;
+-- name: current_watermark_keeps_rows_ahead_of_it
+SELECT id, CAST(ts AS STRING), CAST(CURRENT_WATERMARK(ts) AS STRING) AS wm FROM ev WHERE CURRENT_WATERMARK(ts) IS NULL OR ts > CURRENT_WATERMARK(ts)
+-- name: current_watermark_marks_late_rows
+SELECT id, k, CASE WHEN CURRENT_WATERMARK(ts) IS NOT NULL AND ts <= CURRENT_WATERMARK(ts) THEN 'late' ELSE 'on time' END AS arrival FROM ev
+-- name: over_rows_unbounded
+SELECT id, k, v, SUM(v) OVER (PARTITION BY k ORDER BY ts ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW), COUNT(*) OVER (PARTITION BY k ORDER BY ts ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) FROM ev
+-- name: over_range_unbounded_named_window
+SELECT id, k, SUM(v) OVER w, MAX(v) OVER w FROM ev WINDOW w AS (PARTITION BY k ORDER BY ts)
+-- name: over_rows_bounded
+SELECT id, k, SUM(v) OVER (PARTITION BY k ORDER BY ts ROWS BETWEEN 2 PRECEDING AND CURRENT ROW), MIN(v) OVER (PARTITION BY k ORDER BY ts ROWS BETWEEN 2 PRECEDING AND CURRENT ROW) FROM ev
+-- name: over_range_bounded
+SELECT id, k, COUNT(*) OVER w, SUM(v) OVER w, MAX(v) OVER w FROM ev WINDOW w AS (PARTITION BY k ORDER BY ts RANGE BETWEEN INTERVAL '3' SECOND PRECEDING AND CURRENT ROW)
+-- name: over_global_rows_then_filter
+SELECT oid, amt, s FROM (SELECT oid, amt, SUM(amt) OVER (ORDER BY ots ROWS BETWEEN 1 PRECEDING AND CURRENT ROW) AS s FROM ord) WHERE s > 30
+-- name: over_avg_distinct_count
+SELECT id, AVG(v) OVER w, COUNT(DISTINCT k) OVER w FROM ev WINDOW w AS (ORDER BY ts ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
