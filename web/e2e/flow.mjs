@@ -91,6 +91,13 @@ async function flow(run) {
     await seeState(p, state, `${what} reloaded`, settle);
     return p;
   };
+  /** Clicks the instance page's action `label` and confirms it in the dialog it opens. */
+  const confirmAction = async (p, label) => {
+    await p.getByTestId(`action-${label}`).click();
+    const dialog = p.locator(".ant-modal-confirm");
+    await dialog.getByRole("button", { name: "OK" }).click();
+    await dialog.waitFor({ state: "detached" });
+  };
   const logs = (p) => p.getByTestId("logs");
   /** Waits until the page shows the run's first log line and its rows read growing: the page
    * re-renders with new logs and live metrics. */
@@ -202,6 +209,25 @@ async function flow(run) {
     await page.getByTestId("preview-grid").getByText("BIGINT").first().waitFor();
     await shot("04-studio-preview");
 
+    step("live preview of a streaming query: rows as they come, with their kinds, until Stop");
+    await setScript(`CREATE TABLE ticks (id BIGINT) WITH ('connector' = 'datagen', 'rows-per-second' = '4', 'fields.id.kind' = 'sequence', 'fields.id.start' = '1', 'fields.id.end' = '100000');\nSELECT id FROM ticks;`);
+    await page.getByTestId("preview").click();
+    const grid = page.getByTestId("preview-grid");
+    await grid.getByRole("cell", { name: "1", exact: true }).waitFor();
+    await grid.getByText("+I").first().waitFor();
+    await page.getByTestId("preview-stop").click();
+    await page.getByTestId("preview-stop").waitFor({ state: "detached" });
+    const shown = await grid.locator("tbody tr").count();
+    await page.waitForTimeout(1000);
+    if ((await grid.locator("tbody tr").count()) !== shown) fail("rows kept coming after Stop");
+    await shot("04b-studio-live-preview");
+
+    step("a changelog preview: updates applied to the grid");
+    await setScript(`${ddl}\nSELECT COUNT(*) AS n FROM people;`);
+    await page.getByTestId("preview").click();
+    await grid.getByRole("cell", { name: "3", exact: true }).waitFor();
+    if ((await grid.locator("tbody tr").count()) !== 1) fail("the count's updates left more than one row");
+
     step("save and submit");
     await setScript(`${ddl}\nCREATE TABLE out (id BIGINT, name STRING) WITH ('connector' = 'print');\nINSERT INTO out SELECT id, name FROM people;`);
     await page.getByTestId("save").click();
@@ -224,12 +250,12 @@ INSERT INTO out SELECT id FROM slow;`);
     await seeState(page, "RUNNING", "running run right after Submit", liveRun);
     const running = page.url();
     const tab = await openByUrl(running, "RUNNING", "running run", liveRun);
+    await tab.getByTestId("operators").getByRole("cell", { name: "TableSourceScan", exact: true }).waitFor({ timeout: 30000 });
     await shot("05b-job-running", tab);
-    // Confirm in the popover that the Cancel button opened (the other actions have their own).
-    await tab.getByTestId("action-Cancel").click();
-    const confirm = tab.locator(".ant-popover:not(.ant-popover-hidden)").getByRole("button", { name: "OK" });
-    await confirm.waitFor({ state: "visible" });
-    await confirm.click();
+    step("a savepoint of the running embedded run");
+    await confirmAction(tab, "Trigger savepoint");
+    await tab.getByTestId("savepoints").getByText("COMPLETED").first().waitFor({ timeout: 30000 });
+    await confirmAction(tab, "Cancel");
     await seeState(tab, "CANCELED", "running run cancelled");
     await tab.reload();
     await seeState(tab, "CANCELED", "cancelled run reloaded");

@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from "react";
 import { Link, useNavigate, useParams } from "react-router-dom";
-import { Alert, App, Button, Card, Col, Descriptions, Popconfirm, Row, Space, Table, Tag, Timeline } from "antd";
+import { Alert, App, Button, Card, Col, Descriptions, Row, Space, Table, Tag, Timeline } from "antd";
 import { useTranslation } from "react-i18next";
 import { api } from "../api";
 import { useApi } from "../hooks";
@@ -37,7 +37,7 @@ export function JobDetail() {
   const { pid, jid, iid } = useParams();
   const { t } = useTranslation();
   const nav = useNavigate();
-  const { message } = App.useApp();
+  const { message, modal } = App.useApp();
   const [inst, setInst] = useState<any>();
   const [logs, setLogs] = useState<any[]>([]);
   const [points, setPoints] = useState<Point[]>([]);
@@ -45,6 +45,13 @@ export function JobDetail() {
   const logEnd = useRef<HTMLDivElement>(null);
   const { data: savepoints, reload: reloadSavepoints } = useApi<any[]>(`/api/v1/projects/${pid}/jobs/${jid}/savepoints`);
   const [exceptions, setExceptions] = useState<any>();
+  // A savepoint in progress: its row is refreshed until it completes or fails.
+  const pendingSavepoint = (savepoints ?? []).some((s: any) => s.status === "IN_PROGRESS");
+  useEffect(() => {
+    if (!pendingSavepoint) return;
+    const timer = setTimeout(reloadSavepoints, 1000);
+    return () => clearTimeout(timer);
+  }, [pendingSavepoint, savepoints, reloadSavepoints]);
 
   useEffect(() => {
     setLogs([]);
@@ -73,19 +80,35 @@ export function JobDetail() {
     }
   }, [inst?.engine, inst?.state, iid]);
 
-  const act = (label: string, fn: () => Promise<any>) => (
-    <Popconfirm title={t("confirm")} onConfirm={async () => {
-      try {
-        const r = await fn();
-        message.success(label);
-        reloadSavepoints();
-        if (r?.id && r.id !== iid && r.job_id) nav(`/projects/${pid}/jobs/${jid}/instances/${r.id}`);
-      } catch (e: any) {
-        setErr(e.message);
+  /** Asks in one modal dialog (a single, focused confirmation; the page re-renders with every
+   * event underneath it), then runs `fn`; errors are shown above the page. */
+  const confirm = (label: string, fn: () => Promise<void>) =>
+    modal.confirm({
+      title: label,
+      content: t("confirm"),
+      onOk: async () => {
+        try {
+          await fn();
+        } catch (e: any) {
+          setErr(e.message);
+        }
+      },
+    });
+  /** An action button; `opens`: the answer is a new instance of the job, shown next. */
+  const act = (label: string, fn: () => Promise<any>, opens = false) => (
+    <Button
+      data-testid={`action-${label}`}
+      onClick={() =>
+        confirm(label, async () => {
+          const r = await fn();
+          message.success(label);
+          reloadSavepoints();
+          if (opens && r?.id && r.id !== iid) nav(`/projects/${pid}/jobs/${jid}/instances/${r.id}`);
+        })
       }
-    }}>
-      <Button data-testid={`action-${label}`}>{label}</Button>
-    </Popconfirm>
+    >
+      {label}
+    </Button>
   );
   const flink = inst?.engine === "flink";
   return (
@@ -98,7 +121,7 @@ export function JobDetail() {
             {act(t("cancel"), () => api("POST", `/api/v1/instances/${iid}/cancel`, {}))}
             {act(t("stop"), () => api("POST", `/api/v1/instances/${iid}/stop`, { drain: false }))}
             {act(t("triggerSavepoint"), () => api("POST", `/api/v1/instances/${iid}/savepoints`, {}))}
-            {act(t("restart"), () => api("POST", `/api/v1/instances/${iid}/restart`, {}))}
+            {act(t("restart"), () => api("POST", `/api/v1/instances/${iid}/restart`, {}), true)}
           </Space>
         }
       >
@@ -153,6 +176,7 @@ export function JobDetail() {
         <Table
           size="small"
           rowKey="id"
+          data-testid="savepoints"
           dataSource={savepoints ?? []}
           locale={{ emptyText: t("empty") }}
           columns={[
@@ -164,16 +188,17 @@ export function JobDetail() {
               title: "",
               render: (_, s: any) =>
                 s.status === "COMPLETED" ? (
-                  <Popconfirm title={t("confirm")} onConfirm={async () => {
-                    try {
-                      const i = await api("POST", `/api/v1/projects/${pid}/jobs/${jid}/submit`, { savepoint_id: s.id });
-                      nav(`/projects/${pid}/jobs/${jid}/instances/${i.id}`);
-                    } catch (e: any) {
-                      setErr(e.message);
+                  <Button
+                    size="small"
+                    onClick={() =>
+                      confirm(t("restore"), async () => {
+                        const i = await api("POST", `/api/v1/projects/${pid}/jobs/${jid}/submit`, { savepoint_id: s.id });
+                        nav(`/projects/${pid}/jobs/${jid}/instances/${i.id}`);
+                      })
                     }
-                  }}>
-                    <Button size="small">{t("restore")}</Button>
-                  </Popconfirm>
+                  >
+                    {t("restore")}
+                  </Button>
                 ) : null,
             },
           ]}
