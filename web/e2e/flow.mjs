@@ -96,7 +96,7 @@ async function flow(run) {
     await p.getByTestId(`action-${label}`).click();
     const dialog = p.locator(".ant-modal-confirm");
     await dialog.getByRole("button", { name: "OK" }).click();
-    await dialog.waitFor({ state: "detached" });
+    await dialog.waitFor({ state: "hidden" });
   };
   const logs = (p) => p.getByTestId("logs");
   /** Waits until the page shows the run's first log line and its rows read growing: the page
@@ -228,6 +228,14 @@ async function flow(run) {
     await grid.getByRole("cell", { name: "3", exact: true }).waitFor();
     if ((await grid.locator("tbody tr").count()) !== 1) fail("the count's updates left more than one row");
 
+    step("a schedule: next fire times while typing, saved, then deleted");
+    await page.getByTestId("schedule-cron").fill("30 2 * * *");
+    await page.getByTestId("next-fires").locator("code").nth(4).waitFor();
+    await page.getByTestId("schedule-save").click();
+    await page.getByTestId("schedule").getByText("Active").waitFor();
+    await page.getByTestId("schedule").getByRole("button", { name: "Delete" }).click();
+    await page.getByTestId("schedule-pause").waitFor({ state: "detached" });
+
     step("save and submit");
     await setScript(`${ddl}\nCREATE TABLE out (id BIGINT, name STRING) WITH ('connector' = 'print');\nINSERT INTO out SELECT id, name FROM people;`);
     await page.getByTestId("save").click();
@@ -253,7 +261,7 @@ INSERT INTO out SELECT id FROM slow;`);
     await tab.getByTestId("operators").getByRole("cell", { name: "TableSourceScan", exact: true }).waitFor({ timeout: 30000 });
     await shot("05b-job-running", tab);
     step("a savepoint of the running embedded run");
-    await confirmAction(tab, "Trigger savepoint");
+    await tab.getByTestId("action-Trigger savepoint").click();
     await tab.getByTestId("savepoints").getByText("COMPLETED").first().waitFor({ timeout: 30000 });
     await confirmAction(tab, "Cancel");
     await seeState(tab, "CANCELED", "running run cancelled");

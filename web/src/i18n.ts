@@ -21,6 +21,12 @@ const en = {
   perSecond: "/s", watermark: "Watermark", lateDropped: "Late dropped", stateRows: "State rows",
   checkpoints: "Checkpoints", stopPreview: "Stop", previewRunning: "Running: rows appear as they come",
   previewTruncated: "Stopped at the row or time limit",
+  schedule: "Schedule", cron: "Cron", timezone: "Time zone",
+  misfire: "After downtime", fireOnce: "Run once", skipMissed: "Skip", overlap: "While running",
+  skipOverlap: "Skip", queue: "Queue", allow: "Allow", params: "Parameters",
+  paramsHelp: "One name=value per line; ${name} in the script, ${bizdate} is built in",
+  nextFires: "Next fire times", saveSchedule: "Save schedule", pause: "Pause", resume: "Resume",
+  delete: "Delete", refresh: "Refresh", paused: "Paused", active: "Active",
 };
 
 const zh: typeof en = {
@@ -43,6 +49,12 @@ const zh: typeof en = {
   perSecond: "/秒", watermark: "水位线", lateDropped: "迟到丢弃", stateRows: "状态行数",
   checkpoints: "检查点", stopPreview: "停止", previewRunning: "运行中：结果实时出现",
   previewTruncated: "已在行数或时间上限处停止",
+  schedule: "调度", cron: "Cron 表达式", timezone: "时区",
+  misfire: "停机后", fireOnce: "补跑一次", skipMissed: "跳过", overlap: "上次未结束时",
+  skipOverlap: "跳过", queue: "排队", allow: "并行", params: "参数",
+  paramsHelp: "每行一个 name=value；脚本中写 ${name}，${bizdate} 为内置参数",
+  nextFires: "接下来的触发时间", saveSchedule: "保存调度", pause: "暂停", resume: "恢复",
+  delete: "删除", refresh: "刷新", paused: "已暂停", active: "运行中",
 };
 
 i18n.use(initReactI18next).init({

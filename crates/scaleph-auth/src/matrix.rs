@@ -458,6 +458,14 @@ pub const ROUTES: &[RouteRule] = &[
     r("POST", "/api/v1/sql/validate", R::Sql, Read, "sql.validate"),
     r("POST", "/api/v1/sql/preview", R::Sql, Run, "sql.preview"),
     r("POST", "/api/v1/sql/preview/stream", R::Sql, Run, "sql.preview"),
+    r("GET", "/api/v1/projects/{project_id}/jobs/{job_id}/schedule", R::Job, Read, "schedule.read"),
+    r("PUT", "/api/v1/projects/{project_id}/jobs/{job_id}/schedule", R::Job, Edit, "schedule.put"),
+    r("DELETE", "/api/v1/projects/{project_id}/jobs/{job_id}/schedule", R::Job, Edit, "schedule.delete"),
+    r("GET", "/api/v1/projects/{project_id}/jobs/{job_id}/schedule/fires", R::Job, Read, "schedule.fires"),
+    r("POST", "/api/v1/schedules/preview", R::Sql, Read, "schedule.preview"),
+    r("GET", "/api/v1/instances/{instance_id}/params", R::Instance, Read, "instance.params"),
+    r("GET", "/api/v1/projects/{project_id}/jobs/{job_id}/backfills", R::Job, Read, "backfill.list"),
+    r("POST", "/api/v1/projects/{project_id}/jobs/{job_id}/backfills", R::Job, Run, "backfill.create"),
 ];
 
 impl RouteRule {

@@ -192,6 +192,13 @@ impl ScriptSession {
             {
                 return Err(SqlError::invalid(pos, format!("'execution.checkpointing.interval' must be a duration such as '10 s', found '{value}'")));
             }
+            // Flink's `CheckpointConfig.MINIMAL_CHECKPOINT_TIME`; 0 turns checkpointing off.
+            "execution.checkpointing.interval"
+                if crate::config::parse_duration(value)
+                    .is_some_and(|d| !d.is_zero() && d.as_millis() < 10) =>
+            {
+                return Err(SqlError::invalid(pos, format!("Checkpoint interval must be larger than or equal to 10 ms, found '{value}'")));
+            }
             "execution.checkpointing.num-retained"
                 if !value.trim().parse::<usize>().is_ok_and(|n| n > 0) =>
             {

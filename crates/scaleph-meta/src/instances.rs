@@ -5,7 +5,7 @@ use crate::{
 use scaleph_engine::{EngineKind, JobState, LogLevel, TableMetrics, TableRole};
 use sqlx::Row as _;
 
-fn instance(r: &Row) -> Result<JobInstance> {
+pub(crate) fn instance(r: &Row) -> Result<JobInstance> {
     let engine: String = r.try_get("engine")?;
     let state: String = r.try_get("state")?;
     Ok(JobInstance {
@@ -36,6 +36,17 @@ fn level(s: &str) -> LogLevel {
 }
 
 impl Store {
+    /// Instances of `job_id` that have not ended, oldest first.
+    pub async fn active_job_instances(&self, job_id: &str) -> Result<Vec<JobInstance>> {
+        let rows = sqlx::query(
+            "SELECT * FROM job_instances WHERE job_id = $1 AND ended_at IS NULL ORDER BY created_at",
+        )
+        .bind(job_id)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter().map(instance).collect()
+    }
+
     /// Creates an instance in state CREATED (with its first history entry), atomically.
     pub async fn create_instance(
         &self,

@@ -19,6 +19,7 @@ mod jobs;
 mod migrations;
 mod models;
 mod projects;
+mod schedules;
 
 pub use access::{ApiToken, Member, NewUser, SessionRow, User, UserPatch};
 pub use audit::{AuditEntry, AuditFilter};
@@ -26,6 +27,9 @@ pub use clusters::{Cluster, ClusterSecrets, Savepoint};
 pub use error::{Result, StoreError};
 pub use jobs::NewJob;
 pub use models::*;
+pub use schedules::{
+    Backfill, BackfillRun, NewFire, RunParams, Schedule, ScheduleFields, ScheduleFire,
+};
 
 use scaleph_engine::JobState;
 use sqlx::any::{AnyPoolOptions, AnyRow};

@@ -19,6 +19,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "jar jobs restart",
         include_str!("../migrations/0004_jar_jobs_restart.sql"),
     ),
+    (
+        5,
+        "schedules",
+        include_str!("../migrations/0005_schedules.sql"),
+    ),
 ];
 
 /// The embedded migrations as a sqlx [`MigrationSource`].

@@ -215,6 +215,8 @@ pub async fn serve(
         .start_all()
         .await
         .map_err(std::io::Error::other)?;
+    // Schedules: fires claimed before a restart start first, then the loop runs.
+    service::scheduler::Scheduler::new(state.clone()).spawn();
     let listener = tokio::net::TcpListener::bind(addr).await?;
     on_bound(listener.local_addr()?);
     axum::serve(

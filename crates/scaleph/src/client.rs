@@ -92,7 +92,7 @@ pub enum JobCmd {
     Logs { instance: String },
 }
 
-fn parse_kv(s: &str) -> Result<(String, String), String> {
+pub(crate) fn parse_kv(s: &str) -> Result<(String, String), String> {
     s.split_once('=')
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .ok_or_else(|| format!("expected key=value, got '{s}'"))
@@ -194,6 +194,16 @@ impl Client {
             .await
     }
 
+    pub async fn put(&self, path: &str, body: &Value) -> anyhow::Result<Value> {
+        self.send(self.http.put(format!("{}{path}", self.base)).json(body))
+            .await
+    }
+
+    pub async fn delete(&self, path: &str) -> anyhow::Result<Value> {
+        self.send(self.http.delete(format!("{}{path}", self.base)))
+            .await
+    }
+
     pub async fn find_project(&self, name_or_id: &str) -> anyhow::Result<Option<Value>> {
         let page = self.get("/api/v1/projects?page_size=500").await?;
         Ok(page["items"]
@@ -204,7 +214,7 @@ impl Client {
             .cloned())
     }
 
-    async fn project_id(&self, name_or_id: &str) -> anyhow::Result<String> {
+    pub(crate) async fn project_id(&self, name_or_id: &str) -> anyhow::Result<String> {
         let p = self
             .find_project(name_or_id)
             .await?

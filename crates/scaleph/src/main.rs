@@ -3,6 +3,7 @@
 mod client;
 mod example;
 mod login;
+mod schedule;
 mod secrets;
 mod serve;
 mod sql;
@@ -63,6 +64,9 @@ enum Cmd {
     /// SQL jobs and their instances on the server.
     #[command(subcommand)]
     Job(client::JobCmd),
+    /// Cron schedules of jobs on the server.
+    #[command(subcommand)]
+    Schedule(schedule::Cmd),
 }
 
 #[tokio::main]
@@ -87,6 +91,11 @@ async fn main() -> std::process::ExitCode {
                 .await
         }
         Cmd::Job(c) => client::Client::new(&cli.server, cli.token).job(c).await,
+        Cmd::Schedule(c) => {
+            client::Client::new(&cli.server, cli.token)
+                .schedule(c)
+                .await
+        }
     };
     match r {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -94,22 +94,24 @@ export function JobDetail() {
         }
       },
     });
-  /** An action button; `opens`: the answer is a new instance of the job, shown next. */
-  const act = (label: string, fn: () => Promise<any>, opens = false) => (
-    <Button
-      data-testid={`action-${label}`}
-      onClick={() =>
-        confirm(label, async () => {
-          const r = await fn();
-          message.success(label);
-          reloadSavepoints();
-          if (opens && r?.id && r.id !== iid) nav(`/projects/${pid}/jobs/${jid}/instances/${r.id}`);
-        })
-      }
-    >
-      {label}
-    </Button>
-  );
+  /** An action button; `opens`: the answer is a new instance of the job, shown next;
+   * `ask`: confirm first (actions that end or replace the run). */
+  const act = (label: string, fn: () => Promise<any>, opens = false, ask = true) => {
+    const go = async () => {
+      const r = await fn();
+      message.success(label);
+      reloadSavepoints();
+      if (opens && r?.id && r.id !== iid) nav(`/projects/${pid}/jobs/${jid}/instances/${r.id}`);
+    };
+    return (
+      <Button
+        data-testid={`action-${label}`}
+        onClick={() => (ask ? confirm(label, go) : go().catch((e: any) => setErr(e.message)))}
+      >
+        {label}
+      </Button>
+    );
+  };
   const flink = inst?.engine === "flink";
   return (
     <Space direction="vertical" style={{ width: "100%" }}>
@@ -120,7 +122,7 @@ export function JobDetail() {
           <Space>
             {act(t("cancel"), () => api("POST", `/api/v1/instances/${iid}/cancel`, {}))}
             {act(t("stop"), () => api("POST", `/api/v1/instances/${iid}/stop`, { drain: false }))}
-            {act(t("triggerSavepoint"), () => api("POST", `/api/v1/instances/${iid}/savepoints`, {}))}
+            {act(t("triggerSavepoint"), () => api("POST", `/api/v1/instances/${iid}/savepoints`, {}), false, false)}
             {act(t("restart"), () => api("POST", `/api/v1/instances/${iid}/restart`, {}), true)}
           </Space>
         }

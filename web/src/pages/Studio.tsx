@@ -7,6 +7,7 @@ import { api, ApiError, stream } from "../api";
 import { useApi } from "../hooks";
 import { type DatasourceTable, extraTables, monaco } from "../monaco";
 import { markerAt } from "../sql";
+import { ScheduleCard } from "./ScheduleCard";
 
 /** A live preview: the result's columns and its rows so far, each with the kind of its last change. */
 type LivePreview = { columns: any[]; rows: { kind: string; values: any[] }[]; running: boolean; truncated: boolean };
@@ -241,6 +242,7 @@ export function Studio() {
             ]}
           />
         </Card>
+        <ScheduleCard pid={pid!} jid={jid!} />
       </Col>
     </Row>
   );

@@ -12,6 +12,7 @@ mod instances;
 mod jobs;
 mod members;
 mod projects;
+mod schedules;
 mod sql;
 mod users;
 
@@ -76,6 +77,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(datasources::router())
         .merge(jobs::router())
         .merge(instances::router())
+        .merge(schedules::router())
         .merge(sql::router());
     doc::Problems.modify(router.get_openapi_mut());
     router

@@ -7,4 +7,5 @@ pub mod flink;
 pub mod lifecycle;
 pub mod names;
 pub mod runner;
+pub mod scheduler;
 pub mod validation;
