@@ -169,6 +169,7 @@ async function flow(run) {
     await page.getByTestId("new-job").click();
     await page.getByTestId("editor").waitFor();
     await page.waitForFunction(() => window.scalephEditor);
+    const firstJobId = page.url().split("/jobs/")[1];
     const setScript = (s) => page.evaluate((s) => window.scalephEditor.setValue(s), s);
     step("completion offers the datasource's tables and the script's columns");
     const suggestAt = async (line2, expected) => {
@@ -276,6 +277,48 @@ INSERT INTO out SELECT id FROM slow;`);
     await seeState(page, "FAILED", "failed run right after Submit", failedError);
     await shot("05c-job-failed");
     await (await openByUrl(page.url(), "FAILED", "failed run", failedError)).close();
+
+    step("a workflow of three tasks: built in the editor, saved, run, succeeded");
+    const firstJob = await page.evaluate(async ([base, id]) => {
+      const pid = location.pathname.split("/")[2];
+      const r = await fetch(`${base}/api/v1/projects/${pid}/jobs/${id}`);
+      return (await r.json()).name;
+    }, [BASE, firstJobId]);
+    await page.goto(projectUrl);
+    await page.getByRole("tab", { name: "Workflows" }).click();
+    await page.getByTestId("workflow-name").fill("nightly");
+    await page.getByTestId("new-workflow").click();
+    const palette = page.getByTestId("palette");
+    for (let i = 0; i < 3; i++) await palette.getByTestId(`add-${firstJob}`).click();
+    const nodes = page.locator(".react-flow__node");
+    if ((await nodes.count()) !== 3) fail(`${await nodes.count()} tasks after adding three`);
+    const ids = await nodes.evaluateAll((ns) => ns.map((n) => n.getAttribute("data-id")));
+    const connect = async (from, to) => {
+      await page.locator(`.react-flow__node[data-id="${from}"] .react-flow__handle-right`).hover();
+      await page.mouse.down();
+      const b = await page.locator(`.react-flow__node[data-id="${to}"] .react-flow__handle-left`).boundingBox();
+      await page.mouse.move(b.x + b.width / 2, b.y + b.height / 2, { steps: 8 });
+      await page.mouse.up();
+    };
+    await connect(ids[0], ids[1]);
+    await connect(ids[1], ids[2]);
+    await page.waitForFunction(() => document.querySelectorAll(".react-flow__edge").length === 2);
+    // A cycle is refused in the editor.
+    await connect(ids[2], ids[0]);
+    await page.getByTestId("wf-error").waitFor();
+    if ((await page.locator(".react-flow__edge").count()) !== 2) fail("the cycle's edge was added");
+    // Undo removes the last change (the third task's retries), redo puts it back.
+    await page.locator(`.react-flow__node[data-id="${ids[2]}"]`).click();
+    await page.getByTestId("task-settings").locator("input").first().fill("2");
+    await page.getByTestId("undo").click();
+    await page.getByTestId("redo").click();
+    await page.getByTestId("wf-save").click();
+    await page.waitForURL(/\/workflows\/(?!new)/);
+    await page.getByTestId("wf-run").click();
+    await page.getByTestId("wf-run-state").first().getByText("SUCCESS").waitFor({ timeout: 60000 });
+    for (const id of ids) await page.getByTestId(`task-state-${id}`).getByText("SUCCESS").waitFor();
+    await shot("09-workflow");
+    clean("workflow");
 
     step("other pages");
     await page.getByRole("link", { name: "Clusters" }).click();

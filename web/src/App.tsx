@@ -1,3 +1,4 @@
+import { WorkflowEditor } from "./pages/Workflows";
 import { Component, type ReactNode, useEffect, useState } from "react";
 import { BrowserRouter, Link, Navigate, Route, Routes, useLocation } from "react-router-dom";
 import { App as AntApp, Button, ConfigProvider, Layout, Menu, Result, Space, Spin, Typography } from "antd";
@@ -96,6 +97,7 @@ function Shell() {
           <Route path="/projects/:pid" element={<Project />} />
           <Route path="/projects/:pid/jobs/:jid" element={<Studio />} />
           <Route path="/projects/:pid/jobs/:jid/instances/:iid" element={<JobDetail />} />
+          <Route path="/projects/:pid/workflows/:wid" element={<WorkflowEditor />} />
           <Route path="/clusters" element={<Clusters />} />
           <Route path="/admin" element={<Admin />} />
           <Route path="*" element={<Result status="404" title="404" />} />

@@ -27,6 +27,13 @@ const en = {
   paramsHelp: "One name=value per line; ${name} in the script, ${bizdate} is built in",
   nextFires: "Next fire times", saveSchedule: "Save schedule", pause: "Pause", resume: "Resume",
   delete: "Delete", refresh: "Refresh", paused: "Paused", active: "Active",
+  workflows: "Workflows", newWorkflow: "New workflow", saveWorkflow: "Save", tasks: "Tasks", task: "Task", undo: "Undo", redo: "Redo",
+  autoLayout: "Auto layout", strategyContinue: "On failure: continue", strategyEnd: "On failure: end",
+  runWorkflow: "Run", runs: "Runs", retries: "Retries", retryInterval: "Retry interval (s)",
+  timeoutS: "Timeout (s)", timeoutAction: "On timeout", timeoutFail: "Fail", timeoutAlert: "Alert",
+  selectTask: "Click a task to edit it; add tasks from the job list", workflowSaved: "Workflow saved",
+  cycleRefused: "{{from}} → {{to}} would make a cycle",
+  editorHelp: "Drag from a task's right handle to another's left to make it run after; Delete removes the selection; Ctrl+Z / Ctrl+Y undo and redo.",
 };
 
 const zh: typeof en = {
@@ -55,6 +62,13 @@ const zh: typeof en = {
   paramsHelp: "每行一个 name=value；脚本中写 ${name}，${bizdate} 为内置参数",
   nextFires: "接下来的触发时间", saveSchedule: "保存调度", pause: "暂停", resume: "恢复",
   delete: "删除", refresh: "刷新", paused: "已暂停", active: "运行中",
+  workflows: "工作流", newWorkflow: "新建工作流", saveWorkflow: "保存", tasks: "任务", task: "任务", undo: "撤销", redo: "重做",
+  autoLayout: "自动布局", strategyContinue: "失败时：继续", strategyEnd: "失败时：结束",
+  runWorkflow: "运行", runs: "运行记录", retries: "重试次数", retryInterval: "重试间隔（秒）",
+  timeoutS: "超时（秒）", timeoutAction: "超时后", timeoutFail: "失败", timeoutAlert: "告警",
+  selectTask: "点击任务进行编辑；从作业列表添加任务", workflowSaved: "工作流已保存",
+  cycleRefused: "{{from}} → {{to}} 会形成环",
+  editorHelp: "从任务右侧的连接点拖到另一任务左侧，表示其后运行；Delete 删除所选；Ctrl+Z / Ctrl+Y 撤销与重做。",
 };
 
 i18n.use(initReactI18next).init({

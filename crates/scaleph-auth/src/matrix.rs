@@ -466,6 +466,16 @@ pub const ROUTES: &[RouteRule] = &[
     r("GET", "/api/v1/instances/{instance_id}/params", R::Instance, Read, "instance.params"),
     r("GET", "/api/v1/projects/{project_id}/jobs/{job_id}/backfills", R::Job, Read, "backfill.list"),
     r("POST", "/api/v1/projects/{project_id}/jobs/{job_id}/backfills", R::Job, Run, "backfill.create"),
+    r("GET", "/api/v1/projects/{project_id}/workflows", R::Job, Read, "workflow.list"),
+    r("POST", "/api/v1/projects/{project_id}/workflows", R::Job, Create, "workflow.create"),
+    r("GET", "/api/v1/projects/{project_id}/workflows/{workflow_id}", R::Job, Read, "workflow.read"),
+    r("PUT", "/api/v1/projects/{project_id}/workflows/{workflow_id}", R::Job, Edit, "workflow.update"),
+    r("DELETE", "/api/v1/projects/{project_id}/workflows/{workflow_id}", R::Job, Delete, "workflow.delete"),
+    r("GET", "/api/v1/projects/{project_id}/workflows/{workflow_id}/runs", R::Job, Read, "workflow.runs"),
+    r("POST", "/api/v1/projects/{project_id}/workflows/{workflow_id}/runs", R::Job, Run, "workflow.run"),
+    r("GET", "/api/v1/projects/{project_id}/workflows/{workflow_id}/runs/{run_id}", R::Job, Read, "workflow.run.read"),
+    r("POST", "/api/v1/projects/{project_id}/workflows/{workflow_id}/runs/{run_id}/cancel", R::Job, Operate, "workflow.run.cancel"),
+    r("POST", "/api/v1/projects/{project_id}/workflows/{workflow_id}/runs/{run_id}/rerun", R::Job, Run, "workflow.run.rerun"),
 ];
 
 impl RouteRule {

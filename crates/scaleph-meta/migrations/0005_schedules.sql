@@ -63,3 +63,44 @@ CREATE TABLE backfill_runs (
     PRIMARY KEY (backfill_id, seq)
 );
 CREATE INDEX backfill_runs_state_idx ON backfill_runs (state);
+
+-- Workflows: a DAG of tasks (the definition, JSON), runs with a snapshot of it, task runs.
+CREATE TABLE workflows (
+    id TEXT PRIMARY KEY,
+    project_id TEXT NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    definition TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    UNIQUE (project_id, name)
+);
+CREATE TABLE workflow_runs (
+    id TEXT PRIMARY KEY,
+    workflow_id TEXT NOT NULL REFERENCES workflows (id) ON DELETE CASCADE,
+    state TEXT NOT NULL,
+    bizdate TEXT NOT NULL,
+    definition TEXT NOT NULL,
+    trigger_kind TEXT NOT NULL,
+    cancelled BIGINT NOT NULL,
+    created_by TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    ended_at BIGINT
+);
+CREATE INDEX workflow_runs_state_idx ON workflow_runs (state);
+CREATE INDEX workflow_runs_workflow_idx ON workflow_runs (workflow_id, created_at);
+CREATE TABLE task_runs (
+    run_id TEXT NOT NULL REFERENCES workflow_runs (id) ON DELETE CASCADE,
+    task_key TEXT NOT NULL,
+    seq BIGINT NOT NULL,
+    job_id TEXT NOT NULL,
+    state TEXT NOT NULL,
+    attempt BIGINT NOT NULL,
+    instance_id TEXT,
+    started_at BIGINT,
+    ended_at BIGINT,
+    next_attempt_at BIGINT,
+    timed_out BIGINT NOT NULL,
+    reason TEXT,
+    PRIMARY KEY (run_id, task_key)
+);

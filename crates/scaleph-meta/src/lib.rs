@@ -20,6 +20,7 @@ mod migrations;
 mod models;
 mod projects;
 mod schedules;
+mod workflows;
 
 pub use access::{ApiToken, Member, NewUser, SessionRow, User, UserPatch};
 pub use audit::{AuditEntry, AuditFilter};
@@ -30,6 +31,7 @@ pub use models::*;
 pub use schedules::{
     Backfill, BackfillRun, NewFire, RunParams, Schedule, ScheduleFields, ScheduleFire,
 };
+pub use workflows::{TaskChange, TaskRun, Workflow, WorkflowRun};
 
 use scaleph_engine::JobState;
 use sqlx::any::{AnyPoolOptions, AnyRow};

@@ -11,6 +11,7 @@
 //! - [`params`]: `${bizdate}`, `${bizdate:yyyyMMdd}`, `$[yyyyMMdd-1]`, `$[add_months(…)]` and
 //!   user parameters, substituted into scripts at run time (DolphinScheduler's conventions).
 
+pub mod dag;
 pub mod params;
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};

@@ -10,6 +10,7 @@ mod sql;
 mod store_opts;
 mod tpch;
 mod user;
+mod workflow;
 
 use clap::{Parser, Subcommand};
 
@@ -67,6 +68,9 @@ enum Cmd {
     /// Cron schedules of jobs on the server.
     #[command(subcommand)]
     Schedule(schedule::Cmd),
+    /// Workflows (DAGs of jobs) and their runs on the server.
+    #[command(subcommand)]
+    Workflow(workflow::Cmd),
 }
 
 #[tokio::main]
@@ -94,6 +98,11 @@ async fn main() -> std::process::ExitCode {
         Cmd::Schedule(c) => {
             client::Client::new(&cli.server, cli.token)
                 .schedule(c)
+                .await
+        }
+        Cmd::Workflow(c) => {
+            client::Client::new(&cli.server, cli.token)
+                .workflow(c)
                 .await
         }
     };

@@ -4,6 +4,7 @@ import { Alert, App, Button, Card, Form, Input, InputNumber, Select, Space, Tabl
 import { useTranslation } from "react-i18next";
 import { api } from "../api";
 import { useAction, useApi } from "../hooks";
+import { WorkflowList } from "./Workflows";
 
 export const stateColor = (s?: string) =>
   ({ FINISHED: "green", RUNNING: "blue", FAILED: "red", CANCELED: "default", LOST: "magenta", UNKNOWN: "orange" } as any)[s ?? ""] ?? "gold";
@@ -18,6 +19,7 @@ export function Project() {
       <Tabs
         items={[
           { key: "jobs", label: t("jobs"), children: <Jobs pid={pid!} /> },
+          { key: "workflows", label: t("workflows"), children: <WorkflowList pid={pid!} /> },
           { key: "datasources", label: t("datasources"), children: <Datasources pid={pid!} /> },
           { key: "members", label: t("members"), children: <Members pid={pid!} /> },
         ]}

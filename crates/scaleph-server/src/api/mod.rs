@@ -15,6 +15,7 @@ mod projects;
 mod schedules;
 mod sql;
 mod users;
+mod workflows;
 
 use crate::error::ApiError;
 use crate::AppState;
@@ -78,6 +79,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(jobs::router())
         .merge(instances::router())
         .merge(schedules::router())
+        .merge(workflows::router())
         .merge(sql::router());
     doc::Problems.modify(router.get_openapi_mut());
     router

@@ -9,3 +9,4 @@ pub mod names;
 pub mod runner;
 pub mod scheduler;
 pub mod validation;
+pub mod workflows;

@@ -274,6 +274,9 @@ impl Scheduler {
                 if let Err(e) = self.tick_backfills().await {
                     tracing::error!(error = %e.detail(), "scheduler backfill tick failed");
                 }
+                if let Err(e) = super::workflows::tick(&self.state).await {
+                    tracing::error!(error = %e.detail(), "workflow tick failed");
+                }
                 let wait = match self.state.store.earliest_fire().await {
                     Ok(Some(t)) => {
                         let ms =

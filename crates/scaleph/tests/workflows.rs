@@ -1,0 +1,294 @@
+//! Workflows against a real server: a DAG with a failing task and retries under both failure
+//! strategies, a timeout, cancel, rerun from the failed tasks, and refused definitions.
+
+mod common;
+
+use common::Server;
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+
+/// A job reading `file` (CSV of one INT column) into a blackhole: it fails while the file
+/// holds a non-number.
+fn reader(file: &std::path::Path) -> String {
+    format!(
+        "SET 'execution.runtime-mode' = 'batch';
+CREATE TABLE src (n INT) WITH ('connector' = 'filesystem', 'path' = '{}', 'format' = 'csv');
+CREATE TABLE out (n INT) WITH ('connector' = 'blackhole');
+INSERT INTO out SELECT n FROM src;",
+        file.display()
+    )
+}
+
+const QUICK: &str = "SET 'execution.runtime-mode' = 'batch';
+CREATE TABLE out (d STRING) WITH ('connector' = 'blackhole');
+INSERT INTO out VALUES ('${bizdate}');";
+
+/// About 20 s of rows.
+const SLOW: &str = "CREATE TABLE slow (id BIGINT) WITH ('connector' = 'datagen', 'number-of-rows' = '100000', 'rows-per-second' = '5000');
+CREATE TABLE out (id BIGINT) WITH ('connector' = 'blackhole');
+INSERT INTO out SELECT id FROM slow;";
+
+/// Starts a run of workflow `wid` and waits until it is no longer RUNNING.
+async fn run_to_end(srv: &Server, pid: &str, wid: &str) -> Value {
+    let (s, r) = srv
+        .post(
+            &format!("/api/v1/projects/{pid}/workflows/{wid}/runs"),
+            json!({"bizdate": "2026-05-01"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{r}");
+    wait_run(srv, pid, wid, r["id"].as_str().unwrap(), |r| {
+        r["state"] != "RUNNING"
+    })
+    .await
+}
+
+async fn wait_run(
+    srv: &Server,
+    pid: &str,
+    wid: &str,
+    rid: &str,
+    pred: impl Fn(&Value) -> bool,
+) -> Value {
+    let t0 = Instant::now();
+    loop {
+        let (s, r) = srv
+            .get(&format!(
+                "/api/v1/projects/{pid}/workflows/{wid}/runs/{rid}"
+            ))
+            .await;
+        assert_eq!(s, 200, "{r}");
+        if pred(&r) {
+            return r;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(90), "run: {r}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn task<'a>(run: &'a Value, key: &str) -> &'a Value {
+    run["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["task_key"] == key)
+        .unwrap_or_else(|| panic!("no task {key} in {run}"))
+}
+
+async fn workflow(srv: &Server, pid: &str, name: &str, def: Value) -> String {
+    let (s, w) = srv
+        .post(
+            &format!("/api/v1/projects/{pid}/workflows"),
+            json!({"name": name, "definition": def}),
+        )
+        .await;
+    assert_eq!(s, 201, "{w}");
+    w["id"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn failing_task_retries_then_continue_and_rerun_from_failed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let srv = Server::start(&tmp.path().join("data"));
+    let pid = srv.project("wf").await;
+    let bad = tmp.path().join("numbers.csv");
+    std::fs::write(&bad, "1\nnot-a-number\n").unwrap();
+    let a = srv.job(&pid, "a", QUICK).await;
+    let b = srv.job(&pid, "b", &reader(&bad)).await;
+    let c = srv.job(&pid, "c", QUICK).await;
+    let d = srv.job(&pid, "d", QUICK).await;
+    let def = json!({
+        "failure_strategy": "continue",
+        "tasks": [
+            {"key": "a", "job_id": a},
+            {"key": "b", "job_id": b, "upstream": ["a"], "retries": 2, "retry_interval_s": 1},
+            {"key": "c", "job_id": c, "upstream": ["b"]},
+            {"key": "d", "job_id": d, "upstream": ["a"]}
+        ]
+    });
+    let wid = workflow(&srv, &pid, "daily", def).await;
+    let run = run_to_end(&srv, &pid, &wid).await;
+    assert_eq!(run["state"], "FAILED", "{run}");
+    assert_eq!(task(&run, "a")["state"], "SUCCESS");
+    assert_eq!(
+        task(&run, "d")["state"],
+        "SUCCESS",
+        "the other branch went on"
+    );
+    let tb = task(&run, "b");
+    assert_eq!(tb["state"], "FAILED", "{run}");
+    assert_eq!(tb["attempt"], 3, "1 attempt + 2 retries: {run}");
+    assert!(
+        tb["reason"].as_str().unwrap().contains("attempt 3 FAILED"),
+        "{tb}"
+    );
+    assert_eq!(task(&run, "c")["state"], "UPSTREAM_FAILED");
+    // Every task ran with the run's business date.
+    let ia = task(&run, "a")["instance_id"].as_str().unwrap().to_string();
+    let (_, p) = srv.get(&format!("/api/v1/instances/{ia}/params")).await;
+    assert_eq!(p["bizdate"], "2026-05-01", "{p}");
+    assert!(
+        p["script"]
+            .as_str()
+            .unwrap()
+            .contains("VALUES ('20260501')"),
+        "{p}"
+    );
+
+    // Fix the input and rerun from the failed tasks: a keeps its run, b and c run.
+    std::fs::write(&bad, "1\n2\n").unwrap();
+    let rid = run["id"].as_str().unwrap();
+    let (s, r) = srv
+        .post(
+            &format!("/api/v1/projects/{pid}/workflows/{wid}/runs/{rid}/rerun"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, 200, "{r}");
+    let run = wait_run(&srv, &pid, &wid, rid, |r| r["state"] != "RUNNING").await;
+    assert_eq!(run["state"], "SUCCESS", "{run}");
+    assert_eq!(
+        task(&run, "a")["instance_id"],
+        ia.as_str(),
+        "successes are kept"
+    );
+    assert_eq!(task(&run, "b")["attempt"], 1);
+    assert_eq!(task(&run, "c")["state"], "SUCCESS");
+    let (s, r) = srv
+        .post(
+            &format!("/api/v1/projects/{pid}/workflows/{wid}/runs/{rid}/rerun"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, 409, "a successful run does not rerun: {r}");
+}
+
+#[tokio::test]
+async fn end_strategy_timeout_and_cancel_stop_running_branches() {
+    let tmp = tempfile::tempdir().unwrap();
+    let srv = Server::start(&tmp.path().join("data"));
+    let pid = srv.project("wf2").await;
+    let bad = tmp.path().join("bad.csv");
+    std::fs::write(&bad, "x\n").unwrap();
+    let fails = srv.job(&pid, "fails", &reader(&bad)).await;
+    let slow = srv.job(&pid, "slow", SLOW).await;
+    // `end`: the failure cancels the slow branch.
+    let wid = workflow(
+        &srv,
+        &pid,
+        "end",
+        json!({"failure_strategy": "end", "tasks": [
+            {"key": "slow", "job_id": slow},
+            {"key": "fails", "job_id": fails}
+        ]}),
+    )
+    .await;
+    let run = run_to_end(&srv, &pid, &wid).await;
+    assert_eq!(run["state"], "FAILED", "{run}");
+    assert_eq!(task(&run, "fails")["state"], "FAILED");
+    let ts = task(&run, "slow");
+    assert_eq!(ts["state"], "CANCELED", "{run}");
+    if let Some(i) = ts["instance_id"].as_str() {
+        let d = srv.wait_terminal(i).await;
+        assert_eq!(d["state"], "CANCELED", "{d}");
+    }
+    // A timeout that fails the attempt.
+    let wid = workflow(
+        &srv,
+        &pid,
+        "timeout",
+        json!({"tasks": [{"key": "slow", "job_id": slow, "timeout_s": 1}]}),
+    )
+    .await;
+    let run = run_to_end(&srv, &pid, &wid).await;
+    let ts = task(&run, "slow");
+    assert_eq!(ts["state"], "FAILED", "{run}");
+    assert!(
+        ts["reason"]
+            .as_str()
+            .unwrap()
+            .contains("timed out after 1 s"),
+        "{ts}"
+    );
+    // Cancel a run while its task runs.
+    let wid = workflow(
+        &srv,
+        &pid,
+        "cancel",
+        json!({"tasks": [{"key": "slow", "job_id": slow}]}),
+    )
+    .await;
+    let (_, r) = srv
+        .post(
+            &format!("/api/v1/projects/{pid}/workflows/{wid}/runs"),
+            json!({}),
+        )
+        .await;
+    let rid = r["id"].as_str().unwrap().to_string();
+    wait_run(&srv, &pid, &wid, &rid, |r| {
+        task(r, "slow")["instance_id"].is_string()
+    })
+    .await;
+    let (s, r) = srv
+        .post(
+            &format!("/api/v1/projects/{pid}/workflows/{wid}/runs/{rid}/cancel"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, 200, "{r}");
+    assert_eq!(r["state"], "CANCELED", "{r}");
+    let i = task(&r, "slow")["instance_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let d = srv.wait_terminal(&i).await;
+    assert_eq!(d["state"], "CANCELED", "{d}");
+}
+
+#[tokio::test]
+async fn invalid_definitions_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let srv = Server::start(&tmp.path().join("data"));
+    let pid = srv.project("wf3").await;
+    let a = srv.job(&pid, "a", QUICK).await;
+    let other = srv.project("other").await;
+    let foreign = srv.job(&other, "x", QUICK).await;
+    for (def, want) in [
+        (
+            json!({"tasks": [{"key": "a", "job_id": a, "upstream": ["b"]}, {"key": "b", "job_id": a, "upstream": ["a"]}]}),
+            "cycle: a, b",
+        ),
+        (
+            json!({"tasks": [{"key": "a", "job_id": a, "upstream": ["zz"]}]}),
+            "unknown upstream task 'zz'",
+        ),
+        (
+            json!({"tasks": [{"key": "a", "job_id": foreign}]}),
+            "no job",
+        ),
+        (json!({"tasks": []}), "at least one task"),
+    ] {
+        let (s, v) = srv
+            .post(
+                &format!("/api/v1/projects/{pid}/workflows"),
+                json!({"name": "bad", "definition": def}),
+            )
+            .await;
+        assert_eq!(s, 422, "{v}");
+        assert!(v["detail"].as_str().unwrap().contains(want), "{v}");
+    }
+    workflow(
+        &srv,
+        &pid,
+        "ok",
+        json!({"tasks": [{"key": "a", "job_id": a}]}),
+    )
+    .await;
+    let (s, v) = srv
+        .post(
+            &format!("/api/v1/projects/{pid}/workflows"),
+            json!({"name": "ok", "definition": {"tasks": [{"key": "a", "job_id": a}]}}),
+        )
+        .await;
+    assert_eq!(s, 409, "{v}");
+}
