@@ -476,6 +476,12 @@ pub const ROUTES: &[RouteRule] = &[
     r("GET", "/api/v1/projects/{project_id}/workflows/{workflow_id}/runs/{run_id}", R::Job, Read, "workflow.run.read"),
     r("POST", "/api/v1/projects/{project_id}/workflows/{workflow_id}/runs/{run_id}/cancel", R::Job, Operate, "workflow.run.cancel"),
     r("POST", "/api/v1/projects/{project_id}/workflows/{workflow_id}/runs/{run_id}/rerun", R::Job, Run, "workflow.run.rerun"),
+    r("GET", "/api/v1/projects/{project_id}/workflows/{workflow_id}/schedule", R::Job, Read, "workflow.schedule.read"),
+    r("PUT", "/api/v1/projects/{project_id}/workflows/{workflow_id}/schedule", R::Job, Edit, "workflow.schedule.put"),
+    r("DELETE", "/api/v1/projects/{project_id}/workflows/{workflow_id}/schedule", R::Job, Edit, "workflow.schedule.delete"),
+    r("GET", "/api/v1/projects/{project_id}/workflows/{workflow_id}/schedule/fires", R::Job, Read, "workflow.schedule.fires"),
+    r("GET", "/api/v1/projects/{project_id}/workflows/{workflow_id}/backfills", R::Job, Read, "workflow.backfill.list"),
+    r("POST", "/api/v1/projects/{project_id}/workflows/{workflow_id}/backfills", R::Job, Run, "workflow.backfill.create"),
 ];
 
 impl RouteRule {

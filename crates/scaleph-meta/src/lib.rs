@@ -29,7 +29,7 @@ pub use error::{Result, StoreError};
 pub use jobs::NewJob;
 pub use models::*;
 pub use schedules::{
-    Backfill, BackfillRun, NewFire, RunParams, Schedule, ScheduleFields, ScheduleFire,
+    Backfill, BackfillRun, NewFire, RunParams, Schedule, ScheduleFields, ScheduleFire, Target,
 };
 pub use workflows::{TaskChange, TaskRun, Workflow, WorkflowRun};
 

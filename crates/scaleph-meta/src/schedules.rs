@@ -18,8 +18,10 @@ pub struct Schedule {
     pub id: String,
     /// Project.
     pub project_id: String,
-    /// The scheduled job.
-    pub job_id: String,
+    /// The scheduled job (or none: a workflow's schedule).
+    pub job_id: Option<String>,
+    /// The scheduled workflow (or none: a job's schedule).
+    pub workflow_id: Option<String>,
     /// Cron pattern (5 fields, or 6–7 with seconds; Quartz syntax with `?`).
     pub cron: String,
     /// IANA time zone the pattern is evaluated in.
@@ -44,6 +46,32 @@ pub struct Schedule {
     pub created_at: i64,
     /// Epoch ms.
     pub updated_at: i64,
+}
+
+/// What a schedule or a backfill runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target<'a> {
+    /// A job (by id).
+    Job(&'a str),
+    /// A workflow (by id).
+    Workflow(&'a str),
+}
+
+impl Target<'_> {
+    /// The column naming it.
+    fn column(self) -> &'static str {
+        match self {
+            Target::Job(_) => "job_id",
+            Target::Workflow(_) => "workflow_id",
+        }
+    }
+
+    /// Its id.
+    fn id(self) -> String {
+        match self {
+            Target::Job(i) | Target::Workflow(i) => i.to_string(),
+        }
+    }
 }
 
 /// The fields a schedule is created or replaced with.
@@ -129,6 +157,7 @@ fn schedule(r: &Row) -> Result<Schedule> {
         id: r.try_get("id")?,
         project_id: r.try_get("project_id")?,
         job_id: r.try_get("job_id")?,
+        workflow_id: r.try_get("workflow_id")?,
         cron: r.try_get("cron")?,
         timezone: r.try_get("timezone")?,
         start_at: r.try_get("start_at")?,
@@ -163,26 +192,27 @@ fn params_json(p: &BTreeMap<String, String>) -> String {
 }
 
 impl Store {
-    /// Creates or replaces the schedule of `job_id`.
+    /// Creates or replaces the schedule of `target`.
     pub async fn put_schedule(
         &self,
         project_id: &str,
-        job_id: &str,
+        target: Target<'_>,
         f: &ScheduleFields,
         user: &str,
     ) -> Result<Schedule> {
         let now = now_ms();
-        sqlx::query(
-            "INSERT INTO schedules (id, project_id, job_id, cron, timezone, start_at, end_at, paused, misfire, overlap, params, next_fire_at, created_by, created_at, updated_at)
+        let col = target.column();
+        sqlx::query(&format!(
+            "INSERT INTO schedules (id, project_id, {col}, cron, timezone, start_at, end_at, paused, misfire, overlap, params, next_fire_at, created_by, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)
-             ON CONFLICT (job_id) DO UPDATE SET cron = excluded.cron, timezone = excluded.timezone,
+             ON CONFLICT ({col}) DO UPDATE SET cron = excluded.cron, timezone = excluded.timezone,
                start_at = excluded.start_at, end_at = excluded.end_at, paused = excluded.paused,
                misfire = excluded.misfire, overlap = excluded.overlap, params = excluded.params,
-               next_fire_at = excluded.next_fire_at, updated_at = excluded.updated_at",
-        )
+               next_fire_at = excluded.next_fire_at, updated_at = excluded.updated_at"
+        ))
         .bind(new_id())
         .bind(project_id)
-        .bind(job_id)
+        .bind(target.id())
         .bind(&f.cron)
         .bind(&f.timezone)
         .bind(f.start_at)
@@ -196,18 +226,26 @@ impl Store {
         .bind(now)
         .execute(&self.write)
         .await?;
-        self.job_schedule(job_id)
+        self.schedule_of(target)
             .await?
-            .ok_or_else(|| StoreError::NotFound(format!("schedule of job '{job_id}'")))
+            .ok_or_else(|| StoreError::NotFound(format!("schedule of '{}'", target.id())))
+    }
+
+    /// The schedule of `target`, if it has one.
+    pub async fn schedule_of(&self, target: Target<'_>) -> Result<Option<Schedule>> {
+        let r = sqlx::query(&format!(
+            "SELECT * FROM schedules WHERE {} = $1",
+            target.column()
+        ))
+        .bind(target.id())
+        .fetch_optional(&self.read)
+        .await?;
+        r.as_ref().map(schedule).transpose()
     }
 
     /// The schedule of `job_id`, if it has one.
     pub async fn job_schedule(&self, job_id: &str) -> Result<Option<Schedule>> {
-        let r = sqlx::query("SELECT * FROM schedules WHERE job_id = $1")
-            .bind(job_id)
-            .fetch_optional(&self.read)
-            .await?;
-        r.as_ref().map(schedule).transpose()
+        self.schedule_of(Target::Job(job_id)).await
     }
 
     /// A schedule by id.
@@ -222,15 +260,16 @@ impl Store {
             .ok_or_else(|| StoreError::NotFound(format!("schedule '{id}'")))
     }
 
-    /// Deletes the schedule of `job_id` (and its fire history); false when there was none.
-    pub async fn delete_job_schedule(&self, job_id: &str) -> Result<bool> {
+    /// Deletes the schedule of `target` (and its fire history); false when there was none.
+    pub async fn delete_schedule(&self, target: Target<'_>) -> Result<bool> {
+        let col = target.column();
         let mut tx = self.begin_write().await?;
-        sqlx::query("DELETE FROM schedule_fires WHERE schedule_id IN (SELECT id FROM schedules WHERE job_id = $1)")
-            .bind(job_id)
+        sqlx::query(&format!("DELETE FROM schedule_fires WHERE schedule_id IN (SELECT id FROM schedules WHERE {col} = $1)"))
+            .bind(target.id())
             .execute(&mut *tx)
             .await?;
-        let n = sqlx::query("DELETE FROM schedules WHERE job_id = $1")
-            .bind(job_id)
+        let n = sqlx::query(&format!("DELETE FROM schedules WHERE {col} = $1"))
+            .bind(target.id())
             .execute(&mut *tx)
             .await?
             .rows_affected();
@@ -427,8 +466,10 @@ pub struct Backfill {
     pub id: String,
     /// Project.
     pub project_id: String,
-    /// Job.
-    pub job_id: String,
+    /// Job (or none: a workflow's backfill).
+    pub job_id: Option<String>,
+    /// Workflow (or none: a job's backfill).
+    pub workflow_id: Option<String>,
     /// Zone the dates' logical times are computed in.
     pub timezone: String,
     /// Most runs at a time.
@@ -459,12 +500,12 @@ pub struct BackfillRun {
 }
 
 impl Store {
-    /// Creates a backfill of `job_id` with one `PENDING` run per date.
+    /// Creates a backfill of `target` with one `PENDING` run per date.
     #[allow(clippy::too_many_arguments)]
     pub async fn create_backfill(
         &self,
         project_id: &str,
-        job_id: &str,
+        target: Target<'_>,
         timezone: &str,
         parallelism: i64,
         params: &BTreeMap<String, String>,
@@ -474,10 +515,10 @@ impl Store {
         let id = new_id();
         let now = now_ms();
         let mut tx = self.begin_write().await?;
-        sqlx::query("INSERT INTO backfills (id, project_id, job_id, timezone, parallelism, params, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+        sqlx::query(&format!("INSERT INTO backfills (id, project_id, {}, timezone, parallelism, params, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)", target.column()))
             .bind(&id)
             .bind(project_id)
-            .bind(job_id)
+            .bind(target.id())
             .bind(timezone)
             .bind(parallelism)
             .bind(params_json(params))
@@ -525,6 +566,7 @@ impl Store {
             id: r.try_get("id")?,
             project_id: r.try_get("project_id")?,
             job_id: r.try_get("job_id")?,
+            workflow_id: r.try_get("workflow_id")?,
             timezone: r.try_get("timezone")?,
             parallelism: r.try_get("parallelism")?,
             params: serde_json::from_str(&params)
@@ -535,12 +577,13 @@ impl Store {
         })
     }
 
-    /// A job's backfills, newest first.
-    pub async fn list_backfills(&self, job_id: &str) -> Result<Vec<Backfill>> {
-        let ids: Vec<String> = sqlx::query(
-            "SELECT id FROM backfills WHERE job_id = $1 ORDER BY created_at DESC LIMIT 50",
-        )
-        .bind(job_id)
+    /// The backfills of `target`, newest first.
+    pub async fn list_backfills(&self, target: Target<'_>) -> Result<Vec<Backfill>> {
+        let ids: Vec<String> = sqlx::query(&format!(
+            "SELECT id FROM backfills WHERE {} = $1 ORDER BY created_at DESC LIMIT 50",
+            target.column()
+        ))
+        .bind(target.id())
         .fetch_all(&self.read)
         .await?
         .iter()

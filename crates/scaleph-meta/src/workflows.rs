@@ -318,6 +318,27 @@ impl Store {
         Ok(out)
     }
 
+    /// Ids of the workflow's runs in state `RUNNING`.
+    pub async fn running_runs_of(&self, workflow_id: &str) -> Result<Vec<String>> {
+        let rows = sqlx::query("SELECT id FROM workflow_runs WHERE workflow_id = $1 AND state = 'RUNNING' ORDER BY created_at")
+            .bind(workflow_id)
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter().map(|r| Ok(r.try_get("id")?)).collect()
+    }
+
+    /// A workflow by id, whatever its project.
+    pub async fn workflow_by_id(&self, id: &str) -> Result<Workflow> {
+        let r = sqlx::query("SELECT * FROM workflows WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await?;
+        r.as_ref()
+            .map(workflow)
+            .transpose()?
+            .ok_or_else(|| StoreError::NotFound(format!("workflow '{id}'")))
+    }
+
     /// Ids of runs in state `RUNNING`.
     pub async fn running_workflow_runs(&self) -> Result<Vec<String>> {
         let rows =

@@ -292,3 +292,102 @@ async fn invalid_definitions_are_refused() {
         .await;
     assert_eq!(s, 409, "{v}");
 }
+
+/// A workflow schedule starts runs with their business dates; a workflow backfill runs one
+/// date after another.
+#[tokio::test]
+async fn workflow_schedule_and_backfill() {
+    let tmp = tempfile::tempdir().unwrap();
+    let srv = Server::start(&tmp.path().join("data"));
+    let pid = srv.project("wf4").await;
+    let a = srv.job(&pid, "a", QUICK).await;
+    let b = srv.job(&pid, "b", QUICK).await;
+    let wid = workflow(
+        &srv,
+        &pid,
+        "nightly",
+        json!({"tasks": [{"key": "a", "job_id": a}, {"key": "b", "job_id": b, "upstream": ["a"]}]}),
+    )
+    .await;
+    let base = format!("/api/v1/projects/{pid}/workflows/{wid}");
+    let (s, v, _) = srv
+        .call(
+            reqwest::Method::PUT,
+            &format!("{base}/schedule"),
+            Some(json!({"cron": "*/2 * * * * *", "timezone": "Asia/Shanghai", "overlap": "skip"})),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let t0 = Instant::now();
+    let fired = loop {
+        let (_, f) = srv.get(&format!("{base}/schedule/fires")).await;
+        let done: Vec<Value> = f
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|x| x["state"] == "SUBMITTED")
+            .cloned()
+            .collect();
+        if !done.is_empty() {
+            break done[0].clone();
+        }
+        assert!(t0.elapsed() < Duration::from_secs(30), "{f}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let (s, _, _) = srv
+        .call(reqwest::Method::DELETE, &format!("{base}/schedule"), None)
+        .await;
+    assert_eq!(s, 204);
+    let rid = fired["instance_id"].as_str().unwrap();
+    let run = wait_run(&srv, &pid, &wid, rid, |r| r["state"] != "RUNNING").await;
+    assert_eq!(run["state"], "SUCCESS", "{run}");
+    assert_eq!(run["bizdate"], fired["bizdate"], "{run}");
+    assert_eq!(run["trigger_kind"], "schedule");
+
+    let (s, bf) = srv
+        .post(
+            &format!("{base}/backfills"),
+            json!({"from": "2026-04-29", "to": "2026-05-01"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{bf}");
+    let t0 = Instant::now();
+    let runs = loop {
+        let (_, list) = srv.get(&format!("{base}/backfills")).await;
+        let b = list.as_array().unwrap()[0].clone();
+        let runs = b["runs"].as_array().unwrap().clone();
+        let mut ended = true;
+        for r in &runs {
+            match r["instance_id"].as_str() {
+                Some(id) => {
+                    let (_, wr) = srv.get(&format!("{base}/runs/{id}")).await;
+                    ended &= wr["state"] == "SUCCESS";
+                }
+                None => ended = false,
+            }
+        }
+        if ended {
+            break runs;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(60), "{b}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let mut spans = Vec::new();
+    for (r, want) in runs.iter().zip(["2026-04-29", "2026-04-30", "2026-05-01"]) {
+        let (_, wr) = srv
+            .get(&format!(
+                "{base}/runs/{}",
+                r["instance_id"].as_str().unwrap()
+            ))
+            .await;
+        assert_eq!(wr["bizdate"], want, "{wr}");
+        assert_eq!(wr["trigger_kind"], "backfill");
+        spans.push((
+            wr["created_at"].as_i64().unwrap(),
+            wr["ended_at"].as_i64().unwrap(),
+        ));
+    }
+    for w in spans.windows(2) {
+        assert!(w[1].0 >= w[0].1, "one date after another: {spans:?}");
+    }
+}

@@ -11,7 +11,7 @@ use crate::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use scaleph_meta::{Backfill, RunParams, ScheduleFire};
+use scaleph_meta::{Backfill, RunParams, ScheduleFire, Target};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
@@ -21,6 +21,108 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(preview_cron))
         .routes(routes!(run_params))
         .routes(routes!(list_backfills, create_backfill))
+        .routes(routes!(
+            get_wf_schedule,
+            put_wf_schedule,
+            delete_wf_schedule
+        ))
+        .routes(routes!(list_wf_fires))
+        .routes(routes!(list_wf_backfills, create_wf_backfill))
+}
+
+/// The workflow's schedule with its next 5 fire times (404 when it has none).
+#[utoipa::path(get, path = "/api/v1/projects/{project_id}/workflows/{workflow_id}/schedule", tag = "schedules",
+    params(("project_id" = String, Path), ("workflow_id" = String, Path)),
+    responses((status = 200, body = ScheduleView), (status = 404)))]
+async fn get_wf_schedule(
+    State(s): State<AppState>,
+    ApiPath((pid, wid)): ApiPath<(String, String)>,
+) -> Result<Json<ScheduleView>, ApiError> {
+    s.store.get_workflow(&pid, &wid).await?;
+    let sch = s
+        .store
+        .schedule_of(Target::Workflow(&wid))
+        .await?
+        .ok_or_else(|| ApiError::not_found("this workflow has no schedule"))?;
+    Ok(Json(scheduler::view(sch)?))
+}
+
+/// Creates or replaces the workflow's schedule (as a job's: each fire starts a run with its
+/// business date).
+#[utoipa::path(put, path = "/api/v1/projects/{project_id}/workflows/{workflow_id}/schedule", tag = "schedules",
+    params(("project_id" = String, Path), ("workflow_id" = String, Path)), request_body = ScheduleSpec,
+    responses((status = 200, body = ScheduleView), (status = 404), (status = 422)))]
+async fn put_wf_schedule(
+    State(s): State<AppState>,
+    p: Principal,
+    ApiPath((pid, wid)): ApiPath<(String, String)>,
+    ApiJson(b): ApiJson<ScheduleSpec>,
+) -> Result<Json<ScheduleView>, ApiError> {
+    s.store.get_workflow(&pid, &wid).await?;
+    Ok(Json(
+        scheduler::put(&s.store, &pid, Target::Workflow(&wid), b, &p.user.id).await?,
+    ))
+}
+
+/// Removes the workflow's schedule and its fire history.
+#[utoipa::path(delete, path = "/api/v1/projects/{project_id}/workflows/{workflow_id}/schedule", tag = "schedules",
+    params(("project_id" = String, Path), ("workflow_id" = String, Path)),
+    responses((status = 204), (status = 404)))]
+async fn delete_wf_schedule(
+    State(s): State<AppState>,
+    ApiPath((pid, wid)): ApiPath<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    s.store.get_workflow(&pid, &wid).await?;
+    if s.store.delete_schedule(Target::Workflow(&wid)).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found("this workflow has no schedule"))
+    }
+}
+
+/// The workflow schedule's latest 200 fires, newest first (`instance_id`: the run started).
+#[utoipa::path(get, path = "/api/v1/projects/{project_id}/workflows/{workflow_id}/schedule/fires", tag = "schedules",
+    params(("project_id" = String, Path), ("workflow_id" = String, Path)),
+    responses((status = 200, body = Vec<ScheduleFire>), (status = 404)))]
+async fn list_wf_fires(
+    State(s): State<AppState>,
+    ApiPath((pid, wid)): ApiPath<(String, String)>,
+) -> Result<Json<Vec<ScheduleFire>>, ApiError> {
+    s.store.get_workflow(&pid, &wid).await?;
+    let sch = s
+        .store
+        .schedule_of(Target::Workflow(&wid))
+        .await?
+        .ok_or_else(|| ApiError::not_found("this workflow has no schedule"))?;
+    Ok(Json(s.store.list_fires(&sch.id, 200).await?))
+}
+
+/// Runs the workflow once per business date from `from` to `to`, at most `parallelism` runs
+/// at a time.
+#[utoipa::path(post, path = "/api/v1/projects/{project_id}/workflows/{workflow_id}/backfills", tag = "schedules",
+    params(("project_id" = String, Path), ("workflow_id" = String, Path)), request_body = BackfillRequest,
+    responses((status = 201, body = Backfill), (status = 404), (status = 422)))]
+async fn create_wf_backfill(
+    State(s): State<AppState>,
+    p: Principal,
+    ApiPath((pid, wid)): ApiPath<(String, String)>,
+    ApiJson(b): ApiJson<BackfillRequest>,
+) -> Result<(StatusCode, Json<Backfill>), ApiError> {
+    s.store.get_workflow(&pid, &wid).await?;
+    let bf = scheduler::backfill(&s.store, &pid, Target::Workflow(&wid), b, &p.user.id).await?;
+    Ok((StatusCode::CREATED, Json(bf)))
+}
+
+/// The workflow's latest 50 backfills (`instance_id` of a date: its workflow run).
+#[utoipa::path(get, path = "/api/v1/projects/{project_id}/workflows/{workflow_id}/backfills", tag = "schedules",
+    params(("project_id" = String, Path), ("workflow_id" = String, Path)),
+    responses((status = 200, body = Vec<Backfill>), (status = 404)))]
+async fn list_wf_backfills(
+    State(s): State<AppState>,
+    ApiPath((pid, wid)): ApiPath<(String, String)>,
+) -> Result<Json<Vec<Backfill>>, ApiError> {
+    s.store.get_workflow(&pid, &wid).await?;
+    Ok(Json(s.store.list_backfills(Target::Workflow(&wid)).await?))
 }
 
 /// Runs the job once per business date from `from` to `to`, each with its own `${bizdate}`
@@ -35,7 +137,7 @@ async fn create_backfill(
     ApiJson(b): ApiJson<BackfillRequest>,
 ) -> Result<(StatusCode, Json<Backfill>), ApiError> {
     s.store.get_job(&pid, &jid).await?;
-    let bf = scheduler::backfill(&s.store, &pid, &jid, b, &p.user.id).await?;
+    let bf = scheduler::backfill(&s.store, &pid, Target::Job(&jid), b, &p.user.id).await?;
     Ok((StatusCode::CREATED, Json(bf)))
 }
 
@@ -48,7 +150,7 @@ async fn list_backfills(
     ApiPath((pid, jid)): ApiPath<(String, String)>,
 ) -> Result<Json<Vec<Backfill>>, ApiError> {
     s.store.get_job(&pid, &jid).await?;
-    Ok(Json(s.store.list_backfills(&jid).await?))
+    Ok(Json(s.store.list_backfills(Target::Job(&jid)).await?))
 }
 
 /// The job's schedule with its next 5 fire times (404 when it has none).
@@ -81,7 +183,7 @@ async fn put_schedule(
 ) -> Result<Json<ScheduleView>, ApiError> {
     s.store.get_job(&pid, &jid).await?;
     Ok(Json(
-        scheduler::put(&s.store, &pid, &jid, b, &p.user.id).await?,
+        scheduler::put(&s.store, &pid, Target::Job(&jid), b, &p.user.id).await?,
     ))
 }
 
@@ -94,7 +196,7 @@ async fn delete_schedule(
     ApiPath((pid, jid)): ApiPath<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     s.store.get_job(&pid, &jid).await?;
-    if s.store.delete_job_schedule(&jid).await? {
+    if s.store.delete_schedule(Target::Job(&jid)).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::not_found("this job has no schedule"))

@@ -178,7 +178,7 @@ pub fn view(s: Schedule) -> Result<ScheduleView, ApiError> {
 pub async fn put(
     store: &Store,
     project_id: &str,
-    job_id: &str,
+    target: scaleph_meta::Target<'_>,
     spec: ScheduleSpec,
     user: &str,
 ) -> Result<ScheduleView, ApiError> {
@@ -207,7 +207,7 @@ pub async fn put(
         next_fire_at: s.next_after(Utc::now()).map(|t| t.timestamp_millis()),
     };
     let saved = store
-        .put_schedule(project_id, job_id, &fields, user)
+        .put_schedule(project_id, target, &fields, user)
         .await?;
     view(saved)
 }
@@ -302,9 +302,10 @@ impl Scheduler {
         let n = claimed.len();
         for f in claimed {
             let s = store.get_schedule(&f.schedule_id).await?;
-            let started = match store.run_for_fire(&s.id, f.fire_at).await? {
-                Some(i) => Some(i),
-                None => store.unlinked_instance(&s.job_id, f.claimed_at).await?,
+            let started = match (store.run_for_fire(&s.id, f.fire_at).await?, &s.job_id) {
+                (Some(i), _) => Some(i),
+                (None, Some(job)) => store.unlinked_instance(job, f.claimed_at).await?,
+                (None, None) => None,
             };
             match started {
                 Some(i) => {
@@ -403,9 +404,10 @@ impl Scheduler {
 
     async fn try_start(&self, s: &Schedule, fire_at: i64, from: &str) -> Result<(), ApiError> {
         let store = &self.state.store;
-        let running = store.active_job_instances(&s.job_id).await?;
+        let target = RunTarget::of(&s.job_id, &s.workflow_id)?;
+        let running = target.busy(&self.state).await?;
         if from == fire_state::QUEUED {
-            if !running.is_empty() {
+            if running.is_some() {
                 return Ok(()); // still waiting
             }
             if !store
@@ -421,11 +423,8 @@ impl Scheduler {
             {
                 return Ok(());
             }
-        } else if let Some(busy) = running.first() {
-            let why = format!(
-                "the previous run (instance {}) is still {}",
-                busy.id, busy.state
-            );
+        } else if let Some((id, state)) = running {
+            let why = format!("the previous run ({id}) is still {state}");
             match overlap_of(&s.overlap) {
                 Overlap::Allow => {}
                 Overlap::Skip => {
@@ -460,18 +459,19 @@ impl Scheduler {
         let logical =
             instant(Some(fire_at)).ok_or_else(|| ApiError::invalid("fire time out of range"))?;
         let bizdate = c.bizdate(logical);
-        let inst = run_job(
-            &self.state,
-            &s.job_id,
-            RunAt {
-                logical,
-                tz: c.tz(),
-                bizdate,
-            },
-            &s.params,
-            Some((&s.id, fire_at)),
-        )
-        .await?;
+        let inst = target
+            .start(
+                &self.state,
+                RunAt {
+                    logical,
+                    tz: c.tz(),
+                    bizdate,
+                },
+                &s.params,
+                Some((&s.id, fire_at)),
+                &s.created_by,
+            )
+            .await?;
         store
             .update_fire(
                 &s.id,
@@ -574,7 +574,7 @@ fn one() -> u32 {
 pub async fn backfill(
     store: &Store,
     project_id: &str,
-    job_id: &str,
+    target: scaleph_meta::Target<'_>,
     req: BackfillRequest,
     user: &str,
 ) -> Result<scaleph_meta::Backfill, ApiError> {
@@ -599,7 +599,7 @@ pub async fn backfill(
             "parallelism must be 1 to {MAX_BACKFILL_PARALLELISM}"
         )));
     }
-    let sched = store.job_schedule(job_id).await?;
+    let sched = store.schedule_of(target).await?;
     let tz = req
         .timezone
         .clone()
@@ -618,7 +618,7 @@ pub async fn backfill(
     Ok(store
         .create_backfill(
             project_id,
-            job_id,
+            target,
             tz.name(),
             i64::from(req.parallelism),
             &params,
@@ -637,11 +637,12 @@ impl Scheduler {
         let store = &self.state.store;
         for id in store.open_backfills().await? {
             let b = store.get_backfill(&id).await?;
+            let target = RunTarget::of(&b.job_id, &b.workflow_id)?;
             let mut running = 0i64;
             for r in &b.runs {
                 let busy = match (r.state.as_str(), &r.instance_id) {
                     ("CLAIMED", _) => true,
-                    ("SUBMITTED", Some(i)) => store.get_instance(i).await?.ended_at.is_none(),
+                    ("SUBMITTED", Some(i)) => target.is_running(store, i).await?,
                     _ => false,
                 };
                 running += i64::from(busy);
@@ -665,7 +666,10 @@ impl Scheduler {
                     tz,
                     bizdate: d,
                 };
-                match run_job(&self.state, &b.job_id, at, &b.params, None).await {
+                match target
+                    .start(&self.state, at, &b.params, None, &b.created_by)
+                    .await
+                {
                     Ok(i) => {
                         store
                             .update_backfill_run(
@@ -704,7 +708,11 @@ impl Scheduler {
         for id in store.open_backfills().await? {
             let b = store.get_backfill(&id).await?;
             for r in b.runs.iter().filter(|r| r.state == "CLAIMED") {
-                match store.unlinked_instance(&b.job_id, b.created_at).await? {
+                let linked = match &b.job_id {
+                    Some(job) => store.unlinked_instance(job, b.created_at).await?,
+                    None => None,
+                };
+                match linked {
                     Some(i) => {
                         store
                             .update_backfill_run(
@@ -726,5 +734,79 @@ impl Scheduler {
             }
         }
         Ok(())
+    }
+}
+
+/// What a schedule or a backfill starts: a job's run (an instance) or a workflow's run.
+#[derive(Debug, Clone, Copy)]
+enum RunTarget<'a> {
+    Job(&'a str),
+    Workflow(&'a str),
+}
+
+impl<'a> RunTarget<'a> {
+    /// The target of a schedule or backfill row (exactly one id is set).
+    fn of(job: &'a Option<String>, workflow: &'a Option<String>) -> Result<Self, ApiError> {
+        match (job, workflow) {
+            (Some(j), None) => Ok(RunTarget::Job(j)),
+            (None, Some(w)) => Ok(RunTarget::Workflow(w)),
+            _ => Err(ApiError::invalid("a schedule runs one job or one workflow")),
+        }
+    }
+
+    /// A run still going: (what, state).
+    async fn busy(self, state: &AppState) -> Result<Option<(String, String)>, ApiError> {
+        Ok(match self {
+            RunTarget::Job(j) => state
+                .store
+                .active_job_instances(j)
+                .await?
+                .into_iter()
+                .next()
+                .map(|i| (format!("instance {}", i.id), i.state.to_string())),
+            RunTarget::Workflow(w) => state
+                .store
+                .running_runs_of(w)
+                .await?
+                .into_iter()
+                .next()
+                .map(|r| (format!("workflow run {r}"), "RUNNING".to_string())),
+        })
+    }
+
+    /// Whether the run `id` started for this target still goes.
+    async fn is_running(self, store: &Store, id: &str) -> Result<bool, ApiError> {
+        Ok(match self {
+            RunTarget::Job(_) => store.get_instance(id).await?.ended_at.is_none(),
+            RunTarget::Workflow(_) => store.get_workflow_run(id).await?.state == "RUNNING",
+        })
+    }
+
+    /// Starts a run for `at`; returns the instance or workflow run id.
+    async fn start(
+        self,
+        state: &AppState,
+        at: RunAt,
+        params: &BTreeMap<String, String>,
+        fire: Option<(&str, i64)>,
+        user: &str,
+    ) -> Result<String, ApiError> {
+        match self {
+            RunTarget::Job(j) => run_job(state, j, at, params, fire).await,
+            RunTarget::Workflow(w) => Ok(super::workflows::start_run(
+                &state.store,
+                w,
+                at.bizdate,
+                params.clone(),
+                if fire.is_some() {
+                    "schedule"
+                } else {
+                    "backfill"
+                },
+                user,
+            )
+            .await?
+            .id),
+        }
     }
 }

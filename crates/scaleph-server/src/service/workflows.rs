@@ -101,8 +101,6 @@ pub async fn start(
     user: &str,
 ) -> Result<WorkflowRun, ApiError> {
     let wf = store.get_workflow(project_id, id).await?;
-    let mut def: Definition = serde_json::from_value(wf.definition.clone())
-        .map_err(|e| ApiError::invalid(format!("stored definition: {e}")))?;
     let bizdate = match &req.bizdate {
         Some(d) => NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d")
             .map_err(|_| ApiError::invalid(format!("bizdate '{d}' is not a date (yyyy-MM-dd)")))?,
@@ -111,7 +109,26 @@ pub async fn start(
             .pred_opt()
             .expect("a day before today"),
     };
-    def.params.extend(req.params);
+    start_run(store, &wf.id, bizdate, req.params, "manual", user).await
+}
+
+/// Starts a run of workflow `id` for `bizdate` with `params` over the workflow's, recorded as
+/// started by `trigger` (`manual`, `schedule`, `backfill`).
+///
+/// # Errors
+/// 404; a stored definition that no longer parses.
+pub async fn start_run(
+    store: &Store,
+    id: &str,
+    bizdate: NaiveDate,
+    params: BTreeMap<String, String>,
+    trigger: &str,
+    user: &str,
+) -> Result<WorkflowRun, ApiError> {
+    let wf = store.workflow_by_id(id).await?;
+    let mut def: Definition = serde_json::from_value(wf.definition.clone())
+        .map_err(|e| ApiError::invalid(format!("stored definition: {e}")))?;
+    def.params.extend(params);
     let tasks: Vec<(String, String)> = def
         .tasks
         .iter()
@@ -124,7 +141,7 @@ pub async fn start(
             &bizdate.format("%Y-%m-%d").to_string(),
             &snapshot,
             &tasks,
-            "manual",
+            trigger,
             user,
         )
         .await?)
