@@ -327,6 +327,16 @@ impl Store {
         rows.iter().map(|r| Ok(r.try_get("id")?)).collect()
     }
 
+    /// Whether workflow `workflow_id` has a `SUCCESS` run for business date `bizdate`.
+    pub async fn workflow_succeeded_on(&self, workflow_id: &str, bizdate: &str) -> Result<bool> {
+        let r = sqlx::query("SELECT id FROM workflow_runs WHERE workflow_id = $1 AND bizdate = $2 AND state = 'SUCCESS' LIMIT 1")
+            .bind(workflow_id)
+            .bind(bizdate)
+            .fetch_optional(&self.read)
+            .await?;
+        Ok(r.is_some())
+    }
+
     /// A workflow by id, whatever its project.
     pub async fn workflow_by_id(&self, id: &str) -> Result<Workflow> {
         let r = sqlx::query("SELECT * FROM workflows WHERE id = $1")

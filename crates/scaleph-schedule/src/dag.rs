@@ -35,14 +35,56 @@ pub enum TimeoutAction {
     Alert,
 }
 
+/// What a dependency task does when its wait limit passes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum OnDependencyTimeout {
+    /// The task fails.
+    #[default]
+    Fail,
+    /// The task is skipped: downstream tasks run.
+    Skip,
+}
+
+/// A dependency on another workflow: its successful runs for the same business date and the
+/// `days - 1` before it (DolphinScheduler's dependent task, "last N days").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Dependency {
+    /// The workflow (of the same project) that must have succeeded.
+    pub workflow_id: String,
+    /// Business dates to check, ending at the run's (1–31; 1: the same date only).
+    #[serde(default = "one_day")]
+    pub days: u32,
+    /// Seconds to wait for them (1–604800).
+    #[serde(default = "an_hour")]
+    pub wait_limit_s: u64,
+    /// After the wait limit.
+    #[serde(default)]
+    pub on_timeout: OnDependencyTimeout,
+}
+
+fn one_day() -> u32 {
+    1
+}
+
+fn an_hour() -> u64 {
+    3600
+}
+
 /// One task of a workflow.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TaskDef {
     /// Key, unique in the workflow (letters, digits, `_`, `-`).
     pub key: String,
-    /// The job it runs (a job of the workflow's project, any engine).
+    /// The job it runs (a job of the workflow's project, any engine); empty for a dependency
+    /// task.
+    #[serde(default)]
     pub job_id: String,
+    /// Instead of a job: wait for another workflow's successful runs.
+    #[serde(default)]
+    pub depends_on: Option<Dependency>,
     /// Keys of the tasks that must succeed first.
     #[serde(default)]
     pub upstream: Vec<String>,
@@ -108,6 +150,21 @@ pub fn validate(d: &Definition) -> Result<Vec<String>, String> {
         }
         if t.retry_interval_s > 86_400 {
             problems.push(format!("task '{}': retry interval at most 86400 s", t.key));
+        }
+        match (&t.depends_on, t.job_id.is_empty()) {
+            (Some(d), true) => {
+                if !(1..=31).contains(&d.days) {
+                    problems.push(format!("task '{}': a dependency spans 1 to 31 days", t.key));
+                }
+                if !(1..=604_800).contains(&d.wait_limit_s) {
+                    problems.push(format!("task '{}': wait limit 1 to 604800 s", t.key));
+                }
+            }
+            (None, false) => {}
+            _ => problems.push(format!(
+                "task '{}': give a 'job_id' or a 'depends_on', one of them",
+                t.key
+            )),
         }
         if t.timeout_s == Some(0) {
             problems.push(format!("task '{}': a timeout must be at least 1 s", t.key));
@@ -186,6 +243,8 @@ pub enum TaskState {
     Failed,
     /// An upstream task failed or was cancelled: it does not run.
     UpstreamFailed,
+    /// A dependency not met in time with `on_timeout: skip`: counts as done for downstream.
+    Skipped,
     /// Cancelled (the run was cancelled, or ended by the `end` strategy).
     Canceled,
 }
@@ -200,6 +259,7 @@ impl TaskState {
             TaskState::Success => "SUCCESS",
             TaskState::Failed => "FAILED",
             TaskState::UpstreamFailed => "UPSTREAM_FAILED",
+            TaskState::Skipped => "SKIPPED",
             TaskState::Canceled => "CANCELED",
         }
     }
@@ -213,9 +273,15 @@ impl TaskState {
             "SUCCESS" => TaskState::Success,
             "FAILED" => TaskState::Failed,
             "UPSTREAM_FAILED" => TaskState::UpstreamFailed,
+            "SKIPPED" => TaskState::Skipped,
             "CANCELED" => TaskState::Canceled,
             _ => return None,
         })
+    }
+
+    /// Finished so that downstream tasks run (succeeded or skipped).
+    pub fn done(self) -> bool {
+        matches!(self, TaskState::Success | TaskState::Skipped)
     }
 
     /// No further change (until a rerun).
@@ -223,6 +289,7 @@ impl TaskState {
         matches!(
             self,
             TaskState::Success
+                | TaskState::Skipped
                 | TaskState::Failed
                 | TaskState::UpstreamFailed
                 | TaskState::Canceled
@@ -238,6 +305,7 @@ impl TaskState {
             (S::Waiting, E::Start) | (S::RetryWait, E::Start) => S::Running,
             (S::Waiting, E::UpstreamFailed) => S::UpstreamFailed,
             (S::Running, E::Succeeded) => S::Success,
+            (S::Running, E::Skip) => S::Skipped,
             (S::Running, E::AttemptFailed { retry: true }) => S::RetryWait,
             (S::Running, E::AttemptFailed { retry: false }) => S::Failed,
             (S::Waiting | S::Running | S::RetryWait, E::Cancel) => S::Canceled,
@@ -265,6 +333,8 @@ pub enum TaskEvent {
     Cancel,
     /// Rerun of a failed run: failed, skipped and cancelled tasks wait again.
     Rerun,
+    /// A dependency was not met in time and is skipped.
+    Skip,
 }
 
 /// The state of a whole run from its tasks' states: `RUNNING` while any task is not terminal,
@@ -272,7 +342,7 @@ pub enum TaskEvent {
 pub fn run_state(tasks: &[TaskState], cancelled: bool) -> &'static str {
     if tasks.iter().any(|t| !t.is_terminal()) {
         "RUNNING"
-    } else if tasks.iter().all(|t| *t == TaskState::Success) {
+    } else if tasks.iter().all(|t| t.done()) {
         "SUCCESS"
     } else if cancelled {
         "CANCELED"
@@ -289,6 +359,7 @@ mod tests {
         TaskDef {
             key: key.into(),
             job_id: format!("job-{key}"),
+            depends_on: None,
             upstream: up.iter().map(|s| s.to_string()).collect(),
             retries: 0,
             retry_interval_s: 0,
@@ -356,6 +427,7 @@ mod tests {
             S::Running,
             S::RetryWait,
             S::Success,
+            S::Skipped,
             S::Failed,
             S::UpstreamFailed,
             S::Canceled,

@@ -391,3 +391,90 @@ async fn workflow_schedule_and_backfill() {
         assert!(w[1].0 >= w[0].1, "one date after another: {spans:?}");
     }
 }
+
+/// A task that waits for another workflow's successful run for the same business date (and
+/// the days before): met when it succeeds; past the wait limit it fails or is skipped.
+#[tokio::test]
+async fn cross_workflow_dependency_waits_then_fails_or_skips() {
+    let tmp = tempfile::tempdir().unwrap();
+    let srv = Server::start(&tmp.path().join("data"));
+    let pid = srv.project("wf5").await;
+    let a = srv.job(&pid, "a", QUICK).await;
+    let b = srv.job(&pid, "b", QUICK).await;
+    let up = workflow(
+        &srv,
+        &pid,
+        "upstream",
+        json!({"tasks": [{"key": "a", "job_id": a}]}),
+    )
+    .await;
+    let down = workflow(
+        &srv,
+        &pid,
+        "downstream",
+        json!({"tasks": [
+            {"key": "wait", "depends_on": {"workflow_id": up, "wait_limit_s": 60}},
+            {"key": "b", "job_id": b, "upstream": ["wait"]}
+        ]}),
+    )
+    .await;
+    let start = |wid: String, date: &'static str| {
+        let srv = &srv;
+        let pid = pid.clone();
+        async move {
+            let (s, r) = srv
+                .post(
+                    &format!("/api/v1/projects/{pid}/workflows/{wid}/runs"),
+                    json!({"bizdate": date}),
+                )
+                .await;
+            assert_eq!(s, 201, "{r}");
+            r["id"].as_str().unwrap().to_string()
+        }
+    };
+    // The downstream run waits ...
+    let d = start(down.clone(), "2026-05-02").await;
+    wait_run(&srv, &pid, &down, &d, |r| {
+        task(r, "wait")["state"] == "RUNNING"
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let (_, r) = srv
+        .get(&format!("/api/v1/projects/{pid}/workflows/{down}/runs/{d}"))
+        .await;
+    assert_eq!(task(&r, "b")["state"], "WAITING", "{r}");
+    // ... until the upstream workflow succeeds for the same date.
+    let u = start(up.clone(), "2026-05-02").await;
+    let ur = wait_run(&srv, &pid, &up, &u, |r| r["state"] != "RUNNING").await;
+    assert_eq!(ur["state"], "SUCCESS", "{ur}");
+    let r = wait_run(&srv, &pid, &down, &d, |r| r["state"] != "RUNNING").await;
+    assert_eq!(r["state"], "SUCCESS", "{r}");
+    assert_eq!(task(&r, "wait")["state"], "SUCCESS");
+    // Two days back (2026-05-01 has no upstream run), 1 s limit: fail, or skip and go on.
+    for (on_timeout, task_state, run_state) in
+        [("fail", "FAILED", "FAILED"), ("skip", "SKIPPED", "SUCCESS")]
+    {
+        let w = workflow(
+            &srv,
+            &pid,
+            &format!("two-days-{on_timeout}"),
+            json!({"tasks": [
+                {"key": "wait", "depends_on": {"workflow_id": up, "days": 2, "wait_limit_s": 1, "on_timeout": on_timeout}},
+                {"key": "b", "job_id": b, "upstream": ["wait"]}
+            ]}),
+        )
+        .await;
+        let id = start(w.clone(), "2026-05-02").await;
+        let r = wait_run(&srv, &pid, &w, &id, |r| r["state"] != "RUNNING").await;
+        assert_eq!(r["state"], run_state, "{r}");
+        let t = task(&r, "wait");
+        assert_eq!(t["state"], task_state, "{r}");
+        assert!(
+            t["reason"]
+                .as_str()
+                .unwrap()
+                .contains("no successful run for 2026-05-01"),
+            "{t}"
+        );
+    }
+}

@@ -19,6 +19,8 @@ interface TaskData extends Record<string, unknown> {
   retry_interval_s: number;
   timeout_s?: number | null;
   timeout_action: "fail" | "alert";
+  /** A task that waits for another workflow instead of running a job (kept as defined). */
+  depends_on?: { workflow_id: string; days?: number; wait_limit_s?: number; on_timeout?: string } | null;
   state?: string;
 }
 
@@ -173,7 +175,7 @@ export function WorkflowEditor() {
       setStrategy(w.definition.failure_strategy ?? "continue");
       const ns: TaskNode[] = w.definition.tasks.map((x: any) => ({
         id: x.key, type: "task", position: { x: 0, y: 0 },
-        data: { job_id: x.job_id, job: jobName(x.job_id), retries: x.retries ?? 0, retry_interval_s: x.retry_interval_s ?? 0, timeout_s: x.timeout_s, timeout_action: x.timeout_action ?? "fail" },
+        data: { job_id: x.job_id ?? "", depends_on: x.depends_on ?? null, job: x.depends_on ? `⏳ ${x.depends_on.workflow_id}` : jobName(x.job_id), retries: x.retries ?? 0, retry_interval_s: x.retry_interval_s ?? 0, timeout_s: x.timeout_s, timeout_action: x.timeout_action ?? "fail" },
       }));
       const es: Edge[] = w.definition.tasks.flatMap((x: any) => (x.upstream ?? []).map((u: string) => ({ id: `${u}->${x.key}`, source: u, target: x.key })));
       setNodes(layout(ns, es));
@@ -228,7 +230,7 @@ export function WorkflowEditor() {
   const definition = () => ({
     failure_strategy: strategy,
     tasks: nodes.map((n) => ({
-      key: n.id, job_id: n.data.job_id,
+      key: n.id, ...(n.data.depends_on ? { depends_on: n.data.depends_on } : { job_id: n.data.job_id }),
       upstream: edges.filter((e) => e.target === n.id).map((e) => e.source),
       retries: n.data.retries, retry_interval_s: n.data.retry_interval_s,
       ...(n.data.timeout_s ? { timeout_s: n.data.timeout_s } : {}), timeout_action: n.data.timeout_action,

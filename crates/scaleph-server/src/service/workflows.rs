@@ -45,7 +45,18 @@ pub struct StartRun {
 async fn check(store: &Store, project_id: &str, spec: &WorkflowSpec) -> Result<(), ApiError> {
     dag::validate(&spec.definition).map_err(ApiError::invalid)?;
     for t in &spec.definition.tasks {
-        if store.get_job(project_id, &t.job_id).await.is_err() {
+        if let Some(d) = &t.depends_on {
+            if store
+                .get_workflow(project_id, &d.workflow_id)
+                .await
+                .is_err()
+            {
+                return Err(ApiError::invalid(format!(
+                    "task '{}': no workflow '{}' in this project",
+                    t.key, d.workflow_id
+                )));
+            }
+        } else if store.get_job(project_id, &t.job_id).await.is_err() {
             return Err(ApiError::invalid(format!(
                 "task '{}': no job '{}' in this project",
                 t.key, t.job_id
@@ -287,6 +298,10 @@ async fn advance(state: &AppState, run_id: &str) -> Result<(), ApiError> {
             continue;
         };
         let retry = t.attempt <= i64::from(d.retries);
+        if let Some(dep) = &d.depends_on {
+            check_dependency(store, &run, t, dep, now_ms).await?;
+            continue;
+        }
         let Some(iid) = &t.instance_id else {
             // Claimed but never started: the process died in between (a start takes ms).
             if t.started_at.is_some_and(|at| now_ms - at > 60_000) {
@@ -444,13 +459,28 @@ async fn advance(state: &AppState, run_id: &str) -> Result<(), ApiError> {
                         .await?;
                     false
                 } else {
-                    ups.iter().all(|u| *u == TaskState::Success)
+                    ups.iter().all(|u| u.done())
                 }
             }
             TaskState::RetryWait => t.next_attempt_at.is_none_or(|at| at <= now_ms),
             _ => false,
         };
-        if start {
+        if start && d.depends_on.is_some() {
+            // A dependency check "runs" from now until met or past its wait limit.
+            store
+                .update_task_run(
+                    run_id,
+                    &t.task_key,
+                    s.as_str(),
+                    &TaskChange {
+                        state: TaskState::Running.as_str(),
+                        attempt: Some(t.attempt + 1),
+                        started_at: Some(now_ms),
+                        ..Default::default()
+                    },
+                )
+                .await?;
+        } else if start {
             start_task(state, &run, &def, t, s).await?;
         }
     }
@@ -530,5 +560,62 @@ async fn start_task(
                 .await?;
         }
     }
+    Ok(())
+}
+
+/// A running dependency task: succeeds when the workflow it waits for has a successful run for
+/// every date of its span; past the wait limit it fails or is skipped.
+async fn check_dependency(
+    store: &Store,
+    run: &WorkflowRun,
+    t: &TaskRun,
+    dep: &dag::Dependency,
+    now_ms: i64,
+) -> Result<(), ApiError> {
+    let bizdate = NaiveDate::parse_from_str(&run.bizdate, "%Y-%m-%d")
+        .map_err(|_| ApiError::invalid("a stored business date"))?;
+    let mut missing = Vec::new();
+    for back in 0..dep.days {
+        let d = bizdate - chrono::Duration::days(i64::from(back));
+        let d = d.format("%Y-%m-%d").to_string();
+        if !store.workflow_succeeded_on(&dep.workflow_id, &d).await? {
+            missing.push(d);
+        }
+    }
+    let (to, why) = if missing.is_empty() {
+        (TaskEvent::Succeeded, None)
+    } else if t
+        .started_at
+        .is_some_and(|at| now_ms - at > 1000 * dep.wait_limit_s as i64)
+    {
+        let why = format!(
+            "workflow {} has no successful run for {} after {} s",
+            dep.workflow_id,
+            missing.join(", "),
+            dep.wait_limit_s
+        );
+        match dep.on_timeout {
+            dag::OnDependencyTimeout::Fail => {
+                (TaskEvent::AttemptFailed { retry: false }, Some(why))
+            }
+            dag::OnDependencyTimeout::Skip => (TaskEvent::Skip, Some(why)),
+        }
+    } else {
+        return Ok(()); // still waiting
+    };
+    let to = TaskState::Running.on(to).expect("a running task ends");
+    store
+        .update_task_run(
+            &run.id,
+            &t.task_key,
+            TaskState::Running.as_str(),
+            &TaskChange {
+                state: to.as_str(),
+                ended_at: Some(now_ms),
+                reason: why.as_deref(),
+                ..Default::default()
+            },
+        )
+        .await?;
     Ok(())
 }
