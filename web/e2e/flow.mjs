@@ -236,6 +236,17 @@ async function flow(run) {
     await page.getByTestId("schedule").getByText("Active").waitFor();
     await page.getByTestId("schedule").getByRole("button", { name: "Delete" }).click();
     await page.getByTestId("schedule-pause").waitFor({ state: "detached" });
+    step("a backfill of three business dates from the dialog");
+    await page.getByTestId("backfill").click();
+    const range = page.locator(".ant-modal .ant-picker-range input");
+    await range.first().click();
+    await range.first().fill("2026-05-01");
+    await page.keyboard.press("Enter");
+    await range.nth(1).fill("2026-05-03");
+    await page.keyboard.press("Enter");
+    await page.locator(".ant-modal").getByRole("button", { name: "Run" }).click();
+    await page.getByTestId("backfill-ok").getByText("Backfill of 3 dates started").waitFor();
+    await page.locator(".ant-modal").getByRole("button", { name: "Cancel" }).click();
 
     step("save and submit");
     await setScript(`${ddl}\nCREATE TABLE out (id BIGINT, name STRING) WITH ('connector' = 'print');\nINSERT INTO out SELECT id, name FROM people;`);

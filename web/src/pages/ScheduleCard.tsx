@@ -2,6 +2,7 @@ import { useEffect, useState } from "react";
 import { Alert, Button, Card, Form, Input, Select, Space, Switch, Table, Tag } from "antd";
 import { useTranslation } from "react-i18next";
 import { api, ApiError } from "../api";
+import { BackfillButton } from "./Backfill";
 
 interface FireTime {
   at: number;
@@ -137,6 +138,7 @@ export function ScheduleCard({ pid, jid }: { pid: string; jid: string }) {
           }}>{t("delete")}</Button>
         )}
         {saved && <Button onClick={load}>{t("refresh")}</Button>}
+        <BackfillButton path={path.replace(/\/schedule$/, "/backfills")} />
       </Space>
       {saved && (
         <Table

@@ -10,6 +10,7 @@ import "@xyflow/react/dist/style.css";
 import dagre from "@dagrejs/dagre";
 import { api } from "../api";
 import { useApi } from "../hooks";
+import { BackfillButton } from "./Backfill";
 
 /** A task's settings, as the API's task definition without `key`/`upstream` (the graph). */
 interface TaskData extends Record<string, unknown> {
@@ -284,6 +285,7 @@ export function WorkflowEditor() {
                 options={[{ value: "continue", label: t("strategyContinue") }, { value: "end", label: t("strategyEnd") }]} />
               <Button size="small" type="primary" onClick={save} data-testid="wf-save">{t("saveWorkflow")}</Button>
               {!isNew && <Button size="small" onClick={run} data-testid="wf-run">{t("runWorkflow")}</Button>}
+              {!isNew && <BackfillButton path={`/api/v1/projects/${pid}/workflows/${wid}/backfills`} onDone={loadRuns} />}
             </Space>
           }>
           {err && <Alert type="error" message={err} closable onClose={() => setErr(undefined)} style={{ marginBottom: 8 }} data-testid="wf-error" />}
