@@ -2,8 +2,8 @@
 # Installs the test dependencies when missing: PostgreSQL server, Chromium and the CJK font
 # (Debian packages; the font also when Chromium is already there), DuckDB (PyPI, for TPC-H
 # reference results) and tpchgen-cli (PyPI, data of the differential corpus),
-# schemathesis (PyPI, in the venv ~/.cache/scaleph-venv, for
-# tests/fuzz_api.rs), the web UI's npm packages (Vite, Vitest, playwright-core). Flink and the
+# schemathesis and aiosmtpd (PyPI, in the venv ~/.cache/scaleph-venv, for
+# tests/fuzz_api.rs and tests/alerts.rs), the web UI's npm packages (Vite, Vitest, playwright-core). Flink and the
 # JDK come with scripts/flink-cluster.sh. Idempotent.
 set -euo pipefail
 SUDO=""
@@ -32,6 +32,10 @@ VENV="$HOME/.cache/scaleph-venv"
 if [ ! -x "$VENV/bin/st" ]; then
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install --quiet schemathesis
+fi
+# aiosmtpd: the SMTP server that receives the alert mails of tests/alerts.rs.
+if ! "$VENV/bin/python" -c 'import aiosmtpd' 2>/dev/null; then
+  "$VENV/bin/pip" install --quiet aiosmtpd
 fi
 if ! command -v cargo-nextest >/dev/null 2>&1; then
   cargo install --locked cargo-nextest

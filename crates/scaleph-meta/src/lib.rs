@@ -9,6 +9,7 @@
 #![warn(missing_docs)]
 
 mod access;
+mod alerts;
 mod artifacts;
 mod audit;
 mod clusters;
@@ -23,6 +24,9 @@ mod schedules;
 mod workflows;
 
 pub use access::{ApiToken, Member, NewUser, SessionRow, User, UserPatch};
+pub use alerts::{
+    AlertChannel, AlertDelivery, AlertEvent, AlertFact, AlertRule, NewAlert, RuleFields,
+};
 pub use audit::{AuditEntry, AuditFilter};
 pub use clusters::{Cluster, ClusterSecrets, Savepoint};
 pub use error::{Result, StoreError};

@@ -24,6 +24,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "schedules",
         include_str!("../migrations/0005_schedules.sql"),
     ),
+    (6, "alerts", include_str!("../migrations/0006_alerts.sql")),
 ];
 
 /// The embedded migrations as a sqlx [`MigrationSource`].

@@ -217,6 +217,7 @@ pub async fn serve(
         .map_err(std::io::Error::other)?;
     // Schedules: fires claimed before a restart start first, then the loop runs.
     service::scheduler::Scheduler::new(state.clone()).spawn();
+    service::alerts::Alerter::new(state.clone()).spawn();
     let listener = tokio::net::TcpListener::bind(addr).await?;
     on_bound(listener.local_addr()?);
     axum::serve(

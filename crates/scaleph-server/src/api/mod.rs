@@ -1,6 +1,7 @@
 //! HTTP handlers, one module per resource; thin over the store and services.
 
 mod account;
+mod alerts;
 mod artifacts;
 mod audit;
 mod auth;
@@ -33,7 +34,7 @@ use utoipa_axum::router::OpenApiRouter;
     security(("bearer" = []), ("session" = [])),
     tags(
         (name = "auth"), (name = "account"), (name = "users"), (name = "audit"), (name = "projects"), (name = "members"), (name = "clusters"),
-        (name = "datasources"), (name = "jobs"), (name = "instances"), (name = "sql"), (name = "health")
+        (name = "datasources"), (name = "jobs"), (name = "instances"), (name = "schedules"), (name = "workflows"), (name = "alerts"), (name = "sql"), (name = "health")
     )
 )]
 struct ApiDoc;
@@ -80,6 +81,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(instances::router())
         .merge(schedules::router())
         .merge(workflows::router())
+        .merge(alerts::router())
         .merge(sql::router());
     doc::Problems.modify(router.get_openapi_mut());
     router

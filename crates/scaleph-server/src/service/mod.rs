@@ -1,6 +1,7 @@
 //! The service layer: rules that are not HTTP's and not the store's.
 
 pub mod accounts;
+pub mod alerts;
 pub mod datasources;
 pub mod diff;
 pub mod flink;
