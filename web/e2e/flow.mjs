@@ -13,7 +13,7 @@
 import { chromium } from "playwright-core";
 import { mkdirSync } from "node:fs";
 
-const { BASE, PASSWORD, DATA, SHOTS = "e2e/screenshots" } = process.env;
+const { BASE, PASSWORD, DATA, SHOTS = "e2e/screenshots", HOOK_URL, HOOK_SECRET } = process.env;
 const RUNS = Number(process.env.RUNS ?? "1");
 if (!BASE || !PASSWORD || !DATA) throw new Error("BASE, PASSWORD and DATA must be set");
 if (!(RUNS >= 1)) throw new Error("RUNS must be a positive number");
@@ -164,6 +164,22 @@ async function flow(run) {
     await page.getByTestId("create-datasource").click();
     await page.getByRole("cell", { name: "files", exact: true }).waitFor();
 
+    step("alerts: a signed webhook channel, its send test, a rule on failed runs");
+    await page.getByRole("tab", { name: "Alerts" }).click();
+    await page.fill("#channel-name", "ops");
+    await page.fill("#channel-url", HOOK_URL);
+    await page.fill("#channel-secret", HOOK_SECRET);
+    await page.getByTestId("save-channel").click();
+    await page.getByRole("cell", { name: "ops", exact: true }).waitFor();
+    await page.getByTestId("test-channel-ops").click();
+    await page.getByText("Delivered: HTTP 200").waitFor({ timeout: 20000 });
+    await page.fill("#rule-name", "failed runs");
+    await page.getByTestId("rule-channels").click();
+    await page.locator(".ant-select-item-option", { hasText: "ops (webhook)" }).click();
+    await page.keyboard.press("Escape");
+    await page.getByTestId("create-rule").click();
+    await page.getByRole("cell", { name: "failed runs", exact: true }).waitFor();
+
     step("new SQL job");
     await page.getByRole("tab", { name: "Jobs" }).click();
     await page.getByTestId("new-job").click();
@@ -288,6 +304,13 @@ INSERT INTO out SELECT id FROM slow;`);
     await seeState(page, "FAILED", "failed run right after Submit", failedError);
     await shot("05c-job-failed");
     await (await openByUrl(page.url(), "FAILED", "failed run", failedError)).close();
+
+    step("the failed run's alert in the history, delivered on the channel");
+    await page.goto(projectUrl);
+    await page.getByRole("tab", { name: "Alerts" }).click();
+    await page.getByTestId("alert-history").getByText("ops: SENT").first().waitFor({ timeout: 30000 });
+    await page.getByTestId("alert-history").getByText("Job instance FAILED").first().waitFor();
+    await shot("10-alerts");
 
     step("a workflow of three tasks: built in the editor, saved, run, succeeded");
     const firstJob = await page.evaluate(async ([base, id]) => {

@@ -36,6 +36,15 @@ const en = {
   selectTask: "Click a task to edit it; add tasks from the job list", workflowSaved: "Workflow saved",
   cycleRefused: "{{from}} → {{to}} would make a cycle",
   editorHelp: "Drag from a task's right handle to another's left to make it run after; Delete removes the selection; Ctrl+Z / Ctrl+Y undo and redo.",
+  alerts: "Alerts", alertChannels: "Channels", alertRules: "Rules", alertHistory: "History",
+  kind: "Kind", sendTest: "Send test", testSent: "Delivered: {{d}}", testFailed: "Not delivered: {{d}}",
+  scope: "Scope", everyJob: "Every job", everyWorkflow: "Every workflow", threshold: "More than N restarts",
+  minutes: "Minutes", enabled: "Enabled", deliveries: "Deliveries", retry: "Retry", channels: "Channels",
+  secretsKept: "Secrets already set are kept when left empty", newChannel: "New channel", newRule: "New rule",
+  rk_instance_failed: "Job instance FAILED", rk_instance_restarts: "Job restarts too often",
+  rk_instance_lost: "Job instance LOST/UNKNOWN for a while", rk_checkpoint_failed: "Checkpoint failed",
+  rk_workflow_failed: "Workflow run FAILED", rk_workflow_timeout: "Workflow task timed out",
+  rk_schedule_missed: "Scheduled run skipped or missed",
 };
 
 const zh: typeof en = {
@@ -73,6 +82,15 @@ const zh: typeof en = {
   selectTask: "点击任务进行编辑；从作业列表添加任务", workflowSaved: "工作流已保存",
   cycleRefused: "{{from}} → {{to}} 会形成环",
   editorHelp: "从任务右侧的连接点拖到另一任务左侧，表示其后运行；Delete 删除所选；Ctrl+Z / Ctrl+Y 撤销与重做。",
+  alerts: "告警", alertChannels: "通知渠道", alertRules: "告警规则", alertHistory: "告警历史",
+  kind: "类型", sendTest: "发送测试", testSent: "已送达：{{d}}", testFailed: "未送达：{{d}}",
+  scope: "范围", everyJob: "全部作业", everyWorkflow: "全部工作流", threshold: "重启超过 N 次",
+  minutes: "分钟", enabled: "启用", deliveries: "投递", retry: "重试", channels: "渠道",
+  secretsKept: "已设置的密钥留空时保持不变", newChannel: "新建渠道", newRule: "新建规则",
+  rk_instance_failed: "作业实例失败", rk_instance_restarts: "作业重启过于频繁",
+  rk_instance_lost: "作业实例持续 LOST/UNKNOWN", rk_checkpoint_failed: "检查点失败",
+  rk_workflow_failed: "工作流运行失败", rk_workflow_timeout: "工作流任务超时",
+  rk_schedule_missed: "调度运行被跳过或错过",
 };
 
 i18n.use(initReactI18next).init({

@@ -6,72 +6,11 @@
 
 mod common;
 
-use common::Server;
+use common::{Receivers, Server};
 use serde_json::{json, Value};
-use std::io::BufRead as _;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const SECRET: &str = "whsec-test-7f3a";
-
-/// The Python receivers, killed on drop.
-struct Receivers {
-    child: Child,
-    http: u16,
-    smtp: u16,
-    record: PathBuf,
-}
-
-impl Drop for Receivers {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn python() -> PathBuf {
-    let home = std::env::var("HOME").expect("HOME");
-    Path::new(&home).join(".cache/scaleph-venv/bin/python")
-}
-
-impl Receivers {
-    fn start(dir: &Path) -> Receivers {
-        let record = dir.join("received.jsonl");
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/alerts/receivers.py");
-        let mut child = Command::new(python())
-            .arg(script)
-            .arg(&record)
-            .arg(SECRET)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("python with aiosmtpd (scripts/setup-test-deps.sh installs it)");
-        let mut line = String::new();
-        std::io::BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let ports: Value = serde_json::from_str(&line).expect("receiver ports");
-        Receivers {
-            child,
-            http: ports["http"].as_u64().unwrap() as u16,
-            smtp: ports["smtp"].as_u64().unwrap() as u16,
-            record,
-        }
-    }
-
-    fn received(&self) -> Vec<Value> {
-        std::fs::read_to_string(&self.record)
-            .unwrap_or_default()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.http)
-    }
-}
+const SECRET: &str = common::RECEIVER_SECRET;
 
 async fn channel(srv: &Server, pid: &str, name: &str, kind: &str, config: Value) -> String {
     let (s, c) = srv

@@ -34,6 +34,8 @@ async fn ui_flow_in_chromium() {
         "1,alice,30\n2,bob,25\n3,carol,41\n",
     )
     .unwrap();
+    // The webhook the flow's alert channel sends to (it checks the signature).
+    let rx = common::Receivers::start(tmp.path());
     let shots = root.join("target/ui-screenshots");
     // No screenshot of an earlier run may stand in for one this run did not take.
     let _ = std::fs::remove_dir_all(&shots);
@@ -44,6 +46,8 @@ async fn ui_flow_in_chromium() {
         .env("PASSWORD", common::ADMIN_PASSWORD)
         .env("DATA", &input)
         .env("SHOTS", &shots)
+        .env("HOOK_URL", rx.url("/hook"))
+        .env("HOOK_SECRET", common::RECEIVER_SECRET)
         // The instance page once crashed depending on timing: the flow runs five times.
         .env("RUNS", "5")
         .output()
@@ -63,6 +67,14 @@ async fn ui_flow_in_chromium() {
         );
     }
     assert!(log.contains("e2e: ok"), "{log}");
+    // Every run's test message and failed-run alert reached the webhook, signed.
+    let hooks: Vec<_> = rx
+        .received()
+        .into_iter()
+        .filter(|r| r["path"] == "/hook")
+        .collect();
+    assert!(hooks.len() >= 10, "{hooks:?}");
+    assert!(hooks.iter().all(|h| h["verified"] == true), "{hooks:?}");
     for shot in [
         "01-login",
         "03-studio-error",
@@ -71,6 +83,7 @@ async fn ui_flow_in_chromium() {
         "05b-job-running",
         "05c-job-failed",
         "08-projects-zh",
+        "10-alerts",
     ] {
         assert!(shots.join(format!("{shot}.png")).exists(), "{shot}.png");
     }

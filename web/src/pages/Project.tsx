@@ -5,6 +5,7 @@ import { useTranslation } from "react-i18next";
 import { api } from "../api";
 import { useAction, useApi } from "../hooks";
 import { WorkflowList } from "./Workflows";
+import { Alerts } from "./Alerts";
 
 export const stateColor = (s?: string) =>
   ({ FINISHED: "green", RUNNING: "blue", FAILED: "red", CANCELED: "default", LOST: "magenta", UNKNOWN: "orange" } as any)[s ?? ""] ?? "gold";
@@ -21,6 +22,7 @@ export function Project() {
           { key: "jobs", label: t("jobs"), children: <Jobs pid={pid!} /> },
           { key: "workflows", label: t("workflows"), children: <WorkflowList pid={pid!} /> },
           { key: "datasources", label: t("datasources"), children: <Datasources pid={pid!} /> },
+          { key: "alerts", label: t("alerts"), children: <Alerts pid={pid!} /> },
           { key: "members", label: t("members"), children: <Members pid={pid!} /> },
         ]}
       />

@@ -383,3 +383,70 @@ pub fn postgres_datasource_props() -> (serde_json::Value, String) {
         password.to_string(),
     )
 }
+
+/// The secret the alert receivers check webhook and robot signatures with.
+pub const RECEIVER_SECRET: &str = "whsec-test-7f3a";
+
+/// The alert receivers of `tests/alerts/receivers.py` (HTTP webhook and robot endpoints that
+/// check signatures with Python's `hmac`, and an aiosmtpd SMTP server); killed on drop.
+pub struct Receivers {
+    child: Child,
+    /// HTTP port.
+    pub http: u16,
+    /// SMTP port.
+    pub smtp: u16,
+    record: PathBuf,
+}
+
+impl Drop for Receivers {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn venv_python() -> PathBuf {
+    let home = std::env::var("HOME").expect("HOME");
+    Path::new(&home).join(".cache/scaleph-venv/bin/python")
+}
+
+impl Receivers {
+    /// Starts them; what they receive is recorded under `dir`.
+    pub fn start(dir: &Path) -> Receivers {
+        let record = dir.join("received.jsonl");
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/alerts/receivers.py");
+        let mut child = Command::new(venv_python())
+            .arg(script)
+            .arg(&record)
+            .arg(RECEIVER_SECRET)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("python with aiosmtpd (scripts/setup-test-deps.sh installs it)");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let ports: Value = serde_json::from_str(&line).expect("receiver ports");
+        Receivers {
+            child,
+            http: ports["http"].as_u64().unwrap() as u16,
+            smtp: ports["smtp"].as_u64().unwrap() as u16,
+            record,
+        }
+    }
+
+    /// Everything received so far, one JSON object each.
+    pub fn received(&self) -> Vec<Value> {
+        std::fs::read_to_string(&self.record)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    /// `http://127.0.0.1:<port><path>`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.http)
+    }
+}
