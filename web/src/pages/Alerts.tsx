@@ -44,6 +44,29 @@ const RULE_KINDS = [
 
 const deliveryColor = (s: string) => ({ SENT: "green", PENDING: "gold", SENDING: "blue", FAILED: "red" } as any)[s] ?? "default";
 
+/** Deletes `path` after a confirmation, then calls `done`. */
+function DeleteButton({ path, run, done }: { path: string; run: (fn: () => Promise<unknown>) => Promise<void>; done: () => void }) {
+  const { t } = useTranslation();
+  return (
+    <Button
+      size="small"
+      danger
+      onClick={() =>
+        Modal.confirm({
+          title: t("confirm"),
+          onOk: () =>
+            run(async () => {
+              await api("DELETE", path);
+              done();
+            }),
+        })
+      }
+    >
+      {t("delete")}
+    </Button>
+  );
+}
+
 export function Alerts({ pid }: { pid: string }) {
   // One list of channels: the rule form offers a channel as soon as it is created.
   const channels = useApi<any[]>(`/api/v1/projects/${pid}/alert-channels`);
@@ -186,21 +209,7 @@ function Channels({ pid, list }: { pid: string; list: ReturnType<typeof useApi<a
                 <Button size="small" onClick={() => edit(c)}>
                   ✎
                 </Button>
-                <Button
-                  size="small"
-                  danger
-                  onClick={() =>
-                    Modal.confirm({
-                      title: t("confirm"),
-                      onOk: () => run(async () => {
-                        await api("DELETE", `/api/v1/projects/${pid}/alert-channels/${c.id}`);
-                        reload();
-                      }),
-                    })
-                  }
-                >
-                  {t("delete")}
-                </Button>
+                <DeleteButton path={`/api/v1/projects/${pid}/alert-channels/${c.id}`} run={run} done={reload} />
               </Space>
             ),
           },
@@ -336,23 +345,7 @@ function Rules({ pid, channels }: { pid: string; channels?: any[] }) {
           },
           {
             title: "",
-            render: (_, r: any) => (
-              <Button
-                size="small"
-                danger
-                onClick={() =>
-                  Modal.confirm({
-                    title: t("confirm"),
-                    onOk: () => run(async () => {
-                      await api("DELETE", `/api/v1/projects/${pid}/alert-rules/${r.id}`);
-                      reload();
-                    }),
-                  })
-                }
-              >
-                {t("delete")}
-              </Button>
-            ),
+            render: (_, r: any) => <DeleteButton path={`/api/v1/projects/${pid}/alert-rules/${r.id}`} run={run} done={reload} />,
           },
         ]}
       />
