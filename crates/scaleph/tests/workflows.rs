@@ -478,3 +478,72 @@ async fn cross_workflow_dependency_waits_then_fails_or_skips() {
         );
     }
 }
+
+#[tokio::test]
+async fn kill_9_during_a_run_is_reconciled_at_start() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let srv = Server::start(&data);
+    let pid = srv.project("crash").await;
+    let a = srv.job(&pid, "a", QUICK).await;
+    // About 8 s of rows: the kill lands while it runs.
+    let b = srv
+        .job(&pid, "b", &SLOW.replace("'100000'", "'40000'"))
+        .await;
+    let c = srv.job(&pid, "c", QUICK).await;
+    let def = json!({
+        "tasks": [
+            {"key": "a", "job_id": a},
+            {"key": "b", "job_id": b, "upstream": ["a"], "retries": 1, "retry_interval_s": 1},
+            {"key": "c", "job_id": c, "upstream": ["b"]}
+        ]
+    });
+    let wid = workflow(&srv, &pid, "crashy", def).await;
+    let (s, r) = srv
+        .post(
+            &format!("/api/v1/projects/{pid}/workflows/{wid}/runs"),
+            json!({"bizdate": "2026-06-01"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{r}");
+    let rid = r["id"].as_str().unwrap().to_string();
+    let before = wait_run(&srv, &pid, &wid, &rid, |r| {
+        task(r, "b")["state"] == "RUNNING" && task(r, "b")["instance_id"].is_string()
+    })
+    .await;
+    let a_instance = task(&before, "a")["instance_id"].clone();
+    let b_first = task(&before, "b")["instance_id"].clone();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    srv.kill();
+
+    // At the next start the interrupted attempt is FAILED (the platform restarted), the
+    // task's retry runs it again, and the run goes on to the end: never stuck RUNNING.
+    let srv = Server::start(&data);
+    let run = wait_run(&srv, &pid, &wid, &rid, |r| r["state"] != "RUNNING").await;
+    assert_eq!(run["state"], "SUCCESS", "{run:#}");
+    assert_eq!(
+        task(&run, "a")["instance_id"],
+        a_instance,
+        "a is not run again"
+    );
+    let tb = task(&run, "b");
+    assert_eq!(tb["attempt"], 2, "{tb}");
+    assert_ne!(tb["instance_id"], b_first, "{tb}");
+    let (_, first) = srv
+        .get(&format!("/api/v1/instances/{}", b_first.as_str().unwrap()))
+        .await;
+    assert_eq!(first["state"], "FAILED", "{first}");
+    assert_eq!(task(&run, "c")["state"], "SUCCESS");
+    // One instance per attempt: a 1, b 2, c 1 — nothing started twice.
+    for (job, n) in [(&a, 1), (&b, 2), (&c, 1)] {
+        let (_, list) = srv
+            .get(&format!("/api/v1/projects/{pid}/jobs/{job}/instances"))
+            .await;
+        let items = list["items"].as_array().or(list.as_array()).unwrap().len();
+        assert_eq!(items, n, "{list}");
+    }
+    let (_, runs) = srv
+        .get(&format!("/api/v1/projects/{pid}/workflows/{wid}/runs"))
+        .await;
+    assert_eq!(runs.as_array().unwrap().len(), 1, "{runs}");
+}
