@@ -25,6 +25,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0005_schedules.sql"),
     ),
     (6, "alerts", include_str!("../migrations/0006_alerts.sql")),
+    (
+        7,
+        "nested workflows",
+        include_str!("../migrations/0007_nested_workflows.sql"),
+    ),
 ];
 
 /// The embedded migrations as a sqlx [`MigrationSource`].

@@ -70,6 +70,8 @@ pub struct TaskRun {
     pub attempt: i64,
     /// The current or last attempt's instance.
     pub instance_id: Option<String>,
+    /// A nested workflow task: the current or last attempt's child run.
+    pub child_run_id: Option<String>,
     /// Epoch ms the current attempt started.
     pub started_at: Option<i64>,
     /// Epoch ms it ended.
@@ -91,6 +93,8 @@ pub struct TaskChange<'a> {
     pub attempt: Option<i64>,
     /// New instance.
     pub instance_id: Option<&'a str>,
+    /// New child run (a nested workflow task).
+    pub child_run_id: Option<&'a str>,
     /// Set `started_at` (and clear `ended_at`).
     pub started_at: Option<i64>,
     /// Set `ended_at`.
@@ -128,6 +132,7 @@ fn task_run(r: &Row) -> Result<TaskRun> {
         state: r.try_get("state")?,
         attempt: r.try_get("attempt")?,
         instance_id: r.try_get("instance_id")?,
+        child_run_id: r.try_get("child_run_id")?,
         started_at: r.try_get("started_at")?,
         ended_at: r.try_get("ended_at")?,
         next_attempt_at: r.try_get("next_attempt_at")?,
@@ -373,7 +378,8 @@ impl Store {
                ended_at = CASE WHEN $12 = 1 THEN NULL ELSE COALESCE($5, ended_at) END,
                next_attempt_at = $6,
                timed_out = CASE WHEN $7 = 1 THEN 1 ELSE timed_out END,
-               reason = COALESCE($8, reason)
+               reason = COALESCE($8, reason),
+               child_run_id = COALESCE($13, child_run_id)
              WHERE run_id = $9 AND task_key = $10 AND state = $11",
         )
         .bind(c.state)
@@ -388,6 +394,7 @@ impl Store {
         .bind(key)
         .bind(from)
         .bind(i64::from(c.started_at.is_some()))
+        .bind(c.child_run_id)
         .execute(&self.write)
         .await?
         .rows_affected();

@@ -85,6 +85,10 @@ pub struct TaskDef {
     /// Instead of a job: wait for another workflow's successful runs.
     #[serde(default)]
     pub depends_on: Option<Dependency>,
+    /// Instead of a job: run this workflow of the project (a nested workflow) with the run's
+    /// business date and parameters; the task succeeds when that run succeeds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workflow_id: Option<String>,
     /// Keys of the tasks that must succeed first.
     #[serde(default)]
     pub upstream: Vec<String>,
@@ -151,20 +155,21 @@ pub fn validate(d: &Definition) -> Result<Vec<String>, String> {
         if t.retry_interval_s > 86_400 {
             problems.push(format!("task '{}': retry interval at most 86400 s", t.key));
         }
-        match (&t.depends_on, t.job_id.is_empty()) {
-            (Some(d), true) => {
-                if !(1..=31).contains(&d.days) {
-                    problems.push(format!("task '{}': a dependency spans 1 to 31 days", t.key));
-                }
-                if !(1..=604_800).contains(&d.wait_limit_s) {
-                    problems.push(format!("task '{}': wait limit 1 to 604800 s", t.key));
-                }
-            }
-            (None, false) => {}
-            _ => problems.push(format!(
-                "task '{}': give a 'job_id' or a 'depends_on', one of them",
+        let nested = t.workflow_id.as_ref().is_some_and(|w| !w.is_empty());
+        let kinds = [!t.job_id.is_empty(), nested, t.depends_on.is_some()];
+        if kinds.iter().filter(|k| **k).count() != 1 {
+            problems.push(format!(
+                "task '{}': give a 'job_id', a 'workflow_id' or a 'depends_on', one of them",
                 t.key
-            )),
+            ));
+        }
+        if let Some(d) = &t.depends_on {
+            if !(1..=31).contains(&d.days) {
+                problems.push(format!("task '{}': a dependency spans 1 to 31 days", t.key));
+            }
+            if !(1..=604_800).contains(&d.wait_limit_s) {
+                problems.push(format!("task '{}': wait limit 1 to 604800 s", t.key));
+            }
         }
         if t.timeout_s == Some(0) {
             problems.push(format!("task '{}': a timeout must be at least 1 s", t.key));
@@ -360,6 +365,7 @@ mod tests {
             key: key.into(),
             job_id: format!("job-{key}"),
             depends_on: None,
+            workflow_id: None,
             upstream: up.iter().map(|s| s.to_string()).collect(),
             retries: 0,
             retry_interval_s: 0,

@@ -547,3 +547,105 @@ async fn kill_9_during_a_run_is_reconciled_at_start() {
         .await;
     assert_eq!(runs.as_array().unwrap().len(), 1, "{runs}");
 }
+
+#[tokio::test]
+async fn nested_workflows_run_as_tasks_and_cycles_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let srv = Server::start(&tmp.path().join("data"));
+    let pid = srv.project("nested").await;
+    let quick = srv.job(&pid, "quick", QUICK).await;
+    let bad = tmp.path().join("numbers.csv");
+    std::fs::write(&bad, "oops\n").unwrap();
+    let failing = srv.job(&pid, "failing", &reader(&bad)).await;
+    let child = workflow(
+        &srv,
+        &pid,
+        "child",
+        json!({"tasks": [{"key": "x", "job_id": quick}, {"key": "y", "job_id": quick, "upstream": ["x"]}]}),
+    )
+    .await;
+    let parent = workflow(
+        &srv,
+        &pid,
+        "parent",
+        json!({"tasks": [
+            {"key": "prep", "job_id": quick},
+            {"key": "sub", "workflow_id": child, "upstream": ["prep"]},
+            {"key": "after", "job_id": quick, "upstream": ["sub"]}
+        ]}),
+    )
+    .await;
+    let run = run_to_end(&srv, &pid, &parent).await;
+    assert_eq!(run["state"], "SUCCESS", "{run:#}");
+    let sub = task(&run, "sub");
+    let crid = sub["child_run_id"]
+        .as_str()
+        .expect("a child run")
+        .to_string();
+    let c = wait_run(&srv, &pid, &child, &crid, |_| true).await;
+    assert_eq!(c["state"], "SUCCESS", "{c}");
+    assert_eq!(c["trigger_kind"], "parent");
+    assert_eq!(c["bizdate"], "2026-05-01", "the parent's business date");
+    // The child's tasks ended before the parent's next task started.
+    let child_end = c["ended_at"].as_i64().unwrap();
+    assert!(task(&run, "after")["started_at"].as_i64().unwrap() >= child_end);
+
+    // A nested run that fails fails the task; its retry is a new child run.
+    let broken = workflow(
+        &srv,
+        &pid,
+        "broken",
+        json!({"tasks": [{"key": "f", "job_id": failing}]}),
+    )
+    .await;
+    let outer = workflow(
+        &srv,
+        &pid,
+        "outer",
+        json!({"tasks": [{"key": "sub", "workflow_id": broken, "retries": 1, "retry_interval_s": 1}]}),
+    )
+    .await;
+    let run = run_to_end(&srv, &pid, &outer).await;
+    assert_eq!(run["state"], "FAILED", "{run:#}");
+    let sub = task(&run, "sub");
+    assert_eq!(sub["attempt"], 2, "{sub}");
+    assert!(
+        sub["reason"].as_str().unwrap().contains("nested run"),
+        "{sub}"
+    );
+    let (_, child_runs) = srv
+        .get(&format!("/api/v1/projects/{pid}/workflows/{broken}/runs"))
+        .await;
+    assert_eq!(child_runs.as_array().unwrap().len(), 2, "{child_runs}");
+
+    // Cycles of workflows are refused: itself, or through another.
+    for (id, name, def) in [
+        (
+            &child,
+            "child",
+            json!({"tasks": [{"key": "me", "workflow_id": child}]}),
+        ),
+        (
+            &child,
+            "child",
+            json!({"tasks": [{"key": "up", "workflow_id": parent}]}),
+        ),
+    ] {
+        let (s, r, _) = srv
+            .call(
+                reqwest::Method::PUT,
+                &format!("/api/v1/projects/{pid}/workflows/{id}"),
+                Some(json!({"name": name, "definition": def})),
+            )
+            .await;
+        assert_eq!(s, 422, "{r}");
+        assert!(r["detail"].as_str().unwrap().contains("cycle"), "{r}");
+    }
+    let (s, r) = srv
+        .post(
+            &format!("/api/v1/projects/{pid}/workflows"),
+            json!({"name": "two", "definition": {"tasks": [{"key": "t", "job_id": quick, "workflow_id": child}]}}),
+        )
+        .await;
+    assert_eq!(s, 422, "{r}");
+}

@@ -41,10 +41,74 @@ pub struct StartRun {
     pub params: BTreeMap<String, String>,
 }
 
-/// Checks `spec` against the project: the DAG's rules and that every task's job is in it.
-async fn check(store: &Store, project_id: &str, spec: &WorkflowSpec) -> Result<(), ApiError> {
+/// Deepest nesting of workflows in workflows.
+const MAX_NESTING: usize = 5;
+
+/// The workflows `def` runs as nested tasks.
+fn nested_of(def: &serde_json::Value) -> Vec<String> {
+    def["tasks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|t| t["workflow_id"].as_str().map(str::to_string))
+        .collect()
+}
+
+/// Refuses nesting that leads back to workflow `id` (a cycle of workflows) or deeper than
+/// [`MAX_NESTING`].
+async fn check_nesting(
+    store: &Store,
+    project_id: &str,
+    id: Option<&str>,
+    first: Vec<String>,
+) -> Result<(), ApiError> {
+    let mut level = first;
+    for depth in 1..=MAX_NESTING + 1 {
+        if level.is_empty() {
+            return Ok(());
+        }
+        if depth > MAX_NESTING {
+            return Err(ApiError::invalid(format!(
+                "workflows nest at most {MAX_NESTING} deep"
+            )));
+        }
+        let mut next = Vec::new();
+        for w in level {
+            if Some(w.as_str()) == id {
+                return Err(ApiError::invalid(format!(
+                    "nested workflow '{w}' runs this workflow again: a cycle of workflows"
+                )));
+            }
+            let wf = store.get_workflow(project_id, &w).await.map_err(|_| {
+                ApiError::invalid(format!("nested workflow '{w}' is not in this project"))
+            })?;
+            next.extend(nested_of(&wf.definition));
+        }
+        level = next;
+    }
+    Ok(())
+}
+
+/// Checks `spec` against the project: the DAG's rules, that every task's job or nested
+/// workflow is in it, and no cycle of nested workflows (`id`: the workflow being replaced).
+async fn check(
+    store: &Store,
+    project_id: &str,
+    id: Option<&str>,
+    spec: &WorkflowSpec,
+) -> Result<(), ApiError> {
     dag::validate(&spec.definition).map_err(ApiError::invalid)?;
+    let nested: Vec<String> = spec
+        .definition
+        .tasks
+        .iter()
+        .filter_map(|t| t.workflow_id.clone())
+        .collect();
+    check_nesting(store, project_id, id, nested).await?;
     for t in &spec.definition.tasks {
+        if t.workflow_id.is_some() {
+            continue;
+        }
         if let Some(d) = &t.depends_on {
             if store
                 .get_workflow(project_id, &d.workflow_id)
@@ -76,7 +140,7 @@ pub async fn create(
     spec: WorkflowSpec,
     user: &str,
 ) -> Result<Workflow, ApiError> {
-    check(store, project_id, &spec).await?;
+    check(store, project_id, None, &spec).await?;
     let def = serde_json::to_value(&spec.definition).expect("a definition serializes");
     Ok(store
         .create_workflow(project_id, spec.name.as_str(), &def, user)
@@ -93,7 +157,7 @@ pub async fn update(
     id: &str,
     spec: WorkflowSpec,
 ) -> Result<Workflow, ApiError> {
-    check(store, project_id, &spec).await?;
+    check(store, project_id, Some(id), &spec).await?;
     let def = serde_json::to_value(&spec.definition).expect("a definition serializes");
     Ok(store
         .update_workflow(project_id, id, spec.name.as_str(), &def)
@@ -227,13 +291,7 @@ async fn end_task(
         return Ok(());
     };
     if s == TaskState::Running {
-        if let Some(i) = &t.instance_id {
-            if let Ok(inst) = state.store.get_instance(i).await {
-                if !inst.state.is_terminal() {
-                    let _ = state.lifecycle(inst.engine).cancel(&inst).await;
-                }
-            }
-        }
+        cancel_attempt(state, t).await;
     }
     state
         .store
@@ -302,108 +360,7 @@ async fn advance(state: &AppState, run_id: &str) -> Result<(), ApiError> {
             check_dependency(store, &run, t, dep, now_ms).await?;
             continue;
         }
-        let Some(iid) = &t.instance_id else {
-            // Claimed but never started: the process died in between (a start takes ms).
-            if t.started_at.is_some_and(|at| now_ms - at > 60_000) {
-                let to = TaskState::Running
-                    .on(TaskEvent::AttemptFailed { retry })
-                    .expect("running fails");
-                store
-                    .update_task_run(
-                        run_id,
-                        &t.task_key,
-                        TaskState::Running.as_str(),
-                        &TaskChange {
-                            state: to.as_str(),
-                            ended_at: Some(now_ms),
-                            reason: Some("the attempt did not start: the platform restarted"),
-                            ..Default::default()
-                        },
-                    )
-                    .await?;
-            }
-            continue;
-        };
-        let inst = store.get_instance(iid).await?;
-        let failed = |reason: String| async move {
-            let to = TaskState::Running
-                .on(TaskEvent::AttemptFailed { retry })
-                .expect("running fails");
-            store
-                .update_task_run(
-                    run_id,
-                    &t.task_key,
-                    TaskState::Running.as_str(),
-                    &TaskChange {
-                        state: to.as_str(),
-                        ended_at: Some(now_ms),
-                        next_attempt_at: retry.then(|| now_ms + 1000 * d.retry_interval_s as i64),
-                        reason: Some(&reason),
-                        ..Default::default()
-                    },
-                )
-                .await
-        };
-        match inst.state {
-            JobState::Finished => {
-                store
-                    .update_task_run(
-                        run_id,
-                        &t.task_key,
-                        TaskState::Running.as_str(),
-                        &TaskChange {
-                            state: TaskState::Success.as_str(),
-                            ended_at: Some(now_ms),
-                            ..Default::default()
-                        },
-                    )
-                    .await?;
-            }
-            JobState::Failed | JobState::Canceled => {
-                let why = format!(
-                    "attempt {} {}: {}",
-                    t.attempt,
-                    inst.state,
-                    inst.error.clone().unwrap_or_default()
-                );
-                failed(why).await?;
-            }
-            _ => {
-                let over = d
-                    .timeout_s
-                    .zip(t.started_at)
-                    .is_some_and(|(s, at)| now_ms - at > 1000 * s as i64);
-                if over {
-                    let why = format!(
-                        "attempt {} timed out after {} s",
-                        t.attempt,
-                        d.timeout_s.unwrap_or(0)
-                    );
-                    match d.timeout_action {
-                        TimeoutAction::Fail => {
-                            let _ = state.lifecycle(inst.engine).cancel(&inst).await;
-                            failed(why).await?;
-                        }
-                        TimeoutAction::Alert if !t.timed_out => {
-                            store
-                                .update_task_run(
-                                    run_id,
-                                    &t.task_key,
-                                    TaskState::Running.as_str(),
-                                    &TaskChange {
-                                        state: TaskState::Running.as_str(),
-                                        timed_out: true,
-                                        reason: Some(&why),
-                                        ..Default::default()
-                                    },
-                                )
-                                .await?;
-                        }
-                        TimeoutAction::Alert => {}
-                    }
-                }
-            }
-        }
+        observe(state, &run, t, d, retry, now_ms).await?;
     }
     let run = store.get_workflow_run(run_id).await?;
     let states: BTreeMap<&str, TaskState> = run
@@ -517,13 +474,32 @@ async fn start_task(
     }
     let bizdate = NaiveDate::parse_from_str(&run.bizdate, "%Y-%m-%d")
         .map_err(|_| ApiError::invalid("a stored business date"))?;
-    let at = RunAt {
-        logical: scaleph_schedule::logical_time_of(bizdate, chrono_tz::UTC),
-        tz: chrono_tz::UTC,
-        bizdate,
+    let task_def = def.tasks.iter().find(|d| d.key == t.task_key);
+    let started = match task_def.and_then(|d| d.workflow_id.as_deref()) {
+        // A nested workflow: a run of it for the same business date and parameters.
+        Some(child) => start_run(
+            store,
+            child,
+            bizdate,
+            def.params.clone(),
+            "parent",
+            &run.created_by,
+        )
+        .await
+        .map(|r| (None, Some(r.id))),
+        None => {
+            let at = RunAt {
+                logical: scaleph_schedule::logical_time_of(bizdate, chrono_tz::UTC),
+                tz: chrono_tz::UTC,
+                bizdate,
+            };
+            run_job(state, &t.job_id, at, &def.params, None)
+                .await
+                .map(|iid| (Some(iid), None))
+        }
     };
-    match run_job(state, &t.job_id, at, &def.params, None).await {
-        Ok(iid) => {
+    match started {
+        Ok((instance, child)) => {
             store
                 .update_task_run(
                     &run.id,
@@ -531,33 +507,192 @@ async fn start_task(
                     TaskState::Running.as_str(),
                     &TaskChange {
                         state: TaskState::Running.as_str(),
-                        instance_id: Some(&iid),
+                        instance_id: instance.as_deref(),
+                        child_run_id: child.as_deref(),
                         ..Default::default()
                     },
                 )
                 .await?;
         }
         Err(e) => {
-            let d = def.tasks.iter().find(|d| d.key == t.task_key);
-            let retry = d.is_some_and(|d| attempt <= i64::from(d.retries));
-            let to = TaskState::Running
-                .on(TaskEvent::AttemptFailed { retry })
-                .expect("running fails");
-            let interval = d.map_or(0, |d| d.retry_interval_s as i64);
+            let retry = task_def.is_some_and(|d| attempt <= i64::from(d.retries));
+            let interval = task_def.map_or(0, |d| d.retry_interval_s);
+            let why = format!("attempt {attempt} did not start: {}", e.detail());
+            fail_attempt(store, &run.id, t, retry, interval, &why).await?;
+        }
+    }
+    Ok(())
+}
+
+/// What a running attempt's job instance or child run says.
+enum Outcome {
+    /// Claimed, but its instance or child run is not recorded yet.
+    Pending,
+    /// Still going.
+    Running,
+    /// Ended successfully.
+    Succeeded,
+    /// Ended otherwise: why.
+    Failed(String),
+}
+
+async fn outcome(store: &Store, t: &TaskRun, nested: bool) -> Result<Outcome, ApiError> {
+    Ok(if nested {
+        let Some(child) = &t.child_run_id else {
+            return Ok(Outcome::Pending);
+        };
+        let c = store.get_workflow_run(child).await?;
+        match c.state.as_str() {
+            "SUCCESS" => Outcome::Succeeded,
+            "RUNNING" => Outcome::Running,
+            other => {
+                let failed: Vec<&str> = c
+                    .tasks
+                    .iter()
+                    .filter(|x| matches!(x.state.as_str(), "FAILED" | "CANCELED"))
+                    .map(|x| x.task_key.as_str())
+                    .collect();
+                Outcome::Failed(format!(
+                    "attempt {}: nested run {child} {other} (tasks {})",
+                    t.attempt,
+                    failed.join(", ")
+                ))
+            }
+        }
+    } else {
+        let Some(iid) = &t.instance_id else {
+            return Ok(Outcome::Pending);
+        };
+        let inst = store.get_instance(iid).await?;
+        match inst.state {
+            JobState::Finished => Outcome::Succeeded,
+            JobState::Failed | JobState::Canceled => Outcome::Failed(format!(
+                "attempt {} {}: {}",
+                t.attempt,
+                inst.state,
+                inst.error.clone().unwrap_or_default()
+            )),
+            _ => Outcome::Running,
+        }
+    })
+}
+
+/// Cancels `t`'s running attempt: its child run (with that run's tasks) or its instance.
+async fn cancel_attempt(state: &AppState, t: &TaskRun) {
+    if let Some(child) = &t.child_run_id {
+        let _ = Box::pin(cancel(state, child)).await;
+    }
+    if let Some(i) = &t.instance_id {
+        if let Ok(inst) = state.store.get_instance(i).await {
+            if !inst.state.is_terminal() {
+                let _ = state.lifecycle(inst.engine).cancel(&inst).await;
+            }
+        }
+    }
+}
+
+/// Ends `t`'s running attempt as failed: `RETRY_WAIT` for `interval_s` when `retry`, else
+/// `FAILED`.
+async fn fail_attempt(
+    store: &Store,
+    run_id: &str,
+    t: &TaskRun,
+    retry: bool,
+    interval_s: u64,
+    reason: &str,
+) -> Result<(), ApiError> {
+    let now_ms = now();
+    let to = TaskState::Running
+        .on(TaskEvent::AttemptFailed { retry })
+        .expect("running fails");
+    store
+        .update_task_run(
+            run_id,
+            &t.task_key,
+            TaskState::Running.as_str(),
+            &TaskChange {
+                state: to.as_str(),
+                ended_at: Some(now_ms),
+                next_attempt_at: retry.then(|| now_ms + 1000 * interval_s as i64),
+                reason: Some(reason),
+                ..Default::default()
+            },
+        )
+        .await?;
+    Ok(())
+}
+
+/// Observes a running task's attempt (a job instance or a nested workflow's run): success,
+/// failure (retry?), timeout (`fail` cancels the attempt, `alert` marks the task timed out).
+async fn observe(
+    state: &AppState,
+    run: &WorkflowRun,
+    t: &TaskRun,
+    d: &dag::TaskDef,
+    retry: bool,
+    now_ms: i64,
+) -> Result<(), ApiError> {
+    let store = &state.store;
+    match outcome(store, t, d.workflow_id.is_some()).await? {
+        Outcome::Pending => {
+            // Claimed but never started: the process died in between (a start takes ms).
+            if t.started_at.is_some_and(|at| now_ms - at > 60_000) {
+                let why = "the attempt did not start: the platform restarted";
+                fail_attempt(store, &run.id, t, retry, d.retry_interval_s, why).await?;
+            }
+        }
+        Outcome::Succeeded => {
             store
                 .update_task_run(
                     &run.id,
                     &t.task_key,
                     TaskState::Running.as_str(),
                     &TaskChange {
-                        state: to.as_str(),
-                        ended_at: Some(now()),
-                        next_attempt_at: retry.then(|| now() + 1000 * interval),
-                        reason: Some(&format!("attempt {attempt} did not start: {}", e.detail())),
+                        state: TaskState::Success.as_str(),
+                        ended_at: Some(now_ms),
                         ..Default::default()
                     },
                 )
                 .await?;
+        }
+        Outcome::Failed(why) => {
+            fail_attempt(store, &run.id, t, retry, d.retry_interval_s, &why).await?;
+        }
+        Outcome::Running => {
+            let over = d
+                .timeout_s
+                .zip(t.started_at)
+                .is_some_and(|(s, at)| now_ms - at > 1000 * s as i64);
+            if !over {
+                return Ok(());
+            }
+            let why = format!(
+                "attempt {} timed out after {} s",
+                t.attempt,
+                d.timeout_s.unwrap_or(0)
+            );
+            match d.timeout_action {
+                TimeoutAction::Fail => {
+                    cancel_attempt(state, t).await;
+                    fail_attempt(store, &run.id, t, retry, d.retry_interval_s, &why).await?;
+                }
+                TimeoutAction::Alert if !t.timed_out => {
+                    store
+                        .update_task_run(
+                            &run.id,
+                            &t.task_key,
+                            TaskState::Running.as_str(),
+                            &TaskChange {
+                                state: TaskState::Running.as_str(),
+                                timed_out: true,
+                                reason: Some(&why),
+                                ..Default::default()
+                            },
+                        )
+                        .await?;
+                }
+                TimeoutAction::Alert => {}
+            }
         }
     }
     Ok(())
