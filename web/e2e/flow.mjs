@@ -351,7 +351,24 @@ INSERT INTO out SELECT id FROM slow;`);
     await page.getByTestId("wf-run").click();
     await page.getByTestId("wf-run-state").first().getByText("SUCCESS").waitFor({ timeout: 60000 });
     for (const id of ids) await page.getByTestId(`task-state-${id}`).getByText("SUCCESS").waitFor();
+    // The run as a Gantt chart: a bar per task; a task opens its instance's logs.
+    for (const id of ids) await page.getByTestId(`gantt-bar-${id}`).waitFor();
+    await page.getByTestId(`gantt-task-${ids[0]}`).click();
+    await page.locator("[data-testid^=task-logs-]").getByText("embedded engine").first().waitFor();
     await shot("09-workflow");
+
+    step("a workflow nesting the first one: run, its child run opened in the chart");
+    await page.goto(projectUrl);
+    await page.getByRole("tab", { name: "Workflows" }).click();
+    await page.getByTestId("workflow-name").fill("outer");
+    await page.getByTestId("new-workflow").click();
+    await page.getByTestId("palette-workflows").getByTestId("nest-nightly").click();
+    await page.getByTestId("wf-save").click();
+    await page.waitForURL(/\/workflows\/(?!new)/);
+    await page.getByTestId("wf-run").click();
+    await page.getByTestId("wf-run-state").first().getByText("SUCCESS").waitFor({ timeout: 60000 });
+    await page.getByTestId("gantt-task-nightly").click();
+    await page.waitForFunction((n) => document.querySelectorAll("[data-testid^=gantt-bar-]").length === n, ids.length + 1);
     clean("workflow");
 
     step("other pages");

@@ -45,6 +45,8 @@ const en = {
   rk_instance_lost: "Job instance LOST/UNKNOWN for a while", rk_checkpoint_failed: "Checkpoint failed",
   rk_workflow_failed: "Workflow run FAILED", rk_workflow_timeout: "Workflow task timed out",
   rk_schedule_missed: "Scheduled run skipped or missed",
+  nestedHelp: "Run this workflow as a task (nested)", waitHelp: "Wait for this workflow's successful run of the same business date",
+  waitDays: "Days to wait for (the date and the days before)", waitLimit: "Wait limit (s)", waitOnTimeout: "Past the wait limit",
 };
 
 const zh: typeof en = {
@@ -91,6 +93,8 @@ const zh: typeof en = {
   rk_instance_lost: "作业实例持续 LOST/UNKNOWN", rk_checkpoint_failed: "检查点失败",
   rk_workflow_failed: "工作流运行失败", rk_workflow_timeout: "工作流任务超时",
   rk_schedule_missed: "调度运行被跳过或错过",
+  nestedHelp: "将此工作流作为任务运行（嵌套）", waitHelp: "等待此工作流同一业务日期的成功运行",
+  waitDays: "等待的天数（当天及之前）", waitLimit: "等待上限（秒）", waitOnTimeout: "超过等待上限后",
 };
 
 i18n.use(initReactI18next).init({

@@ -11,6 +11,7 @@ import dagre from "@dagrejs/dagre";
 import { api } from "../api";
 import { useApi } from "../hooks";
 import { BackfillButton } from "./Backfill";
+import { RunGantt, taskStateColors as stateColors } from "./RunGantt";
 
 /** A task's settings, as the API's task definition without `key`/`upstream` (the graph). */
 interface TaskData extends Record<string, unknown> {
@@ -22,15 +23,12 @@ interface TaskData extends Record<string, unknown> {
   timeout_action: "fail" | "alert";
   /** A task that waits for another workflow instead of running a job (kept as defined). */
   depends_on?: { workflow_id: string; days?: number; wait_limit_s?: number; on_timeout?: string } | null;
+  /** A nested workflow task: the workflow it runs. */
+  workflow_id?: string | null;
   state?: string;
 }
 
 type TaskNode = Node<TaskData>;
-
-const stateColors: Record<string, string> = {
-  SUCCESS: "#52c41a", RUNNING: "#1677ff", FAILED: "#ff4d4f", RETRY_WAIT: "#faad14",
-  UPSTREAM_FAILED: "#bfbfbf", CANCELED: "#8c8c8c", WAITING: "#d9d9d9",
-};
 
 function TaskBox({ id, data, selected }: NodeProps<TaskNode>) {
   const color = data.state ? stateColors[data.state] ?? "#d9d9d9" : "#d9d9d9";
@@ -118,6 +116,9 @@ export function WorkflowEditor() {
   const nav = useNavigate();
   const isNew = wid === "new";
   const { data: jobs } = useApi<any>(`/api/v1/projects/${pid}/jobs?page_size=500`);
+  const { data: workflows } = useApi<any[]>(`/api/v1/projects/${pid}/workflows`);
+  const others = (workflows ?? []).filter((w) => w.id !== wid);
+  const [viewed, setViewed] = useState<string>();
   const [name, setName] = useState(() => new URLSearchParams(window.location.search).get("name") ?? "");
   const [strategy, setStrategy] = useState<"continue" | "end">("continue");
   const [nodes, setNodes] = useState<TaskNode[]>([]);
@@ -129,6 +130,7 @@ export function WorkflowEditor() {
   const history = useRef<{ past: [TaskNode[], Edge[]][]; future: [TaskNode[], Edge[]][] }>({ past: [], future: [] });
 
   const jobName = useCallback((id: string) => (jobs?.items ?? []).find((j: any) => j.id === id)?.name ?? id, [jobs]);
+  const wfName = useCallback((id: string) => (workflows ?? []).find((w: any) => w.id === id)?.name ?? id, [workflows]);
 
   /** Records the graph before a change (for undo). */
   const remember = useCallback(() => {
@@ -170,20 +172,20 @@ export function WorkflowEditor() {
   }, [pid, wid, isNew]);
 
   useEffect(() => {
-    if (isNew || !jobs) return;
+    if (isNew || !jobs || !workflows) return;
     api("GET", `/api/v1/projects/${pid}/workflows/${wid}`).then((w: any) => {
       setName(w.name);
       setStrategy(w.definition.failure_strategy ?? "continue");
       const ns: TaskNode[] = w.definition.tasks.map((x: any) => ({
         id: x.key, type: "task", position: { x: 0, y: 0 },
-        data: { job_id: x.job_id ?? "", depends_on: x.depends_on ?? null, job: x.depends_on ? `⏳ ${x.depends_on.workflow_id}` : jobName(x.job_id), retries: x.retries ?? 0, retry_interval_s: x.retry_interval_s ?? 0, timeout_s: x.timeout_s, timeout_action: x.timeout_action ?? "fail" },
+        data: { job_id: x.job_id ?? "", depends_on: x.depends_on ?? null, workflow_id: x.workflow_id ?? null, job: x.depends_on ? `⏳ ${wfName(x.depends_on.workflow_id)}` : x.workflow_id ? `⧉ ${wfName(x.workflow_id)}` : jobName(x.job_id), retries: x.retries ?? 0, retry_interval_s: x.retry_interval_s ?? 0, timeout_s: x.timeout_s, timeout_action: x.timeout_action ?? "fail" },
       }));
       const es: Edge[] = w.definition.tasks.flatMap((x: any) => (x.upstream ?? []).map((u: string) => ({ id: `${u}->${x.key}`, source: u, target: x.key })));
       setNodes(layout(ns, es));
       setEdges(es);
     }, (e) => setErr(e.message));
     loadRuns();
-  }, [pid, wid, isNew, jobs, jobName, loadRuns]);
+  }, [pid, wid, isNew, jobs, workflows, jobName, wfName, loadRuns]);
 
   // While a run runs, its task states refresh every second and color the graph.
   const latest = runs[0];
@@ -214,12 +216,19 @@ export function WorkflowEditor() {
     setEdges((es) => addEdge({ ...c, id: `${c.source}->${c.target}` }, es));
   }, [edges, remember, t]);
 
-  const addTask = (job: any) => {
+  /** Adds a task: a job, a nested workflow (`kind` "nested") or a wait for a workflow's
+   * successful runs (`kind` "wait"). */
+  const addTask = (item: any, kind: "job" | "nested" | "wait" = "job") => {
     remember();
-    let key = job.name.replace(/[^A-Za-z0-9_-]/g, "_").slice(0, 60) || "task";
+    let key = (kind === "wait" ? `wait_${item.name}` : item.name).replace(/[^A-Za-z0-9_-]/g, "_").slice(0, 60) || "task";
     for (let i = 2; nodes.some((n) => n.id === key); i++) key = `${key.replace(/_\d+$/, "")}_${i}`;
     const i = nodes.length;
-    const ns: TaskNode[] = [...nodes, { id: key, type: "task", position: { x: 20 + (i % 3) * 200, y: 20 + Math.floor(i / 3) * 110 }, data: { job_id: job.id, job: job.name, retries: 0, retry_interval_s: 0, timeout_s: null, timeout_action: "fail" } }];
+    const what: Partial<TaskData> =
+      kind === "job" ? { job_id: item.id, job: item.name }
+        : kind === "nested" ? { job_id: "", workflow_id: item.id, job: `⧉ ${item.name}` }
+          : { job_id: "", depends_on: { workflow_id: item.id, days: 1, wait_limit_s: 3600, on_timeout: "fail" }, job: `⏳ ${item.name}` };
+    const data = { job_id: "", job: "", retries: 0, retry_interval_s: 0, timeout_s: null, timeout_action: "fail", ...what } as TaskData;
+    const ns: TaskNode[] = [...nodes, { id: key, type: "task", position: { x: 20 + (i % 3) * 200, y: 20 + Math.floor(i / 3) * 110 }, data }];
     setNodes(ns);
     setSelected(key);
   };
@@ -231,7 +240,7 @@ export function WorkflowEditor() {
   const definition = () => ({
     failure_strategy: strategy,
     tasks: nodes.map((n) => ({
-      key: n.id, ...(n.data.depends_on ? { depends_on: n.data.depends_on } : { job_id: n.data.job_id }),
+      key: n.id, ...(n.data.depends_on ? { depends_on: n.data.depends_on } : n.data.workflow_id ? { workflow_id: n.data.workflow_id } : { job_id: n.data.job_id }),
       upstream: edges.filter((e) => e.target === n.id).map((e) => e.source),
       retries: n.data.retries, retry_interval_s: n.data.retry_interval_s,
       ...(n.data.timeout_s ? { timeout_s: n.data.timeout_s } : {}), timeout_action: n.data.timeout_action,
@@ -272,6 +281,14 @@ export function WorkflowEditor() {
             <List.Item actions={[<Button key="add" size="small" data-testid={`add-${j.name}`} onClick={() => addTask(j)}>+</Button>]}>{j.name}</List.Item>
           )} />
         </Card>
+        <Card title={t("workflows")} size="small" style={{ marginTop: 12 }} data-testid="palette-workflows">
+          <List size="small" dataSource={others} locale={{ emptyText: t("empty") }} renderItem={(w: any) => (
+            <List.Item actions={[
+              <Tooltip key="n" title={t("nestedHelp")}><Button size="small" data-testid={`nest-${w.name}`} onClick={() => addTask(w, "nested")}>⧉</Button></Tooltip>,
+              <Tooltip key="w" title={t("waitHelp")}><Button size="small" data-testid={`wait-${w.name}`} onClick={() => addTask(w, "wait")}>⏳</Button></Tooltip>,
+            ]}>{w.name}</List.Item>
+          )} />
+        </Card>
       </Col>
       <Col span={13}>
         <Card size="small"
@@ -302,7 +319,9 @@ export function WorkflowEditor() {
         </Card>
         {latest && (
           <Card size="small" title={t("runs")} style={{ marginTop: 12 }} data-testid="wf-runs">
-            <Table rowKey="id" size="small" pagination={{ pageSize: 5 }} dataSource={runs}
+            <RunGantt pid={pid!} run={runs.find((r) => r.id === viewed) ?? latest} />
+            <Table rowKey="id" size="small" pagination={{ pageSize: 5 }} dataSource={runs} style={{ marginTop: 12 }}
+              onRow={(r: any) => ({ onClick: () => setViewed(r.id), style: { cursor: "pointer", background: r.id === (viewed ?? latest?.id) ? "#e6f4ff" : undefined } })}
               columns={[
                 { title: t("time"), dataIndex: "created_at", render: (v: number) => new Date(v).toLocaleString() },
                 { title: "bizdate", dataIndex: "bizdate" },
@@ -318,7 +337,17 @@ export function WorkflowEditor() {
         <Card size="small" title={sel ? `${t("task")}: ${sel.id}` : t("task")} data-testid="task-settings">
           {sel ? (
             <Form layout="vertical" size="small">
-              <Form.Item label={t("jobs")}>{sel.data.job}</Form.Item>
+              <Form.Item label={sel.data.workflow_id || sel.data.depends_on ? t("workflows") : t("jobs")}>{sel.data.job}</Form.Item>
+              {sel.data.depends_on && (
+                <>
+                  <Form.Item label={t("waitDays")}><InputNumber min={1} max={31} value={sel.data.depends_on.days ?? 1} onChange={(v) => setTask(sel.id, { depends_on: { ...sel.data.depends_on!, days: Number(v ?? 1) } })} /></Form.Item>
+                  <Form.Item label={t("waitLimit")}><InputNumber min={1} max={604800} value={sel.data.depends_on.wait_limit_s ?? 3600} onChange={(v) => setTask(sel.id, { depends_on: { ...sel.data.depends_on!, wait_limit_s: Number(v ?? 3600) } })} /></Form.Item>
+                  <Form.Item label={t("waitOnTimeout")}>
+                    <Select value={sel.data.depends_on.on_timeout ?? "fail"} onChange={(v) => setTask(sel.id, { depends_on: { ...sel.data.depends_on!, on_timeout: v } })}
+                      options={[{ value: "fail", label: t("timeoutFail") }, { value: "skip", label: t("skipMissed") }]} />
+                  </Form.Item>
+                </>
+              )}
               <Form.Item label={t("retries")}><InputNumber min={0} max={10} value={sel.data.retries} onChange={(v) => setTask(sel.id, { retries: Number(v ?? 0) })} /></Form.Item>
               <Form.Item label={t("retryInterval")}><InputNumber min={0} max={86400} value={sel.data.retry_interval_s} onChange={(v) => setTask(sel.id, { retry_interval_s: Number(v ?? 0) })} /></Form.Item>
               <Form.Item label={t("timeoutS")}><InputNumber min={1} value={sel.data.timeout_s ?? undefined} onChange={(v) => setTask(sel.id, { timeout_s: v ? Number(v) : null })} /></Form.Item>
