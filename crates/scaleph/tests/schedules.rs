@@ -375,3 +375,62 @@ async fn two_servers_on_one_postgresql_claim_each_fire_once() {
         "{list}"
     );
 }
+
+#[tokio::test]
+async fn manual_submits_substitute_parameters_and_record_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let srv = Server::start(&tmp.path().join("data"));
+    let pid = srv.project("manual-params").await;
+    let job = srv
+        .job(
+            &pid,
+            "daily",
+            "SET 'execution.runtime-mode' = 'batch';
+CREATE TABLE out (d STRING, prev STRING, r STRING) WITH ('connector' = 'blackhole');
+INSERT INTO out VALUES ('${bizdate}', '$[yyyy-MM-dd-1]', '${region}');",
+        )
+        .await;
+    let (s, inst) = srv
+        .post(
+            &format!("/api/v1/projects/{pid}/jobs/{job}/submit"),
+            json!({"bizdate": "2026-03-01", "params": {"region": "eu"}}),
+        )
+        .await;
+    assert_eq!(s, 202, "{inst}");
+    let iid = inst["id"].as_str().unwrap();
+    assert_eq!(srv.wait_terminal(iid).await["state"], "FINISHED");
+    let (_, p) = srv.get(&format!("/api/v1/instances/{iid}/params")).await;
+    assert_eq!(p["bizdate"], "2026-03-01", "{p}");
+    let script = p["script"].as_str().unwrap();
+    // $[…] is relative to the logical time (the day after the business date).
+    assert!(
+        script.contains("VALUES ('20260301', '2026-03-01', 'eu')"),
+        "{script}"
+    );
+    // Without a date: yesterday (UTC, the job has no schedule); an unknown parameter is
+    // refused by name and starts nothing.
+    let (s, r) = srv.submit(&pid, &job).await;
+    assert_eq!(s, 422, "{r}");
+    assert!(r["detail"].as_str().unwrap().contains("region"), "{r}");
+    let (_, list) = srv
+        .get(&format!("/api/v1/projects/{pid}/jobs/{job}/instances"))
+        .await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 1, "{list}");
+    let (s, inst) = srv
+        .post(
+            &format!("/api/v1/projects/{pid}/jobs/{job}/submit"),
+            json!({"params": {"region": "us"}}),
+        )
+        .await;
+    assert_eq!(s, 202, "{inst}");
+    let (_, p) = srv
+        .get(&format!(
+            "/api/v1/instances/{}/params",
+            inst["id"].as_str().unwrap()
+        ))
+        .await;
+    let yesterday = (chrono::Utc::now().date_naive() - chrono::Duration::days(1))
+        .format("%Y-%m-%d")
+        .to_string();
+    assert_eq!(p["bizdate"], yesterday.as_str(), "{p}");
+}

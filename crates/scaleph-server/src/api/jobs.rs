@@ -349,6 +349,13 @@ pub struct SubmitRequest {
     /// is refused, naming those operators).
     #[serde(default)]
     allow_non_restored_state: bool,
+    /// Business date for `${bizdate}` and `$[…]` (`yyyy-MM-dd`; default: yesterday in the zone
+    /// of the job's schedule, else UTC).
+    #[serde(default)]
+    bizdate: Option<String>,
+    /// Parameters (`${name}`), over the schedule's.
+    #[serde(default)]
+    params: std::collections::BTreeMap<String, String>,
 }
 
 /// Validates the current version and starts a job instance. A script that does not validate is
@@ -366,10 +373,23 @@ async fn submit_job(
     let job = s.store.get_job(&pid, &id).await?;
     let v = s.store.get_version(&id, job.current_version).await?;
     let path = restore_path(&s, &job, &b).await?;
+    let manual = crate::service::scheduler::manual_script(
+        &s.store,
+        &job,
+        &v.script,
+        b.bizdate.as_deref(),
+        &b.params,
+    )
+    .await?;
+    let script = manual.as_ref().map_or(v.script.as_str(), |(t, _)| t);
     let inst = s
         .lifecycle(job.engine)
-        .submit(&job, &v.script, path.as_deref(), b.allow_non_restored_state)
+        .submit(&job, script, path.as_deref(), b.allow_non_restored_state)
         .await?;
+    if let Some((_, mut rp)) = manual {
+        rp.instance_id = inst.id.clone();
+        s.store.record_run_params(&rp).await?;
+    }
     Ok((
         StatusCode::ACCEPTED,
         Extension(Created(inst.id.clone())),

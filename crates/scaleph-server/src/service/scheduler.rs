@@ -537,6 +537,63 @@ pub async fn run_job(
     Ok(inst.id)
 }
 
+/// The script of a manual run of `job` with its parameters substituted, and what it ran with
+/// (its `instance_id` left empty): the business date given or yesterday in the zone of the
+/// job's schedule (else UTC), the schedule's parameters under `params`. `None` when the script
+/// names no parameter and none was given (it runs as written).
+///
+/// # Errors
+/// 422 for a bad date or an unknown parameter (named).
+pub async fn manual_script(
+    store: &Store,
+    job: &scaleph_meta::Job,
+    script: &str,
+    bizdate: Option<&str>,
+    params: &BTreeMap<String, String>,
+) -> Result<Option<(String, RunParams)>, ApiError> {
+    let names_params = script.contains("${") || script.contains("$[");
+    if !names_params && bizdate.is_none() && params.is_empty() {
+        return Ok(None);
+    }
+    let sched = store
+        .schedule_of(scaleph_meta::Target::Job(&job.id))
+        .await?;
+    let tz: chrono_tz::Tz = sched
+        .as_ref()
+        .and_then(|s| s.timezone.parse().ok())
+        .unwrap_or(chrono_tz::UTC);
+    let bizdate = match bizdate {
+        Some(d) => NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d")
+            .map_err(|_| ApiError::invalid(format!("bizdate '{d}' is not a date (yyyy-MM-dd)")))?,
+        None => Utc::now()
+            .with_timezone(&tz)
+            .date_naive()
+            .pred_opt()
+            .expect("a day before today"),
+    };
+    let mut all = sched.map(|s| s.params).unwrap_or_default();
+    all.extend(params.clone());
+    let ctx = params::Context {
+        logical: scaleph_schedule::logical_time_of(bizdate, tz),
+        tz,
+        bizdate,
+        params: &all,
+    };
+    let text = params::substitute(script, &ctx)
+        .map_err(|e| ApiError::invalid(format!("job '{}': {e}", job.name)))?;
+    Ok(Some((
+        text.clone(),
+        RunParams {
+            instance_id: String::new(),
+            bizdate: bizdate.format("%Y-%m-%d").to_string(),
+            params: all,
+            script: text,
+            schedule_id: None,
+            fire_at: None,
+        },
+    )))
+}
+
 /// Most dates one backfill may cover.
 pub const MAX_BACKFILL_DATES: usize = 1000;
 

@@ -488,9 +488,16 @@ async fn start_task(
         .await
         .map(|r| (None, Some(r.id))),
         None => {
+            // Dates are local to the workflow's schedule's zone (UTC without one), as for
+            // its scheduled runs.
+            let tz: chrono_tz::Tz = store
+                .schedule_of(scaleph_meta::Target::Workflow(&run.workflow_id))
+                .await?
+                .and_then(|s| s.timezone.parse().ok())
+                .unwrap_or(chrono_tz::UTC);
             let at = RunAt {
-                logical: scaleph_schedule::logical_time_of(bizdate, chrono_tz::UTC),
-                tz: chrono_tz::UTC,
+                logical: scaleph_schedule::logical_time_of(bizdate, tz),
+                tz,
                 bizdate,
             };
             run_job(state, &t.job_id, at, &def.params, None)
