@@ -611,6 +611,29 @@ impl Store {
             .rows_affected())
     }
 
+    /// Deletes history older than `before` (epoch ms): alerts (with their deliveries) and
+    /// schedule fires that ended (started, skipped, missed or failed). Returns rows deleted.
+    pub async fn prune_history(&self, before: i64) -> Result<u64> {
+        let mut tx = self.begin_write().await?;
+        let d = sqlx::query("DELETE FROM alert_deliveries WHERE event_id IN (SELECT id FROM alert_events WHERE created_at < $1)")
+            .bind(before)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        let e = sqlx::query("DELETE FROM alert_events WHERE created_at < $1")
+            .bind(before)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        let f = sqlx::query("DELETE FROM schedule_fires WHERE claimed_at < $1 AND state IN ('SUBMITTED', 'SKIPPED', 'MISSED', 'FAILED')")
+            .bind(before)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok(d + e + f)
+    }
+
     /// Instances of the project's jobs (or `job`'s) that entered `state` since `since`.
     pub async fn alert_state_changes(
         &self,

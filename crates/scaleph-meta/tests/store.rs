@@ -269,6 +269,61 @@ async fn exercise(store: Store) {
     ));
     assert!(store.ping().await);
     access(&store).await;
+    alerts(&store).await;
+}
+
+/// Alerts: raised once per key, deliveries claimed once, history pruned by age.
+async fn alerts(store: &Store) {
+    let p = store.create_project("alerting", "", None).await.unwrap();
+    let mut config = serde_json::Map::new();
+    config.insert("url".into(), "http://127.0.0.1:9/h".into());
+    let c = store
+        .create_alert_channel(&p.id, "hook", "webhook", &config, "u")
+        .await
+        .unwrap();
+    let rule = store
+        .create_alert_rule(
+            &p.id,
+            &scaleph_meta::RuleFields {
+                name: "r".into(),
+                kind: "instance_failed".into(),
+                channels: vec![c.id.clone()],
+                enabled: true,
+                ..Default::default()
+            },
+            "u",
+        )
+        .await
+        .unwrap();
+    let a = scaleph_meta::NewAlert {
+        event_key: "instance:x:3".into(),
+        kind: "instance_failed".into(),
+        title: "t".into(),
+        body: "b".into(),
+        subject: serde_json::json!({}),
+    };
+    let chans = [(c.id.clone(), c.name.clone())];
+    assert!(store.raise_alert(&rule, &a, &chans).await.unwrap());
+    assert!(
+        !store.raise_alert(&rule, &a, &chans).await.unwrap(),
+        "raised once"
+    );
+    let due = store.due_deliveries(60_000).await.unwrap();
+    assert_eq!(due.len(), 1);
+    assert!(store.claim_delivery(&due[0], 60_000).await.unwrap());
+    assert!(
+        !store.claim_delivery(&due[0], 60_000).await.unwrap(),
+        "claimed once"
+    );
+    let now = chrono::Utc::now().timestamp_millis();
+    assert_eq!(store.prune_history(now - 60_000).await.unwrap(), 0);
+    assert_eq!(store.list_alerts(&p.id, 10).await.unwrap().len(), 1);
+    assert_eq!(store.prune_history(now + 60_000).await.unwrap(), 2);
+    assert!(store.list_alerts(&p.id, 10).await.unwrap().is_empty());
+    assert!(matches!(
+        store.delete_alert_channel(&p.id, &c.id).await,
+        Err(StoreError::Conflict(_))
+    ));
 }
 
 /// Users, membership, sessions, tokens and the audit log.

@@ -6,6 +6,7 @@
 //! raises each once ([`Store::raise_alert`]: keyed by rule and occurrence) and sends due
 //! deliveries, each claimed by compare-and-set. A failed attempt is retried after 10 s, 30 s,
 //! 90 s and 270 s, then the delivery is `FAILED` (the history's "retry" sends it again).
+//! Alerts and ended schedule fires older than 30 days are pruned hourly.
 
 use crate::error::ApiError;
 use crate::AppState;
@@ -30,6 +31,10 @@ const LOOKBACK_MS: i64 = 3_600_000;
 const LEASE_MS: i64 = 120_000;
 /// Attempts per delivery.
 pub const MAX_ATTEMPTS: i64 = 5;
+/// How long alerts and ended schedule fires are kept (30 days).
+pub const HISTORY_MS: i64 = 30 * 86_400_000;
+/// How often old history is pruned.
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
 /// What a rule watches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -441,6 +446,7 @@ pub struct Alerter {
     state: AppState,
     sender: Sender,
     last_checkpoint_scan: Option<Instant>,
+    last_prune: Option<Instant>,
 }
 
 impl Alerter {
@@ -450,6 +456,7 @@ impl Alerter {
             state,
             sender: Sender::new(),
             last_checkpoint_scan: None,
+            last_prune: None,
         }
     }
 
@@ -462,6 +469,18 @@ impl Alerter {
                 }
                 if let Err(e) = self.deliver().await {
                     tracing::error!(error = %e.detail(), "alerts: delivery failed");
+                }
+                if self.last_prune.is_none_or(|t| t.elapsed() >= PRUNE_EVERY) {
+                    self.last_prune = Some(Instant::now());
+                    let before = chrono::Utc::now().timestamp_millis() - HISTORY_MS;
+                    match self.state.store.prune_history(before).await {
+                        Ok(0) => {}
+                        Ok(n) => tracing::info!(
+                            rows = n,
+                            "pruned alert and fire history older than 30 days"
+                        ),
+                        Err(e) => tracing::warn!(error = %e, "pruning history failed"),
+                    }
                 }
                 tokio::time::sleep(TICK).await;
             }
