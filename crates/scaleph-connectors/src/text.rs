@@ -89,8 +89,8 @@ fn java_float_text(
     }
 }
 
-/// A `FLOAT`/`DOUBLE` column as Java text and an ARRAY/MAP/ROW column as Flink's text (NULLs
-/// stay NULL); other columns are returned as they are.
+/// A `FLOAT`/`DOUBLE` column as Java text, an ARRAY/MAP/ROW column as Flink's text and a BYTES
+/// column as `x'…'` (NULLs stay NULL); other columns are returned as they are.
 pub fn java_floats_as_text(a: &ArrayRef) -> ArrayRef {
     let text = |n: usize, f: &dyn Fn(usize) -> String| {
         let mut b = StringBuilder::with_capacity(n, n * 12);
@@ -112,7 +112,7 @@ pub fn java_floats_as_text(a: &ArrayRef) -> ArrayRef {
             let v = a.as_primitive::<Float32Type>();
             text(a.len(), &|r| java_float(v.value(r)))
         }
-        t if is_nested(t) => {
+        t if is_nested(t) || is_binary(t) => {
             let fmt = FormatOptions::default();
             text(a.len(), &|r| {
                 let mut out = String::new();
@@ -209,11 +209,37 @@ fn value_text(a: &dyn Array, row: usize, fmt: &FormatOptions, mode: Mode, out: &
                 Err(_) => out.push('?'),
             }
         }
+        DataType::Binary
+        | DataType::LargeBinary
+        | DataType::BinaryView
+        | DataType::FixedSizeBinary(_)
+            if mode == Mode::Print =>
+        {
+            // Flink prints BYTES as a hex literal, `x'616263'`.
+            match ArrayFormatter::try_new(a, fmt) {
+                Ok(f) => {
+                    out.push_str("x'");
+                    out.push_str(&f.value(row).to_string().to_ascii_lowercase());
+                    out.push('\'');
+                }
+                Err(_) => out.push('?'),
+            }
+        }
         _ => match ArrayFormatter::try_new(a, fmt) {
             Ok(f) => out.push_str(&f.value(row).to_string()),
             Err(_) => out.push('?'),
         },
     }
+}
+
+fn is_binary(t: &DataType) -> bool {
+    matches!(
+        t,
+        DataType::Binary
+            | DataType::LargeBinary
+            | DataType::BinaryView
+            | DataType::FixedSizeBinary(_)
+    )
 }
 
 /// Appends `open`, `n` items written by `each` separated by `, `, then `close`.
@@ -278,7 +304,7 @@ pub fn cast_text(a: &ArrayRef) -> Result<ArrayRef, ArrowError> {
 /// Never in practice: the new columns match the new schema.
 pub fn printed_batch(b: &RecordBatch) -> Result<RecordBatch, ArrowError> {
     as_text(b, |t| {
-        matches!(t, DataType::Float32 | DataType::Float64) || is_nested(t)
+        matches!(t, DataType::Float32 | DataType::Float64) || is_nested(t) || is_binary(t)
     })
 }
 

@@ -811,9 +811,12 @@ CREATE TABLE g (id BIGINT) WITH ('connector' = 'datagen', 'fields.id.kind' = 'se
 CREATE TABLE p (tag STRING, id BIGINT) WITH ('connector' = 'print');
 INSERT INTO p SELECT '{tag}', id FROM g GROUP BY id;"
     );
+    // Program arguments take run parameters like scripts do.
     let args = json!([
         "--script-base64",
-        base64::engine::general_purpose::STANDARD.encode(script)
+        base64::engine::general_purpose::STANDARD.encode(script),
+        "--pipeline-name",
+        "jar-${bizdate}"
     ]);
     let (s, j) = srv
         .post(
@@ -847,11 +850,38 @@ INSERT INTO p SELECT '{tag}', id FROM g GROUP BY id;"
             .await
             .unwrap();
     }
-    let (s, i) = submit(&srv, &pid, j["id"].as_str().unwrap(), json!({})).await;
+    let (s, i) = submit(
+        &srv,
+        &pid,
+        j["id"].as_str().unwrap(),
+        json!({"bizdate": "2026-04-02"}),
+    )
+    .await;
     assert_eq!(s, 202, "{i}");
     let iid = i["id"].as_str().unwrap().to_string();
     let d = wait_state(&srv, &iid, &["FINISHED", "FAILED", "CANCELED"], 120).await;
     assert_eq!(d["state"], "FINISHED", "{d}");
+    let (_, p) = srv.get(&format!("/api/v1/instances/{iid}/params")).await;
+    assert!(
+        p["script"].as_str().unwrap().contains("\"jar-20260402\""),
+        "the effective arguments are recorded: {p}"
+    );
+    let fj: Value = http
+        .get(format!(
+            "{}/jobs/{}",
+            flink_url(),
+            d["flink_job_id"].as_str().unwrap()
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        fj["name"], "jar-20260402",
+        "Flink ran the substituted arguments"
+    );
     // …and the SQL runner too.
     let sql = flink_job(&srv, &pid, &cid, "after-loss", "SET 'execution.runtime-mode' = 'batch';\nCREATE TABLE g (id BIGINT) WITH ('connector' = 'datagen', 'number-of-rows' = '3');\nCREATE TABLE b (id BIGINT) WITH ('connector' = 'blackhole');\nINSERT INTO b SELECT id FROM g;").await;
     let (s, i2) = submit(&srv, &pid, &sql, json!({})).await;

@@ -43,6 +43,13 @@ pub(crate) enum CompatFn {
     /// `flink_cast_string(v)`, from `CAST(v AS STRING)`: DOUBLE/FLOAT as Java writes them,
     /// BOOLEAN as `TRUE`/`FALSE`, the rest as Arrow's cast.
     CastString,
+    /// `flink_encode(s, charset)`, from `ENCODE`: the string's bytes in a Java charset
+    /// (`UTF-8`, `US-ASCII`, `ISO-8859-1`, `UTF-16BE`, `UTF-16LE`, `UTF-16` with a big-endian
+    /// byte order mark); characters the charset lacks become `?` as Java encodes them.
+    Encode,
+    /// `flink_decode(bytes, charset)`, from `DECODE`: the bytes read in the charset; malformed
+    /// input becomes U+FFFD as Java decodes it.
+    Decode,
     /// `flink_avg(sum, count)`, from `AVG(x)`: integers → the sum's integer type, truncated
     /// toward zero; `DECIMAL(p, s)` → `DECIMAL(38, max(6, s))` rounded half-up; floats →
     /// DOUBLE. NULL when the count is 0. (Flink's `AvgAggFunction` result types.)
@@ -78,6 +85,8 @@ impl ScalarUDFImpl for CompatUdf {
             CompatFn::JsonExists => "json_exists",
             CompatFn::JsonString => "json_string",
             CompatFn::CastString => "flink_cast_string",
+            CompatFn::Encode => "flink_encode",
+            CompatFn::Decode => "flink_decode",
             CompatFn::Avg => "flink_avg",
         }
     }
@@ -93,7 +102,7 @@ impl ScalarUDFImpl for CompatUdf {
         let arity_ok = match self.kind {
             RegexpExtract => (2..=3).contains(&t.len()),
             Hex | Bin | Sha1 | JsonString | CastString => t.len() == 1,
-            Sha2 | JsonValue | JsonQuery | JsonExists | Avg => t.len() == 2,
+            Sha2 | JsonValue | JsonQuery | JsonExists | Avg | Encode | Decode => t.len() == 2,
         };
         if !arity_ok {
             return plan_err!("{name}: wrong number of arguments ({})", t.len());
@@ -116,6 +125,8 @@ impl ScalarUDFImpl for CompatUdf {
                 t.to_vec()
             }
             CastString => t.to_vec(),
+            Encode => vec![s.clone(), s],
+            Decode => vec![DataType::Binary, s],
             Avg => vec![
                 match &t[0] {
                     d @ (DataType::Decimal128(..) | DataType::Null) => d.clone(),
@@ -130,6 +141,7 @@ impl ScalarUDFImpl for CompatUdf {
     fn return_type(&self, t: &[DataType]) -> Result<DataType> {
         Ok(match self.kind {
             CompatFn::JsonExists => DataType::Boolean,
+            CompatFn::Encode => DataType::Binary,
             CompatFn::Avg => match &t[0] {
                 DataType::Decimal128(_, s) => DataType::Decimal128(38, (*s).max(6)),
                 DataType::Int64 => DataType::Int64,
@@ -146,6 +158,36 @@ impl ScalarUDFImpl for CompatUdf {
         let arrays = super::arg_arrays(&args)?;
         let out: ArrayRef = match self.kind {
             CompatFn::RegexpExtract => regexp_extract(&arrays, n)?,
+            CompatFn::Encode => {
+                let v = text(&arrays[0])?;
+                let v = v.as_string::<i32>();
+                let cs = text(&arrays[1])?;
+                let cs = cs.as_string::<i32>();
+                let mut b = datafusion::arrow::array::BinaryBuilder::new();
+                for r in 0..n {
+                    if v.is_null(r) || cs.is_null(r) {
+                        b.append_null();
+                    } else {
+                        b.append_value(Charset::named(cs.value(r))?.encode(v.value(r)));
+                    }
+                }
+                Arc::new(b.finish())
+            }
+            CompatFn::Decode => {
+                let v = cast(&arrays[0], &DataType::Binary)?;
+                let v = v.as_binary::<i32>();
+                let cs = text(&arrays[1])?;
+                let cs = cs.as_string::<i32>();
+                let mut out = Vec::with_capacity(n);
+                for r in 0..n {
+                    out.push(if v.is_null(r) || cs.is_null(r) {
+                        None
+                    } else {
+                        Some(Charset::named(cs.value(r))?.decode(v.value(r)))
+                    });
+                }
+                strings(n, |r| out[r].clone())
+            }
             CompatFn::Hex if arrays[0].data_type().is_integer() => {
                 let v = arrays[0].as_primitive::<Int64Type>();
                 strings(n, |r| (!v.is_null(r)).then(|| format!("{:X}", v.value(r))))
@@ -455,4 +497,115 @@ fn json_path_fn(kind: CompatFn, arrays: &[ArrayRef], n: usize) -> Result<ArrayRe
     } else {
         Arc::new(values.finish())
     })
+}
+
+/// The Java charsets `ENCODE` / `DECODE` take (names and aliases as `Charset.forName`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Charset {
+    Utf8,
+    Ascii,
+    Latin1,
+    Utf16Be,
+    Utf16Le,
+    /// UTF-16 with a byte order mark: written big-endian with `FE FF`, read by its mark.
+    Utf16,
+}
+
+impl Charset {
+    fn named(name: &str) -> Result<Self> {
+        Ok(match name.trim().to_ascii_uppercase().as_str() {
+            "UTF-8" | "UTF8" => Charset::Utf8,
+            "US-ASCII" | "ASCII" => Charset::Ascii,
+            "ISO-8859-1" | "ISO8859-1" | "ISO8859_1" | "LATIN1" => Charset::Latin1,
+            "UTF-16BE" | "UTF_16BE" => Charset::Utf16Be,
+            "UTF-16LE" | "UTF_16LE" => Charset::Utf16Le,
+            "UTF-16" | "UTF_16" | "UTF16" => Charset::Utf16,
+            _ => return exec_err!("java.nio.charset.UnsupportedCharsetException: {name}"),
+        })
+    }
+
+    fn encode(self, s: &str) -> Vec<u8> {
+        let narrow = |max: u32| {
+            s.chars()
+                .map(|c| if (c as u32) <= max { c as u8 } else { b'?' })
+                .collect::<Vec<u8>>()
+        };
+        match self {
+            Charset::Utf8 => s.as_bytes().to_vec(),
+            Charset::Ascii => narrow(0x7f),
+            Charset::Latin1 => narrow(0xff),
+            Charset::Utf16Be => s.encode_utf16().flat_map(u16::to_be_bytes).collect(),
+            Charset::Utf16Le => s.encode_utf16().flat_map(u16::to_le_bytes).collect(),
+            Charset::Utf16 => [0xfe, 0xff]
+                .into_iter()
+                .chain(s.encode_utf16().flat_map(u16::to_be_bytes))
+                .collect(),
+        }
+    }
+
+    fn decode(self, b: &[u8]) -> String {
+        let utf16 = |b: &[u8], big: bool| {
+            let units = b.chunks(2).map(|c| match c {
+                [x, y] if big => Ok(u16::from_be_bytes([*x, *y])),
+                [x, y] => Ok(u16::from_le_bytes([*x, *y])),
+                _ => Err(()),
+            });
+            let mut s = String::new();
+            let whole: Vec<u16> = units.clone().filter_map(|u| u.ok()).collect();
+            s.extend(char::decode_utf16(whole).map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER)));
+            if units.into_iter().any(|u| u.is_err()) {
+                s.push(char::REPLACEMENT_CHARACTER);
+            }
+            s
+        };
+        match self {
+            Charset::Utf8 => String::from_utf8_lossy(b).into_owned(),
+            Charset::Ascii => b
+                .iter()
+                .map(|x| {
+                    if *x < 0x80 {
+                        *x as char
+                    } else {
+                        char::REPLACEMENT_CHARACTER
+                    }
+                })
+                .collect(),
+            Charset::Latin1 => b.iter().map(|x| *x as char).collect(),
+            Charset::Utf16Be => utf16(b, true),
+            Charset::Utf16Le => utf16(b, false),
+            Charset::Utf16 => match b {
+                [0xfe, 0xff, rest @ ..] => utf16(rest, true),
+                [0xff, 0xfe, rest @ ..] => utf16(rest, false),
+                _ => utf16(b, true),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod charset_tests {
+    use super::Charset;
+
+    #[test]
+    fn java_charsets_round_trip_and_replace_as_java() {
+        let s = "héllo €";
+        for cs in ["UTF-8", "UTF-16BE", "UTF-16LE", "UTF-16"] {
+            let c = Charset::named(cs).unwrap();
+            assert_eq!(c.decode(&c.encode(s)), s, "{cs}");
+        }
+        assert_eq!(
+            Charset::named("utf-16").unwrap().encode("A"),
+            [0xfe, 0xff, 0, 0x41]
+        );
+        assert_eq!(Charset::named("US-ASCII").unwrap().encode("hé€"), b"h??");
+        assert_eq!(
+            Charset::named("ISO-8859-1").unwrap().encode("hé€"),
+            [b'h', 0xe9, b'?']
+        );
+        assert_eq!(
+            Charset::named("UTF-8").unwrap().decode(&[0x61, 0xff]),
+            "a\u{fffd}"
+        );
+        assert!(Charset::named("EBCDIC").is_err());
+    }
 }

@@ -173,8 +173,6 @@ pub(crate) fn check_unsupported(q: &QueryText, streaming: bool) -> Result<(), Sq
                 | "GROUP_ID"
                 | "GROUPING_ID"
                 | "PRINTF"
-                | "ENCODE"
-                | "DECODE"
         ) && next == Some("(")
         {
             return Err(crate::support::refuse(*pos, format!("function {w}")));
@@ -713,6 +711,8 @@ fn rewrite_functions(stmt: &mut Statement) {
             }),
             ("CONCAT", n) if n >= 1 => Some(nested(concat_tree(args))),
             ("IFNULL", 2) => Some(renamed(f, "coalesce", args)),
+            ("ENCODE", 2) => Some(renamed(f, "flink_encode", args)),
+            ("DECODE", 2) => Some(renamed(f, "flink_decode", args)),
             ("REGEXP", 2) => Some(renamed(f, "regexp_like", args)),
             ("REGEXP_SUBSTR", 2) => Some(renamed(f, "regexp_extract", args)),
             ("CEILING", 1) => Some(renamed(f, "ceil", args)),
@@ -1073,6 +1073,8 @@ pub(crate) fn register(ctx: &SessionContext) {
         CompatFn::JsonExists,
         CompatFn::JsonString,
         CompatFn::CastString,
+        CompatFn::Encode,
+        CompatFn::Decode,
         CompatFn::Avg,
     ] {
         ctx.register_udf(ScalarUDF::new_from_impl(CompatUdf::new(k)));

@@ -381,12 +381,14 @@ async fn submit_job(
         &b.params,
     )
     .await?;
-    let script = manual.as_ref().map_or(v.script.as_str(), |(t, _)| t);
+    let (run_job, script) = manual
+        .as_ref()
+        .map_or((&job, v.script.as_str()), |(j, t, _)| (j, t.as_str()));
     let inst = s
         .lifecycle(job.engine)
-        .submit(&job, script, path.as_deref(), b.allow_non_restored_state)
+        .submit(run_job, script, path.as_deref(), b.allow_non_restored_state)
         .await?;
-    if let Some((_, mut rp)) = manual {
+    if let Some((_, _, mut rp)) = manual {
         rp.instance_id = inst.id.clone();
         s.store.record_run_params(&rp).await?;
     }

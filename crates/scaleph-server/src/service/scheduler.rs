@@ -497,6 +497,33 @@ pub struct RunAt {
     pub bizdate: NaiveDate,
 }
 
+/// `job` and its `script` with parameters substituted for `ctx` — in the script, and in a Jar
+/// job's program arguments — and what is recorded as the run's effective script (for a Jar
+/// job, its arguments as a JSON array).
+///
+/// # Errors
+/// 422 naming an unknown parameter or a malformed expression.
+fn substituted(
+    job: &scaleph_meta::Job,
+    script: &str,
+    ctx: &params::Context,
+) -> Result<(scaleph_meta::Job, String, String), ApiError> {
+    let bad =
+        |e: scaleph_schedule::ScheduleError| ApiError::invalid(format!("job '{}': {e}", job.name));
+    let text = params::substitute(script, ctx).map_err(bad)?;
+    let mut job = job.clone();
+    let recorded = match &mut job.jar {
+        Some(spec) => {
+            for a in &mut spec.args {
+                *a = params::substitute(a, ctx).map_err(bad)?;
+            }
+            serde_json::to_string(&spec.args).expect("strings serialize")
+        }
+        None => text.clone(),
+    };
+    Ok((job, text, recorded))
+}
+
 /// Submits job `job_id`'s current version with parameters substituted for `at`, and records
 /// what it ran with; returns the instance id.
 ///
@@ -518,8 +545,7 @@ pub async fn run_job(
         bizdate: at.bizdate,
         params,
     };
-    let script = params::substitute(&version.script, &ctx)
-        .map_err(|e| ApiError::invalid(format!("job '{}': {e}", job.name)))?;
+    let (job, script, recorded) = substituted(&job, &version.script, &ctx)?;
     let inst = state
         .lifecycle(job.engine)
         .submit(&job, &script, None, false)
@@ -529,7 +555,7 @@ pub async fn run_job(
             instance_id: inst.id.clone(),
             bizdate: at.bizdate.format("%Y-%m-%d").to_string(),
             params: params.clone(),
-            script,
+            script: recorded,
             schedule_id: fire.map(|(s, _)| s.to_string()),
             fire_at: fire.map(|(_, t)| t),
         })
@@ -550,8 +576,15 @@ pub async fn manual_script(
     script: &str,
     bizdate: Option<&str>,
     params: &BTreeMap<String, String>,
-) -> Result<Option<(String, RunParams)>, ApiError> {
-    let names_params = script.contains("${") || script.contains("$[");
+) -> Result<Option<(scaleph_meta::Job, String, RunParams)>, ApiError> {
+    let jar_args = job
+        .jar
+        .as_ref()
+        .map(|j| j.args.join(" "))
+        .unwrap_or_default();
+    let names_params = [script, jar_args.as_str()]
+        .iter()
+        .any(|s| s.contains("${") || s.contains("$["));
     if !names_params && bizdate.is_none() && params.is_empty() {
         return Ok(None);
     }
@@ -579,15 +612,15 @@ pub async fn manual_script(
         bizdate,
         params: &all,
     };
-    let text = params::substitute(script, &ctx)
-        .map_err(|e| ApiError::invalid(format!("job '{}': {e}", job.name)))?;
+    let (job, text, recorded) = substituted(job, script, &ctx)?;
     Ok(Some((
-        text.clone(),
+        job,
+        text,
         RunParams {
             instance_id: String::new(),
             bizdate: bizdate.format("%Y-%m-%d").to_string(),
             params: all,
-            script: text,
+            script: recorded,
             schedule_id: None,
             fire_at: None,
         },
