@@ -166,13 +166,7 @@ pub(crate) fn check_unsupported(q: &QueryText, streaming: bool) -> Result<(), Sq
         }
         if matches!(
             w.as_str(),
-            "COLLECT"
-                | "RAND_INTEGER"
-                | "CURRENT_ROW_TIMESTAMP"
-                | "TYPEOF"
-                | "GROUP_ID"
-                | "GROUPING_ID"
-                | "PRINTF"
+            "COLLECT" | "RAND_INTEGER" | "CURRENT_ROW_TIMESTAMP" | "TYPEOF" | "GROUP_ID" | "PRINTF"
         ) && next == Some("(")
         {
             return Err(crate::support::refuse(*pos, format!("function {w}")));
@@ -712,6 +706,14 @@ fn rewrite_functions(stmt: &mut Statement) {
             ("CONCAT", n) if n >= 1 => Some(nested(concat_tree(args))),
             ("IFNULL", 2) => Some(renamed(f, "coalesce", args)),
             ("ENCODE", 2) => Some(renamed(f, "flink_encode", args)),
+            // The bit vector of the grouping expressions (first = highest bit), BIGINT.
+            ("GROUPING_ID", n) if n >= 1 => Some(Expr::Cast {
+                kind: CastKind::Cast,
+                expr: Box::new(renamed(f, "grouping", args)),
+                data_type: SqlType::BigInt(None),
+                array: false,
+                format: None,
+            }),
             ("DECODE", 2) => Some(renamed(f, "flink_decode", args)),
             ("REGEXP", 2) => Some(renamed(f, "regexp_like", args)),
             ("REGEXP_SUBSTR", 2) => Some(renamed(f, "regexp_extract", args)),
