@@ -89,6 +89,7 @@ mod collection;
 mod compat;
 mod decimal;
 mod json;
+mod printf;
 mod syntax;
 mod temporal;
 mod url;
@@ -166,10 +167,24 @@ pub(crate) fn check_unsupported(q: &QueryText, streaming: bool) -> Result<(), Sq
         }
         if matches!(
             w.as_str(),
-            "COLLECT" | "RAND_INTEGER" | "CURRENT_ROW_TIMESTAMP" | "TYPEOF" | "GROUP_ID" | "PRINTF"
+            "COLLECT" | "RAND_INTEGER" | "CURRENT_ROW_TIMESTAMP" | "TYPEOF" | "GROUP_ID"
         ) && next == Some("(")
         {
             return Err(crate::support::refuse(*pos, format!("function {w}")));
+        }
+        // GROUPING_ID over column names runs (DataFusion's `grouping`); over expressions it
+        // would not plan.
+        if w == "GROUPING_ID" && next == Some("(") {
+            let plain = words[i + 2..]
+                .iter()
+                .take_while(|x| x.0 != ")")
+                .all(|(t, _, word)| *word || t == "," || t == ".");
+            if !plain {
+                return Err(crate::support::refuse(
+                    *pos,
+                    "GROUPING_ID over expressions (group by a named column)",
+                ));
+            }
         }
         let construct = match (w.as_str(), next) {
             ("LOCALTIME" | "LOCALTIMESTAMP", n) if n != Some("(") => Some(w.clone()),
@@ -277,6 +292,39 @@ fn string_lit(s: &str) -> Expr {
     Expr::Value(ValueWithSpan::from(Value::SingleQuotedString(
         s.to_string(),
     )))
+}
+
+/// `e` wrapped in `CAST(… AS INT)` when it is an integer literal (optionally negated) that
+/// fits an INT, as Flink types such literals.
+fn int_literal_as_int(e: Expr) -> Expr {
+    let (neg, inner) = match &e {
+        Expr::UnaryOp {
+            op: datafusion::sql::sqlparser::ast::UnaryOperator::Minus,
+            expr,
+        } => (true, expr.as_ref()),
+        other => (false, other),
+    };
+    let fits = match inner {
+        Expr::Value(v) => match &v.value {
+            Value::Number(n, _) => n
+                .parse::<i64>()
+                .ok()
+                .map(|x| if neg { -x } else { x })
+                .is_some_and(|x| i32::try_from(x).is_ok()),
+            _ => false,
+        },
+        _ => false,
+    };
+    if !fits {
+        return e;
+    }
+    Expr::Cast {
+        kind: CastKind::Cast,
+        expr: Box::new(e),
+        data_type: SqlType::Int(None),
+        array: false,
+        format: None,
+    }
 }
 
 fn number_lit(n: &str) -> Expr {
@@ -706,6 +754,13 @@ fn rewrite_functions(stmt: &mut Statement) {
             ("CONCAT", n) if n >= 1 => Some(nested(concat_tree(args))),
             ("IFNULL", 2) => Some(renamed(f, "coalesce", args)),
             ("ENCODE", 2) => Some(renamed(f, "flink_encode", args)),
+            // Integer literals are INT in Flink (DataFusion reads them as BIGINT): `%x` of -1
+            // is `ffffffff`, as Java formats an Integer.
+            ("PRINTF", n) if n >= 1 => Some(renamed(
+                f,
+                "flink_printf",
+                args.into_iter().map(int_literal_as_int).collect(),
+            )),
             // The bit vector of the grouping expressions (first = highest bit), BIGINT.
             ("GROUPING_ID", n) if n >= 1 => Some(Expr::Cast {
                 kind: CastKind::Cast,
@@ -1081,6 +1136,8 @@ pub(crate) fn register(ctx: &SessionContext) {
     ] {
         ctx.register_udf(ScalarUDF::new_from_impl(CompatUdf::new(k)));
     }
+    ctx.register_udf(ScalarUDF::new_from_impl(printf::PrintfUdf::new()));
+    {}
     for k in [
         JsonFn::Object,
         JsonFn::Array,
