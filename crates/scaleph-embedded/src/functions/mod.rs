@@ -90,6 +90,7 @@ mod compat;
 mod decimal;
 mod json;
 mod printf;
+mod random;
 mod syntax;
 mod temporal;
 mod url;
@@ -167,7 +168,7 @@ pub(crate) fn check_unsupported(q: &QueryText, streaming: bool) -> Result<(), Sq
         }
         if matches!(
             w.as_str(),
-            "COLLECT" | "RAND_INTEGER" | "CURRENT_ROW_TIMESTAMP" | "TYPEOF" | "GROUP_ID"
+            "COLLECT" | "CURRENT_ROW_TIMESTAMP" | "TYPEOF" | "GROUP_ID"
         ) && next == Some("(")
         {
             return Err(crate::support::refuse(*pos, format!("function {w}")));
@@ -754,6 +755,23 @@ fn rewrite_functions(stmt: &mut Statement) {
             ("CONCAT", n) if n >= 1 => Some(nested(concat_tree(args))),
             ("IFNULL", 2) => Some(renamed(f, "coalesce", args)),
             ("ENCODE", 2) => Some(renamed(f, "flink_encode", args)),
+            // A java.util.Random per call site (see `random`).
+            ("RAND", 1) => {
+                let mut a = vec![number_lit(&random::next_site().to_string())];
+                a.extend(args);
+                Some(renamed(f, "flink_rand", a))
+            }
+            ("RAND_INTEGER", n @ (1 | 2)) => {
+                let mut a = vec![
+                    number_lit(&random::next_site().to_string()),
+                    number_lit(if n == 2 { "1" } else { "0" }),
+                ];
+                if n == 1 {
+                    a.push(number_lit("0"));
+                }
+                a.extend(args);
+                Some(renamed(f, "flink_rand_integer", a))
+            }
             // Integer literals are INT in Flink (DataFusion reads them as BIGINT): `%x` of -1
             // is `ffffffff`, as Java formats an Integer.
             ("PRINTF", n) if n >= 1 => Some(renamed(
@@ -1137,6 +1155,9 @@ pub(crate) fn register(ctx: &SessionContext) {
         ctx.register_udf(ScalarUDF::new_from_impl(CompatUdf::new(k)));
     }
     ctx.register_udf(ScalarUDF::new_from_impl(printf::PrintfUdf::new()));
+    for k in [random::RandFn::Rand, random::RandFn::RandInteger] {
+        ctx.register_udf(ScalarUDF::new_from_impl(random::RandUdf::new(k)));
+    }
     {}
     for k in [
         JsonFn::Object,
