@@ -325,3 +325,18 @@ fn batch() -> JobSettings {
         ..Default::default()
     }
 }
+
+/// `CAST(<TIMESTAMP_LTZ> AS STRING)` writes the wall clock in `table.local-time-zone`; a
+/// TIMESTAMP is not shifted. Expected: Flink 2.3's answer to the same query (PyFlink, batch).
+#[tokio::test]
+async fn timestamp_ltz_casts_in_the_session_time_zone() {
+    let got = embedded(
+        "SET 'table.local-time-zone' = 'Asia/Shanghai';
+SELECT CAST(TO_TIMESTAMP_LTZ(0, 3) AS STRING), CAST(TO_TIMESTAMP_LTZ(1700000000123, 3) AS STRING), CAST(TIMESTAMP '2024-01-01 00:00:00' AS STRING)",
+    )
+    .await;
+    assert_eq!(
+        got,
+        "1970-01-01 08:00:00.000, 2023-11-15 06:13:20.123, 2024-01-01 00:00:00"
+    );
+}

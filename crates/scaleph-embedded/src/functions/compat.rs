@@ -260,6 +260,19 @@ impl ScalarUDFImpl for CompatUdf {
                         (!b.is_null(r)).then(|| String::from_utf8_lossy(b.value(r)).into_owned())
                     })
                 }
+                // TIMESTAMP_LTZ: its wall clock in the session time zone, as Flink casts it.
+                DataType::Timestamp(unit, Some(_)) => {
+                    let tz = super::temporal::session_tz(&args);
+                    let local = cast(
+                        &arrays[0],
+                        &DataType::Timestamp(*unit, Some(tz.name().into())),
+                    )?;
+                    scaleph_connectors::text::cast_text(&local).map_err(|e| {
+                        datafusion::common::DataFusionError::Execution(format!(
+                            "CAST AS STRING: {e}"
+                        ))
+                    })?
+                }
                 _ => scaleph_connectors::text::cast_text(&arrays[0]).map_err(|e| {
                     datafusion::common::DataFusionError::Execution(format!("CAST AS STRING: {e}"))
                 })?,

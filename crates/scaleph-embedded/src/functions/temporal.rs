@@ -178,7 +178,7 @@ const EPOCH: NaiveDate = match NaiveDate::from_ymd_opt(1970, 1, 1) {
 };
 
 /// The session time zone (`table.local-time-zone`), UTC when unset or unknown.
-fn session_tz(args: &ScalarFunctionArgs) -> chrono_tz::Tz {
+pub(super) fn session_tz(args: &ScalarFunctionArgs) -> chrono_tz::Tz {
     args.config_options
         .execution
         .time_zone
