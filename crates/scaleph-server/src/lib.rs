@@ -57,6 +57,8 @@ pub struct AppState {
     pub access: ConnectorContext,
     /// The embedded engine's resource limits (parallelism, memory, script size).
     pub limits: Arc<Limits>,
+    /// Delivers alerts (one pooled HTTP client for the alert loop and "send test").
+    pub alerts: scaleph_alert::Sender,
 }
 
 /// How the server runs SQL: the embedded engine's policy and limits, and how many runs may go
@@ -108,6 +110,7 @@ impl AppState {
             keyring,
             throttle: Arc::new(LoginThrottle::new(throttle)),
             auth: Arc::new(auth),
+            alerts: scaleph_alert::Sender::new(),
         }
     }
 }

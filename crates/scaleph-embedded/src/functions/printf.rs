@@ -78,7 +78,7 @@ impl Arg {
 }
 
 /// A parsed `%…` specifier.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct Spec {
     index: Option<usize>,
     left: bool,
@@ -283,34 +283,18 @@ fn general(spec: &Spec, a: &Arg) -> Out<String> {
         let sub = Spec {
             precision: Some((p as i32 - 1 - e) as usize),
             conv: 'f',
-            ..clone_flags(spec)
+            ..spec.clone()
         };
         fixed(&sub, a)?
     } else {
         let sub = Spec {
             precision: Some(p - 1),
             conv: 'e',
-            ..clone_flags(spec)
+            ..spec.clone()
         };
         scientific(&sub, a)?
     };
     Ok(s)
-}
-
-fn clone_flags(s: &Spec) -> Spec {
-    Spec {
-        index: s.index,
-        left: s.left,
-        alt: s.alt,
-        plus: s.plus,
-        space: s.space,
-        zero: s.zero,
-        group: s.group,
-        paren: s.paren,
-        width: s.width,
-        precision: s.precision,
-        conv: s.conv,
-    }
 }
 
 fn nonfinite(spec: &Spec, a: &Arg) -> Out<String> {

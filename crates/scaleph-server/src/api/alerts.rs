@@ -104,8 +104,7 @@ async fn test_channel(
     ApiPath((pid, id)): ApiPath<(String, String)>,
 ) -> Result<Json<SendResult>, ApiError> {
     let c = s.store.get_alert_channel(&pid, &id).await?;
-    let sender = scaleph_alert::Sender::new();
-    Ok(Json(alerts::send_test(&s, &c, &sender).await?))
+    Ok(Json(alerts::send_test(&s, &c).await?))
 }
 
 /// The project's alert rules.

@@ -10,7 +10,7 @@
 
 use crate::error::ApiError;
 use crate::AppState;
-use scaleph_alert::{AlertError, Channel, ChannelKind, Message, Sender};
+use scaleph_alert::{AlertError, Channel, ChannelKind, Message};
 use scaleph_connectors::hosts::Endpoint;
 use scaleph_meta::{
     AlertChannel, AlertDelivery, AlertFact, AlertRule, NewAlert, RuleFields, Store,
@@ -258,10 +258,9 @@ pub async fn save_channel(
     check_name(&spec.name, "channel")?;
     let mut config = spec.config;
     if let Some(old) = existing.filter(|o| o.kind == spec.kind.as_str()) {
-        let opened = open(old, &state.keyring).ok();
         for k in spec.kind.secret_keys() {
             if !config.contains_key(*k) {
-                if let (Some(v), Some(_)) = (old.config.get(*k), &opened) {
+                if let Some(v) = old.config.get(*k) {
                     let plain = state
                         .keyring
                         .open(v.as_str().unwrap_or_default())
@@ -394,11 +393,7 @@ pub async fn rule_fields(
 ///
 /// # Errors
 /// 403 when its host is no longer allowed.
-pub async fn send_test(
-    state: &AppState,
-    c: &AlertChannel,
-    sender: &Sender,
-) -> Result<SendResult, ApiError> {
+pub async fn send_test(state: &AppState, c: &AlertChannel) -> Result<SendResult, ApiError> {
     let ch = match open(c, &state.keyring) {
         Ok(ch) => ch,
         Err(detail) => {
@@ -430,7 +425,7 @@ pub async fn send_test(
         at: now,
     };
     let t0 = Instant::now();
-    let r = sender.send(&ch, &msg).await;
+    let r = state.alerts.send(&ch, &msg).await;
     Ok(SendResult {
         ok: r.is_ok(),
         detail: match r {
@@ -444,9 +439,11 @@ pub async fn send_test(
 /// The alert loop of a server.
 pub struct Alerter {
     state: AppState,
-    sender: Sender,
     last_checkpoint_scan: Option<Instant>,
     last_prune: Option<Instant>,
+    /// Occurrences already raised (or found raised), with when they happened: each is
+    /// written once, not re-inserted every tick while it stays in the lookback window.
+    raised: std::collections::HashMap<(String, String), i64>,
 }
 
 impl Alerter {
@@ -454,9 +451,9 @@ impl Alerter {
     pub fn new(state: AppState) -> Self {
         Self {
             state,
-            sender: Sender::new(),
             last_checkpoint_scan: None,
             last_prune: None,
+            raised: std::collections::HashMap::new(),
         }
     }
 
@@ -512,6 +509,10 @@ impl Alerter {
                     continue;
                 }
             };
+            let facts: Vec<AlertFact> = facts
+                .into_iter()
+                .filter(|f| !self.raised.contains_key(&(rule.id.clone(), f.key.clone())))
+                .collect();
             if facts.is_empty() {
                 continue;
             }
@@ -537,8 +538,11 @@ impl Alerter {
                 {
                     tracing::info!(rule = %rule.name, key = %alert.event_key, "alert raised");
                 }
+                self.raised.insert((rule.id.clone(), f.key), f.at.max(now));
             }
         }
+        // Past the lookback window no fact is read again: forget it.
+        self.raised.retain(|_, at| *at >= now - 2 * LOOKBACK_MS);
         Ok(())
     }
 
@@ -677,7 +681,8 @@ impl Alerter {
                             subject: e.subject.clone(),
                             at: e.created_at,
                         };
-                        self.sender
+                        self.state
+                            .alerts
                             .send(&ch, &msg)
                             .await
                             .map(|ok| ok.detail)
