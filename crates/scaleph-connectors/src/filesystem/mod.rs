@@ -1,6 +1,7 @@
 //! `'connector' = 'filesystem'`: directories of csv, json (one object per line) or parquet files,
 //! optionally Hive-partitioned (`k=v/` directories), as Flink's FileSystem SQL connector.
 
+mod csv_read;
 mod encode;
 mod sink;
 mod source;
@@ -324,12 +325,6 @@ impl Filesystem {
                 return Err(SqlError::invalid(
                     o.pos("source.monitor-interval"),
                     "option 'source.monitor-interval' must be positive",
-                ))
-            }
-            Some(_) if !def.partitioned_by.is_empty() => {
-                return Err(SqlError::unsupported(
-                    o.pos("source.monitor-interval"),
-                    "'source.monitor-interval' on a partitioned table",
                 ))
             }
             Some(ms) => Some(std::time::Duration::from_millis(ms as u64)),

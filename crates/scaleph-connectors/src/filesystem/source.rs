@@ -21,21 +21,10 @@ use std::sync::Arc;
 pub(super) fn build(cfg: &FsConfig) -> Result<Arc<dyn TableProvider>, SqlError> {
     let def = &cfg.def;
     // Arrow's CSV reader honours an escape only inside quotes and cannot turn quoting off;
-    // Flink's (Jackson) reads `a\,b` as `a,b` and `"a"` unquoted as `"a"`. Writing both is exact.
-    if cfg.format == Format::Csv {
-        if cfg.csv.escape.is_some() {
-            return Err(SqlError::unsupported(
-                def.option_pos("csv.escape-character"),
-                "reading with 'csv.escape-character'",
-            ));
-        }
-        if cfg.csv.quote.is_none() {
-            return Err(SqlError::unsupported(
-                def.option_pos("csv.disable-quote-character"),
-                "reading with 'csv.disable-quote-character' = 'true'",
-            ));
-        }
-    }
+    // Flink's (Jackson) reads `a\,b` as `a,b` and `"a"` unquoted as `"a"`: such tables are
+    // read by `csv_read`, as text.
+    let escaped =
+        cfg.format == Format::Csv && (cfg.csv.escape.is_some() || cfg.csv.quote.is_none());
     let path_pos = def.option_pos("path");
     let meta = std::fs::metadata(&cfg.path).map_err(|e| {
         SqlError::invalid(
@@ -67,7 +56,7 @@ pub(super) fn build(cfg: &FsConfig) -> Result<Arc<dyn TableProvider>, SqlError> 
     // `csv.null-literal` the fields are read as text, the literal becomes NULL, then the text
     // is cast to the declared type.
     let null_literal = cfg.csv.null_literal.as_deref().filter(|_| csv);
-    let as_text = lenient || null_literal.is_some();
+    let as_text = lenient || null_literal.is_some() || escaped;
     let is_part = |name: &str| def.partitioned_by.iter().any(|p| p == name);
     // Flink reads an empty CSV field of a STRING column as '' (NULL only through
     // `csv.null-literal`); Arrow's reader gives NULL for every empty field.
@@ -86,6 +75,7 @@ pub(super) fn build(cfg: &FsConfig) -> Result<Arc<dyn TableProvider>, SqlError> 
             Field::new(&c.name, dt, true)
         })
         .collect();
+    let file_count = file_fields.len();
     let part_cols: Vec<(String, DataType)> = def
         .partitioned_by
         .iter()
@@ -95,37 +85,29 @@ pub(super) fn build(cfg: &FsConfig) -> Result<Arc<dyn TableProvider>, SqlError> 
         })
         .collect();
 
-    let format: Arc<dyn FileFormat> = match cfg.format {
-        Format::Csv => {
-            let c = &cfg.csv;
-            let mut f = CsvFormat::default()
-                .with_has_header(false)
-                .with_delimiter(c.delimiter)
-                .with_escape(c.escape)
-                .with_comment(c.allow_comments.then_some(b'#'));
-            if let Some(q) = c.quote {
-                f = f.with_quote(q);
-            }
-            Arc::new(f)
-        }
-        Format::Json => Arc::new(JsonFormat::default()),
-        Format::Parquet => Arc::new(ParquetFormat::default()),
+    let listing: Arc<dyn TableProvider> = if escaped {
+        let fields: Vec<Field> = file_fields
+            .iter()
+            .cloned()
+            .chain(
+                part_cols
+                    .iter()
+                    .map(|(n, _)| Field::new(n, DataType::Utf8, true)),
+            )
+            .collect();
+        let schema = Arc::new(Schema::new(fields));
+        let part = Arc::new(super::csv_read::EscapedCsv {
+            cfg: Arc::new(cfg.clone()),
+            schema: schema.clone(),
+            file_columns: file_count,
+        });
+        Arc::new(
+            datafusion::catalog::streaming::StreamingTable::try_new(schema, vec![part])
+                .map_err(|e| SqlError::invalid(def.pos, e.to_string()))?,
+        )
+    } else {
+        listing_table(cfg, url, file_fields, part_cols)?
     };
-    // One scan partition per core (DataFusion's default here is 1: one thread decoding every
-    // file) and file statistics (parquet footers: row counts, min/max), which join ordering
-    // and row-group pruning need.
-    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let options = ListingOptions::new(format)
-        .with_file_extension("")
-        .with_table_partition_cols(part_cols)
-        .with_target_partitions(cores)
-        .with_collect_stat(true);
-    let config = ListingTableConfig::new(url)
-        .with_listing_options(options)
-        .with_schema(Arc::new(Schema::new(file_fields)));
-    let listing: Arc<dyn TableProvider> = Arc::new(
-        ListingTable::try_new(config).map_err(|e| SqlError::invalid(def.pos, e.to_string()))?,
-    );
 
     // The listing table yields file columns then partition columns; restore the declared order
     // and apply lenient casts.
@@ -146,8 +128,14 @@ pub(super) fn build(cfg: &FsConfig) -> Result<Arc<dyn TableProvider>, SqlError> 
         .map(|c| {
             let mut e = Expr::Column(Column::new_unqualified(&c.name));
             if is_part(&c.name) {
-                return e;
+                let to = c.data_type.to_arrow();
+                return if escaped && to != DataType::Utf8 {
+                    Expr::Cast(Cast::new(Box::new(e), to)).alias(&c.name)
+                } else {
+                    e
+                };
             }
+
             if csv && is_text(c) {
                 e = when(e.clone().is_null(), lit(""))
                     .otherwise(e)
@@ -177,6 +165,47 @@ pub(super) fn build(cfg: &FsConfig) -> Result<Arc<dyn TableProvider>, SqlError> 
         .and_then(|b| b.build())
         .map_err(|e| SqlError::invalid(def.pos, e.to_string()))?;
     Ok(Arc::new(FileRows(Arc::new(ViewTable::new(plan, None)))))
+}
+
+/// DataFusion's listing table over the table's files (`file_fields`, then `part_cols` from
+/// `k=v` directories).
+fn listing_table(
+    cfg: &FsConfig,
+    url: ListingTableUrl,
+    file_fields: Vec<Field>,
+    part_cols: Vec<(String, DataType)>,
+) -> Result<Arc<dyn TableProvider>, SqlError> {
+    let format: Arc<dyn FileFormat> = match cfg.format {
+        Format::Csv => {
+            let c = &cfg.csv;
+            let mut f = CsvFormat::default()
+                .with_has_header(false)
+                .with_delimiter(c.delimiter)
+                .with_escape(c.escape)
+                .with_comment(c.allow_comments.then_some(b'#'));
+            if let Some(q) = c.quote {
+                f = f.with_quote(q);
+            }
+            Arc::new(f)
+        }
+        Format::Json => Arc::new(JsonFormat::default()),
+        Format::Parquet => Arc::new(ParquetFormat::default()),
+    };
+    // One scan partition per core (DataFusion's default here is 1: one thread decoding every
+    // file) and file statistics (parquet footers: row counts, min/max), which join ordering
+    // and row-group pruning need.
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let options = ListingOptions::new(format)
+        .with_file_extension("")
+        .with_table_partition_cols(part_cols)
+        .with_target_partitions(cores)
+        .with_collect_stat(true);
+    let config = ListingTableConfig::new(url)
+        .with_listing_options(options)
+        .with_schema(Arc::new(Schema::new(file_fields)));
+    Ok(Arc::new(ListingTable::try_new(config).map_err(|e| {
+        SqlError::invalid(cfg.def.pos, e.to_string())
+    })?))
 }
 
 /// The converted rows of a file table. Filters are not pushed into it, so a table's source
@@ -235,8 +264,55 @@ struct Monitor {
     schema: datafusion::arrow::datatypes::SchemaRef,
 }
 
+/// The table as one file of it: its data columns only when partitioned, with the partition
+/// values the file's `k=v` directories give (none for an unpartitioned table).
+fn one_file(cfg: &FsConfig, file: &std::path::Path) -> (FsConfig, Vec<Option<String>>) {
+    let mut one = cfg.clone();
+    one.path = file.to_path_buf();
+    let keys = &cfg.def.partitioned_by;
+    if keys.is_empty() {
+        return (one, Vec::new());
+    }
+    let parts = super::csv_read::partition_values(&cfg.path, file, keys, &cfg.default_partition);
+    one.def.columns.retain(|c| !keys.contains(&c.name));
+    one.def.partitioned_by.clear();
+    (one, parts)
+}
+
+/// `b` (a file's data columns) with the partition columns added, in the table's column order.
+fn with_partitions(
+    cfg: &FsConfig,
+    schema: &datafusion::arrow::datatypes::SchemaRef,
+    parts: &[Option<String>],
+    b: datafusion::arrow::array::RecordBatch,
+) -> datafusion::error::Result<datafusion::arrow::array::RecordBatch> {
+    let n = b.num_rows();
+    let cols = schema
+        .fields()
+        .iter()
+        .map(
+            |f| match cfg.def.partitioned_by.iter().position(|k| k == f.name()) {
+                Some(i) => {
+                    let v = ScalarValue::Utf8(parts[i].clone()).to_array_of_size(n)?;
+                    Ok(datafusion::arrow::compute::cast(&v, f.data_type())?)
+                }
+                None => Ok(b.column_by_name(f.name()).cloned().ok_or_else(|| {
+                    datafusion::error::DataFusionError::Internal(format!(
+                        "column {} missing from a file's rows",
+                        f.name()
+                    ))
+                })?),
+            },
+        )
+        .collect::<datafusion::error::Result<Vec<_>>>()?;
+    Ok(datafusion::arrow::array::RecordBatch::try_new(
+        schema.clone(),
+        cols,
+    )?)
+}
+
 /// The files under `root` (or `root` itself), hidden names skipped.
-fn list_files(root: &std::path::Path) -> Vec<std::path::PathBuf> {
+pub(super) fn list_files(root: &std::path::Path) -> Vec<std::path::PathBuf> {
     let hidden = |p: &std::path::Path| {
         p.file_name()
             .and_then(|n| n.to_str())
@@ -303,14 +379,28 @@ impl datafusion::physical_plan::streaming::PartitionStream for Monitor {
                     }
                 }
                 if let Some(file) = st.pending.pop_front() {
-                    let mut one = (*st.cfg).clone();
-                    one.path = file;
-                    let stream = async {
+                    let cfg = st.cfg.clone();
+                    let stream = async move {
+                        let (one, parts) = one_file(&cfg, &file);
                         let table = build(&one).map_err(|e| {
                             datafusion::error::DataFusionError::Execution(e.to_string())
                         })?;
                         let ctx = datafusion::prelude::SessionContext::new();
-                        ctx.read_table(table)?.execute_stream().await
+                        let s = ctx.read_table(table)?.execute_stream().await?;
+                        if parts.is_empty() {
+                            return Ok(s);
+                        }
+                        let schema = Arc::new(cfg.def.arrow_schema());
+                        let out = schema.clone();
+                        let with_parts = futures::StreamExt::map(s, move |b| {
+                            with_partitions(&cfg, &out, &parts, b?)
+                        });
+                        Ok(Box::pin(
+                            datafusion::physical_plan::stream::RecordBatchStreamAdapter::new(
+                                schema, with_parts,
+                            ),
+                        )
+                            as datafusion::execution::SendableRecordBatchStream)
                     };
                     match stream.await {
                         Ok(s) => st.current = Some(s),

@@ -8,7 +8,8 @@
 //! and lists the last map's entries first; `ELEMENT([x])` is `x`, NULL for an empty array and an
 //! error for more than one element; `REGEXP_EXTRACT_ALL(s, re, group = 1)` is every match's
 //! group (NULL elements where the group did not take part), NULL when the group index is out of
-//! range.
+//! range; `COLLECT(x)` is `flink_multiset(array_agg(x))`, Flink's multiset as a map of counts
+//! in the order Flink's `HashMap` iterates (see [`multiset`]).
 
 use datafusion::arrow::array::{
     new_null_array, Array, ArrayRef, AsArray, GenericListArray, Int64Array, ListBuilder, MapArray,
@@ -37,6 +38,8 @@ pub(crate) enum CollectionFn {
     Element,
     /// `regexp_extract_all(s, re [, group])` → `ARRAY<STRING>`.
     RegexpExtractAll,
+    /// `flink_multiset(array_agg(x))`, from `COLLECT(x)`: `MULTISET<T>` as `MAP<T, INT>`.
+    Multiset,
 }
 
 /// One of [`CollectionFn`] as a DataFusion UDF.
@@ -78,6 +81,7 @@ impl ScalarUDFImpl for CollectionUdf {
             CollectionFn::MapUnion => "map_union",
             CollectionFn::Element => "element",
             CollectionFn::RegexpExtractAll => "regexp_extract_all",
+            CollectionFn::Multiset => "flink_multiset",
         }
     }
 
@@ -134,6 +138,14 @@ impl ScalarUDFImpl for CollectionUdf {
                 }
                 Ok(v)
             }
+            CollectionFn::Multiset if t.len() == 1 => match &t[0] {
+                DataType::List(f) if java_hashable(f.data_type()) => Ok(t.to_vec()),
+                DataType::List(f) => plan_err!(
+                    "COLLECT over {}: unsupported — run it on a Flink cluster",
+                    f.data_type()
+                ),
+                other => plan_err!("COLLECT: expected an array, got {other}"),
+            },
             _ => plan_err!("{name}: wrong number of arguments ({})", t.len()),
         }
     }
@@ -154,6 +166,10 @@ impl ScalarUDFImpl for CollectionUdf {
             CollectionFn::RegexpExtractAll => {
                 DataType::List(Arc::new(Field::new_list_field(DataType::Utf8, true)))
             }
+            CollectionFn::Multiset => match &t[0] {
+                DataType::List(f) => map_type(f.data_type().clone(), DataType::Int32),
+                other => return plan_err!("COLLECT: expected an array, got {other}"),
+            },
         })
     }
 
@@ -166,6 +182,7 @@ impl ScalarUDFImpl for CollectionUdf {
             CollectionFn::MapUnion => map_union(&arrays, args.return_field.data_type(), n)?,
             CollectionFn::Element => element(&arrays[0], n)?,
             CollectionFn::RegexpExtractAll => regexp_extract_all(&arrays, n)?,
+            CollectionFn::Multiset => multiset(&arrays[0], n)?,
         };
         Ok(ColumnarValue::Array(out))
     }
@@ -273,6 +290,149 @@ fn java_split<'a>(s: &'a str, re: &regex::Regex, limit: usize) -> Vec<&'a str> {
         }
     }
     out
+}
+
+/// Whether [`java_key_hash`] knows the `hashCode` Flink's internal value of this type has.
+fn java_hashable(t: &DataType) -> bool {
+    matches!(
+        t,
+        DataType::Utf8
+            | DataType::Int8
+            | DataType::Int16
+            | DataType::Int32
+            | DataType::Int64
+            | DataType::Float32
+            | DataType::Float64
+            | DataType::Boolean
+            | DataType::Date32
+    )
+}
+
+/// MurmurHash3 x86_32 as Flink's `MurmurHashUtil.hashBytes` computes it (seed 42; whole
+/// little-endian words, then each tail byte, sign-extended, as its own block): the
+/// `hashCode` of a `BinaryStringData`.
+fn flink_murmur(b: &[u8]) -> u32 {
+    let mix_k = |k: u32| {
+        k.wrapping_mul(0xcc9e_2d51)
+            .rotate_left(15)
+            .wrapping_mul(0x1b87_3593)
+    };
+    let mix_h = |h: u32, k: u32| {
+        (h ^ k)
+            .rotate_left(13)
+            .wrapping_mul(5)
+            .wrapping_add(0xe654_6b64)
+    };
+    let mut h = 42u32;
+    let words = b.len() / 4 * 4;
+    for w in b[..words].chunks_exact(4) {
+        h = mix_h(h, mix_k(u32::from_le_bytes([w[0], w[1], w[2], w[3]])));
+    }
+    for &t in &b[words..] {
+        h = mix_h(h, mix_k(t as i8 as i32 as u32));
+    }
+    h ^= b.len() as u32;
+    h ^= h >> 16;
+    h = h.wrapping_mul(0x85eb_ca6b);
+    h ^= h >> 13;
+    h = h.wrapping_mul(0xc2b2_ae35);
+    h ^ (h >> 16)
+}
+
+/// The Java `hashCode` of Flink's internal value for `v` (see [`java_hashable`]), spread as
+/// `HashMap` spreads it.
+fn java_key_hash(v: &ScalarValue) -> Result<u32> {
+    let long = |x: i64| (x ^ ((x as u64) >> 32) as i64) as u32;
+    let h = match v {
+        ScalarValue::Utf8(Some(s)) => flink_murmur(s.as_bytes()),
+        ScalarValue::Int8(Some(x)) => *x as i32 as u32,
+        ScalarValue::Int16(Some(x)) => *x as i32 as u32,
+        ScalarValue::Int32(Some(x)) | ScalarValue::Date32(Some(x)) => *x as u32,
+        ScalarValue::Int64(Some(x)) => long(*x),
+        // `Double.doubleToLongBits` / `Float.floatToIntBits`: one NaN.
+        ScalarValue::Float64(Some(x)) => long(if x.is_nan() {
+            0x7ff8_0000_0000_0000
+        } else {
+            x.to_bits() as i64
+        }),
+        ScalarValue::Float32(Some(x)) => {
+            if x.is_nan() {
+                0x7fc0_0000
+            } else {
+                x.to_bits()
+            }
+        }
+        ScalarValue::Boolean(Some(b)) => {
+            if *b {
+                1231
+            } else {
+                1237
+            }
+        }
+        other => return exec_err!("COLLECT over {}: unsupported", other.data_type()),
+    };
+    Ok(h ^ (h >> 16))
+}
+
+/// Flink's `COLLECT` result from the collected elements: per row a `MAP<T, INT>` of each
+/// non-NULL element's count (empty, not NULL, when there is none), in the iteration order of
+/// the `HashMap` (default capacity) Flink's accumulator fills: by bucket of
+/// [`java_key_hash`], then by first insertion (JDK 8+ `HashMap`, without treeified buckets).
+fn multiset(a: &ArrayRef, n: usize) -> Result<ArrayRef> {
+    let list = a.as_list::<i32>();
+    let items = list.values();
+    let mut counts: Vec<i32> = Vec::new();
+    let mut rows = Vec::with_capacity(n);
+    for r in 0..n {
+        let mut distinct: Vec<(ScalarValue, usize)> = Vec::new();
+        let mut at: std::collections::HashMap<ScalarValue, usize> = Default::default();
+        let mut count: Vec<i32> = Vec::new();
+        if !list.is_null(r) {
+            let offsets = list.value_offsets();
+            for e in offsets[r] as usize..offsets[r + 1] as usize {
+                if items.is_null(e) {
+                    continue;
+                }
+                let v = ScalarValue::try_from_array(items, e)?;
+                match at.get(&v) {
+                    Some(&i) => count[i] += 1,
+                    None => {
+                        at.insert(v.clone(), distinct.len());
+                        distinct.push((v, e));
+                        count.push(1);
+                    }
+                }
+            }
+        }
+        let mut cap = 16usize;
+        let mut threshold = 12usize;
+        for size in 1..=distinct.len() {
+            if size > threshold {
+                cap *= 2;
+                threshold *= 2;
+            }
+        }
+        let mask = (cap - 1) as u32;
+        let hashes = distinct
+            .iter()
+            .map(|(v, _)| java_key_hash(v))
+            .collect::<Result<Vec<_>>>()?;
+        let mut order: Vec<usize> = (0..distinct.len()).collect();
+        order.sort_by_key(|&i| (hashes[i] & mask, i));
+        let mut entries = Vec::with_capacity(order.len());
+        for i in order {
+            entries.push((0, distinct[i].1, 0, counts.len()));
+            counts.push(count[i]);
+        }
+        rows.push(Some(entries));
+    }
+    let counts: ArrayRef = Arc::new(datafusion::arrow::array::Int32Array::from(counts));
+    let keys: ArrayRef = if items.is_empty() {
+        new_null_array(items.data_type(), 0)
+    } else {
+        items.clone()
+    };
+    build_map(&[keys.as_ref()], &[counts.as_ref()], &rows)
 }
 
 /// Java's `String.hashCode` spread as `HashMap` spreads it.

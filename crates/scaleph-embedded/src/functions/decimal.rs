@@ -474,6 +474,27 @@ const DOUBLE_FUNCTIONS: [&str; 19] = [
 
 fn rewrite_expr(e: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
     match e {
+        Expr::BinaryExpr(BinaryExpr { left, op, right })
+            if matches!(op, Operator::Plus | Operator::Minus)
+                && matches!(
+                    left.get_type(schema)?,
+                    DataType::Time32(_) | DataType::Time64(_)
+                )
+                && matches!(right.get_type(schema)?, DataType::Interval(_)) =>
+        {
+            let sign = if op == Operator::Plus { 1i64 } else { -1 };
+            let udf = super::temporal::TimeUdf::new(super::temporal::TimeFn::TimeAdd);
+            Ok(Transformed::yes(Expr::ScalarFunction(
+                ScalarFunction::new_udf(
+                    Arc::new(ScalarUDF::new_from_impl(udf)),
+                    vec![
+                        *left,
+                        *right,
+                        Expr::Literal(ScalarValue::Int64(Some(sign)), None),
+                    ],
+                ),
+            )))
+        }
         Expr::BinaryExpr(BinaryExpr { left, op, right }) => {
             let Some(dop) = DecOp::of(op) else {
                 return Ok(Transformed::no(Expr::BinaryExpr(BinaryExpr {

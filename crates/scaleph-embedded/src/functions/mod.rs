@@ -22,6 +22,10 @@
 //! | `ELT(n, e1, …)` | `CASE WHEN n = 1 THEN e1 … END` | |
 //! | `TIMESTAMPDIFF/TIMESTAMPADD(UNIT, …)` | `timestampdiff/timestampadd('UNIT', …)` | [`temporal`] |
 //! | `FLOOR/CEIL(t TO UNIT)` | `flink_floor/flink_ceil('UNIT', t)` | [`temporal`] |
+//! | `COLLECT(x)` | `flink_multiset(array_agg(x))` | [`collection`]: Flink's `HashMap` order |
+//! | `CURRENT_TIMESTAMP`, `NOW()` | `arrow_cast(now(), 'Timestamp(Millisecond, Some("UTC"))')` | `TIMESTAMP_LTZ(3)` |
+//! | `LOCALTIMESTAMP`, `LOCALTIME`, `CURRENT_TIME`, `CURRENT_DATE` | `flink_to_local(now())` (cast) | wall clock of `table.local-time-zone` |
+//! | `x BETWEEN SYMMETRIC a AND b` | `(x >= a AND x <= b) OR (x >= b AND x <= a)` | Calcite's expansion |
 //!
 //! UDFs in [`temporal`] (`CONVERT_TZ`, `TO_TIMESTAMP_LTZ`, …) and [`compat`] (`REGEXP_EXTRACT`,
 //! `HEX`, `BIN`, `SHA1`, `SHA2`, `JSON_VALUE`, `JSON_QUERY`, `JSON_EXISTS`, `JSON_STRING`,
@@ -40,8 +44,7 @@
 //! `KEY … VALUE …`, `IS JSON`) into calls, keeping positions.
 //!
 //! Rejected with `unsupported: … — run it on a Flink cluster` (not implemented here yet, or they
-//! need streaming): `COLLECT` (MULTISET), `PRINTF`, `ENCODE`/`DECODE`, `TYPEOF`, `GROUP_ID`,
-//! `GROUPING_ID`, SQL/JSON clauses `… ON ERROR/EMPTY`, `WRAPPER` and `RETURNING` types other
+//! need streaming): `TYPEOF`, `GROUP_ID`, `GROUPING_ID` over expressions, SQL/JSON clauses `… ON ERROR/EMPTY`, `WRAPPER` and `RETURNING` types other
 //! than INT/DOUBLE/BOOLEAN/STRING, legacy group windows `TUMBLE(ts, …)`,
 //! `HOP`, `CUMULATE`, `SESSION` and their `_START`/`_END`/`_ROWTIME` helpers (the window TVFs
 //! run; `PROCTIME()` is implemented in `temporal`), `MATCH_RECOGNIZE`,
@@ -55,8 +58,8 @@
 //! Same name and meaning in both, used as is: `CHAR_LENGTH`, `CHARACTER_LENGTH`,
 //! `SUBSTRING(s FROM i FOR n)`, `SUBSTR`, `CONCAT_WS`, `UPPER`, `LOWER`, `TRIM`, `LTRIM`,
 //! `RTRIM`, `REPLACE`, `POSITION`, `INITCAP`, `LPAD`, `RPAD`, `REPEAT`, `REVERSE`, `LEFT`,
-//! `RIGHT`, `MD5`, `COALESCE`, `NULLIF`, `CAST`, `TRY_CAST`, `EXTRACT`, `CURRENT_DATE`,
-//! `CURRENT_TIMESTAMP`, `NOW`, `ABS`, `CEIL`, `FLOOR`, `ROUND`, `TRUNCATE`, `POWER`, `SQRT`,
+//! `RIGHT`, `MD5`, `COALESCE`, `NULLIF`, `CAST`, `TRY_CAST`, `EXTRACT`,
+//! `ABS`, `CEIL`, `FLOOR`, `ROUND`, `TRUNCATE`, `POWER`, `SQRT`,
 //! `LN`, `LOG10`, `EXP`, aggregates (`COUNT`, `SUM`, `AVG`, `MIN`, `MAX`, `STDDEV_*`,
 //! `VAR_*`, `FIRST_VALUE`, `LAST_VALUE`) and window functions (`ROW_NUMBER`, `RANK`, …).
 
@@ -166,11 +169,7 @@ pub(crate) fn check_unsupported(q: &QueryText, streaming: bool) -> Result<(), Sq
                 ),
             ));
         }
-        if matches!(
-            w.as_str(),
-            "COLLECT" | "CURRENT_ROW_TIMESTAMP" | "TYPEOF" | "GROUP_ID"
-        ) && next == Some("(")
-        {
+        if matches!(w.as_str(), "TYPEOF" | "GROUP_ID") && next == Some("(") {
             return Err(crate::support::refuse(*pos, format!("function {w}")));
         }
         // GROUPING_ID over column names runs (DataFusion's `grouping`); over expressions it
@@ -188,13 +187,8 @@ pub(crate) fn check_unsupported(q: &QueryText, streaming: bool) -> Result<(), Sq
             }
         }
         let construct = match (w.as_str(), next) {
-            ("LOCALTIME" | "LOCALTIMESTAMP", n) if n != Some("(") => Some(w.clone()),
-            ("OVERLAPS", _) => Some("OVERLAPS".to_string()),
             // DataFusion's INTERSECT ALL / EXCEPT ALL do not keep duplicates as SQL says.
             ("INTERSECT" | "EXCEPT", Some("ALL")) => Some(format!("{w} ALL")),
-            ("BETWEEN", Some("SYMMETRIC" | "ASYMMETRIC")) => {
-                Some(format!("BETWEEN {}", next.unwrap_or_default()))
-            }
             // A one-character escape after a literal pattern is rewritten to `\\` (see
             // `like_escapes`); other forms are not.
             ("ESCAPE", Some(lit))
@@ -287,6 +281,114 @@ fn renamed(f: &Function, name: &str, args: Vec<Expr>) -> Expr {
             .collect();
     }
     Expr::Function(g)
+}
+
+/// The SQL-standard interval ranges Flink reads (`'Y-M' YEAR TO MONTH`, `'D H' DAY TO HOUR`,
+/// `'D H:M' DAY TO MINUTE`, `'D H:M:S[.f]' DAY TO SECOND`, `'H:M' HOUR TO MINUTE`,
+/// `'H:M:S[.f]' HOUR TO SECOND`, `'M:S[.f]' MINUTE TO SECOND`; a leading `-` negates the whole)
+/// as `'<n> months'` or `'<n> milliseconds'` (Flink's day-time intervals are milliseconds).
+/// `None` for other intervals, and for fields out of range (minutes ≥ 60 …), which DataFusion
+/// then refuses.
+fn interval_range(iv: &datafusion::sql::sqlparser::ast::Interval) -> Option<String> {
+    use DateTimeField as F;
+    let (Some(lead), Some(last)) = (&iv.leading_field, &iv.last_field) else {
+        return None;
+    };
+    let Expr::Value(ValueWithSpan {
+        value: Value::SingleQuotedString(text),
+        ..
+    }) = iv.value.as_ref()
+    else {
+        return None;
+    };
+    let t = text.trim();
+    let (neg, t) = match t.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, t.strip_prefix('+').unwrap_or(t)),
+    };
+    let sign = if neg { "-" } else { "" };
+    let int = |s: &str| -> Option<i64> {
+        (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| s.parse().ok())
+            .flatten()
+    };
+    // Seconds with an optional fraction, as milliseconds (below 60 s).
+    let secs = |s: &str| -> Option<i64> {
+        let (w, f) = s.split_once('.').unwrap_or((s, ""));
+        let w = int(w)?;
+        if w >= 60 || !f.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let ms: String = f.chars().chain(std::iter::repeat('0')).take(3).collect();
+        Some(w * 1000 + ms.parse::<i64>().ok()?)
+    };
+    let below = |v: i64, max: i64| (v < max).then_some(v);
+    let ms = match (lead, last) {
+        (F::Year, F::Month) => {
+            let (y, m) = t.split_once('-')?;
+            let months = int(y)? * 12 + below(int(m)?, 12)?;
+            return Some(format!("{sign}{months} months"));
+        }
+        (F::Day, F::Hour) => {
+            let (d, h) = t.split_once(' ')?;
+            (int(d)? * 24 + below(int(h)?, 24)?) * 3_600_000
+        }
+        (F::Day, F::Minute) => {
+            let (d, hm) = t.split_once(' ')?;
+            let (h, m) = hm.split_once(':')?;
+            ((int(d)? * 24 + below(int(h)?, 24)?) * 60 + below(int(m)?, 60)?) * 60_000
+        }
+        (F::Day, F::Second) => {
+            let (d, hms) = t.split_once(' ')?;
+            let mut p = hms.splitn(3, ':');
+            let (h, m, s) = (p.next()?, p.next()?, p.next()?);
+            ((int(d)? * 24 + below(int(h)?, 24)?) * 60 + below(int(m)?, 60)?) * 60_000 + secs(s)?
+        }
+        (F::Hour, F::Minute) => {
+            let (h, m) = t.split_once(':')?;
+            (int(h)? * 60 + below(int(m)?, 60)?) * 60_000
+        }
+        (F::Hour, F::Second) => {
+            let mut p = t.splitn(3, ':');
+            let (h, m, s) = (p.next()?, p.next()?, p.next()?);
+            (int(h)? * 60 + below(int(m)?, 60)?) * 60_000 + secs(s)?
+        }
+        (F::Minute, F::Second) => {
+            let (m, s) = t.split_once(':')?;
+            int(m)? * 60_000 + secs(s)?
+        }
+        _ => return None,
+    };
+    Some(format!("{sign}{ms} milliseconds"))
+}
+
+/// The ordered bounds `(lo, hi)` of an `OVERLAPS` operand `(start, end | interval)`.
+fn period(e: &Expr) -> Option<(Expr, Expr)> {
+    let Expr::Tuple(items) = e else { return None };
+    let [s, end] = items.as_slice() else {
+        return None;
+    };
+    let end = match end {
+        Expr::Interval(_) => call(
+            "flink_time_add",
+            vec![s.clone(), end.clone(), number_lit("1")],
+        ),
+        other => other.clone(),
+    };
+    let ordered = Expr::BinaryOp {
+        left: Box::new(s.clone()),
+        op: BinaryOperator::LtEq,
+        right: Box::new(end.clone()),
+    };
+    Some((
+        case_when(vec![(ordered.clone(), s.clone())], Some(end.clone())),
+        case_when(vec![(ordered, end)], Some(s.clone())),
+    ))
+}
+
+/// `flink_to_local(now())`: the query's start as the session zone's wall clock.
+fn local_now() -> Expr {
+    call("flink_to_local", vec![call("now", vec![])])
 }
 
 fn string_lit(s: &str) -> Expr {
@@ -657,6 +759,83 @@ fn rewrite_functions(stmt: &mut Statement) {
                 return ControlFlow::<()>::Continue(());
             }
         }
+        // `INTERVAL '1 02:03' DAY TO MINUTE` and the other field ranges: one unit (months or
+        // milliseconds), which DataFusion reads.
+        if let Expr::Interval(iv) = e {
+            if let Some(text) = interval_range(iv) {
+                *iv.value = string_lit(&text);
+                iv.leading_field = None;
+                iv.leading_precision = None;
+                iv.last_field = None;
+                iv.fractional_seconds_precision = None;
+            }
+            return ControlFlow::<()>::Continue(());
+        }
+        // `(s0, e0) OVERLAPS (s1, e1)`: Calcite's expansion — an interval end is `s + e`, each
+        // pair ordered, then `lo0 <= hi1 AND lo1 <= hi0` (touching periods overlap; NULL
+        // gives NULL).
+        if let Expr::BinaryOp {
+            left,
+            op: BinaryOperator::Overlaps,
+            right,
+        } = e
+        {
+            if let (Some(a), Some(b)) = (period(left), period(right)) {
+                let le = |l: &Expr, r: &Expr| Expr::BinaryOp {
+                    left: Box::new(l.clone()),
+                    op: BinaryOperator::LtEq,
+                    right: Box::new(r.clone()),
+                };
+                *e = nested(Expr::BinaryOp {
+                    left: Box::new(le(&a.0, &b.1)),
+                    op: BinaryOperator::And,
+                    right: Box::new(le(&b.0, &a.1)),
+                });
+            }
+            return ControlFlow::<()>::Continue(());
+        }
+        // `x [NOT] BETWEEN SYMMETRIC a AND b` (marked `+(+a)` by `syntax`): Calcite's
+        // `(x >= a AND x <= b) OR (x >= b AND x <= a)`, negated for NOT.
+        if let Expr::Between {
+            expr,
+            negated,
+            low,
+            high,
+        } = e
+        {
+            let plus = datafusion::sql::sqlparser::ast::UnaryOperator::Plus;
+            if let Expr::UnaryOp { op, expr: inner } = low.as_ref() {
+                if *op == plus {
+                    if let Expr::UnaryOp { op: op2, expr: a } = inner.as_ref() {
+                        if *op2 == plus {
+                            let bin = |l: &Expr, op, r: &Expr| Expr::BinaryOp {
+                                left: Box::new(nested(l.clone())),
+                                op,
+                                right: Box::new(nested(r.clone())),
+                            };
+                            let within = |lo: &Expr, hi: &Expr| {
+                                nested(bin(
+                                    &bin(expr, BinaryOperator::GtEq, lo),
+                                    BinaryOperator::And,
+                                    &bin(expr, BinaryOperator::LtEq, hi),
+                                ))
+                            };
+                            let either =
+                                nested(bin(&within(a, high), BinaryOperator::Or, &within(high, a)));
+                            *e = if *negated {
+                                Expr::UnaryOp {
+                                    op: datafusion::sql::sqlparser::ast::UnaryOperator::Not,
+                                    expr: Box::new(either),
+                                }
+                            } else {
+                                either
+                            };
+                        }
+                    }
+                }
+            }
+            return ControlFlow::<()>::Continue(());
+        }
         // EXTRACT(DOW FROM t): Flink counts Sunday as 1 (DataFusion: 0).
         if let Expr::Extract {
             field: DateTimeField::Dow,
@@ -735,6 +914,13 @@ fn rewrite_functions(stmt: &mut Statement) {
                 }
             }
         }
+        // COLLECT(x) = flink_multiset(array_agg(x)), DISTINCT, FILTER and OVER kept.
+        if fname(f).as_deref() == Some("COLLECT") {
+            let mut agg = f.clone();
+            agg.name = ObjectName(vec![ObjectNamePart::Identifier(Ident::new("array_agg"))]);
+            *e = call("flink_multiset", vec![Expr::Function(agg)]);
+            return ControlFlow::Continue(());
+        }
         if f.over.is_some() && !matches!(fname(f).as_deref(), Some("LISTAGG")) {
             return ControlFlow::Continue(());
         }
@@ -797,6 +983,30 @@ fn rewrite_functions(stmt: &mut Statement) {
             ("ENDSWITH", 2) => Some(renamed(f, "ends_with", args)),
             ("VARIANCE", 1) => Some(renamed(f, "var_samp", args)),
             ("CURRENT_DATABASE", 0) => Some(string_lit("default_database")),
+            // The query's start instant (as Flink's batch mode: one value per query);
+            // `CURRENT_TIMESTAMP` is `TIMESTAMP_LTZ(3)`, the others the wall clock of
+            // `table.local-time-zone`: `LOCALTIMESTAMP` `TIMESTAMP(3)`, `LOCALTIME` and
+            // `CURRENT_TIME` `TIME(0)`, `CURRENT_DATE` `DATE`.
+            ("CURRENT_TIMESTAMP" | "NOW", 0) => Some(call(
+                "arrow_cast",
+                vec![
+                    call("now", vec![]),
+                    string_lit("Timestamp(Millisecond, Some(\"UTC\"))"),
+                ],
+            )),
+            ("LOCALTIMESTAMP", 0) => Some(local_now()),
+            // The time each row is evaluated, `TIMESTAMP_LTZ(3)`.
+            ("CURRENT_ROW_TIMESTAMP", 0) => Some(call("proctime", vec![])),
+            ("LOCALTIME" | "CURRENT_TIME", 0) => Some(call(
+                "arrow_cast",
+                vec![
+                    call("date_trunc", vec![string_lit("second"), local_now()]),
+                    string_lit("Time32(Millisecond)"),
+                ],
+            )),
+            ("CURRENT_DATE", 0) => {
+                Some(call("arrow_cast", vec![local_now(), string_lit("Date32")]))
+            }
             ("TO_BASE64", 1) => {
                 let mut a = args;
                 a.push(string_lit("base64pad"));
@@ -1130,6 +1340,8 @@ pub(crate) fn register(ctx: &SessionContext) {
         TimeFn::Add,
         TimeFn::ConvertTz,
         TimeFn::ToLtz,
+        TimeFn::ToLocal,
+        TimeFn::TimeAdd,
     ] {
         ctx.register_udf(ScalarUDF::new_from_impl(TimeUdf::new(k)));
     }
@@ -1177,6 +1389,7 @@ pub(crate) fn register(ctx: &SessionContext) {
         CollectionFn::MapUnion,
         CollectionFn::Element,
         CollectionFn::RegexpExtractAll,
+        CollectionFn::Multiset,
     ] {
         ctx.register_udf(ScalarUDF::new_from_impl(CollectionUdf::new(k)));
     }

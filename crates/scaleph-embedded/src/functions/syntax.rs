@@ -9,9 +9,12 @@
 //! | `x IS [NOT] JSON [VALUE\|SCALAR\|ARRAY\|OBJECT]` | `x @> 'V'` (`<@` for `NOT`; `S`, `A`, `O`) |
 //! | `TUMBLE(TABLE t, …)` (a table argument) | `TUMBLE(      t, …)` |
 //! | `SESSION(TABLE t PARTITION BY k, …)` | `SESSION(      t ,_p=>       k, …)` |
+//! | `x BETWEEN SYMMETRIC a AND b` | `x BETWEEN ++        a AND b` (a marker: `+(+a)`) |
+//! | `x BETWEEN ASYMMETRIC a AND b` | `x BETWEEN            a AND b` |
 //!
 //! The function rewrite ([`super::rewrite`]) then turns `MAP(…)` into `flink_map(…)` and the
-//! `@>`/`<@` pairs into `flink_is_json(x, kind)`; Flink SQL has no `@>`/`<@` operators.
+//! `@>`/`<@` pairs into `flink_is_json(x, kind)`; Flink SQL has no `@>`/`<@` operators; and a
+//! `BETWEEN` whose low bound is `+(+a)` into Calcite's expansion of `SYMMETRIC`.
 
 use datafusion::sql::sqlparser::dialect::GenericDialect;
 use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
@@ -119,6 +122,15 @@ pub(crate) fn flink_syntax(text: &str) -> String {
             {
                 blank(&mut chars, start, end, "");
             }
+            Token::Word(_)
+                if word(i).as_deref() == Some("BETWEEN")
+                    && matches!(word(i + 1).as_deref(), Some("SYMMETRIC" | "ASYMMETRIC")) =>
+            {
+                let (s, e) = (toks[i + 1].1, toks[i + 1].2);
+                let symmetric = word(i + 1).as_deref() == Some("SYMMETRIC");
+                blank(&mut chars, s, e, if symmetric { "++" } else { "" });
+                i += 1;
+            }
             Token::Word(_) if word(i).as_deref() == Some("IS") => {
                 let negated = word(i + 1).as_deref() == Some("NOT");
                 let j = i + 1 + usize::from(negated);
@@ -163,6 +175,10 @@ mod tests {
             (
                 "SELECT * FROM TABLE(HOP(TABLE t, DESCRIPTOR(ts), INTERVAL '1' SECOND))",
                 "SELECT * FROM TABLE(HOP(      t, DESCRIPTOR(ts), INTERVAL '1' SECOND))",
+            ),
+            (
+                "SELECT x BETWEEN SYMMETRIC 3 AND 1, y NOT BETWEEN asymmetric 1 AND 2",
+                "SELECT x BETWEEN ++        3 AND 1, y NOT BETWEEN            1 AND 2",
             ),
             (
                 "SELECT ARRAY[1], a[1] FROM t",

@@ -37,6 +37,13 @@ pub(crate) enum TimeFn {
     ConvertTz,
     /// `TO_TIMESTAMP_LTZ(n, precision)` → `TIMESTAMP_LTZ(3)`.
     ToLtz,
+    /// `flink_to_local(t)`: a `TIMESTAMP_LTZ` as the wall clock of `table.local-time-zone`,
+    /// `TIMESTAMP(3)` (from `LOCALTIMESTAMP`, `LOCALTIME`, `CURRENT_TIME`, `CURRENT_DATE`).
+    ToLocal,
+    /// `flink_time_add(t, interval, sign)`: `t ± interval` typed as `t`; a TIME wraps around
+    /// midnight, as in Flink (DataFusion reads `TIME + INTERVAL` as an interval). Set by the
+    /// decimal analyzer rule for TIME, and by `OVERLAPS` periods for any temporal start.
+    TimeAdd,
 }
 
 /// A temporal function as a DataFusion UDF.
@@ -280,6 +287,8 @@ impl ScalarUDFImpl for TimeUdf {
             TimeFn::Add => "timestampadd",
             TimeFn::ConvertTz => "convert_tz",
             TimeFn::ToLtz => "to_timestamp_ltz",
+            TimeFn::ToLocal => "flink_to_local",
+            TimeFn::TimeAdd => "flink_time_add",
         }
     }
 
@@ -303,6 +312,15 @@ impl ScalarUDFImpl for TimeUdf {
             (TimeFn::ConvertTz, [_, _, _]) => Ok(vec![DataType::Utf8; 3]),
             (TimeFn::ToLtz, [_]) => Ok(vec![DataType::Int64]),
             (TimeFn::ToLtz, [_, _]) => Ok(vec![DataType::Int64, DataType::Int32]),
+            (TimeFn::TimeAdd, [t, _, _]) => Ok(vec![
+                t.clone(),
+                DataType::Interval(datafusion::arrow::datatypes::IntervalUnit::MonthDayNano),
+                DataType::Int64,
+            ]),
+            (TimeFn::ToLocal, [_]) => Ok(vec![DataType::Timestamp(
+                TimeUnit::Microsecond,
+                Some(Arc::from("UTC")),
+            )]),
             _ => plan_err!("{name}: wrong number of arguments ({})", t.len()),
         }
     }
@@ -316,6 +334,8 @@ impl ScalarUDFImpl for TimeUdf {
             TimeFn::Add => t[2].clone(),
             TimeFn::ConvertTz => DataType::Utf8,
             TimeFn::ToLtz => DataType::Timestamp(TimeUnit::Millisecond, Some(Arc::from("UTC"))),
+            TimeFn::ToLocal => DataType::Timestamp(TimeUnit::Millisecond, None),
+            TimeFn::TimeAdd => t[0].clone(),
         })
     }
 
@@ -434,6 +454,54 @@ impl ScalarUDFImpl for TimeUdf {
                     out.append_option(ms);
                 }
                 Arc::new(out.finish().with_timezone("UTC"))
+            }
+            TimeFn::TimeAdd
+                if !matches!(
+                    arrays[0].data_type(),
+                    DataType::Time32(_) | DataType::Time64(_)
+                ) =>
+            {
+                use datafusion::arrow::compute::kernels::numeric::{add, sub};
+                let neg = arrays[2].as_primitive::<Int64Type>();
+                let minus = !neg.is_empty() && neg.is_valid(0) && neg.value(0) < 0;
+                let r = if minus {
+                    sub(&arrays[0], &arrays[1])?
+                } else {
+                    add(&arrays[0], &arrays[1])?
+                };
+                cast(&r, arrays[0].data_type())?
+            }
+            TimeFn::TimeAdd => {
+                use datafusion::arrow::array::Time64NanosecondArray;
+                use datafusion::arrow::datatypes::{
+                    IntervalMonthDayNanoType, Time64NanosecondType,
+                };
+                const DAY_NS: i64 = 86_400_000_000_000;
+                let t = cast(&arrays[0], &DataType::Time64(TimeUnit::Nanosecond))?;
+                let t = t.as_primitive::<Time64NanosecondType>();
+                let iv = arrays[1].as_primitive::<IntervalMonthDayNanoType>();
+                let sign = arrays[2].as_primitive::<Int64Type>();
+                let out: Time64NanosecondArray = (0..n)
+                    .map(|r| {
+                        if t.is_null(r) || iv.is_null(r) || sign.is_null(r) {
+                            return None;
+                        }
+                        let v = iv.value(r);
+                        let d = i64::from(v.days)
+                            .wrapping_mul(DAY_NS)
+                            .wrapping_add(v.nanoseconds)
+                            .rem_euclid(DAY_NS);
+                        Some((t.value(r) + sign.value(r) * d).rem_euclid(DAY_NS))
+                    })
+                    .collect();
+                cast(&out, arrays[0].data_type())?
+            }
+            TimeFn::ToLocal => {
+                let mut out = TimestampMillisecondBuilder::with_capacity(n);
+                for t in wall_clock(&arrays[0], tz)? {
+                    out.append_option(t.map(|t| t.and_utc().timestamp_millis()));
+                }
+                Arc::new(out.finish())
             }
         };
         Ok(ColumnarValue::Array(out))

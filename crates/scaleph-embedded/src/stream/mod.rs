@@ -14,6 +14,7 @@
 pub(crate) mod checkpoint;
 pub(crate) mod current_watermark;
 pub(crate) mod exec;
+pub(crate) mod fast_agg;
 pub(crate) mod interval;
 pub(crate) mod join;
 pub(crate) mod ops;

@@ -1,6 +1,7 @@
 //! Streaming operators: each consumes [`Chunk`]s and watermarks and produces chunks.
 
 use super::checkpoint::{row_slices, row_values, StateReader, StateWriter};
+use super::fast_agg::{FastAcc, FastArg, FastKind, FastValue};
 use super::{Chunk, RowKind};
 use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, BooleanArray, RecordBatch, RecordBatchOptions, UInt32Array,
@@ -352,7 +353,15 @@ struct Group {
     bytes: usize,
     /// When a row last updated it (`table.exec.state.ttl`).
     written: std::time::Instant,
+    /// Native accumulators instead of `accs` (see [`super::fast_agg`]).
+    fast: Vec<FastAcc>,
+    /// The results last emitted, when `fast`.
+    last_fast: Option<Vec<FastValue>>,
 }
+
+/// Marks a snapshot of an [`Aggregate`] whose groups use native accumulators (older snapshots
+/// start with the watermark, which is never this value).
+const FAST_SNAPSHOT: u64 = 0x5343_4150_4641_5354;
 
 /// A grouped aggregation (Flink's `GroupAggregate` / `WindowAggregate`).
 ///
@@ -380,6 +389,9 @@ pub(crate) struct Aggregate {
     /// starts it anew (`+I`).
     pub(crate) ttl: Option<std::time::Duration>,
     last_sweep: std::time::Instant,
+    /// A group aggregate's native accumulator kinds: undecided until the first input (or a
+    /// restore), then `Some(kinds)` when every call has one, else `None`.
+    fast: Option<Option<Vec<FastKind>>>,
 }
 
 impl Aggregate {
@@ -404,6 +416,15 @@ impl Aggregate {
             bytes: 0,
             ttl: None,
             last_sweep: std::time::Instant::now(),
+            fast: None,
+        }
+    }
+
+    /// The native kinds in use (group aggregates only).
+    fn fast_kinds(&self) -> Option<&Vec<FastKind>> {
+        match &self.fast {
+            Some(Some(k)) if self.window_end.is_none() => Some(k),
+            _ => None,
         }
     }
 
@@ -439,14 +460,19 @@ impl Aggregate {
             .iter()
             .map(|k| ScalarValue::try_from_array(k, row))
             .collect::<Result<Vec<_>>>()?;
-        let accs = self
-            .calls
-            .iter()
-            .map(|c| c.accumulator())
-            .collect::<Result<Vec<_>>>()?;
+        let fast_n = self.fast_kinds().map_or(0, Vec::len);
+        let accs = if fast_n > 0 {
+            Vec::new()
+        } else {
+            self.calls
+                .iter()
+                .map(|c| c.accumulator())
+                .collect::<Result<Vec<_>>>()?
+        };
         let bytes = 2 * key_bytes.len()
             + key.iter().map(ScalarValue::size).sum::<usize>()
             + accs.iter().map(|a| a.size()).sum::<usize>()
+            + fast_n * 2 * std::mem::size_of::<FastAcc>()
             + ENTRY_OVERHEAD;
         self.bytes += bytes;
         let g = Group {
@@ -457,6 +483,8 @@ impl Aggregate {
             last: None,
             bytes,
             written: std::time::Instant::now(),
+            fast: vec![FastAcc::default(); fast_n],
+            last_fast: None,
         };
         let s = match self.free.pop() {
             Some(s) => {
@@ -473,6 +501,30 @@ impl Aggregate {
             self.by_end.entry(end).or_default().push(s);
         }
         Ok(s)
+    }
+
+    /// The live group of input row `r` (key `key`), created for an accumulating row; an
+    /// expired group (state TTL) is dropped first. `None`: a retraction of a group that does
+    /// not exist, ignored as in Flink.
+    fn row_group(
+        &mut self,
+        key: &[u8],
+        keys: &[ArrayRef],
+        r: usize,
+        retract: bool,
+    ) -> Result<Option<usize>> {
+        let live = match self.groups.get(key) {
+            Some(&s) if self.expired(s) => {
+                self.release(s);
+                None
+            }
+            other => other.copied(),
+        };
+        Ok(match live {
+            Some(s) => Some(s),
+            None if retract => None,
+            None => Some(self.slot(key, keys, r, 0)?),
+        })
     }
 
     /// A new group for `key_bytes` whose key values are `key` (restoring a checkpoint).
@@ -500,6 +552,131 @@ impl Aggregate {
         let kinds: Vec<u8> = rows.iter().map(|(k, _)| *k as u8).collect();
         let rows: Vec<Vec<ScalarValue>> = rows.into_iter().map(|(_, r)| r).collect();
         out.push(scalar_rows(&self.schema, &rows, kinds)?);
+        Ok(())
+    }
+}
+
+impl Aggregate {
+    /// [`FAST_SNAPSHOT`], the kinds, counters, per group its key bytes and row count; then the
+    /// keys as rows and per call its states (`int`, `float`, `n`) and last results as columns.
+    fn snapshot_fast(&mut self, kinds: &[FastKind], w: &mut StateWriter) -> Result<bool> {
+        use datafusion::arrow::array::{Float64Array, Int64Array};
+        w.u64(FAST_SNAPSHOT);
+        w.u64(kinds.len() as u64);
+        for k in kinds {
+            w.u64(*k as u64);
+        }
+        w.i64(self.wm);
+        w.u64(self.late);
+        let live: Vec<&Group> = self.slots.iter().flatten().collect();
+        w.u64(live.len() as u64);
+        for g in &live {
+            w.bytes(&g.key_bytes);
+            w.i64(g.count);
+        }
+        let keys: Vec<Vec<ScalarValue>> = live.iter().map(|g| g.key.clone()).collect();
+        w.rows(self.keys.len(), &keys)?;
+        let mut cols: Vec<ArrayRef> = Vec::new();
+        for i in 0..kinds.len() {
+            let last = |g: &Group| g.last_fast.as_ref().map_or(FastValue::Null, |l| l[i]);
+            cols.push(Arc::new(Int64Array::from_iter_values(
+                live.iter().map(|g| g.fast[i].int),
+            )));
+            cols.push(Arc::new(Float64Array::from_iter_values(
+                live.iter().map(|g| g.fast[i].float),
+            )));
+            cols.push(Arc::new(Int64Array::from_iter_values(
+                live.iter().map(|g| g.fast[i].n),
+            )));
+            cols.push(Arc::new(Int64Array::from_iter(live.iter().map(
+                |g| match last(g) {
+                    FastValue::Int(v) => Some(v),
+                    _ => None,
+                },
+            ))));
+            cols.push(Arc::new(Float64Array::from_iter(live.iter().map(
+                |g| match last(g) {
+                    FastValue::Float(v) => Some(v),
+                    _ => None,
+                },
+            ))));
+        }
+        cols.push(Arc::new(datafusion::arrow::array::BooleanArray::from_iter(
+            live.iter().map(|g| Some(g.last_fast.is_some())),
+        )));
+        w.arrays(cols)?;
+        Ok(true)
+    }
+
+    fn restore_fast(&mut self, r: &mut StateReader) -> Result<()> {
+        use datafusion::arrow::datatypes::{Float64Type, Int64Type};
+        const KINDS: [FastKind; 7] = [
+            FastKind::Count,
+            FastKind::SumInt,
+            FastKind::SumFloat,
+            FastKind::MinInt,
+            FastKind::MaxInt,
+            FastKind::MinFloat,
+            FastKind::MaxFloat,
+        ];
+        let nk = r.u64()? as usize;
+        let kinds = (0..nk)
+            .map(|_| {
+                let k = r.u64()? as usize;
+                KINDS.get(k).copied().ok_or_else(|| {
+                    DataFusionError::Execution("checkpoint: unknown aggregate state".into())
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        if kinds.len() != self.calls.len() {
+            return Err(DataFusionError::Execution(
+                "checkpoint: the aggregate's calls changed".into(),
+            ));
+        }
+        self.fast = Some(Some(kinds.clone()));
+        self.wm = r.i64()?;
+        self.late = r.u64()?;
+        let n = r.u64()? as usize;
+        let mut heads = Vec::with_capacity(n.min(1 << 20));
+        for _ in 0..n {
+            heads.push((r.bytes()?.to_vec(), r.i64()?));
+        }
+        let (_, key_cols) = r.rows()?;
+        let cols = r.arrays()?;
+        let bad = || DataFusionError::Execution("checkpoint: malformed aggregate state".into());
+        if cols.len() != 5 * kinds.len() + 1 || cols.iter().any(|c| c.len() != n) {
+            return Err(bad());
+        }
+        let int = |c: &ArrayRef| c.as_primitive_opt::<Int64Type>().cloned().ok_or_else(bad);
+        let float = |c: &ArrayRef| c.as_primitive_opt::<Float64Type>().cloned().ok_or_else(bad);
+        let has_last = cols[5 * kinds.len()]
+            .as_boolean_opt()
+            .cloned()
+            .ok_or_else(bad)?;
+        for (g, (key_bytes, count)) in heads.into_iter().enumerate() {
+            let key = row_values(&key_cols, 0, key_cols.len(), g)?;
+            let s = self.slot_for(&key_bytes, key, 0)?;
+            let grp = self.slots[s].as_mut().expect("created");
+            grp.count = count;
+            let mut last = Vec::with_capacity(kinds.len());
+            for i in 0..kinds.len() {
+                let c = &cols[5 * i..5 * i + 5];
+                grp.fast[i] = FastAcc {
+                    int: int(&c[0])?.value(g),
+                    float: float(&c[1])?.value(g),
+                    n: int(&c[2])?.value(g),
+                };
+                let (li, lf) = (int(&c[3])?, float(&c[4])?);
+                last.push(if li.is_valid(g) {
+                    FastValue::Int(li.value(g))
+                } else if lf.is_valid(g) {
+                    FastValue::Float(lf.value(g))
+                } else {
+                    FastValue::Null
+                });
+            }
+            grp.last_fast = has_last.value(g).then_some(last);
+        }
         Ok(())
     }
 }
@@ -574,23 +751,96 @@ impl Operator for Aggregate {
         // Group aggregate: one change per input row, in order.
         self.sweep();
         let now = std::time::Instant::now();
+        if self.fast.is_none() {
+            let kinds: Option<Vec<FastKind>> = self
+                .calls
+                .iter()
+                .zip(&args)
+                .map(|(c, a)| {
+                    let types: Vec<_> = a.iter().map(|x| x.data_type().clone()).collect();
+                    let name = c.expr.fun().name().to_ascii_lowercase();
+                    FastKind::of(&name, c.expr.is_distinct(), &types, c.retract)
+                })
+                .collect();
+            self.fast = Some(kinds);
+        }
+        if let Some(kinds) = self.fast_kinds().cloned() {
+            let fargs = kinds
+                .iter()
+                .zip(&args)
+                .map(|(k, a)| FastArg::new(*k, &a[0]))
+                .collect::<Result<Vec<_>>>()?;
+            let nc = kinds.len();
+            let mut out_rows: Vec<u32> = Vec::new();
+            let mut out_kinds: Vec<u8> = Vec::new();
+            let mut out_vals: Vec<FastValue> = Vec::new();
+            let mut now_vals = vec![FastValue::Null; nc];
+            for r in 0..n {
+                let kind = c.kinds.as_ref().map_or(0, |k| k[r]);
+                let retract = kind == RowKind::UpdateBefore as u8 || kind == RowKind::Delete as u8;
+                let Some(s) = self.row_group(key_of(r), &keys, r, retract)? else {
+                    continue;
+                };
+                let g = self.slots[s].as_mut().expect("live group");
+                g.written = now;
+                for (i, k) in kinds.iter().enumerate() {
+                    if passes(i, r) {
+                        g.fast[i].update(*k, &fargs[i], r, retract);
+                    }
+                }
+                g.count += if retract { -1 } else { 1 };
+                if g.count <= 0 {
+                    let g = self.release(s);
+                    if let Some(last) = g.last_fast {
+                        out_rows.push(r as u32);
+                        out_kinds.push(RowKind::Delete as u8);
+                        out_vals.extend(last);
+                    }
+                    continue;
+                }
+                for (i, k) in kinds.iter().enumerate() {
+                    now_vals[i] = g.fast[i].value(*k);
+                }
+                match &mut g.last_fast {
+                    None => {
+                        out_rows.push(r as u32);
+                        out_kinds.push(RowKind::Insert as u8);
+                        out_vals.extend_from_slice(&now_vals);
+                        g.last_fast = Some(now_vals.clone());
+                    }
+                    Some(old) if *old != now_vals => {
+                        out_rows.extend([r as u32, r as u32]);
+                        out_kinds.extend([RowKind::UpdateBefore as u8, RowKind::UpdateAfter as u8]);
+                        out_vals.extend_from_slice(old);
+                        out_vals.extend_from_slice(&now_vals);
+                        old.copy_from_slice(&now_vals);
+                    }
+                    Some(_) => {}
+                }
+            }
+            if out_kinds.is_empty() {
+                return Ok(());
+            }
+            let idx = UInt32Array::from(out_rows);
+            let mut cols = keys
+                .iter()
+                .map(|k| Ok(take(k.as_ref(), &idx, None)?))
+                .collect::<Result<Vec<ArrayRef>>>()?;
+            let nk = keys.len();
+            for (i, k) in kinds.iter().enumerate() {
+                let vals: Vec<FastValue> = out_vals.iter().skip(i).step_by(nc).copied().collect();
+                let to = self.schema.field(nk + i).data_type();
+                cols.push(super::fast_agg::column(*k, &vals, to)?);
+            }
+            out.push(super::changelog(&self.schema, cols, out_kinds)?);
+            return Ok(());
+        }
         let mut emitted: Vec<(RowKind, Vec<ScalarValue>)> = Vec::new();
         for r in 0..n {
             let kind = c.kinds.as_ref().map_or(0, |k| k[r]);
             let retract = kind == RowKind::UpdateBefore as u8 || kind == RowKind::Delete as u8;
-            let key = key_of(r);
-            let live = match self.groups.get(key) {
-                Some(&s) if self.expired(s) => {
-                    self.release(s);
-                    None
-                }
-                other => other.copied(),
-            };
-            let s = match live {
-                Some(s) => s,
-                // Retracting a row of a group that does not exist: ignored, as in Flink.
-                None if retract => continue,
-                None => self.slot(key, &keys, r, 0)?,
+            let Some(s) = self.row_group(key_of(r), &keys, r, retract)? else {
+                continue;
             };
             let g = self.slots[s].as_mut().expect("live group");
             g.written = now;
@@ -687,6 +937,9 @@ impl Operator for Aggregate {
     /// Groups in slot order: key bytes, window end, row count; then the keys, each call's
     /// accumulator states and (group aggregates) the results last emitted, as rows.
     fn snapshot(&mut self, w: &mut StateWriter) -> Result<bool> {
+        if let Some(kinds) = self.fast_kinds().cloned() {
+            return self.snapshot_fast(&kinds, w);
+        }
         let mut end_of = HashMap::new();
         for (end, slots) in &self.by_end {
             for s in slots {
@@ -728,9 +981,17 @@ impl Operator for Aggregate {
     }
 
     fn restore(&mut self, r: &mut StateReader) -> Result<()> {
-        self.wm = r.i64()?;
+        let first = r.u64()?;
+        if first == FAST_SNAPSHOT {
+            return self.restore_fast(r);
+        }
+        self.wm = first as i64;
         self.late = r.u64()?;
         let n = r.u64()? as usize;
+        if n > 0 {
+            // Groups restored into DataFusion accumulators stay on them.
+            self.fast = Some(None);
+        }
         let mut heads = Vec::with_capacity(n.min(1 << 20));
         for _ in 0..n {
             heads.push((r.bytes()?.to_vec(), r.i64()?, r.i64()?));

@@ -5,7 +5,7 @@ use super::interval::IntervalJoin;
 use super::join::{Join, JoinSide, WindowJoin};
 use super::ops::{AggCall, Aggregate, Filter, Operator, Pass, Project, Unnest};
 use super::rank::{FirstOnTime, Rank, Ties};
-use super::session::{SessionAggregate, WindowCol};
+use super::session::{SessionAggregate, SessionAssign, WindowCol};
 use crate::windows::{SESSION_END, WINDOW_ADD};
 use async_trait::async_trait;
 use datafusion::arrow::compute::SortOptions;
@@ -214,7 +214,7 @@ impl<'a> Translator<'a> {
     /// What streaming execution does not run, as `unsupported` at the construct.
     pub(crate) fn translate(mut self, plan: &LogicalPlan) -> Result<Dataflow, SqlError> {
         let p = self.node(plan)?;
-        self.no_session(&p)?;
+        let p = self.settle(p, plan.schema())?;
         Ok(Dataflow {
             nodes: self.nodes,
             sources: self.sources,
@@ -224,16 +224,40 @@ impl<'a> Translator<'a> {
         })
     }
 
-    /// Session TVF rows only make sense through a window aggregation (they merge there).
-    fn no_session(&self, p: &Props) -> Result<(), SqlError> {
-        if p.session.is_some() {
+    /// Session TVF rows that go anywhere but a window aggregation (which merges them itself):
+    /// a [`SessionAssign`] emits them when their merged session closes, with its window (Flink's
+    /// standalone session window TVF). `schema` is `p`'s.
+    fn settle(&mut self, p: Props, schema: &DFSchema) -> Result<Props, SqlError> {
+        let Some((gap, part)) = p.session.clone() else {
+            return Ok(p);
+        };
+        if p.updating {
             return Err(refuse_at(
                 self.q,
                 "SESSION",
-                "SESSION window rows outside a window aggregation (GROUP BY window_start, window_end)",
+                "a SESSION window over an updating input",
             ));
         }
-        Ok(())
+        if p.window_start.is_none() && p.window_end.is_none() {
+            return Err(refuse_at(
+                self.q,
+                "SESSION",
+                "SESSION window rows without window_start or window_end",
+            ));
+        }
+        let op = SessionAssign::new(
+            part,
+            (p.window_start, p.window_end, p.window_time),
+            gap,
+            Arc::new(schema.as_arrow().clone()),
+        );
+        let node = self.add(Box::new(op), &[p.node]);
+        Ok(Props {
+            node,
+            session: None,
+            rowtime: p.window_time,
+            ..p
+        })
     }
 
     fn add(&mut self, op: Box<dyn Operator>, inputs: &[usize]) -> usize {
@@ -372,6 +396,20 @@ impl<'a> Translator<'a> {
             LogicalPlan::Projection(p) => {
                 let input = self.node(&p.input)?;
                 let in_schema = p.input.schema();
+                // Session rows keep merging only while their partition keys and time pass
+                // through; a projection that drops them settles the sessions first.
+                let keeps = |c: Option<usize>| {
+                    c.is_some_and(|c| p.expr.iter().any(|e| column_index(e, in_schema) == Some(c)))
+                };
+                let whole = input.session.as_ref().is_none_or(|(_, cols)| {
+                    cols.iter().all(|&c| keeps(Some(c)))
+                        && (keeps(input.window_start) || keeps(input.window_end))
+                });
+                let input = if whole {
+                    input
+                } else {
+                    self.settle(input, in_schema)?
+                };
                 let (exprs, wm) = self.physical_wm(&p.expr, in_schema, input.rowtime)?;
                 let node = self.add(
                     Box::new(Project {
@@ -482,6 +520,9 @@ impl<'a> Translator<'a> {
                     return Ok(Props { node, ..input });
                 }
                 let input = self.node(&f.input)?;
+                // As Flink plans it: the filter is applied to settled session rows (rows it
+                // drops still shaped their sessions).
+                let input = self.settle(input, f.input.schema())?;
                 let (mut p, wm) = self.physical_wm(
                     std::slice::from_ref(&f.predicate),
                     f.input.schema(),
@@ -499,7 +540,7 @@ impl<'a> Translator<'a> {
                     return Err(refuse_at(q, "UNNEST", "this UNNEST"));
                 }
                 let input = self.node(&u.input)?;
-                self.no_session(&input)?;
+                let input = self.settle(input, u.input.schema())?;
                 let list = u.list_type_columns[0].0;
                 let deps = u.dependency_indices.clone();
                 let node = self.add(
@@ -530,9 +571,11 @@ impl<'a> Translator<'a> {
                     .iter()
                     .map(|i| self.node(i))
                     .collect::<Result<Vec<_>, _>>()?;
-                for p in &inputs {
-                    self.no_session(p)?;
-                }
+                let inputs = inputs
+                    .into_iter()
+                    .zip(&u.inputs)
+                    .map(|(p, i)| self.settle(p, i.schema()))
+                    .collect::<Result<Vec<_>, _>>()?;
                 let ids: Vec<usize> = inputs.iter().map(|p| p.node).collect();
                 let node = self.add(Box::new(Pass), &ids);
                 let same = |f: fn(&Props) -> Option<usize>| {
@@ -625,9 +668,11 @@ impl<'a> Translator<'a> {
             (Some(_), Some(e)) => Some(e),
             _ => None,
         };
-        if input.session.is_some() && window_end.is_none() {
-            self.no_session(&input)?;
-        }
+        let input = if input.session.is_some() && window_end.is_none() {
+            self.settle(input, in_schema)?
+        } else {
+            input
+        };
         if window_end.is_some() && input.updating {
             return Err(refuse_at(
                 q,
@@ -1002,8 +1047,8 @@ impl Translator<'_> {
         };
         let left = self.node(&j.left)?;
         let right = self.node(&j.right)?;
-        self.no_session(&left)?;
-        self.no_session(&right)?;
+        let left = self.settle(left, j.left.schema())?;
+        let right = self.settle(right, j.right.schema())?;
         let (ls, rs) = (j.left.schema(), j.right.schema());
         let mut pairs: Vec<(Expr, Expr)> = j.on.clone();
         let mut rest = Vec::new();
@@ -1195,7 +1240,7 @@ impl Translator<'_> {
         fetch: usize,
     ) -> Result<Props, SqlError> {
         let props = self.node(input)?;
-        self.no_session(&props)?;
+        let props = self.settle(props, input.schema())?;
         let schema = input.schema();
         let order = sort
             .map(|s| {
@@ -1297,7 +1342,7 @@ impl Translator<'_> {
             ));
         }
         let input = self.node(&w.input)?;
-        self.no_session(&input)?;
+        let input = self.settle(input, w.input.schema())?;
         let in_schema = w.input.schema();
         let by_time = first.order_by.len() == 1
             && first.order_by[0].asc
@@ -1444,7 +1489,7 @@ impl Translator<'_> {
             return Err(internal(q, "ROW_NUMBER is not a window function"));
         };
         let input = self.node(&w.input)?;
-        self.no_session(&input)?;
+        let input = self.settle(input, w.input.schema())?;
         let in_schema = w.input.schema();
         let params = &wf.params;
         let partition = params

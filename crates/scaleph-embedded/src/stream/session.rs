@@ -387,3 +387,289 @@ impl Operator for SessionAggregate {
         Ok(())
     }
 }
+
+/// Rows of one session, buffered until it fires.
+struct Buffered {
+    start: i64,
+    end: i64,
+    batches: Vec<datafusion::arrow::array::RecordBatch>,
+    /// Rows of the batch being processed that joined this session.
+    pending: Vec<u32>,
+}
+
+/// Flink's standalone session `WindowTableFunction`: the SESSION TVF's rows, buffered per
+/// partition and merged into sessions as [`SessionAggregate`] merges them, are emitted when
+/// the watermark reaches a session's `end − 1`, with its `window_start`, `window_end` and
+/// `window_time` (`end − 1`). What follows (a projection, Top-N, deduplication, a window join)
+/// sees final windows, as on Flink 2.3. Late rows as in [`SessionAggregate`].
+pub(crate) struct SessionAssign {
+    /// Input columns of the partition keys.
+    pub(crate) partition: Vec<usize>,
+    /// Input columns `window_start` (the row's time before merging), `window_end`,
+    /// `window_time`, where the input has them (one of the first two at least).
+    pub(crate) start: Option<usize>,
+    pub(crate) end: Option<usize>,
+    pub(crate) time: Option<usize>,
+    pub(crate) gap: i64,
+    pub(crate) schema: SchemaRef,
+    conv: Option<RowConverter>,
+    sessions: HashMap<Box<[u8]>, Vec<Buffered>>,
+    wm: i64,
+    late: u64,
+    rows: usize,
+    bytes: usize,
+}
+
+impl SessionAssign {
+    /// The operator over rows of `schema`.
+    pub(crate) fn new(
+        partition: Vec<usize>,
+        (start, end, time): (Option<usize>, Option<usize>, Option<usize>),
+        gap: i64,
+        schema: SchemaRef,
+    ) -> Self {
+        Self {
+            partition,
+            start,
+            end,
+            time,
+            gap,
+            schema,
+            conv: None,
+            sessions: HashMap::new(),
+            wm: i64::MIN,
+            late: 0,
+            rows: 0,
+            bytes: 0,
+        }
+    }
+
+    /// Each row's time: its own `window_start`, else `window_end − gap`.
+    fn times(&self, b: &datafusion::arrow::array::RecordBatch) -> Result<Vec<Option<i64>>> {
+        match (self.start, self.end) {
+            (Some(s), _) => super::exec::millis(b.column(s).as_ref()),
+            (None, Some(e)) => Ok(super::exec::millis(b.column(e).as_ref())?
+                .into_iter()
+                .map(|v| v.map(|v| v - self.gap))
+                .collect()),
+            (None, None) => Err(datafusion::common::DataFusionError::Internal(
+                "session rows without window columns".into(),
+            )),
+        }
+    }
+
+    /// A window column of `n` rows holding `ms`, typed as input column `col`.
+    fn constant(&self, col: usize, ms: i64, n: usize) -> Result<ArrayRef> {
+        let t = self.schema.field(col).data_type();
+        let tz = match t {
+            datafusion::arrow::datatypes::DataType::Timestamp(_, tz) => tz.clone(),
+            _ => None,
+        };
+        let a = ScalarValue::TimestampMillisecond(Some(ms), tz).to_array_of_size(n)?;
+        Ok(datafusion::arrow::compute::cast(&a, t)?)
+    }
+}
+
+impl Operator for SessionAssign {
+    fn process(&mut self, _input: usize, c: Chunk, _out: &mut Vec<Chunk>) -> Result<()> {
+        let b = &c.batch;
+        let n = b.num_rows();
+        let mut parts: Vec<ArrayRef> = self
+            .partition
+            .iter()
+            .map(|&i| b.column(i).clone())
+            .collect();
+        if parts.is_empty() {
+            parts.push(Arc::new(datafusion::arrow::array::BooleanArray::from(
+                vec![true; n],
+            )));
+        }
+        let prow = super::encode(&mut self.conv, &parts)?;
+        let mut touched: Vec<Box<[u8]>> = Vec::new();
+        for (r, t) in self.times(b)?.into_iter().enumerate() {
+            let Some(t) = t else { continue };
+            let end = t.saturating_add(self.gap);
+            let part = prow.row(r).data();
+            let joins_open = self
+                .sessions
+                .get(part)
+                .is_some_and(|list| list.iter().any(|s| s.start <= end && s.end >= t));
+            if end - 1 <= self.wm && !joins_open {
+                self.late += 1;
+                continue;
+            }
+            if !self.sessions.contains_key(part) {
+                self.sessions.insert(part.into(), Vec::new());
+            }
+            let list = self.sessions.get_mut(part).expect("inserted");
+            let mut session = Buffered {
+                start: t,
+                end,
+                batches: Vec::new(),
+                pending: vec![r as u32],
+            };
+            let mut i = 0;
+            while i < list.len() {
+                let s = &list[i];
+                if s.start <= session.end && s.end >= session.start {
+                    let s = list.swap_remove(i);
+                    session.start = session.start.min(s.start);
+                    session.end = session.end.max(s.end);
+                    session.batches.extend(s.batches);
+                    session.pending.extend(s.pending);
+                    i = 0;
+                } else {
+                    i += 1;
+                }
+            }
+            list.push(session);
+            touched.push(part.into());
+        }
+        touched.sort();
+        touched.dedup();
+        for part in touched {
+            for s in self.sessions.get_mut(&part).into_iter().flatten() {
+                if s.pending.is_empty() {
+                    continue;
+                }
+                let mut idx = std::mem::take(&mut s.pending);
+                idx.sort_unstable();
+                let rows =
+                    datafusion::arrow::compute::take_record_batch(b, &UInt32Array::from(idx))?;
+                self.rows += rows.num_rows();
+                self.bytes += rows.get_array_memory_size();
+                s.batches.push(rows);
+            }
+        }
+        Ok(())
+    }
+
+    fn watermark(&mut self, wm: i64, out: &mut Vec<Chunk>) -> Result<()> {
+        self.wm = wm;
+        let mut fired: Vec<Buffered> = Vec::new();
+        self.sessions.retain(|_, list| {
+            let (done, open): (Vec<Buffered>, Vec<Buffered>) =
+                list.drain(..).partition(|s| s.end - 1 <= wm);
+            fired.extend(done);
+            *list = open;
+            !list.is_empty()
+        });
+        fired.sort_by_key(|s| (s.end, s.start));
+        for s in fired {
+            let batch = datafusion::arrow::compute::concat_batches(&self.schema, &s.batches)?;
+            let n = batch.num_rows();
+            self.rows = self.rows.saturating_sub(n);
+            self.bytes = self.bytes.saturating_sub(
+                s.batches
+                    .iter()
+                    .map(|b| b.get_array_memory_size())
+                    .sum::<usize>(),
+            );
+            let mut cols = batch.columns().to_vec();
+            for (col, ms) in [
+                (self.start, s.start),
+                (self.end, s.end),
+                (self.time, s.end - 1),
+            ] {
+                if let Some(col) = col {
+                    cols[col] = self.constant(col, ms, n)?;
+                }
+            }
+            let batch = datafusion::arrow::array::RecordBatch::try_new(self.schema.clone(), cols)?;
+            out.push(Chunk::inserts(batch));
+        }
+        Ok(())
+    }
+
+    fn late_rows(&self) -> u64 {
+        self.late
+    }
+
+    fn state_rows(&self) -> usize {
+        self.rows
+    }
+
+    fn state_bytes(&self) -> usize {
+        self.bytes
+    }
+
+    fn name(&self) -> &'static str {
+        "SessionWindowTableFunction"
+    }
+
+    fn checkpointable(&self) -> std::result::Result<(), String> {
+        Ok(())
+    }
+
+    fn signature(&self) -> String {
+        let name = format!("SessionWindowTableFunction(gap {} ms)", self.gap);
+        super::ops::schema_signature(&name, &self.schema)
+    }
+
+    /// Counters; per session its bounds and row count; all buffered rows as Arrow columns in
+    /// session order (partition keys are read back from the rows).
+    fn snapshot(&mut self, w: &mut StateWriter) -> Result<bool> {
+        w.i64(self.wm);
+        w.u64(self.late);
+        let sessions: Vec<&Buffered> = self.sessions.values().flatten().collect();
+        w.u64(sessions.len() as u64);
+        let mut batches = Vec::new();
+        for s in &sessions {
+            w.i64(s.start);
+            w.i64(s.end);
+            w.u64(s.batches.iter().map(|b| b.num_rows() as u64).sum());
+            batches.extend(s.batches.iter().cloned());
+        }
+        let all = datafusion::arrow::compute::concat_batches(&self.schema, &batches)?;
+        w.arrays(all.columns().to_vec())?;
+        Ok(true)
+    }
+
+    fn restore(&mut self, r: &mut StateReader) -> Result<()> {
+        self.wm = r.i64()?;
+        self.late = r.u64()?;
+        let ns = r.u64()? as usize;
+        let mut shape = Vec::with_capacity(ns.min(1 << 20));
+        for _ in 0..ns {
+            shape.push((r.i64()?, r.i64()?, r.u64()? as usize));
+        }
+        let cols = super::conform(
+            r.arrays()?,
+            self.schema.fields().iter().map(|f| f.data_type()),
+        )?;
+        let all = datafusion::arrow::array::RecordBatch::try_new_with_options(
+            self.schema.clone(),
+            cols,
+            &datafusion::arrow::array::RecordBatchOptions::new()
+                .with_row_count(Some(shape.iter().map(|s| s.2).sum())),
+        )?;
+        let mut at = 0;
+        for (start, end, n) in shape {
+            let rows = all.slice(at, n);
+            at += n;
+            if n == 0 {
+                continue;
+            }
+            let mut parts: Vec<ArrayRef> = self
+                .partition
+                .iter()
+                .map(|&i| rows.column(i).clone())
+                .collect();
+            if parts.is_empty() {
+                parts.push(Arc::new(datafusion::arrow::array::BooleanArray::from(
+                    vec![true; 1],
+                )));
+            }
+            let key: Box<[u8]> = super::encode(&mut self.conv, &parts)?.row(0).data().into();
+            self.rows += n;
+            self.bytes += rows.get_array_memory_size();
+            self.sessions.entry(key).or_default().push(Buffered {
+                start,
+                end,
+                batches: vec![rows],
+                pending: Vec::new(),
+            });
+        }
+        Ok(())
+    }
+}

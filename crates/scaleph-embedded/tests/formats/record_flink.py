@@ -16,7 +16,7 @@ def main():
     text = open(os.path.join(HERE, "script.sql"), encoding="utf-8").read()
     out = tempfile.mkdtemp()
     t = TableEnvironment.create(EnvironmentSettings.in_batch_mode())
-    body = "\n".join(l for l in text.replace("${OUT}", out).splitlines() if not l.startswith("--"))
+    body = "\n".join(l for l in text.replace("${OUT}", out).replace("${IN}", os.path.join(HERE, "input")).splitlines() if not l.startswith("--"))
     for stmt in re.split(r";\s*\n", body):
         m = re.match(r"\s*SET\s+'([^']+)'\s*=\s*'([^']*)'\s*$", stmt, re.I)
         if m:

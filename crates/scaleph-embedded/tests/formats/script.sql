@@ -41,3 +41,17 @@ break', 'a\b')) AS v(s1, s2, s3, s4, s5, s6);
 CREATE TABLE csv_escape_no_quote (s1 STRING, s2 STRING, s3 STRING, s4 STRING, s5 STRING, s6 STRING) WITH ('connector' = 'filesystem', 'path' = '${OUT}/csv_escape_no_quote', 'format'='csv','csv.escape-character'='\','csv.disable-quote-character'='true');
 INSERT INTO csv_escape_no_quote SELECT * FROM (VALUES ('x\y"z', 'a,b', 'plain', 'q"', 'line
 break', 'a\b')) AS v(s1, s2, s3, s4, s5, s6);
+-- Reading: escapes outside quotes, quoting off, partitions, lenient parsing (${IN} holds the
+-- input files); each table is written as JSON to compare what was read.
+CREATE TABLE in_esc (s1 STRING, s2 STRING, n INT) WITH ('connector' = 'filesystem', 'path' = '${IN}/esc', 'format' = 'csv', 'csv.escape-character' = '\');
+CREATE TABLE read_esc (s1 STRING, s2 STRING, n INT) WITH ('connector' = 'filesystem', 'path' = '${OUT}/read_esc', 'format' = 'json');
+INSERT INTO read_esc SELECT * FROM in_esc;
+CREATE TABLE in_noq (s1 STRING, s2 STRING, n INT) WITH ('connector' = 'filesystem', 'path' = '${IN}/noq', 'format' = 'csv', 'csv.disable-quote-character' = 'true');
+CREATE TABLE read_noq (s1 STRING, s2 STRING, n INT) WITH ('connector' = 'filesystem', 'path' = '${OUT}/read_noq', 'format' = 'json');
+INSERT INTO read_noq SELECT * FROM in_noq;
+CREATE TABLE in_part (s STRING, n BIGINT, t STRING, k INT) PARTITIONED BY (k) WITH ('connector' = 'filesystem', 'path' = '${IN}/part', 'format' = 'csv', 'csv.escape-character' = '\');
+CREATE TABLE read_part (s STRING, n BIGINT, t STRING, k INT) WITH ('connector' = 'filesystem', 'path' = '${OUT}/read_part', 'format' = 'json');
+INSERT INTO read_part SELECT * FROM in_part ORDER BY k;
+CREATE TABLE in_lenient (s1 STRING, s2 STRING, n INT) WITH ('connector' = 'filesystem', 'path' = '${IN}/lenient', 'format' = 'csv', 'csv.escape-character' = '\', 'csv.ignore-parse-errors' = 'true');
+CREATE TABLE read_lenient (s1 STRING, s2 STRING, n INT) WITH ('connector' = 'filesystem', 'path' = '${OUT}/read_lenient', 'format' = 'json');
+INSERT INTO read_lenient SELECT * FROM in_lenient;

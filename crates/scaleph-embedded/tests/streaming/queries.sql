@@ -112,3 +112,13 @@ SELECT id, k, COUNT(*) OVER w, SUM(v) OVER w, MAX(v) OVER w FROM ev WINDOW w AS 
 SELECT oid, amt, s FROM (SELECT oid, amt, SUM(amt) OVER (ORDER BY ots ROWS BETWEEN 1 PRECEDING AND CURRENT ROW) AS s FROM ord) WHERE s > 30
 -- name: over_avg_distinct_count
 SELECT id, AVG(v) OVER w, COUNT(DISTINCT k) OVER w FROM ev WINDOW w AS (ORDER BY ts ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+-- name: session_rows
+SELECT id, k, CAST(window_start AS STRING), CAST(window_end AS STRING), CAST(window_time AS STRING) FROM TABLE(SESSION(TABLE ev PARTITION BY k, DESCRIPTOR(ts), INTERVAL '2' SECOND))
+-- name: session_rows_filtered_after_merging
+SELECT oid, CAST(window_start AS STRING), CAST(window_end AS STRING) FROM TABLE(SESSION(TABLE ord, DESCRIPTOR(ots), INTERVAL '1' SECOND)) WHERE amt > 20
+-- name: session_window_top_n
+SELECT * FROM (SELECT id, k, v, CAST(window_start AS STRING) AS ws, CAST(window_end AS STRING) AS we, ROW_NUMBER() OVER (PARTITION BY window_start, window_end, k ORDER BY v DESC, id) AS rn FROM TABLE(SESSION(TABLE ev PARTITION BY k, DESCRIPTOR(ts), INTERVAL '2' SECOND))) WHERE rn <= 2
+-- name: session_window_dedup
+SELECT id, k, ws FROM (SELECT id, k, CAST(window_start AS STRING) AS ws, ROW_NUMBER() OVER (PARTITION BY window_start, window_end, k ORDER BY ts ASC) AS rn FROM TABLE(SESSION(TABLE ev PARTITION BY k, DESCRIPTOR(ts), INTERVAL '2' SECOND))) WHERE rn = 1
+-- name: session_window_join
+SELECT L.id, R.id, L.k, CAST(L.window_start AS STRING), CAST(L.window_end AS STRING) FROM (SELECT * FROM TABLE(SESSION(TABLE ev PARTITION BY k, DESCRIPTOR(ts), INTERVAL '2' SECOND))) L JOIN (SELECT * FROM TABLE(SESSION(TABLE ev PARTITION BY k, DESCRIPTOR(ts), INTERVAL '2' SECOND))) R ON L.window_start = R.window_start AND L.window_end = R.window_end AND L.k = R.k AND L.v < R.v
