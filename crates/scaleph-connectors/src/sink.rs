@@ -85,14 +85,14 @@ pub trait StreamWriter: Send {
     /// I/O errors.
     fn write(&mut self, batch: &RecordBatch) -> Result<()>;
 
-    /// Checkpoint `id` is being taken, with the sink's input watermark `watermark` (epoch ms):
-    /// flushes or rolls files and returns the state to keep in the checkpoint (JSON). `roll`
-    /// (savepoints): every open file is rolled, so the state holds no in-progress file and the
-    /// savepoint outlives this run.
+    /// Checkpoint or savepoint `id` is being taken, with the sink's input watermark
+    /// `watermark` (epoch ms): rolls every open file (as Flink's file sink does at each
+    /// checkpoint, so a savepoint outlives this run too) and returns the state to keep in the
+    /// checkpoint (JSON).
     ///
     /// # Errors
     /// I/O errors (the checkpoint fails).
-    fn pre_commit(&mut self, id: u64, watermark: i64, roll: bool) -> Result<serde_json::Value>;
+    fn pre_commit(&mut self, id: u64, watermark: i64) -> Result<serde_json::Value>;
 
     /// Checkpoint `id` completed (its manifest is durable): publishes what it covers and
     /// commits partitions whose trigger fired.

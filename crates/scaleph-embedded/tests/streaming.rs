@@ -603,6 +603,16 @@ INSERT INTO out SELECT id, DATE_FORMAT(ts, 'HH') FROM src;",
     }
     let running = !job.is_finished();
     let hour0 = ids_in(&p0);
+    // Flink 2.3's names: `part-<uuid>-0-<n>`, no extension, one writer's counter.
+    for e in std::fs::read_dir(&p0).unwrap().flatten() {
+        let name = e.file_name().to_string_lossy().to_string();
+        if name.starts_with(['.', '_']) {
+            continue;
+        }
+        let (prefix, n) = name.rsplit_once("-0-").expect("part-<uuid>-0-<n>");
+        assert!(prefix.starts_with("part-") && prefix.len() == 41, "{name}");
+        assert!(n.parse::<u64>().is_ok(), "{name}");
+    }
     if running {
         assert!(!p1.join("_SUCCESS").exists(), "hour 01 is not complete yet");
     }
@@ -634,11 +644,11 @@ INSERT INTO out SELECT id, DATE_FORMAT(ts, 'HH') FROM src;",
 /// Stop with a savepoint in the middle of a stream, restore a new run from it: the printed
 /// changelogs of both runs together materialise to what one uninterrupted run gives — for
 /// `OVER` aggregates (bounded and unbounded frames: sliding and running accumulators), a group
-/// aggregation and a window aggregation.
+/// aggregation, `MIN`/`MAX` over its changelog (retracting) and a window aggregation.
 #[tokio::test]
 async fn savepoint_and_restore_continue_stateful_operators() {
     use scaleph_engine::Control;
-    let ddl = "CREATE TABLE s (id BIGINT, k AS id % 3, v AS id % 7, ts AS TO_TIMESTAMP_LTZ(id * 250, 3), WATERMARK FOR ts AS ts - INTERVAL '1' SECOND)\n  WITH ('connector' = 'datagen', 'fields.id.kind' = 'sequence', 'fields.id.start' = '1', 'fields.id.end' = '1200', 'rows-per-second' = '1500');\n";
+    let ddl = "CREATE TABLE s (id BIGINT, k AS id % 3, v AS id % 7, ts AS TO_TIMESTAMP_LTZ(id * 250, 3), WATERMARK FOR ts AS ts - INTERVAL '1' SECOND)\n  WITH ('connector' = 'datagen', 'fields.id.kind' = 'sequence', 'fields.id.start' = '1', 'fields.id.end' = '2400', 'rows-per-second' = '1500');\n";
     // (the printed columns, the query): a print sink prints every row (a bare SELECT's log
     // keeps the first 1,000).
     let queries = [
@@ -646,6 +656,7 @@ async fn savepoint_and_restore_continue_stateful_operators() {
         ("id BIGINT, s BIGINT, c BIGINT", "SELECT id, SUM(v) OVER w, COUNT(*) OVER w FROM s WINDOW w AS (PARTITION BY k ORDER BY ts RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)"),
         ("id BIGINT, a DOUBLE, m BIGINT", "SELECT id, AVG(CAST(v AS DOUBLE)) OVER w, MIN(v) OVER w FROM s WINDOW w AS (ORDER BY ts RANGE BETWEEN INTERVAL '2' SECOND PRECEDING AND CURRENT ROW)"),
         ("k BIGINT, c BIGINT, s BIGINT", "SELECT k, COUNT(*), SUM(v) FROM s GROUP BY k"),
+        ("p BIGINT, mx BIGINT, mn DOUBLE", "SELECT k % 2, MAX(c), MIN(CAST(c AS DOUBLE) / 2) FROM (SELECT k, COUNT(*) AS c FROM s GROUP BY k) GROUP BY k % 2"),
         ("w TIMESTAMP_LTZ(3), k BIGINT, c BIGINT, m BIGINT", "SELECT window_start, k, COUNT(*), MAX(v) FROM TABLE(TUMBLE(TABLE s, DESCRIPTOR(ts), INTERVAL '5' SECOND)) GROUP BY window_start, window_end, k"),
     ];
     let printed = |rx: &mut tokio::sync::mpsc::UnboundedReceiver<RunEvent>| {
@@ -677,7 +688,9 @@ async fn savepoint_and_restore_continue_stateful_operators() {
                 .run_controlled(spec, tx, CancellationToken::new(), ctl_rx)
                 .await
         });
-        tokio::time::sleep(std::time::Duration::from_millis(350)).await;
+        // The savepoint is taken once rows flow (a loaded machine may start the job late).
+        let mut lines = lines(&mut rx, 1).await;
+        tokio::time::sleep(std::time::Duration::from_millis(150)).await;
         let (reply, answer) = tokio::sync::oneshot::channel();
         ctl.send(Control::Savepoint {
             dir: sp.clone(),
@@ -687,7 +700,7 @@ async fn savepoint_and_restore_continue_stateful_operators() {
         .unwrap();
         answer.await.unwrap().expect("savepoint");
         job.await.unwrap().expect("stopped");
-        let mut lines = printed(&mut rx);
+        lines.extend(printed(&mut rx));
         let before = lines.len();
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
         let spec = JobSpec {

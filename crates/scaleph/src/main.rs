@@ -1,5 +1,9 @@
 //! `scaleph`: the control-plane server, a client for it, and a local Flink SQL runner.
 
+/// mimalloc instead of glibc's allocator: the engines allocate per row and per batch.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod client;
 mod example;
 mod login;

@@ -752,9 +752,7 @@ fn take_checkpoint(
         });
     }
     let sink = match output {
-        Output::Writer(w, _) => {
-            w.pre_commit(id, root_wm, matches!(target, Target::Savepoint(_)))?
-        }
+        Output::Writer(w, _) => w.pre_commit(id, root_wm)?,
         Output::Channel(_) => serde_json::Value::Null,
     };
     let m = Manifest {

@@ -5,8 +5,9 @@
 //!
 //! Results equal DataFusion's for these aggregates: `SUM` of integers wraps as Java's `long`
 //! (DataFusion and Flink both), `SUM` of an empty or all-NULL input is NULL, `COUNT` counts
-//! non-NULL arguments. Retraction (`-U`/`-D` input) is supported by `COUNT` and `SUM` only
-//! (as DataFusion's sliding accumulators); `MIN`/`MAX` over a changelog stay on DataFusion.
+//! non-NULL arguments. Over a changelog (`-U`/`-D` input) `COUNT` and `SUM` subtract, and
+//! `MIN`/`MAX` keep a count per distinct value (Flink's `MinWithRetractAggFunction` keeps a
+//! map of value → count the same way), so their state can be checkpointed.
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, Float64Builder, Int64Builder};
 use datafusion::arrow::compute::cast;
@@ -24,6 +25,37 @@ pub(crate) enum FastKind {
     MaxInt,
     MinFloat,
     MaxFloat,
+    /// `MIN`/`MAX` over a changelog: counts per value.
+    MinIntRetract,
+    MaxIntRetract,
+    MinFloatRetract,
+    MaxFloatRetract,
+}
+
+/// Every kind, in the order of their snapshot codes (`kind as u64`).
+pub(crate) const KINDS: [FastKind; 11] = [
+    FastKind::Count,
+    FastKind::SumInt,
+    FastKind::SumFloat,
+    FastKind::MinInt,
+    FastKind::MaxInt,
+    FastKind::MinFloat,
+    FastKind::MaxFloat,
+    FastKind::MinIntRetract,
+    FastKind::MaxIntRetract,
+    FastKind::MinFloatRetract,
+    FastKind::MaxFloatRetract,
+];
+
+/// An `f64` as an `i64` of the same total order (`f64::total_cmp`).
+fn ordered(f: f64) -> i64 {
+    let b = f.to_bits() as i64;
+    b ^ ((((b >> 63) as u64) >> 1) as i64)
+}
+
+/// The inverse of [`ordered`].
+fn unordered(k: i64) -> f64 {
+    f64::from_bits((k ^ ((((k >> 63) as u64) >> 1) as i64)) as u64)
 }
 
 fn int_like(t: &DataType) -> bool {
@@ -55,10 +87,14 @@ impl FastKind {
             "count" => FastKind::Count,
             "sum" if sum_int => FastKind::SumInt,
             "sum" if float => FastKind::SumFloat,
-            "min" if !retract && int_like(t) => FastKind::MinInt,
-            "max" if !retract && int_like(t) => FastKind::MaxInt,
-            "min" if !retract && float => FastKind::MinFloat,
-            "max" if !retract && float => FastKind::MaxFloat,
+            "min" if int_like(t) && retract => FastKind::MinIntRetract,
+            "max" if int_like(t) && retract => FastKind::MaxIntRetract,
+            "min" if float && retract => FastKind::MinFloatRetract,
+            "max" if float && retract => FastKind::MaxFloatRetract,
+            "min" if int_like(t) => FastKind::MinInt,
+            "max" if int_like(t) => FastKind::MaxInt,
+            "min" if float => FastKind::MinFloat,
+            "max" if float => FastKind::MaxFloat,
             _ => return None,
         })
     }
@@ -66,7 +102,22 @@ impl FastKind {
     fn float(self) -> bool {
         matches!(
             self,
-            FastKind::SumFloat | FastKind::MinFloat | FastKind::MaxFloat
+            FastKind::SumFloat
+                | FastKind::MinFloat
+                | FastKind::MaxFloat
+                | FastKind::MinFloatRetract
+                | FastKind::MaxFloatRetract
+        )
+    }
+
+    /// Keeps a count per value.
+    pub(crate) fn counts_values(self) -> bool {
+        matches!(
+            self,
+            FastKind::MinIntRetract
+                | FastKind::MaxIntRetract
+                | FastKind::MinFloatRetract
+                | FastKind::MaxFloatRetract
         )
     }
 }
@@ -121,7 +172,7 @@ impl PartialEq for FastValue {
 }
 
 /// The state of one native accumulator.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct FastAcc {
     /// Sum or extreme of integers.
     pub(crate) int: i64,
@@ -129,6 +180,8 @@ pub(crate) struct FastAcc {
     pub(crate) float: f64,
     /// Non-NULL values accumulated minus retracted.
     pub(crate) n: i64,
+    /// Retracting `MIN`/`MAX`: count per value (floats as [`ordered`] keys).
+    pub(crate) values: Option<std::collections::BTreeMap<i64, i64>>,
 }
 
 impl FastAcc {
@@ -136,6 +189,21 @@ impl FastAcc {
     #[inline]
     pub(crate) fn update(&mut self, kind: FastKind, arg: &FastArg, r: usize, retract: bool) {
         let d = if retract { -1 } else { 1 };
+        if kind.counts_values() {
+            let key = match arg {
+                FastArg::Int(a) if a.is_valid(r) => a.value(r),
+                FastArg::Float(a) if a.is_valid(r) => ordered(a.value(r)),
+                _ => return,
+            };
+            let m = self.values.get_or_insert_with(Default::default);
+            let c = m.entry(key).or_insert(0);
+            *c += d;
+            if *c == 0 {
+                m.remove(&key);
+            }
+            self.n += d;
+            return;
+        }
         match arg {
             FastArg::Nulls(a) => {
                 if a.is_valid(r) {
@@ -191,6 +259,20 @@ impl FastAcc {
     /// The aggregate's current result.
     #[inline]
     pub(crate) fn value(&self, kind: FastKind) -> FastValue {
+        if kind.counts_values() {
+            let m = self.values.as_ref();
+            let key = match kind {
+                FastKind::MinIntRetract | FastKind::MinFloatRetract => {
+                    m.and_then(|m| m.first_key_value())
+                }
+                _ => m.and_then(|m| m.last_key_value()),
+            };
+            return match (key, kind.float()) {
+                (None, _) => FastValue::Null,
+                (Some((k, _)), true) => FastValue::Float(unordered(*k)),
+                (Some((k, _)), false) => FastValue::Int(*k),
+            };
+        }
         match kind {
             FastKind::Count => FastValue::Int(self.n),
             _ if self.n <= 0 => FastValue::Null,
@@ -264,10 +346,23 @@ mod tests {
             max.update(FastKind::MaxFloat, &f, r, false);
         }
         assert!(matches!(max.value(FastKind::MaxFloat), FastValue::Float(v) if v.is_nan()));
-        assert_eq!(
-            FastKind::of("max", false, &[DataType::Int64], true),
-            None,
-            "a retracting MAX stays on DataFusion"
-        );
+        let kind = FastKind::of("max", false, &[DataType::Int64], true).unwrap();
+        assert_eq!(kind, FastKind::MaxIntRetract);
+        let mut max = FastAcc::default();
+        for r in 0..4 {
+            max.update(kind, &a, r, false);
+        }
+        assert_eq!(max.value(kind), FastValue::Int(7));
+        max.update(kind, &a, 3, true);
+        assert_eq!(max.value(kind), FastValue::Int(3));
+        for r in [0, 2] {
+            max.update(kind, &a, r, true);
+        }
+        assert_eq!(max.value(kind), FastValue::Null);
+        for f in [-0.0, 0.0, -3.5, 2.25, f64::NAN, f64::NEG_INFINITY] {
+            assert_eq!(unordered(ordered(f)).to_bits(), f.to_bits());
+        }
+        assert!(ordered(-3.5) < ordered(-0.0) && ordered(-0.0) < ordered(0.0));
+        assert!(ordered(2.25) < ordered(f64::NAN));
     }
 }

@@ -605,20 +605,44 @@ impl Aggregate {
             live.iter().map(|g| Some(g.last_fast.is_some())),
         )));
         w.arrays(cols)?;
+        // Per group, each value-counting call's (value, count) pairs.
+        for g in &live {
+            for (i, k) in kinds.iter().enumerate() {
+                if k.counts_values() {
+                    let m = g.fast[i].values.as_ref();
+                    w.u64(m.map_or(0, |m| m.len() as u64));
+                    for (v, c) in m.into_iter().flatten() {
+                        w.i64(*v);
+                        w.i64(*c);
+                    }
+                }
+            }
+        }
         Ok(true)
     }
 
+    /// Chooses native accumulators from the calls' argument types over `input` (the rows the
+    /// operator consumes); group aggregates only.
+    pub(crate) fn decide_fast(&mut self, input: &datafusion::arrow::datatypes::Schema) {
+        if self.window_end.is_some() {
+            return;
+        }
+        let kinds: Option<Vec<FastKind>> = self
+            .calls
+            .iter()
+            .map(|c| {
+                let types: Option<Vec<_>> =
+                    c.args.iter().map(|a| a.data_type(input).ok()).collect();
+                let name = c.expr.fun().name().to_ascii_lowercase();
+                FastKind::of(&name, c.expr.is_distinct(), &types?, c.retract)
+            })
+            .collect();
+        self.fast = Some(kinds);
+    }
+
     fn restore_fast(&mut self, r: &mut StateReader) -> Result<()> {
+        use super::fast_agg::KINDS;
         use datafusion::arrow::datatypes::{Float64Type, Int64Type};
-        const KINDS: [FastKind; 7] = [
-            FastKind::Count,
-            FastKind::SumInt,
-            FastKind::SumFloat,
-            FastKind::MinInt,
-            FastKind::MaxInt,
-            FastKind::MinFloat,
-            FastKind::MaxFloat,
-        ];
         let nk = r.u64()? as usize;
         let kinds = (0..nk)
             .map(|_| {
@@ -665,6 +689,7 @@ impl Aggregate {
                     int: int(&c[0])?.value(g),
                     float: float(&c[1])?.value(g),
                     n: int(&c[2])?.value(g),
+                    values: None,
                 };
                 let (li, lf) = (int(&c[3])?, float(&c[4])?);
                 last.push(if li.is_valid(g) {
@@ -676,6 +701,16 @@ impl Aggregate {
                 });
             }
             grp.last_fast = has_last.value(g).then_some(last);
+            for (i, k) in kinds.iter().enumerate() {
+                if k.counts_values() {
+                    let len = r.u64()? as usize;
+                    let mut m = std::collections::BTreeMap::new();
+                    for _ in 0..len {
+                        m.insert(r.i64()?, r.i64()?);
+                    }
+                    grp.fast[i].values = (!m.is_empty()).then_some(m);
+                }
+            }
         }
         Ok(())
     }
@@ -917,7 +952,12 @@ impl Operator for Aggregate {
     }
 
     fn checkpointable(&self) -> std::result::Result<(), String> {
-        // A retracting MIN/MAX keeps every value seen; its `state()` holds only the result.
+        // Native accumulators snapshot everything, retracting MIN/MAX's value counts included.
+        if self.fast_kinds().is_some() {
+            return Ok(());
+        }
+        // DataFusion's retracting MIN/MAX keeps every value seen; its `state()` holds only the
+        // result.
         for c in self.calls.iter().filter(|c| c.retract) {
             let f = c.expr.fun().name().to_ascii_lowercase();
             if c.expr.is_distinct() || !matches!(f.as_str(), "sum" | "count" | "avg") {

@@ -694,7 +694,19 @@ impl<'a> Translator<'a> {
             let retract = input.updating;
             if retract {
                 let name = expr.fun().name().to_ascii_lowercase();
-                if expr.is_distinct() || !matches!(name.as_str(), "count" | "sum" | "avg") {
+                // MIN/MAX of numbers, dates and timestamps retract with native value counts.
+                let types: Option<Vec<_>> = expr
+                    .expressions()
+                    .iter()
+                    .map(|a| a.data_type(arrow).ok())
+                    .collect();
+                let native_extreme = matches!(name.as_str(), "min" | "max")
+                    && types.is_some_and(|t| {
+                        super::fast_agg::FastKind::of(&name, expr.is_distinct(), &t, true).is_some()
+                    });
+                if !native_extreme
+                    && (expr.is_distinct() || !matches!(name.as_str(), "count" | "sum" | "avg"))
+                {
                     return Err(refuse_at(
                         q,
                         "GROUP BY",
@@ -708,6 +720,31 @@ impl<'a> Translator<'a> {
                 filter,
                 retract,
             });
+        }
+        // A retracting MIN/MAX runs only on native accumulators (DataFusion's sliding ones
+        // retract in arrival order only), which then every call of the aggregate needs.
+        if input.updating && window_end.is_none() {
+            let native = |c: &AggCall| {
+                let types: Option<Vec<_>> =
+                    c.args.iter().map(|a| a.data_type(arrow).ok()).collect();
+                let name = c.expr.fun().name().to_ascii_lowercase();
+                types.and_then(|t| {
+                    super::fast_agg::FastKind::of(&name, c.expr.is_distinct(), &t, true)
+                })
+            };
+            let extremes = calls
+                .iter()
+                .any(|c| matches!(native(c), Some(k) if k.counts_values()));
+            if let Some(other) = calls.iter().find(|c| extremes && native(c).is_none()) {
+                return Err(refuse_at(
+                    q,
+                    "GROUP BY",
+                    &format!(
+                        "MIN/MAX over an updating input together with {}",
+                        other.expr.name()
+                    ),
+                ));
+            }
         }
         let schema = Arc::new(a.schema.as_arrow().clone());
         let describe = || {
@@ -779,6 +816,7 @@ impl<'a> Translator<'a> {
         let mut agg = Aggregate::new(keys, calls, schema, window_end);
         if window_end.is_none() {
             agg.ttl = self.ttl;
+            agg.decide_fast(in_schema.as_arrow());
         }
         let node = self.add(Box::new(agg), &[input.node]);
         if window_end.is_some() {
