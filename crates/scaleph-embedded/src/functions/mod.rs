@@ -287,8 +287,8 @@ fn renamed(f: &Function, name: &str, args: Vec<Expr>) -> Expr {
 /// `'D H:M' DAY TO MINUTE`, `'D H:M:S[.f]' DAY TO SECOND`, `'H:M' HOUR TO MINUTE`,
 /// `'H:M:S[.f]' HOUR TO SECOND`, `'M:S[.f]' MINUTE TO SECOND`; a leading `-` negates the whole)
 /// as `'<n> months'` or `'<n> milliseconds'` (Flink's day-time intervals are milliseconds).
-/// `None` for other intervals, and for fields out of range (minutes ≥ 60 …), which DataFusion
-/// then refuses.
+/// `None` for other intervals, and for fields out of range (minutes ≥ 60, a leading field with
+/// more digits than its precision …), which DataFusion then refuses.
 fn interval_range(iv: &datafusion::sql::sqlparser::ast::Interval) -> Option<String> {
     use DateTimeField as F;
     let (Some(lead), Some(last)) = (&iv.leading_field, &iv.last_field) else {
@@ -323,39 +323,43 @@ fn interval_range(iv: &datafusion::sql::sqlparser::ast::Interval) -> Option<Stri
         Some(w * 1000 + ms.parse::<i64>().ok()?)
     };
     let below = |v: i64, max: i64| (v < max).then_some(v);
+    // The leading field has at most its precision's digits (Flink: 2 by default, `DAY(3)`…),
+    // which also keeps the millisecond total far from overflowing.
+    let digits = iv.leading_precision.unwrap_or(2).min(9) as u32;
+    let first = |s: &str| int(s).filter(|v| *v < 10i64.pow(digits));
     let ms = match (lead, last) {
         (F::Year, F::Month) => {
             let (y, m) = t.split_once('-')?;
-            let months = int(y)? * 12 + below(int(m)?, 12)?;
+            let months = first(y)? * 12 + below(int(m)?, 12)?;
             return Some(format!("{sign}{months} months"));
         }
         (F::Day, F::Hour) => {
             let (d, h) = t.split_once(' ')?;
-            (int(d)? * 24 + below(int(h)?, 24)?) * 3_600_000
+            (first(d)? * 24 + below(int(h)?, 24)?) * 3_600_000
         }
         (F::Day, F::Minute) => {
             let (d, hm) = t.split_once(' ')?;
             let (h, m) = hm.split_once(':')?;
-            ((int(d)? * 24 + below(int(h)?, 24)?) * 60 + below(int(m)?, 60)?) * 60_000
+            ((first(d)? * 24 + below(int(h)?, 24)?) * 60 + below(int(m)?, 60)?) * 60_000
         }
         (F::Day, F::Second) => {
             let (d, hms) = t.split_once(' ')?;
             let mut p = hms.splitn(3, ':');
             let (h, m, s) = (p.next()?, p.next()?, p.next()?);
-            ((int(d)? * 24 + below(int(h)?, 24)?) * 60 + below(int(m)?, 60)?) * 60_000 + secs(s)?
+            ((first(d)? * 24 + below(int(h)?, 24)?) * 60 + below(int(m)?, 60)?) * 60_000 + secs(s)?
         }
         (F::Hour, F::Minute) => {
             let (h, m) = t.split_once(':')?;
-            (int(h)? * 60 + below(int(m)?, 60)?) * 60_000
+            (first(h)? * 60 + below(int(m)?, 60)?) * 60_000
         }
         (F::Hour, F::Second) => {
             let mut p = t.splitn(3, ':');
             let (h, m, s) = (p.next()?, p.next()?, p.next()?);
-            (int(h)? * 60 + below(int(m)?, 60)?) * 60_000 + secs(s)?
+            (first(h)? * 60 + below(int(m)?, 60)?) * 60_000 + secs(s)?
         }
         (F::Minute, F::Second) => {
             let (m, s) = t.split_once(':')?;
-            int(m)? * 60_000 + secs(s)?
+            first(m)? * 60_000 + secs(s)?
         }
         _ => return None,
     };
