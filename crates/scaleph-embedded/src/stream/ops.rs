@@ -389,8 +389,9 @@ pub(crate) struct Aggregate {
     /// starts it anew (`+I`).
     pub(crate) ttl: Option<std::time::Duration>,
     last_sweep: std::time::Instant,
-    /// A group aggregate's native accumulator kinds: undecided until the first input (or a
-    /// restore), then `Some(kinds)` when every call has one, else `None`.
+    /// A group aggregate's native accumulator kinds, chosen by [`Aggregate::decide_fast`] at
+    /// planning (or by a restore): `Some(kinds)` when every call has one, else `None`; unset
+    /// for window aggregates.
     fast: Option<Option<Vec<FastKind>>>,
 }
 
@@ -786,19 +787,6 @@ impl Operator for Aggregate {
         // Group aggregate: one change per input row, in order.
         self.sweep();
         let now = std::time::Instant::now();
-        if self.fast.is_none() {
-            let kinds: Option<Vec<FastKind>> = self
-                .calls
-                .iter()
-                .zip(&args)
-                .map(|(c, a)| {
-                    let types: Vec<_> = a.iter().map(|x| x.data_type().clone()).collect();
-                    let name = c.expr.fun().name().to_ascii_lowercase();
-                    FastKind::of(&name, c.expr.is_distinct(), &types, c.retract)
-                })
-                .collect();
-            self.fast = Some(kinds);
-        }
         if let Some(kinds) = self.fast_kinds().cloned() {
             let fargs = kinds
                 .iter()
