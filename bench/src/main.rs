@@ -4,7 +4,8 @@
 //! DataFusion partitions = cores); each query runs `--repeat` times per engine, the engines
 //! taking turns run by run, and the best time counts. Embedded times include parsing and planning the Flink SQL script; results go to a
 //! `blackhole` sink. DuckDB times are `execute().fetchall()` in its Python client. Ratio =
-//! embedded / DuckDB (below 1: the embedded engine is faster).
+//! embedded / DuckDB (below 1: the embedded engine is faster). The harness uses the allocator
+//! the `scaleph` binary ships with (mimalloc), so the embedded figures are the product's.
 
 use anyhow::{bail, Context};
 use clap::Parser;
@@ -14,6 +15,10 @@ use scaleph_tpch::{blackhole_script, generate, GenFormat, QUERIES};
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
+
+/// The `scaleph` binary's allocator, so jobs here allocate as they do in the product.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Parser)]
 struct Opts {

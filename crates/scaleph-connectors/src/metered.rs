@@ -106,6 +106,10 @@ impl TableProvider for MeteredTable {
     ) -> Result<Vec<TableProviderFilterPushDown>> {
         self.inner.supports_filters_pushdown(filters)
     }
+
+    fn statistics(&self) -> Option<datafusion::common::Statistics> {
+        self.inner.statistics()
+    }
 }
 
 /// Counts what its input yields, and applies the filters the scan below cannot apply row by

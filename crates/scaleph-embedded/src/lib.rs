@@ -11,6 +11,7 @@ mod config;
 mod errors;
 pub mod functions;
 mod growth;
+mod join_order;
 mod lateral;
 mod naming;
 mod run;

@@ -22,6 +22,7 @@ use scaleph_sql::{
 };
 use std::collections::{BTreeMap, HashMap};
 use std::ops::ControlFlow;
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 struct DeclaredTable {
@@ -57,7 +58,7 @@ pub(crate) struct PlannedInsert {
 }
 
 /// Flink configuration keys the embedded engine acts on.
-const KNOWN_OPTIONS: [&str; 14] = [
+const KNOWN_OPTIONS: [&str; 15] = [
     "execution.state-recovery.ignore-unclaimed-state",
     "execution.checkpointing.interval",
     "execution.checkpointing.dir",
@@ -72,6 +73,7 @@ const KNOWN_OPTIONS: [&str; 14] = [
     "pipeline.auto-watermark-interval",
     "table.exec.state.ttl",
     "table.exec.source.idle-timeout",
+    "table.optimizer.join-reorder-enabled",
 ];
 
 pub(crate) struct ScriptSession {
@@ -85,6 +87,8 @@ pub(crate) struct ScriptSession {
     pub(crate) notes: Vec<(LogLevel, String)>,
     connectors: ConnectorContext,
     limits: crate::config::Limits,
+    /// Batch sessions reorder inner joins ([`crate::join_order`]); streaming ones do not.
+    join_reorder: Arc<AtomicBool>,
 }
 
 impl ScriptSession {
@@ -103,6 +107,8 @@ impl ScriptSession {
             env,
         );
         let ctx = functions::with_flink_rules(ctx);
+        let join_reorder = Arc::new(AtomicBool::new(false));
+        let ctx = crate::join_order::with_join_reorder(ctx, join_reorder.clone());
         functions::register(&ctx);
         crate::windows::register(&ctx);
         crate::growth::register(&ctx, cfg.limits.query_memory_bytes);
@@ -115,6 +121,7 @@ impl ScriptSession {
             notes: Vec::new(),
             connectors: cfg.connectors.clone(),
             limits: cfg.limits.clone(),
+            join_reorder,
         };
         if let Some(p) = settings.parallelism {
             s.check_parallelism(&p.to_string(), at, "job setting parallelism")?;
@@ -157,6 +164,14 @@ impl ScriptSession {
         let opts = state.config_mut().options_mut();
         // Streaming reads each source in order, in one partition (watermarks depend on it).
         opts.execution.target_partitions = if self.streaming() { 1 } else { parallelism };
+        let reorder = self
+            .options
+            .get("table.optimizer.join-reorder-enabled")
+            .is_none_or(|v| !v.eq_ignore_ascii_case("false"));
+        self.join_reorder.store(
+            reorder && !self.streaming(),
+            std::sync::atomic::Ordering::Relaxed,
+        );
         opts.sql_parser.enable_ident_normalization = false;
         opts.sql_parser.collect_spans = true;
         // `2.5` is DECIMAL(2, 1) in Flink, not DOUBLE.
@@ -215,10 +230,12 @@ impl ScriptSession {
             "execution.state-recovery.path" => {
                 self.checked_path(value, scaleph_connectors::access::Use::Read, pos)?;
             }
-            "table.dml-sync" if !matches!(value, "true" | "false") => {
+            "table.dml-sync" | "table.optimizer.join-reorder-enabled"
+                if !matches!(value, "true" | "false") =>
+            {
                 return Err(SqlError::invalid(
                     pos,
-                    format!("'table.dml-sync' must be true or false, found '{value}'"),
+                    format!("'{key}' must be true or false, found '{value}'"),
                 ));
             }
             k if !KNOWN_OPTIONS.contains(&k) => self.notes.push((
@@ -230,7 +247,10 @@ impl ScriptSession {
         self.options.insert(key.to_string(), value.to_string());
         if matches!(
             key,
-            "parallelism.default" | "table.local-time-zone" | "execution.runtime-mode"
+            "parallelism.default"
+                | "table.local-time-zone"
+                | "execution.runtime-mode"
+                | "table.optimizer.join-reorder-enabled"
         ) {
             self.apply_options();
         }

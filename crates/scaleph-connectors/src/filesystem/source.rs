@@ -3,8 +3,10 @@
 use super::{Format, FsConfig};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::catalog::TableProvider;
+use datafusion::common::stats::Precision;
 use datafusion::common::Column;
 use datafusion::common::ScalarValue;
+use datafusion::common::Statistics;
 use datafusion::datasource::file_format::csv::CsvFormat;
 use datafusion::datasource::file_format::json::JsonFormat;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
@@ -16,9 +18,22 @@ use datafusion::datasource::provider_as_source;
 use datafusion::datasource::ViewTable;
 use datafusion::logical_expr::{lit, when, Cast, Expr, LogicalPlanBuilder, TryCast};
 use scaleph_sql::SqlError;
-use std::sync::Arc;
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
 
+/// The table's provider, reporting an estimated row count (see [`FileTable`]).
 pub(super) fn build(cfg: &FsConfig) -> Result<Arc<dyn TableProvider>, SqlError> {
+    let inner = build_scan(cfg)?;
+    Ok(Arc::new(FileTable {
+        inner,
+        path: cfg.path.clone(),
+        format: cfg.format,
+        columns: cfg.def.columns.len(),
+        rows: OnceLock::new(),
+    }))
+}
+
+fn build_scan(cfg: &FsConfig) -> Result<Arc<dyn TableProvider>, SqlError> {
     let def = &cfg.def;
     // Arrow's CSV reader honours an escape only inside quotes and cannot turn quoting off;
     // Flink's (Jackson) reads `a\,b` as `a,b` and `"a"` unquoted as `"a"`: such tables are
@@ -429,5 +444,134 @@ impl datafusion::physical_plan::streaming::PartitionStream for Monitor {
                 s,
             ),
         )
+    }
+}
+
+/// A file table's provider plus statistics for join ordering, computed on first use: parquet
+/// footers' row counts (exact) and integer columns' min/max over all row groups (as `BIGINT`
+/// values), or for text formats the files' bytes over an assumed 12 bytes per column (a guess,
+/// reported as inexact). Hidden (`.`/`_`) files are skipped.
+#[derive(Debug)]
+struct FileTable {
+    inner: Arc<dyn TableProvider>,
+    path: PathBuf,
+    format: Format,
+    columns: usize,
+    rows: OnceLock<(Precision<usize>, Vec<IntRange>)>,
+}
+
+/// Parquet footers read for one table's statistics.
+const MAX_FOOTERS: usize = 256;
+
+/// An integer column's name and (min, max) over a table's files.
+type IntRange = (String, i64, i64);
+
+impl FileTable {
+    /// Row count and, for parquet, each integer column's (name, min, max) over all row groups.
+    fn count_rows(&self) -> (Precision<usize>, Vec<IntRange>) {
+        use datafusion::parquet::file::statistics::Statistics as PqStats;
+        let files = list_files(&self.path);
+        match self.format {
+            Format::Parquet => {
+                let mut rows = 0usize;
+                let mut ranges: Vec<IntRange> = Vec::new();
+                let mut unbounded: Vec<String> = Vec::new();
+                // Footers read at planning are bounded; more files extrapolate the count.
+                for f in files.iter().take(MAX_FOOTERS) {
+                    let Ok(file) = std::fs::File::open(f) else {
+                        return (Precision::Absent, Vec::new());
+                    };
+                    let Ok(m) = datafusion::parquet::file::metadata::ParquetMetaDataReader::new()
+                        .parse_and_finish(&file)
+                    else {
+                        return (Precision::Absent, Vec::new());
+                    };
+                    rows += m.file_metadata().num_rows().max(0) as usize;
+                    for rg in m.row_groups() {
+                        for cc in rg.columns() {
+                            let name = cc.column_path().string();
+                            let range = match cc.statistics() {
+                                Some(PqStats::Int32(v)) => v
+                                    .min_opt()
+                                    .zip(v.max_opt())
+                                    .map(|(a, b)| (*a as i64, *b as i64)),
+                                Some(PqStats::Int64(v)) => {
+                                    v.min_opt().zip(v.max_opt()).map(|(a, b)| (*a, *b))
+                                }
+                                _ => None,
+                            };
+                            match (range, ranges.iter_mut().find(|r| r.0 == name)) {
+                                (Some((lo, hi)), Some(r)) => {
+                                    r.1 = r.1.min(lo);
+                                    r.2 = r.2.max(hi);
+                                }
+                                (Some((lo, hi)), None) => ranges.push((name, lo, hi)),
+                                (None, _) => unbounded.push(name),
+                            }
+                        }
+                    }
+                }
+                ranges.retain(|r| !unbounded.contains(&r.0));
+                if files.len() > MAX_FOOTERS {
+                    let all = rows as f64 * files.len() as f64 / MAX_FOOTERS as f64;
+                    return (Precision::Inexact(all as usize), Vec::new());
+                }
+                (Precision::Exact(rows), ranges)
+            }
+            Format::Csv | Format::Json => {
+                let bytes: u64 = files
+                    .iter()
+                    .filter_map(|f| std::fs::metadata(f).ok())
+                    .map(|m| m.len())
+                    .sum();
+                (
+                    Precision::Inexact((bytes / (12 * self.columns.max(1) as u64)) as usize),
+                    Vec::new(),
+                )
+            }
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl TableProvider for FileTable {
+    fn schema(&self) -> datafusion::arrow::datatypes::SchemaRef {
+        self.inner.schema()
+    }
+
+    fn table_type(&self) -> datafusion::datasource::TableType {
+        self.inner.table_type()
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn datafusion::catalog::Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> datafusion::error::Result<Arc<dyn datafusion::physical_plan::ExecutionPlan>> {
+        self.inner.scan(state, projection, filters, limit).await
+    }
+
+    fn supports_filters_pushdown(
+        &self,
+        filters: &[&Expr],
+    ) -> datafusion::error::Result<Vec<datafusion::logical_expr::TableProviderFilterPushDown>> {
+        self.inner.supports_filters_pushdown(filters)
+    }
+
+    fn statistics(&self) -> Option<Statistics> {
+        let (rows, ranges) = self.rows.get_or_init(|| self.count_rows());
+        let schema = self.inner.schema();
+        let mut s = Statistics::new_unknown(&schema);
+        s.num_rows = *rows;
+        for (name, lo, hi) in ranges {
+            if let Ok(i) = schema.index_of(name) {
+                let c = &mut s.column_statistics[i];
+                c.min_value = Precision::Exact(ScalarValue::Int64(Some(*lo)));
+                c.max_value = Precision::Exact(ScalarValue::Int64(Some(*hi)));
+            }
+        }
+        Some(s)
     }
 }
