@@ -801,6 +801,7 @@ impl ScriptSession {
         let mut stmt = stmts.remove(0);
         crate::windows::rewrite(&mut stmt, q.pos, self.streaming())?;
         crate::config::check_depth(&stmt, self.limits.max_expression_depth, q.pos)?;
+        crate::support::rewrite_select_list_exists(&mut stmt);
         crate::support::check_query(&stmt, q.pos)?;
         self.open_sources(&stmt).await?;
         crate::lateral::rewrite(&mut stmt);

@@ -133,6 +133,84 @@ fn table(t: &TableDef) -> Result<(), SqlError> {
     Ok(())
 }
 
+/// `[NOT] EXISTS (SELECT … FROM … WHERE …)` in a select list (which DataFusion plans but cannot
+/// execute) as `(SELECT COUNT(*) FROM … WHERE …) > 0` (`= 0`), a scalar subquery DataFusion
+/// decorrelates. Only plain subqueries are rewritten: no `WITH`, `DISTINCT`, `GROUP BY`,
+/// `HAVING`, `ORDER BY`, `LIMIT`, set operation, and a select list of literals, columns and `*`
+/// (an aggregate there makes one row however many match); [`check_query`] refuses the others.
+pub(crate) fn rewrite_select_list_exists(stmt: &mut datafusion::sql::sqlparser::ast::Statement) {
+    use datafusion::sql::sqlparser::ast::{
+        BinaryOperator, Expr, GroupByExpr, SelectItem, SetExpr, Value, VisitMut, VisitorMut,
+    };
+    use datafusion::sql::sqlparser::dialect::GenericDialect;
+    use datafusion::sql::sqlparser::parser::Parser;
+    use std::ops::ControlFlow;
+    fn plain(e: &Expr) -> bool {
+        matches!(
+            e,
+            Expr::Value(_) | Expr::Identifier(_) | Expr::CompoundIdentifier(_)
+        )
+    }
+    fn rewrite(e: &mut Expr) {
+        let Expr::Exists { subquery, negated } = e else {
+            return;
+        };
+        let q = subquery.as_mut();
+        let SetExpr::Select(sel) = q.body.as_mut() else {
+            return;
+        };
+        let simple = q.with.is_none()
+            && q.order_by.is_none()
+            && q.limit_clause.is_none()
+            && q.fetch.is_none()
+            && sel.distinct.is_none()
+            && sel.top.is_none()
+            && sel.having.is_none()
+            && sel.qualify.is_none()
+            && sel.named_window.is_empty()
+            && matches!(&sel.group_by, GroupByExpr::Expressions(g, m) if g.is_empty() && m.is_empty())
+            && sel.projection.iter().all(|i| match i {
+                SelectItem::UnnamedExpr(x) | SelectItem::ExprWithAlias { expr: x, .. } => plain(x),
+                SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..) => true,
+                _ => false,
+            });
+        let count = Parser::new(&GenericDialect {})
+            .try_with_sql("COUNT(*)")
+            .and_then(|mut p| p.parse_expr());
+        let (true, Ok(count)) = (simple, count) else {
+            return;
+        };
+        sel.projection = vec![SelectItem::UnnamedExpr(count)];
+        let op = if *negated {
+            BinaryOperator::Eq
+        } else {
+            BinaryOperator::Gt
+        };
+        *e = Expr::Nested(Box::new(Expr::BinaryOp {
+            left: Box::new(Expr::Subquery(subquery.clone())),
+            op,
+            right: Box::new(Expr::value(Value::Number("0".into(), false))),
+        }));
+    }
+    struct Lists;
+    impl VisitorMut for Lists {
+        type Break = ();
+        fn post_visit_select(
+            &mut self,
+            s: &mut datafusion::sql::sqlparser::ast::Select,
+        ) -> ControlFlow<()> {
+            for item in &mut s.projection {
+                let _ = datafusion::sql::sqlparser::ast::visit_expressions_mut(item, |e| {
+                    rewrite(e);
+                    ControlFlow::<()>::Continue(())
+                });
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let _ = stmt.visit(&mut Lists);
+}
+
 /// Query shapes DataFusion plans but cannot execute (they failed with "not implemented" at run
 /// time): `EXISTS`/`IN` subqueries inside a select list, and a row-valued `IN (SELECT …)`.
 ///
