@@ -176,6 +176,9 @@ impl ScriptSession {
         opts.sql_parser.collect_spans = true;
         // `2.5` is DECIMAL(2, 1) in Flink, not DOUBLE.
         opts.sql_parser.parse_float_as_decimal = true;
+        // Flink (Calcite's NullCollation.LOW): NULL is the smallest value, first in ascending
+        // order and last in descending order, in ORDER BY, OVER and Top-N alike.
+        opts.sql_parser.default_null_ordering = "nulls_min".to_string();
         opts.execution.time_zone = self.options.get("table.local-time-zone").cloned();
         // DataFusion 54 builds the MIN/MAX filter from the aggregates over plain columns only
         // and drops the others (`MAX(a), MIN(a * b)` gets `a > max`), which would lose the
@@ -802,6 +805,7 @@ impl ScriptSession {
         crate::windows::rewrite(&mut stmt, q.pos, self.streaming())?;
         crate::config::check_depth(&stmt, self.limits.max_expression_depth, q.pos)?;
         crate::support::rewrite_select_list_exists(&mut stmt);
+        crate::support::group_ids(&mut stmt, q.pos)?;
         crate::support::check_query(&stmt, q.pos)?;
         self.open_sources(&stmt).await?;
         crate::lateral::rewrite(&mut stmt);

@@ -211,6 +211,126 @@ pub(crate) fn rewrite_select_list_exists(stmt: &mut datafusion::sql::sqlparser::
     let _ = stmt.visit(&mut Lists);
 }
 
+/// `GROUP_ID()` (Calcite's: the ordinal of a grouping set among equal earlier ones) as the
+/// `BIGINT` 0 in a `SELECT` whose grouping sets (`GROUP BY` items, `GROUPING SETS`, `ROLLUP`,
+/// `CUBE`, crossed) are all different, as Flink returns there.
+///
+/// # Errors
+/// `unsupported` at the call when sets repeat or the `SELECT` has no `GROUP BY`.
+pub(crate) fn group_ids(
+    stmt: &mut datafusion::sql::sqlparser::ast::Statement,
+    fallback: Pos,
+) -> Result<(), SqlError> {
+    use datafusion::sql::sqlparser::ast::{
+        visit_expressions_mut, Expr, GroupByExpr, Select, Spanned, VisitMut, VisitorMut,
+    };
+    use datafusion::sql::sqlparser::dialect::GenericDialect;
+    use datafusion::sql::sqlparser::parser::Parser;
+    use std::collections::BTreeSet;
+    use std::ops::ControlFlow;
+    type Sets = Vec<BTreeSet<String>>;
+    fn cross(a: Sets, b: Sets) -> Sets {
+        a.iter()
+            .flat_map(|x| b.iter().map(move |y| x.union(y).cloned().collect()))
+            .collect()
+    }
+    fn names(es: &[Expr]) -> BTreeSet<String> {
+        es.iter().map(|e| e.to_string().to_lowercase()).collect()
+    }
+    /// The grouping sets of a `GROUP BY`, `None` when they cannot be listed (`GROUP BY ALL`,
+    /// more than 4096 sets).
+    fn sets(g: &GroupByExpr) -> Option<Sets> {
+        let GroupByExpr::Expressions(items, mods) = g else {
+            return None;
+        };
+        if items.is_empty() || !mods.is_empty() {
+            return None;
+        }
+        let mut acc: Sets = vec![BTreeSet::new()];
+        for item in items {
+            let these: Sets = match item {
+                Expr::GroupingSets(s) => s.iter().map(|x| names(x)).collect(),
+                Expr::Rollup(groups) => (0..=groups.len())
+                    .rev()
+                    .map(|n| groups[..n].iter().flat_map(|x| names(x)).collect())
+                    .collect(),
+                Expr::Cube(groups) if groups.len() <= 12 => (0..1u32 << groups.len())
+                    .map(|m| {
+                        groups
+                            .iter()
+                            .enumerate()
+                            .filter(|(i, _)| m & (1 << i) != 0)
+                            .flat_map(|(_, x)| names(x))
+                            .collect()
+                    })
+                    .collect(),
+                Expr::Cube(_) => return None,
+                e => vec![names(std::slice::from_ref(e))],
+            };
+            acc = cross(acc, these);
+            if acc.len() > 4096 {
+                return None;
+            }
+        }
+        Some(acc)
+    }
+    fn is_group_id(e: &Expr) -> bool {
+        matches!(e, Expr::Function(f)
+            if f.name.0.len() == 1
+                && f.name.to_string().eq_ignore_ascii_case("GROUP_ID"))
+    }
+    struct V(Pos, Option<Pos>);
+    impl VisitorMut for V {
+        type Break = ();
+        fn post_visit_select(&mut self, s: &mut Select) -> ControlFlow<()> {
+            let unique = sets(&s.group_by).is_some_and(|v| {
+                let distinct: BTreeSet<&BTreeSet<String>> = v.iter().collect();
+                distinct.len() == v.len()
+            });
+            let fallback = self.0;
+            let mut refused = None;
+            let mut fix = |e: &mut Expr| {
+                if is_group_id(e) {
+                    let zero = Parser::new(&GenericDialect {})
+                        .try_with_sql("CAST(0 AS BIGINT)")
+                        .and_then(|mut p| p.parse_expr());
+                    if let (true, Ok(zero)) = (unique, zero) {
+                        *e = zero;
+                    } else if refused.is_none() {
+                        let l = e.span().start;
+                        refused = Some(if l.line > 0 {
+                            Pos::new(l.line as u32, l.column as u32)
+                        } else {
+                            fallback
+                        });
+                    }
+                }
+                ControlFlow::<()>::Continue(())
+            };
+            for item in &mut s.projection {
+                let _ = visit_expressions_mut(item, &mut fix);
+            }
+            if let Some(h) = &mut s.having {
+                let _ = visit_expressions_mut(h, &mut fix);
+            }
+            if let Some(p) = refused {
+                self.1 = Some(p);
+                return ControlFlow::Break(());
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let mut v = V(fallback, None);
+    let _ = stmt.visit(&mut v);
+    match v.1 {
+        Some(p) => Err(refuse(
+            p,
+            "GROUP_ID() without GROUP BY or over repeated grouping sets",
+        )),
+        None => Ok(()),
+    }
+}
+
 /// Query shapes DataFusion plans but cannot execute (they failed with "not implemented" at run
 /// time): `EXISTS`/`IN` subqueries inside a select list, and a row-valued `IN (SELECT …)`.
 ///

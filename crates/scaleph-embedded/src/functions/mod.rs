@@ -169,7 +169,8 @@ pub(crate) fn check_unsupported(q: &QueryText, streaming: bool) -> Result<(), Sq
                 ),
             ));
         }
-        if matches!(w.as_str(), "TYPEOF" | "GROUP_ID") && next == Some("(") {
+        // GROUP_ID: `support::group_ids` decides with the query's grouping sets at hand.
+        if w == "TYPEOF" && next == Some("(") {
             return Err(crate::support::refuse(*pos, format!("function {w}")));
         }
         // GROUPING_ID over column names runs (DataFusion's `grouping`); over expressions it
