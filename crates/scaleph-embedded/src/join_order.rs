@@ -4,11 +4,10 @@
 //! Optimizing Large Queries", DEXA 1998), so selective dimension joins come before the large
 //! fact table and their run-time filters reach its scan. DataFusion keeps the written order.
 //!
-//! Estimates: a table's row count from its provider's statistics (parquet footers, file sizes),
-//! times textbook selectivities of its filters (`=` 0.1, ranges 1/3, `LIKE` 1/4 …, as
-//! Selinger et al. 1979); an equi-join of `X` and `Y` as `|X|·|Y| / base`, `base` being the
-//! smaller unfiltered row count of the two key columns' tables (the key side of a key/foreign
-//! key join). Regions whose join graph is disconnected, or whose columns cannot be told apart,
+//! Estimates (Selinger et al. 1979): a table's row count from its provider's statistics
+//! (parquet footers, file sizes) times its filters' selectivities — `column = literal` 1/NDV
+//! (NDV from dictionary pages or integer ranges, else 0.1), ranges 1/3, `LIKE` 1/4 …; an
+//! equi-join of `X` and `Y` as `|X|·|Y| / max(NDV of the two keys)`. Regions whose join graph is disconnected, or whose columns cannot be told apart,
 //! are left as written. Streaming plans are not reordered (Flink keeps the written order and
 //! changelogs depend on it), nor batch plans with `table.optimizer.join-reorder-enabled` set to
 //! `false`.
@@ -321,6 +320,9 @@ fn column_ndv(p: &LogicalPlan, name: &str) -> Option<f64> {
             let st = t.statistics()?;
             let i = t.schema().index_of(name).ok()?;
             let c = st.column_statistics.get(i)?;
+            if let Some(d) = c.distinct_count.get_value() {
+                return Some(*d as f64);
+            }
             let (Some(lo), Some(hi)) = (c.min_value.get_value(), c.max_value.get_value()) else {
                 return st.num_rows.get_value().map(|r| *r as f64);
             };
@@ -367,7 +369,7 @@ fn estimate(p: &LogicalPlan) -> (f64, f64) {
                 .and_then(|t| t.statistics())
                 .and_then(|st| st.num_rows.get_value().copied())
                 .map_or(UNKNOWN_ROWS, |r| r as f64);
-            let sel = conjuncts_selectivity(s.filters.iter());
+            let sel = conjuncts_selectivity(s.filters.iter(), p);
             let rows = (base * sel).max(1.0);
             (s.fetch.map_or(rows, |f| rows.min(f as f64)), base)
         }
@@ -379,7 +381,8 @@ fn estimate(p: &LogicalPlan) -> (f64, f64) {
                 _ => &[],
             };
             let own = split_conjunction(&f.predicate);
-            let sel = conjuncts_selectivity(own.into_iter().filter(|e| !pushed.contains(e)));
+            let sel =
+                conjuncts_selectivity(own.into_iter().filter(|e| !pushed.contains(e)), &f.input);
             ((rows * sel).max(1.0), base)
         }
         LogicalPlan::Limit(_) => {
@@ -430,7 +433,7 @@ fn estimate(p: &LogicalPlan) -> (f64, f64) {
 
 /// The share of rows a conjunction keeps; a second range bound on a column already bounded
 /// keeps 3/4 (so `a >= x AND a <= y` counts as `BETWEEN`).
-fn conjuncts_selectivity<'a>(es: impl Iterator<Item = &'a Expr>) -> f64 {
+fn conjuncts_selectivity<'a>(es: impl Iterator<Item = &'a Expr>, input: &LogicalPlan) -> f64 {
     let mut bounded: Vec<&Expr> = Vec::new();
     es.map(|e| {
         if let Expr::BinaryExpr(BinaryExpr { left, op, .. }) = e {
@@ -444,32 +447,46 @@ fn conjuncts_selectivity<'a>(es: impl Iterator<Item = &'a Expr>) -> f64 {
                 bounded.push(left);
             }
         }
-        selectivity(e)
+        selectivity(e, input)
     })
     .product()
 }
 
-/// The share of rows a predicate keeps (textbook constants).
-fn selectivity(e: &Expr) -> f64 {
+/// The share of rows a predicate over `input` keeps: `column = literal` 1/distinct values
+/// when the table's statistics know them, else textbook constants.
+fn selectivity(e: &Expr, input: &LogicalPlan) -> f64 {
+    // 1 / distinct values of the column compared with a literal.
+    let eq = |l: &Expr, r: &Expr| -> f64 {
+        let c = match (l, r) {
+            (Expr::Column(c), Expr::Literal(..)) | (Expr::Literal(..), Expr::Column(c)) => c,
+            _ => return 0.1,
+        };
+        column_ndv(input, &c.name).map_or(0.1, |d| 1.0 / d.max(1.0))
+    };
     match e {
         Expr::BinaryExpr(BinaryExpr { left, op, right }) => match op {
-            Operator::And => selectivity(left) * selectivity(right),
+            Operator::And => selectivity(left, input) * selectivity(right, input),
             Operator::Or => {
-                let (a, b) = (selectivity(left), selectivity(right));
+                let (a, b) = (selectivity(left, input), selectivity(right, input));
                 a + b - a * b
             }
-            Operator::Eq | Operator::IsNotDistinctFrom => 0.1,
-            Operator::NotEq | Operator::IsDistinctFrom => 0.9,
+            Operator::Eq | Operator::IsNotDistinctFrom => eq(left, right),
+            Operator::NotEq | Operator::IsDistinctFrom => 1.0 - eq(left, right),
             Operator::Lt | Operator::LtEq | Operator::Gt | Operator::GtEq => 1.0 / 3.0,
             _ => 0.5,
         },
-        Expr::Not(inner) => 1.0 - selectivity(inner),
+        Expr::Not(inner) => 1.0 - selectivity(inner, input),
         Expr::Between(Between { negated, .. }) => negate(0.25, *negated),
         Expr::Like(Like { negated, .. }) | Expr::SimilarTo(Like { negated, .. }) => {
             negate(0.25, *negated)
         }
-        Expr::InList(InList { list, negated, .. }) => {
-            negate((0.1 * list.len() as f64).min(0.5), *negated)
+        Expr::InList(InList {
+            expr,
+            list,
+            negated,
+        }) => {
+            let one = list.first().map_or(0.1, |v| eq(expr, v));
+            negate((one * list.len() as f64).min(1.0), *negated)
         }
         Expr::IsNull(_) => 0.05,
         Expr::IsNotNull(_) => 0.95,

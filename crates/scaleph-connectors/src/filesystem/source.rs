@@ -448,8 +448,8 @@ impl datafusion::physical_plan::streaming::PartitionStream for Monitor {
 }
 
 /// A file table's provider plus statistics for join ordering, computed on first use: parquet
-/// footers' row counts (exact) and integer columns' min/max over all row groups (as `BIGINT`
-/// values), or for text formats the files' bytes over an assumed 12 bytes per column (a guess,
+/// footers' row counts (exact), integer columns' min/max over all row groups (as `BIGINT`
+/// values) and string columns' distinct values from the first row group's dictionary pages, or for text formats the files' bytes over an assumed 12 bytes per column (a guess,
 /// reported as inexact). Hidden (`.`/`_`) files are skipped.
 #[derive(Debug)]
 struct FileTable {
@@ -457,7 +457,54 @@ struct FileTable {
     path: PathBuf,
     format: Format,
     columns: usize,
-    rows: OnceLock<(Precision<usize>, Vec<IntRange>)>,
+    rows: OnceLock<FileStats>,
+}
+
+/// Row count, integer column ranges and string columns' distinct values.
+type FileStats = (Precision<usize>, Vec<IntRange>, Vec<(String, usize)>);
+
+/// Largest dictionary page read for a distinct-value estimate.
+const MAX_DICT_BYTES: i64 = 256 * 1024;
+
+/// Distinct values of each dictionary-encoded byte-array column of `m`'s first row group (its
+/// dictionary page's entry count), extrapolated to `total_rows` unless the dictionary is small
+/// next to the row group (then it is taken as the column's whole domain).
+fn dictionary_ndv(
+    file: &Arc<std::fs::File>,
+    m: &datafusion::parquet::file::metadata::ParquetMetaData,
+    total_rows: usize,
+) -> Vec<(String, usize)> {
+    use datafusion::parquet::basic::Type as Physical;
+    use datafusion::parquet::column::page::{Page, PageReader};
+    use datafusion::parquet::file::serialized_reader::SerializedPageReader;
+    let Some(rg) = m.row_groups().first() else {
+        return Vec::new();
+    };
+    let rg_rows = rg.num_rows().max(1) as usize;
+    let mut out = Vec::new();
+    for cc in rg.columns() {
+        let Some(dict_at) = cc.dictionary_page_offset() else {
+            continue;
+        };
+        if cc.column_type() != Physical::BYTE_ARRAY
+            || cc.data_page_offset() - dict_at > MAX_DICT_BYTES
+        {
+            continue;
+        }
+        let Ok(mut pages) = SerializedPageReader::new(file.clone(), cc, rg_rows, None) else {
+            continue;
+        };
+        if let Ok(Some(Page::DictionaryPage { num_values, .. })) = pages.get_next_page() {
+            let d = num_values as usize;
+            let ndv = if d * 10 < rg_rows {
+                d
+            } else {
+                (d * total_rows / rg_rows).min(total_rows)
+            };
+            out.push((cc.column_path().string(), ndv.max(1)));
+        }
+    }
+    out
 }
 
 /// Parquet footers read for one table's statistics.
@@ -468,7 +515,7 @@ type IntRange = (String, i64, i64);
 
 impl FileTable {
     /// Row count and, for parquet, each integer column's (name, min, max) over all row groups.
-    fn count_rows(&self) -> (Precision<usize>, Vec<IntRange>) {
+    fn count_rows(&self) -> FileStats {
         use datafusion::parquet::file::statistics::Statistics as PqStats;
         let files = list_files(&self.path);
         match self.format {
@@ -476,21 +523,29 @@ impl FileTable {
                 let mut rows = 0usize;
                 let mut ranges: Vec<IntRange> = Vec::new();
                 let mut unbounded: Vec<String> = Vec::new();
+                let mut first = None;
                 // Footers read at planning are bounded; more files extrapolate the count.
                 for f in files.iter().take(MAX_FOOTERS) {
                     let Ok(file) = std::fs::File::open(f) else {
-                        return (Precision::Absent, Vec::new());
+                        return (Precision::Absent, Vec::new(), Vec::new());
                     };
                     let Ok(m) = datafusion::parquet::file::metadata::ParquetMetaDataReader::new()
                         .parse_and_finish(&file)
                     else {
-                        return (Precision::Absent, Vec::new());
+                        return (Precision::Absent, Vec::new(), Vec::new());
                     };
+                    let file = Arc::new(file);
+                    if first.is_none() {
+                        first = Some((file.clone(), m.clone()));
+                    }
                     rows += m.file_metadata().num_rows().max(0) as usize;
                     for rg in m.row_groups() {
                         for cc in rg.columns() {
                             let name = cc.column_path().string();
-                            let range = match cc.statistics() {
+                            // Unscaled DECIMAL ranges say little about distinct values.
+                            let decimal = cc.column_descr().converted_type()
+                                == datafusion::parquet::basic::ConvertedType::DECIMAL;
+                            let range = match cc.statistics().filter(|_| !decimal) {
                                 Some(PqStats::Int32(v)) => v
                                     .min_opt()
                                     .zip(v.max_opt())
@@ -514,9 +569,12 @@ impl FileTable {
                 ranges.retain(|r| !unbounded.contains(&r.0));
                 if files.len() > MAX_FOOTERS {
                     let all = rows as f64 * files.len() as f64 / MAX_FOOTERS as f64;
-                    return (Precision::Inexact(all as usize), Vec::new());
+                    return (Precision::Inexact(all as usize), Vec::new(), Vec::new());
                 }
-                (Precision::Exact(rows), ranges)
+                let ndv = first
+                    .map(|(f, m)| dictionary_ndv(&f, &m, rows))
+                    .unwrap_or_default();
+                (Precision::Exact(rows), ranges, ndv)
             }
             Format::Csv | Format::Json => {
                 let bytes: u64 = files
@@ -526,6 +584,7 @@ impl FileTable {
                     .sum();
                 (
                     Precision::Inexact((bytes / (12 * self.columns.max(1) as u64)) as usize),
+                    Vec::new(),
                     Vec::new(),
                 )
             }
@@ -561,7 +620,7 @@ impl TableProvider for FileTable {
     }
 
     fn statistics(&self) -> Option<Statistics> {
-        let (rows, ranges) = self.rows.get_or_init(|| self.count_rows());
+        let (rows, ranges, ndv) = self.rows.get_or_init(|| self.count_rows());
         let schema = self.inner.schema();
         let mut s = Statistics::new_unknown(&schema);
         s.num_rows = *rows;
@@ -570,6 +629,11 @@ impl TableProvider for FileTable {
                 let c = &mut s.column_statistics[i];
                 c.min_value = Precision::Exact(ScalarValue::Int64(Some(*lo)));
                 c.max_value = Precision::Exact(ScalarValue::Int64(Some(*hi)));
+            }
+        }
+        for (name, d) in ndv {
+            if let Ok(i) = schema.index_of(name) {
+                s.column_statistics[i].distinct_count = Precision::Inexact(*d);
             }
         }
         Some(s)
