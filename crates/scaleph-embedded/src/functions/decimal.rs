@@ -308,6 +308,71 @@ impl ScalarUDFImpl for DecimalUdf {
     }
 }
 
+/// `flink_decimal_mul_exact(a, b)`: `a * b` for DECIMAL(p1, s1) and DECIMAL(p2, s2) with
+/// `p1 + p2 <= 38`, typed DECIMAL(p1 + p2, s1 + s2) as Flink types it. A product of a p1-digit
+/// and a p2-digit integer has at most p1 + p2 digits, so the unscaled `i128` product never
+/// overflows nor needs a precision check (DataFusion types it one digit wider, which took a
+/// checked multiply plus a narrowing cast per row).
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub(crate) struct ExactMul {
+    signature: Signature,
+}
+
+impl ExactMul {
+    pub(crate) fn new() -> Self {
+        Self {
+            signature: Signature::user_defined(Volatility::Immutable),
+        }
+    }
+}
+
+impl ScalarUDFImpl for ExactMul {
+    fn name(&self) -> &str {
+        "flink_decimal_mul_exact"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn coerce_types(&self, t: &[DataType]) -> Result<Vec<DataType>> {
+        DecimalUdf::new(DecOp::Mul).coerce_types(t)
+    }
+
+    fn return_type(&self, t: &[DataType]) -> Result<DataType> {
+        match (decimal_of(&t[0]), decimal_of(&t[1])) {
+            (Some((p1, s1)), Some((p2, s2))) if p1 as u16 + p2 as u16 <= 38 => {
+                Ok(DataType::Decimal128(p1 + p2, s1 + s2))
+            }
+            _ => plan_err!(
+                "{}: DECIMALs of at most 38 digits together expected",
+                self.name()
+            ),
+        }
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let scalar = args
+            .args
+            .iter()
+            .all(|a| matches!(a, ColumnarValue::Scalar(_)));
+        let n = if scalar { 1 } else { args.number_rows };
+        let a = args.args[0].to_array(n)?;
+        let b = args.args[1].to_array(n)?;
+        let DataType::Decimal128(p, s) = args.return_field.data_type().clone() else {
+            return exec_err!("{}: DECIMAL result expected", self.name());
+        };
+        let product: datafusion::arrow::array::Decimal128Array =
+            datafusion::arrow::compute::kernels::arity::binary(
+                a.as_primitive::<Decimal128Type>(),
+                b.as_primitive::<Decimal128Type>(),
+                |x, y| x.wrapping_mul(y),
+            )?;
+        let out: ArrayRef = Arc::new(product.with_precision_and_scale(p, s)?);
+        columnar(out, scalar)
+    }
+}
+
 /// `out` as the UDF's answer: a scalar when every argument was one (`out` has one row).
 fn columnar(out: ArrayRef, scalar: bool) -> Result<ColumnarValue> {
     Ok(if scalar {
@@ -522,6 +587,17 @@ fn rewrite_expr(e: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
                 Box::new(r.clone()),
             ));
             Ok(Transformed::yes(match (dop, native) {
+                (DecOp::Mul, DataType::Decimal128(np, ns))
+                    if ns == s
+                        && np != p
+                        && a.0 as u16 + b.0 as u16 <= 38
+                        && (p, s) == (a.0 + b.0, a.1 + b.1) =>
+                {
+                    Expr::ScalarFunction(ScalarFunction::new_udf(
+                        Arc::new(ScalarUDF::new_from_impl(ExactMul::new())),
+                        vec![l, r],
+                    ))
+                }
                 (DecOp::Add | DecOp::Sub | DecOp::Mul, DataType::Decimal128(np, ns)) if ns == s => {
                     if np == p {
                         bin
