@@ -7,8 +7,8 @@
 //! Estimates (Selinger et al. 1979): a table's row count from its provider's statistics
 //! (parquet footers, file sizes) times its filters' selectivities — `column = literal` 1/NDV
 //! (NDV from dictionary pages or integer ranges, else 0.1), ranges 1/3, `LIKE` 1/4 …; an
-//! equi-join of `X` and `Y` as `|X|·|Y| / max(NDV of the two keys)`. Regions whose join graph is disconnected, or whose columns cannot be told apart,
-//! are left as written. Streaming plans are not reordered (Flink keeps the written order and
+//! equi-join of `X` and `Y` as `|X|·|Y| / max(NDV of the two keys)`. Regions whose join graph
+//! is disconnected, or whose columns cannot be told apart, are left as written. Streaming plans are not reordered (Flink keeps the written order and
 //! changelogs depend on it), nor batch plans with `table.optimizer.join-reorder-enabled` set to
 //! `false`.
 
@@ -200,7 +200,16 @@ fn reorder(p: &LogicalPlan) -> Result<Option<LogicalPlan>> {
         preds.push((m, e));
     }
 
-    let leaves_ref = leaves.clone();
+    // Derived relations (aggregates of decorrelated subqueries …) join after the tables: their
+    // sizes are guesses, and the physical planner cannot broadcast a side it cannot size.
+    let derived: u64 = (0..n)
+        .filter(|i| !is_table(&leaves[*i]))
+        .fold(0, |m, i| m | 1 << i);
+    // Each edge's divisor: the larger NDV of its two keys.
+    let divisor: Vec<f64> = edges
+        .iter()
+        .map(|(a, b, ea, eb)| ndv(&leaves[*a], ea).max(ndv(&leaves[*b], eb)))
+        .collect();
     let mut parts: Vec<Part> = leaves
         .into_iter()
         .enumerate()
@@ -210,11 +219,6 @@ fn reorder(p: &LogicalPlan) -> Result<Option<LogicalPlan>> {
             rows: est[i].0,
         })
         .collect();
-    // Derived relations (aggregates of decorrelated subqueries …) join after the tables: their
-    // sizes are guesses, and the physical planner cannot broadcast a side it cannot size.
-    let derived: u64 = (0..n)
-        .filter(|i| !is_table(&leaves_ref[*i]))
-        .fold(0, |m, i| m | 1 << i);
     let mut applied = vec![false; preds.len()];
     while parts.len() > 1 {
         let mut best: Option<(bool, f64, usize, usize)> = None;
@@ -223,8 +227,9 @@ fn reorder(p: &LogicalPlan) -> Result<Option<LogicalPlan>> {
                 let (mi, mj) = (parts[i].mask, parts[j].mask);
                 let base = edges
                     .iter()
-                    .filter(|(a, b, ..)| crosses(*a, *b, mi, mj))
-                    .map(|(a, b, ea, eb)| ndv(&leaves_ref[*a], ea).max(ndv(&leaves_ref[*b], eb)))
+                    .zip(&divisor)
+                    .filter(|((a, b, ..), _)| crosses(*a, *b, mi, mj))
+                    .map(|(_, d)| *d)
                     .fold(None, |m: Option<f64>, x| Some(m.map_or(x, |m| m.max(x))));
                 let Some(base) = base else { continue };
                 let rows = (parts[i].rows * parts[j].rows / base.max(1.0)).max(1.0);
@@ -302,8 +307,8 @@ fn is_table(p: &LogicalPlan) -> bool {
     }
 }
 
-/// Distinct values of a join key over relation `p`: an integer column's max − min + 1 from
-/// the table's statistics, at most the table's rows and the relation's estimated rows.
+/// Distinct values of a join key over relation `p`: see [`column_ndv`]; at most the
+/// relation's estimated rows (the table's rows when the key is no plain column).
 fn ndv(p: &LogicalPlan, e: &Expr) -> f64 {
     let (rows, base) = estimate(p);
     let Expr::Column(c) = e else {
@@ -312,7 +317,9 @@ fn ndv(p: &LogicalPlan, e: &Expr) -> f64 {
     column_ndv(p, &c.name).unwrap_or(base).min(rows).max(1.0)
 }
 
-/// Distinct values of column `name` at the table under `p`, if a range is known.
+/// Distinct values of column `name` at the table under `p`: the statistics' distinct count
+/// (parquet dictionaries), else an integer column's max − min + 1, at most the table's rows;
+/// `None` when the column is computed or the table has no statistics.
 fn column_ndv(p: &LogicalPlan, name: &str) -> Option<f64> {
     match p {
         LogicalPlan::TableScan(s) => {
@@ -385,15 +392,10 @@ fn estimate(p: &LogicalPlan) -> (f64, f64) {
                 conjuncts_selectivity(own.into_iter().filter(|e| !pushed.contains(e)), &f.input);
             ((rows * sel).max(1.0), base)
         }
-        LogicalPlan::Limit(_) => {
-            let (rows, base) = estimate(p.inputs()[0]);
-            let fetch = match p {
-                LogicalPlan::Limit(l) => match l.get_fetch_type() {
-                    Ok(datafusion::logical_expr::logical_plan::FetchType::Literal(Some(f))) => {
-                        f as f64
-                    }
-                    _ => rows,
-                },
+        LogicalPlan::Limit(l) => {
+            let (rows, base) = estimate(&l.input);
+            let fetch = match l.get_fetch_type() {
+                Ok(datafusion::logical_expr::logical_plan::FetchType::Literal(Some(f))) => f as f64,
                 _ => rows,
             };
             (rows.min(fetch), base)

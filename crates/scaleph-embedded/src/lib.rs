@@ -16,6 +16,7 @@ mod lateral;
 mod naming;
 mod run;
 mod session;
+mod set_ops;
 mod stream;
 mod support;
 mod values;

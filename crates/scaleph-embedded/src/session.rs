@@ -167,7 +167,7 @@ impl ScriptSession {
         let reorder = self
             .options
             .get("table.optimizer.join-reorder-enabled")
-            .is_none_or(|v| !v.eq_ignore_ascii_case("false"));
+            .is_none_or(|v| v != "false");
         self.join_reorder.store(
             reorder && !self.streaming(),
             std::sync::atomic::Ordering::Relaxed,

@@ -133,6 +133,16 @@ fn table(t: &TableDef) -> Result<(), SqlError> {
     Ok(())
 }
 
+/// A fixed SQL expression of the rewrites below, parsed.
+fn sql_expr(text: &str) -> Option<datafusion::sql::sqlparser::ast::Expr> {
+    use datafusion::sql::sqlparser::dialect::GenericDialect;
+    use datafusion::sql::sqlparser::parser::Parser;
+    Parser::new(&GenericDialect {})
+        .try_with_sql(text)
+        .and_then(|mut p| p.parse_expr())
+        .ok()
+}
+
 /// `[NOT] EXISTS (SELECT … FROM … WHERE …)` in a select list (which DataFusion plans but cannot
 /// execute) as `(SELECT COUNT(*) FROM … WHERE …) > 0` (`= 0`), a scalar subquery DataFusion
 /// decorrelates. Only plain subqueries are rewritten: no `WITH`, `DISTINCT`, `GROUP BY`,
@@ -142,8 +152,6 @@ pub(crate) fn rewrite_select_list_exists(stmt: &mut datafusion::sql::sqlparser::
     use datafusion::sql::sqlparser::ast::{
         BinaryOperator, Expr, GroupByExpr, SelectItem, SetExpr, Value, VisitMut, VisitorMut,
     };
-    use datafusion::sql::sqlparser::dialect::GenericDialect;
-    use datafusion::sql::sqlparser::parser::Parser;
     use std::ops::ControlFlow;
     fn plain(e: &Expr) -> bool {
         matches!(
@@ -174,10 +182,7 @@ pub(crate) fn rewrite_select_list_exists(stmt: &mut datafusion::sql::sqlparser::
                 SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..) => true,
                 _ => false,
             });
-        let count = Parser::new(&GenericDialect {})
-            .try_with_sql("COUNT(*)")
-            .and_then(|mut p| p.parse_expr());
-        let (true, Ok(count)) = (simple, count) else {
+        let (true, Some(count)) = (simple, sql_expr("COUNT(*)")) else {
             return;
         };
         sel.projection = vec![SelectItem::UnnamedExpr(count)];
@@ -224,8 +229,6 @@ pub(crate) fn group_ids(
     use datafusion::sql::sqlparser::ast::{
         visit_expressions_mut, Expr, GroupByExpr, Select, Spanned, VisitMut, VisitorMut,
     };
-    use datafusion::sql::sqlparser::dialect::GenericDialect;
-    use datafusion::sql::sqlparser::parser::Parser;
     use std::collections::BTreeSet;
     use std::ops::ControlFlow;
     type Sets = Vec<BTreeSet<String>>;
@@ -291,10 +294,7 @@ pub(crate) fn group_ids(
             let mut refused = None;
             let mut fix = |e: &mut Expr| {
                 if is_group_id(e) {
-                    let zero = Parser::new(&GenericDialect {})
-                        .try_with_sql("CAST(0 AS BIGINT)")
-                        .and_then(|mut p| p.parse_expr());
-                    if let (true, Ok(zero)) = (unique, zero) {
+                    if let (true, Some(zero)) = (unique, sql_expr("CAST(0 AS BIGINT)")) {
                         *e = zero;
                     } else if refused.is_none() {
                         let l = e.span().start;

@@ -447,10 +447,13 @@ impl datafusion::physical_plan::streaming::PartitionStream for Monitor {
     }
 }
 
-/// A file table's provider plus statistics for join ordering, computed on first use: parquet
-/// footers' row counts (exact), integer columns' min/max over all row groups (as `BIGINT`
-/// values) and string columns' distinct values from the first row group's dictionary pages, or for text formats the files' bytes over an assumed 12 bytes per column (a guess,
-/// reported as inexact). Hidden (`.`/`_`) files are skipped.
+/// A file table's provider plus statistics for join ordering, computed once on first use (a
+/// bounded amount of synchronous reading: at most [`MAX_FOOTERS`] footers and dictionary pages
+/// of at most [`MAX_DICT_BYTES`]): parquet footers' row counts (exact), integer columns'
+/// min/max over all row groups (as `BIGINT` values, whatever the column's type) and string
+/// columns' distinct values from the first row group's dictionary pages; for text formats the
+/// files' bytes over an assumed 12 bytes per column (a guess, reported as inexact). Hidden
+/// (`.`/`_`) files are skipped.
 #[derive(Debug)]
 struct FileTable {
     inner: Arc<dyn TableProvider>,
@@ -486,9 +489,8 @@ fn dictionary_ndv(
         let Some(dict_at) = cc.dictionary_page_offset() else {
             continue;
         };
-        if cc.column_type() != Physical::BYTE_ARRAY
-            || cc.data_page_offset() - dict_at > MAX_DICT_BYTES
-        {
+        let span = cc.data_page_offset() - dict_at;
+        if cc.column_type() != Physical::BYTE_ARRAY || !(1..=MAX_DICT_BYTES).contains(&span) {
             continue;
         }
         let Ok(mut pages) = SerializedPageReader::new(file.clone(), cc, rg_rows, None) else {
@@ -496,10 +498,10 @@ fn dictionary_ndv(
         };
         if let Ok(Some(Page::DictionaryPage { num_values, .. })) = pages.get_next_page() {
             let d = num_values as usize;
-            let ndv = if d * 10 < rg_rows {
+            let ndv = if d.saturating_mul(10) < rg_rows {
                 d
             } else {
-                (d * total_rows / rg_rows).min(total_rows)
+                (d as f64 * total_rows as f64 / rg_rows as f64).min(total_rows as f64) as usize
             };
             out.push((cc.column_path().string(), ndv.max(1)));
         }
@@ -514,15 +516,16 @@ const MAX_FOOTERS: usize = 256;
 type IntRange = (String, i64, i64);
 
 impl FileTable {
-    /// Row count and, for parquet, each integer column's (name, min, max) over all row groups.
+    /// Row count and, for parquet, each integer column's (name, min, max) over all row groups
+    /// and string columns' distinct values ([`dictionary_ndv`]).
     fn count_rows(&self) -> FileStats {
         use datafusion::parquet::file::statistics::Statistics as PqStats;
         let files = list_files(&self.path);
         match self.format {
             Format::Parquet => {
                 let mut rows = 0usize;
-                let mut ranges: Vec<IntRange> = Vec::new();
-                let mut unbounded: Vec<String> = Vec::new();
+                let mut ranges: std::collections::BTreeMap<String, (i64, i64)> = Default::default();
+                let mut unbounded: std::collections::BTreeSet<String> = Default::default();
                 let mut first = None;
                 // Footers read at planning are bounded; more files extrapolate the count.
                 for f in files.iter().take(MAX_FOOTERS) {
@@ -555,18 +558,23 @@ impl FileTable {
                                 }
                                 _ => None,
                             };
-                            match (range, ranges.iter_mut().find(|r| r.0 == name)) {
-                                (Some((lo, hi)), Some(r)) => {
-                                    r.1 = r.1.min(lo);
-                                    r.2 = r.2.max(hi);
+                            match range {
+                                Some((lo, hi)) => {
+                                    let r = ranges.entry(name).or_insert((lo, hi));
+                                    *r = (r.0.min(lo), r.1.max(hi));
                                 }
-                                (Some((lo, hi)), None) => ranges.push((name, lo, hi)),
-                                (None, _) => unbounded.push(name),
+                                None => {
+                                    unbounded.insert(name);
+                                }
                             }
                         }
                     }
                 }
-                ranges.retain(|r| !unbounded.contains(&r.0));
+                let ranges: Vec<IntRange> = ranges
+                    .into_iter()
+                    .filter(|(name, _)| !unbounded.contains(name))
+                    .map(|(name, (lo, hi))| (name, lo, hi))
+                    .collect();
                 if files.len() > MAX_FOOTERS {
                     let all = rows as f64 * files.len() as f64 / MAX_FOOTERS as f64;
                     return (Precision::Inexact(all as usize), Vec::new(), Vec::new());
