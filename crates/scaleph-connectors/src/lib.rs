@@ -59,6 +59,16 @@ pub trait Connector: Send + Sync {
     /// connector, a path that does not exist).
     fn source(&self) -> Result<Arc<dyn TableProvider>, SqlError>;
 
+    /// The table for batch execution. Like [`Connector::source`], except that STRING columns
+    /// may be `Utf8View` where the format decodes to views cheaply (parquet); the batch engine
+    /// casts them back to `Utf8` at the query's output.
+    ///
+    /// # Errors
+    /// As [`Connector::source`].
+    fn batch_source(&self) -> Result<Arc<dyn TableProvider>, SqlError> {
+        self.source()
+    }
+
     /// The table as a sink.
     ///
     /// # Errors

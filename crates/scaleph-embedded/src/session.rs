@@ -4,12 +4,12 @@ use crate::config::EmbeddedConfig;
 use crate::errors::plan_error;
 use crate::functions;
 use datafusion::arrow::compute::can_cast_types;
-use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::datatypes::{DataType, FieldRef, SchemaRef};
 use datafusion::catalog::TableProvider;
-use datafusion::common::ScalarValue;
+use datafusion::common::{Column, ScalarValue};
 use datafusion::datasource::empty::EmptyTable;
 use datafusion::datasource::ViewTable;
-use datafusion::logical_expr::{Expr, LogicalPlan, LogicalPlanBuilder};
+use datafusion::logical_expr::{Cast, Expr, Limit, LogicalPlan, LogicalPlanBuilder, Sort};
 use datafusion::prelude::{SessionConfig, SessionContext};
 use datafusion::sql::parser::Statement as DfStatement;
 use datafusion::sql::sqlparser::ast::{visit_relations, ObjectNamePart, Statement as SqlStatement};
@@ -368,7 +368,12 @@ impl ScriptSession {
             if t.source.is_some() {
                 continue;
             }
-            let provider = match t.connector.source() {
+            let opened = if streaming {
+                t.connector.source()
+            } else {
+                t.connector.batch_source()
+            };
+            let provider = match opened {
                 Ok(p) => p,
                 // Written earlier in this script but not there yet (validation, or output not
                 // published before the end of the run): read as empty.
@@ -811,11 +816,13 @@ impl ScriptSession {
         crate::lateral::rewrite(&mut stmt);
         functions::rewrite(&mut stmt);
         crate::naming::name_select_items(&mut stmt);
-        self.ctx
+        let plan = self
+            .ctx
             .state()
             .statement_to_plan(DfStatement::Statement(Box::new(stmt)))
             .await
-            .map_err(|e| plan_error(e, q))
+            .map_err(|e| plan_error(e, q))?;
+        strings_out(plan).map_err(|e| plan_error(e, q))
     }
 
     /// Plans an `INSERT`: the query cast by position to the target's columns (Flink's rule),
@@ -965,4 +972,63 @@ pub(crate) fn columns_of(schema: &SchemaRef) -> Vec<ColumnInfo> {
             nullable: f.is_nullable(),
         })
         .collect()
+}
+
+/// `plan` with its `Utf8View` output columns (batch reads of parquet strings) cast to `Utf8`,
+/// the engine's STRING at every output (results, sinks, views' schemas); nested types too.
+/// Unchanged when no output column holds a view; a final ORDER BY and LIMIT stay on top.
+fn strings_out(plan: LogicalPlan) -> datafusion::error::Result<LogicalPlan> {
+    fn plain(dt: &DataType) -> DataType {
+        match dt {
+            DataType::Utf8View => DataType::Utf8,
+            DataType::BinaryView => DataType::Binary,
+            DataType::List(f) => DataType::List(plain_field(f)),
+            DataType::LargeList(f) => DataType::LargeList(plain_field(f)),
+            DataType::FixedSizeList(f, n) => DataType::FixedSizeList(plain_field(f), *n),
+            DataType::Map(f, sorted) => DataType::Map(plain_field(f), *sorted),
+            DataType::Struct(fs) => DataType::Struct(fs.iter().map(plain_field).collect()),
+            other => other.clone(),
+        }
+    }
+    fn plain_field(f: &FieldRef) -> FieldRef {
+        Arc::new(f.as_ref().clone().with_data_type(plain(f.data_type())))
+    }
+    let schema = plan.schema().clone();
+    if schema
+        .fields()
+        .iter()
+        .all(|f| plain(f.data_type()) == *f.data_type())
+    {
+        return Ok(plan);
+    }
+    // Below a final ORDER BY / LIMIT: a projection above a sort may be parallelised by
+    // DataFusion's physical optimizer, which then drops the sort as no longer required.
+    match plan {
+        LogicalPlan::Sort(s) => {
+            return Ok(LogicalPlan::Sort(Sort {
+                input: Arc::new(strings_out(Arc::unwrap_or_clone(s.input))?),
+                ..s
+            }))
+        }
+        LogicalPlan::Limit(l) => {
+            return Ok(LogicalPlan::Limit(Limit {
+                input: Arc::new(strings_out(Arc::unwrap_or_clone(l.input))?),
+                ..l
+            }))
+        }
+        _ => {}
+    }
+    let exprs: Vec<Expr> = schema
+        .iter()
+        .map(|(q, f)| {
+            let col = Expr::Column(Column::new(q.cloned(), f.name()));
+            let to = plain(f.data_type());
+            if to == *f.data_type() {
+                col
+            } else {
+                Expr::Cast(Cast::new(Box::new(col), to)).alias_qualified(q.cloned(), f.name())
+            }
+        })
+        .collect();
+    LogicalPlanBuilder::from(plan).project(exprs)?.build()
 }

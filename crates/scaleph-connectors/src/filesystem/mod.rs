@@ -516,7 +516,14 @@ impl Connector for Filesystem {
     fn source(&self) -> Result<Arc<dyn TableProvider>, SqlError> {
         match self.cfg.monitor {
             Some(every) => source::monitored(&self.cfg, every),
-            None => source::build(&self.cfg),
+            None => source::build(&self.cfg, false),
+        }
+    }
+
+    fn batch_source(&self) -> Result<Arc<dyn TableProvider>, SqlError> {
+        match self.cfg.monitor {
+            Some(_) => self.source(),
+            None => source::build(&self.cfg, true),
         }
     }
 

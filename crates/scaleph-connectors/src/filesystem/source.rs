@@ -21,9 +21,12 @@ use scaleph_sql::SqlError;
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
-/// The table's provider, reporting an estimated row count (see [`FileTable`]).
-pub(super) fn build(cfg: &FsConfig) -> Result<Arc<dyn TableProvider>, SqlError> {
-    let inner = build_scan(cfg)?;
+/// The table's provider, reporting an estimated row count (see [`FileTable`]). With `views`,
+/// parquet STRING columns are read as `Utf8View`: decoding then keeps dictionary values in
+/// place (16-byte views, no copy of short strings), which filters, joins and grouping use as
+/// they are (see [`crate::Connector::batch_source`]).
+pub(super) fn build(cfg: &FsConfig, views: bool) -> Result<Arc<dyn TableProvider>, SqlError> {
+    let inner = build_scan(cfg, views && cfg.format == Format::Parquet)?;
     Ok(Arc::new(FileTable {
         inner,
         path: cfg.path.clone(),
@@ -33,7 +36,7 @@ pub(super) fn build(cfg: &FsConfig) -> Result<Arc<dyn TableProvider>, SqlError> 
     }))
 }
 
-fn build_scan(cfg: &FsConfig) -> Result<Arc<dyn TableProvider>, SqlError> {
+fn build_scan(cfg: &FsConfig, views: bool) -> Result<Arc<dyn TableProvider>, SqlError> {
     let def = &cfg.def;
     // Arrow's CSV reader honours an escape only inside quotes and cannot turn quoting off;
     // Flink's (Jackson) reads `a\,b` as `a,b` and `"a"` unquoted as `"a"`: such tables are
@@ -82,10 +85,10 @@ fn build_scan(cfg: &FsConfig) -> Result<Arc<dyn TableProvider>, SqlError> {
         .iter()
         .filter(|c| !is_part(&c.name))
         .map(|c| {
-            let dt = if as_text {
-                DataType::Utf8
-            } else {
-                c.data_type.to_arrow()
+            let dt = match c.data_type.to_arrow() {
+                _ if as_text => DataType::Utf8,
+                DataType::Utf8 if views => DataType::Utf8View,
+                dt => dt,
             };
             Field::new(&c.name, dt, true)
         })
@@ -397,7 +400,7 @@ impl datafusion::physical_plan::streaming::PartitionStream for Monitor {
                     let cfg = st.cfg.clone();
                     let stream = async move {
                         let (one, parts) = one_file(&cfg, &file);
-                        let table = build(&one).map_err(|e| {
+                        let table = build(&one, false).map_err(|e| {
                             datafusion::error::DataFusionError::Execution(e.to_string())
                         })?;
                         let ctx = datafusion::prelude::SessionContext::new();
