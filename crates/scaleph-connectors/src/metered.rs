@@ -5,7 +5,7 @@ use datafusion::arrow::array::{Array, BooleanArray, RecordBatch};
 use datafusion::arrow::compute::kernels::boolean::{and, or_kleene};
 use datafusion::arrow::compute::{filter_record_batch, is_null, BatchCoalescer};
 use datafusion::arrow::datatypes::DataType;
-use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::datatypes::{Schema, SchemaRef};
 use datafusion::catalog::{Session, TableProvider};
 use datafusion::common::cast::as_boolean_array;
 use datafusion::common::config::ConfigOptions;
@@ -436,10 +436,11 @@ impl Filtering {
 
 /// A join's dynamic filter without its hash-table probes: a membership test costs about what
 /// the join's own probe costs, so it is replaced by `true`, leaving the key bounds and small
-/// `IN` lists. Per-partition branches (`CASE hash_repartition % n …`) left with no `IN` list
-/// become the `OR` of their bounds, which saves hashing every row. The result is a superset of
-/// the filter — enough here, as the join still checks every key.
-fn cheap_form(expr: Arc<dyn PhysicalExpr>) -> Result<Arc<dyn PhysicalExpr>> {
+/// `IN` lists. Per-partition branches (`CASE hash_repartition % n …`) lose their routing,
+/// which saves hashing every row: when each branch tests one `IN` list over the same key, the
+/// lists merge into one (one set lookup per row); otherwise the branches are `OR`ed. The result
+/// is a superset of the filter — enough here, as the join still checks every key.
+fn cheap_form(expr: Arc<dyn PhysicalExpr>, schema: &Schema) -> Result<Arc<dyn PhysicalExpr>> {
     let expr = expr
         .transform_up(|e| {
             Ok(if e.downcast_ref::<HashTableLookupExpr>().is_some() {
@@ -457,22 +458,59 @@ fn cheap_form(expr: Arc<dyn PhysicalExpr>) -> Result<Arc<dyn PhysicalExpr>> {
             r.exists(|n| Ok(n.downcast_ref::<HashExpr>().is_some()))
                 .unwrap_or(false)
         });
-        let has_in_list = case.when_then_expr().iter().any(|(_, t)| {
-            t.exists(|n| Ok(n.downcast_ref::<InListExpr>().is_some()))
-                .unwrap_or(false)
-        });
-        if !routed || has_in_list {
+        if !routed {
             return Ok(Transformed::no(e));
         }
-        let any = case
+        let branches: Vec<Arc<dyn PhysicalExpr>> = case
             .when_then_expr()
             .iter()
             .map(|(_, t)| Arc::clone(t))
+            .collect();
+        if let Some(merged) = merged_in_list(&branches, schema) {
+            return Ok(Transformed::yes(merged));
+        }
+        let any = branches
+            .into_iter()
             .reduce(|a, b| Arc::new(BinaryExpr::new(a, Operator::Or, b)) as Arc<dyn PhysicalExpr>)
             .unwrap_or_else(|| lit(false));
         Ok(Transformed::yes(any))
     })
     .map(|t| t.data)
+}
+
+/// `key IN (l1 ∪ l2 ∪ …)` when every branch holds exactly one non-negated `IN` list of
+/// literals over the same `key` (its bounds are implied by the list); `None` otherwise.
+fn merged_in_list(
+    branches: &[Arc<dyn PhysicalExpr>],
+    schema: &Schema,
+) -> Option<Arc<dyn PhysicalExpr>> {
+    let mut key: Option<Arc<dyn PhysicalExpr>> = None;
+    let mut values: Vec<Arc<dyn PhysicalExpr>> = Vec::new();
+    for b in branches {
+        let mut lists = Vec::new();
+        let _ = b.apply(|n| {
+            if let Some(l) = n.downcast_ref::<InListExpr>() {
+                lists.push((Arc::clone(l.expr()), l.negated(), l.list().to_vec()));
+            }
+            Ok(TreeNodeRecursion::Continue)
+        });
+        let [(k, false, list)] = lists.as_slice() else {
+            return None;
+        };
+        if !list.iter().all(|v| v.downcast_ref::<Literal>().is_some()) {
+            return None;
+        }
+        match &key {
+            Some(prev) if prev.as_ref() != k.as_ref() => return None,
+            Some(_) => {}
+            None => key = Some(Arc::clone(k)),
+        }
+        values.extend(list.iter().cloned());
+    }
+    let key = key?;
+    InListExpr::try_new(key, values, false, schema)
+        .ok()
+        .map(|l| Arc::new(l) as Arc<dyn PhysicalExpr>)
 }
 
 /// One dynamic filter as a partition's stream applies it.
@@ -501,7 +539,10 @@ impl RuntimeFilter {
         let generation = snapshot_generation(&self.expr);
         if generation != self.generation {
             self.generation = generation;
-            let snap = cheap_form(snapshot_physical_expr(Arc::clone(&self.expr))?)?;
+            let snap = cheap_form(
+                snapshot_physical_expr(Arc::clone(&self.expr))?,
+                batch.schema_ref(),
+            )?;
             let trivial = snap
                 .downcast_ref::<Literal>()
                 .is_some_and(|l| l.value() == &ScalarValue::Boolean(Some(true)));
@@ -617,6 +658,96 @@ mod tests {
         assert_eq!(m.len(), 1, "{m:?}");
         assert!(m[0].0.contains("runtime_filters"), "{m:?}");
         assert_eq!(m[0].1, 200_000 - 3, "{m:?}");
+    }
+
+    #[tokio::test]
+    async fn a_partitioned_joins_routed_filter_drops_the_same_rows() {
+        // Both sides hash-partitioned: the join's filter routes each row by its key's hash to
+        // its partition's IN list; merged into one list it must drop exactly the same rows.
+        let ctx = SessionContext::new_with_config(
+            datafusion::prelude::SessionConfig::new()
+                .with_target_partitions(2)
+                .set_usize(
+                    "datafusion.optimizer.hash_join_single_partition_threshold",
+                    0,
+                )
+                .set_usize(
+                    "datafusion.optimizer.hash_join_single_partition_threshold_rows",
+                    0,
+                ),
+        );
+        let counter = Arc::new(Counter::default());
+        let big = MeteredTable::new(table("k", 0..200_000), counter);
+        ctx.register_table("big", Arc::new(big)).unwrap();
+        let keys = [5, 70_000, 70_001, 70_500, 199_999];
+        ctx.register_table("small", table("s", keys.iter().copied()))
+            .unwrap();
+        let plan = ctx
+            .sql("SELECT count(*) FROM big JOIN small ON big.k = small.s")
+            .await
+            .unwrap()
+            .create_physical_plan()
+            .await
+            .unwrap();
+        let shown = datafusion::physical_plan::displayable(plan.as_ref())
+            .indent(false)
+            .to_string();
+        assert!(shown.contains("mode=Partitioned"), "{shown}");
+        let out = collect(plan.clone(), ctx.task_ctx()).await.unwrap();
+        let n = out[0]
+            .column(0)
+            .as_any()
+            .downcast_ref::<Int64Array>()
+            .unwrap()
+            .value(0);
+        assert_eq!(n, 5);
+        let m = metered(&plan);
+        assert_eq!(m.len(), 1, "{m:?}");
+        assert_eq!(m[0].1, 200_000 - 5, "{m:?}");
+    }
+
+    #[test]
+    fn routed_in_lists_merge_into_one() {
+        let schema = Schema::new(vec![
+            Field::new("a", DataType::Int64, true),
+            Field::new("b", DataType::Int64, true),
+        ]);
+        let col = |n: &str| {
+            Arc::new(Column::new_with_schema(n, &schema).unwrap()) as Arc<dyn PhysicalExpr>
+        };
+        let list = |c: &str, vs: &[i64]| {
+            Arc::new(
+                InListExpr::try_new(col(c), vs.iter().map(|v| lit(*v)).collect(), false, &schema)
+                    .unwrap(),
+            ) as Arc<dyn PhysicalExpr>
+        };
+        let bounded = |c: &str, vs: &[i64]| {
+            let lo = Arc::new(BinaryExpr::new(col(c), Operator::GtEq, lit(vs[0])));
+            Arc::new(BinaryExpr::new(lo, Operator::And, list(c, vs))) as Arc<dyn PhysicalExpr>
+        };
+        let merged = merged_in_list(&[bounded("a", &[1, 5]), list("a", &[2, 7])], &schema)
+            .expect("one key, one list per branch");
+        let batch = RecordBatch::try_new(
+            Arc::new(schema.clone()),
+            vec![
+                Arc::new(Int64Array::from(vec![
+                    Some(1),
+                    Some(2),
+                    Some(3),
+                    Some(7),
+                    None,
+                ])),
+                Arc::new(Int64Array::from(vec![0; 5])),
+            ],
+        )
+        .unwrap();
+        let mask = merged.evaluate(&batch).unwrap().into_array(5).unwrap();
+        let mask = as_boolean_array(&mask).unwrap();
+        let got: Vec<Option<bool>> = mask.iter().collect();
+        assert_eq!(got, [Some(true), Some(true), Some(false), Some(true), None]);
+        // Different keys, or a branch without a list (its hash probe became `true`): no merge.
+        assert!(merged_in_list(&[list("a", &[1]), list("b", &[2])], &schema).is_none());
+        assert!(merged_in_list(&[list("a", &[1]), lit(true)], &schema).is_none());
     }
 
     #[tokio::test]
