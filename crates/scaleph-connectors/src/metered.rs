@@ -602,7 +602,15 @@ mod tests {
     /// Runs `sql` over `big` (k = 0..200,000, metered) and `small` (`small_keys`); returns the
     /// single BIGINT answer and the plan after execution.
     async fn run(sql: &str, small_keys: &[i64]) -> (i64, Arc<dyn ExecutionPlan>, Arc<Counter>) {
-        let ctx = SessionContext::new();
+        run_in(&SessionContext::new(), sql, small_keys).await
+    }
+
+    /// [`run`] in `ctx`.
+    async fn run_in(
+        ctx: &SessionContext,
+        sql: &str,
+        small_keys: &[i64],
+    ) -> (i64, Arc<dyn ExecutionPlan>, Arc<Counter>) {
         let counter = Arc::new(Counter::default());
         let big = MeteredTable::new(table("k", 0..200_000), counter.clone());
         ctx.register_table("big", Arc::new(big)).unwrap();
@@ -676,30 +684,17 @@ mod tests {
                     0,
                 ),
         );
-        let counter = Arc::new(Counter::default());
-        let big = MeteredTable::new(table("k", 0..200_000), counter);
-        ctx.register_table("big", Arc::new(big)).unwrap();
         let keys = [5, 70_000, 70_001, 70_500, 199_999];
-        ctx.register_table("small", table("s", keys.iter().copied()))
-            .unwrap();
-        let plan = ctx
-            .sql("SELECT count(*) FROM big JOIN small ON big.k = small.s")
-            .await
-            .unwrap()
-            .create_physical_plan()
-            .await
-            .unwrap();
+        let (n, plan, _) = run_in(
+            &ctx,
+            "SELECT count(*) FROM big JOIN small ON big.k = small.s",
+            &keys,
+        )
+        .await;
         let shown = datafusion::physical_plan::displayable(plan.as_ref())
             .indent(false)
             .to_string();
         assert!(shown.contains("mode=Partitioned"), "{shown}");
-        let out = collect(plan.clone(), ctx.task_ctx()).await.unwrap();
-        let n = out[0]
-            .column(0)
-            .as_any()
-            .downcast_ref::<Int64Array>()
-            .unwrap()
-            .value(0);
         assert_eq!(n, 5);
         let m = metered(&plan);
         assert_eq!(m.len(), 1, "{m:?}");
