@@ -308,27 +308,50 @@ impl ScalarUDFImpl for DecimalUdf {
     }
 }
 
-/// `flink_decimal_mul_exact(a, b)`: `a * b` for DECIMAL(p1, s1) and DECIMAL(p2, s2) with
-/// `p1 + p2 <= 38`, typed DECIMAL(p1 + p2, s1 + s2) as Flink types it. A product of a p1-digit
-/// and a p2-digit integer has at most p1 + p2 digits, so the unscaled `i128` product never
-/// overflows nor needs a precision check (DataFusion types it one digit wider, which took a
-/// checked multiply plus a narrowing cast per row).
+/// `flink_decimal_{add,sub,mul}_exact(a, b)`: DECIMAL(p1, s1) op DECIMAL(p2, s2) where Flink's
+/// result type needs no adjustment, so no row can overflow and none needs a check:
+/// - `+`/`-` when `max(p1 - s1, p2 - s2) + max(s1, s2) + 1 <= 38`: both sides are rescaled to
+///   the result scale (at most `p` digits each) and added in `i128`;
+/// - `*` when `p1 + p2 <= 38`: a p1-digit by p2-digit product has at most p1 + p2 digits;
+///   when the product's type is capped at 38 digits with scale `s1 + s2`, a batch whose largest
+///   magnitudes multiply to less than `10^38` is computed the same way, any other batch row by
+///   row with Flink's overflow to NULL.
+///
+/// Arrow's kernels multiply both sides by their scale factor with overflow checks per row even
+/// when it is 1, and DataFusion types a product one digit wider (a narrowing cast per row).
+/// A scalar side is rescaled once.
 #[derive(Debug, PartialEq, Eq, Hash)]
-pub(crate) struct ExactMul {
+pub(crate) struct ExactArith {
+    op: DecOp,
     signature: Signature,
 }
 
-impl ExactMul {
-    pub(crate) fn new() -> Self {
-        Self {
+impl ExactArith {
+    /// `None` for an operator or types this does not cover (see the type's doc).
+    fn for_types(op: DecOp, a: (u8, i8), b: (u8, i8)) -> Option<Self> {
+        let (p1, s1, p2, s2) = (a.0 as i32, a.1 as i32, b.0 as i32, b.1 as i32);
+        let fits = match op {
+            DecOp::Add | DecOp::Sub => {
+                s1 >= 0 && s2 >= 0 && (p1 - s1).max(p2 - s2) + s1.max(s2) + 1 <= MAX_PRECISION
+            }
+            // Beyond 38 digits only when the scale is kept; then rows are checked per batch.
+            DecOp::Mul => p1 + p2 <= MAX_PRECISION || result_type(op, a, b).1 as i32 == s1 + s2,
+            DecOp::Div | DecOp::Mod => false,
+        };
+        fits.then(|| Self {
+            op,
             signature: Signature::user_defined(Volatility::Immutable),
-        }
+        })
     }
 }
 
-impl ScalarUDFImpl for ExactMul {
+impl ScalarUDFImpl for ExactArith {
     fn name(&self) -> &str {
-        "flink_decimal_mul_exact"
+        match self.op {
+            DecOp::Add => "flink_decimal_add_exact",
+            DecOp::Sub => "flink_decimal_sub_exact",
+            _ => "flink_decimal_mul_exact",
+        }
     }
 
     fn signature(&self) -> &Signature {
@@ -336,40 +359,109 @@ impl ScalarUDFImpl for ExactMul {
     }
 
     fn coerce_types(&self, t: &[DataType]) -> Result<Vec<DataType>> {
-        DecimalUdf::new(DecOp::Mul).coerce_types(t)
+        DecimalUdf::new(self.op).coerce_types(t)
     }
 
     fn return_type(&self, t: &[DataType]) -> Result<DataType> {
         match (decimal_of(&t[0]), decimal_of(&t[1])) {
-            (Some((p1, s1)), Some((p2, s2))) if p1 as u16 + p2 as u16 <= 38 => {
-                Ok(DataType::Decimal128(p1 + p2, s1 + s2))
+            (Some(a), Some(b)) if Self::for_types(self.op, a, b).is_some() => {
+                let (p, s) = result_type(self.op, a, b);
+                Ok(DataType::Decimal128(p, s))
             }
             _ => plan_err!(
-                "{}: DECIMALs of at most 38 digits together expected",
+                "{}: DECIMALs whose result needs no adjustment expected",
                 self.name()
             ),
         }
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let scalar = args
-            .args
-            .iter()
-            .all(|a| matches!(a, ColumnarValue::Scalar(_)));
-        let n = if scalar { 1 } else { args.number_rows };
-        let a = args.args[0].to_array(n)?;
-        let b = args.args[1].to_array(n)?;
+        use datafusion::arrow::array::Decimal128Array;
+        use datafusion::arrow::compute::kernels::arity::binary;
         let DataType::Decimal128(p, s) = args.return_field.data_type().clone() else {
             return exec_err!("{}: DECIMAL result expected", self.name());
         };
-        let product: datafusion::arrow::array::Decimal128Array =
-            datafusion::arrow::compute::kernels::arity::binary(
+        let scale_of = |c: &ColumnarValue| match c.data_type() {
+            DataType::Decimal128(_, s) => Ok(s),
+            t => exec_err!("{}: DECIMAL arguments expected, got {t}", self.name()),
+        };
+        let (s1, s2) = (scale_of(&args.args[0])?, scale_of(&args.args[1])?);
+        if self.op == DecOp::Mul && !bounded_product(&args.args[0], &args.args[1], p) {
+            return DecimalUdf::new(DecOp::Mul).invoke_with_args(args);
+        }
+        // Factors bringing each side to the result scale (1 for a product).
+        let factor = |from: i8| match self.op {
+            DecOp::Mul => 1,
+            _ => 10i128.pow((s - from) as u32),
+        };
+        let (f1, f2) = (factor(s1), factor(s2));
+        let op = self.op;
+        let f = move |x: i128, y: i128| match op {
+            DecOp::Add => x.wrapping_mul(f1).wrapping_add(y.wrapping_mul(f2)),
+            DecOp::Sub => x.wrapping_mul(f1).wrapping_sub(y.wrapping_mul(f2)),
+            _ => x.wrapping_mul(y),
+        };
+        let typed = |a: Decimal128Array| -> Result<ColumnarValue> {
+            Ok(ColumnarValue::Array(Arc::new(
+                a.with_precision_and_scale(p, s)?,
+            )))
+        };
+        match (&args.args[0], &args.args[1]) {
+            (ColumnarValue::Array(a), ColumnarValue::Array(b)) => typed(binary(
                 a.as_primitive::<Decimal128Type>(),
                 b.as_primitive::<Decimal128Type>(),
-                |x, y| x.wrapping_mul(y),
-            )?;
-        let out: ArrayRef = Arc::new(product.with_precision_and_scale(p, s)?);
-        columnar(out, scalar)
+                f,
+            )?),
+            (ColumnarValue::Array(a), ColumnarValue::Scalar(b)) => match b {
+                ScalarValue::Decimal128(Some(y), ..) => {
+                    let y = *y;
+                    typed(a.as_primitive::<Decimal128Type>().unary(|x| f(x, y)))
+                }
+                _ => Ok(ColumnarValue::Scalar(ScalarValue::Decimal128(None, p, s))),
+            },
+            (ColumnarValue::Scalar(a), ColumnarValue::Array(b)) => match a {
+                ScalarValue::Decimal128(Some(x), ..) => {
+                    let x = *x;
+                    typed(b.as_primitive::<Decimal128Type>().unary(|y| f(x, y)))
+                }
+                _ => Ok(ColumnarValue::Scalar(ScalarValue::Decimal128(None, p, s))),
+            },
+            (ColumnarValue::Scalar(a), ColumnarValue::Scalar(b)) => {
+                Ok(ColumnarValue::Scalar(match (a, b) {
+                    (
+                        ScalarValue::Decimal128(Some(x), ..),
+                        ScalarValue::Decimal128(Some(y), ..),
+                    ) => ScalarValue::Decimal128(Some(f(*x, *y)), p, s),
+                    _ => ScalarValue::Decimal128(None, p, s),
+                }))
+            }
+        }
+    }
+}
+
+/// Whether every product of a value of `a` by one of `b` has fewer than `p` digits (from
+/// the largest magnitude of each side; NULL slots count too, which is only conservative).
+fn bounded_product(a: &ColumnarValue, b: &ColumnarValue, p: u8) -> bool {
+    fn max_abs(c: &ColumnarValue) -> Option<u128> {
+        match c {
+            ColumnarValue::Array(a) => Some(
+                a.as_primitive_opt::<Decimal128Type>()?
+                    .values()
+                    .iter()
+                    .map(|v| v.unsigned_abs())
+                    .max()
+                    .unwrap_or(0),
+            ),
+            ColumnarValue::Scalar(ScalarValue::Decimal128(v, ..)) => {
+                Some(v.map_or(0, i128::unsigned_abs))
+            }
+            ColumnarValue::Scalar(_) => None,
+        }
+    }
+    let limit = 10u128.pow(p as u32);
+    match (max_abs(a), max_abs(b)) {
+        (Some(x), Some(y)) => x.checked_mul(y).is_some_and(|m| m < limit),
+        _ => false,
     }
 }
 
@@ -587,14 +679,12 @@ fn rewrite_expr(e: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
                 Box::new(r.clone()),
             ));
             Ok(Transformed::yes(match (dop, native) {
-                (DecOp::Mul, DataType::Decimal128(np, ns))
-                    if ns == s
-                        && np != p
-                        && a.0 as u16 + b.0 as u16 <= 38
-                        && (p, s) == (a.0 + b.0, a.1 + b.1) =>
+                (DecOp::Add | DecOp::Sub | DecOp::Mul, DataType::Decimal128(_, ns))
+                    if ns == s && ExactArith::for_types(dop, a, b).is_some() =>
                 {
+                    let udf = ExactArith::for_types(dop, a, b).expect("checked by the guard");
                     Expr::ScalarFunction(ScalarFunction::new_udf(
-                        Arc::new(ScalarUDF::new_from_impl(ExactMul::new())),
+                        Arc::new(ScalarUDF::new_from_impl(udf)),
                         vec![l, r],
                     ))
                 }
@@ -1059,5 +1149,92 @@ mod tests {
         assert_eq!(apply(DecOp::Mul, 999, 1, 999, 1, 3, 1).unwrap(), None);
         // -3.10 % 2.5 = -0.60 (sign of the dividend)
         assert_eq!(apply(DecOp::Mod, -310, 2, 25, 1, 3, 2).unwrap(), Some(-60));
+    }
+
+    #[test]
+    fn exact_arithmetic_equals_the_checked_path() {
+        use datafusion::arrow::array::Decimal128Array;
+        use datafusion::arrow::datatypes::Field;
+        let cases = [
+            (DecOp::Sub, (10, 0), (15, 2)),
+            (DecOp::Add, (15, 2), (10, 0)),
+            (DecOp::Add, (20, 5), (18, 2)),
+            (DecOp::Sub, (36, 0), (36, 0)),
+            (DecOp::Mul, (15, 2), (16, 2)),
+            (DecOp::Mul, (19, 0), (19, 19)),
+            // Capped at DECIMAL(38, 6): batches with large values go row by row (NULL when
+            // the product does not fit), others straight.
+            (DecOp::Mul, (31, 4), (16, 2)),
+        ];
+        for (op, (p1, s1), (p2, s2)) in cases {
+            let udf = ExactArith::for_types(op, (p1, s1), (p2, s2)).expect("covered");
+            let (p, s) = result_type(op, (p1, s1), (p2, s2));
+            let edge = |p: u8| {
+                let max = 10i128.pow(p as u32) - 1;
+                vec![
+                    Some(0),
+                    Some(1),
+                    Some(-1),
+                    Some(max),
+                    Some(-max),
+                    Some(max / 7),
+                    None,
+                ]
+            };
+            let (xs, ys) = (edge(p1), edge(p2));
+            // Every pair: row i of `a` against row i of `b`, as arrays and with `b` a scalar.
+            let a: Vec<Option<i128>> = xs.iter().flat_map(|x| ys.iter().map(move |_| *x)).collect();
+            let b: Vec<Option<i128>> = xs.iter().flat_map(|_| ys.iter().copied()).collect();
+            let col = |v: &[Option<i128>], p: u8, s: i8| {
+                Arc::new(
+                    Decimal128Array::from(v.to_vec())
+                        .with_precision_and_scale(p, s)
+                        .unwrap(),
+                ) as ArrayRef
+            };
+            let call = |x: ColumnarValue, y: ColumnarValue, n: usize| {
+                let args = ScalarFunctionArgs {
+                    arg_fields: vec![
+                        Arc::new(Field::new("a", x.data_type(), true)),
+                        Arc::new(Field::new("b", y.data_type(), true)),
+                    ],
+                    args: vec![x, y],
+                    number_rows: n,
+                    return_field: Arc::new(Field::new("r", DataType::Decimal128(p, s), true)),
+                    config_options: Arc::new(ConfigOptions::default()),
+                };
+                udf.invoke_with_args(args).unwrap().to_array(n).unwrap()
+            };
+            let expect = |x: Option<i128>, y: Option<i128>| {
+                x.zip(y).and_then(|(x, y)| {
+                    apply(op, x, s1 as i32, y, s2 as i32, p as i32, s as i32).unwrap()
+                })
+            };
+            let got = call(
+                ColumnarValue::Array(col(&a, p1, s1)),
+                ColumnarValue::Array(col(&b, p2, s2)),
+                a.len(),
+            );
+            let got = got.as_primitive::<Decimal128Type>();
+            for (i, (x, y)) in a.iter().zip(&b).enumerate() {
+                let g = got.is_valid(i).then(|| got.value(i));
+                assert_eq!(g, expect(*x, *y), "{op:?} {x:?} {y:?}");
+            }
+            for y in &ys {
+                let got = call(
+                    ColumnarValue::Array(col(&xs, p1, s1)),
+                    ColumnarValue::Scalar(ScalarValue::Decimal128(*y, p2, s2)),
+                    xs.len(),
+                );
+                let got = got.as_primitive::<Decimal128Type>();
+                for (i, x) in xs.iter().enumerate() {
+                    let g = got.is_valid(i).then(|| got.value(i));
+                    assert_eq!(g, expect(*x, *y), "{op:?} {x:?} scalar {y:?}");
+                }
+            }
+        }
+        // Adjusted result types stay on the checked path.
+        assert!(ExactArith::for_types(DecOp::Add, (38, 2), (10, 0)).is_none());
+        assert!(ExactArith::for_types(DecOp::Mul, (30, 10), (20, 10)).is_none());
     }
 }
