@@ -332,7 +332,7 @@ impl ExactArith {
         let (p1, s1, p2, s2) = (a.0 as i32, a.1 as i32, b.0 as i32, b.1 as i32);
         let fits = match op {
             DecOp::Add | DecOp::Sub => {
-                s1 >= 0 && s2 >= 0 && (p1 - s1).max(p2 - s2) + s1.max(s2) + 1 <= MAX_PRECISION
+                s1 >= 0 && s2 >= 0 && (p1 - s1).max(p2 - s2) + s1.max(s2) < MAX_PRECISION
             }
             // Beyond 38 digits only when the scale is kept; then rows are checked per batch.
             DecOp::Mul => p1 + p2 <= MAX_PRECISION || result_type(op, a, b).1 as i32 == s1 + s2,
