@@ -91,17 +91,21 @@ fn plain_unnest(f: &TableFactor) -> Option<(Expr, String, Ident)> {
     }
 }
 
-/// True when `e` names a column of `table` (`table.x`).
+/// True when `e` refers to `table`'s columns: it names one as `table.x`, or it names columns
+/// only unqualified (`x`), which beside a single table can only be that table's.
 fn mentions(e: &Expr, table: &str) -> bool {
     let mut e = e.clone();
-    let mut found = false;
+    let (mut ours, mut bare, mut others) = (false, false, false);
     let _ = visit_expressions_mut(&mut e, |x: &mut Expr| {
-        if let Expr::CompoundIdentifier(p) = x {
-            found |= p.len() == 2 && p[0].value == table;
+        match x {
+            Expr::CompoundIdentifier(p) if p.len() == 2 && p[0].value == table => ours = true,
+            Expr::CompoundIdentifier(_) => others = true,
+            Expr::Identifier(_) => bare = true,
+            _ => {}
         }
         ControlFlow::<()>::Continue(())
     });
-    found
+    ours || (bare && !others)
 }
 
 fn select(s: &mut Select, renames: &mut Vec<(String, String)>) {
@@ -203,9 +207,21 @@ mod tests {
     }
 
     #[test]
+    fn unqualified_arrays_are_the_tables_columns() {
+        assert_eq!(
+            rewritten("SELECT k, x FROM t CROSS JOIN UNNEST(SPLIT(s, ',')) AS u(x)"),
+            "SELECT k, x FROM (SELECT \"t\".*, unnest(SPLIT(s, ',')) AS x FROM t \
+             WHERE SPLIT(s, ',') IS NOT NULL) AS t"
+        );
+    }
+
+    #[test]
     fn other_unnests_are_left_alone() {
         // not referring to the table beside it
         let s = "SELECT * FROM t AS r CROSS JOIN UNNEST(ARRAY[1, 2]) AS v(k)";
+        assert_eq!(rewritten(s), parsed(s).to_string());
+        // naming another table
+        let s = "SELECT * FROM t AS r CROSS JOIN UNNEST(o.arr) AS v(k)";
         assert_eq!(rewritten(s), parsed(s).to_string());
         // WITH ORDINALITY
         let s = "SELECT * FROM t AS r CROSS JOIN UNNEST(r.a) WITH ORDINALITY AS v(k, n)";

@@ -140,7 +140,7 @@ async fn corpus_matches_flink() {
     assert_eq!(
         recorded["corpus_sha256"].as_str(),
         Some(hash.as_str()),
-        "the corpus changed since Flink's answers were recorded: re-run tests/corpus/record_flink.py"
+        "the corpus changed since Flink's answers were recorded: re-run tests/corpus/run_flink.py, then stamp.py"
     );
     let data = tempfile::tempdir().unwrap();
     let st = std::process::Command::new("python3")

@@ -521,7 +521,11 @@ impl<'a> Translator<'a> {
                 }
                 let input = self.node(&f.input)?;
                 // As Flink plans it: the filter is applied to settled session rows (rows it
-                // drops still shaped their sessions).
+                // drops still shaped their sessions), and what follows is no longer a window
+                // operation: a GROUP BY window_start, window_end is an updating group
+                // aggregation (Flink 2.3: `GroupAggregate` over `Calc(where)` over the SESSION
+                // `WindowTableFunction`).
+                let sessions = input.session.is_some();
                 let input = self.settle(input, f.input.schema())?;
                 let (mut p, wm) = self.physical_wm(
                     std::slice::from_ref(&f.predicate),
@@ -530,6 +534,15 @@ impl<'a> Translator<'a> {
                 )?;
                 let predicate = p.remove(0);
                 let node = self.add(Box::new(Filter { predicate, wm }), &[input.node]);
+                if sessions {
+                    return Ok(Props {
+                        node,
+                        window_start: None,
+                        window_end: None,
+                        window_time: None,
+                        ..input
+                    });
+                }
                 Ok(Props { node, ..input })
             }
             LogicalPlan::Unnest(u) => {

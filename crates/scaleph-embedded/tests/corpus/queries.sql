@@ -693,3 +693,7 @@ SELECT id, n, SUM(n) OVER (ORDER BY id ROWS BETWEEN 1 PRECEDING AND CURRENT ROW)
 SELECT id, id IN (SELECT id FROM nulls WHERE b) AS in_b FROM nulls WHERE id IS NOT NULL ORDER BY id;
 -- name: null_min_max_bool_string
 SELECT b, MIN(s) AS mn, MAX(s) AS mx, MIN(id) AS mi FROM nulls GROUP BY b ORDER BY b NULLS FIRST;
+-- name: join_cross_unnest_unqualified
+SELECT r_regionkey, k FROM region CROSS JOIN UNNEST(ARRAY[r_regionkey * 10, r_regionkey * 10 + 1]) AS v(k) WHERE k > 10 ORDER BY r_regionkey, k;
+-- name: join_cross_unnest_split
+SELECT n_nationkey, w, CHAR_LENGTH(w) AS len FROM nation, UNNEST(SPLIT(n_name, 'A')) AS t(w) WHERE n_nationkey < 8;

@@ -122,3 +122,5 @@ SELECT * FROM (SELECT id, k, v, CAST(window_start AS STRING) AS ws, CAST(window_
 SELECT id, k, ws FROM (SELECT id, k, CAST(window_start AS STRING) AS ws, ROW_NUMBER() OVER (PARTITION BY window_start, window_end, k ORDER BY ts ASC) AS rn FROM TABLE(SESSION(TABLE ev PARTITION BY k, DESCRIPTOR(ts), INTERVAL '2' SECOND))) WHERE rn = 1
 -- name: session_window_join
 SELECT L.id, R.id, L.k, CAST(L.window_start AS STRING), CAST(L.window_end AS STRING) FROM (SELECT * FROM TABLE(SESSION(TABLE ev PARTITION BY k, DESCRIPTOR(ts), INTERVAL '2' SECOND))) L JOIN (SELECT * FROM TABLE(SESSION(TABLE ev PARTITION BY k, DESCRIPTOR(ts), INTERVAL '2' SECOND))) R ON L.window_start = R.window_start AND L.window_end = R.window_end AND L.k = R.k AND L.v < R.v
+-- name: session_filtered_then_grouped
+SELECT CAST(window_start AS STRING), CAST(window_end AS STRING), COUNT(*), SUM(v) FROM TABLE(SESSION(TABLE ev PARTITION BY k, DESCRIPTOR(ts), INTERVAL '2' SECOND)) WHERE v > 1 GROUP BY window_start, window_end
