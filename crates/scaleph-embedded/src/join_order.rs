@@ -199,9 +199,6 @@ fn reorder(p: &LogicalPlan) -> Result<Option<LogicalPlan>> {
         };
         preds.push((m, e));
     }
-    // Column equalities are transitive: `c.x = s.x AND s.x = n.x` also joins `c` to `n`
-    // directly. `class[k]` groups edge `k` with the edges its columns are equal through.
-    let class = implied_edges(&mut edges, &leaves);
 
     // Derived relations (aggregates of decorrelated subqueries …) join after the tables: their
     // sizes are guesses, and the physical planner cannot broadcast a side it cannot size.
@@ -250,21 +247,10 @@ fn reorder(p: &LogicalPlan) -> Result<Option<LogicalPlan>> {
         // The smaller input on the left (the build side of a hash join).
         let (l, rt) = if a.rows <= b.rows { (a, b) } else { (b, a) };
         let mask = l.mask | rt.mask;
-        // One equality per class: the others in it hold already on each side.
-        let mut used_classes = Vec::new();
         let on: Vec<(Expr, Expr)> = edges
             .iter()
-            .zip(&class)
-            .filter(|((x, y, ..), _)| crosses(*x, *y, l.mask, rt.mask))
-            .filter(|(_, c)| match c {
-                Some(c) if used_classes.contains(c) => false,
-                Some(c) => {
-                    used_classes.push(*c);
-                    true
-                }
-                None => true,
-            })
-            .map(|((x, _, ex, ey), _)| {
+            .filter(|(x, y, ..)| crosses(*x, *y, l.mask, rt.mask))
+            .map(|(x, _, ex, ey)| {
                 if l.mask & (1 << x) != 0 {
                     (ex.clone(), ey.clone())
                 } else {
@@ -308,90 +294,6 @@ fn reorder(p: &LogicalPlan) -> Result<Option<LogicalPlan>> {
     let cols: Vec<Expr> = p.schema().columns().into_iter().map(Expr::Column).collect();
     let plan = LogicalPlanBuilder::from(plan).project(cols)?.build()?;
     Ok((plan != *p).then_some(plan))
-}
-
-/// Adds to `edges` the equalities implied by transitivity between plain columns of the same
-/// type (union-find over `(leaf, column)`); returns each edge's class (`None` for edges over
-/// expressions). Joining two parts on one edge of a class is then enough: by induction every
-/// column of the class is equal within each part. Inner equi-joins reject NULL keys, so the
-/// implied equalities hold for every row the original ones keep.
-fn implied_edges(
-    edges: &mut Vec<(usize, usize, Expr, Expr)>,
-    leaves: &[LogicalPlan],
-) -> Vec<Option<usize>> {
-    let mut nodes: Vec<(usize, Expr)> = Vec::new();
-    let mut parent: Vec<usize> = Vec::new();
-    fn find(parent: &mut [usize], mut i: usize) -> usize {
-        while parent[i] != i {
-            parent[i] = parent[parent[i]];
-            i = parent[i];
-        }
-        i
-    }
-    let type_of = |leaf: usize, e: &Expr| match e {
-        Expr::Column(c) => leaves[leaf]
-            .schema()
-            .qualified_field_from_column(c)
-            .ok()
-            .map(|(_, f)| f.data_type().clone()),
-        _ => None,
-    };
-    let node = |nodes: &mut Vec<(usize, Expr)>, parent: &mut Vec<usize>, leaf, e: &Expr| match nodes
-        .iter()
-        .position(|(l, x)| *l == leaf && x == e)
-    {
-        Some(i) => i,
-        None => {
-            nodes.push((leaf, e.clone()));
-            parent.push(parent.len());
-            parent.len() - 1
-        }
-    };
-    let mut member: Vec<Option<usize>> = Vec::with_capacity(edges.len());
-    for (a, b, ea, eb) in edges.iter() {
-        let (ta, tb) = (type_of(*a, ea), type_of(*b, eb));
-        if ta.is_none() || ta != tb {
-            member.push(None);
-            continue;
-        }
-        let (i, j) = (
-            node(&mut nodes, &mut parent, *a, ea),
-            node(&mut nodes, &mut parent, *b, eb),
-        );
-        let (ri, rj) = (find(&mut parent, i), find(&mut parent, j));
-        parent[ri] = rj;
-        member.push(Some(i));
-    }
-    let roots: Vec<usize> = (0..nodes.len()).map(|i| find(&mut parent, i)).collect();
-    // A class holding two columns of one leaf would need their equality applied inside that
-    // leaf: its edges all stay join keys, and nothing is implied from it.
-    let unsafe_class = |r: usize| {
-        (0..nodes.len()).any(|i| {
-            roots[i] == r && (i + 1..nodes.len()).any(|j| roots[j] == r && nodes[i].0 == nodes[j].0)
-        })
-    };
-    let mut class: Vec<Option<usize>> = member
-        .iter()
-        .map(|m| m.map(|i| roots[i]).filter(|r| !unsafe_class(*r)))
-        .collect();
-    // Pairs of leaves in one class without an edge of that class between them.
-    for i in 0..nodes.len() {
-        for j in i + 1..nodes.len() {
-            let (ri, rj) = (roots[i], roots[j]);
-            let (li, lj) = (nodes[i].0, nodes[j].0);
-            if ri != rj || li == lj || unsafe_class(ri) {
-                continue;
-            }
-            let linked = edges.iter().zip(&class).any(|((a, b, ..), c)| {
-                *c == Some(ri) && ((*a, *b) == (li, lj) || (*a, *b) == (lj, li))
-            });
-            if !linked {
-                edges.push((li, lj, nodes[i].1.clone(), nodes[j].1.clone()));
-                class.push(Some(ri));
-            }
-        }
-    }
-    class
 }
 
 /// A table, possibly filtered, projected or renamed.

@@ -1,6 +1,6 @@
--- Join ordering over equalities implied by transitivity (cust.nk = supp.nk = nat.nk also joins
--- cust to nat): the rows equal the written order's, NULL keys join nothing, and two columns of
--- one table equal to the same key must both match it.
+-- Join ordering over chains of equal keys (cust.nk = supp.nk = nat.nk): the rows equal the
+-- written order's, NULL keys join nothing, and two columns of one table equal to the same key
+-- must both match it.
 SET 'execution.runtime-mode' = 'batch';
 SET 'table.dml-sync' = 'true';
 CREATE TABLE fact (id INT, ck INT, sk INT, v STRING) WITH ('connector' = 'filesystem', 'path' = '${TMP}/fact', 'format' = 'parquet');
