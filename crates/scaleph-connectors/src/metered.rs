@@ -478,8 +478,9 @@ fn cheap_form(expr: Arc<dyn PhysicalExpr>, schema: &Schema) -> Result<Arc<dyn Ph
     .map(|t| t.data)
 }
 
-/// `key IN (l1 ∪ l2 ∪ …)` when every branch holds exactly one non-negated `IN` list of
-/// literals over the same `key` (its bounds are implied by the list); `None` otherwise.
+/// `key IN (l1 ∪ l2 ∪ …)` when every branch is a conjunction with exactly one non-negated `IN`
+/// list of literals over the same `key` (its other conjuncts, the key's bounds, are then
+/// dropped: a superset); `None` otherwise.
 fn merged_in_list(
     branches: &[Arc<dyn PhysicalExpr>],
     schema: &Schema,
@@ -487,13 +488,13 @@ fn merged_in_list(
     let mut key: Option<Arc<dyn PhysicalExpr>> = None;
     let mut values: Vec<Arc<dyn PhysicalExpr>> = Vec::new();
     for b in branches {
-        let mut lists = Vec::new();
-        let _ = b.apply(|n| {
-            if let Some(l) = n.downcast_ref::<InListExpr>() {
-                lists.push((Arc::clone(l.expr()), l.negated(), l.list().to_vec()));
-            }
-            Ok(TreeNodeRecursion::Continue)
-        });
+        // Only a conjunct may be widened: an `IN` list under an `OR` is not the branch's
+        // condition.
+        let lists: Vec<_> = split_conjunction(b)
+            .into_iter()
+            .filter_map(|c| c.downcast_ref::<InListExpr>())
+            .map(|l| (Arc::clone(l.expr()), l.negated(), l.list().to_vec()))
+            .collect();
         let [(k, false, list)] = lists.as_slice() else {
             return None;
         };
@@ -743,6 +744,9 @@ mod tests {
         // Different keys, or a branch without a list (its hash probe became `true`): no merge.
         assert!(merged_in_list(&[list("a", &[1]), list("b", &[2])], &schema).is_none());
         assert!(merged_in_list(&[list("a", &[1]), lit(true)], &schema).is_none());
+        // An `IN` list under an `OR` is not the branch's condition.
+        let either = Arc::new(BinaryExpr::new(list("a", &[2]), Operator::Or, col("b")));
+        assert!(merged_in_list(&[list("a", &[1]), either], &schema).is_none());
     }
 
     #[tokio::test]

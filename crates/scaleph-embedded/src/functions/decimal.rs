@@ -679,9 +679,7 @@ fn rewrite_expr(e: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
                 Box::new(r.clone()),
             ));
             Ok(Transformed::yes(match (dop, native) {
-                (DecOp::Add | DecOp::Sub | DecOp::Mul, DataType::Decimal128(_, ns))
-                    if ns == s && ExactArith::for_types(dop, a, b).is_some() =>
-                {
+                (_, _) if ExactArith::for_types(dop, a, b).is_some() => {
                     let udf = ExactArith::for_types(dop, a, b).expect("checked by the guard");
                     Expr::ScalarFunction(ScalarFunction::new_udf(
                         Arc::new(ScalarUDF::new_from_impl(udf)),

@@ -534,16 +534,11 @@ impl<'a> Translator<'a> {
                 )?;
                 let predicate = p.remove(0);
                 let node = self.add(Box::new(Filter { predicate, wm }), &[input.node]);
+                let mut out = Props { node, ..input };
                 if sessions {
-                    return Ok(Props {
-                        node,
-                        window_start: None,
-                        window_end: None,
-                        window_time: None,
-                        ..input
-                    });
+                    (out.window_start, out.window_end, out.window_time) = (None, None, None);
                 }
-                Ok(Props { node, ..input })
+                Ok(out)
             }
             LogicalPlan::Unnest(u) => {
                 if !u.struct_type_columns.is_empty()
