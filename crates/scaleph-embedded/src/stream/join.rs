@@ -19,7 +19,7 @@ use datafusion::arrow::array::{
 };
 use datafusion::arrow::compute::{cast, take};
 use datafusion::arrow::datatypes::{DataType, SchemaRef};
-use datafusion::arrow::row::{OwnedRow, RowConverter, SortField};
+use datafusion::arrow::row::{OwnedRow, Row, RowConverter, Rows, SortField};
 use datafusion::common::{DataFusionError, Result};
 use datafusion::physical_expr::PhysicalExpr;
 use std::collections::HashMap;
@@ -98,8 +98,32 @@ pub(crate) struct Join {
     keys: Option<RowConverter>,
 }
 
+/// Most candidate pairs a [`Join`] decodes at once.
+const CANDIDATES_PER_RUN: usize = 65_536;
+
+/// The other side's stored rows that a run of input rows matches by key, decoded.
+struct Matches {
+    /// The run is the input rows `start..end`.
+    end: usize,
+    /// The candidates of the run's `k`-th row are `offsets[k]..offsets[k + 1]`.
+    offsets: Vec<usize>,
+    /// Per candidate: its index among the entries stored under its key.
+    entry: Vec<u32>,
+    /// Per candidate: whether it satisfies the non-equi condition with its input row.
+    ok: Vec<bool>,
+    /// The candidates' columns (the other side's types); empty when not decoded.
+    cols: Vec<ArrayRef>,
+}
+
+impl Matches {
+    /// The candidates of the run's `k`-th row that satisfy the condition.
+    fn of(&self, k: usize) -> impl Iterator<Item = usize> + '_ {
+        (self.offsets[k]..self.offsets[k + 1]).filter(|&j| self.ok[j])
+    }
+}
+
 /// One output row under construction: the input row, the other side's row (index into the
-/// chunk's collected rows), either may be NULL padding.
+/// run's decoded candidates), either may be NULL padding.
 struct OutRow {
     kind: RowKind,
     input: Option<u32>,
@@ -130,11 +154,7 @@ impl Join {
     }
 
     /// Encoded join keys of `batch` (from side `s`), and which rows have a NULL key.
-    fn key_rows(
-        &mut self,
-        s: usize,
-        batch: &RecordBatch,
-    ) -> Result<(datafusion::arrow::row::Rows, Vec<bool>)> {
+    fn key_rows(&mut self, s: usize, batch: &RecordBatch) -> Result<(Rows, Vec<bool>)> {
         let n = batch.num_rows();
         let arrays = self.sides[s]
             .keys
@@ -154,57 +174,95 @@ impl Join {
         Ok((super::encode(&mut self.keys, &arrays)?, nulls))
     }
 
-    /// Which of `candidates` (rows of side `o`) satisfy the non-equi condition with row `r` of
-    /// `batch` (side `s`).
-    fn matching(
+    /// Looks up the rows of side `1 - s` stored under the keys of rows `start..` of `batch`
+    /// (side `s`), decodes them in one call (when `decode` or a condition needs them) and
+    /// evaluates the non-equi condition over all pairs at once. The run ends after the row
+    /// that brings the candidates to [`CANDIDATES_PER_RUN`] (at least one row), so memory
+    /// stays bounded on hot keys. The other side's stored rows do not change membership
+    /// while a chunk is processed, so candidates gathered up front stay valid.
+    fn gather(
         &self,
         s: usize,
         batch: &RecordBatch,
-        r: usize,
-        candidates: &[Entry],
-    ) -> Result<Vec<bool>> {
-        let Some(cond) = &self.condition else {
-            return Ok(vec![true; candidates.len()]);
-        };
-        if candidates.is_empty() {
-            return Ok(Vec::new());
-        }
+        keys: &Rows,
+        null_key: &[bool],
+        start: usize,
+        decode: bool,
+    ) -> Result<Matches> {
         let o = 1 - s;
-        let m = candidates.len();
-        let idx = UInt32Array::from(vec![r as u32; m]);
-        let mine = batch
-            .columns()
-            .iter()
-            .map(|c| Ok(take(c.as_ref(), &idx, None)?))
-            .collect::<Result<Vec<_>>>()?;
-        let conv = self.sides[o].rows.as_ref().ok_or_else(|| {
-            DataFusionError::Internal("join state without a row converter".into())
-        })?;
-        let theirs = conv.convert_rows(candidates.iter().map(|c| c.row.row()))?;
-        let cols = if s == 0 {
-            [mine, theirs].concat()
+        let n = batch.num_rows();
+        let fresh = |e: &Entry| self.ttl.is_none_or(|ttl| e.written.elapsed() <= ttl);
+        let mut offsets = vec![0];
+        let mut input: Vec<u32> = Vec::new();
+        let mut entry = Vec::new();
+        let mut rows = Vec::new();
+        let mut end = start;
+        while end < n && (end == start || input.len() < CANDIDATES_PER_RUN) {
+            if !null_key[end] {
+                if let Some(entries) = self.sides[o].state.get(keys.row(end).data()) {
+                    for (i, e) in entries.iter().enumerate() {
+                        if fresh(e) {
+                            input.push(end as u32);
+                            entry.push(i as u32);
+                            rows.push(e.row.row());
+                        }
+                    }
+                }
+            }
+            end += 1;
+            offsets.push(input.len());
+        }
+        let m = input.len();
+        let cols = if m > 0 && (decode || self.condition.is_some()) {
+            let conv = self.sides[o].rows.as_ref().ok_or_else(|| {
+                DataFusionError::Internal("join state without a row converter".into())
+            })?;
+            conv.convert_rows(rows)?
         } else {
-            [theirs, mine].concat()
+            Vec::new()
         };
-        let pairs = RecordBatch::try_new_with_options(
-            self.pairs.clone(),
+        let ok = match &self.condition {
+            Some(cond) if m > 0 => {
+                let idx = UInt32Array::from(input);
+                let mine = batch
+                    .columns()
+                    .iter()
+                    .map(|c| Ok(take(c.as_ref(), &idx, None)?))
+                    .collect::<Result<Vec<_>>>()?;
+                let both = if s == 0 {
+                    [mine, cols.clone()].concat()
+                } else {
+                    [cols.clone(), mine].concat()
+                };
+                let pairs = RecordBatch::try_new_with_options(
+                    self.pairs.clone(),
+                    both,
+                    &RecordBatchOptions::new().with_row_count(Some(m)),
+                )?;
+                let mask = cond.evaluate(&pairs)?.into_array(m)?;
+                let mask = mask.as_boolean_opt().ok_or_else(|| {
+                    DataFusionError::Execution("join condition is not a BOOLEAN".into())
+                })?;
+                (0..m).map(|i| mask.is_valid(i) && mask.value(i)).collect()
+            }
+            _ => vec![true; m],
+        };
+        Ok(Matches {
+            end,
+            offsets,
+            entry,
+            ok,
             cols,
-            &RecordBatchOptions::new().with_row_count(Some(m)),
-        )?;
-        let mask = cond.evaluate(&pairs)?.into_array(m)?;
-        let mask = mask
-            .as_boolean_opt()
-            .ok_or_else(|| DataFusionError::Execution("join condition is not a BOOLEAN".into()))?;
-        Ok((0..m).map(|i| mask.is_valid(i) && mask.value(i)).collect())
+        })
     }
 
     /// Builds the output chunk of `rows` (input rows from `batch` of side `s`, other rows from
-    /// `others`).
+    /// `cands`, the decoded candidates of the other side).
     fn emit(
-        &mut self,
+        &self,
         s: usize,
         batch: &RecordBatch,
-        others: &[OwnedRow],
+        cands: &[ArrayRef],
         rows: &[OutRow],
         out: &mut Vec<Chunk>,
     ) -> Result<()> {
@@ -219,7 +277,7 @@ impl Join {
             .iter()
             .map(|c| Ok(take(c.as_ref(), &input_idx, None)?))
             .collect::<Result<Vec<_>>>()?;
-        let theirs = if others.is_empty() {
+        let theirs = if cands.is_empty() {
             self.sides[o]
                 .types
                 .iter()
@@ -227,8 +285,7 @@ impl Join {
                 .collect()
         } else {
             let other_idx: UInt32Array = rows.iter().map(|r| r.other).collect();
-            let conv = self.sides[o].converter()?;
-            conv.convert_rows(others.iter().map(|c| c.row()))?
+            cands
                 .iter()
                 .map(|c| Ok(take(c.as_ref(), &other_idx, None)?))
                 .collect::<Result<Vec<_>>>()?
@@ -273,103 +330,92 @@ impl Join {
         anti: bool,
         s: usize,
         c: &Chunk,
-        keys: &datafusion::arrow::row::Rows,
+        keys: &Rows,
         null_key: &[bool],
-        full: &datafusion::arrow::row::Rows,
+        full: &Rows,
         out: &mut Vec<Chunk>,
     ) -> Result<()> {
         let batch = &c.batch;
-        let mut others: Vec<OwnedRow> = Vec::new();
-        let mut rows: Vec<OutRow> = Vec::new();
-        for r in 0..batch.num_rows() {
-            let kind = RowKind::from_byte(c.kinds.as_ref().map_or(0, |k| k[r]));
-            let accumulate = matches!(kind, RowKind::Insert | RowKind::UpdateAfter);
-            let key: Box<[u8]> = keys.row(r).data().into();
-            let me = full.row(r).owned();
-            let matched = self.matches_of(s, batch, r, &key, null_key[r])?;
-            if s == 0 {
-                // A left row: out now if its match count says so.
-                if matched.is_empty() == anti {
-                    rows.push(OutRow {
-                        kind,
-                        input: Some(r as u32),
-                        other: None,
-                    });
-                }
-                if accumulate {
-                    self.sides[0].bytes += entry_bytes(&key, &me);
-                    self.sides[0].state.entry(key).or_default().push(Entry {
-                        row: me,
-                        assoc: matched.len() as u32,
-                        written: std::time::Instant::now(),
-                    });
-                } else {
-                    self.remove(0, &key, &me);
-                }
-                continue;
-            }
-            // A right row: left rows whose match count leaves or reaches 0 flip.
-            if let Some(entries) = self.sides[0].state.get_mut(&key) {
-                for &i in &matched {
-                    let e = &mut entries[i];
-                    let flips = if accumulate {
-                        e.assoc += 1;
-                        e.assoc == 1
-                    } else {
-                        e.assoc = e.assoc.saturating_sub(1);
-                        e.assoc == 0
-                    };
-                    if flips {
-                        others.push(e.row.clone());
-                        let goes_in = accumulate != anti;
+        let mut start = 0;
+        while start < batch.num_rows() {
+            // Left rows only count their matches; right rows may flip left rows (decoded).
+            let m = self.gather(s, batch, keys, null_key, start, s == 1)?;
+            let mut rows: Vec<OutRow> = Vec::new();
+            for r in start..m.end {
+                let k = r - start;
+                let kind = RowKind::from_byte(c.kinds.as_ref().map_or(0, |k| k[r]));
+                let accumulate = matches!(kind, RowKind::Insert | RowKind::UpdateAfter);
+                let key = keys.row(r).data();
+                if s == 0 {
+                    // A left row: out now if its match count says so.
+                    let count = m.of(k).count();
+                    if (count == 0) == anti {
                         rows.push(OutRow {
-                            kind: if goes_in {
-                                RowKind::Insert
-                            } else {
-                                RowKind::Delete
-                            },
-                            input: None,
-                            other: Some((others.len() - 1) as u32),
+                            kind,
+                            input: Some(r as u32),
+                            other: None,
                         });
                     }
+                    if accumulate {
+                        self.store(0, key, full.row(r), count as u32);
+                    } else {
+                        self.remove(0, key, full.row(r));
+                    }
+                    continue;
+                }
+                // A right row: left rows whose match count leaves or reaches 0 flip.
+                if let Some(entries) = self.sides[0].state.get_mut(key) {
+                    for j in m.of(k) {
+                        let e = &mut entries[m.entry[j] as usize];
+                        let flips = if accumulate {
+                            e.assoc += 1;
+                            e.assoc == 1
+                        } else {
+                            e.assoc = e.assoc.saturating_sub(1);
+                            e.assoc == 0
+                        };
+                        if flips {
+                            let goes_in = accumulate != anti;
+                            rows.push(OutRow {
+                                kind: if goes_in {
+                                    RowKind::Insert
+                                } else {
+                                    RowKind::Delete
+                                },
+                                input: None,
+                                other: Some(j as u32),
+                            });
+                        }
+                    }
+                }
+                if accumulate {
+                    self.store(1, key, full.row(r), 0);
+                } else {
+                    self.remove(1, key, full.row(r));
                 }
             }
-            if accumulate {
-                self.sides[1].bytes += entry_bytes(&key, &me);
-                self.sides[1].state.entry(key).or_default().push(Entry {
-                    row: me,
-                    assoc: 0,
-                    written: std::time::Instant::now(),
-                });
-            } else {
-                self.remove(1, &key, &me);
-            }
+            self.emit(s, batch, &m.cols, &rows, out)?;
+            start = m.end;
         }
-        let batch = batch.clone();
-        self.emit(s, &batch, &others, &rows, out)
+        Ok(())
     }
 
-    /// Indices of the rows of the other side stored under `key` that row `r` of `batch` (side
-    /// `s`) matches; none for a NULL key.
-    fn matches_of(
-        &self,
-        s: usize,
-        batch: &RecordBatch,
-        r: usize,
-        key: &[u8],
-        null_key: bool,
-    ) -> Result<Vec<usize>> {
-        if null_key {
-            return Ok(Vec::new());
-        }
-        let Some(entries) = self.sides[1 - s].state.get(key) else {
-            return Ok(Vec::new());
+    /// Stores `row` under `key` on side `s` with `assoc` matches.
+    fn store(&mut self, s: usize, key: &[u8], row: Row<'_>, assoc: u32) {
+        let side = &mut self.sides[s];
+        let row = row.owned();
+        side.bytes += entry_bytes(key, &row);
+        let e = Entry {
+            row,
+            assoc,
+            written: std::time::Instant::now(),
         };
-        let fresh = |e: &Entry| self.ttl.is_none_or(|ttl| e.written.elapsed() <= ttl);
-        let ok = self.matching(s, batch, r, entries)?;
-        Ok((0..entries.len())
-            .filter(|&i| ok[i] && fresh(&entries[i]))
-            .collect())
+        match side.state.get_mut(key) {
+            Some(entries) => entries.push(e),
+            None => {
+                side.state.insert(key.into(), vec![e]);
+            }
+        }
     }
 
     /// Drops the rows stored longer than the state TTL (at most once per TTL period).
@@ -396,10 +442,10 @@ impl Join {
     }
 
     /// Removes one stored row equal to `row` under `key` from side `s`.
-    fn remove(&mut self, s: usize, key: &[u8], row: &OwnedRow) {
+    fn remove(&mut self, s: usize, key: &[u8], row: Row<'_>) {
         let side = &mut self.sides[s];
         if let Some(entries) = side.state.get_mut(key) {
-            if let Some(i) = entries.iter().position(|e| e.row == *row) {
+            if let Some(i) = entries.iter().position(|e| e.row.row() == row) {
                 let gone = entries.swap_remove(i);
                 side.bytes -= entry_bytes(key, &gone.row);
             }
@@ -426,93 +472,93 @@ impl Operator for Join {
             return self.semi_anti(anti, s, &c, &keys, &null_key, &full, out);
         }
         let (input_outer, other_outer) = (self.sides[s].outer, self.sides[o].outer);
-        let mut others: Vec<OwnedRow> = Vec::new();
-        let mut rows: Vec<OutRow> = Vec::new();
-        for r in 0..n {
-            let kind = RowKind::from_byte(c.kinds.as_ref().map_or(0, |k| k[r]));
-            let accumulate = matches!(kind, RowKind::Insert | RowKind::UpdateAfter);
-            let key: Box<[u8]> = keys.row(r).data().into();
-            let me = full.row(r).owned();
-            let matched = self.matches_of(s, &batch, r, &key, null_key[r])?;
-            let push_other = |others: &mut Vec<OwnedRow>, row: &OwnedRow| {
-                others.push(row.clone());
-                (others.len() - 1) as u32
-            };
-            if accumulate {
-                if input_outer && matched.is_empty() {
-                    rows.push(OutRow {
-                        kind: RowKind::Insert,
-                        input: Some(r as u32),
-                        other: None,
-                    });
-                } else if !matched.is_empty() {
-                    let entries = self.sides[o].state.get_mut(&key).expect("matched");
-                    for &i in &matched {
-                        let e = &mut entries[i];
-                        let at = push_other(&mut others, &e.row);
-                        if other_outer {
-                            if e.assoc == 0 {
-                                rows.push(OutRow {
-                                    kind: RowKind::Delete,
-                                    input: None,
-                                    other: Some(at),
-                                });
-                            }
-                            e.assoc += 1;
-                        }
-                        let kind = if input_outer || other_outer {
+        let mut start = 0;
+        while start < n {
+            let m = self.gather(s, &batch, &keys, &null_key, start, true)?;
+            let mut rows: Vec<OutRow> = Vec::new();
+            for r in start..m.end {
+                let k = r - start;
+                let kind = RowKind::from_byte(c.kinds.as_ref().map_or(0, |k| k[r]));
+                let accumulate = matches!(kind, RowKind::Insert | RowKind::UpdateAfter);
+                let key = keys.row(r).data();
+                let count = m.of(k).count();
+                if accumulate {
+                    if input_outer && count == 0 {
+                        rows.push(OutRow {
+                            kind: RowKind::Insert,
+                            input: Some(r as u32),
+                            other: None,
+                        });
+                    } else if count > 0 {
+                        // The matched rows' association counts change only on an outer side.
+                        let mut entries = other_outer
+                            .then(|| self.sides[o].state.get_mut(key))
+                            .flatten();
+                        let joined = if input_outer || other_outer {
                             RowKind::Insert
                         } else {
                             kind
                         };
-                        rows.push(OutRow {
-                            kind,
-                            input: Some(r as u32),
-                            other: Some(at),
-                        });
-                    }
-                }
-                self.sides[s].bytes += entry_bytes(&key, &me);
-                self.sides[s].state.entry(key).or_default().push(Entry {
-                    row: me,
-                    assoc: matched.len() as u32,
-                    written: std::time::Instant::now(),
-                });
-            } else {
-                self.remove(s, &key, &me);
-                if matched.is_empty() {
-                    if input_outer {
-                        rows.push(OutRow {
-                            kind: RowKind::Delete,
-                            input: Some(r as u32),
-                            other: None,
-                        });
-                    }
-                } else {
-                    let entries = self.sides[o].state.get_mut(&key).expect("matched");
-                    for &i in &matched {
-                        let e = &mut entries[i];
-                        let at = push_other(&mut others, &e.row);
-                        rows.push(OutRow {
-                            kind: if input_outer { RowKind::Delete } else { kind },
-                            input: Some(r as u32),
-                            other: Some(at),
-                        });
-                        if other_outer {
-                            if e.assoc == 1 {
-                                rows.push(OutRow {
-                                    kind: RowKind::Insert,
-                                    input: None,
-                                    other: Some(at),
-                                });
+                        for j in m.of(k) {
+                            if let Some(entries) = entries.as_mut() {
+                                let e = &mut entries[m.entry[j] as usize];
+                                if e.assoc == 0 {
+                                    rows.push(OutRow {
+                                        kind: RowKind::Delete,
+                                        input: None,
+                                        other: Some(j as u32),
+                                    });
+                                }
+                                e.assoc += 1;
                             }
-                            e.assoc = e.assoc.saturating_sub(1);
+                            rows.push(OutRow {
+                                kind: joined,
+                                input: Some(r as u32),
+                                other: Some(j as u32),
+                            });
+                        }
+                    }
+                    self.store(s, key, full.row(r), count as u32);
+                } else {
+                    self.remove(s, key, full.row(r));
+                    if count == 0 {
+                        if input_outer {
+                            rows.push(OutRow {
+                                kind: RowKind::Delete,
+                                input: Some(r as u32),
+                                other: None,
+                            });
+                        }
+                    } else {
+                        // The matched rows' association counts change only on an outer side.
+                        let mut entries = other_outer
+                            .then(|| self.sides[o].state.get_mut(key))
+                            .flatten();
+                        for j in m.of(k) {
+                            rows.push(OutRow {
+                                kind: if input_outer { RowKind::Delete } else { kind },
+                                input: Some(r as u32),
+                                other: Some(j as u32),
+                            });
+                            if let Some(entries) = entries.as_mut() {
+                                let e = &mut entries[m.entry[j] as usize];
+                                if e.assoc == 1 {
+                                    rows.push(OutRow {
+                                        kind: RowKind::Insert,
+                                        input: None,
+                                        other: Some(j as u32),
+                                    });
+                                }
+                                e.assoc = e.assoc.saturating_sub(1);
+                            }
                         }
                     }
                 }
             }
+            self.emit(s, &batch, &m.cols, &rows, out)?;
+            start = m.end;
         }
-        self.emit(s, &batch, &others, &rows, out)
+        Ok(())
     }
 
     fn state_rows(&self) -> usize {

@@ -124,3 +124,9 @@ SELECT id, k, ws FROM (SELECT id, k, CAST(window_start AS STRING) AS ws, ROW_NUM
 SELECT L.id, R.id, L.k, CAST(L.window_start AS STRING), CAST(L.window_end AS STRING) FROM (SELECT * FROM TABLE(SESSION(TABLE ev PARTITION BY k, DESCRIPTOR(ts), INTERVAL '2' SECOND))) L JOIN (SELECT * FROM TABLE(SESSION(TABLE ev PARTITION BY k, DESCRIPTOR(ts), INTERVAL '2' SECOND))) R ON L.window_start = R.window_start AND L.window_end = R.window_end AND L.k = R.k AND L.v < R.v
 -- name: session_filtered_then_grouped
 SELECT CAST(window_start AS STRING), CAST(window_end AS STRING), COUNT(*), SUM(v) FROM TABLE(SESSION(TABLE ev PARTITION BY k, DESCRIPTOR(ts), INTERVAL '2' SECOND)) WHERE v > 1 GROUP BY window_start, window_end
+-- name: join_full_condition_over_aggregates
+SELECT a.k, a.c, b.s FROM (SELECT k, COUNT(*) AS c FROM ev GROUP BY k) a FULL JOIN (SELECT k, SUM(amt) AS s FROM ord GROUP BY k) b ON a.k = b.k AND b.s > a.c * 10
+-- name: anti_condition_over_aggregate
+SELECT e.id, e.k FROM ev e WHERE NOT EXISTS (SELECT 1 FROM (SELECT k, SUM(amt) AS s FROM ord GROUP BY k) o WHERE o.k = e.k AND o.s > e.v * 20)
+-- name: semi_condition_over_aggregate
+SELECT e.id, e.k FROM ev e WHERE EXISTS (SELECT 1 FROM (SELECT k, MAX(amt) AS m FROM ord GROUP BY k) o WHERE o.k = e.k AND o.m > e.v * 8)
