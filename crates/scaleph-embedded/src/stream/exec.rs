@@ -177,13 +177,21 @@ impl Driver {
             .iter()
             .map(|c| c.batch.num_rows() as u64)
             .sum::<u64>();
-        match self.df.nodes[node].parent {
-            Some((p, k)) => {
+        let parents = self.df.nodes[node].parents.clone();
+        match parents.as_slice() {
+            [] => out.extend(chunks),
+            [(p, k)] => {
                 for c in chunks {
-                    self.push(p, k, c, out)?;
+                    self.push(*p, *k, c, out)?;
                 }
             }
-            None => out.extend(chunks),
+            many => {
+                for c in chunks {
+                    for &(p, k) in many {
+                        self.push(p, k, c.clone(), out)?;
+                    }
+                }
+            }
         }
         Ok(())
     }
@@ -219,8 +227,8 @@ impl Driver {
         let mut produced = Vec::new();
         self.df.nodes[node].op.watermark(combined, &mut produced)?;
         self.forward(node, produced, out)?;
-        if let Some((p, k)) = self.df.nodes[node].parent {
-            let passed = self.df.nodes[node].op.output_watermark(combined);
+        let passed = self.df.nodes[node].op.output_watermark(combined);
+        for (p, k) in self.df.nodes[node].parents.clone() {
             self.watermark(p, k, passed, out)?;
         }
         Ok(())
@@ -242,7 +250,7 @@ impl Driver {
         let all = self.idle_inputs[node].iter().all(|i| *i);
         if all != self.idle[node] {
             self.idle[node] = all;
-            if let Some((p, k)) = self.df.nodes[node].parent {
+            for (p, k) in self.df.nodes[node].parents.clone() {
                 self.set_idle(p, k, all, out)?;
             }
         }
@@ -653,7 +661,7 @@ fn operator_metrics(d: &Driver, rates: &Rates) -> Vec<OperatorMetrics> {
                 } else {
                     n.op.name().into()
                 },
-                parent: n.parent.map(|(p, _)| p),
+                parent: n.parents.first().map(|(p, _)| *p),
                 records_in: d.counts[i].0,
                 records_out: d.counts[i].1,
                 records_in_per_second: rin,
@@ -774,7 +782,7 @@ fn take_checkpoint(
         } else {
             None
         };
-        if node.parent.is_none() {
+        if node.parents.is_empty() {
             root_wm = node.op.output_watermark(d.wms[i]);
         }
         operators.push(checkpoint::OperatorState {

@@ -131,6 +131,18 @@ pub(crate) enum FastArg {
 }
 
 impl FastArg {
+    /// The arguments of calls `kinds` (each call's first argument column in `args`).
+    ///
+    /// # Errors
+    /// An argument cannot be cast to the kind's native type.
+    pub(crate) fn all(kinds: &[FastKind], args: &[Vec<ArrayRef>]) -> Result<Vec<Self>> {
+        kinds
+            .iter()
+            .zip(args)
+            .map(|(k, a)| Self::new(*k, &a[0]))
+            .collect()
+    }
+
     /// `arg` (the call's evaluated argument) for `kind`.
     ///
     /// # Errors

@@ -421,10 +421,10 @@ impl Aggregate {
         }
     }
 
-    /// The native kinds in use (group aggregates only).
+    /// The native kinds in use.
     fn fast_kinds(&self) -> Option<&Vec<FastKind>> {
         match &self.fast {
-            Some(Some(k)) if self.window_end.is_none() => Some(k),
+            Some(Some(k)) => Some(k),
             _ => None,
         }
     }
@@ -569,12 +569,28 @@ impl Aggregate {
         }
         w.i64(self.wm);
         w.u64(self.late);
-        let live: Vec<&Group> = self.slots.iter().flatten().collect();
+        let mut end_of = HashMap::new();
+        for (end, slots) in &self.by_end {
+            for s in slots {
+                end_of.insert(*s, *end);
+            }
+        }
+        let live: Vec<usize> = (0..self.slots.len())
+            .filter(|s| self.slots[*s].is_some())
+            .collect();
         w.u64(live.len() as u64);
-        for g in &live {
+        for s in &live {
+            let g = self.slots[*s].as_ref().expect("live");
             w.bytes(&g.key_bytes);
             w.i64(g.count);
+            if self.window_end.is_some() {
+                w.i64(end_of.get(s).copied().unwrap_or(0));
+            }
         }
+        let live: Vec<&Group> = live
+            .iter()
+            .filter_map(|s| self.slots[*s].as_ref())
+            .collect();
         let keys: Vec<Vec<ScalarValue>> = live.iter().map(|g| g.key.clone()).collect();
         w.rows(self.keys.len(), &keys)?;
         let mut cols: Vec<ArrayRef> = Vec::new();
@@ -623,11 +639,8 @@ impl Aggregate {
     }
 
     /// Chooses native accumulators from the calls' argument types over `input` (the rows the
-    /// operator consumes); group aggregates only.
+    /// operator consumes).
     pub(crate) fn decide_fast(&mut self, input: &datafusion::arrow::datatypes::Schema) {
-        if self.window_end.is_some() {
-            return;
-        }
         let kinds: Option<Vec<FastKind>> = self
             .calls
             .iter()
@@ -664,7 +677,13 @@ impl Aggregate {
         let n = r.u64()? as usize;
         let mut heads = Vec::with_capacity(n.min(1 << 20));
         for _ in 0..n {
-            heads.push((r.bytes()?.to_vec(), r.i64()?));
+            let (key, count) = (r.bytes()?.to_vec(), r.i64()?);
+            let end = if self.window_end.is_some() {
+                r.i64()?
+            } else {
+                0
+            };
+            heads.push((key, count, end));
         }
         let (_, key_cols) = r.rows()?;
         let cols = r.arrays()?;
@@ -678,9 +697,9 @@ impl Aggregate {
             .as_boolean_opt()
             .cloned()
             .ok_or_else(bad)?;
-        for (g, (key_bytes, count)) in heads.into_iter().enumerate() {
+        for (g, (key_bytes, count, end)) in heads.into_iter().enumerate() {
             let key = row_values(&key_cols, 0, key_cols.len(), g)?;
-            let s = self.slot_for(&key_bytes, key, 0)?;
+            let s = self.slot_for(&key_bytes, key, end)?;
             let grp = self.slots[s].as_mut().expect("created");
             grp.count = count;
             let mut last = Vec::with_capacity(kinds.len());
@@ -743,7 +762,7 @@ impl Operator for Aggregate {
         let (args, masks) = AggCall::inputs(&self.calls, b)?;
         let passes = |i: usize, r: usize| passes(&masks, i, r);
         if let Some(end_key) = self.window_end {
-            // Window: rows gathered per group, accumulated per group once.
+            // Window: rows accumulate per group until the watermark passes the window's end.
             let ends = cast(
                 &keys[end_key],
                 &datafusion::arrow::datatypes::DataType::Timestamp(
@@ -752,6 +771,10 @@ impl Operator for Aggregate {
                 ),
             )?;
             let ends = ends.as_primitive::<TimestampMillisecondType>().clone();
+            // Native accumulators: each row updates its window's group directly; otherwise
+            // rows are gathered per group and accumulated per group once.
+            let fast = self.fast_kinds().cloned();
+            let fargs = fast.as_ref().map(|k| FastArg::all(k, &args)).transpose()?;
             let mut per_slot: HashMap<usize, Vec<u32>> = HashMap::new();
             for r in 0..n {
                 let end = ends.value(r);
@@ -760,7 +783,17 @@ impl Operator for Aggregate {
                     continue;
                 }
                 let s = self.slot(key_of(r), &keys, r, end)?;
-                per_slot.entry(s).or_default().push(r as u32);
+                let (Some(kinds), Some(fargs)) = (&fast, &fargs) else {
+                    per_slot.entry(s).or_default().push(r as u32);
+                    continue;
+                };
+                let g = self.slots[s].as_mut().expect("live group");
+                g.count += 1;
+                for (i, k) in kinds.iter().enumerate() {
+                    if passes(i, r) {
+                        g.fast[i].update(*k, &fargs[i], r, false);
+                    }
+                }
             }
             for (s, idx) in per_slot {
                 let g = self.slots[s].as_mut().expect("live group");
@@ -788,11 +821,7 @@ impl Operator for Aggregate {
         self.sweep();
         let now = std::time::Instant::now();
         if let Some(kinds) = self.fast_kinds().cloned() {
-            let fargs = kinds
-                .iter()
-                .zip(&args)
-                .map(|(k, a)| FastArg::new(*k, &a[0]))
-                .collect::<Result<Vec<_>>>()?;
+            let fargs = FastArg::all(&kinds, &args)?;
             let nc = kinds.len();
             let mut out_rows: Vec<u32> = Vec::new();
             let mut out_kinds: Vec<u8> = Vec::new();
@@ -904,19 +933,49 @@ impl Operator for Aggregate {
         if self.window_end.is_none() {
             return Ok(());
         }
-        let mut fired = Vec::new();
+        let mut slots = Vec::new();
         while let Some((&end, _)) = self.by_end.first_key_value() {
             if end - 1 > wm {
                 break;
             }
-            let (_, slots) = self.by_end.pop_first().expect("checked");
+            slots.extend(self.by_end.pop_first().expect("checked").1);
+        }
+        if slots.is_empty() {
+            return Ok(());
+        }
+        let Some(kinds) = self.fast_kinds().cloned() else {
+            let mut fired = Vec::with_capacity(slots.len());
             for s in slots {
                 let mut g = self.release(s);
                 let vals = evaluate_all(&mut g.accs)?;
                 fired.push((RowKind::Insert, [g.key, vals].concat()));
             }
+            return self.emit(fired, out);
+        };
+        // Native accumulators: the fired groups' keys and results as columns.
+        let nk = self.keys.len();
+        let mut keys: Vec<Vec<ScalarValue>> = vec![Vec::with_capacity(slots.len()); nk];
+        let mut vals: Vec<Vec<FastValue>> = vec![Vec::with_capacity(slots.len()); kinds.len()];
+        let m = slots.len();
+        for s in slots {
+            let g = self.release(s);
+            for (i, k) in kinds.iter().enumerate() {
+                vals[i].push(g.fast[i].value(*k));
+            }
+            for (j, v) in g.key.into_iter().enumerate() {
+                keys[j].push(v);
+            }
         }
-        self.emit(fired, out)
+        let mut cols = keys
+            .into_iter()
+            .map(ScalarValue::iter_to_array)
+            .collect::<Result<Vec<ArrayRef>>>()?;
+        for (i, k) in kinds.iter().enumerate() {
+            let to = self.schema.field(nk + i).data_type();
+            cols.push(super::fast_agg::column(*k, &vals[i], to)?);
+        }
+        out.push(super::changelog(&self.schema, cols, vec![0; m])?);
+        Ok(())
     }
 
     fn late_rows(&self) -> u64 {

@@ -11,6 +11,7 @@ use async_trait::async_trait;
 use datafusion::arrow::compute::SortOptions;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::{Session, TableProvider};
+use datafusion::common::tree_node::TreeNode;
 use datafusion::common::{DFSchema, Result as DfResult};
 use datafusion::datasource::{source_as_provider, TableType};
 use datafusion::execution::context::SessionState;
@@ -82,8 +83,9 @@ pub(crate) struct SourceSpec {
 /// One node of a dataflow.
 pub(crate) struct Node {
     pub(crate) op: Box<dyn Operator>,
-    /// The node this one feeds, and as which of its inputs; `None` for the root.
-    pub(crate) parent: Option<(usize, usize)>,
+    /// The nodes this one feeds, and as which of their inputs; none for the root. More than
+    /// one when a sub-plan is reused (Flink's `table.optimizer.reuse-sub-plan-enabled`).
+    pub(crate) parents: Vec<(usize, usize)>,
     pub(crate) inputs: usize,
 }
 
@@ -123,6 +125,9 @@ pub(crate) struct Translator<'a> {
     sources: Vec<SourceSpec>,
     /// The `Window` node a Top-N filter above it bounds, with its rank range.
     pending_rank: Option<(*const datafusion::logical_expr::Window, u64, u64)>,
+    /// Translated sub-plans: an equal sub-plan met again reads the same node, as Flink reuses
+    /// sub-plans (`table.optimizer.reuse-sub-plan-enabled`, on by default).
+    reused: Vec<(LogicalPlan, Props)>,
     /// `table.exec.state.ttl`: how long group and regular-join state lives after its last write.
     ttl: Option<std::time::Duration>,
     idle_timeout: Option<std::time::Duration>,
@@ -191,6 +196,7 @@ impl<'a> Translator<'a> {
             nodes: Vec::new(),
             sources: Vec::new(),
             pending_rank: None,
+            reused: Vec::new(),
             ttl: None,
             idle_timeout: None,
         }
@@ -264,11 +270,11 @@ impl<'a> Translator<'a> {
         let id = self.nodes.len();
         self.nodes.push(Node {
             op,
-            parent: None,
+            parents: Vec::new(),
             inputs: inputs.len().max(1),
         });
         for (k, &i) in inputs.iter().enumerate() {
-            self.nodes[i].parent = Some((id, k));
+            self.nodes[i].parents.push((id, k));
         }
         id
     }
@@ -351,7 +357,26 @@ impl<'a> Translator<'a> {
             .map_err(|err| internal(self.q, err))
     }
 
+    /// The node of `plan`: an equal sub-plan translated before is reused (unless it has a
+    /// volatile expression, whose values would differ between two evaluations).
     fn node(&mut self, plan: &LogicalPlan) -> Result<Props, SqlError> {
+        if self.pending_rank.is_some() {
+            return self.translate_node(plan);
+        }
+        if let Some((_, p)) = self.reused.iter().find(|(q, _)| q == plan) {
+            return Ok(p.clone());
+        }
+        let p = self.translate_node(plan)?;
+        let volatile = plan
+            .exists(|n| Ok(n.expressions().iter().any(Expr::is_volatile)))
+            .unwrap_or(true);
+        if !volatile {
+            self.reused.push((plan.clone(), p.clone()));
+        }
+        Ok(p)
+    }
+
+    fn translate_node(&mut self, plan: &LogicalPlan) -> Result<Props, SqlError> {
         let q = self.q;
         match plan {
             LogicalPlan::TableScan(scan) => {

@@ -130,3 +130,7 @@ SELECT a.k, a.c, b.s FROM (SELECT k, COUNT(*) AS c FROM ev GROUP BY k) a FULL JO
 SELECT e.id, e.k FROM ev e WHERE NOT EXISTS (SELECT 1 FROM (SELECT k, SUM(amt) AS s FROM ord GROUP BY k) o WHERE o.k = e.k AND o.s > e.v * 20)
 -- name: semi_condition_over_aggregate
 SELECT e.id, e.k FROM ev e WHERE EXISTS (SELECT 1 FROM (SELECT k, MAX(amt) AS m FROM ord GROUP BY k) o WHERE o.k = e.k AND o.m > e.v * 8)
+-- name: reused_hop_subplan_join
+SELECT a.k, a.c, CAST(a.s AS STRING) FROM (SELECT k, COUNT(*) AS c, window_start AS s, window_end AS e FROM TABLE(HOP(TABLE ev, DESCRIPTOR(ts), INTERVAL '5' SECOND, INTERVAL '10' SECOND)) GROUP BY k, window_start, window_end) a JOIN (SELECT MAX(c) AS m, s, e FROM (SELECT k, COUNT(*) AS c, window_start AS s, window_end AS e FROM TABLE(HOP(TABLE ev, DESCRIPTOR(ts), INTERVAL '5' SECOND, INTERVAL '10' SECOND)) GROUP BY k, window_start, window_end) GROUP BY s, e) b ON a.s = b.s AND a.e = b.e AND a.c >= b.m
+-- name: self_join_of_one_aggregate
+SELECT x.k, x.c, y.s FROM (SELECT k, COUNT(*) AS c, SUM(v) AS s FROM ev GROUP BY k) x JOIN (SELECT k, COUNT(*) AS c, SUM(v) AS s FROM ev GROUP BY k) y ON x.k = y.k AND x.c <= y.s
