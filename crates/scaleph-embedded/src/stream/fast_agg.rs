@@ -1,5 +1,5 @@
-//! Native accumulators for the group aggregate's per-row path: `COUNT`, `SUM`, `MIN`, `MAX`
-//! over integers, floating point, dates and timestamps, kept as one `i64`/`f64` and a count
+//! Native accumulators for group and window aggregates: `COUNT`, `SUM`, `MIN`, `MAX` over
+//! integers, floating point, dates and timestamps, kept as one `i64`/`f64` and a count
 //! instead of DataFusion accumulators (which the per-row changelog would call with one-row
 //! arrays and evaluate into `ScalarValue`s for every input row).
 //!
@@ -7,7 +7,8 @@
 //! (DataFusion and Flink both), `SUM` of an empty or all-NULL input is NULL, `COUNT` counts
 //! non-NULL arguments. Over a changelog (`-U`/`-D` input) `COUNT` and `SUM` subtract, and
 //! `MIN`/`MAX` keep a count per distinct value (Flink's `MinWithRetractAggFunction` keeps a
-//! map of value → count the same way), so their state can be checkpointed.
+//! map of value → count the same way), so their state can be checkpointed. `COUNT(DISTINCT)`
+//! of integers keeps the same value → count map (Flink's distinct `MapView`).
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, Float64Builder, Int64Builder};
 use datafusion::arrow::compute::cast;
@@ -30,10 +31,12 @@ pub(crate) enum FastKind {
     MaxIntRetract,
     MinFloatRetract,
     MaxFloatRetract,
+    /// `COUNT(DISTINCT x)` of integers: counts per value, the result is how many there are.
+    CountDistinct,
 }
 
 /// Every kind, in the order of their snapshot codes (`kind as u64`).
-pub(crate) const KINDS: [FastKind; 11] = [
+pub(crate) const KINDS: [FastKind; 12] = [
     FastKind::Count,
     FastKind::SumInt,
     FastKind::SumFloat,
@@ -45,6 +48,7 @@ pub(crate) const KINDS: [FastKind; 11] = [
     FastKind::MaxIntRetract,
     FastKind::MinFloatRetract,
     FastKind::MaxFloatRetract,
+    FastKind::CountDistinct,
 ];
 
 /// An `f64` as an `i64` of the same total order (`f64::total_cmp`).
@@ -77,10 +81,15 @@ impl FastKind {
     /// The native kind of aggregate `name` (DataFusion's function name) over `args`, when
     /// there is one; `retract`: the input is a changelog.
     pub(crate) fn of(name: &str, distinct: bool, args: &[DataType], retract: bool) -> Option<Self> {
-        if distinct || args.len() != 1 {
+        if args.len() != 1 {
             return None;
         }
         let t = &args[0];
+        if distinct {
+            // Flink's `COUNT(DISTINCT)` keeps a map of value -> count (`MapView`), so it
+            // retracts; other DISTINCT aggregates stay on DataFusion's accumulators.
+            return (name == "count" && int_like(t)).then_some(FastKind::CountDistinct);
+        }
         let float = matches!(t, DataType::Float32 | DataType::Float64);
         let sum_int = int_like(t) && !matches!(t, DataType::Date32 | DataType::Timestamp(..));
         Some(match name {
@@ -118,6 +127,7 @@ impl FastKind {
                 | FastKind::MaxIntRetract
                 | FastKind::MinFloatRetract
                 | FastKind::MaxFloatRetract
+                | FastKind::CountDistinct
         )
     }
 }
@@ -271,6 +281,9 @@ impl FastAcc {
     /// The aggregate's current result.
     #[inline]
     pub(crate) fn value(&self, kind: FastKind) -> FastValue {
+        if kind == FastKind::CountDistinct {
+            return FastValue::Int(self.values.as_ref().map_or(0, |m| m.len() as i64));
+        }
         if kind.counts_values() {
             let m = self.values.as_ref();
             let key = match kind {
@@ -371,6 +384,21 @@ mod tests {
             max.update(kind, &a, r, true);
         }
         assert_eq!(max.value(kind), FastValue::Null);
+        let kind = FastKind::of("count", true, &[DataType::Int32], false).unwrap();
+        assert_eq!(kind, FastKind::CountDistinct);
+        assert_eq!(FastKind::of("sum", true, &[DataType::Int32], false), None);
+        let dup: ArrayRef = Arc::new(Int32Array::from(vec![Some(4), None, Some(4), Some(9)]));
+        let d = FastArg::new(kind, &dup).unwrap();
+        let mut distinct = FastAcc::default();
+        assert_eq!(distinct.value(kind), FastValue::Int(0));
+        for r in 0..4 {
+            distinct.update(kind, &d, r, false);
+        }
+        assert_eq!(distinct.value(kind), FastValue::Int(2));
+        distinct.update(kind, &d, 0, true);
+        assert_eq!(distinct.value(kind), FastValue::Int(2));
+        distinct.update(kind, &d, 2, true);
+        assert_eq!(distinct.value(kind), FastValue::Int(1));
         for f in [-0.0, 0.0, -3.5, 2.25, f64::NAN, f64::NEG_INFINITY] {
             assert_eq!(unordered(ordered(f)).to_bits(), f.to_bits());
         }

@@ -343,6 +343,7 @@ impl AggCall {
 
 struct Group {
     key_bytes: Box<[u8]>,
+    /// The key's values (empty for native groups: see [`Aggregate::decode_keys`]).
     key: Vec<ScalarValue>,
     accs: Vec<Box<dyn Accumulator>>,
     /// Rows accumulated minus rows retracted.
@@ -457,11 +458,15 @@ impl Aggregate {
         if let Some(&s) = self.groups.get(key_bytes) {
             return Ok(s);
         }
-        let key = keys
-            .iter()
-            .map(|k| ScalarValue::try_from_array(k, row))
-            .collect::<Result<Vec<_>>>()?;
         let fast_n = self.fast_kinds().map_or(0, Vec::len);
+        // Native groups keep only the key's bytes, decoded when the group is emitted.
+        let key = if fast_n > 0 {
+            Vec::new()
+        } else {
+            keys.iter()
+                .map(|k| ScalarValue::try_from_array(k, row))
+                .collect::<Result<Vec<_>>>()?
+        };
         let accs = if fast_n > 0 {
             Vec::new()
         } else {
@@ -537,6 +542,21 @@ impl Aggregate {
         self.slot(key_bytes, &arrays, 0, end)
     }
 
+    /// Key columns of groups from their key bytes (the key converter's row format).
+    ///
+    /// # Errors
+    /// Groups without a converter (none was ever keyed), or bytes it cannot decode.
+    fn decode_keys<'a>(&self, keys: impl Iterator<Item = &'a [u8]>) -> Result<Vec<ArrayRef>> {
+        if self.keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let conv = self.converter.as_ref().ok_or_else(|| {
+            DataFusionError::Internal("aggregate groups without a key converter".into())
+        })?;
+        let parser = conv.parser();
+        Ok(conv.convert_rows(keys.map(|k| parser.parse(k)))?)
+    }
+
     fn release(&mut self, s: usize) -> Group {
         let g = self.slots[s].take().expect("live group");
         self.bytes -= g.bytes;
@@ -591,7 +611,10 @@ impl Aggregate {
             .iter()
             .filter_map(|s| self.slots[*s].as_ref())
             .collect();
-        let keys: Vec<Vec<ScalarValue>> = live.iter().map(|g| g.key.clone()).collect();
+        let cols = self.decode_keys(live.iter().map(|g| &g.key_bytes[..]))?;
+        let keys = (0..live.len())
+            .map(|r| row_values(&cols, 0, cols.len(), r))
+            .collect::<Result<Vec<_>>>()?;
         w.rows(self.keys.len(), &keys)?;
         let mut cols: Vec<ArrayRef> = Vec::new();
         for i in 0..kinds.len() {
@@ -686,6 +709,10 @@ impl Aggregate {
             heads.push((key, count, end));
         }
         let (_, key_cols) = r.rows()?;
+        if !key_cols.is_empty() {
+            // The converter the key bytes were written with (same key types).
+            super::encode(&mut self.converter, &key_cols)?;
+        }
         let cols = r.arrays()?;
         let bad = || DataFusionError::Execution("checkpoint: malformed aggregate state".into());
         if cols.len() != 5 * kinds.len() + 1 || cols.iter().any(|c| c.len() != n) {
@@ -954,7 +981,7 @@ impl Operator for Aggregate {
         };
         // Native accumulators: the fired groups' keys and results as columns.
         let nk = self.keys.len();
-        let mut keys: Vec<Vec<ScalarValue>> = vec![Vec::with_capacity(slots.len()); nk];
+        let mut key_bytes = Vec::with_capacity(slots.len());
         let mut vals: Vec<Vec<FastValue>> = vec![Vec::with_capacity(slots.len()); kinds.len()];
         let m = slots.len();
         for s in slots {
@@ -962,14 +989,9 @@ impl Operator for Aggregate {
             for (i, k) in kinds.iter().enumerate() {
                 vals[i].push(g.fast[i].value(*k));
             }
-            for (j, v) in g.key.into_iter().enumerate() {
-                keys[j].push(v);
-            }
+            key_bytes.push(g.key_bytes);
         }
-        let mut cols = keys
-            .into_iter()
-            .map(ScalarValue::iter_to_array)
-            .collect::<Result<Vec<ArrayRef>>>()?;
+        let mut cols = self.decode_keys(key_bytes.iter().map(|k| &k[..]))?;
         for (i, k) in kinds.iter().enumerate() {
             let to = self.schema.field(nk + i).data_type();
             cols.push(super::fast_agg::column(*k, &vals[i], to)?);

@@ -733,11 +733,11 @@ impl<'a> Translator<'a> {
                     .iter()
                     .map(|a| a.data_type(arrow).ok())
                     .collect();
-                let native_extreme = matches!(name.as_str(), "min" | "max")
-                    && types.is_some_and(|t| {
-                        super::fast_agg::FastKind::of(&name, expr.is_distinct(), &t, true).is_some()
-                    });
-                if !native_extreme
+                // So does COUNT(DISTINCT) of integers.
+                let native = types.and_then(|t| {
+                    super::fast_agg::FastKind::of(&name, expr.is_distinct(), &t, true)
+                });
+                if !native.is_some_and(|k| k.counts_values())
                     && (expr.is_distinct() || !matches!(name.as_str(), "count" | "sum" | "avg"))
                 {
                     return Err(refuse_at(
@@ -754,8 +754,9 @@ impl<'a> Translator<'a> {
                 retract,
             });
         }
-        // A retracting MIN/MAX runs only on native accumulators (DataFusion's sliding ones
-        // retract in arrival order only), which then every call of the aggregate needs.
+        // A retracting MIN/MAX or COUNT(DISTINCT) runs only on native accumulators
+        // (DataFusion's sliding ones retract in arrival order only), which then every call of
+        // the aggregate needs.
         if input.updating && window_end.is_none() {
             let native = |c: &AggCall| {
                 let types: Option<Vec<_>> =
@@ -773,7 +774,7 @@ impl<'a> Translator<'a> {
                     q,
                     "GROUP BY",
                     &format!(
-                        "MIN/MAX over an updating input together with {}",
+                        "MIN/MAX or COUNT(DISTINCT) over an updating input together with {}",
                         other.expr.name()
                     ),
                 ));

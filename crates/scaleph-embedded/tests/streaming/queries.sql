@@ -134,3 +134,5 @@ SELECT e.id, e.k FROM ev e WHERE EXISTS (SELECT 1 FROM (SELECT k, MAX(amt) AS m 
 SELECT a.k, a.c, CAST(a.s AS STRING) FROM (SELECT k, COUNT(*) AS c, window_start AS s, window_end AS e FROM TABLE(HOP(TABLE ev, DESCRIPTOR(ts), INTERVAL '5' SECOND, INTERVAL '10' SECOND)) GROUP BY k, window_start, window_end) a JOIN (SELECT MAX(c) AS m, s, e FROM (SELECT k, COUNT(*) AS c, window_start AS s, window_end AS e FROM TABLE(HOP(TABLE ev, DESCRIPTOR(ts), INTERVAL '5' SECOND, INTERVAL '10' SECOND)) GROUP BY k, window_start, window_end) GROUP BY s, e) b ON a.s = b.s AND a.e = b.e AND a.c >= b.m
 -- name: self_join_of_one_aggregate
 SELECT x.k, x.c, y.s FROM (SELECT k, COUNT(*) AS c, SUM(v) AS s FROM ev GROUP BY k) x JOIN (SELECT k, COUNT(*) AS c, SUM(v) AS s FROM ev GROUP BY k) y ON x.k = y.k AND x.c <= y.s
+-- name: count_distinct_over_changelog
+SELECT k, COUNT(DISTINCT s), COUNT(DISTINCT b) FILTER (WHERE s > 10), COUNT(*) FROM (SELECT MOD(id, 5) AS b, k, SUM(v) AS s FROM ev GROUP BY MOD(id, 5), k) GROUP BY k
