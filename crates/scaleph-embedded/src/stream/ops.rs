@@ -289,11 +289,22 @@ pub(crate) fn passes(masks: &[Option<BooleanArray>], i: usize, r: usize) -> bool
 /// `rows` (one value per output column each) as an insert-only chunk of `schema`.
 pub(crate) fn scalar_rows(
     schema: &SchemaRef,
-    rows: &[Vec<ScalarValue>],
+    rows: Vec<Vec<ScalarValue>>,
     kinds: Vec<u8>,
 ) -> Result<Chunk> {
-    let cols = (0..schema.fields().len())
-        .map(|i| ScalarValue::iter_to_array(rows.iter().map(|r| r[i].clone())))
+    // Transposed by moving the values (cloning each one cost a quarter of a GROUP BY with
+    // string results).
+    let width = schema.fields().len();
+    let mut cols: Vec<Vec<ScalarValue>> =
+        (0..width).map(|_| Vec::with_capacity(rows.len())).collect();
+    for row in rows {
+        for (c, v) in row.into_iter().enumerate().take(width) {
+            cols[c].push(v);
+        }
+    }
+    let cols = cols
+        .into_iter()
+        .map(ScalarValue::iter_to_array)
         .collect::<Result<Vec<_>>>()?;
     super::changelog(schema, cols, kinds)
 }
@@ -572,7 +583,7 @@ impl Aggregate {
         }
         let kinds: Vec<u8> = rows.iter().map(|(k, _)| *k as u8).collect();
         let rows: Vec<Vec<ScalarValue>> = rows.into_iter().map(|(_, r)| r).collect();
-        out.push(scalar_rows(&self.schema, &rows, kinds)?);
+        out.push(scalar_rows(&self.schema, rows, kinds)?);
         Ok(())
     }
 }

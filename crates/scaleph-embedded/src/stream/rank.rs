@@ -162,27 +162,28 @@ impl Rank {
     fn diff(&mut self, part: &[u8], changes: &mut Vec<(RowKind, OwnedRow, u64)>) {
         let (lo, hi) = (self.lo as usize, self.hi as usize);
         let p = self.parts.get_mut(part).expect("partition exists");
-        let now: Vec<OwnedRow> = p
-            .rows
-            .iter()
-            .skip(lo - 1)
-            .take(hi + 1 - lo)
-            .map(|(_, _, r)| r.clone())
-            .collect();
-        let len = now.len().max(p.emitted.len());
-        for i in 0..len {
+        let Part { rows, emitted, .. } = p;
+        // Only ranks whose row changed are copied (most input rows change none).
+        let mut i = 0;
+        for (_, _, n) in rows.iter().skip(lo - 1).take(hi + 1 - lo) {
             let rank = (lo + i) as u64;
-            match (p.emitted.get(i), now.get(i)) {
-                (None, Some(n)) => changes.push((RowKind::Insert, n.clone(), rank)),
-                (Some(o), None) => changes.push((RowKind::Delete, o.clone(), rank)),
-                (Some(o), Some(n)) if o != n => {
-                    changes.push((RowKind::UpdateBefore, o.clone(), rank));
+            match emitted.get_mut(i) {
+                None => {
+                    changes.push((RowKind::Insert, n.clone(), rank));
+                    emitted.push(n.clone());
+                }
+                Some(o) if o != n => {
+                    let old = std::mem::replace(o, n.clone());
+                    changes.push((RowKind::UpdateBefore, old, rank));
                     changes.push((RowKind::UpdateAfter, n.clone(), rank));
                 }
-                _ => {}
+                Some(_) => {}
             }
+            i += 1;
         }
-        p.emitted = now;
+        for (k, o) in emitted.drain(i..).enumerate() {
+            changes.push((RowKind::Delete, o, (lo + i + k) as u64));
+        }
     }
 
     fn emit(&mut self, changes: Vec<(RowKind, OwnedRow, u64)>, out: &mut Vec<Chunk>) -> Result<()> {

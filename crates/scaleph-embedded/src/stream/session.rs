@@ -261,7 +261,7 @@ impl Operator for SessionAggregate {
             }
         }
         let n = rows.len();
-        out.push(super::ops::scalar_rows(&self.schema, &rows, vec![0; n])?);
+        out.push(super::ops::scalar_rows(&self.schema, rows, vec![0; n])?);
         Ok(())
     }
 
