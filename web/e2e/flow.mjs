@@ -151,7 +151,18 @@ async function flow(run) {
       if (i === 20) throw new Error("the project name field does not keep its value");
       await page.fill("#project-name", project);
     }
-    await page.getByTestId("create-project").click();
+    // Under load a click right after the fill can be lost (no request was sent): wait for the
+    // POST and click again if none came.
+    for (let i = 0; ; i++) {
+      const posted = page
+        .waitForRequest((r) => r.method() === "POST" && r.url().endsWith("/api/v1/projects"), {
+          timeout: 5000,
+        })
+        .catch(() => null);
+      await page.getByTestId("create-project").click();
+      if (await posted) break;
+      if (i === 3) throw new Error("Create does not send the project");
+    }
     await page.getByRole("link", { name: project, exact: true }).click();
     await page.getByRole("tab", { name: "Datasources" }).waitFor();
     projectUrl = page.url();
