@@ -420,9 +420,11 @@ async fn answer_savepoints(
                     let _ = reply.send(Err("a batch job takes no savepoints".into()));
                     continue;
                 }
-                let mut waits = Vec::with_capacity(txs.len());
-                for (k, tx) in txs.iter().enumerate() {
-                    let (r_tx, r_rx) = tokio::sync::oneshot::channel();
+                // Answered by the statements themselves, the last one sending the reply: a
+                // stop ends the job right after, and a task forwarding it could be dropped
+                // with the engine's runtime before it ran.
+                let parts = exec::SavepointReply::split(txs.len().max(1), dir.clone(), reply);
+                for ((k, tx), part) in txs.iter().enumerate().zip(parts) {
                     let sub = if txs.len() > 1 {
                         dir.join(format!("stmt-{k}"))
                     } else {
@@ -431,30 +433,15 @@ async fn answer_savepoints(
                     let cmd = exec::DriveCmd::Savepoint {
                         dir: sub,
                         stop,
-                        reply: r_tx,
+                        reply: part,
                     };
-                    if tx.send(cmd).is_err() {
-                        let (t, r) = tokio::sync::oneshot::channel();
-                        let _ = t.send(Err(format!("statement {} already ended", k + 1)));
-                        waits.push(r);
-                    } else {
-                        waits.push(r_rx);
+                    if let Err(mpsc::error::SendError(exec::DriveCmd::Savepoint {
+                        reply, ..
+                    })) = tx.send(cmd)
+                    {
+                        reply.send(Err(format!("statement {} already ended", k + 1)));
                     }
                 }
-                // Answered from its own task: a stop ends the statements right after they
-                // reply, which ends this loop's caller too.
-                tokio::spawn(async move {
-                    let mut result = Ok(dir);
-                    for w in waits {
-                        let r = w
-                            .await
-                            .unwrap_or_else(|_| Err("the job ended before the savepoint".into()));
-                        if let Err(e) = r {
-                            result = Err(e);
-                        }
-                    }
-                    let _ = reply.send(result);
-                });
             }
         }
     }

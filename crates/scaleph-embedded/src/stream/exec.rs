@@ -75,12 +75,68 @@ pub(crate) enum DriveCmd {
     Savepoint {
         dir: std::path::PathBuf,
         stop: Option<bool>,
-        reply: tokio::sync::oneshot::Sender<std::result::Result<(), String>>,
+        reply: SavepointReply,
     },
     /// Report the operators' and checkpoints' metrics.
     Metrics {
         reply: tokio::sync::oneshot::Sender<(Vec<OperatorMetrics>, CheckpointMetrics)>,
     },
+}
+
+/// The answers of a job's statements to one savepoint request, gathered without a task: the
+/// last statement to answer sends the job's reply (the savepoint's directory, or the first
+/// error), so a stop-with-savepoint that ends the job cannot lose it.
+struct Gather {
+    left: usize,
+    result: std::result::Result<std::path::PathBuf, String>,
+    reply: Option<tokio::sync::oneshot::Sender<std::result::Result<std::path::PathBuf, String>>>,
+}
+
+/// One statement's part of a savepoint request ([`DriveCmd::Savepoint`]). Dropped unanswered
+/// (the statement ended first), it answers "the job ended before the savepoint".
+pub(crate) struct SavepointReply(Option<Arc<std::sync::Mutex<Gather>>>);
+
+impl SavepointReply {
+    /// One part per statement (`n` ≥ 1) of a request answered on `reply` with `dir`.
+    pub(crate) fn split(
+        n: usize,
+        dir: std::path::PathBuf,
+        reply: tokio::sync::oneshot::Sender<std::result::Result<std::path::PathBuf, String>>,
+    ) -> Vec<Self> {
+        let g = Arc::new(std::sync::Mutex::new(Gather {
+            left: n,
+            result: Ok(dir),
+            reply: Some(reply),
+        }));
+        (0..n).map(|_| Self(Some(g.clone()))).collect()
+    }
+
+    /// Records this statement's answer; the last one sends the job's reply.
+    pub(crate) fn send(mut self, r: std::result::Result<(), String>) {
+        self.answer(r);
+    }
+
+    fn answer(&mut self, r: std::result::Result<(), String>) {
+        let Some(g) = self.0.take() else { return };
+        let mut g = g.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Err(e) = r {
+            if g.result.is_ok() {
+                g.result = Err(e);
+            }
+        }
+        g.left -= 1;
+        if g.left == 0 {
+            if let Some(reply) = g.reply.take() {
+                let _ = reply.send(g.result.clone());
+            }
+        }
+    }
+}
+
+impl Drop for SavepointReply {
+    fn drop(&mut self) {
+        self.answer(Err("the job ended before the savepoint".into()));
+    }
 }
 
 /// Per-operator rates: counts at the last sample and the rates derived then.
@@ -513,7 +569,7 @@ pub(crate) async fn drive(
                 }
                 next_id += 1;
                 let failed = r.as_ref().err().map(ToString::to_string);
-                let _ = reply.send(r.map(|_| ()).map_err(|e| e.to_string()));
+                reply.send(r.map(|_| ()).map_err(|e| e.to_string()));
                 if stop.is_some() && failed.is_none() {
                     // Stopped with a savepoint: open files stay for a restore (no final commit).
                     if let Output::Writer(w, _) = output {
@@ -622,7 +678,7 @@ pub(crate) async fn drive(
         while let Ok(cmd) = c.try_recv() {
             match cmd {
                 DriveCmd::Savepoint { reply, .. } => {
-                    let _ = reply.send(Err("the job ended before the savepoint".into()));
+                    reply.send(Err("the job ended before the savepoint".into()));
                 }
                 DriveCmd::Metrics { reply } => {
                     rates.sample(&d.counts);
