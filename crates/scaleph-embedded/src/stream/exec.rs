@@ -30,7 +30,6 @@ enum Ev {
     End(usize),
 }
 
-#[derive(Clone)]
 struct Src {
     node: usize,
     /// When its last rows came (for `table.exec.source.idle-timeout`).
@@ -348,40 +347,13 @@ pub(crate) async fn drive(
         None => (vec![None; df.sources.len()], vec![None; df.nodes.len()]),
     };
     let mut streams: SelectAll<BoxStream<'static, Ev>> = SelectAll::new();
-    let mut srcs: Vec<Src> = Vec::new();
-    // Sources reading the same table the same way (e.g. two views of one table) share one
-    // read, as Flink reuses sources (`table.optimizer.reuse-source-enabled`): `readers[g]`
-    // lists the sources fed by read `g`. Each keeps its own position and watermark.
-    let mut readers: Vec<Vec<usize>> = Vec::new();
+    let mut srcs = Vec::new();
     for (i, s) in df.sources.iter().enumerate() {
+        let physical = state.create_physical_plan(&s.plan).await?;
         let pos = restored
             .as_ref()
             .zip(src_map[i])
             .map(|((_, m), j)| &m.sources[j]);
-        let same_read = |j: usize| {
-            let o = &df.sources[j];
-            let opos = restored
-                .as_ref()
-                .zip(src_map[j])
-                .map(|((_, m), k)| &m.sources[k]);
-            o.plan == s.plan
-                && o.watermark == s.watermark
-                && o.proctime == s.proctime
-                && pos.map(|p| (p.rows, p.pending, p.emitted))
-                    == opos.map(|p| (p.rows, p.pending, p.emitted))
-        };
-        if let Some(g) = readers.iter().position(|r| same_read(r[0])) {
-            readers[g].push(i);
-            let copy = Src {
-                node: s.node,
-                ..srcs[readers[g][0]].clone()
-            };
-            srcs.push(copy);
-            continue;
-        }
-        let g = readers.len();
-        readers.push(vec![i]);
-        let physical = state.create_physical_plan(&s.plan).await?;
         let at = Arc::new(StartAt {
             rows: pos.map_or(0, |p| p.rows),
             ..Default::default()
@@ -408,8 +380,8 @@ pub(crate) async fn drive(
         let st = futures::stream::iter(parts_streams).flatten();
         let honored = at.honored.load(std::sync::atomic::Ordering::SeqCst);
         streams.push(
-            st.map(move |b| Ev::Batch(g, b))
-                .chain(futures::stream::once(async move { Ev::End(g) }))
+            st.map(move |b| Ev::Batch(i, b))
+                .chain(futures::stream::once(async move { Ev::End(i) }))
                 .boxed(),
         );
         srcs.push(Src {
@@ -583,75 +555,70 @@ pub(crate) async fn drive(
         };
         match ev {
             None => break,
-            Some(Ev::End(g)) => {
-                for &i in &readers[g] {
-                    srcs[i].emitted = i64::MAX;
-                    d.watermark(srcs[i].node, 0, i64::MAX, &mut out)?;
-                }
+            Some(Ev::End(i)) => {
+                srcs[i].emitted = i64::MAX;
+                d.watermark(srcs[i].node, 0, i64::MAX, &mut out)?;
             }
-            Some(Ev::Batch(g, b)) => {
-                let read = b?;
-                for &i in &readers[g] {
-                    let mut b = read.clone();
-                    let s = &mut srcs[i];
-                    if s.skip > 0 {
-                        let drop = s.skip.min(b.num_rows() as u64) as usize;
-                        s.skip -= drop as u64;
-                        b = b.slice(drop, b.num_rows() - drop);
-                        if b.num_rows() == 0 {
-                            continue;
-                        }
+            Some(Ev::Batch(i, b)) => {
+                let mut b = b?;
+                let s = &mut srcs[i];
+                if s.skip > 0 {
+                    let drop = s.skip.min(b.num_rows() as u64) as usize;
+                    s.skip -= drop as u64;
+                    b = b.slice(drop, b.num_rows() - drop);
+                    if b.num_rows() == 0 {
+                        continue;
                     }
-                    s.rows += b.num_rows() as u64;
-                    let node = s.node;
-                    s.last_rows = std::time::Instant::now();
-                    if s.idle {
-                        s.idle = false;
-                        d.set_idle(node, 0, false, &mut out)?;
-                    }
-                    let s = &mut srcs[i];
-                    if !s.watermark {
-                        d.push(node, 0, Chunk::inserts(b), &mut out)?;
-                    } else {
-                        let last = b.num_columns() - 1;
-                        let wm = millis(b.column(last).as_ref())?;
-                        let data = b.project(&(0..last).collect::<Vec<_>>())?;
-                        if per_row {
-                            let mut start = 0;
-                            for (r, v) in wm.iter().enumerate() {
-                                if let Some(v) = v {
-                                    s.pending = s.pending.max(*v);
-                                }
-                                if s.pending > s.emitted {
-                                    s.emitted = s.pending;
-                                    let wm = s.pending;
-                                    d.push(
-                                        node,
-                                        0,
-                                        Chunk::inserts(data.slice(start, r + 1 - start)),
-                                        &mut out,
-                                    )?;
-                                    d.watermark(node, 0, wm, &mut out)?;
-                                    start = r + 1;
-                                }
-                                if !out.is_empty() && !send(&mut output, &mut out).await? {
-                                    return Ok(stats_of(&d, stats));
-                                }
+                }
+                s.rows += b.num_rows() as u64;
+                let node = s.node;
+                s.last_rows = std::time::Instant::now();
+                if s.idle {
+                    s.idle = false;
+                    d.set_idle(node, 0, false, &mut out)?;
+                }
+                let s = &mut srcs[i];
+                if !s.watermark {
+                    d.push(node, 0, Chunk::inserts(b), &mut out)?;
+                } else {
+                    let last = b.num_columns() - 1;
+                    let wm = millis(b.column(last).as_ref())?;
+                    let data = b.project(&(0..last).collect::<Vec<_>>())?;
+                    if per_row {
+                        let mut start = 0;
+                        for (r, v) in wm.iter().enumerate() {
+                            if let Some(v) = v {
+                                s.pending = s.pending.max(*v);
                             }
-                            if start < data.num_rows() {
+                            if s.pending > s.emitted {
+                                s.emitted = s.pending;
+                                let wm = s.pending;
                                 d.push(
                                     node,
                                     0,
-                                    Chunk::inserts(data.slice(start, data.num_rows() - start)),
+                                    Chunk::inserts(data.slice(start, r + 1 - start)),
                                     &mut out,
                                 )?;
+                                d.watermark(node, 0, wm, &mut out)?;
+                                start = r + 1;
                             }
-                        } else {
-                            if let Some(m) = wm.iter().flatten().max() {
-                                s.pending = s.pending.max(*m);
+                            if !out.is_empty() && !send(&mut output, &mut out).await? {
+                                return Ok(stats_of(&d, stats));
                             }
-                            d.push(node, 0, Chunk::inserts(data), &mut out)?;
                         }
+                        if start < data.num_rows() {
+                            d.push(
+                                node,
+                                0,
+                                Chunk::inserts(data.slice(start, data.num_rows() - start)),
+                                &mut out,
+                            )?;
+                        }
+                    } else {
+                        if let Some(m) = wm.iter().flatten().max() {
+                            s.pending = s.pending.max(*m);
+                        }
+                        d.push(node, 0, Chunk::inserts(data), &mut out)?;
                     }
                 }
             }

@@ -16,6 +16,10 @@ use datafusion::arrow::datatypes::{DataType, Float64Type, Int64Type};
 use datafusion::common::Result;
 use std::sync::Arc;
 
+/// Bytes counted per value of a value-count map (a B-tree entry of two `i64`s and its share
+/// of the node).
+const VALUE_BYTES: isize = 32;
+
 /// Which native aggregate a call is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum FastKind {
@@ -207,24 +211,32 @@ pub(crate) struct FastAcc {
 }
 
 impl FastAcc {
-    /// Adds (or, `retract`, removes) row `r` of `arg`.
+    /// Adds (or, `retract`, removes) row `r` of `arg`; returns by how many bytes the state grew
+    /// (negative: shrank), for the operator's memory accounting.
     #[inline]
-    pub(crate) fn update(&mut self, kind: FastKind, arg: &FastArg, r: usize, retract: bool) {
+    pub(crate) fn update(
+        &mut self,
+        kind: FastKind,
+        arg: &FastArg,
+        r: usize,
+        retract: bool,
+    ) -> isize {
         let d = if retract { -1 } else { 1 };
         if kind.counts_values() {
             let key = match arg {
                 FastArg::Int(a) if a.is_valid(r) => a.value(r),
                 FastArg::Float(a) if a.is_valid(r) => ordered(a.value(r)),
-                _ => return,
+                _ => return 0,
             };
             let m = self.values.get_or_insert_with(Default::default);
+            let before = m.len();
             let c = m.entry(key).or_insert(0);
             *c += d;
             if *c == 0 {
                 m.remove(&key);
             }
             self.n += d;
-            return;
+            return (m.len() as isize - before as isize) * VALUE_BYTES;
         }
         match arg {
             FastArg::Nulls(a) => {
@@ -234,7 +246,7 @@ impl FastAcc {
             }
             FastArg::Int(a) => {
                 if a.is_null(r) {
-                    return;
+                    return 0;
                 }
                 let v = a.value(r);
                 match kind {
@@ -253,7 +265,7 @@ impl FastAcc {
             }
             FastArg::Float(a) => {
                 if a.is_null(r) {
-                    return;
+                    return 0;
                 }
                 let v = a.value(r);
                 match kind {
@@ -276,6 +288,7 @@ impl FastAcc {
                 self.n += d;
             }
         }
+        0
     }
 
     /// The aggregate's current result.
@@ -397,7 +410,8 @@ mod tests {
         assert_eq!(distinct.value(kind), FastValue::Int(2));
         distinct.update(kind, &d, 0, true);
         assert_eq!(distinct.value(kind), FastValue::Int(2));
-        distinct.update(kind, &d, 2, true);
+        // The last 4 leaves the map: its bytes are given back.
+        assert_eq!(distinct.update(kind, &d, 2, true), -VALUE_BYTES);
         assert_eq!(distinct.value(kind), FastValue::Int(1));
         for f in [-0.0, 0.0, -3.5, 2.25, f64::NAN, f64::NEG_INFINITY] {
             assert_eq!(unordered(ordered(f)).to_bits(), f.to_bits());

@@ -827,11 +827,14 @@ impl Operator for Aggregate {
                 };
                 let g = self.slots[s].as_mut().expect("live group");
                 g.count += 1;
+                let mut grew = 0;
                 for (i, k) in kinds.iter().enumerate() {
                     if passes(i, r) {
-                        g.fast[i].update(*k, &fargs[i], r, false);
+                        grew += g.fast[i].update(*k, &fargs[i], r, false);
                     }
                 }
+                g.bytes = g.bytes.saturating_add_signed(grew);
+                self.bytes = self.bytes.saturating_add_signed(grew);
             }
             for (s, idx) in per_slot {
                 let g = self.slots[s].as_mut().expect("live group");
@@ -873,11 +876,16 @@ impl Operator for Aggregate {
                 };
                 let g = self.slots[s].as_mut().expect("live group");
                 g.written = now;
+                let mut grew = 0;
                 for (i, k) in kinds.iter().enumerate() {
                     if passes(i, r) {
-                        g.fast[i].update(*k, &fargs[i], r, retract);
+                        grew += g.fast[i].update(*k, &fargs[i], r, retract);
                     }
                 }
+                // Value-count maps (MIN/MAX over a changelog, COUNT(DISTINCT)) grow with their
+                // values: charged so the memory limit bounds them.
+                g.bytes = g.bytes.saturating_add_signed(grew);
+                self.bytes = self.bytes.saturating_add_signed(grew);
                 g.count += if retract { -1 } else { 1 };
                 if g.count <= 0 {
                     let g = self.release(s);
