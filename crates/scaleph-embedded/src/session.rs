@@ -681,11 +681,31 @@ impl ScriptSession {
             .execute_and_check(plan.clone(), state.config_options(), |_, _| {})
             .map_err(|e| plan_error(e, q))?;
         // `IN` / `EXISTS` / scalar subqueries become semi, anti and outer joins (Flink's
-        // streaming plan does the same).
-        let rules: Vec<Arc<dyn datafusion::optimizer::OptimizerRule + Send + Sync>> = vec![
+        // streaming plan does the same); unread columns are pruned.
+        let mut rules: Vec<Arc<dyn datafusion::optimizer::OptimizerRule + Send + Sync>> = vec![
             Arc::new(datafusion::optimizer::decorrelate_predicate_subquery::DecorrelatePredicateSubquery::new()),
             Arc::new(datafusion::optimizer::scalar_subquery_to_join::ScalarSubqueryToJoin::new()),
         ];
+        // Columns nothing reads are dropped where they enter (a HOP window copies every column
+        // it carries once per window). Not with SESSION windows: the rule merges projections,
+        // and a session's partition keys must stay columns.
+        use datafusion::common::tree_node::TreeNode;
+        let session = analyzed
+            .exists(|n| {
+                Ok(n.expressions().iter().any(|e| {
+                    e.exists(|x| {
+                        Ok(matches!(x, datafusion::prelude::Expr::ScalarFunction(f)
+                            if f.name() == crate::windows::SESSION_END))
+                    })
+                    .unwrap_or(false)
+                }))
+            })
+            .unwrap_or(true);
+        if !session {
+            rules.push(Arc::new(
+                datafusion::optimizer::optimize_projections::OptimizeProjections::new(),
+            ));
+        }
         let mut options = state.config_options().as_ref().clone();
         options
             .optimizer

@@ -37,9 +37,9 @@ use std::sync::Arc;
 
 /// `scaleph_window_add(ts, ms)`: `ts` + `ms` milliseconds, as `TIMESTAMP(3)`.
 pub(crate) const WINDOW_ADD: &str = "scaleph_window_add";
-const TUMBLE_START: &str = "scaleph_tumble_start";
-const HOP_STARTS: &str = "scaleph_hop_starts";
-const CUMULATE_ENDS: &str = "scaleph_cumulate_ends";
+pub(crate) const TUMBLE_START: &str = "scaleph_tumble_start";
+pub(crate) const HOP_STARTS: &str = "scaleph_hop_starts";
+pub(crate) const CUMULATE_ENDS: &str = "scaleph_cumulate_ends";
 /// `scaleph_session_end(ts, gap_ms, partition columns…)`: a row's own session window end
 /// (`ts + gap`); the streaming engine merges sessions and reads the gap and partition columns
 /// from the call.

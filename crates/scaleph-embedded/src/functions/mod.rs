@@ -1514,26 +1514,16 @@ impl ScalarUDFImpl for FlinkFn {
         };
         let out: ArrayRef = match self.kind {
             FnKind::DateFormat => {
-                let fmts = fmt_at(1, "yyyy-MM-dd HH:mm:ss")?;
                 let ts = cast(
                     &arrays[0],
                     &DataType::Timestamp(TimeUnit::Microsecond, None),
                 )?;
                 let ts = ts.as_primitive::<TimestampMicrosecondType>();
-                let mut b = StringBuilder::with_capacity(n, n * 20);
-                for (r, fmt) in fmts.iter().enumerate() {
-                    match (
-                        ts.is_null(r),
-                        fmt,
-                        DateTime::from_timestamp_micros(ts.value(r)),
-                    ) {
-                        (false, Some(f), Some(dt)) => {
-                            b.append_value(dt.naive_utc().format(f).to_string())
-                        }
-                        _ => b.append_null(),
-                    }
-                }
-                Arc::new(b.finish())
+                format_rows(n, arrays.get(1), |r| {
+                    (!ts.is_null(r))
+                        .then(|| DateTime::from_timestamp_micros(ts.value(r)))
+                        .flatten()
+                })?
             }
             FnKind::ToTimestamp | FnKind::UnixTimestamp if !arrays.is_empty() => {
                 let fmts = fmt_at(1, "yyyy-MM-dd HH:mm:ss")?;
@@ -1585,22 +1575,12 @@ impl ScalarUDFImpl for FlinkFn {
                 Arc::new(b.finish())
             }
             FnKind::FromUnixtime => {
-                let fmts = fmt_at(1, "yyyy-MM-dd HH:mm:ss")?;
                 let secs = arrays[0].as_primitive::<Int64Type>();
-                let mut b = StringBuilder::with_capacity(n, n * 20);
-                for (r, fmt) in fmts.iter().enumerate() {
-                    match (
-                        secs.is_null(r),
-                        fmt,
-                        DateTime::from_timestamp(secs.value(r), 0),
-                    ) {
-                        (false, Some(f), Some(dt)) => {
-                            b.append_value(dt.naive_utc().format(f).to_string())
-                        }
-                        _ => b.append_null(),
-                    }
-                }
-                Arc::new(b.finish())
+                format_rows(n, arrays.get(1), |r| {
+                    (!secs.is_null(r))
+                        .then(|| DateTime::from_timestamp(secs.value(r), 0))
+                        .flatten()
+                })?
             }
             FnKind::SplitIndex => {
                 let s = arrays[0].as_string::<i32>();
@@ -1639,6 +1619,53 @@ fn parse_datetime(s: &str, fmt: &str) -> Option<NaiveDateTime> {
 ///
 /// # Errors
 /// An execution error naming the pattern letter that has no chrono counterpart.
+/// `DATE_FORMAT`/`FROM_UNIXTIME`: row `r`'s instant (`at(r)`, `None` for NULL) formatted with
+/// row `r`'s Java pattern (`fmts`, absent: `yyyy-MM-dd HH:mm:ss`) into a string column of `n`
+/// rows. Each distinct pattern is translated and parsed once per run of equal patterns (a
+/// format is nearly always a constant).
+///
+/// # Errors
+/// A pattern chrono cannot render.
+fn format_rows(
+    n: usize,
+    fmts: Option<&ArrayRef>,
+    at: impl Fn(usize) -> Option<DateTime<chrono::Utc>>,
+) -> Result<ArrayRef> {
+    use chrono::format::{Item, StrftimeItems};
+    use std::fmt::Write;
+    let fmts = fmts.map(|a| a.as_string::<i32>());
+    let mut parsed: Option<(String, Vec<Item<'static>>)> = None;
+    let mut b = StringBuilder::with_capacity(n, n * 20);
+    for r in 0..n {
+        let java = match fmts {
+            None => "yyyy-MM-dd HH:mm:ss",
+            Some(f) if f.is_null(r) => {
+                b.append_null();
+                continue;
+            }
+            Some(f) => f.value(r),
+        };
+        let Some(dt) = at(r) else {
+            b.append_null();
+            continue;
+        };
+        if parsed.as_ref().is_none_or(|(j, _)| j != java) {
+            let items = StrftimeItems::new(&java_to_chrono(java)?)
+                .parse_to_owned()
+                .map_err(|e| {
+                    datafusion::common::DataFusionError::Execution(format!("format '{java}': {e}"))
+                })?;
+            parsed = Some((java.to_string(), items));
+        }
+        let items = &parsed.as_ref().expect("parsed above").1;
+        write!(b, "{}", dt.naive_utc().format_with_items(items.iter())).map_err(|e| {
+            datafusion::common::DataFusionError::Execution(format!("format '{java}': {e}"))
+        })?;
+        b.append_value("");
+    }
+    Ok(Arc::new(b.finish()))
+}
+
 pub(crate) fn java_to_chrono(p: &str) -> Result<String> {
     let chars: Vec<char> = p.chars().collect();
     let mut out = String::new();

@@ -8,12 +8,17 @@
 //! non-NULL arguments. Over a changelog (`-U`/`-D` input) `COUNT` and `SUM` subtract, and
 //! `MIN`/`MAX` keep a count per distinct value (Flink's `MinWithRetractAggFunction` keeps a
 //! map of value → count the same way), so their state can be checkpointed. `COUNT(DISTINCT)`
-//! of integers keeps the same value → count map (Flink's distinct `MapView`).
+//! of integers keeps the same value → count map (Flink's distinct `MapView`). `MIN`/`MAX` of
+//! strings keep the extreme (or, over a changelog, a count per string); strings compare by
+//! their UTF-8 bytes, as Flink's `BinaryStringData` and DataFusion's `MIN`/`MAX` do.
 
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, Float64Builder, Int64Builder};
+use datafusion::arrow::array::{
+    Array, ArrayRef, AsArray, Float64Builder, Int64Builder, StringArray, StringBuilder,
+};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Float64Type, Int64Type};
 use datafusion::common::Result;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// Bytes counted per value of a value-count map (a B-tree entry of two `i64`s and its share
@@ -37,10 +42,16 @@ pub(crate) enum FastKind {
     MaxFloatRetract,
     /// `COUNT(DISTINCT x)` of integers: counts per value, the result is how many there are.
     CountDistinct,
+    /// `MIN`/`MAX` of strings.
+    MinText,
+    MaxText,
+    /// `MIN`/`MAX` of strings over a changelog: counts per string.
+    MinTextRetract,
+    MaxTextRetract,
 }
 
 /// Every kind, in the order of their snapshot codes (`kind as u64`).
-pub(crate) const KINDS: [FastKind; 12] = [
+pub(crate) const KINDS: [FastKind; 16] = [
     FastKind::Count,
     FastKind::SumInt,
     FastKind::SumFloat,
@@ -53,6 +64,10 @@ pub(crate) const KINDS: [FastKind; 12] = [
     FastKind::MinFloatRetract,
     FastKind::MaxFloatRetract,
     FastKind::CountDistinct,
+    FastKind::MinText,
+    FastKind::MaxText,
+    FastKind::MinTextRetract,
+    FastKind::MaxTextRetract,
 ];
 
 /// An `f64` as an `i64` of the same total order (`f64::total_cmp`).
@@ -95,6 +110,7 @@ impl FastKind {
             return (name == "count" && int_like(t)).then_some(FastKind::CountDistinct);
         }
         let float = matches!(t, DataType::Float32 | DataType::Float64);
+        let text = matches!(t, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View);
         let sum_int = int_like(t) && !matches!(t, DataType::Date32 | DataType::Timestamp(..));
         Some(match name {
             "count" => FastKind::Count,
@@ -108,6 +124,10 @@ impl FastKind {
             "max" if int_like(t) => FastKind::MaxInt,
             "min" if float => FastKind::MinFloat,
             "max" if float => FastKind::MaxFloat,
+            "min" if text && retract => FastKind::MinTextRetract,
+            "max" if text && retract => FastKind::MaxTextRetract,
+            "min" if text => FastKind::MinText,
+            "max" if text => FastKind::MaxText,
             _ => return None,
         })
     }
@@ -123,7 +143,18 @@ impl FastKind {
         )
     }
 
-    /// Keeps a count per value.
+    /// `MIN`/`MAX` of strings.
+    pub(crate) fn text(self) -> bool {
+        matches!(
+            self,
+            FastKind::MinText
+                | FastKind::MaxText
+                | FastKind::MinTextRetract
+                | FastKind::MaxTextRetract
+        )
+    }
+
+    /// Keeps a count per value (integer or float keys: [`FastAcc::counts`]).
     pub(crate) fn counts_values(self) -> bool {
         matches!(
             self,
@@ -142,6 +173,7 @@ pub(crate) enum FastArg {
     Nulls(ArrayRef),
     Int(datafusion::arrow::array::PrimitiveArray<Int64Type>),
     Float(datafusion::arrow::array::PrimitiveArray<Float64Type>),
+    Text(StringArray),
 }
 
 impl FastArg {
@@ -164,6 +196,7 @@ impl FastArg {
     pub(crate) fn new(kind: FastKind, arg: &ArrayRef) -> Result<Self> {
         Ok(match kind {
             FastKind::Count => FastArg::Nulls(arg.clone()),
+            k if k.text() => FastArg::Text(cast(arg, &DataType::Utf8)?.as_string::<i32>().clone()),
             k if k.float() => FastArg::Float(
                 cast(arg, &DataType::Float64)?
                     .as_primitive::<Float64Type>()
@@ -178,12 +211,13 @@ impl FastArg {
     }
 }
 
-/// A call's value: NULL, an integer or a float.
-#[derive(Debug, Clone, Copy)]
+/// A call's value: NULL, an integer, a float or a string.
+#[derive(Debug, Clone)]
 pub(crate) enum FastValue {
     Null,
     Int(i64),
     Float(f64),
+    Text(Arc<str>),
 }
 
 impl PartialEq for FastValue {
@@ -192,22 +226,202 @@ impl PartialEq for FastValue {
             (FastValue::Null, FastValue::Null) => true,
             (FastValue::Int(a), FastValue::Int(b)) => a == b,
             (FastValue::Float(a), FastValue::Float(b)) => a.to_bits() == b.to_bits(),
+            (FastValue::Text(a), FastValue::Text(b)) => a == b,
             _ => false,
         }
     }
 }
 
-/// The state of one native accumulator.
+/// The state of one native accumulator: 24 bytes (a group holds one per call).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct FastAcc {
-    /// Sum or extreme of integers.
-    pub(crate) int: i64,
-    /// Sum or extreme of floats.
-    pub(crate) float: f64,
+    /// Sum or extreme: an `i64`, or an `f64`'s bits for the float kinds.
+    v: i64,
     /// Non-NULL values accumulated minus retracted.
     pub(crate) n: i64,
-    /// Retracting `MIN`/`MAX`: count per value (floats as [`ordered`] keys).
-    pub(crate) values: Option<std::collections::BTreeMap<i64, i64>>,
+    /// Value counts and strings (boxed: most accumulators have none).
+    pub(crate) extra: Option<Box<FastExtra>>,
+}
+
+/// The state of a native accumulator beyond one number.
+#[derive(Debug, Clone)]
+pub(crate) enum FastExtra {
+    /// `MIN`/`MAX` over a changelog: count per value (floats as [`ordered`] keys).
+    Ordered(BTreeMap<i64, i64>),
+    /// `COUNT(DISTINCT)`: count per value, unordered (a hash lookup instead of a B-tree
+    /// descent per row).
+    Distinct(datafusion::common::HashMap<i64, i64>),
+    /// Append-only string `MIN`/`MAX`: the extreme so far.
+    One(Arc<str>),
+    /// String `MIN`/`MAX` over a changelog: count per string.
+    Counts(BTreeMap<Arc<str>, i64>),
+}
+
+/// The bytes a value count's change by `d` made the state grow by, `c` being the count after.
+fn count_growth(c: i64, d: i64, len: usize) -> isize {
+    let entry = len as isize + VALUE_BYTES;
+    if c == 0 {
+        -entry
+    } else if c == d {
+        entry
+    } else {
+        0
+    }
+}
+
+impl FastAcc {
+    /// A state from a snapshot's `int`, `float` and `n` columns.
+    pub(crate) fn restored(kind: FastKind, int: i64, float: f64, n: i64) -> Self {
+        let v = if kind.float() {
+            float.to_bits() as i64
+        } else {
+            int
+        };
+        Self { v, n, extra: None }
+    }
+
+    /// The integer sum or extreme (0 for float kinds).
+    pub(crate) fn int(&self, kind: FastKind) -> i64 {
+        if kind.float() {
+            0
+        } else {
+            self.v
+        }
+    }
+
+    /// The float sum or extreme (0 for integer kinds).
+    pub(crate) fn float(&self, kind: FastKind) -> f64 {
+        if kind.float() {
+            f64::from_bits(self.v as u64)
+        } else {
+            0.0
+        }
+    }
+
+    /// Adds (or, `retract`, removes) string `v` for text kind `kind`; returns the bytes the
+    /// state grew by.
+    fn update_text(&mut self, kind: FastKind, v: &str, retract: bool) -> isize {
+        let d = if retract { -1 } else { 1 };
+        self.n += d;
+        if matches!(kind, FastKind::MinText | FastKind::MaxText) {
+            let better = |cur: &str| match kind {
+                FastKind::MinText => v < cur,
+                _ => v > cur,
+            };
+            return match self.extra.as_deref_mut() {
+                Some(FastExtra::One(cur)) if !better(cur) => 0,
+                Some(FastExtra::One(cur)) => {
+                    let grew = v.len() as isize - cur.len() as isize;
+                    *cur = Arc::from(v);
+                    grew
+                }
+                _ => {
+                    self.extra = Some(Box::new(FastExtra::One(Arc::from(v))));
+                    v.len() as isize + VALUE_BYTES
+                }
+            };
+        }
+        let extra = self
+            .extra
+            .get_or_insert_with(|| Box::new(FastExtra::Counts(BTreeMap::new())));
+        let FastExtra::Counts(m) = &mut **extra else {
+            unreachable!("a text kind's state")
+        };
+        let c = match m.get_mut(v) {
+            Some(c) => {
+                *c += d;
+                *c
+            }
+            None => *m.entry(Arc::from(v)).or_insert(d),
+        };
+        if c == 0 {
+            m.remove(v);
+        }
+        count_growth(c, d, v.len())
+    }
+
+    /// `MIN`/`MAX` over a changelog and `COUNT(DISTINCT)`: `d` more (negative: fewer) of
+    /// `key`; returns the bytes the state grew by.
+    fn count_value(&mut self, kind: FastKind, key: i64, d: i64) -> isize {
+        self.n += d;
+        let extra = self.extra.get_or_insert_with(|| {
+            Box::new(if kind == FastKind::CountDistinct {
+                FastExtra::Distinct(Default::default())
+            } else {
+                FastExtra::Ordered(Default::default())
+            })
+        });
+        let c = match &mut **extra {
+            FastExtra::Distinct(m) => {
+                let c = m.entry(key).or_insert(0);
+                *c += d;
+                let c = *c;
+                if c == 0 {
+                    m.remove(&key);
+                }
+                c
+            }
+            FastExtra::Ordered(m) => {
+                let c = m.entry(key).or_insert(0);
+                *c += d;
+                let c = *c;
+                if c == 0 {
+                    m.remove(&key);
+                }
+                c
+            }
+            _ => unreachable!("a value-counting kind's state"),
+        };
+        count_growth(c, d, 0)
+    }
+
+    /// The (value, count) pairs of a value-counting kind (see [`FastKind::counts_values`]),
+    /// for a snapshot.
+    pub(crate) fn counts(&self) -> Vec<(i64, i64)> {
+        match self.extra.as_deref() {
+            Some(FastExtra::Ordered(m)) => m.iter().map(|(v, c)| (*v, *c)).collect(),
+            Some(FastExtra::Distinct(m)) => m.iter().map(|(v, c)| (*v, *c)).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Restores what [`Self::counts`] returned for `kind`.
+    pub(crate) fn set_counts(&mut self, kind: FastKind, pairs: Vec<(i64, i64)>) {
+        if pairs.is_empty() {
+            return;
+        }
+        self.extra = Some(Box::new(if kind == FastKind::CountDistinct {
+            FastExtra::Distinct(pairs.into_iter().collect())
+        } else {
+            FastExtra::Ordered(pairs.into_iter().collect())
+        }));
+    }
+
+    /// Bytes held outside the accumulator itself (value counts, strings), as [`Self::update`]
+    /// charges them: for a state restored from a checkpoint.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        let entry = VALUE_BYTES as usize;
+        match self.extra.as_deref() {
+            None => 0,
+            Some(FastExtra::Ordered(m)) => m.len() * entry,
+            Some(FastExtra::Distinct(m)) => m.len() * entry,
+            Some(FastExtra::One(v)) => v.len() + entry,
+            Some(FastExtra::Counts(m)) => m.keys().map(|k| k.len() + entry).sum(),
+        }
+    }
+
+    /// The current string extreme of text kind `kind`.
+    fn text_value(&self, kind: FastKind) -> FastValue {
+        let v = match self.extra.as_deref() {
+            Some(FastExtra::One(v)) if self.n > 0 => Some(v),
+            Some(FastExtra::Counts(m)) => match kind {
+                FastKind::MinTextRetract => m.first_key_value().map(|(k, _)| k),
+                _ => m.last_key_value().map(|(k, _)| k),
+            },
+            _ => None,
+        };
+        v.map_or(FastValue::Null, |v| FastValue::Text(v.clone()))
+    }
 }
 
 impl FastAcc {
@@ -228,17 +442,14 @@ impl FastAcc {
                 FastArg::Float(a) if a.is_valid(r) => ordered(a.value(r)),
                 _ => return 0,
             };
-            let m = self.values.get_or_insert_with(Default::default);
-            let before = m.len();
-            let c = m.entry(key).or_insert(0);
-            *c += d;
-            if *c == 0 {
-                m.remove(&key);
-            }
-            self.n += d;
-            return (m.len() as isize - before as isize) * VALUE_BYTES;
+            return self.count_value(kind, key, d);
         }
         match arg {
+            FastArg::Text(a) => {
+                if a.is_valid(r) {
+                    return self.update_text(kind, a.value(r), retract);
+                }
+            }
             FastArg::Nulls(a) => {
                 if a.is_valid(r) {
                     self.n += d;
@@ -251,14 +462,14 @@ impl FastAcc {
                 let v = a.value(r);
                 match kind {
                     FastKind::SumInt => {
-                        self.int = if retract {
-                            self.int.wrapping_sub(v)
+                        self.v = if retract {
+                            self.v.wrapping_sub(v)
                         } else {
-                            self.int.wrapping_add(v)
+                            self.v.wrapping_add(v)
                         }
                     }
-                    FastKind::MinInt if self.n == 0 || v < self.int => self.int = v,
-                    FastKind::MaxInt if self.n == 0 || v > self.int => self.int = v,
+                    FastKind::MinInt if self.n == 0 || v < self.v => self.v = v,
+                    FastKind::MaxInt if self.n == 0 || v > self.v => self.v = v,
                     _ => {}
                 }
                 self.n += d;
@@ -268,22 +479,17 @@ impl FastAcc {
                     return 0;
                 }
                 let v = a.value(r);
-                match kind {
-                    FastKind::SumFloat => {
-                        if retract {
-                            self.float -= v
-                        } else {
-                            self.float += v
-                        }
-                    }
+                let cur = f64::from_bits(self.v as u64);
+                let new = match kind {
+                    FastKind::SumFloat if retract => Some(cur - v),
+                    FastKind::SumFloat => Some(cur + v),
                     // As DataFusion's MIN/MAX of floats: NaN is the largest value.
-                    FastKind::MinFloat if self.n == 0 || v.total_cmp(&self.float).is_lt() => {
-                        self.float = v
-                    }
-                    FastKind::MaxFloat if self.n == 0 || v.total_cmp(&self.float).is_gt() => {
-                        self.float = v
-                    }
-                    _ => {}
+                    FastKind::MinFloat if self.n == 0 || v.total_cmp(&cur).is_lt() => Some(v),
+                    FastKind::MaxFloat if self.n == 0 || v.total_cmp(&cur).is_gt() => Some(v),
+                    _ => None,
+                };
+                if let Some(new) = new {
+                    self.v = new.to_bits() as i64;
                 }
                 self.n += d;
             }
@@ -294,11 +500,20 @@ impl FastAcc {
     /// The aggregate's current result.
     #[inline]
     pub(crate) fn value(&self, kind: FastKind) -> FastValue {
+        if kind.text() {
+            return self.text_value(kind);
+        }
         if kind == FastKind::CountDistinct {
-            return FastValue::Int(self.values.as_ref().map_or(0, |m| m.len() as i64));
+            return FastValue::Int(match self.extra.as_deref() {
+                Some(FastExtra::Distinct(m)) => m.len() as i64,
+                _ => 0,
+            });
         }
         if kind.counts_values() {
-            let m = self.values.as_ref();
+            let m = match self.extra.as_deref() {
+                Some(FastExtra::Ordered(m)) => Some(m),
+                _ => None,
+            };
             let key = match kind {
                 FastKind::MinIntRetract | FastKind::MinFloatRetract => {
                     m.and_then(|m| m.first_key_value())
@@ -314,8 +529,8 @@ impl FastAcc {
         match kind {
             FastKind::Count => FastValue::Int(self.n),
             _ if self.n <= 0 => FastValue::Null,
-            k if k.float() => FastValue::Float(self.float),
-            _ => FastValue::Int(self.int),
+            k if k.float() => FastValue::Float(f64::from_bits(self.v as u64)),
+            _ => FastValue::Int(self.v),
         }
     }
 }
@@ -325,7 +540,16 @@ impl FastAcc {
 /// # Errors
 /// The cast fails.
 pub(crate) fn column(kind: FastKind, values: &[FastValue], to: &DataType) -> Result<ArrayRef> {
-    let a: ArrayRef = if kind.float() {
+    let a: ArrayRef = if kind.text() {
+        let mut b = StringBuilder::with_capacity(values.len(), 16 * values.len());
+        for v in values {
+            match v {
+                FastValue::Text(s) => b.append_value(s),
+                _ => b.append_null(),
+            }
+        }
+        Arc::new(b.finish())
+    } else if kind.float() {
         let mut b = Float64Builder::with_capacity(values.len());
         for v in values {
             match v {

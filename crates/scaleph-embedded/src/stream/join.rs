@@ -20,9 +20,9 @@ use datafusion::arrow::array::{
 use datafusion::arrow::compute::{cast, take};
 use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::arrow::row::{OwnedRow, Row, RowConverter, Rows, SortField};
+use datafusion::common::HashMap;
 use datafusion::common::{DataFusionError, Result};
 use datafusion::physical_expr::PhysicalExpr;
-use std::collections::HashMap;
 use std::sync::Arc;
 
 /// A stored row and the number of other-side rows it matches (kept for outer sides only).

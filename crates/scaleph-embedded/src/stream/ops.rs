@@ -9,11 +9,12 @@ use datafusion::arrow::array::{
 use datafusion::arrow::compute::{cast, filter_record_batch, prep_null_mask_filter, take};
 use datafusion::arrow::datatypes::{SchemaRef, TimestampMillisecondType};
 use datafusion::arrow::row::RowConverter;
+use datafusion::common::HashMap;
 use datafusion::common::{DataFusionError, Result, ScalarValue};
 use datafusion::logical_expr::Accumulator;
 use datafusion::physical_expr::aggregate::AggregateFunctionExpr;
 use datafusion::physical_expr::PhysicalExpr;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// One streaming operator (single-threaded; the driver calls it in order).
@@ -352,23 +353,32 @@ impl AggCall {
     }
 }
 
+/// One group's state: 80 bytes, plus its key bytes and accumulators (a window aggregate can
+/// hold millions).
 struct Group {
     key_bytes: Box<[u8]>,
-    /// The key's values (empty for native groups: see [`Aggregate::decode_keys`]).
-    key: Vec<ScalarValue>,
-    accs: Vec<Box<dyn Accumulator>>,
     /// Rows accumulated minus rows retracted.
     count: i64,
-    /// The result last emitted.
-    last: Option<Vec<ScalarValue>>,
     /// Bytes counted for this group in [`Aggregate::bytes`].
     bytes: usize,
     /// When a row last updated it (`table.exec.state.ttl`).
     written: std::time::Instant,
-    /// Native accumulators instead of `accs` (see [`super::fast_agg`]).
-    fast: Vec<FastAcc>,
+    /// DataFusion accumulators: groups without native ones.
+    df: Option<Box<DfGroup>>,
+    /// Native accumulators (see [`super::fast_agg`]).
+    fast: Box<[FastAcc]>,
     /// The results last emitted, when `fast`.
-    last_fast: Option<Vec<FastValue>>,
+    last_fast: Option<Box<[FastValue]>>,
+}
+
+/// A group's state on DataFusion accumulators.
+#[derive(Default)]
+struct DfGroup {
+    /// The key's values (native groups keep only bytes: see [`Aggregate::decode_keys`]).
+    key: Vec<ScalarValue>,
+    accs: Vec<Box<dyn Accumulator>>,
+    /// The result last emitted.
+    last: Option<Vec<ScalarValue>>,
 }
 
 /// Marks a snapshot of an [`Aggregate`] whose groups use native accumulators (older snapshots
@@ -494,13 +504,17 @@ impl Aggregate {
         self.bytes += bytes;
         let g = Group {
             key_bytes: key_bytes.into(),
-            key,
-            accs,
             count: 0,
-            last: None,
             bytes,
             written: std::time::Instant::now(),
-            fast: vec![FastAcc::default(); fast_n],
+            df: (fast_n == 0).then(|| {
+                Box::new(DfGroup {
+                    key,
+                    accs,
+                    last: None,
+                })
+            }),
+            fast: vec![FastAcc::default(); fast_n].into_boxed_slice(),
             last_fast: None,
         };
         let s = match self.free.pop() {
@@ -629,12 +643,16 @@ impl Aggregate {
         w.rows(self.keys.len(), &keys)?;
         let mut cols: Vec<ArrayRef> = Vec::new();
         for i in 0..kinds.len() {
-            let last = |g: &Group| g.last_fast.as_ref().map_or(FastValue::Null, |l| l[i]);
+            let last = |g: &Group| {
+                g.last_fast
+                    .as_ref()
+                    .map_or(FastValue::Null, |l| l[i].clone())
+            };
             cols.push(Arc::new(Int64Array::from_iter_values(
-                live.iter().map(|g| g.fast[i].int),
+                live.iter().map(|g| g.fast[i].int(kinds[i])),
             )));
             cols.push(Arc::new(Float64Array::from_iter_values(
-                live.iter().map(|g| g.fast[i].float),
+                live.iter().map(|g| g.fast[i].float(kinds[i])),
             )));
             cols.push(Arc::new(Int64Array::from_iter_values(
                 live.iter().map(|g| g.fast[i].n),
@@ -656,16 +674,20 @@ impl Aggregate {
             live.iter().map(|g| Some(g.last_fast.is_some())),
         )));
         w.arrays(cols)?;
-        // Per group, each value-counting call's (value, count) pairs.
+        // Per group, each value-counting call's (value, count) pairs, and each string
+        // call's state and last result.
         for g in &live {
             for (i, k) in kinds.iter().enumerate() {
                 if k.counts_values() {
-                    let m = g.fast[i].values.as_ref();
-                    w.u64(m.map_or(0, |m| m.len() as u64));
-                    for (v, c) in m.into_iter().flatten() {
-                        w.i64(*v);
-                        w.i64(*c);
+                    let pairs = g.fast[i].counts();
+                    w.u64(pairs.len() as u64);
+                    for (v, c) in pairs {
+                        w.i64(v);
+                        w.i64(c);
                     }
+                }
+                if k.text() {
+                    write_text(w, &g.fast[i], g.last_fast.as_ref().map(|l| &l[i]));
                 }
             }
         }
@@ -743,12 +765,12 @@ impl Aggregate {
             let mut last = Vec::with_capacity(kinds.len());
             for i in 0..kinds.len() {
                 let c = &cols[5 * i..5 * i + 5];
-                grp.fast[i] = FastAcc {
-                    int: int(&c[0])?.value(g),
-                    float: float(&c[1])?.value(g),
-                    n: int(&c[2])?.value(g),
-                    values: None,
-                };
+                grp.fast[i] = FastAcc::restored(
+                    kinds[i],
+                    int(&c[0])?.value(g),
+                    float(&c[1])?.value(g),
+                    int(&c[2])?.value(g),
+                );
                 let (li, lf) = (int(&c[3])?, float(&c[4])?);
                 last.push(if li.is_valid(g) {
                     FastValue::Int(li.value(g))
@@ -758,20 +780,82 @@ impl Aggregate {
                     FastValue::Null
                 });
             }
-            grp.last_fast = has_last.value(g).then_some(last);
             for (i, k) in kinds.iter().enumerate() {
                 if k.counts_values() {
                     let len = r.u64()? as usize;
-                    let mut m = std::collections::BTreeMap::new();
+                    let mut pairs = Vec::with_capacity(len.min(1 << 16));
                     for _ in 0..len {
-                        m.insert(r.i64()?, r.i64()?);
+                        pairs.push((r.i64()?, r.i64()?));
                     }
-                    grp.fast[i].values = (!m.is_empty()).then_some(m);
+                    grp.fast[i].set_counts(*k, pairs);
+                }
+                if k.text() {
+                    last[i] = read_text(r, &mut grp.fast[i])?;
                 }
             }
+            grp.last_fast = has_last.value(g).then(|| last.into_boxed_slice());
+            // What the restored maps and strings hold, charged as their growth was.
+            let held: usize = grp.fast.iter().map(FastAcc::heap_bytes).sum();
+            grp.bytes += held;
+            self.bytes += held;
         }
         Ok(())
     }
+}
+
+/// A string `MIN`/`MAX`'s state (tag 0: none, 1: the extreme, 2: counts per string) and its
+/// last result (tag 0: none, 1: the string).
+fn write_text(w: &mut StateWriter, acc: &FastAcc, last: Option<&FastValue>) {
+    use super::fast_agg::FastExtra;
+    match acc.extra.as_deref() {
+        None | Some(FastExtra::Distinct(_) | FastExtra::Ordered(_)) => w.u64(0),
+        Some(FastExtra::One(v)) => {
+            w.u64(1);
+            w.bytes(v.as_bytes());
+        }
+        Some(FastExtra::Counts(m)) => {
+            w.u64(2);
+            w.u64(m.len() as u64);
+            for (v, c) in m {
+                w.bytes(v.as_bytes());
+                w.i64(*c);
+            }
+        }
+    }
+    match last {
+        Some(FastValue::Text(v)) => {
+            w.u64(1);
+            w.bytes(v.as_bytes());
+        }
+        _ => w.u64(0),
+    }
+}
+
+/// Reads what [`write_text`] wrote into `acc`; returns the last result.
+fn read_text(r: &mut StateReader, acc: &mut FastAcc) -> Result<FastValue> {
+    use super::fast_agg::FastExtra;
+    let text = |b: &[u8]| -> Result<Arc<str>> {
+        std::str::from_utf8(b).map(Arc::from).map_err(|_| {
+            DataFusionError::Execution("checkpoint: malformed aggregate string".into())
+        })
+    };
+    acc.extra = match r.u64()? {
+        0 => None,
+        1 => Some(Box::new(FastExtra::One(text(r.bytes()?)?))),
+        _ => {
+            let len = r.u64()? as usize;
+            let mut m = std::collections::BTreeMap::new();
+            for _ in 0..len {
+                let v = text(r.bytes()?)?;
+                m.insert(v, r.i64()?);
+            }
+            Some(Box::new(FastExtra::Counts(m)))
+        }
+    };
+    Ok(match r.u64()? {
+        0 => FastValue::Null,
+        _ => FastValue::Text(text(r.bytes()?)?),
+    })
 }
 
 fn evaluate_all(accs: &mut [Box<dyn Accumulator>]) -> Result<Vec<ScalarValue>> {
@@ -839,7 +923,8 @@ impl Operator for Aggregate {
             for (s, idx) in per_slot {
                 let g = self.slots[s].as_mut().expect("live group");
                 g.count += idx.len() as i64;
-                for (i, acc) in g.accs.iter_mut().enumerate() {
+                let d = g.df.get_or_insert_default();
+                for (i, acc) in d.accs.iter_mut().enumerate() {
                     let sel: Vec<u32> = idx
                         .iter()
                         .copied()
@@ -892,7 +977,7 @@ impl Operator for Aggregate {
                     if let Some(last) = g.last_fast {
                         out_rows.push(r as u32);
                         out_kinds.push(RowKind::Delete as u8);
-                        out_vals.extend(last);
+                        out_vals.extend(last.into_vec());
                     }
                     continue;
                 }
@@ -904,14 +989,14 @@ impl Operator for Aggregate {
                         out_rows.push(r as u32);
                         out_kinds.push(RowKind::Insert as u8);
                         out_vals.extend_from_slice(&now_vals);
-                        g.last_fast = Some(now_vals.clone());
+                        g.last_fast = Some(now_vals.clone().into_boxed_slice());
                     }
-                    Some(old) if *old != now_vals => {
+                    Some(old) if old[..] != now_vals[..] => {
                         out_rows.extend([r as u32, r as u32]);
                         out_kinds.extend([RowKind::UpdateBefore as u8, RowKind::UpdateAfter as u8]);
                         out_vals.extend_from_slice(old);
                         out_vals.extend_from_slice(&now_vals);
-                        old.copy_from_slice(&now_vals);
+                        old.clone_from_slice(&now_vals);
                     }
                     Some(_) => {}
                 }
@@ -926,7 +1011,7 @@ impl Operator for Aggregate {
                 .collect::<Result<Vec<ArrayRef>>>()?;
             let nk = keys.len();
             for (i, k) in kinds.iter().enumerate() {
-                let vals: Vec<FastValue> = out_vals.iter().skip(i).step_by(nc).copied().collect();
+                let vals: Vec<FastValue> = out_vals.iter().skip(i).step_by(nc).cloned().collect();
                 let to = self.schema.field(nk + i).data_type();
                 cols.push(super::fast_agg::column(*k, &vals, to)?);
             }
@@ -942,7 +1027,8 @@ impl Operator for Aggregate {
             };
             let g = self.slots[s].as_mut().expect("live group");
             g.written = now;
-            for (i, acc) in g.accs.iter_mut().enumerate() {
+            let d = g.df.get_or_insert_default();
+            for (i, acc) in d.accs.iter_mut().enumerate() {
                 if !passes(i, r) {
                     continue;
                 }
@@ -956,17 +1042,22 @@ impl Operator for Aggregate {
             g.count += if retract { -1 } else { 1 };
             if g.count <= 0 {
                 let g = self.release(s);
-                if let Some(last) = g.last {
-                    emitted.push((RowKind::Delete, [g.key, last].concat()));
+                if let Some(DfGroup {
+                    key,
+                    last: Some(last),
+                    ..
+                }) = g.df.map(|d| *d)
+                {
+                    emitted.push((RowKind::Delete, [key, last].concat()));
                 }
                 continue;
             }
-            let new = evaluate_all(&mut g.accs)?;
-            match g.last.replace(new.clone()) {
-                None => emitted.push((RowKind::Insert, [g.key.clone(), new].concat())),
+            let new = evaluate_all(&mut d.accs)?;
+            match d.last.replace(new.clone()) {
+                None => emitted.push((RowKind::Insert, [d.key.clone(), new].concat())),
                 Some(old) if old != new => {
-                    emitted.push((RowKind::UpdateBefore, [g.key.clone(), old].concat()));
-                    emitted.push((RowKind::UpdateAfter, [g.key.clone(), new].concat()));
+                    emitted.push((RowKind::UpdateBefore, [d.key.clone(), old].concat()));
+                    emitted.push((RowKind::UpdateAfter, [d.key.clone(), new].concat()));
                 }
                 Some(_) => {}
             }
@@ -992,9 +1083,9 @@ impl Operator for Aggregate {
         let Some(kinds) = self.fast_kinds().cloned() else {
             let mut fired = Vec::with_capacity(slots.len());
             for s in slots {
-                let mut g = self.release(s);
-                let vals = evaluate_all(&mut g.accs)?;
-                fired.push((RowKind::Insert, [g.key, vals].concat()));
+                let mut d = self.release(s).df.unwrap_or_default();
+                let vals = evaluate_all(&mut d.accs)?;
+                fired.push((RowKind::Insert, [std::mem::take(&mut d.key), vals].concat()));
             }
             return self.emit(fired, out);
         };
@@ -1088,11 +1179,12 @@ impl Operator for Aggregate {
             w.bytes(&g.key_bytes);
             w.i64(end_of.get(s).copied().unwrap_or(0));
             w.i64(g.count);
-            keys.push(g.key.clone());
-            for (i, acc) in g.accs.iter_mut().enumerate() {
+            let d = g.df.get_or_insert_default();
+            keys.push(d.key.clone());
+            for (i, acc) in d.accs.iter_mut().enumerate() {
                 states[i].push(acc.state()?);
             }
-            if let Some(l) = &g.last {
+            if let Some(l) = &d.last {
                 lasts.push(l.clone());
             }
         }
@@ -1142,15 +1234,16 @@ impl Operator for Aggregate {
                 self.slot_for(&key_bytes, key, 0)?
             };
             let grp = self.slots[s].as_mut().expect("created");
-            for (i, acc) in grp.accs.iter_mut().enumerate() {
+            grp.count = count;
+            let d = grp.df.get_or_insert_default();
+            for (i, acc) in d.accs.iter_mut().enumerate() {
                 let cols = &call_cols[i];
                 if !cols.is_empty() {
                     acc.merge_batch(&row_slices(cols, 0, cols.len(), g))?;
                 }
             }
-            grp.count = count;
             if let Some(lc) = &last_cols {
-                grp.last = Some(row_values(lc, 0, lc.len(), g)?);
+                d.last = Some(row_values(lc, 0, lc.len(), g)?);
             }
         }
         Ok(())

@@ -376,6 +376,51 @@ impl<'a> Translator<'a> {
         Ok(p)
     }
 
+    /// A scan of only columns `proj` (pruned by the optimizer): the whole table's source
+    /// (shared by every scan of the table, whatever each reads) and a projection.
+    fn pruned_scan(
+        &mut self,
+        scan: &datafusion::logical_expr::TableScan,
+        proj: &[usize],
+    ) -> Result<Props, SqlError> {
+        let q = self.q;
+        let full = datafusion::logical_expr::TableScan::try_new(
+            scan.table_name.clone(),
+            scan.source.clone(),
+            None,
+            Vec::new(),
+            scan.fetch,
+        )
+        .map_err(|e| internal(q, e))?;
+        let input = self.node(&LogicalPlan::TableScan(full))?;
+        let schema = Arc::new(scan.projected_schema.as_arrow().clone());
+        let exprs = proj
+            .iter()
+            .zip(schema.fields())
+            .map(|(&i, f)| {
+                Arc::new(datafusion::physical_expr::expressions::Column::new(
+                    f.name(),
+                    i,
+                )) as Arc<dyn datafusion::physical_expr::PhysicalExpr>
+            })
+            .collect();
+        let node = self.add(
+            Box::new(Project {
+                exprs,
+                schema,
+                wm: None,
+            }),
+            &[input.node],
+        );
+        Ok(Props {
+            node,
+            rowtime: input
+                .rowtime
+                .and_then(|r| proj.iter().position(|&c| c == r)),
+            ..Default::default()
+        })
+    }
+
     fn translate_node(&mut self, plan: &LogicalPlan) -> Result<Props, SqlError> {
         let q = self.q;
         match plan {
@@ -388,8 +433,11 @@ impl<'a> Translator<'a> {
                         &format!("reading `{}`", scan.table_name),
                     ));
                 };
-                if scan.projection.is_some() || !scan.filters.is_empty() {
+                if !scan.filters.is_empty() {
                     return Err(internal(q, "a streaming scan with pushed-down work"));
+                }
+                if let Some(proj) = &scan.projection {
+                    return self.pruned_scan(scan, proj);
                 }
                 let node = self.add(Box::new(Pass), &[]);
                 self.sources.push(SourceSpec {
@@ -490,25 +538,50 @@ impl<'a> Translator<'a> {
                         }
                     }
                 }
-                // The window TVF's rewritten form (crate::windows): `… AS window_time`.
+                // The window TVF's rewritten form (crate::windows): window starts (or CUMULATE
+                // ends) computed from the time column, then `window_add(…) AS window_end` and
+                // `window_add(window_end, -1) AS window_time`. Columns nothing reads are pruned,
+                // so the window is recognised at the first of these that is left.
+                let windowing = |f: &str| {
+                    [
+                        crate::windows::TUMBLE_START,
+                        crate::windows::HOP_STARTS,
+                        crate::windows::CUMULATE_ENDS,
+                    ]
+                    .contains(&f)
+                };
+                for e in &p.expr {
+                    let windowed = e
+                        .exists(|x| Ok(matches!(x, Expr::ScalarFunction(f) if windowing(f.name()))))
+                        .unwrap_or(false);
+                    if windowed && input.rowtime.is_none() {
+                        return Err(refuse_at(
+                            q,
+                            "DESCRIPTOR",
+                            "a window over a column that is not a time attribute (declare `WATERMARK FOR` it)",
+                        ));
+                    }
+                }
                 for (i, e) in p.expr.iter().enumerate() {
                     if let Expr::Alias(a) = e {
-                        if a.name == "window_time"
-                            && matches!(a.expr.as_ref(), Expr::ScalarFunction(f) if f.name() == WINDOW_ADD)
+                        let add = matches!(a.expr.as_ref(), Expr::ScalarFunction(f) if f.name() == WINDOW_ADD);
+                        // CUMULATE's ends are unnested directly `AS window_end`.
+                        let mut inner = a.expr.as_ref();
+                        while let Expr::Alias(x) = inner {
+                            inner = x.expr.as_ref();
+                        }
+                        let ends = matches!(inner, Expr::Column(c) if c.name.contains(crate::windows::CUMULATE_ENDS));
+                        if (add && a.name == "window_time")
+                            || ((add || ends) && a.name == "window_end")
                         {
-                            if input.rowtime.is_none() {
-                                return Err(refuse_at(
-                                    q,
-                                    "DESCRIPTOR",
-                                    "a window over a column that is not a time attribute (declare `WATERMARK FOR` it)",
-                                ));
-                            }
                             let names = p.schema.fields();
                             let find = |n: &str| names.iter().position(|f| f.name() == n);
                             out.window_start = find("window_start");
                             out.window_end = find("window_end");
-                            out.window_time = Some(i);
-                            out.rowtime = Some(i);
+                            if a.name == "window_time" {
+                                out.window_time = Some(i);
+                                out.rowtime = Some(i);
+                            }
                         }
                     }
                 }

@@ -10,6 +10,10 @@
 //! In window mode (the partition holds `window_start` and `window_end`) rows wait for the
 //! watermark to reach `window_end − 1`; then the window's ranks are emitted once, as `+I`, and
 //! its state purged. Rows of a window that has fired are late: dropped and counted.
+//!
+//! Kept rows are shared (`Arc`) between the sorted rows, the emitted ranks and the changes of
+//! one input chunk; a chunk's changes decode each distinct row once (a shift of ranks emits
+//! every moved row twice, as `+U` of one rank and `-U` of the next).
 
 use super::checkpoint::{get_cols, get_rows, put_keys, put_rows, StateReader, StateWriter};
 use super::ops::{schema_signature, Operator};
@@ -18,9 +22,10 @@ use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, RecordBat
 use datafusion::arrow::compute::{cast, SortOptions};
 use datafusion::arrow::datatypes::{DataType, SchemaRef, TimeUnit, TimestampMillisecondType};
 use datafusion::arrow::row::{OwnedRow, RowConverter, SortField};
+use datafusion::common::HashMap;
 use datafusion::common::Result;
 use datafusion::physical_expr::PhysicalExpr;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// Which of two rows with equal `ORDER BY` keys ranks first.
@@ -32,13 +37,16 @@ pub(crate) enum Ties {
     Newest,
 }
 
+/// A kept row, shared by a partition's rows, its emitted ranks and pending changes.
+type Shared = Arc<OwnedRow>;
+
 /// A sorted partition.
 #[derive(Default)]
 struct Part {
     /// (sort key, arrival, row), ascending by (sort key, arrival order per [`Ties`]).
-    rows: Vec<(OwnedRow, u64, OwnedRow)>,
+    rows: Vec<(OwnedRow, u64, Shared)>,
     /// Rows emitted for ranks `lo..=hi` (index 0 is rank `lo`).
-    emitted: Vec<OwnedRow>,
+    emitted: Vec<Shared>,
     /// Window mode: the window's end (epoch ms).
     end: i64,
 }
@@ -141,9 +149,29 @@ impl Rank {
         Ok(RowConverter::new(fields)?)
     }
 
+    /// Over an insert-only input without windows, a row whose sort key cannot enter the kept
+    /// ranks of partition `part` (full, and the row would rank after the last) changes
+    /// nothing.
+    fn cannot_enter(&self, part: &[u8], sort: datafusion::arrow::row::Row<'_>) -> bool {
+        if !self.append_only || self.window_end.is_some() {
+            return false;
+        }
+        let Some(p) = self.parts.get(part) else {
+            return false;
+        };
+        match p.rows.get(self.hi as usize - 1) {
+            None => false,
+            Some((last, _, _)) => match self.ties {
+                Ties::Oldest => sort >= last.row(),
+                Ties::Newest => sort > last.row(),
+            },
+        }
+    }
+
     fn insert(&mut self, part: &[u8], sort: OwnedRow, row: OwnedRow) {
         self.seq += 1;
         let seq = self.seq;
+        let row = Arc::new(row);
         let p = self.parts.get_mut(part).expect("partition exists");
         let at = match self.ties {
             Ties::Oldest => p.rows.partition_point(|(k, _, _)| k.row() <= sort.row()),
@@ -159,7 +187,7 @@ impl Rank {
     }
 
     /// The changes of partition `part`'s ranks since the last emission.
-    fn diff(&mut self, part: &[u8], changes: &mut Vec<(RowKind, OwnedRow, u64)>) {
+    fn diff(&mut self, part: &[u8], changes: &mut Vec<(RowKind, Shared, u64)>) {
         let (lo, hi) = (self.lo as usize, self.hi as usize);
         let p = self.parts.get_mut(part).expect("partition exists");
         let Part { rows, emitted, .. } = p;
@@ -186,7 +214,7 @@ impl Rank {
         }
     }
 
-    fn emit(&mut self, changes: Vec<(RowKind, OwnedRow, u64)>, out: &mut Vec<Chunk>) -> Result<()> {
+    fn emit(&mut self, changes: Vec<(RowKind, Shared, u64)>, out: &mut Vec<Chunk>) -> Result<()> {
         if changes.is_empty() {
             return Ok(());
         }
@@ -194,7 +222,26 @@ impl Rank {
             .row_conv
             .as_ref()
             .expect("converters exist once rows came");
-        let mut cols = conv.convert_rows(changes.iter().map(|(_, r, _)| r.row()))?;
+        // Each distinct kept row decoded once, then gathered in the changes' order.
+        let mut first: HashMap<*const OwnedRow, u32> = HashMap::with_capacity(changes.len());
+        let mut unique: Vec<&OwnedRow> = Vec::with_capacity(changes.len());
+        let idx: Vec<u32> = changes
+            .iter()
+            .map(|(_, r, _)| {
+                *first.entry(Arc::as_ptr(r)).or_insert_with(|| {
+                    unique.push(r);
+                    unique.len() as u32 - 1
+                })
+            })
+            .collect();
+        let mut cols = conv.convert_rows(unique.iter().map(|r| r.row()))?;
+        if unique.len() < changes.len() {
+            let idx = datafusion::arrow::array::UInt32Array::from(idx);
+            cols = cols
+                .iter()
+                .map(|c| datafusion::arrow::compute::take(c.as_ref(), &idx, None))
+                .collect::<std::result::Result<_, _>>()?;
+        }
         if self.number {
             cols.push(Arc::new(UInt64Array::from_iter_values(
                 changes.iter().map(|(_, _, n)| *n),
@@ -238,6 +285,9 @@ impl Operator for Rank {
         for r in 0..n {
             let kind = c.kinds.as_ref().map_or(0, |k| k[r]);
             let retract = kind == RowKind::UpdateBefore as u8 || kind == RowKind::Delete as u8;
+            if !retract && self.cannot_enter(prow.row(r).data(), srow.row(r)) {
+                continue;
+            }
             let part: Box<[u8]> = prow.row(r).data().into();
             if let Some(ends) = &ends {
                 let end = ends.value(r);
@@ -412,11 +462,11 @@ impl Operator for Rank {
                 };
                 at += 1;
                 self.bytes += kept_bytes(&s, &rr);
-                p.rows.push((s, seq, rr));
+                p.rows.push((s, seq, Arc::new(rr)));
             }
             for _ in 0..ne {
                 let e = emitted.as_ref().ok_or_else(|| truncated("emitted rows"))?;
-                p.emitted.push(e.row(at_e).owned());
+                p.emitted.push(Arc::new(e.row(at_e).owned()));
                 at_e += 1;
             }
             if self.window_end.is_some() {

@@ -17,10 +17,10 @@ use datafusion::arrow::array::{ArrayRef, UInt32Array};
 use datafusion::arrow::compute::take;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::row::RowConverter;
+use datafusion::common::HashMap;
 use datafusion::common::{Result, ScalarValue};
 use datafusion::logical_expr::Accumulator;
 use datafusion::physical_expr::PhysicalExpr;
-use std::collections::HashMap;
 use std::sync::Arc;
 
 /// Aggregates of one group key within a session.
