@@ -1615,10 +1615,6 @@ fn parse_datetime(s: &str, fmt: &str) -> Option<NaiveDateTime> {
     })
 }
 
-/// Converts a Java `SimpleDateFormat` / `DateTimeFormatter` pattern to chrono's strftime.
-///
-/// # Errors
-/// An execution error naming the pattern letter that has no chrono counterpart.
 /// `DATE_FORMAT`/`FROM_UNIXTIME`: row `r`'s instant (`at(r)`, `None` for NULL) formatted with
 /// row `r`'s Java pattern (`fmts`, absent: `yyyy-MM-dd HH:mm:ss`) into a string column of `n`
 /// rows. Each distinct pattern is translated and parsed once per run of equal patterns (a
@@ -1666,6 +1662,10 @@ fn format_rows(
     Ok(Arc::new(b.finish()))
 }
 
+/// Converts a Java `SimpleDateFormat` / `DateTimeFormatter` pattern to chrono's strftime.
+///
+/// # Errors
+/// An execution error naming the pattern letter that has no chrono counterpart.
 pub(crate) fn java_to_chrono(p: &str) -> Result<String> {
     let chars: Vec<char> = p.chars().collect();
     let mut out = String::new();
