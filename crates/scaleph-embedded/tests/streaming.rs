@@ -190,6 +190,11 @@ async fn unsupported_streaming_constructs_are_refused_with_position() {
             "SELECT k FROM ev\nWHERE id NOT IN (SELECT id FROM ev);",
             "4:10: unsupported: NOT IN over a subquery",
         ),
+        (
+            // Arithmetic on the rowtime makes a plain TIMESTAMP (as in Flink).
+            "CREATE VIEW v AS SELECT id, ts + INTERVAL '1' SECOND AS t2 FROM ev;\nSELECT window_start FROM TABLE(TUMBLE(TABLE v, DESCRIPTOR(t2), INTERVAL '1' SECOND)) GROUP BY window_start, window_end;",
+            "4:48: unsupported: a window over a column that is not a time attribute",
+        ),
     ];
     for (q, want) in cases {
         let err = EmbeddedEngine::new()
@@ -348,6 +353,48 @@ async fn proctime_windows_close_on_the_clock() {
     }
     assert_ne!(windows[0], windows[1], "two different windows closed");
     assert!(!job.is_finished(), "an unbounded job keeps running");
+    stop(job, cancel).await;
+}
+
+/// `PROCTIME()` added by a view (Nexmark q12's form) over a table whose event time stands
+/// still: windows over the view's processing time close on the wall clock all the same, and
+/// a bounded source's all close when it ends.
+#[tokio::test]
+async fn proctime_of_a_view_windows_on_the_clock() {
+    let ddl = "CREATE TABLE g (id BIGINT, ts AS TIMESTAMP '2000-01-01 00:00:00', WATERMARK FOR ts AS ts) WITH ('connector' = 'datagen', ROWS);\nCREATE VIEW gp AS SELECT *, PROCTIME() AS p FROM g;\n";
+    let query = "SELECT CAST(window_end AS STRING), COUNT(*) AS c FROM TABLE(TUMBLE(TABLE gp, DESCRIPTOR(p), INTERVAL '1' SECOND)) GROUP BY window_start, window_end";
+    let bounded = format!(
+        "{}SELECT COUNT(*), SUM(c) FROM ({query});",
+        ddl.replace("ROWS", "'number-of-rows' = '500'")
+    );
+    let rows =
+        materialise(&run(bounded).await.expect("bounded proctime job")).expect("a changelog");
+    assert_eq!(
+        rows[0][1], "500",
+        "every row in exactly one window: {rows:?}"
+    );
+
+    let script = format!(
+        "{}{query};",
+        ddl.replace("ROWS", "'rows-per-second' = '2000'")
+    );
+    let (job, mut rx, cancel) = spawn("view-proctime", script);
+    let year = chrono::Utc::now().format("%Y").to_string();
+    let mut windows = Vec::new();
+    while windows.len() < 2 {
+        match tokio::time::timeout(std::time::Duration::from_secs(20), rx.recv()).await {
+            Ok(Some(RunEvent::Log(LogLevel::Stdout, l))) if l.starts_with("+I[") => windows.push(l),
+            Ok(Some(_)) => {}
+            other => panic!("no processing-time window closed: {other:?}"),
+        }
+    }
+    assert_ne!(windows[0], windows[1], "two different windows closed");
+    assert!(
+        windows
+            .iter()
+            .all(|w| w.starts_with(&format!("+I[{year}-"))),
+        "windows of the wall clock: {windows:?}"
+    );
     stop(job, cancel).await;
 }
 

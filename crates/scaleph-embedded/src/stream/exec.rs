@@ -289,6 +289,18 @@ impl Driver {
         Ok(())
     }
 
+    /// Passes the wall clock `now` (ms) on from a processing-time window node (see
+    /// [`super::plan::Dataflow::clocks`]), unless its input has ended.
+    fn clock(&mut self, node: usize, now: i64, out: &mut Vec<Chunk>) -> Result<()> {
+        if self.wms[node] == i64::MAX {
+            return Ok(());
+        }
+        for (p, k) in self.df.nodes[node].parents.clone() {
+            self.watermark(p, k, now, out)?;
+        }
+        Ok(())
+    }
+
     /// Marks input `input` of `node` idle or active again; a node whose inputs are all idle is
     /// idle for its parent. An input going idle may let the watermark advance.
     fn set_idle(
@@ -451,9 +463,12 @@ pub(crate) async fn drive(
     let per_row = interval.is_zero();
     // Per-row watermarks need no tick, unless idleness is watched (then a quarter of the
     // timeout).
+    let clocks = d.df.clocks.clone();
     let period = match (per_row, idle_timeout) {
         (false, _) => Some(interval),
         (true, Some(t)) => Some(t / 4),
+        // Processing-time windows fire by the clock: at Flink's default interval.
+        (true, None) if !clocks.is_empty() => Some(Duration::from_millis(200)),
         (true, None) => None,
     };
     let every = |p: Duration| {
@@ -481,6 +496,9 @@ pub(crate) async fn drive(
                             d.set_idle(s.node, 0, true, &mut out)?;
                         }
                     }
+                }
+                for &n in &clocks {
+                    d.clock(n, now, &mut out)?;
                 }
                 for s in &mut srcs {
                     if s.proctime && s.emitted != i64::MAX {

@@ -121,6 +121,15 @@ pub(crate) struct Project {
     pub(crate) schema: SchemaRef,
     /// Read by the expressions' `CURRENT_WATERMARK` calls: the input watermark.
     pub(crate) wm: Option<super::current_watermark::Cell>,
+    /// Assigns processing-time windows (a window TVF over a `PROCTIME()` column): the watermark
+    /// it passes on is the wall clock (ms since the epoch), or the end of input; the driver
+    /// also ticks it (see [`super::plan::Dataflow::clocks`]).
+    pub(crate) clock: bool,
+}
+
+/// The wall clock as a watermark: ms since the epoch.
+pub(crate) fn wall_clock() -> i64 {
+    chrono::Utc::now().timestamp_millis()
 }
 
 /// Stores `wm` in the cell a `CURRENT_WATERMARK` call reads.
@@ -134,6 +143,14 @@ impl Operator for Project {
     fn watermark(&mut self, wm: i64, _out: &mut Vec<Chunk>) -> Result<()> {
         set_cell(&self.wm, wm);
         Ok(())
+    }
+
+    fn output_watermark(&self, wm: i64) -> i64 {
+        if self.clock && wm != i64::MAX {
+            wall_clock()
+        } else {
+            wm
+        }
     }
 
     fn checkpointable(&self) -> std::result::Result<(), String> {

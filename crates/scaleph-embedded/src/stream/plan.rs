@@ -100,6 +100,9 @@ pub(crate) struct Dataflow {
     /// `table.exec.source.idle-timeout`: a source without rows for this long stops holding
     /// back the watermark until its next row.
     pub(crate) idle_timeout: Option<std::time::Duration>,
+    /// Nodes assigning processing-time windows: each watermark tick passes the wall clock on
+    /// from them (their inputs' event time does not move their windows).
+    pub(crate) clocks: Vec<usize>,
 }
 
 /// Properties of an intermediate stream.
@@ -107,6 +110,8 @@ pub(crate) struct Dataflow {
 struct Props {
     node: usize,
     rowtime: Option<usize>,
+    /// A `PROCTIME()` column of a view or query (a table's own is its `rowtime`).
+    proctime: Option<usize>,
     window_start: Option<usize>,
     window_end: Option<usize>,
     window_time: Option<usize>,
@@ -131,6 +136,7 @@ pub(crate) struct Translator<'a> {
     /// `table.exec.state.ttl`: how long group and regular-join state lives after its last write.
     ttl: Option<std::time::Duration>,
     idle_timeout: Option<std::time::Duration>,
+    clocks: Vec<usize>,
 }
 
 /// `line:column: unsupported: <what> in streaming mode — run it on a Flink cluster`, at the
@@ -199,6 +205,7 @@ impl<'a> Translator<'a> {
             reused: Vec::new(),
             ttl: None,
             idle_timeout: None,
+            clocks: Vec::new(),
         }
     }
 
@@ -227,6 +234,7 @@ impl<'a> Translator<'a> {
             updating: p.updating,
             updating_node: p.updating_node,
             idle_timeout: self.idle_timeout,
+            clocks: self.clocks,
         })
     }
 
@@ -409,6 +417,7 @@ impl<'a> Translator<'a> {
                 exprs,
                 schema,
                 wm: None,
+                clock: false,
             }),
             &[input.node],
         );
@@ -483,15 +492,64 @@ impl<'a> Translator<'a> {
                 } else {
                     self.settle(input, in_schema)?
                 };
+                // The window TVF's rewritten form (crate::windows): window starts (or CUMULATE
+                // ends) computed from the time column, then `window_add(…) AS window_end` and
+                // `window_add(window_end, -1) AS window_time`. Columns nothing reads are pruned,
+                // so the window is recognised at the first of these that is left.
+                let windowing = |f: &str| {
+                    [
+                        crate::windows::TUMBLE_START,
+                        crate::windows::HOP_STARTS,
+                        crate::windows::CUMULATE_ENDS,
+                    ]
+                    .contains(&f)
+                };
+                let is_proctime = |e: &Expr| matches!(strip_alias(e), Expr::ScalarFunction(f) if f.name() == "proctime" && f.args.is_empty());
+                let mut clock = false;
+                for e in &p.expr {
+                    let mut time_args = Vec::new();
+                    let _ = e.apply(|x| {
+                        if let Expr::ScalarFunction(f) = x {
+                            if windowing(f.name()) {
+                                time_args.extend(f.args.first().cloned());
+                            }
+                        }
+                        Ok(datafusion::common::tree_node::TreeNodeRecursion::Continue)
+                    });
+                    for mut t in time_args {
+                        // The time column as the window functions take it.
+                        while let Expr::Cast(c) = t {
+                            t = *c.expr;
+                        }
+                        if is_proctime(&t)
+                            || (input.proctime.is_some()
+                                && column_index(&t, in_schema) == input.proctime)
+                        {
+                            clock = true;
+                        } else if input.rowtime.is_none()
+                            || column_index(&t, in_schema) != input.rowtime
+                        {
+                            return Err(refuse_at(
+                                q,
+                                "DESCRIPTOR",
+                                "a window over a column that is not a time attribute (declare `WATERMARK FOR` it)",
+                            ));
+                        }
+                    }
+                }
                 let (exprs, wm) = self.physical_wm(&p.expr, in_schema, input.rowtime)?;
                 let node = self.add(
                     Box::new(Project {
                         exprs,
                         schema: Arc::new(p.schema.as_arrow().clone()),
                         wm,
+                        clock,
                     }),
                     &[input.node],
                 );
+                if clock {
+                    self.clocks.push(node);
+                }
                 let mut out = Props {
                     node,
                     updating: input.updating,
@@ -506,6 +564,8 @@ impl<'a> Translator<'a> {
                     })
                 };
                 out.rowtime = maps_to(input.rowtime);
+                out.proctime =
+                    maps_to(input.proctime).or_else(|| p.expr.iter().position(is_proctime));
                 out.window_start = maps_to(input.window_start);
                 out.window_end = maps_to(input.window_end);
                 out.window_time = maps_to(input.window_time);
@@ -536,30 +596,6 @@ impl<'a> Translator<'a> {
                                 out.session = Some((gap, cols));
                             }
                         }
-                    }
-                }
-                // The window TVF's rewritten form (crate::windows): window starts (or CUMULATE
-                // ends) computed from the time column, then `window_add(…) AS window_end` and
-                // `window_add(window_end, -1) AS window_time`. Columns nothing reads are pruned,
-                // so the window is recognised at the first of these that is left.
-                let windowing = |f: &str| {
-                    [
-                        crate::windows::TUMBLE_START,
-                        crate::windows::HOP_STARTS,
-                        crate::windows::CUMULATE_ENDS,
-                    ]
-                    .contains(&f)
-                };
-                for e in &p.expr {
-                    let windowed = e
-                        .exists(|x| Ok(matches!(x, Expr::ScalarFunction(f) if windowing(f.name()))))
-                        .unwrap_or(false);
-                    if windowed && input.rowtime.is_none() {
-                        return Err(refuse_at(
-                            q,
-                            "DESCRIPTOR",
-                            "a window over a column that is not a time attribute (declare `WATERMARK FOR` it)",
-                        ));
                     }
                 }
                 for (i, e) in p.expr.iter().enumerate() {
@@ -663,6 +699,7 @@ impl<'a> Translator<'a> {
                 Ok(Props {
                     node,
                     rowtime: maps_to(input.rowtime),
+                    proctime: maps_to(input.proctime),
                     window_start: maps_to(input.window_start),
                     window_end: maps_to(input.window_end),
                     window_time: maps_to(input.window_time),
@@ -695,6 +732,7 @@ impl<'a> Translator<'a> {
                 Ok(Props {
                     node,
                     rowtime: same(|p| p.rowtime),
+                    proctime: same(|p| p.proctime),
                     updating: inputs.iter().any(|p| p.updating),
                     updating_node: inputs.iter().find_map(|p| p.updating_node.clone()),
                     ..Default::default()
@@ -914,6 +952,7 @@ impl<'a> Translator<'a> {
             return Ok(Props {
                 node,
                 rowtime: wt,
+                proctime: None,
                 window_start: key_col(input.window_start),
                 window_end,
                 window_time: wt,
@@ -932,6 +971,7 @@ impl<'a> Translator<'a> {
             Ok(Props {
                 node,
                 rowtime: wt,
+                proctime: None,
                 window_start: key_col(input.window_start),
                 window_end,
                 window_time: wt,
@@ -1722,6 +1762,7 @@ impl Translator<'_> {
             return Ok(Props {
                 node,
                 rowtime: input.rowtime,
+                proctime: input.proctime,
                 window_start: input.window_start,
                 window_end: input.window_end,
                 window_time: input.window_time,
