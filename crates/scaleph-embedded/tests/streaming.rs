@@ -328,6 +328,21 @@ async fn proctime_interval_join() {
     );
 }
 
+/// The first two windows a processing-time job prints (`+I[…]` lines, 20 s at most each);
+/// they differ.
+async fn two_windows(rx: &mut tokio::sync::mpsc::UnboundedReceiver<RunEvent>) -> Vec<String> {
+    let mut windows = Vec::new();
+    while windows.len() < 2 {
+        match tokio::time::timeout(std::time::Duration::from_secs(20), rx.recv()).await {
+            Ok(Some(RunEvent::Log(LogLevel::Stdout, l))) if l.starts_with("+I[") => windows.push(l),
+            Ok(Some(_)) => {}
+            other => panic!("no processing-time window closed: {other:?}"),
+        }
+    }
+    assert_ne!(windows[0], windows[1], "two different windows closed");
+    windows
+}
+
 /// `PROCTIME()` as the time attribute: a bounded source's processing-time windows all close
 /// when it ends (every row counted once); an unbounded source's close on the wall clock.
 #[tokio::test]
@@ -343,15 +358,7 @@ async fn proctime_windows_close_on_the_clock() {
 
     let script = "CREATE TABLE g (id BIGINT, pt AS PROCTIME()) WITH ('connector' = 'datagen', 'rows-per-second' = '2000');\nSELECT CAST(window_end AS STRING), COUNT(*) FROM TABLE(TUMBLE(TABLE g, DESCRIPTOR(pt), INTERVAL '1' SECOND)) GROUP BY window_start, window_end;".to_string();
     let (job, mut rx, cancel) = spawn("proctime", script);
-    let mut windows = Vec::new();
-    while windows.len() < 2 {
-        match tokio::time::timeout(std::time::Duration::from_secs(20), rx.recv()).await {
-            Ok(Some(RunEvent::Log(LogLevel::Stdout, l))) if l.starts_with("+I[") => windows.push(l),
-            Ok(Some(_)) => {}
-            other => panic!("no processing-time window closed: {other:?}"),
-        }
-    }
-    assert_ne!(windows[0], windows[1], "two different windows closed");
+    two_windows(&mut rx).await;
     assert!(!job.is_finished(), "an unbounded job keeps running");
     stop(job, cancel).await;
 }
@@ -380,15 +387,7 @@ async fn proctime_of_a_view_windows_on_the_clock() {
     );
     let (job, mut rx, cancel) = spawn("view-proctime", script);
     let year = chrono::Utc::now().format("%Y").to_string();
-    let mut windows = Vec::new();
-    while windows.len() < 2 {
-        match tokio::time::timeout(std::time::Duration::from_secs(20), rx.recv()).await {
-            Ok(Some(RunEvent::Log(LogLevel::Stdout, l))) if l.starts_with("+I[") => windows.push(l),
-            Ok(Some(_)) => {}
-            other => panic!("no processing-time window closed: {other:?}"),
-        }
-    }
-    assert_ne!(windows[0], windows[1], "two different windows closed");
+    let windows = two_windows(&mut rx).await;
     assert!(
         windows
             .iter()
