@@ -77,8 +77,35 @@ enum Cmd {
     Workflow(workflow::Cmd),
 }
 
-#[tokio::main]
-async fn main() -> std::process::ExitCode {
+/// Turns transparent huge pages off for this process (Linux `PR_SET_THP_DISABLE`, for the
+/// whole address space and every thread). mimalloc asks for huge pages on its arenas, so where
+/// THP is `madvise` a few live bytes keep a 2 MiB page resident and each fresh page is zeroed
+/// 2 MiB at a time: measured on Nexmark q5 / q9 (1M events), peak RSS 388 / 499 MB with THP,
+/// 345 / 468 MB without, and 12–15 % less wall time.
+fn no_transparent_huge_pages() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: the call takes plain integers and touches no memory of ours; a kernel without
+    // the option returns an error, which leaves THP as it was.
+    unsafe {
+        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
+    }
+}
+
+fn main() -> std::process::ExitCode {
+    no_transparent_huge_pages();
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt.block_on(run()),
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> std::process::ExitCode {
     let cli = Cli::parse();
     let r = match cli.cmd {
         Cmd::Serve(o) => serve::cmd(o).await,

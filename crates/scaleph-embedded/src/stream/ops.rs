@@ -428,9 +428,8 @@ pub(crate) struct Aggregate {
     /// starts it anew (`+I`).
     pub(crate) ttl: Option<std::time::Duration>,
     last_sweep: std::time::Instant,
-    /// A group aggregate's native accumulator kinds, chosen by [`Aggregate::decide_fast`] at
-    /// planning (or by a restore): `Some(kinds)` when every call has one, else `None`; unset
-    /// for window aggregates.
+    /// The native accumulator kinds, chosen by [`Aggregate::decide_fast`] at planning (or by
+    /// a restore): `Some(kinds)` when every call has one, else `None`.
     fast: Option<Option<Vec<FastKind>>>,
 }
 

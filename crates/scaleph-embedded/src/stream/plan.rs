@@ -962,8 +962,8 @@ impl<'a> Translator<'a> {
         let mut agg = Aggregate::new(keys, calls, schema, window_end);
         if window_end.is_none() {
             agg.ttl = self.ttl;
-            agg.decide_fast(in_schema.as_arrow());
         }
+        agg.decide_fast(in_schema.as_arrow());
         let node = self.add(Box::new(agg), &[input.node]);
         if window_end.is_some() {
             // Window properties stay with the window's keys; `window_time` is a time attribute.
