@@ -109,6 +109,13 @@ impl ScriptSession {
         let ctx = functions::with_flink_rules(ctx);
         let join_reorder = Arc::new(AtomicBool::new(false));
         let ctx = crate::join_order::with_join_reorder(ctx, join_reorder.clone());
+        let ctx = SessionContext::new_with_state(
+            datafusion::execution::session_state::SessionStateBuilder::new_from_existing(
+                ctx.state(),
+            )
+            .with_physical_optimizer_rule(Arc::new(crate::case_select::CaseSelectRule))
+            .build(),
+        );
         functions::register(&ctx);
         crate::windows::register(&ctx);
         crate::growth::register(&ctx, cfg.limits.query_memory_bytes);

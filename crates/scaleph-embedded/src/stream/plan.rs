@@ -333,11 +333,12 @@ impl<'a> Translator<'a> {
                     )
                 })?
                 .data;
-            out.push(
-                self.state
-                    .create_physical_expr(bound, schema)
-                    .map_err(|err| internal(q, err))?,
-            );
+            let e = self
+                .state
+                .create_physical_expr(bound, schema)
+                .and_then(|e| crate::case_select::rewrite(e, schema.as_arrow()))
+                .map_err(|err| internal(q, err))?;
+            out.push(e);
         }
         Ok((out, cell))
     }
@@ -362,6 +363,7 @@ impl<'a> Translator<'a> {
         }
         self.state
             .create_physical_expr(unfold_arrow_cast(e.clone()), schema)
+            .and_then(|e| crate::case_select::rewrite(e, schema.as_arrow()))
             .map_err(|err| internal(self.q, err))
     }
 

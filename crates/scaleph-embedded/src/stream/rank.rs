@@ -168,10 +168,12 @@ impl Rank {
         }
     }
 
-    fn insert(&mut self, part: &[u8], sort: OwnedRow, row: OwnedRow) {
+    /// Keeps `row` (sort key `sort`) in partition `part`; returns the kept row's address.
+    fn insert(&mut self, part: &[u8], sort: OwnedRow, row: OwnedRow) -> *const OwnedRow {
         self.seq += 1;
         let seq = self.seq;
         let row = Arc::new(row);
+        let at_addr = Arc::as_ptr(&row);
         let p = self.parts.get_mut(part).expect("partition exists");
         let at = match self.ties {
             Ties::Oldest => p.rows.partition_point(|(k, _, _)| k.row() <= sort.row()),
@@ -184,10 +186,12 @@ impl Rank {
                 self.bytes -= kept_bytes(&s, &r);
             }
         }
+        at_addr
     }
 
-    /// The changes of partition `part`'s ranks since the last emission.
-    fn diff(&mut self, part: &[u8], changes: &mut Vec<(RowKind, Shared, u64)>) {
+    /// The changes of partition `part`'s ranks since the last emission; `true` when the
+    /// partition is left empty (nothing kept, nothing emitted).
+    fn diff(&mut self, part: &[u8], changes: &mut Vec<(RowKind, Shared, u64)>) -> bool {
         let (lo, hi) = (self.lo as usize, self.hi as usize);
         let p = self.parts.get_mut(part).expect("partition exists");
         let Part { rows, emitted, .. } = p;
@@ -212,9 +216,18 @@ impl Rank {
         for (k, o) in emitted.drain(i..).enumerate() {
             changes.push((RowKind::Delete, o, (lo + i + k) as u64));
         }
+        rows.is_empty() && emitted.is_empty()
     }
 
-    fn emit(&mut self, changes: Vec<(RowKind, Shared, u64)>, out: &mut Vec<Chunk>) -> Result<()> {
+    /// Emits `changes` as one chunk. `fresh`: rows kept from the batch being processed (by
+    /// address, valid while `changes` holds them) and that batch's columns — those rows are
+    /// copied from the columns, the others decoded from their row format.
+    fn emit(
+        &mut self,
+        changes: Vec<(RowKind, Shared, u64)>,
+        fresh: Option<(&HashMap<*const OwnedRow, u32>, &[ArrayRef])>,
+        out: &mut Vec<Chunk>,
+    ) -> Result<()> {
         if changes.is_empty() {
             return Ok(());
         }
@@ -225,6 +238,39 @@ impl Rank {
         // Each distinct kept row decoded once, then gathered in the changes' order.
         let mut first: HashMap<*const OwnedRow, u32> = HashMap::with_capacity(changes.len());
         let mut unique: Vec<&OwnedRow> = Vec::with_capacity(changes.len());
+        if let Some((fresh, input)) = fresh {
+            // (0, i): the i-th decoded row; (1, r): row r of the input.
+            let mut at: Vec<(usize, usize)> = Vec::with_capacity(changes.len());
+            for (_, r, _) in &changes {
+                let p = Arc::as_ptr(r);
+                at.push(match fresh.get(&p) {
+                    Some(&i) => (1, i as usize),
+                    None => (
+                        0,
+                        *first.entry(p).or_insert_with(|| {
+                            unique.push(r);
+                            unique.len() as u32 - 1
+                        }) as usize,
+                    ),
+                });
+            }
+            let decoded = conv.convert_rows(unique.iter().map(|r| r.row()))?;
+            let mut cols = decoded
+                .iter()
+                .zip(input)
+                .map(|(d, i)| {
+                    // Decoding may normalise a type (a dictionary to its values).
+                    let i = if i.data_type() == d.data_type() {
+                        i.clone()
+                    } else {
+                        cast(i, d.data_type())?
+                    };
+                    datafusion::arrow::compute::interleave(&[d.as_ref(), i.as_ref()], &at)
+                })
+                .collect::<std::result::Result<Vec<_>, _>>()?;
+            self.finish(&changes, &mut cols, out)?;
+            return Ok(());
+        }
         let idx: Vec<u32> = changes
             .iter()
             .map(|(_, r, _)| {
@@ -242,13 +288,23 @@ impl Rank {
                 .map(|c| datafusion::arrow::compute::take(c.as_ref(), &idx, None))
                 .collect::<std::result::Result<_, _>>()?;
         }
+        self.finish(&changes, &mut cols, out)
+    }
+
+    /// Adds the rank column (when numbered) and the kinds of `changes` to their rows `cols`.
+    fn finish(
+        &self,
+        changes: &[(RowKind, Shared, u64)],
+        cols: &mut Vec<ArrayRef>,
+        out: &mut Vec<Chunk>,
+    ) -> Result<()> {
         if self.number {
             cols.push(Arc::new(UInt64Array::from_iter_values(
                 changes.iter().map(|(_, _, n)| *n),
             )));
         }
         let kinds: Vec<u8> = changes.iter().map(|(k, _, _)| *k as u8).collect();
-        out.push(super::changelog(&self.schema, cols, kinds)?);
+        out.push(super::changelog(&self.schema, std::mem::take(cols), kinds)?);
         Ok(())
     }
 }
@@ -282,35 +338,41 @@ impl Operator for Rank {
             None => None,
         };
         let mut changes = Vec::new();
+        // Rows of this batch kept, by address: a row freed within the batch may leave its
+        // address to a later one, whose entry then replaces its own; rows kept before the
+        // batch are alive throughout it, so their addresses are never entered.
+        let mut fresh: HashMap<*const OwnedRow, u32> = HashMap::new();
         for r in 0..n {
             let kind = c.kinds.as_ref().map_or(0, |k| k[r]);
             let retract = kind == RowKind::UpdateBefore as u8 || kind == RowKind::Delete as u8;
             if !retract && self.cannot_enter(prow.row(r).data(), srow.row(r)) {
                 continue;
             }
-            let part: Box<[u8]> = prow.row(r).data().into();
+            // The partition's key is copied only when the partition is new.
+            let part = prow.row(r).data();
             if let Some(ends) = &ends {
                 let end = ends.value(r);
                 if ends.is_null(r) || end - 1 <= self.wm {
                     self.late += 1;
                     continue;
                 }
-                if !self.parts.contains_key(&part) {
-                    self.by_end.entry(end).or_default().push(part.clone());
+                if !self.parts.contains_key(part) {
+                    let key: Box<[u8]> = part.into();
+                    self.by_end.entry(end).or_default().push(key.clone());
                     self.parts.insert(
-                        part.clone(),
+                        key,
                         Part {
                             end,
                             ..Default::default()
                         },
                     );
                 }
-                self.insert(&part, srow.row(r).owned(), rrow.row(r).owned());
+                self.insert(part, srow.row(r).owned(), rrow.row(r).owned());
                 continue;
             }
             if retract {
                 let me = rrow.row(r);
-                let Some(p) = self.parts.get_mut(&part) else {
+                let Some(p) = self.parts.get_mut(part) else {
                     continue;
                 };
                 if let Some(i) = p.rows.iter().position(|(_, _, x)| x.row() == me) {
@@ -318,15 +380,17 @@ impl Operator for Rank {
                     self.bytes -= kept_bytes(&s, &r);
                 }
             } else {
-                self.parts.entry(part.clone()).or_default();
-                self.insert(&part, srow.row(r).owned(), rrow.row(r).owned());
+                if !self.parts.contains_key(part) {
+                    self.parts.insert(part.into(), Part::default());
+                }
+                let kept = self.insert(part, srow.row(r).owned(), rrow.row(r).owned());
+                fresh.insert(kept, r as u32);
             }
-            self.diff(&part, &mut changes);
-            if self.parts[&part].rows.is_empty() && self.parts[&part].emitted.is_empty() {
-                self.parts.remove(&part);
+            if self.diff(part, &mut changes) {
+                self.parts.remove(part);
             }
         }
-        self.emit(changes, out)
+        self.emit(changes, Some((&fresh, &cols)), out)
     }
 
     fn watermark(&mut self, wm: i64, out: &mut Vec<Chunk>) -> Result<()> {
@@ -349,7 +413,7 @@ impl Operator for Rank {
                 }
             }
         }
-        self.emit(changes, out)
+        self.emit(changes, None, out)
     }
 
     fn late_rows(&self) -> u64 {
