@@ -19,18 +19,22 @@ use datafusion::arrow::array::{
 };
 use datafusion::arrow::compute::{cast, take};
 use datafusion::arrow::datatypes::{DataType, SchemaRef};
-use datafusion::arrow::row::{OwnedRow, Row, RowConverter, Rows, SortField};
+use datafusion::arrow::row::{Row, RowConverter, Rows, SortField};
 use datafusion::common::HashMap;
 use datafusion::common::{DataFusionError, Result};
 use datafusion::physical_expr::PhysicalExpr;
 use std::sync::Arc;
 
 /// A stored row and the number of other-side rows it matches (kept for outer sides only).
+///
+/// 32 bytes besides the row's: a join can hold millions.
 struct Entry {
-    row: OwnedRow,
+    /// The row in its side's row format ([`JoinSide::rows`]).
+    row: Box<[u8]>,
     assoc: u32,
-    /// When it was stored (`table.exec.state.ttl`).
-    written: std::time::Instant,
+    /// When it was stored (`table.exec.state.ttl`): ms since the operator started; 0 without
+    /// a TTL.
+    written: u64,
 }
 
 /// One input of a [`Join`].
@@ -93,6 +97,8 @@ pub(crate) struct Join {
     /// `table.exec.state.ttl`: a stored row older than this is gone (not matched, dropped).
     pub(crate) ttl: Option<std::time::Duration>,
     last_sweep: std::time::Instant,
+    /// The origin of [`Entry::written`].
+    started: std::time::Instant,
     /// Common types of the join keys.
     key_types: Vec<DataType>,
     keys: Option<RowConverter>,
@@ -148,6 +154,7 @@ impl Join {
             semi: None,
             ttl: None,
             last_sweep: std::time::Instant::now(),
+            started: std::time::Instant::now(),
             key_types,
             keys: None,
         }
@@ -191,7 +198,12 @@ impl Join {
     ) -> Result<Matches> {
         let o = 1 - s;
         let n = batch.num_rows();
-        let fresh = |e: &Entry| self.ttl.is_none_or(|ttl| e.written.elapsed() <= ttl);
+        let now = self.now_ms();
+        let fresh = |e: &Entry| {
+            self.ttl
+                .is_none_or(|ttl| now.saturating_sub(e.written) <= ttl.as_millis() as u64)
+        };
+        let parser = self.sides[o].rows.as_ref().map(RowConverter::parser);
         let mut offsets = vec![0];
         let mut input: Vec<u32> = Vec::new();
         let mut entry = Vec::new();
@@ -201,10 +213,10 @@ impl Join {
             if !null_key[end] {
                 if let Some(entries) = self.sides[o].state.get(keys.row(end).data()) {
                     for (i, e) in entries.iter().enumerate() {
-                        if fresh(e) {
+                        if let (true, Some(p)) = (fresh(e), &parser) {
                             input.push(end as u32);
                             entry.push(i as u32);
-                            rows.push(e.row.row());
+                            rows.push(p.parse(&e.row));
                         }
                     }
                 }
@@ -400,15 +412,21 @@ impl Join {
         Ok(())
     }
 
+    /// ms since the operator started (the clock of [`Entry::written`]).
+    fn now_ms(&self) -> u64 {
+        self.started.elapsed().as_millis() as u64
+    }
+
     /// Stores `row` under `key` on side `s` with `assoc` matches.
     fn store(&mut self, s: usize, key: &[u8], row: Row<'_>, assoc: u32) {
+        let written = if self.ttl.is_some() { self.now_ms() } else { 0 };
         let side = &mut self.sides[s];
-        let row = row.owned();
+        let row: Box<[u8]> = row.data().into();
         side.bytes += entry_bytes(key, &row);
         let e = Entry {
             row,
             assoc,
-            written: std::time::Instant::now(),
+            written,
         };
         match side.state.get_mut(key) {
             Some(entries) => entries.push(e),
@@ -425,11 +443,13 @@ impl Join {
             return;
         }
         self.last_sweep = std::time::Instant::now();
+        let now = self.now_ms();
+        let ttl = ttl.as_millis() as u64;
         for side in &mut self.sides {
             let mut freed = 0;
             side.state.retain(|key, entries| {
                 entries.retain(|e| {
-                    let keep = e.written.elapsed() <= ttl;
+                    let keep = now.saturating_sub(e.written) <= ttl;
                     if !keep {
                         freed += entry_bytes(key, &e.row);
                     }
@@ -445,7 +465,7 @@ impl Join {
     fn remove(&mut self, s: usize, key: &[u8], row: Row<'_>) {
         let side = &mut self.sides[s];
         if let Some(entries) = side.state.get_mut(key) {
-            if let Some(i) = entries.iter().position(|e| e.row.row() == row) {
+            if let Some(i) = entries.iter().position(|e| *e.row == *row.data()) {
                 let gone = entries.swap_remove(i);
                 side.bytes -= entry_bytes(key, &gone.row);
             }
@@ -605,16 +625,19 @@ impl Operator for Join {
             let keys = side.state.keys().map(|k| &k[..]);
             put_keys(w, self.keys.as_ref(), keys, side.state.len())?;
             let n = side.len();
-            let rows = side
-                .state
-                .values()
-                .flat_map(|es| es.iter().map(|e| e.row.row()));
+            let parser = side.rows.as_ref().map(RowConverter::parser);
+            let rows = side.state.values().flat_map(|es| {
+                es.iter()
+                    .filter_map(|e| parser.as_ref().map(|p| p.parse(&e.row)))
+            });
             put_rows(w, side.rows.as_ref(), rows, n)?;
         }
         Ok(true)
     }
 
     fn restore(&mut self, r: &mut StateReader) -> Result<()> {
+        // Restored rows count as written now, as before.
+        let restored_at = if self.ttl.is_some() { self.now_ms() } else { 0 };
         for s in 0..2 {
             let nk = r.u64()? as usize;
             let mut counts = Vec::with_capacity(nk.min(1 << 20));
@@ -643,13 +666,13 @@ impl Operator for Join {
                 let key: Box<[u8]> = k.row(i).data().into();
                 let mut entries = Vec::with_capacity(assocs.len());
                 for assoc in assocs {
-                    let row = rr.row(at).owned();
+                    let row: Box<[u8]> = rr.row(at).data().into();
                     at += 1;
                     side.bytes += entry_bytes(&key, &row);
                     entries.push(Entry {
                         row,
                         assoc,
-                        written: std::time::Instant::now(),
+                        written: restored_at,
                     });
                 }
                 side.state.insert(key, entries);
@@ -660,8 +683,8 @@ impl Operator for Join {
 }
 
 /// Bytes counted for one stored row under `key`.
-fn entry_bytes(key: &[u8], row: &OwnedRow) -> usize {
-    key.len() + row.row().data().len() + super::ops::ENTRY_OVERHEAD
+fn entry_bytes(key: &[u8], row: &[u8]) -> usize {
+    key.len() + row.len() + super::ops::ENTRY_OVERHEAD
 }
 
 /// A window join (Flink's `WindowJoin`): both inputs windowed, joined per window when the
