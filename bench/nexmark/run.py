@@ -7,7 +7,11 @@ computed event time, `WATERMARK ... - INTERVAL '4' SECOND`) and run each query i
 
 - events/s per core: events / the job's wall time (parallelism 1: one core processes them);
 - CPU seconds of the whole process tree (JVM or scaleph, start-up included);
-- peak RSS of the process tree (sampled every 50 ms from /proc).
+- peak RSS of the process tree (sampled every 50 ms from /proc);
+- the same script over an empty input (unless --no-fixed): the job's fixed cost (planning,
+  deployment, teardown; for Flink its mini cluster's job start), so that the report also gives
+  throughput net of it: events / (job seconds - empty-input seconds), and events per CPU second
+  net of the empty-input run's CPU seconds.
 
 Usage (from the repository root, after `cargo build --release -p scaleph`):
     python3 bench/nexmark/run.py [--events N] [--queries q0,q1] [--skip-flink]
@@ -98,6 +102,28 @@ def measure(cmd, env=None):
         return text, peak, sum(cpu.values())
 
 
+def run_embedded(scaleph, path, n):
+    """One `scaleph sql run` of path: its job seconds, CPU seconds and peak RSS."""
+    text, rss, cpu = measure([scaleph, "sql", "run", "--parallelism", "1", path])
+    secs = float(re.findall(r"FINISHED in ([0-9.]+)s", text)[-1])
+    return {"seconds": secs, "events_per_second_per_core": n / secs,
+            "cpu_seconds": cpu, "peak_rss_mb": rss / 2**20}
+
+
+def run_flink(path, n):
+    """One PyFlink mini-cluster run of path (flink_run.py), or {"error": ...}."""
+    env = dict(os.environ, PYTHONPATH=FLINK, FLINK_HOME=os.path.join(FLINK, "pyflink"),
+               _python_worker_execution_mode="process")
+    try:
+        text, rss, cpu = measure([os.path.join(VENV, "bin", "python"),
+                                  os.path.join(HERE, "flink_run.py"), path], env)
+    except RuntimeError as e:
+        return {"error": str(e).splitlines()[-1][:300]}
+    secs = float(re.findall(r"JOB_SECONDS ([0-9.]+)", text)[-1])
+    return {"seconds": secs, "events_per_second_per_core": n / secs,
+            "cpu_seconds": cpu, "peak_rss_mb": rss / 2**20}
+
+
 def statements(path):
     text = "\n".join(l for l in open(path).read().splitlines() if not l.strip().startswith("--"))
     return [s.strip() for s in text.split(";") if s.strip()]
@@ -108,6 +134,7 @@ def main():
     ap.add_argument("--events", type=int, default=1_000_000)
     ap.add_argument("--queries", default="")
     ap.add_argument("--skip-flink", action="store_true")
+    ap.add_argument("--no-fixed", action="store_true", help="skip the empty-input runs")
     ap.add_argument("--scaleph", default=os.path.join(
         os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target")), "release", "scaleph"))
     a = ap.parse_args()
@@ -135,6 +162,9 @@ INSERT INTO events SELECT event_type, person, auction, bid FROM nexmark;
         subprocess.check_call([a.scaleph, "sql", "run", path], stdout=subprocess.DEVNULL)
     source = ddl.replace("${CONNECTOR}", (
         f"'connector' = 'filesystem', 'path' = '{data}', 'format' = 'json'"))
+    empty = os.path.join(work, "empty")
+    os.makedirs(empty)
+    open(os.path.join(empty, "part-0.json"), "w").close()
     if not a.skip_flink:
         setup_flink()
     wanted = [q for q in a.queries.split(",") if q]
@@ -158,21 +188,23 @@ INSERT INTO events SELECT event_type, person, auction, bid FROM nexmark;
         path = os.path.join(work, f"{q}.sql")
         open(path, "w").write(script)
         row = {}
-        text, rss, cpu = measure([a.scaleph, "sql", "run", "--parallelism", "1", path])
-        secs = float(re.findall(r"FINISHED in ([0-9.]+)s", text)[-1])
-        row["embedded"] = {"seconds": secs, "events_per_second_per_core": n / secs,
-                           "cpu_seconds": cpu, "peak_rss_mb": rss / 2**20}
+        row["embedded"] = run_embedded(a.scaleph, path, n)
         if not a.skip_flink:
-            env = dict(os.environ, PYTHONPATH=FLINK, FLINK_HOME=os.path.join(FLINK, "pyflink"),
-                       _python_worker_execution_mode="process")
-            try:
-                text, rss, cpu = measure([os.path.join(VENV, "bin", "python"),
-                                          os.path.join(HERE, "flink_run.py"), path], env)
-                secs = float(re.findall(r"JOB_SECONDS ([0-9.]+)", text)[-1])
-                row["flink"] = {"seconds": secs, "events_per_second_per_core": n / secs,
-                                "cpu_seconds": cpu, "peak_rss_mb": rss / 2**20}
-            except RuntimeError as e:
-                row["flink"] = {"error": str(e).splitlines()[-1][:300]}
+            row["flink"] = run_flink(path, n)
+        if not a.no_fixed:
+            # The same job over an empty input: its fixed cost.
+            zero = os.path.join(work, f"{q}-empty.sql")
+            open(zero, "w").write(script.replace(data, empty))
+            fixed = {"embedded": run_embedded(a.scaleph, zero, 0)}
+            if not a.skip_flink:
+                fixed["flink"] = run_flink(zero, 0)
+            for eng, f in fixed.items():
+                r = row[eng]
+                if "seconds" in r and "seconds" in f:
+                    r["fixed_seconds"] = f["seconds"]
+                    r["fixed_cpu_seconds"] = f["cpu_seconds"]
+                    r["net_events_per_second"] = n / max(r["seconds"] - f["seconds"], 1e-3)
+                    r["net_events_per_cpu_second"] = n / max(r["cpu_seconds"] - f["cpu_seconds"], 1e-3)
         results[q] = row
         print(q, json.dumps(row), flush=True)
     out = {"events": n, "parallelism": 1, "queries": results}
@@ -189,6 +221,18 @@ INSERT INTO events SELECT event_type, person, auction, bid FROM nexmark;
         else:
             print(f"| {q} | {e['events_per_second_per_core']:,.0f} | {f.get('error', '—')} | | "
                   f"{e['peak_rss_mb']:.0f} | | |")
+    print()
+    print("| query | embedded / Flink empty-input s | net ev/s embedded | net ev/s Flink | net × "
+          "| net ev/CPU-s embedded | net ev/CPU-s Flink | net CPU × |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
+    for q, r in results.items():
+        e, f = r["embedded"], r.get("flink", {})
+        if "net_events_per_second" in e and "net_events_per_second" in f:
+            print(f"| {q} | {e['fixed_seconds']:.2f} / {f['fixed_seconds']:.2f} "
+                  f"| {e['net_events_per_second']:,.0f} | {f['net_events_per_second']:,.0f} "
+                  f"| {e['net_events_per_second'] / f['net_events_per_second']:.1f} "
+                  f"| {e['net_events_per_cpu_second']:,.0f} | {f['net_events_per_cpu_second']:,.0f} "
+                  f"| {e['net_events_per_cpu_second'] / f['net_events_per_cpu_second']:.1f} |")
 
 
 if __name__ == "__main__":
