@@ -15,7 +15,8 @@ computed event time, `WATERMARK ... - INTERVAL '4' SECOND`) and run each query i
 
 Usage (from the repository root, after `cargo build --release -p scaleph`):
     python3 bench/nexmark/run.py [--events N] [--queries q0,q1] [--skip-flink]
-Writes bench/nexmark/results.json and prints a Markdown table.
+Writes bench/nexmark/results.json (results-N.json for another --events N) and prints Markdown
+tables.
 """
 import argparse
 import glob
@@ -208,7 +209,8 @@ INSERT INTO events SELECT event_type, person, auction, bid FROM nexmark;
         results[q] = row
         print(q, json.dumps(row), flush=True)
     out = {"events": n, "parallelism": 1, "queries": results}
-    json.dump(out, open(os.path.join(HERE, "results.json"), "w"), indent=1)
+    name = "results.json" if n == 1_000_000 else f"results-{n}.json"
+    json.dump(out, open(os.path.join(HERE, name), "w"), indent=1)
     print()
     print("| query | embedded ev/s/core | Flink ev/s/core | × | embedded peak RSS MB | Flink peak RSS MB | Flink ÷ embedded |")
     print("|---|---:|---:|---:|---:|---:|---:|")
