@@ -339,8 +339,9 @@ impl Operator for Rank {
         };
         let mut changes = Vec::new();
         // Rows of this batch kept, by address: a row freed within the batch may leave its
-        // address to a later one, whose entry then replaces its own; rows kept before the
-        // batch are alive throughout it, so their addresses are never entered.
+        // address to a later one, whose entry then replaces its own. A row that `changes`
+        // holds at emission and that was kept before the batch held its address throughout
+        // the batch, so no entry names it.
         let mut fresh: HashMap<*const OwnedRow, u32> = HashMap::new();
         for r in 0..n {
             let kind = c.kinds.as_ref().map_or(0, |k| k[r]);
