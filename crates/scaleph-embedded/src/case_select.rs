@@ -125,16 +125,22 @@ impl CaseSelect {
     }
 }
 
-/// `e` with every eligible `CASE` in it in the selecting form.
+/// `e` with every eligible `CASE` in it in the selecting form, and every fixed timestamp shift
+/// as integer arithmetic ([`crate::timestamp_shift`]).
 ///
 /// # Errors
 /// None in practice: rebuilding a parent with its rewritten children.
 pub(crate) fn rewrite(e: Arc<dyn PhysicalExpr>, schema: &Schema) -> Result<Arc<dyn PhysicalExpr>> {
     e.transform_up(|x| {
-        Ok(match CaseSelect::of(&x, schema) {
-            Some(s) => Transformed::yes(Arc::new(s) as Arc<dyn PhysicalExpr>),
-            None => Transformed::no(x),
-        })
+        if let Some(s) = CaseSelect::of(&x, schema) {
+            return Ok(Transformed::yes(Arc::new(s) as Arc<dyn PhysicalExpr>));
+        }
+        Ok(
+            match crate::timestamp_shift::TimestampShift::of(&x, schema) {
+                Some(s) => Transformed::yes(Arc::new(s) as Arc<dyn PhysicalExpr>),
+                None => Transformed::no(x),
+            },
+        )
     })
     .data()
 }

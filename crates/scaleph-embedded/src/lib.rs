@@ -20,6 +20,7 @@ mod session;
 mod set_ops;
 mod stream;
 mod support;
+mod timestamp_shift;
 mod values;
 mod windows;
 

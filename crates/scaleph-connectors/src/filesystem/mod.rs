@@ -3,6 +3,7 @@
 
 mod csv_read;
 mod encode;
+mod json_read;
 mod sink;
 mod source;
 mod stream_sink;

@@ -8,7 +8,6 @@ use datafusion::common::Column;
 use datafusion::common::ScalarValue;
 use datafusion::common::Statistics;
 use datafusion::datasource::file_format::csv::CsvFormat;
-use datafusion::datasource::file_format::json::JsonFormat;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::file_format::FileFormat;
 use datafusion::datasource::listing::{
@@ -206,7 +205,7 @@ fn listing_table(
             }
             Arc::new(f)
         }
-        Format::Json => Arc::new(JsonFormat::default()),
+        Format::Json => Arc::new(super::json_read::FastJsonFormat::default()),
         Format::Parquet => Arc::new(ParquetFormat::default()),
     };
     // One scan partition per core (DataFusion's default here is 1: one thread decoding every
