@@ -199,10 +199,8 @@ impl Join {
         let o = 1 - s;
         let n = batch.num_rows();
         let now = self.now_ms();
-        let fresh = |e: &Entry| {
-            self.ttl
-                .is_none_or(|ttl| now.saturating_sub(e.written) <= ttl.as_millis() as u64)
-        };
+        let ttl = self.ttl.map(ttl_ms);
+        let fresh = |e: &Entry| ttl.is_none_or(|ttl| now.saturating_sub(e.written) <= ttl);
         let parser = self.sides[o].rows.as_ref().map(RowConverter::parser);
         let mut offsets = vec![0];
         let mut input: Vec<u32> = Vec::new();
@@ -414,7 +412,7 @@ impl Join {
 
     /// ms since the operator started (the clock of [`Entry::written`]).
     fn now_ms(&self) -> u64 {
-        self.started.elapsed().as_millis() as u64
+        ttl_ms(self.started.elapsed())
     }
 
     /// Stores `row` under `key` on side `s` with `assoc` matches.
@@ -444,7 +442,7 @@ impl Join {
         }
         self.last_sweep = std::time::Instant::now();
         let now = self.now_ms();
-        let ttl = ttl.as_millis() as u64;
+        let ttl = ttl_ms(ttl);
         for side in &mut self.sides {
             let mut freed = 0;
             side.state.retain(|key, entries| {
@@ -680,6 +678,11 @@ impl Operator for Join {
         }
         Ok(())
     }
+}
+
+/// `d` in whole ms, saturating (a `table.exec.state.ttl` beyond 584 million years is forever).
+fn ttl_ms(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// Bytes counted for one stored row under `key`.

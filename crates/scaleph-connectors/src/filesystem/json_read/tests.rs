@@ -246,3 +246,54 @@ fn plain_lines_stay_on_the_fast_path() {
     assert_eq!(batch.num_rows(), 3);
     assert!(d.arrow.is_none(), "fell back to arrow-json");
 }
+
+/// The bytes `read_lines` gives for `start..end` of `path`.
+fn range_of(path: &std::path::Path, start: u64, end: u64, chunk: u64) -> Vec<u8> {
+    let mut out = Vec::new();
+    let file = std::fs::File::open(path).unwrap();
+    read_lines(file, start, end, chunk, &mut |b| {
+        out.extend_from_slice(&b);
+        true
+    })
+    .unwrap();
+    out
+}
+
+#[test]
+fn byte_ranges_split_a_file_into_whole_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    for text in [
+        "a\nbb\n\nccc\ndddd",
+        "a\nbb\n\nccc\ndddd\n",
+        "\n\nx\n",
+        "single",
+    ] {
+        let path = dir.path().join("f.json");
+        std::fs::write(&path, text).unwrap();
+        let len = text.len() as u64;
+        for chunk in [1, 2, 3, 1 << 20] {
+            assert_eq!(range_of(&path, 0, len, chunk), text.as_bytes());
+            for a in 1..len {
+                for b in a + 1..len {
+                    let parts = [
+                        range_of(&path, 0, a, chunk),
+                        range_of(&path, a, b, chunk),
+                        range_of(&path, b, len, chunk),
+                    ];
+                    for p in &parts {
+                        let s = String::from_utf8(p.clone()).unwrap();
+                        let whole_start = p.is_empty()
+                            || text.starts_with(&s)
+                            || text.contains(&format!("\n{s}"));
+                        assert!(whole_start, "{text:?} {a} {b}: part {s:?} starts mid-line");
+                    }
+                    assert_eq!(
+                        parts.concat(),
+                        text.as_bytes(),
+                        "{text:?} split at {a}, {b}, chunk {chunk}"
+                    );
+                }
+            }
+        }
+    }
+}
