@@ -206,6 +206,8 @@ impl FileOpener for LineOpener {
                     .payload
                 {
                     GetResultPayload::File(f, _) => local_lines(f, start, end),
+                    // Not a local file (the connector only names local paths): the payload's
+                    // stream is dropped unread and DataFusion's ranged reader fetches the lines.
                     GetResultPayload::Stream(_) => {
                         datafusion_datasource_json::boundary_stream::AlignedBoundaryStream::new(
                             store, location, start, end, size, b'\n',
@@ -647,16 +649,7 @@ impl<'a> Parser<'a> {
         } else {
             loop {
                 self.ws();
-                if self.byte()? != b'"' {
-                    return None;
-                }
-                let start = self.i;
-                let len = memchr::memchr2(b'"', b'\\', &self.b[start..])?;
-                if self.b[start + len] != b'"' {
-                    return None;
-                }
-                let key = &self.b[start..start + len];
-                self.i = start + len + 1;
+                let key = self.plain_string()?;
                 self.ws();
                 if self.byte()? != b':' {
                     return None;
@@ -738,17 +731,8 @@ impl<'a> Parser<'a> {
                 }
             }
             (Kind::Timestamp(unit), Col::I64(v, n)) => {
-                if self.byte()? != b'"' {
-                    return None;
-                }
-                let start = self.i;
-                let len = memchr::memchr2(b'"', b'\\', &self.b[start..])?;
-                if self.b[start + len] != b'"' {
-                    return None;
-                }
-                v.push(timestamp(&self.b[start..start + len], *unit)?);
+                v.push(timestamp(self.plain_string()?, *unit)?);
                 n.append_non_null();
-                self.i = start + len + 1;
             }
             (Kind::Row(_, nodes), Col::Row(children, n, pending)) => {
                 if self.byte()? != b'{' || depth >= MAX_DEPTH {
@@ -761,6 +745,21 @@ impl<'a> Parser<'a> {
             _ => return None,
         }
         Some(())
+    }
+
+    /// The bytes of a string without escapes at the current position (its quotes consumed);
+    /// `None` for anything else.
+    fn plain_string(&mut self) -> Option<&'a [u8]> {
+        if self.byte()? != b'"' {
+            return None;
+        }
+        let start = self.i;
+        let len = memchr::memchr2(b'"', b'\\', &self.b[start..])?;
+        if self.b[start + len] != b'"' {
+            return None;
+        }
+        self.i = start + len + 1;
+        Some(&self.b[start..start + len])
     }
 
     /// The string from `start` (after its `"`) with its escapes decoded into `scratch`; `len`
