@@ -688,7 +688,10 @@ impl ScriptSession {
             .execute_and_check(plan.clone(), state.config_options(), |_, _| {})
             .map_err(|e| plan_error(e, q))?;
         // `IN` / `EXISTS` / scalar subqueries become semi, anti and outer joins (Flink's
-        // streaming plan does the same); unread columns are pruned.
+        // streaming plan does the same); filters move below joins, aggregates and projections
+        // where that keeps the result (as Flink's `FilterIntoJoin` and related rules do), so a
+        // join keeps only the rows that can reach its output; unread columns are pruned.
+        // Sources take no filters: watermarks come from every row a source reads.
         let mut rules: Vec<Arc<dyn datafusion::optimizer::OptimizerRule + Send + Sync>> = vec![
             Arc::new(datafusion::optimizer::decorrelate_predicate_subquery::DecorrelatePredicateSubquery::new()),
             Arc::new(datafusion::optimizer::scalar_subquery_to_join::ScalarSubqueryToJoin::new()),
@@ -709,6 +712,10 @@ impl ScriptSession {
             })
             .unwrap_or(true);
         if !session {
+            // Not with SESSION windows either: a filter below one changes how sessions merge.
+            rules.push(Arc::new(
+                datafusion::optimizer::push_down_filter::PushDownFilter::new(),
+            ));
             rules.push(Arc::new(
                 datafusion::optimizer::optimize_projections::OptimizeProjections::new(),
             ));

@@ -737,7 +737,9 @@ INSERT INTO out SELECT id, DATE_FORMAT(ts, 'HH') FROM src;",
 /// Stop with a savepoint in the middle of a stream, restore a new run from it: the printed
 /// changelogs of both runs together materialise to what one uninterrupted run gives — for
 /// `OVER` aggregates (bounded and unbounded frames: sliding and running accumulators), a group
-/// aggregation, `MIN`/`MAX` over its changelog (retracting) and a window aggregation.
+/// aggregation, `MIN`/`MAX` over its changelog (retracting), a window aggregation, regular
+/// joins (over changelogs, and insert-only with a non-equi condition), Top-1 and keep-last
+/// deduplication.
 #[tokio::test]
 async fn savepoint_and_restore_continue_stateful_operators() {
     use scaleph_engine::Control;
@@ -751,6 +753,10 @@ async fn savepoint_and_restore_continue_stateful_operators() {
         ("k BIGINT, c BIGINT, s BIGINT", "SELECT k, COUNT(*), SUM(v) FROM s GROUP BY k"),
         ("p BIGINT, mx BIGINT, mn DOUBLE", "SELECT k % 2, MAX(c), MIN(CAST(c AS DOUBLE) / 2) FROM (SELECT k, COUNT(*) AS c FROM s GROUP BY k) GROUP BY k % 2"),
         ("w TIMESTAMP_LTZ(3), k BIGINT, c BIGINT, m BIGINT", "SELECT window_start, k, COUNT(*), MAX(v) FROM TABLE(TUMBLE(TABLE s, DESCRIPTOR(ts), INTERVAL '5' SECOND)) GROUP BY window_start, window_end, k"),
+        ("k BIGINT, c BIGINT, s BIGINT", "SELECT a.k, a.c, b.s FROM (SELECT k, COUNT(*) AS c FROM s GROUP BY k) a LEFT JOIN (SELECT v, SUM(id) AS s FROM s GROUP BY v) b ON a.k = b.v"),
+        ("a BIGINT, b BIGINT, t STRING", "SELECT x.id, y.id, CAST(y.ts AS STRING) FROM s x JOIN s y ON x.k = y.v AND x.id BETWEEN y.id AND y.id + 2"),
+        ("id BIGINT, k BIGINT, v BIGINT, rn BIGINT", "SELECT * FROM (SELECT id, k, v, ROW_NUMBER() OVER (PARTITION BY v ORDER BY id * 7 % 50 DESC, ts DESC) AS rn FROM s) WHERE rn = 1"),
+        ("id BIGINT, k BIGINT, v BIGINT", "SELECT id, k, v FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY k, v ORDER BY ts DESC) AS rn FROM s) WHERE rn = 1"),
     ];
     let printed = |rx: &mut tokio::sync::mpsc::UnboundedReceiver<RunEvent>| {
         let mut lines = Vec::new();

@@ -8,18 +8,20 @@
 //!   null-padded row is emitted (`+I`) while that number is 0 and retracted (`-D`) when it leaves
 //!   0; joined rows of outer joins are `+I` / `-D`.
 //!
-//! State: per side, the stored rows (Arrow row format) by join key; duplicates are separate
-//! entries. A row whose join key has a NULL matches nothing (SQL equality).
+//! State: per side, the stored rows (columnar, in a [`RowStore`]) and, by join key, their ids;
+//! duplicates are separate entries. A row whose join key has a NULL matches nothing (SQL
+//! equality).
 
-use super::checkpoint::{get_cols, get_rows, put_keys, put_rows, StateReader, StateWriter};
+use super::checkpoint::{get_cols, get_rows, put_keys, StateReader, StateWriter};
 use super::ops::Operator;
+use super::store::RowStore;
 use super::{Chunk, RowKind};
 use datafusion::arrow::array::{
     new_null_array, Array, ArrayRef, AsArray, RecordBatch, RecordBatchOptions, UInt32Array,
 };
 use datafusion::arrow::compute::{cast, take};
 use datafusion::arrow::datatypes::{DataType, SchemaRef};
-use datafusion::arrow::row::{Row, RowConverter, Rows, SortField};
+use datafusion::arrow::row::{RowConverter, Rows, SortField};
 use datafusion::common::HashMap;
 use datafusion::common::{DataFusionError, Result};
 use datafusion::physical_expr::PhysicalExpr;
@@ -27,10 +29,10 @@ use std::sync::Arc;
 
 /// A stored row and the number of other-side rows it matches (kept for outer sides only).
 ///
-/// 32 bytes besides the row's: a join can hold millions.
+/// 16 bytes besides the row's: a join can hold millions.
 struct Entry {
-    /// The row in its side's row format ([`JoinSide::rows`]).
-    row: Box<[u8]>,
+    /// The row's id in its side's [`JoinSide::store`].
+    id: u32,
     assoc: u32,
     /// When it was stored (`table.exec.state.ttl`): ms since the operator started; 0 without
     /// a TTL.
@@ -45,8 +47,9 @@ pub(crate) struct JoinSide {
     pub(crate) types: Vec<DataType>,
     /// Rows of this side without a match are emitted padded with NULLs.
     pub(crate) outer: bool,
-    rows: Option<RowConverter>,
+    store: RowStore,
     state: HashMap<Box<[u8]>, Vec<Entry>>,
+    /// Bytes of the key map (keys and entries), besides the store's.
     bytes: usize,
 }
 
@@ -54,30 +57,31 @@ impl JoinSide {
     /// A side with its key expressions, column types and outer-ness.
     pub(crate) fn new(keys: Vec<Arc<dyn PhysicalExpr>>, types: Vec<DataType>, outer: bool) -> Self {
         Self {
+            store: RowStore::new(types.clone()),
             keys,
             types,
             outer,
-            rows: None,
             state: HashMap::new(),
             bytes: 0,
         }
     }
 
-    fn converter(&mut self) -> Result<&RowConverter> {
-        if self.rows.is_none() {
-            let fields = self
-                .types
-                .iter()
-                .map(|t| SortField::new(t.clone()))
-                .collect();
-            self.rows = Some(RowConverter::new(fields)?);
-        }
-        Ok(self.rows.as_ref().expect("set above"))
-    }
-
     /// Number of stored rows.
     fn len(&self) -> usize {
-        self.state.values().map(Vec::len).sum()
+        self.store.len()
+    }
+
+    /// Rewrites the store when most of its rows are dead.
+    fn compact(&mut self) -> Result<()> {
+        if !self.store.needs_compaction() {
+            return Ok(());
+        }
+        let mut ids: Vec<&mut u32> = self
+            .state
+            .values_mut()
+            .flat_map(|es| es.iter_mut().map(|e| &mut e.id))
+            .collect();
+        self.store.compact(&mut ids)
     }
 }
 
@@ -201,20 +205,19 @@ impl Join {
         let now = self.now_ms();
         let ttl = self.ttl.map(ttl_ms);
         let fresh = |e: &Entry| ttl.is_none_or(|ttl| now.saturating_sub(e.written) <= ttl);
-        let parser = self.sides[o].rows.as_ref().map(RowConverter::parser);
         let mut offsets = vec![0];
         let mut input: Vec<u32> = Vec::new();
         let mut entry = Vec::new();
-        let mut rows = Vec::new();
+        let mut ids = Vec::new();
         let mut end = start;
         while end < n && (end == start || input.len() < CANDIDATES_PER_RUN) {
             if !null_key[end] {
                 if let Some(entries) = self.sides[o].state.get(keys.row(end).data()) {
                     for (i, e) in entries.iter().enumerate() {
-                        if let (true, Some(p)) = (fresh(e), &parser) {
+                        if fresh(e) {
                             input.push(end as u32);
                             entry.push(i as u32);
-                            rows.push(p.parse(&e.row));
+                            ids.push(e.id);
                         }
                     }
                 }
@@ -224,10 +227,7 @@ impl Join {
         }
         let m = input.len();
         let cols = if m > 0 && (decode || self.condition.is_some()) {
-            let conv = self.sides[o].rows.as_ref().ok_or_else(|| {
-                DataFusionError::Internal("join state without a row converter".into())
-            })?;
-            conv.convert_rows(rows)?
+            self.sides[o].store.take(&ids)?
         } else {
             Vec::new()
         };
@@ -342,7 +342,7 @@ impl Join {
         c: &Chunk,
         keys: &Rows,
         null_key: &[bool],
-        full: &Rows,
+        inp: &mut ChunkRows,
         out: &mut Vec<Chunk>,
     ) -> Result<()> {
         let batch = &c.batch;
@@ -367,9 +367,9 @@ impl Join {
                         });
                     }
                     if accumulate {
-                        self.store(0, key, full.row(r), count as u32);
+                        self.store(0, key, inp.next_id(), count as u32);
                     } else {
-                        self.remove(0, key, full.row(r));
+                        self.remove(0, key, inp, r)?;
                     }
                     continue;
                 }
@@ -399,9 +399,9 @@ impl Join {
                     }
                 }
                 if accumulate {
-                    self.store(1, key, full.row(r), 0);
+                    self.store(1, key, inp.next_id(), 0);
                 } else {
-                    self.remove(1, key, full.row(r));
+                    self.remove(1, key, inp, r)?;
                 }
             }
             self.emit(s, batch, &m.cols, &rows, out)?;
@@ -415,20 +415,16 @@ impl Join {
         ttl_ms(self.started.elapsed())
     }
 
-    /// Stores `row` under `key` on side `s` with `assoc` matches.
-    fn store(&mut self, s: usize, key: &[u8], row: Row<'_>, assoc: u32) {
+    /// Stores the row with id `id` (in side `s`'s store) under `key` with `assoc` matches.
+    fn store(&mut self, s: usize, key: &[u8], id: u32, assoc: u32) {
         let written = if self.ttl.is_some() { self.now_ms() } else { 0 };
         let side = &mut self.sides[s];
-        let row: Box<[u8]> = row.data().into();
-        side.bytes += entry_bytes(key, &row);
-        let e = Entry {
-            row,
-            assoc,
-            written,
-        };
+        side.bytes += ENTRY_BYTES;
+        let e = Entry { id, assoc, written };
         match side.state.get_mut(key) {
             Some(entries) => entries.push(e),
             None => {
+                side.bytes += key_bytes(key);
                 side.state.insert(key.into(), vec![e]);
             }
         }
@@ -445,32 +441,108 @@ impl Join {
         let ttl = ttl_ms(ttl);
         for side in &mut self.sides {
             let mut freed = 0;
+            let store = &mut side.store;
             side.state.retain(|key, entries| {
                 entries.retain(|e| {
                     let keep = now.saturating_sub(e.written) <= ttl;
                     if !keep {
-                        freed += entry_bytes(key, &e.row);
+                        store.remove(e.id);
+                        freed += ENTRY_BYTES;
                     }
                     keep
                 });
+                if entries.is_empty() {
+                    freed += key_bytes(key);
+                }
                 !entries.is_empty()
             });
             side.bytes -= freed;
         }
     }
 
-    /// Removes one stored row equal to `row` under `key` from side `s`.
-    fn remove(&mut self, s: usize, key: &[u8], row: Row<'_>) {
+    /// Removes one stored row equal to row `r` of `inp` under `key` from side `s`.
+    fn remove(&mut self, s: usize, key: &[u8], inp: &mut ChunkRows, r: usize) -> Result<()> {
         let side = &mut self.sides[s];
-        if let Some(entries) = side.state.get_mut(key) {
-            if let Some(i) = entries.iter().position(|e| *e.row == *row.data()) {
-                let gone = entries.swap_remove(i);
-                side.bytes -= entry_bytes(key, &gone.row);
-            }
-            if entries.is_empty() {
-                side.state.remove(key);
+        let Some(entries) = side.state.get_mut(key) else {
+            return Ok(());
+        };
+        side.store.ensure_hashes()?;
+        let h = inp.hash(&side.store, r)?;
+        let mut found = None;
+        for (i, e) in entries.iter().enumerate() {
+            if side.store.hash(e.id) == Some(h) && side.store.equals(e.id, &inp.cols, r)? {
+                found = Some(i);
+                break;
             }
         }
+        if let Some(i) = found {
+            let gone = entries.swap_remove(i);
+            side.store.remove(gone.id);
+            side.bytes -= ENTRY_BYTES;
+        }
+        if entries.is_empty() {
+            side.state.remove(key);
+            side.bytes -= key_bytes(key);
+        }
+        Ok(())
+    }
+}
+
+/// The rows of the chunk being processed, cast to their side's types: the ones that accumulate
+/// are appended to the side's store up front and take their ids in order as they are stored;
+/// hashes are computed on the first retraction.
+struct ChunkRows {
+    cols: Vec<ArrayRef>,
+    next: u32,
+    hashes: Option<Vec<u64>>,
+}
+
+impl ChunkRows {
+    /// Appends the accumulating rows (`+I`/`+U`) of chunk `c` to `side`'s store.
+    fn new(side: &mut JoinSide, c: &Chunk) -> Result<Self> {
+        let n = c.batch.num_rows();
+        let cols = super::conform(c.batch.columns().iter().cloned(), &side.types)?;
+        let acc: Vec<u32> = match &c.kinds {
+            None => (0..n as u32).collect(),
+            Some(k) => (0..n as u32)
+                .filter(|&r| {
+                    let k = RowKind::from_byte(k[r as usize]);
+                    matches!(k, RowKind::Insert | RowKind::UpdateAfter)
+                })
+                .collect(),
+        };
+        let next = if acc.is_empty() {
+            0
+        } else if acc.len() == n {
+            side.store.append(cols.clone(), n)?
+        } else {
+            let idx = UInt32Array::from(acc.clone());
+            let kept = cols
+                .iter()
+                .map(|c| Ok(take(c.as_ref(), &idx, None)?))
+                .collect::<Result<Vec<_>>>()?;
+            side.store.append(kept, acc.len())?
+        };
+        Ok(Self {
+            cols,
+            next,
+            hashes: None,
+        })
+    }
+
+    /// The id of the next accumulating row, in row order.
+    fn next_id(&mut self) -> u32 {
+        self.next += 1;
+        self.next - 1
+    }
+
+    /// Row `r`'s hash as `store` hashes rows.
+    fn hash(&mut self, store: &RowStore, r: usize) -> Result<u64> {
+        if self.hashes.is_none() {
+            let n = self.cols.first().map_or(0, |c| c.len());
+            self.hashes = Some(store.hash_rows(&self.cols, n)?);
+        }
+        Ok(self.hashes.as_ref().map_or(0, |h| h[r]))
     }
 }
 
@@ -482,12 +554,10 @@ impl Operator for Join {
         let batch = c.batch.clone();
         let n = batch.num_rows();
         let (keys, null_key) = self.key_rows(s, &batch)?;
-        let full = self.sides[s]
-            .converter()?
-            .convert_columns(batch.columns())?;
-        self.sides[o].converter()?;
+        let mut inp = ChunkRows::new(&mut self.sides[s], &c)?;
         if let Some(anti) = self.semi {
-            return self.semi_anti(anti, s, &c, &keys, &null_key, &full, out);
+            self.semi_anti(anti, s, &c, &keys, &null_key, &mut inp, out)?;
+            return self.sides[s].compact();
         }
         let (input_outer, other_outer) = (self.sides[s].outer, self.sides[o].outer);
         let mut start = 0;
@@ -536,9 +606,9 @@ impl Operator for Join {
                             });
                         }
                     }
-                    self.store(s, key, full.row(r), count as u32);
+                    self.store(s, key, inp.next_id(), count as u32);
                 } else {
-                    self.remove(s, key, full.row(r));
+                    self.remove(s, key, &mut inp, r)?;
                     if count == 0 {
                         if input_outer {
                             rows.push(OutRow {
@@ -576,7 +646,8 @@ impl Operator for Join {
             self.emit(s, &batch, &m.cols, &rows, out)?;
             start = m.end;
         }
-        Ok(())
+        self.sides[0].compact()?;
+        self.sides[1].compact()
     }
 
     fn state_rows(&self) -> usize {
@@ -584,7 +655,7 @@ impl Operator for Join {
     }
 
     fn state_bytes(&self) -> usize {
-        self.sides[0].bytes + self.sides[1].bytes
+        self.sides.iter().map(|s| s.bytes + s.store.bytes()).sum()
     }
 
     fn name(&self) -> &'static str {
@@ -622,13 +693,12 @@ impl Operator for Join {
             }
             let keys = side.state.keys().map(|k| &k[..]);
             put_keys(w, self.keys.as_ref(), keys, side.state.len())?;
-            let n = side.len();
-            let parser = side.rows.as_ref().map(RowConverter::parser);
-            let rows = side.state.values().flat_map(|es| {
-                es.iter()
-                    .filter_map(|e| parser.as_ref().map(|p| p.parse(&e.row)))
-            });
-            put_rows(w, side.rows.as_ref(), rows, n)?;
+            // As `put_rows` writes them.
+            let ids: Vec<u32> = side.state.values().flatten().map(|e| e.id).collect();
+            w.u64(ids.len() as u64);
+            if !ids.is_empty() {
+                w.arrays(side.store.take(&ids)?)?;
+            }
         }
         Ok(true)
     }
@@ -649,29 +719,35 @@ impl Operator for Join {
             let keys = get_rows(r, &mut self.keys)?;
             let cols = get_cols(r)?;
             let side = &mut self.sides[s];
-            let rows = if cols.is_empty() {
-                None
+            let total: usize = counts.iter().map(Vec::len).sum();
+            let rows = cols.first().map_or(0, |c| c.len());
+            let columns = !side.types.is_empty();
+            if (columns && rows != total) || (total > 0 && cols.len() != side.types.len()) {
+                return Err(DataFusionError::Execution(
+                    "checkpoint: a join's state does not match its rows".into(),
+                ));
+            }
+            let mut id = if total > 0 {
+                side.store.append(cols, total)?
             } else {
-                Some(side.converter()?.convert_columns(&cols)?)
+                0
             };
-            let mut at = 0;
             for (i, assocs) in counts.into_iter().enumerate() {
-                let (Some(k), Some(rr)) = (&keys, &rows) else {
+                let Some(k) = &keys else {
                     return Err(DataFusionError::Execution(
-                        "checkpoint: a join's state lacks its rows".into(),
+                        "checkpoint: a join's state lacks its keys".into(),
                     ));
                 };
                 let key: Box<[u8]> = k.row(i).data().into();
+                side.bytes += key_bytes(&key) + assocs.len() * ENTRY_BYTES;
                 let mut entries = Vec::with_capacity(assocs.len());
                 for assoc in assocs {
-                    let row: Box<[u8]> = rr.row(at).data().into();
-                    at += 1;
-                    side.bytes += entry_bytes(&key, &row);
                     entries.push(Entry {
-                        row,
+                        id,
                         assoc,
                         written: restored_at,
                     });
+                    id += 1;
                 }
                 side.state.insert(key, entries);
             }
@@ -685,10 +761,13 @@ fn ttl_ms(d: std::time::Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
-/// Bytes counted for one stored row under `key`.
-fn entry_bytes(key: &[u8], row: &[u8]) -> usize {
-    key.len() + row.len() + super::ops::ENTRY_OVERHEAD
+/// Bytes counted for a key of the key map.
+fn key_bytes(key: &[u8]) -> usize {
+    key.len() + super::ops::ENTRY_OVERHEAD
 }
+
+/// Bytes of one [`Entry`].
+const ENTRY_BYTES: usize = std::mem::size_of::<Entry>();
 
 /// A window join (Flink's `WindowJoin`): both inputs windowed, joined per window when the
 /// watermark reaches `window_end − 1`; the output is insert-only (outer joins pad the rows

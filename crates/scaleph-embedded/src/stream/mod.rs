@@ -22,6 +22,8 @@ pub(crate) mod over;
 pub(crate) mod plan;
 pub(crate) mod rank;
 pub(crate) mod session;
+pub(crate) mod store;
+pub(crate) mod top1;
 
 use datafusion::arrow::array::RecordBatch;
 

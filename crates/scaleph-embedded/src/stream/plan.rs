@@ -6,6 +6,7 @@ use super::join::{Join, JoinSide, WindowJoin};
 use super::ops::{AggCall, Aggregate, Filter, Operator, Pass, Project, Unnest};
 use super::rank::{FirstOnTime, Rank, Ties};
 use super::session::{SessionAggregate, SessionAssign, WindowCol};
+use super::top1::Top1;
 use crate::windows::{SESSION_END, WINDOW_ADD};
 use async_trait::async_trait;
 use datafusion::arrow::compute::SortOptions;
@@ -1746,7 +1747,17 @@ impl Translator<'_> {
                 ..Default::default()
             });
         }
-        let node = self.add(
+        let op: Box<dyn super::ops::Operator> = if append_only && !windowed && lo == 1 && hi == 1 {
+            // One row per partition: kept columnar, only the best one.
+            Box::new(Top1::new(
+                partition,
+                order,
+                ties,
+                true,
+                Arc::new(w.schema.as_arrow().clone()),
+                types,
+            ))
+        } else {
             Box::new(Rank::new(
                 partition,
                 order,
@@ -1757,9 +1768,9 @@ impl Translator<'_> {
                 true,
                 Arc::new(w.schema.as_arrow().clone()),
                 types,
-            )),
-            &[input.node],
-        );
+            ))
+        };
+        let node = self.add(op, &[input.node]);
         if windowed {
             return Ok(Props {
                 node,

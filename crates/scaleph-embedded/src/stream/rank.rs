@@ -121,7 +121,9 @@ impl Rank {
         }
     }
 
-    fn eval(
+    /// `exprs` evaluated over `b`; no expression: one constant column (so every row has the
+    /// same encodable key).
+    pub(crate) fn eval(
         exprs: impl Iterator<Item = Arc<dyn PhysicalExpr>>,
         b: &RecordBatch,
     ) -> Result<Vec<ArrayRef>> {
@@ -138,15 +140,7 @@ impl Rank {
 
     /// The row converter of the `ORDER BY` keys `sorts` (with their directions).
     fn sort_converter(&self, sorts: &[ArrayRef]) -> Result<RowConverter> {
-        let fields = sorts
-            .iter()
-            .enumerate()
-            .map(|(i, a)| {
-                let o = self.order.get(i).map(|(_, o)| *o).unwrap_or_default();
-                SortField::new_with_options(a.data_type().clone(), o)
-            })
-            .collect();
-        Ok(RowConverter::new(fields)?)
+        sort_converter(&self.order, sorts)
     }
 
     /// Over an insert-only input without windows, a row whose sort key cannot enter the kept
@@ -541,6 +535,26 @@ impl Operator for Rank {
         }
         Ok(())
     }
+}
+
+/// The row converter of the `ORDER BY` keys `sorts`, with the directions of `order` (keys
+/// beyond it ascending).
+///
+/// # Errors
+/// A type the row format does not encode.
+pub(crate) fn sort_converter(
+    order: &[(Arc<dyn PhysicalExpr>, SortOptions)],
+    sorts: &[ArrayRef],
+) -> Result<RowConverter> {
+    let fields = sorts
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let o = order.get(i).map(|(_, o)| *o).unwrap_or_default();
+            SortField::new_with_options(a.data_type().clone(), o)
+        })
+        .collect();
+    Ok(RowConverter::new(fields)?)
 }
 
 /// A checkpoint whose state lacks `what`.
