@@ -29,14 +29,11 @@ use std::sync::Arc;
 
 /// A stored row and the number of other-side rows it matches (kept for outer sides only).
 ///
-/// 16 bytes besides the row's: a join can hold millions.
+/// 8 bytes besides the row's: a join can hold millions.
 struct Entry {
     /// The row's id in its side's [`JoinSide::store`].
     id: u32,
     assoc: u32,
-    /// When it was stored (`table.exec.state.ttl`): ms since the operator started; 0 without
-    /// a TTL.
-    written: u64,
 }
 
 /// One input of a [`Join`].
@@ -49,6 +46,9 @@ pub(crate) struct JoinSide {
     pub(crate) outer: bool,
     store: RowStore,
     state: HashMap<Box<[u8]>, Vec<Entry>>,
+    /// With `table.exec.state.ttl`, per store id: when the row was stored, in ms since the
+    /// operator started (empty without a TTL).
+    written: Vec<u64>,
     /// Bytes of the key map (keys and entries), besides the store's.
     bytes: usize,
 }
@@ -62,6 +62,7 @@ impl JoinSide {
             types,
             outer,
             state: HashMap::new(),
+            written: Vec::new(),
             bytes: 0,
         }
     }
@@ -81,7 +82,18 @@ impl JoinSide {
             .values_mut()
             .flat_map(|es| es.iter_mut().map(|e| &mut e.id))
             .collect();
+        if !self.written.is_empty() {
+            // New ids follow the old ones' order.
+            let mut old: Vec<u32> = ids.iter().map(|i| **i).collect();
+            old.sort_unstable();
+            self.written = old.iter().map(|&i| self.written[i as usize]).collect();
+        }
         self.store.compact(&mut ids)
+    }
+
+    /// Whether row `id` is within the state TTL `ttl` (ms) at `now`.
+    fn fresh(&self, id: u32, now: u64, ttl: Option<u64>) -> bool {
+        ttl.is_none_or(|ttl| now.saturating_sub(self.written[id as usize]) <= ttl)
     }
 }
 
@@ -101,7 +113,7 @@ pub(crate) struct Join {
     /// `table.exec.state.ttl`: a stored row older than this is gone (not matched, dropped).
     pub(crate) ttl: Option<std::time::Duration>,
     last_sweep: std::time::Instant,
-    /// The origin of [`Entry::written`].
+    /// The origin of [`JoinSide::written`].
     started: std::time::Instant,
     /// Common types of the join keys.
     key_types: Vec<DataType>,
@@ -204,7 +216,6 @@ impl Join {
         let n = batch.num_rows();
         let now = self.now_ms();
         let ttl = self.ttl.map(ttl_ms);
-        let fresh = |e: &Entry| ttl.is_none_or(|ttl| now.saturating_sub(e.written) <= ttl);
         let mut offsets = vec![0];
         let mut input: Vec<u32> = Vec::new();
         let mut entry = Vec::new();
@@ -214,7 +225,7 @@ impl Join {
             if !null_key[end] {
                 if let Some(entries) = self.sides[o].state.get(keys.row(end).data()) {
                     for (i, e) in entries.iter().enumerate() {
-                        if fresh(e) {
+                        if self.sides[o].fresh(e.id, now, ttl) {
                             input.push(end as u32);
                             entry.push(i as u32);
                             ids.push(e.id);
@@ -410,17 +421,24 @@ impl Join {
         Ok(())
     }
 
-    /// ms since the operator started (the clock of [`Entry::written`]).
+    /// ms since the operator started (the clock of [`JoinSide::written`]).
     fn now_ms(&self) -> u64 {
         ttl_ms(self.started.elapsed())
     }
 
     /// Stores the row with id `id` (in side `s`'s store) under `key` with `assoc` matches.
     fn store(&mut self, s: usize, key: &[u8], id: u32, assoc: u32) {
-        let written = if self.ttl.is_some() { self.now_ms() } else { 0 };
+        let now = self.ttl.is_some().then(|| self.now_ms());
         let side = &mut self.sides[s];
+        if let Some(now) = now {
+            let at = id as usize;
+            if side.written.len() <= at {
+                side.written.resize(at + 1, 0);
+            }
+            side.written[at] = now;
+        }
         side.bytes += ENTRY_BYTES;
-        let e = Entry { id, assoc, written };
+        let e = Entry { id, assoc };
         match side.state.get_mut(key) {
             Some(entries) => entries.push(e),
             None => {
@@ -442,9 +460,10 @@ impl Join {
         for side in &mut self.sides {
             let mut freed = 0;
             let store = &mut side.store;
+            let written = &side.written;
             side.state.retain(|key, entries| {
                 entries.retain(|e| {
-                    let keep = now.saturating_sub(e.written) <= ttl;
+                    let keep = now.saturating_sub(written[e.id as usize]) <= ttl;
                     if !keep {
                         store.remove(e.id);
                         freed += ENTRY_BYTES;
@@ -732,6 +751,9 @@ impl Operator for Join {
             } else {
                 0
             };
+            if self.ttl.is_some() {
+                side.written.resize(id as usize + total, restored_at);
+            }
             for (i, assocs) in counts.into_iter().enumerate() {
                 let Some(k) = &keys else {
                     return Err(DataFusionError::Execution(
@@ -742,11 +764,7 @@ impl Operator for Join {
                 side.bytes += key_bytes(&key) + assocs.len() * ENTRY_BYTES;
                 let mut entries = Vec::with_capacity(assocs.len());
                 for assoc in assocs {
-                    entries.push(Entry {
-                        id,
-                        assoc,
-                        written: restored_at,
-                    });
+                    entries.push(Entry { id, assoc });
                     id += 1;
                 }
                 side.state.insert(key, entries);

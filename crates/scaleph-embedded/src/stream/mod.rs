@@ -23,7 +23,7 @@ pub(crate) mod plan;
 pub(crate) mod rank;
 pub(crate) mod session;
 pub(crate) mod store;
-pub(crate) mod top1;
+pub(crate) mod topn;
 
 use datafusion::arrow::array::RecordBatch;
 

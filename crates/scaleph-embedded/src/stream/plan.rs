@@ -6,7 +6,7 @@ use super::join::{Join, JoinSide, WindowJoin};
 use super::ops::{AggCall, Aggregate, Filter, Operator, Pass, Project, Unnest};
 use super::rank::{FirstOnTime, Rank, Ties};
 use super::session::{SessionAggregate, SessionAssign, WindowCol};
-use super::top1::Top1;
+use super::topn::TopN;
 use crate::windows::{SESSION_END, WINDOW_ADD};
 use async_trait::async_trait;
 use datafusion::arrow::compute::SortOptions;
@@ -1747,11 +1747,12 @@ impl Translator<'_> {
                 ..Default::default()
             });
         }
-        let op: Box<dyn super::ops::Operator> = if append_only && !windowed && lo == 1 && hi == 1 {
-            // One row per partition: kept columnar, only the best one.
-            Box::new(Top1::new(
+        let op: Box<dyn super::ops::Operator> = if append_only && !windowed {
+            // Only the `hi` best rows per partition can ever rank: kept columnar.
+            Box::new(TopN::new(
                 partition,
                 order,
+                (lo, hi),
                 ties,
                 true,
                 Arc::new(w.schema.as_arrow().clone()),

@@ -9,7 +9,8 @@
 //!   [`DICT_ENTRY_OVERHEAD`] per new dictionary value: low-cardinality strings (URLs, channels,
 //!   status codes) cost 4 bytes per row.
 //! - Removal clears a live bit; [`RowStore::compact`] rewrites the live rows (and a fresh
-//!   dictionary) when more rows are dead than live, renumbering ids through the caller.
+//!   dictionary) once dead rows exceed half the live ones, renumbering ids through the
+//!   caller.
 //! - Row hashes (DataFusion's `create_hashes`) are kept only once a caller asks for them (a
 //!   retraction), so insert-only state pays nothing for them.
 
@@ -265,9 +266,10 @@ impl RowStore {
         }
     }
 
-    /// More rows dead than live (and enough of them to be worth a rewrite).
+    /// Dead rows are more than half the live ones (and enough to be worth a rewrite): the
+    /// store holds at most 1.5 times its live rows.
     pub(crate) fn needs_compaction(&self) -> bool {
-        self.dead_rows > self.live_rows.max(SEAL_ROWS)
+        self.dead_rows > (self.live_rows / 2).max(SEAL_ROWS)
     }
 
     /// Rewrites the store with only the rows `ids` (every live id, each once) and sets each to

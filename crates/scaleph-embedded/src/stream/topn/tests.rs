@@ -1,6 +1,6 @@
-//! [`Top1`] against [`Rank`] with `lo = hi = 1` (the operator it stands in for, compared with
-//! Flink by the streaming tests): the same changelog on the same input, chunk by chunk, and
-//! state that moves between the two through a snapshot.
+//! [`TopN`] against [`Rank`] over insert-only input (the operator it stands in for, compared
+//! with Flink by the streaming tests): the same changelog on the same input, chunk by chunk,
+//! and state that moves between the two through a snapshot.
 
 use super::*;
 use crate::stream::checkpoint::{StateReader, StateWriter};
@@ -60,7 +60,7 @@ fn col(name: &str, i: usize) -> Arc<dyn PhysicalExpr> {
     Arc::new(Column::new(name, i))
 }
 
-fn ops(ties: Ties, descending: bool) -> (Top1, Rank) {
+fn ops(ties: Ties, descending: bool, (lo, hi): (u64, u64)) -> (TopN, Rank) {
     let order = vec![(
         col("v", 1),
         SortOptions {
@@ -73,9 +73,10 @@ fn ops(ties: Ties, descending: bool) -> (Top1, Rank) {
         .iter()
         .map(|f| f.data_type().clone())
         .collect();
-    let top1 = Top1::new(
+    let topn = TopN::new(
         vec![col("k", 0)],
         order.clone(),
+        (lo, hi),
         ties,
         true,
         output(),
@@ -84,7 +85,7 @@ fn ops(ties: Ties, descending: bool) -> (Top1, Rank) {
     let rank = Rank::new(
         vec![col("k", 0)],
         order,
-        (1, 1),
+        (lo, hi),
         ties,
         true,
         None,
@@ -92,7 +93,7 @@ fn ops(ties: Ties, descending: bool) -> (Top1, Rank) {
         output(),
         types,
     );
-    (top1, rank)
+    (topn, rank)
 }
 
 /// The output of `op` on `chunks`, as one batch and its kinds.
@@ -113,45 +114,64 @@ fn run(op: &mut dyn Operator, chunks: &[Chunk]) -> (RecordBatch, Vec<u8>) {
     (concat_batches(&output(), batches).unwrap(), kinds)
 }
 
+/// Rank ranges tried: Top-1, Top-3, ranks 2..=4, ranks 3..=3.
+const RANGES: [(u64, u64); 4] = [(1, 1), (1, 3), (2, 4), (3, 3)];
+
 #[test]
-fn top1_emits_what_rank_emits() {
-    for (ties, descending) in [
-        (Ties::Oldest, false),
-        (Ties::Oldest, true),
-        (Ties::Newest, true),
-        (Ties::Newest, false),
-    ] {
-        let input = chunks(5);
-        let (mut top1, mut rank) = ops(ties, descending);
-        let a = run(&mut top1, &input);
-        let b = run(&mut rank, &input);
-        assert!(a.0.num_rows() > 80, "{ties:?}: {} rows", a.0.num_rows());
-        assert_eq!(a, b, "{ties:?} descending={descending}");
-        assert_eq!(top1.state_rows(), rank.state_rows());
+fn topn_emits_what_rank_emits() {
+    for range in RANGES {
+        for (ties, descending) in [
+            (Ties::Oldest, false),
+            (Ties::Oldest, true),
+            (Ties::Newest, true),
+            (Ties::Newest, false),
+        ] {
+            let input = chunks(5);
+            let (mut topn, mut rank) = ops(ties, descending, range);
+            let a = run(&mut topn, &input);
+            let b = run(&mut rank, &input);
+            assert!(
+                a.0.num_rows() > 40,
+                "{ties:?} {range:?}: {} rows",
+                a.0.num_rows()
+            );
+            assert_eq!(a, b, "{ties:?} descending={descending} {range:?}");
+            assert_eq!(topn.state_rows(), rank.state_rows(), "{range:?}");
+        }
     }
 }
 
 #[test]
-fn top1_state_moves_to_and_from_rank() {
-    for ties in [Ties::Oldest, Ties::Newest] {
-        let (first, second) = (chunks(9), chunks(10));
-        // Top-1 snapshotted, restored into a Rank (and the other way round), then both
-        // continue with the same rows.
-        let (mut top1, mut rank) = ops(ties, true);
-        run(&mut top1, &first);
-        run(&mut rank, &first);
-        let snap = |op: &mut dyn Operator| {
-            let mut w = StateWriter::default();
-            assert!(op.snapshot(&mut w).unwrap());
-            w.buf
-        };
-        let (t, r) = (snap(&mut top1), snap(&mut rank));
-        let (mut top1_from_rank, mut rank_from_top1) = ops(ties, true);
-        top1_from_rank.restore(&mut StateReader::new(&r)).unwrap();
-        rank_from_top1.restore(&mut StateReader::new(&t)).unwrap();
-        let expected = run(&mut rank, &second);
-        assert_eq!(run(&mut top1_from_rank, &second), expected, "{ties:?}");
-        assert_eq!(run(&mut rank_from_top1, &second), expected, "{ties:?}");
-        assert_eq!(run(&mut top1, &second), expected, "{ties:?}");
+fn topn_state_moves_to_and_from_rank() {
+    for range in RANGES {
+        for ties in [Ties::Oldest, Ties::Newest] {
+            let (first, second) = (chunks(9), chunks(10));
+            // Top-N snapshotted, restored into a Rank (and the other way round), then all
+            // continue with the same rows.
+            let (mut topn, mut rank) = ops(ties, true, range);
+            run(&mut topn, &first);
+            run(&mut rank, &first);
+            let snap = |op: &mut dyn Operator| {
+                let mut w = StateWriter::default();
+                assert!(op.snapshot(&mut w).unwrap());
+                w.buf
+            };
+            let (t, r) = (snap(&mut topn), snap(&mut rank));
+            let (mut topn_from_rank, mut rank_from_topn) = ops(ties, true, range);
+            topn_from_rank.restore(&mut StateReader::new(&r)).unwrap();
+            rank_from_topn.restore(&mut StateReader::new(&t)).unwrap();
+            let expected = run(&mut rank, &second);
+            assert_eq!(
+                run(&mut topn_from_rank, &second),
+                expected,
+                "{ties:?} {range:?}"
+            );
+            assert_eq!(
+                run(&mut rank_from_topn, &second),
+                expected,
+                "{ties:?} {range:?}"
+            );
+            assert_eq!(run(&mut topn, &second), expected, "{ties:?} {range:?}");
+        }
     }
 }
