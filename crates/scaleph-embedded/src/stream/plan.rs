@@ -1034,10 +1034,10 @@ fn time_offset(
             if let (Some((side, base)), Some(ms)) =
                 (time_offset(left, ls, rs, lt, rt), interval_ms(right))
             {
-                Some((side, base + sign * ms))
+                Some((side, base.checked_add(ms.checked_mul(sign)?)?))
             } else if sign == 1 {
                 let (side, base) = time_offset(right, ls, rs, lt, rt)?;
-                Some((side, base + interval_ms(left)?))
+                Some((side, base.checked_add(interval_ms(left)?)?))
             } else {
                 None
             }
@@ -1066,10 +1066,13 @@ fn time_bounds(
         };
         // l.ts + x  op  r.ts + y   ⇔   l.ts − r.ts  op  y − x
         let (op, v) = match (sa, sb) {
-            (0, 1) => (op, ob - oa),
-            (1, 0) => match op.swap() {
-                Some(op) => (op, oa - ob),
+            (0, 1) => match ob.checked_sub(oa) {
+                Some(v) => (op, v),
                 None => return,
+            },
+            (1, 0) => match (op.swap(), oa.checked_sub(ob)) {
+                (Some(op), Some(v)) => (op, v),
+                _ => return,
             },
             _ => return,
         };
@@ -1077,9 +1080,9 @@ fn time_bounds(
         let hi = |u: &mut Option<i64>, v: i64| *u = Some(u.map_or(v, |x| x.min(v)));
         match op {
             BinOp::GtEq => lo(&mut lower, v),
-            BinOp::Gt => lo(&mut lower, v + 1),
+            BinOp::Gt => lo(&mut lower, v.saturating_add(1)),
             BinOp::LtEq => hi(&mut upper, v),
-            BinOp::Lt => hi(&mut upper, v - 1),
+            BinOp::Lt => hi(&mut upper, v.saturating_sub(1)),
             BinOp::Eq => {
                 lo(&mut lower, v);
                 hi(&mut upper, v);
@@ -1187,13 +1190,13 @@ fn rank_filter(
         };
         match bound {
             Some((BinOp::LtEq, v)) => hi = hi.min(v),
-            Some((BinOp::Lt, v)) => hi = hi.min(v - 1),
+            Some((BinOp::Lt, v)) => hi = hi.min(v.saturating_sub(1)),
             Some((BinOp::Eq, v)) => {
                 lo = lo.max(v);
                 hi = hi.min(v);
             }
             Some((BinOp::GtEq, v)) => lo = lo.max(v),
-            Some((BinOp::Gt, v)) => lo = lo.max(v + 1),
+            Some((BinOp::Gt, v)) => lo = lo.max(v.saturating_add(1)),
             _ => rest.push(c.clone()),
         }
     }

@@ -182,6 +182,10 @@ impl TopN {
         dead: &mut Vec<u32>,
     ) -> Result<bool> {
         let (lo, hi) = (self.lo as usize, self.hi as usize);
+        if hi == 0 || lo > hi {
+            // No rank is kept (`rn <= 0`, `rn BETWEEN 5 AND 2`).
+            return Ok(false);
+        }
         let loc = IN_BATCH + r as u64;
         let Some(kept) = self.parts.get(part) else {
             self.bytes += key_bytes(part) + kept_bytes(sort);
@@ -297,8 +301,8 @@ impl TopN {
 
     /// How many of `len` kept rows hold emitted ranks (`lo..=hi`).
     fn emitted(&self, len: usize) -> usize {
-        len.saturating_sub(self.lo as usize - 1)
-            .min((self.hi - self.lo + 1) as usize)
+        len.saturating_sub(self.lo.saturating_sub(1) as usize)
+            .min((self.hi + 1).saturating_sub(self.lo) as usize)
     }
 }
 
@@ -405,7 +409,7 @@ impl Operator for TopN {
             .filter_map(|k| parser.as_ref().map(|p| p.parse(&k.sort)));
         let ids: Vec<u32> = self.kept().map(|k| k.loc as u32).collect();
         put_rows(w, self.sort_conv.as_ref(), sorts, ids.len())?;
-        let skip = self.lo as usize - 1;
+        let skip = self.lo.saturating_sub(1) as usize;
         let emitted: Vec<u32> = self
             .parts
             .values()

@@ -175,3 +175,20 @@ fn topn_state_moves_to_and_from_rank() {
         }
     }
 }
+
+#[test]
+fn empty_rank_ranges_keep_and_emit_nothing() {
+    // `rn <= 0` and `rn BETWEEN 3 AND 2`.
+    for range in [(1, 0), (3, 2)] {
+        let input = chunks(5);
+        let (mut topn, mut rank) = ops(Ties::Oldest, false, range);
+        let a = run(&mut topn, &input);
+        assert_eq!(a.0.num_rows(), 0, "{range:?}");
+        assert_eq!(a, run(&mut rank, &input), "{range:?}");
+        assert_eq!(topn.state_rows(), 0, "{range:?}");
+        let mut w = StateWriter::default();
+        topn.snapshot(&mut w).unwrap();
+        let (mut restored, _) = ops(Ties::Oldest, false, range);
+        restored.restore(&mut StateReader::new(&w.buf)).unwrap();
+    }
+}
