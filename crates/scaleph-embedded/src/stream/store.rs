@@ -360,7 +360,11 @@ impl RowStore {
 /// `col`, copied when it holds more than twice the memory its rows need (a slice of a larger
 /// array), so state does not pin its input's buffers.
 fn compacted(col: ArrayRef) -> Result<ArrayRef> {
-    if col.get_array_memory_size() > 2 * col.to_data().get_slice_memory_size()? + 1024 {
+    // A layout whose slice size arrow cannot tell is kept as it is.
+    let Ok(needed) = col.to_data().get_slice_memory_size() else {
+        return Ok(col);
+    };
+    if col.get_array_memory_size() > 2 * needed + 1024 {
         let idx = UInt32Array::from_iter_values(0..col.len() as u32);
         return Ok(take(col.as_ref(), &idx, None)?);
     }
