@@ -576,7 +576,8 @@ impl Operator for Join {
         let mut inp = ChunkRows::new(&mut self.sides[s], &c)?;
         if let Some(anti) = self.semi {
             self.semi_anti(anti, s, &c, &keys, &null_key, &mut inp, out)?;
-            return self.sides[s].compact();
+            self.sides[0].compact()?;
+            return self.sides[1].compact();
         }
         let (input_outer, other_outer) = (self.sides[s].outer, self.sides[o].outer);
         let mut start = 0;

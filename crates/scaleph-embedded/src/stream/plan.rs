@@ -1459,20 +1459,31 @@ impl Translator<'_> {
             .collect();
         let lo = skip as u64 + 1;
         let hi = (skip + fetch) as u64;
-        let node = self.add(
+        let out = Arc::new(schema.as_arrow().clone());
+        let op: Box<dyn super::ops::Operator> = if append_only {
+            Box::new(TopN::new(
+                Vec::new(),
+                order,
+                (lo, hi),
+                Ties::Oldest,
+                false,
+                out,
+                types,
+            ))
+        } else {
             Box::new(Rank::new(
                 Vec::new(),
                 order,
                 (lo, hi),
                 Ties::Oldest,
-                append_only,
+                false,
                 None,
                 false,
-                Arc::new(schema.as_arrow().clone()),
+                out,
                 types,
-            )),
-            &[props.node],
-        );
+            ))
+        };
+        let node = self.add(op, &[props.node]);
         let flink = if sort.is_some() { "SortLimit" } else { "Limit" };
         Ok(Props {
             node,

@@ -59,7 +59,9 @@ pub(crate) struct Rank {
     pub(crate) lo: u64,
     pub(crate) hi: u64,
     pub(crate) ties: Ties,
-    /// The input is insert-only: rows beyond `hi` can never come back.
+    /// The input is insert-only: rows beyond `hi` can never come back. (The planner sends an
+    /// insert-only input without windows to [`super::topn::TopN`]; this path is its reference
+    /// in the tests.)
     pub(crate) append_only: bool,
     /// Window mode: index of the `window_end` input column.
     pub(crate) window_end: Option<usize>,

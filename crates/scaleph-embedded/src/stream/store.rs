@@ -346,15 +346,23 @@ impl RowStore {
     /// # Errors
     /// Arrow errors.
     pub(crate) fn equals(&self, id: u32, cols: &[ArrayRef], r: usize) -> Result<bool> {
-        let mine = self.take(&[id])?;
-        for (a, b) in mine.iter().zip(cols) {
-            let cmp = make_comparator(a.as_ref(), b.as_ref(), SortOptions::default())?;
-            if cmp(0, r) != std::cmp::Ordering::Equal {
-                return Ok(false);
-            }
-        }
-        Ok(true)
+        rows_equal(&self.take(&[id])?, 0, cols, r)
     }
+}
+
+/// Whether row `ra` of columns `a` equals row `rb` of columns `b` (same types; NULLs equal,
+/// floats by total order: Arrow's comparator).
+///
+/// # Errors
+/// A type Arrow's comparator does not order.
+pub(crate) fn rows_equal(a: &[ArrayRef], ra: usize, b: &[ArrayRef], rb: usize) -> Result<bool> {
+    for (x, y) in a.iter().zip(b) {
+        let cmp = make_comparator(x.as_ref(), y.as_ref(), SortOptions::default())?;
+        if cmp(ra, rb) != std::cmp::Ordering::Equal {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 /// `col`, copied when it holds more than twice the memory its rows need (a slice of a larger

@@ -1,5 +1,5 @@
 //! Top-N over an insert-only input without windows (Flink's `Rank` over an append-only input,
-//! keep-last `Deduplicate` on event time): per partition only the `hi` best rows are kept (a
+//! keep-last `Deduplicate` on event time, `Limit` and `SortLimit`): per partition only the `hi` best rows are kept (a
 //! row that falls out can never come back), as small entries, with the rows themselves in a
 //! columnar [`RowStore`]. Output and state format are [`Rank`]'s: after each input row, the
 //! ranks `lo..=hi` that changed are emitted — a new rank `+I`, a changed one `-U` old / `+U`
@@ -12,9 +12,9 @@
 use super::checkpoint::{get_cols, get_rows, put_keys, put_rows, StateReader, StateWriter};
 use super::ops::{schema_signature, Operator};
 use super::rank::{sort_converter, Rank, Ties};
-use super::store::RowStore;
+use super::store::{rows_equal, RowStore};
 use super::{Chunk, RowKind};
-use datafusion::arrow::array::{make_comparator, Array, ArrayRef, UInt32Array, UInt64Array};
+use datafusion::arrow::array::{Array, ArrayRef, UInt32Array, UInt64Array};
 use datafusion::arrow::compute::{interleave, take, SortOptions};
 use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::arrow::row::{RowConverter, Rows};
@@ -121,13 +121,7 @@ impl TopN {
             return Ok(false);
         }
         let ((ca, ra), (cb, rb)) = (self.row_at(a.0, cols)?, self.row_at(b.0, cols)?);
-        for (x, y) in ca.iter().zip(&cb) {
-            let cmp = make_comparator(x.as_ref(), y.as_ref(), SortOptions::default())?;
-            if cmp(ra, rb) != std::cmp::Ordering::Equal {
-                return Ok(false);
-            }
-        }
-        Ok(true)
+        rows_equal(&ca, ra, &cb, rb)
     }
 
     /// Emits `changes` as one chunk; batch rows come from `cols`.
