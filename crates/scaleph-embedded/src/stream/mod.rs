@@ -19,6 +19,7 @@ pub(crate) mod interval;
 pub(crate) mod join;
 pub(crate) mod ops;
 pub(crate) mod over;
+pub(crate) mod panes;
 pub(crate) mod plan;
 pub(crate) mod rank;
 pub(crate) mod session;

@@ -370,8 +370,9 @@ impl AggCall {
     }
 }
 
-/// One group's state: 80 bytes, plus its key bytes and accumulators (a window aggregate can
-/// hold millions).
+/// One group's state: 80 bytes, plus its key bytes and accumulators. Group aggregates and
+/// window aggregates on DataFusion accumulators keep these; window groups on native
+/// accumulators live in [`super::panes`] instead (about 120 bytes per group in all).
 struct Group {
     key_bytes: Box<[u8]>,
     /// Rows accumulated minus rows retracted.
@@ -396,6 +397,17 @@ struct DfGroup {
     accs: Vec<Box<dyn Accumulator>>,
     /// The result last emitted.
     last: Option<Vec<ScalarValue>>,
+}
+
+/// One group on native accumulators, as a snapshot writes it.
+struct FastGroup<'a> {
+    key: &'a [u8],
+    count: i64,
+    /// The window's end (0 without a window).
+    end: i64,
+    accs: &'a [FastAcc],
+    /// The results last emitted (group aggregates).
+    last: Option<&'a [FastValue]>,
 }
 
 /// Marks a snapshot of an [`Aggregate`] whose groups use native accumulators (older snapshots
@@ -431,6 +443,8 @@ pub(crate) struct Aggregate {
     /// The native accumulator kinds, chosen by [`Aggregate::decide_fast`] at planning (or by
     /// a restore): `Some(kinds)` when every call has one, else `None`.
     fast: Option<Option<Vec<FastKind>>>,
+    /// A window aggregate's groups on native accumulators (then `slots` stays empty).
+    panes: Option<super::panes::Panes>,
 }
 
 impl Aggregate {
@@ -456,7 +470,14 @@ impl Aggregate {
             ttl: None,
             last_sweep: std::time::Instant::now(),
             fast: None,
+            panes: None,
         }
+    }
+
+    /// The window groups on native accumulators, created on first use.
+    fn panes(&mut self, kinds: &[FastKind]) -> &mut super::panes::Panes {
+        self.panes
+            .get_or_insert_with(|| super::panes::Panes::new(kinds.to_vec()))
     }
 
     /// The native kinds in use.
@@ -636,42 +657,54 @@ impl Aggregate {
                 end_of.insert(*s, *end);
             }
         }
-        let live: Vec<usize> = (0..self.slots.len())
-            .filter(|s| self.slots[*s].is_some())
+        // Every group, from the slots or (window groups) the panes.
+        let mut live: Vec<FastGroup<'_>> = self
+            .slots
+            .iter()
+            .enumerate()
+            .filter_map(|(s, g)| {
+                g.as_ref().map(|g| FastGroup {
+                    key: &g.key_bytes,
+                    count: g.count,
+                    end: end_of.get(&s).copied().unwrap_or(0),
+                    accs: &g.fast,
+                    last: g.last_fast.as_deref(),
+                })
+            })
             .collect();
+        if let Some(p) = &self.panes {
+            live.extend(p.iter().map(|g| FastGroup {
+                key: g.key,
+                count: g.count,
+                end: g.end,
+                accs: g.accs,
+                last: None,
+            }));
+        }
         w.u64(live.len() as u64);
-        for s in &live {
-            let g = self.slots[*s].as_ref().expect("live");
-            w.bytes(&g.key_bytes);
+        for g in &live {
+            w.bytes(g.key);
             w.i64(g.count);
             if self.window_end.is_some() {
-                w.i64(end_of.get(s).copied().unwrap_or(0));
+                w.i64(g.end);
             }
         }
-        let live: Vec<&Group> = live
-            .iter()
-            .filter_map(|s| self.slots[*s].as_ref())
-            .collect();
-        let cols = self.decode_keys(live.iter().map(|g| &g.key_bytes[..]))?;
+        let cols = self.decode_keys(live.iter().map(|g| g.key))?;
         let keys = (0..live.len())
             .map(|r| row_values(&cols, 0, cols.len(), r))
             .collect::<Result<Vec<_>>>()?;
         w.rows(self.keys.len(), &keys)?;
         let mut cols: Vec<ArrayRef> = Vec::new();
         for i in 0..kinds.len() {
-            let last = |g: &Group| {
-                g.last_fast
-                    .as_ref()
-                    .map_or(FastValue::Null, |l| l[i].clone())
-            };
+            let last = |g: &FastGroup<'_>| g.last.map_or(FastValue::Null, |l| l[i].clone());
             cols.push(Arc::new(Int64Array::from_iter_values(
-                live.iter().map(|g| g.fast[i].int(kinds[i])),
+                live.iter().map(|g| g.accs[i].int(kinds[i])),
             )));
             cols.push(Arc::new(Float64Array::from_iter_values(
-                live.iter().map(|g| g.fast[i].float(kinds[i])),
+                live.iter().map(|g| g.accs[i].float(kinds[i])),
             )));
             cols.push(Arc::new(Int64Array::from_iter_values(
-                live.iter().map(|g| g.fast[i].n),
+                live.iter().map(|g| g.accs[i].n),
             )));
             cols.push(Arc::new(Int64Array::from_iter(live.iter().map(
                 |g| match last(g) {
@@ -687,7 +720,7 @@ impl Aggregate {
             ))));
         }
         cols.push(Arc::new(datafusion::arrow::array::BooleanArray::from_iter(
-            live.iter().map(|g| Some(g.last_fast.is_some())),
+            live.iter().map(|g| Some(g.last.is_some())),
         )));
         w.arrays(cols)?;
         // Per group, each value-counting call's (value, count) pairs, and each string
@@ -695,7 +728,7 @@ impl Aggregate {
         for g in &live {
             for (i, k) in kinds.iter().enumerate() {
                 if k.counts_values() {
-                    let pairs = g.fast[i].counts();
+                    let pairs = g.accs[i].counts();
                     w.u64(pairs.len() as u64);
                     for (v, c) in pairs {
                         w.i64(v);
@@ -703,7 +736,7 @@ impl Aggregate {
                     }
                 }
                 if k.text() {
-                    write_text(w, &g.fast[i], g.last_fast.as_ref().map(|l| &l[i]));
+                    write_text(w, &g.accs[i], g.last.map(|l| &l[i]));
                 }
             }
         }
@@ -774,19 +807,16 @@ impl Aggregate {
             .cloned()
             .ok_or_else(bad)?;
         for (g, (key_bytes, count, end)) in heads.into_iter().enumerate() {
-            let key = row_values(&key_cols, 0, key_cols.len(), g)?;
-            let s = self.slot_for(&key_bytes, key, end)?;
-            let grp = self.slots[s].as_mut().expect("created");
-            grp.count = count;
+            let mut accs = Vec::with_capacity(kinds.len());
             let mut last = Vec::with_capacity(kinds.len());
             for i in 0..kinds.len() {
                 let c = &cols[5 * i..5 * i + 5];
-                grp.fast[i] = FastAcc::restored(
+                accs.push(FastAcc::restored(
                     kinds[i],
                     int(&c[0])?.value(g),
                     float(&c[1])?.value(g),
                     int(&c[2])?.value(g),
-                );
+                ));
                 let (li, lf) = (int(&c[3])?, float(&c[4])?);
                 last.push(if li.is_valid(g) {
                     FastValue::Int(li.value(g))
@@ -803,12 +833,22 @@ impl Aggregate {
                     for _ in 0..len {
                         pairs.push((r.i64()?, r.i64()?));
                     }
-                    grp.fast[i].set_counts(*k, pairs);
+                    accs[i].set_counts(*k, pairs);
                 }
                 if k.text() {
-                    last[i] = read_text(r, &mut grp.fast[i])?;
+                    last[i] = read_text(r, &mut accs[i])?;
                 }
             }
+            if self.window_end.is_some() {
+                // Window groups live in panes (no results were emitted for them yet).
+                self.panes(&kinds).restore(end, &key_bytes, count, accs)?;
+                continue;
+            }
+            let key = row_values(&key_cols, 0, key_cols.len(), g)?;
+            let s = self.slot_for(&key_bytes, key, end)?;
+            let grp = self.slots[s].as_mut().expect("created");
+            grp.count = count;
+            grp.fast = accs.into_boxed_slice();
             grp.last_fast = has_last.value(g).then(|| last.into_boxed_slice());
             // What the restored maps and strings hold, charged as their growth was.
             let held: usize = grp.fast.iter().map(FastAcc::heap_bytes).sum();
@@ -909,10 +949,24 @@ impl Operator for Aggregate {
                 ),
             )?;
             let ends = ends.as_primitive::<TimestampMillisecondType>().clone();
-            // Native accumulators: each row updates its window's group directly; otherwise
+            // Native accumulators: each row updates its window's group in its pane; otherwise
             // rows are gathered per group and accumulated per group once.
-            let fast = self.fast_kinds().cloned();
-            let fargs = fast.as_ref().map(|k| FastArg::all(k, &args)).transpose()?;
+            if let Some(kinds) = self.fast_kinds().cloned() {
+                let fargs = FastArg::all(&kinds, &args)?;
+                let wm = self.wm;
+                let mut late = 0;
+                let panes = self.panes(&kinds);
+                for r in 0..n {
+                    let end = ends.value(r);
+                    if end - 1 <= wm {
+                        late += 1;
+                        continue;
+                    }
+                    panes.add(end, key_of(r), &fargs, r, |i| passes(i, r))?;
+                }
+                self.late += late;
+                return Ok(());
+            }
             let mut per_slot: HashMap<usize, Vec<u32>> = HashMap::new();
             for r in 0..n {
                 let end = ends.value(r);
@@ -921,20 +975,7 @@ impl Operator for Aggregate {
                     continue;
                 }
                 let s = self.slot(key_of(r), &keys, r, end)?;
-                let (Some(kinds), Some(fargs)) = (&fast, &fargs) else {
-                    per_slot.entry(s).or_default().push(r as u32);
-                    continue;
-                };
-                let g = self.slots[s].as_mut().expect("live group");
-                g.count += 1;
-                let mut grew = 0;
-                for (i, k) in kinds.iter().enumerate() {
-                    if passes(i, r) {
-                        grew += g.fast[i].update(*k, &fargs[i], r, false);
-                    }
-                }
-                g.bytes = g.bytes.saturating_add_signed(grew);
-                self.bytes = self.bytes.saturating_add_signed(grew);
+                per_slot.entry(s).or_default().push(r as u32);
             }
             for (s, idx) in per_slot {
                 let g = self.slots[s].as_mut().expect("live group");
@@ -1086,6 +1127,21 @@ impl Operator for Aggregate {
         if self.window_end.is_none() {
             return Ok(());
         }
+        let kinds = self.fast_kinds().cloned().unwrap_or_default();
+        if let Some(fired) = self.panes.as_mut().map(|p| p.fire(wm)) {
+            let nk = self.keys.len();
+            for f in fired {
+                let m = f.len();
+                let mut cols = self.decode_keys((0..m).map(|g| f.key(g)))?;
+                for (i, k) in kinds.iter().enumerate() {
+                    let vals: Vec<FastValue> =
+                        (0..m).map(|g| f.acc(g, i, kinds.len()).value(*k)).collect();
+                    let to = self.schema.field(nk + i).data_type();
+                    cols.push(super::fast_agg::column(*k, &vals, to)?);
+                }
+                out.push(super::changelog(&self.schema, cols, vec![0; m])?);
+            }
+        }
         let mut slots = Vec::new();
         while let Some((&end, _)) = self.by_end.first_key_value() {
             if end - 1 > wm {
@@ -1131,11 +1187,11 @@ impl Operator for Aggregate {
     }
 
     fn state_rows(&self) -> usize {
-        self.groups.len()
+        self.groups.len() + self.panes.as_ref().map_or(0, super::panes::Panes::groups)
     }
 
     fn state_bytes(&self) -> usize {
-        self.bytes
+        self.bytes + self.panes.as_ref().map_or(0, super::panes::Panes::bytes)
     }
 
     fn name(&self) -> &'static str {
