@@ -18,6 +18,7 @@ use datafusion::arrow::array::{
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Float64Type, Int64Type};
 use datafusion::common::Result;
+use smallvec::SmallVec;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -255,6 +256,9 @@ pub(crate) enum FastExtra {
     One(Arc<str>),
     /// String `MIN`/`MAX` over a changelog: count per string.
     Counts(BTreeMap<Arc<str>, i64>),
+    /// `COUNT(DISTINCT x)` calls sharing one map (see [`Layout`]), held by the first: per value,
+    /// one count per call.
+    Shared(datafusion::common::HashMap<i64, SmallVec<[i64; 4]>>),
 }
 
 /// The bytes a value count's change by `d` made the state grow by, `c` being the count after.
@@ -407,6 +411,7 @@ impl FastAcc {
             Some(FastExtra::Distinct(m)) => m.len() * entry,
             Some(FastExtra::One(v)) => v.len() + entry,
             Some(FastExtra::Counts(m)) => m.keys().map(|k| k.len() + entry).sum(),
+            Some(FastExtra::Shared(m)) => m.len() * SHARED_BYTES as usize,
         }
     }
 
@@ -504,9 +509,10 @@ impl FastAcc {
             return self.text_value(kind);
         }
         if kind == FastKind::CountDistinct {
+            // A shared map's calls count their distinct values in `v`.
             return FastValue::Int(match self.extra.as_deref() {
                 Some(FastExtra::Distinct(m)) => m.len() as i64,
-                _ => 0,
+                _ => self.v,
             });
         }
         if kind.counts_values() {
@@ -531,6 +537,181 @@ impl FastAcc {
             _ if self.n <= 0 => FastValue::Null,
             k if k.float() => FastValue::Float(f64::from_bits(self.v as u64)),
             _ => FastValue::Int(self.v),
+        }
+    }
+}
+
+/// Bytes counted per value of a shared distinct map (its key, inline counts and table share).
+const SHARED_BYTES: isize = 56;
+
+/// A call's part in a [`Layout`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Role {
+    /// Its own state.
+    Own,
+    /// The first `COUNT(DISTINCT x)` call of its argument: holds the shared map, whose counts
+    /// are these calls' (itself first).
+    Lead(Vec<usize>),
+    /// Another `COUNT(DISTINCT x)` call of the same argument: its counts are at `pos` in
+    /// `lead`'s map.
+    Member { lead: usize, pos: usize },
+}
+
+/// Where each call of an aggregate keeps its state: `COUNT(DISTINCT x)` calls over the same
+/// argument (with different `FILTER`s) share one map of value → per-call counts, so a row
+/// looks its value up once. Flink shares a distinct `MapView` per field the same way
+/// (`AggregateUtil`'s `DistinctInfo`, a count per filter). A shared call's result (its number
+/// of values with a non-zero count) is kept in its accumulator's `v`.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Layout {
+    roles: Vec<Role>,
+}
+
+impl Layout {
+    /// The layout of calls `kinds` whose first arguments are `args` (calls whose arguments
+    /// compare equal share).
+    pub(crate) fn new(
+        kinds: &[FastKind],
+        args: &[Option<&Arc<dyn datafusion::physical_expr::PhysicalExpr>>],
+    ) -> Self {
+        let mut roles = vec![Role::Own; kinds.len()];
+        for i in 0..kinds.len() {
+            if kinds[i] != FastKind::CountDistinct || roles[i] != Role::Own {
+                continue;
+            }
+            let Some(a) = args[i] else { continue };
+            let same: Vec<usize> = (i..kinds.len())
+                .filter(|&j| {
+                    kinds[j] == FastKind::CountDistinct
+                        && roles[j] == Role::Own
+                        && args[j].is_some_and(|b| b == a)
+                })
+                .collect();
+            if same.len() < 2 {
+                continue;
+            }
+            for (pos, &j) in same.iter().enumerate().skip(1) {
+                roles[j] = Role::Member { lead: i, pos };
+            }
+            roles[i] = Role::Lead(same);
+        }
+        Self { roles }
+    }
+
+    /// Adds (or, `retract`, removes) row `r` of `args` to one group's accumulators `accs`:
+    /// every call `i` for which `passes(i)` (its `FILTER`); returns by how many bytes the
+    /// state grew.
+    #[inline]
+    pub(crate) fn update(
+        &self,
+        kinds: &[FastKind],
+        accs: &mut [FastAcc],
+        args: &[FastArg],
+        r: usize,
+        retract: bool,
+        passes: impl Fn(usize) -> bool,
+    ) -> isize {
+        let mut grew = 0;
+        for (i, k) in kinds.iter().enumerate() {
+            match self.roles.get(i) {
+                Some(Role::Lead(calls)) => {
+                    grew += Self::update_shared(calls, accs, &args[i], r, retract, &passes);
+                }
+                Some(Role::Member { .. }) => {}
+                _ if passes(i) => grew += accs[i].update(*k, &args[i], r, retract),
+                _ => {}
+            }
+        }
+        grew
+    }
+
+    /// [`Self::update`] of the calls `calls` sharing a map (held by `calls[0]`).
+    fn update_shared(
+        calls: &[usize],
+        accs: &mut [FastAcc],
+        arg: &FastArg,
+        r: usize,
+        retract: bool,
+        passes: &impl Fn(usize) -> bool,
+    ) -> isize {
+        let FastArg::Int(a) = arg else { return 0 };
+        if a.is_null(r) || !calls.iter().any(|&j| passes(j)) {
+            return 0;
+        }
+        let d = if retract { -1 } else { 1 };
+        let mut extra = accs[calls[0]]
+            .extra
+            .take()
+            .unwrap_or_else(|| Box::new(FastExtra::Shared(Default::default())));
+        let FastExtra::Shared(m) = &mut *extra else {
+            unreachable!("a shared distinct call's state")
+        };
+        let mut grew = 0;
+        let counts = m.entry(a.value(r)).or_insert_with(|| {
+            grew = SHARED_BYTES;
+            smallvec::smallvec![0; calls.len()]
+        });
+        for (pos, &j) in calls.iter().enumerate() {
+            if !passes(j) {
+                continue;
+            }
+            let before = counts[pos];
+            counts[pos] += d;
+            if before == 0 {
+                accs[j].v += 1;
+            } else if counts[pos] == 0 {
+                accs[j].v -= 1;
+            }
+        }
+        if counts.iter().all(|c| *c == 0) {
+            m.remove(&a.value(r));
+            grew -= SHARED_BYTES;
+        }
+        accs[calls[0]].extra = Some(extra);
+        grew
+    }
+
+    /// Call `i`'s (value, count) pairs in `accs`, as [`FastAcc::counts`] gives them.
+    pub(crate) fn counts(&self, accs: &[FastAcc], i: usize) -> Vec<(i64, i64)> {
+        let (lead, pos) = match &self.roles[i] {
+            Role::Own => return accs[i].counts(),
+            Role::Lead(_) => (i, 0),
+            Role::Member { lead, pos } => (*lead, *pos),
+        };
+        match accs[lead].extra.as_deref() {
+            Some(FastExtra::Shared(m)) => m
+                .iter()
+                .filter(|(_, c)| c[pos] != 0)
+                .map(|(v, c)| (*v, c[pos]))
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Restores call `i`'s pairs (see [`Self::counts`]) into `accs`.
+    pub(crate) fn set_counts(
+        &self,
+        kind: FastKind,
+        accs: &mut [FastAcc],
+        i: usize,
+        pairs: Vec<(i64, i64)>,
+    ) {
+        let (lead, pos, n) = match &self.roles[i] {
+            Role::Own => return accs[i].set_counts(kind, pairs),
+            Role::Lead(calls) => (i, 0, calls.len()),
+            Role::Member { lead, pos } => match &self.roles[*lead] {
+                Role::Lead(calls) => (*lead, *pos, calls.len()),
+                _ => return,
+            },
+        };
+        accs[i].v = pairs.len() as i64;
+        let extra = accs[lead]
+            .extra
+            .get_or_insert_with(|| Box::new(FastExtra::Shared(Default::default())));
+        if let FastExtra::Shared(m) = &mut **extra {
+            for (v, c) in pairs {
+                m.entry(v).or_insert_with(|| smallvec::smallvec![0; n])[pos] = c;
+            }
         }
     }
 }
@@ -642,5 +823,77 @@ mod tests {
         }
         assert!(ordered(-3.5) < ordered(-0.0) && ordered(-0.0) < ordered(0.0));
         assert!(ordered(2.25) < ordered(f64::NAN));
+    }
+
+    /// `COUNT(DISTINCT x)` calls over one argument with different filters give, sharing one
+    /// map, what each gives with its own map, through retractions, and their snapshot pairs
+    /// restore into the same results.
+    #[test]
+    fn shared_distinct_counts_equal_separate_ones() {
+        use datafusion::physical_expr::expressions::Column;
+        use datafusion::physical_expr::PhysicalExpr;
+        let x: Arc<dyn PhysicalExpr> = Arc::new(Column::new("x", 0));
+        let y: Arc<dyn PhysicalExpr> = Arc::new(Column::new("y", 1));
+        let kinds = [
+            FastKind::CountDistinct,
+            FastKind::Count,
+            FastKind::CountDistinct,
+            FastKind::CountDistinct,
+            FastKind::CountDistinct,
+        ];
+        let args = [Some(&x), Some(&x), Some(&x), Some(&y), Some(&x)];
+        let layout = Layout::new(&kinds, &args);
+        assert_eq!(layout.roles[0], Role::Lead(vec![0, 2, 4]));
+        assert_eq!(layout.roles[3], Role::Own, "another argument");
+        let mut rng = crate::stream::store::tests::Lcg(11);
+        let vals: ArrayRef = Arc::new(datafusion::arrow::array::Int64Array::from_iter(
+            (0..4_000).map(|i| (i % 13 != 0).then(|| (rng.next() % 300) as i64)),
+        ));
+        let fargs: Vec<FastArg> = kinds
+            .iter()
+            .map(|k| FastArg::new(*k, &vals).unwrap())
+            .collect();
+        let mut shared = vec![FastAcc::default(); kinds.len()];
+        let mut own = vec![FastAcc::default(); kinds.len()];
+        // Filters: call i takes row r when (r + i) % (i + 1) != 0.
+        let passes = |i: usize, r: usize| !(r + i).is_multiple_of(i + 1) || i == 0;
+        let mut bytes = 0isize;
+        for step in 0..7_000usize {
+            let (r, retract) = if step < 4_000 {
+                (step, false)
+            } else {
+                (step - 4_000, true)
+            };
+            bytes += layout.update(&kinds, &mut shared, &fargs, r, retract, |i| passes(i, r));
+            for (i, k) in kinds.iter().enumerate() {
+                if passes(i, r) {
+                    own[i].update(*k, &fargs[i], r, retract);
+                }
+            }
+            if step % 250 == 0 || step == 6_999 {
+                for (i, k) in kinds.iter().enumerate() {
+                    assert_eq!(shared[i].value(*k), own[i].value(*k), "call {i} at {step}");
+                }
+            }
+        }
+        assert!(own[4].value(FastKind::CountDistinct) != FastValue::Int(0));
+        let held: usize = shared.iter().map(FastAcc::heap_bytes).sum();
+        assert_eq!(bytes, held as isize, "growth charged as held");
+        let mut restored = vec![FastAcc::default(); kinds.len()];
+        for (i, k) in kinds.iter().enumerate() {
+            let mut pairs = layout.counts(&shared, i);
+            pairs.sort();
+            let mut want = own[i].counts();
+            want.sort();
+            assert_eq!(pairs, want, "call {i}'s pairs");
+            if k.counts_values() {
+                layout.set_counts(*k, &mut restored, i, pairs);
+            } else {
+                restored[i] = shared[i].clone();
+            }
+        }
+        for (i, k) in kinds.iter().enumerate() {
+            assert_eq!(restored[i].value(*k), own[i].value(*k), "restored call {i}");
+        }
     }
 }

@@ -1,7 +1,7 @@
 //! Streaming operators: each consumes [`Chunk`]s and watermarks and produces chunks.
 
 use super::checkpoint::{row_slices, row_values, StateReader, StateWriter};
-use super::fast_agg::{FastAcc, FastArg, FastKind, FastValue};
+use super::fast_agg::{FastAcc, FastArg, FastKind, FastValue, Layout};
 use super::{Chunk, RowKind};
 use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, BooleanArray, RecordBatch, RecordBatchOptions, UInt32Array,
@@ -445,6 +445,8 @@ pub(crate) struct Aggregate {
     fast: Option<Option<Vec<FastKind>>>,
     /// A window aggregate's groups on native accumulators (then `slots` stays empty).
     panes: Option<super::panes::Panes>,
+    /// Which native calls share state (set with the kinds).
+    layout: Layout,
 }
 
 impl Aggregate {
@@ -471,13 +473,24 @@ impl Aggregate {
             last_sweep: std::time::Instant::now(),
             fast: None,
             panes: None,
+            layout: Layout::default(),
         }
     }
 
     /// The window groups on native accumulators, created on first use.
     fn panes(&mut self, kinds: &[FastKind]) -> &mut super::panes::Panes {
+        let layout = &self.layout;
         self.panes
-            .get_or_insert_with(|| super::panes::Panes::new(kinds.to_vec()))
+            .get_or_insert_with(|| super::panes::Panes::new(kinds.to_vec(), layout.clone()))
+    }
+
+    /// Uses native accumulators `chosen` (and lays out their state).
+    fn set_fast(&mut self, chosen: Option<Vec<FastKind>>) {
+        if let Some(k) = &chosen {
+            let args: Vec<_> = self.calls.iter().map(|c| c.args.first()).collect();
+            self.layout = Layout::new(k, &args);
+        }
+        self.fast = Some(chosen);
     }
 
     /// The native kinds in use.
@@ -728,7 +741,7 @@ impl Aggregate {
         for g in &live {
             for (i, k) in kinds.iter().enumerate() {
                 if k.counts_values() {
-                    let pairs = g.accs[i].counts();
+                    let pairs = self.layout.counts(g.accs, i);
                     w.u64(pairs.len() as u64);
                     for (v, c) in pairs {
                         w.i64(v);
@@ -756,7 +769,7 @@ impl Aggregate {
                 FastKind::of(&name, c.expr.is_distinct(), &types?, c.retract)
             })
             .collect();
-        self.fast = Some(kinds);
+        self.set_fast(kinds);
     }
 
     fn restore_fast(&mut self, r: &mut StateReader) -> Result<()> {
@@ -776,7 +789,7 @@ impl Aggregate {
                 "checkpoint: the aggregate's calls changed".into(),
             ));
         }
-        self.fast = Some(Some(kinds.clone()));
+        self.set_fast(Some(kinds.clone()));
         self.wm = r.i64()?;
         self.late = r.u64()?;
         let n = r.u64()? as usize;
@@ -833,7 +846,7 @@ impl Aggregate {
                     for _ in 0..len {
                         pairs.push((r.i64()?, r.i64()?));
                     }
-                    accs[i].set_counts(*k, pairs);
+                    self.layout.set_counts(*k, &mut accs, i, pairs);
                 }
                 if k.text() {
                     last[i] = read_text(r, &mut accs[i])?;
@@ -864,7 +877,9 @@ impl Aggregate {
 fn write_text(w: &mut StateWriter, acc: &FastAcc, last: Option<&FastValue>) {
     use super::fast_agg::FastExtra;
     match acc.extra.as_deref() {
-        None | Some(FastExtra::Distinct(_) | FastExtra::Ordered(_)) => w.u64(0),
+        None | Some(FastExtra::Distinct(_) | FastExtra::Ordered(_) | FastExtra::Shared(_)) => {
+            w.u64(0)
+        }
         Some(FastExtra::One(v)) => {
             w.u64(1);
             w.bytes(v.as_bytes());
@@ -1008,7 +1023,8 @@ impl Operator for Aggregate {
             let nc = kinds.len();
             let mut out_rows: Vec<u32> = Vec::new();
             let mut out_kinds: Vec<u8> = Vec::new();
-            let mut out_vals: Vec<FastValue> = Vec::new();
+            // Per call, the output rows' results.
+            let mut out_vals: Vec<Vec<FastValue>> = vec![Vec::new(); nc];
             let mut now_vals = vec![FastValue::Null; nc];
             for r in 0..n {
                 let kind = c.kinds.as_ref().map_or(0, |k| k[r]);
@@ -1018,12 +1034,9 @@ impl Operator for Aggregate {
                 };
                 let g = self.slots[s].as_mut().expect("live group");
                 g.written = now;
-                let mut grew = 0;
-                for (i, k) in kinds.iter().enumerate() {
-                    if passes(i, r) {
-                        grew += g.fast[i].update(*k, &fargs[i], r, retract);
-                    }
-                }
+                let grew = self
+                    .layout
+                    .update(&kinds, &mut g.fast, &fargs, r, retract, |i| passes(i, r));
                 // Value-count maps (MIN/MAX over a changelog, COUNT(DISTINCT)) grow with their
                 // values: charged so the memory limit bounds them.
                 g.bytes = g.bytes.saturating_add_signed(grew);
@@ -1034,7 +1047,9 @@ impl Operator for Aggregate {
                     if let Some(last) = g.last_fast {
                         out_rows.push(r as u32);
                         out_kinds.push(RowKind::Delete as u8);
-                        out_vals.extend(last.into_vec());
+                        for (o, v) in out_vals.iter_mut().zip(last.into_vec()) {
+                            o.push(v);
+                        }
                     }
                     continue;
                 }
@@ -1045,15 +1060,20 @@ impl Operator for Aggregate {
                     None => {
                         out_rows.push(r as u32);
                         out_kinds.push(RowKind::Insert as u8);
-                        out_vals.extend_from_slice(&now_vals);
+                        for (o, v) in out_vals.iter_mut().zip(&now_vals) {
+                            o.push(v.clone());
+                        }
                         g.last_fast = Some(now_vals.clone().into_boxed_slice());
                     }
                     Some(old) if old[..] != now_vals[..] => {
                         out_rows.extend([r as u32, r as u32]);
                         out_kinds.extend([RowKind::UpdateBefore as u8, RowKind::UpdateAfter as u8]);
-                        out_vals.extend_from_slice(old);
-                        out_vals.extend_from_slice(&now_vals);
-                        old.clone_from_slice(&now_vals);
+                        for ((o, old), new) in
+                            out_vals.iter_mut().zip(old.iter_mut()).zip(&now_vals)
+                        {
+                            o.push(std::mem::replace(old, new.clone()));
+                            o.push(new.clone());
+                        }
                     }
                     Some(_) => {}
                 }
@@ -1068,9 +1088,8 @@ impl Operator for Aggregate {
                 .collect::<Result<Vec<ArrayRef>>>()?;
             let nk = keys.len();
             for (i, k) in kinds.iter().enumerate() {
-                let vals: Vec<FastValue> = out_vals.iter().skip(i).step_by(nc).cloned().collect();
                 let to = self.schema.field(nk + i).data_type();
-                cols.push(super::fast_agg::column(*k, &vals, to)?);
+                cols.push(super::fast_agg::column(*k, &out_vals[i], to)?);
             }
             out.push(super::changelog(&self.schema, cols, out_kinds)?);
             return Ok(());

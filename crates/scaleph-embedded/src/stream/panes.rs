@@ -8,7 +8,7 @@
 //! no per-group free list. About 70 bytes per group of three 8-byte keys and one `COUNT`,
 //! against about 290 for a map of boxed keys to boxed group structs.
 
-use super::fast_agg::{FastAcc, FastArg, FastKind};
+use super::fast_agg::{FastAcc, FastArg, FastKind, Layout};
 use datafusion::common::hash_utils::RandomState;
 use datafusion::common::{DataFusionError, Result};
 use hashbrown::HashTable;
@@ -159,14 +159,16 @@ impl Fired {
 /// The window groups of a window aggregate whose calls all have native accumulators.
 pub(crate) struct Panes {
     kinds: Vec<FastKind>,
+    layout: Layout,
     map: PaneMap,
 }
 
 impl Panes {
-    /// No groups yet, for calls `kinds`.
-    pub(crate) fn new(kinds: Vec<FastKind>) -> Self {
+    /// No groups yet, for calls `kinds` laid out as `layout`.
+    pub(crate) fn new(kinds: Vec<FastKind>, layout: Layout) -> Self {
         Self {
             kinds,
+            layout,
             map: PaneMap::default(),
         }
     }
@@ -197,12 +199,10 @@ impl Panes {
         let calls = self.kinds.len();
         let (pane, g, _) = self.map.slot(calls, end, key)?;
         pane.count[g] += 1;
-        let mut grew = 0isize;
-        for (i, k) in self.kinds.iter().enumerate() {
-            if passes(i) {
-                grew += pane.accs[g * calls + i].update(*k, &args[i], r, false);
-            }
-        }
+        let accs = &mut pane.accs[g * calls..(g + 1) * calls];
+        let grew = self
+            .layout
+            .update(&self.kinds, accs, args, r, false, passes);
         if grew != 0 {
             pane.extra = pane.extra.saturating_add_signed(grew);
             self.map.held = self.map.held.saturating_add_signed(grew);
@@ -289,7 +289,7 @@ mod tests {
     #[test]
     fn panes_group_and_fire() {
         let kinds = vec![FastKind::Count, FastKind::SumInt];
-        let mut p = Panes::new(kinds.clone());
+        let mut p = Panes::new(kinds.clone(), Layout::default());
         let vals: ArrayRef = Arc::new(Int64Array::from_iter_values(0..10_000));
         let args = vec![
             FastArg::new(FastKind::Count, &vals).unwrap(),

@@ -136,3 +136,7 @@ SELECT a.k, a.c, CAST(a.s AS STRING) FROM (SELECT k, COUNT(*) AS c, window_start
 SELECT x.k, x.c, y.s FROM (SELECT k, COUNT(*) AS c, SUM(v) AS s FROM ev GROUP BY k) x JOIN (SELECT k, COUNT(*) AS c, SUM(v) AS s FROM ev GROUP BY k) y ON x.k = y.k AND x.c <= y.s
 -- name: count_distinct_over_changelog
 SELECT k, COUNT(DISTINCT s), COUNT(DISTINCT b) FILTER (WHERE s > 10), COUNT(*) FROM (SELECT MOD(id, 5) AS b, k, SUM(v) AS s FROM ev GROUP BY MOD(id, 5), k) GROUP BY k
+-- name: group_distinct_shared_retract
+SELECT k, COUNT(DISTINCT s), COUNT(DISTINCT s) FILTER (WHERE b > 1), COUNT(DISTINCT b), COUNT(DISTINCT b) FILTER (WHERE s > 10), COUNT(DISTINCT s) FILTER (WHERE b < 3) FROM (SELECT MOD(id, 5) AS b, k, SUM(v) AS s FROM ev GROUP BY MOD(id, 5), k) GROUP BY k;
+-- name: hop_distinct_shared
+SELECT CAST(window_start AS STRING), COUNT(DISTINCT v), COUNT(DISTINCT v) FILTER (WHERE k = 'a'), COUNT(DISTINCT v) FILTER (WHERE id > 10), COUNT(DISTINCT id), COUNT(*) FROM TABLE(HOP(TABLE ev, DESCRIPTOR(ts), INTERVAL '5' SECOND, INTERVAL '10' SECOND)) GROUP BY window_start, window_end;
