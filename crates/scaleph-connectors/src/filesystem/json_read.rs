@@ -245,6 +245,25 @@ fn local_lines(file: std::fs::File, start: u64, end: u64) -> BoxStream<'static, 
     futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|b| (b, rx)) }).boxed()
 }
 
+/// A read buffer that goes back to its reader's pool when the last chunk of it is dropped.
+struct Pooled {
+    buf: Vec<u8>,
+    back: std::sync::mpsc::Sender<Vec<u8>>,
+}
+
+impl AsRef<[u8]> for Pooled {
+    fn as_ref(&self) -> &[u8] {
+        &self.buf
+    }
+}
+
+impl Drop for Pooled {
+    fn drop(&mut self) {
+        // The reader may be gone (end of file): the buffer is then freed.
+        let _ = self.back.send(std::mem::take(&mut self.buf));
+    }
+}
+
 /// See [`local_lines`]: `chunk` bytes per read; `send` returns false once the reader is gone.
 fn read_lines(
     mut file: std::fs::File,
@@ -258,13 +277,22 @@ fn read_lines(
     let mut skipping = start > 0;
     let mut pos = start.saturating_sub(1);
     file.seek(SeekFrom::Start(pos))?;
+    // Buffers come back once every chunk of them is dropped: reading into pages already
+    // mapped instead of fresh ones (whose faults and zeroing cost as much as the copy).
+    let (back, pool) = std::sync::mpsc::channel::<Vec<u8>>();
     loop {
-        let mut chunk = Vec::with_capacity(usize::try_from(chunk_len).unwrap_or(1 << 20));
+        let mut chunk = pool
+            .try_recv()
+            .unwrap_or_else(|_| Vec::with_capacity(usize::try_from(chunk_len).unwrap_or(1 << 20)));
+        chunk.clear();
         let n = (&mut file).take(chunk_len).read_to_end(&mut chunk)?;
         if n == 0 {
             return Ok(());
         }
-        let chunk = Bytes::from(chunk);
+        let chunk = Bytes::from_owner(Pooled {
+            buf: chunk,
+            back: back.clone(),
+        });
         let mut from = 0;
         if skipping {
             match memchr::memchr(b'\n', &chunk) {

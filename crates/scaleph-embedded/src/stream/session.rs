@@ -14,7 +14,6 @@ use super::checkpoint::{get_rows, put_keys, row_slices, row_values, StateReader,
 use super::ops::{AggCall, Operator, ENTRY_OVERHEAD};
 use super::Chunk;
 use datafusion::arrow::array::{ArrayRef, UInt32Array};
-use datafusion::arrow::compute::take;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::row::RowConverter;
 use datafusion::common::HashMap;
@@ -59,6 +58,9 @@ pub(crate) struct SessionAggregate {
     part_conv: Option<RowConverter>,
     key_conv: Option<RowConverter>,
     sessions: HashMap<Box<[u8]>, Vec<Session>>,
+    /// At most the least end of an open session (ends only grow until a session fires), so
+    /// a watermark below it fires nothing.
+    min_end: i64,
     wm: i64,
     late: u64,
     bytes: usize,
@@ -86,6 +88,7 @@ impl SessionAggregate {
             part_conv: None,
             key_conv: None,
             sessions: HashMap::new(),
+            min_end: i64::MAX,
             wm: i64::MIN,
             late: 0,
             bytes: 0,
@@ -149,90 +152,116 @@ impl Operator for SessionAggregate {
         for (r, t) in times.into_iter().enumerate() {
             let Some(t) = t else { continue };
             let end = t.saturating_add(self.gap);
-            let part: Box<[u8]> = prow.row(r).data().into();
+            let part = prow.row(r).data();
             // Late: the row's own window has closed and it joins no open session (Flink checks
             // the merged window).
-            let joins_open = self
-                .sessions
-                .get(&part)
-                .is_some_and(|list| list.iter().any(|s| s.start <= end && s.end >= t));
-            if end - 1 <= self.wm && !joins_open {
-                self.late += 1;
-                continue;
-            }
-            let list = self.sessions.entry(part).or_default();
-            // Merge every intersecting session into the row's window.
-            let (mut start, mut stop) = (t, end);
-            let mut merged: Vec<Session> = Vec::new();
-            let mut i = 0;
-            while i < list.len() {
-                let s = &list[i];
-                if s.start <= stop && s.end >= start {
-                    let s = list.swap_remove(i);
-                    start = start.min(s.start);
-                    stop = stop.max(s.end);
-                    merged.push(s);
-                    // The window grew: earlier sessions may intersect now.
-                    i = 0;
-                } else {
-                    i += 1;
+            if end - 1 <= self.wm {
+                let joins_open = self
+                    .sessions
+                    .get(part)
+                    .is_some_and(|list| list.iter().any(|s| s.start <= end && s.end >= t));
+                if !joins_open {
+                    self.late += 1;
+                    continue;
                 }
             }
-            let mut session = Session {
-                start,
-                end: stop,
-                groups: HashMap::new(),
+            let list = match self.sessions.get_mut(part) {
+                Some(list) => list,
+                None => self.sessions.entry(part.into()).or_default(),
             };
-            for s in merged {
-                for (k, g) in s.groups {
-                    match session.groups.get_mut(&k) {
-                        Some(into) => merge(into, g)?,
-                        None => {
-                            session.groups.insert(k, g);
+            // The sessions the row's window intersects.
+            let hits = list.iter().filter(|s| s.start <= end && s.end >= t).count();
+            let at = if hits == 1 {
+                // One session: it grows in place.
+                let i = list
+                    .iter()
+                    .position(|s| s.start <= end && s.end >= t)
+                    .expect("counted");
+                let s = &mut list[i];
+                s.start = s.start.min(t);
+                s.end = s.end.max(end);
+                i
+            } else {
+                // None or several: every intersecting session merges into the row's window.
+                let (mut start, mut stop) = (t, end);
+                let mut merged: Vec<Session> = Vec::new();
+                let mut i = 0;
+                while i < list.len() {
+                    let s = &list[i];
+                    if s.start <= stop && s.end >= start {
+                        let s = list.swap_remove(i);
+                        start = start.min(s.start);
+                        stop = stop.max(s.end);
+                        merged.push(s);
+                        // The window grew: earlier sessions may intersect now.
+                        i = 0;
+                    } else {
+                        i += 1;
+                    }
+                }
+                let mut session = Session {
+                    start,
+                    end: stop,
+                    groups: HashMap::new(),
+                };
+                for s in merged {
+                    for (k, g) in s.groups {
+                        match session.groups.get_mut(&k) {
+                            Some(into) => merge(into, g)?,
+                            None => {
+                                session.groups.insert(k, g);
+                            }
                         }
                     }
                 }
-            }
-            let key: Box<[u8]> = krow.row(r).data().into();
-            if !session.groups.contains_key(&key) {
+                list.push(session);
+                list.len() - 1
+            };
+            self.min_end = self.min_end.min(list[at].end);
+            let key = krow.row(r).data();
+            let groups = &mut list[at].groups;
+            if !groups.contains_key(key) {
                 let values = keys
                     .iter()
                     .map(|k| ScalarValue::try_from_array(k, r))
                     .collect::<Result<Vec<_>>>()?;
                 self.bytes += key.len() + ENTRY_OVERHEAD * (1 + self.calls.len());
-                let g = self.new_group(values)?;
-                session.groups.insert(key.clone(), g);
+                let accs = self
+                    .calls
+                    .iter()
+                    .map(|c| c.expr.create_accumulator())
+                    .collect::<Result<Vec<_>>>()?;
+                groups.insert(key.into(), Group { key: values, accs });
             }
-            let g = session.groups.get_mut(&key).expect("inserted");
-            let idx = UInt32Array::from(vec![r as u32]);
+            let g = groups.get_mut(key).expect("inserted");
             for (i, acc) in g.accs.iter_mut().enumerate() {
                 if !super::ops::passes(&masks, i, r) {
                     continue;
                 }
-                let cols = args[i]
-                    .iter()
-                    .map(|a| Ok(take(a.as_ref(), &idx, None)?))
-                    .collect::<Result<Vec<_>>>()?;
+                let cols: Vec<ArrayRef> = args[i].iter().map(|a| a.slice(r, 1)).collect();
                 acc.update_batch(&cols)?;
             }
-            self.sessions
-                .get_mut(prow.row(r).data())
-                .expect("partition exists")
-                .push(session);
         }
         Ok(())
     }
 
     fn watermark(&mut self, wm: i64, out: &mut Vec<Chunk>) -> Result<()> {
         self.wm = wm;
+        if self.min_end.saturating_sub(1) > wm {
+            // No session can close yet: no pass over every partition.
+            return Ok(());
+        }
         let mut fired: Vec<Session> = Vec::new();
+        let mut min_end = i64::MAX;
         self.sessions.retain(|_, list| {
             let (done, open): (Vec<Session>, Vec<Session>) =
                 list.drain(..).partition(|s| s.end - 1 <= wm);
             fired.extend(done);
             *list = open;
+            min_end = list.iter().map(|s| s.end).fold(min_end, i64::min);
             !list.is_empty()
         });
+        self.min_end = min_end;
         if fired.is_empty() {
             return Ok(());
         }
@@ -380,6 +409,7 @@ impl Operator for SessionAggregate {
                     self.bytes += kb.len() + ENTRY_OVERHEAD * (1 + self.calls.len());
                     groups.insert(kb.into_boxed_slice(), g);
                 }
+                self.min_end = self.min_end.min(end);
                 list.push(Session { start, end, groups });
             }
             self.sessions.insert(part, list);
