@@ -5,8 +5,9 @@
 //! end offset), its row count and one [`FastAcc`] per call; a [`HashTable`] of group indices
 //! finds a key (hashes are recomputed from the key bytes when the table grows). When the
 //! watermark passes a window's end the whole pane is emitted and dropped at once, so there is
-//! no per-group free list. About 70 bytes per group of three 8-byte keys and one `COUNT`,
-//! against about 290 for a map of boxed keys to boxed group structs.
+//! no per-group free list. Nexmark q5 at 5 M events holds 1.5 M groups (three 8-byte keys,
+//! one `COUNT`): 118 bytes each, spare capacity included; the job's peak RSS fell from 572 to
+//! 285 MB when groups moved here from boxed per-group structs.
 
 use super::fast_agg::{FastAcc, FastArg, FastKind, Layout};
 use datafusion::common::hash_utils::RandomState;
