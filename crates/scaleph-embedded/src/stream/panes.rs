@@ -255,7 +255,7 @@ impl Panes {
             }
             let p = entry.remove();
             self.map.groups -= p.len();
-            self.map.held -= p.bytes();
+            self.map.held = self.map.held.saturating_sub(p.bytes());
             fired.push(Fired {
                 keys: p.keys,
                 ends: p.ends,
