@@ -664,22 +664,16 @@ impl Aggregate {
         }
         w.i64(self.wm);
         w.u64(self.late);
-        let mut end_of = HashMap::new();
-        for (end, slots) in &self.by_end {
-            for s in slots {
-                end_of.insert(*s, *end);
-            }
-        }
-        // Every group, from the slots or (window groups) the panes.
+        // Every group: group aggregates' from the slots, window groups' from the panes (native
+        // window groups never live in slots).
         let mut live: Vec<FastGroup<'_>> = self
             .slots
             .iter()
-            .enumerate()
-            .filter_map(|(s, g)| {
+            .filter_map(|g| {
                 g.as_ref().map(|g| FastGroup {
                     key: &g.key_bytes,
                     count: g.count,
-                    end: end_of.get(&s).copied().unwrap_or(0),
+                    end: 0,
                     accs: &g.fast,
                     last: g.last_fast.as_deref(),
                 })

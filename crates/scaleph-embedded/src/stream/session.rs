@@ -94,17 +94,17 @@ impl SessionAggregate {
             bytes: 0,
         }
     }
+}
 
-    fn new_group(&self, key: Vec<ScalarValue>) -> Result<Group> {
-        Ok(Group {
-            key,
-            accs: self
-                .calls
-                .iter()
-                .map(|c| c.expr.create_accumulator())
-                .collect::<Result<Vec<_>>>()?,
-        })
-    }
+/// A new group of key values `key` with fresh accumulators for `calls`.
+fn new_group(calls: &[AggCall], key: Vec<ScalarValue>) -> Result<Group> {
+    Ok(Group {
+        key,
+        accs: calls
+            .iter()
+            .map(|c| c.expr.create_accumulator())
+            .collect::<Result<Vec<_>>>()?,
+    })
 }
 
 /// Merges `from`'s aggregates into `into` (accumulator states, as partial aggregation does).
@@ -226,12 +226,7 @@ impl Operator for SessionAggregate {
                     .map(|k| ScalarValue::try_from_array(k, r))
                     .collect::<Result<Vec<_>>>()?;
                 self.bytes += key.len() + ENTRY_OVERHEAD * (1 + self.calls.len());
-                let accs = self
-                    .calls
-                    .iter()
-                    .map(|c| c.expr.create_accumulator())
-                    .collect::<Result<Vec<_>>>()?;
-                groups.insert(key.into(), Group { key: values, accs });
+                groups.insert(key.into(), new_group(&self.calls, values)?);
             }
             let g = groups.get_mut(key).expect("inserted");
             for (i, acc) in g.accs.iter_mut().enumerate() {
@@ -398,7 +393,7 @@ impl Operator for SessionAggregate {
                 let mut groups = HashMap::new();
                 for kb in kbs {
                     let key = row_values(&key_cols, 0, key_cols.len(), g_at)?;
-                    let mut g = self.new_group(key)?;
+                    let mut g = new_group(&self.calls, key)?;
                     for (i, acc) in g.accs.iter_mut().enumerate() {
                         let cols = &call_cols[i];
                         if !cols.is_empty() {
