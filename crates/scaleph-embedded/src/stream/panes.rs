@@ -147,6 +147,7 @@ impl Fired {
         key_at(&self.keys, &self.ends, g)
     }
 
+    /// Groups in the fired window.
     pub(crate) fn len(&self) -> usize {
         self.ends.len()
     }
