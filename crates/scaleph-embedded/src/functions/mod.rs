@@ -1630,7 +1630,8 @@ fn format_rows(
     use chrono::format::{Item, StrftimeItems};
     use std::fmt::Write;
     let fmts = fmts.map(|a| a.as_string::<i32>());
-    let mut parsed: Option<(String, Vec<Item<'static>>)> = None;
+    let mut parsed: Option<(String, Vec<Item<'static>>, Option<Vec<Piece>>)> = None;
+    let mut scratch = Vec::new();
     let mut b = StringBuilder::with_capacity(n, n * 20);
     for r in 0..n {
         let java = match fmts {
@@ -1645,15 +1646,20 @@ fn format_rows(
             b.append_null();
             continue;
         };
-        if parsed.as_ref().is_none_or(|(j, _)| j != java) {
+        if parsed.as_ref().is_none_or(|(j, _, _)| j != java) {
             let items = StrftimeItems::new(&java_to_chrono(java)?)
                 .parse_to_owned()
                 .map_err(|e| {
                     datafusion::common::DataFusionError::Execution(format!("format '{java}': {e}"))
                 })?;
-            parsed = Some((java.to_string(), items));
+            parsed = Some((java.to_string(), items, digit_pattern(java)));
         }
-        let items = &parsed.as_ref().expect("parsed above").1;
+        let (_, items, pieces) = parsed.as_ref().expect("parsed above");
+        if let Some(pieces) = pieces {
+            if write_digits(pieces, &dt.naive_utc(), &mut scratch, &mut b) {
+                continue;
+            }
+        }
         write!(b, "{}", dt.naive_utc().format_with_items(items.iter())).map_err(|e| {
             datafusion::common::DataFusionError::Execution(format!("format '{java}': {e}"))
         })?;
@@ -1662,46 +1668,157 @@ fn format_rows(
     Ok(Arc::new(b.finish()))
 }
 
-/// Converts a Java `SimpleDateFormat` / `DateTimeFormatter` pattern to chrono's strftime.
-///
-/// # Errors
-/// An execution error naming the pattern letter that has no chrono counterpart.
-pub(crate) fn java_to_chrono(p: &str) -> Result<String> {
+/// A piece of a pattern made of fixed-width numeric fields and literals only (`yyyy`, `MM`,
+/// `dd`, `HH`, `mm`, `ss`, `SSS`), which [`write_digits`] renders without chrono's formatter.
+#[derive(Debug, PartialEq)]
+enum Piece {
+    Lit(String),
+    /// A field of `width` zero-padded digits: year, month, day, hour, minute, second, milli.
+    Num(NumField, usize),
+}
+
+#[derive(Debug, PartialEq, Clone, Copy)]
+enum NumField {
+    Year,
+    Month,
+    Day,
+    Hour,
+    Minute,
+    Second,
+    Milli,
+}
+
+/// A token of a Java date pattern: literal text (quoted or not; `''` is a quote) or a run of
+/// `n` equal letters.
+enum PatternToken {
+    Lit(char),
+    Letters(char, usize),
+}
+
+/// The tokens of Java pattern `p` (`SimpleDateFormat` / `DateTimeFormatter` syntax).
+fn pattern_tokens(p: &str) -> Vec<PatternToken> {
     let chars: Vec<char> = p.chars().collect();
-    let mut out = String::new();
+    let mut out = Vec::new();
     let mut i = 0;
     while i < chars.len() {
         let c = chars[i];
         if c == '\'' {
-            // quoted literal; '' is a single quote
             i += 1;
             if chars.get(i) == Some(&'\'') {
-                out.push('\'');
+                out.push(PatternToken::Lit('\''));
                 i += 1;
                 continue;
             }
             while i < chars.len() && chars[i] != '\'' {
-                if chars[i] == '%' {
-                    out.push('%');
-                }
-                out.push(chars[i]);
+                out.push(PatternToken::Lit(chars[i]));
                 i += 1;
             }
             i += 1;
             continue;
         }
         if !c.is_ascii_alphabetic() {
-            if c == '%' {
-                out.push('%');
-            }
-            out.push(c);
+            out.push(PatternToken::Lit(c));
             i += 1;
             continue;
         }
         let mut n = 1;
-        while i + n < chars.len() && chars[i + n] == c {
+        while chars.get(i + n) == Some(&c) {
             n += 1;
         }
+        out.push(PatternToken::Letters(c, n));
+        i += n;
+    }
+    out
+}
+
+/// `java` as [`Piece`]s, or `None` when it has any other letter run (then chrono renders it).
+fn digit_pattern(java: &str) -> Option<Vec<Piece>> {
+    let mut out = Vec::new();
+    let mut lit = String::new();
+    for t in pattern_tokens(java) {
+        let field = match t {
+            PatternToken::Lit(c) => {
+                lit.push(c);
+                continue;
+            }
+            PatternToken::Letters('y', 4) => (NumField::Year, 4),
+            PatternToken::Letters('M', 2) => (NumField::Month, 2),
+            PatternToken::Letters('d', 2) => (NumField::Day, 2),
+            PatternToken::Letters('H', 2) => (NumField::Hour, 2),
+            PatternToken::Letters('m', 2) => (NumField::Minute, 2),
+            PatternToken::Letters('s', 2) => (NumField::Second, 2),
+            PatternToken::Letters('S', 3) => (NumField::Milli, 3),
+            PatternToken::Letters(..) => return None,
+        };
+        if !lit.is_empty() {
+            out.push(Piece::Lit(std::mem::take(&mut lit)));
+        }
+        out.push(Piece::Num(field.0, field.1));
+    }
+    if !lit.is_empty() {
+        out.push(Piece::Lit(lit));
+    }
+    Some(out)
+}
+
+/// Appends `t` rendered by `pieces` to `b`; false (nothing appended) for a year outside
+/// 0..=9999, which chrono renders with a sign.
+/// `buf` is scratch space.
+fn write_digits(
+    pieces: &[Piece],
+    t: &NaiveDateTime,
+    buf: &mut Vec<u8>,
+    b: &mut StringBuilder,
+) -> bool {
+    use chrono::{Datelike, Timelike};
+    let year = t.year();
+    if !(0..=9999).contains(&year) {
+        return false;
+    }
+    buf.clear();
+    for p in pieces {
+        match p {
+            Piece::Lit(s) => buf.extend_from_slice(s.as_bytes()),
+            Piece::Num(f, width) => {
+                let v = match f {
+                    NumField::Year => year as u32,
+                    NumField::Month => t.month(),
+                    NumField::Day => t.day(),
+                    NumField::Hour => t.hour(),
+                    NumField::Minute => t.minute(),
+                    NumField::Second => t.second(),
+                    NumField::Milli => (t.nanosecond() % 1_000_000_000) / 1_000_000,
+                };
+                let mut div = 10u32.pow(*width as u32 - 1);
+                for _ in 0..*width {
+                    buf.push(b'0' + ((v / div) % 10) as u8);
+                    div /= 10;
+                }
+            }
+        }
+    }
+    // Only ASCII digits and the pattern's own (UTF-8) literals were written.
+    b.append_value(std::str::from_utf8(buf).expect("digits and UTF-8 literals"));
+    true
+}
+
+/// Converts a Java `SimpleDateFormat` / `DateTimeFormatter` pattern to chrono's strftime.
+///
+/// # Errors
+/// An execution error naming the pattern letter that has no chrono counterpart.
+pub(crate) fn java_to_chrono(p: &str) -> Result<String> {
+    let mut out = String::new();
+    for t in pattern_tokens(p) {
+        let (c, n) = match t {
+            PatternToken::Lit(c) => {
+                if c == '%' {
+                    out.push('%');
+                }
+                out.push(c);
+                continue;
+            }
+            PatternToken::Letters(c, n) => (c, n),
+        };
         let spec = match (c, n) {
             ('y', 2) => "%y".to_string(),
             ('y', _) | ('u', _) => "%Y".to_string(),
@@ -1731,14 +1848,75 @@ pub(crate) fn java_to_chrono(p: &str) -> Result<String> {
             _ => return exec_err!("unsupported date pattern letter '{c}' in '{p}'"),
         };
         out.push_str(&spec);
-        i += n;
     }
     Ok(out)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{java_to_chrono, rewrite};
+    use super::{digit_pattern, format_rows, java_to_chrono, rewrite};
+
+    /// The digit writer renders what chrono renders, for every pattern it takes, over instants
+    /// from year 0 to 9999 (leap days, milliseconds, midnight), and leaves other patterns and
+    /// years to chrono.
+    #[test]
+    fn digit_patterns_match_chrono() {
+        use chrono::format::StrftimeItems;
+        use datafusion::arrow::array::{Array, AsArray};
+        let patterns = [
+            "yyyy-MM-dd",
+            "HH:mm",
+            "yyyy-MM-dd HH:mm:ss.SSS",
+            "'at' HH'h'mm''ss dd/MM/yyyy",
+            "yyyyMMddHHmmss",
+            "dd. MM. yyyy — HH:mm",
+        ];
+        let mut ms: Vec<i64> = vec![
+            -62_167_219_200_000,
+            -1,
+            0,
+            951_782_400_000,
+            951_868_799_999,
+            1_700_000_000_123,
+            253_402_300_799_999,
+        ];
+        let mut x: i64 = 0x2545_f491_4f6c_dd1d;
+        for _ in 0..2000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            ms.push(x.rem_euclid(253_402_300_800_000 + 62_167_219_200_000) - 62_167_219_200_000);
+        }
+        for p in patterns {
+            assert!(digit_pattern(p).is_some(), "{p}");
+            let items = StrftimeItems::new(&java_to_chrono(p).unwrap())
+                .parse_to_owned()
+                .unwrap();
+            let fmts: datafusion::arrow::array::ArrayRef =
+                std::sync::Arc::new(datafusion::arrow::array::StringArray::from(vec![
+                    p;
+                    ms.len()
+                ]));
+            let at = |r: usize| chrono::DateTime::from_timestamp_millis(ms[r]);
+            let got = format_rows(ms.len(), Some(&fmts), at).unwrap();
+            let got = got.as_string::<i32>();
+            for (r, m) in ms.iter().enumerate() {
+                let want = chrono::DateTime::from_timestamp_millis(*m)
+                    .unwrap()
+                    .naive_utc()
+                    .format_with_items(items.iter())
+                    .to_string();
+                assert_eq!(got.value(r), want, "{p} at {m}");
+            }
+            assert_eq!(got.null_count(), 0);
+        }
+        for p in ["yy-M-d", "EEE", "hh a", "yyyyy", "S"] {
+            assert_eq!(digit_pattern(p), None, "{p}");
+        }
+        let far = chrono::DateTime::from_timestamp_millis(253_402_300_800_000).unwrap();
+        let got = format_rows(1, None, |_| Some(far)).unwrap();
+        assert_eq!(got.as_string::<i32>().value(0), "+10000-01-01 00:00:00");
+    }
     use datafusion::sql::sqlparser::ast::{Expr, SelectItem, SetExpr, Statement};
     use datafusion::sql::sqlparser::dialect::GenericDialect;
     use datafusion::sql::sqlparser::parser::Parser;

@@ -359,6 +359,7 @@ pub(crate) async fn drive(
         None => (vec![None; df.sources.len()], vec![None; df.nodes.len()]),
     };
     let mut streams: SelectAll<BoxStream<'static, Ev>> = SelectAll::new();
+    let mut tasks = Vec::new();
     let mut srcs = Vec::new();
     for (i, s) in df.sources.iter().enumerate() {
         let physical = state.create_physical_plan(&s.plan).await?;
@@ -391,11 +392,14 @@ pub(crate) async fn drive(
         }
         let st = futures::stream::iter(parts_streams).flatten();
         let honored = at.honored.load(std::sync::atomic::Ordering::SeqCst);
-        streams.push(
+        let (rx, task) = source_task(
+            i,
             st.map(move |b| Ev::Batch(i, b))
                 .chain(futures::stream::once(async move { Ev::End(i) }))
                 .boxed(),
         );
+        tasks.push(task);
+        streams.push(rx);
         srcs.push(Src {
             node: s.node,
             last_rows: std::time::Instant::now(),
@@ -675,6 +679,51 @@ pub(crate) async fn drive(
     Ok(stats_of(&d, stats))
 }
 
+/// Batches a source task reads ahead of the operators.
+const READ_AHEAD: usize = 2;
+
+/// Aborts its task when dropped (the run ended or failed: its sources stop reading).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Runs a source's stream (reading, decoding, its pushed-down filter and projection) as a task
+/// of its own, [`READ_AHEAD`] batches ahead of the operators, as Flink runs a source in a task
+/// apart from the operators after its first exchange. Positions stay exact: a source's
+/// checkpointed position counts the rows the driver took, not the rows read ahead.
+/// A task that ends without its source's `End` (it panicked) fails the run.
+fn source_task(i: usize, mut s: BoxStream<'static, Ev>) -> (BoxStream<'static, Ev>, AbortOnDrop) {
+    let (tx, rx) = mpsc::channel::<Ev>(READ_AHEAD);
+    let task = tokio::spawn(async move {
+        while let Some(ev) = s.next().await {
+            if tx.send(ev).await.is_err() {
+                return;
+            }
+        }
+    });
+    let rx = futures::stream::unfold(Some(rx), move |rx| async move {
+        let mut rx = rx?;
+        match rx.recv().await {
+            Some(e @ Ev::End(_)) => Some((e, None)),
+            Some(e) => Some((e, Some(rx))),
+            None => Some((
+                Ev::Batch(
+                    i,
+                    Err(DataFusionError::Execution(format!(
+                        "source {i} stopped before its end"
+                    ))),
+                ),
+                None,
+            )),
+        }
+    });
+    (rx.boxed(), AbortOnDrop(task))
+}
+
 /// Records a completed checkpoint or savepoint in `m`.
 fn note_checkpoint(m: &mut CheckpointMetrics, id: u64, t0: std::time::Instant, size: u64) {
     m.completed += 1;
@@ -897,4 +946,51 @@ async fn send(output: &mut Output, out: &mut Vec<Chunk>) -> Result<bool> {
         }
     }
     Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{source_task, Ev};
+    use datafusion::arrow::array::{Int64Array, RecordBatch};
+    use futures::StreamExt;
+    use std::sync::Arc;
+
+    fn batch(v: i64) -> RecordBatch {
+        RecordBatch::try_from_iter([("x", Arc::new(Int64Array::from(vec![v])) as _)]).unwrap()
+    }
+
+    /// A source task hands its batches over in order, then its end; one that panics midway
+    /// fails the run instead of looking finished.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn source_task_keeps_order_and_reports_a_panic() {
+        let events = (0..100).map(|v| Ev::Batch(3, Ok(batch(v))));
+        let s = futures::stream::iter(events).chain(futures::stream::once(async { Ev::End(3) }));
+        let (rx, _task) = source_task(3, s.boxed());
+        let got: Vec<Ev> = rx.collect().await;
+        assert_eq!(got.len(), 101);
+        for (v, ev) in got.iter().enumerate() {
+            match ev {
+                Ev::Batch(3, Ok(b)) => {
+                    let col = b.column(0).as_any().downcast_ref::<Int64Array>().unwrap();
+                    assert_eq!(col.value(0), v as i64);
+                }
+                Ev::End(3) => assert_eq!(v, 100),
+                _ => panic!("unexpected event at {v}"),
+            }
+        }
+
+        let s = futures::stream::iter([Ev::Batch(1, Ok(batch(7)))]).chain(futures::stream::once(
+            async {
+                panic!("decoder bug");
+            },
+        ));
+        let (rx, _task) = source_task(1, s.boxed());
+        let got: Vec<Ev> = rx.collect().await;
+        assert_eq!(got.len(), 2);
+        assert!(matches!(&got[0], Ev::Batch(1, Ok(_))));
+        match &got[1] {
+            Ev::Batch(1, Err(e)) => assert!(e.to_string().contains("stopped before its end")),
+            _ => panic!("a panicked source must fail the run"),
+        }
+    }
 }

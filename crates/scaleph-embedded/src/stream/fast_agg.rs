@@ -13,7 +13,8 @@
 //! their UTF-8 bytes, as Flink's `BinaryStringData` and DataFusion's `MIN`/`MAX` do.
 
 use datafusion::arrow::array::{
-    Array, ArrayRef, AsArray, Float64Builder, Int64Builder, StringArray, StringBuilder,
+    Array, ArrayRef, AsArray, Float64Array, Int64Array, NullBufferBuilder, StringArray,
+    StringBuilder,
 };
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Float64Type, Int64Type};
@@ -721,39 +722,70 @@ impl Layout {
 /// # Errors
 /// The cast fails.
 pub(crate) fn column(kind: FastKind, values: &[FastValue], to: &DataType) -> Result<ArrayRef> {
-    let a: ArrayRef = if kind.text() {
-        let mut b = StringBuilder::with_capacity(values.len(), 16 * values.len());
-        for v in values {
-            match v {
-                FastValue::Text(s) => b.append_value(s),
-                _ => b.append_null(),
-            }
+    let mut c = OutColumn::new(kind, values.len());
+    values.iter().for_each(|v| c.push(v));
+    c.finish(to)
+}
+
+/// A call's output column being built, one [`FastValue`] at a time (a value of another type
+/// than the call's is NULL).
+pub(crate) enum OutColumn {
+    Int(Vec<i64>, NullBufferBuilder),
+    Float(Vec<f64>, NullBufferBuilder),
+    Text(StringBuilder),
+}
+
+impl OutColumn {
+    /// An empty column of `kind`'s results, room for `rows`.
+    pub(crate) fn new(kind: FastKind, rows: usize) -> Self {
+        if kind.text() {
+            OutColumn::Text(StringBuilder::with_capacity(rows, 16 * rows))
+        } else if kind.float() {
+            OutColumn::Float(Vec::with_capacity(rows), NullBufferBuilder::new(rows))
+        } else {
+            OutColumn::Int(Vec::with_capacity(rows), NullBufferBuilder::new(rows))
         }
-        Arc::new(b.finish())
-    } else if kind.float() {
-        let mut b = Float64Builder::with_capacity(values.len());
-        for v in values {
-            match v {
-                FastValue::Float(f) => b.append_value(*f),
-                _ => b.append_null(),
+    }
+
+    pub(crate) fn push(&mut self, v: &FastValue) {
+        match (self, v) {
+            (OutColumn::Int(c, n), FastValue::Int(i)) => {
+                c.push(*i);
+                n.append_non_null();
             }
-        }
-        Arc::new(b.finish())
-    } else {
-        let mut b = Int64Builder::with_capacity(values.len());
-        for v in values {
-            match v {
-                FastValue::Int(i) => b.append_value(*i),
-                _ => b.append_null(),
+            (OutColumn::Int(c, n), _) => {
+                c.push(0);
+                n.append_null();
             }
+            (OutColumn::Float(c, n), FastValue::Float(f)) => {
+                c.push(*f);
+                n.append_non_null();
+            }
+            (OutColumn::Float(c, n), _) => {
+                c.push(0.0);
+                n.append_null();
+            }
+            (OutColumn::Text(b), FastValue::Text(s)) => b.append_value(s),
+            (OutColumn::Text(b), _) => b.append_null(),
         }
-        Arc::new(b.finish())
-    };
-    Ok(if a.data_type() == to {
-        a
-    } else {
-        cast(&a, to)?
-    })
+    }
+
+    /// The column, cast to `to` (built as `Int64`/`Float64`/`Utf8`).
+    ///
+    /// # Errors
+    /// The cast fails.
+    pub(crate) fn finish(self, to: &DataType) -> Result<ArrayRef> {
+        let a: ArrayRef = match self {
+            OutColumn::Int(c, mut n) => Arc::new(Int64Array::new(c.into(), n.finish())),
+            OutColumn::Float(c, mut n) => Arc::new(Float64Array::new(c.into(), n.finish())),
+            OutColumn::Text(mut b) => Arc::new(b.finish()),
+        };
+        Ok(if a.data_type() == to {
+            a
+        } else {
+            cast(&a, to)?
+        })
+    }
 }
 
 #[cfg(test)]

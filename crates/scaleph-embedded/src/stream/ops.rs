@@ -1,7 +1,7 @@
 //! Streaming operators: each consumes [`Chunk`]s and watermarks and produces chunks.
 
 use super::checkpoint::{row_slices, row_values, StateReader, StateWriter};
-use super::fast_agg::{FastAcc, FastArg, FastKind, FastValue, Layout};
+use super::fast_agg::{FastAcc, FastArg, FastKind, FastValue, Layout, OutColumn};
 use super::{Chunk, RowKind};
 use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, BooleanArray, RecordBatch, RecordBatchOptions, UInt32Array,
@@ -1018,7 +1018,8 @@ impl Operator for Aggregate {
             let mut out_rows: Vec<u32> = Vec::new();
             let mut out_kinds: Vec<u8> = Vec::new();
             // Per call, the output rows' results.
-            let mut out_vals: Vec<Vec<FastValue>> = vec![Vec::new(); nc];
+            let mut out_vals: Vec<OutColumn> =
+                kinds.iter().map(|k| OutColumn::new(*k, 2 * n)).collect();
             let mut now_vals = vec![FastValue::Null; nc];
             for r in 0..n {
                 let kind = c.kinds.as_ref().map_or(0, |k| k[r]);
@@ -1041,7 +1042,7 @@ impl Operator for Aggregate {
                     if let Some(last) = g.last_fast {
                         out_rows.push(r as u32);
                         out_kinds.push(RowKind::Delete as u8);
-                        for (o, v) in out_vals.iter_mut().zip(last.into_vec()) {
+                        for (o, v) in out_vals.iter_mut().zip(last.iter()) {
                             o.push(v);
                         }
                     }
@@ -1055,19 +1056,19 @@ impl Operator for Aggregate {
                         out_rows.push(r as u32);
                         out_kinds.push(RowKind::Insert as u8);
                         for (o, v) in out_vals.iter_mut().zip(&now_vals) {
-                            o.push(v.clone());
+                            o.push(v);
                         }
                         g.last_fast = Some(now_vals.clone().into_boxed_slice());
                     }
                     Some(old) if old[..] != now_vals[..] => {
                         out_rows.extend([r as u32, r as u32]);
                         out_kinds.extend([RowKind::UpdateBefore as u8, RowKind::UpdateAfter as u8]);
-                        for ((o, old), new) in
-                            out_vals.iter_mut().zip(old.iter_mut()).zip(&now_vals)
-                        {
-                            o.push(std::mem::replace(old, new.clone()));
-                            o.push(new.clone());
+                        for ((o, old), new) in out_vals.iter_mut().zip(old.iter()).zip(&now_vals) {
+                            o.push(old);
+                            o.push(new);
                         }
+                        // The group keeps the new results; `now_vals` is rewritten next row.
+                        old.swap_with_slice(&mut now_vals);
                     }
                     Some(_) => {}
                 }
@@ -1081,9 +1082,8 @@ impl Operator for Aggregate {
                 .map(|k| Ok(take(k.as_ref(), &idx, None)?))
                 .collect::<Result<Vec<ArrayRef>>>()?;
             let nk = keys.len();
-            for (i, k) in kinds.iter().enumerate() {
-                let to = self.schema.field(nk + i).data_type();
-                cols.push(super::fast_agg::column(*k, &out_vals[i], to)?);
+            for (i, o) in out_vals.into_iter().enumerate() {
+                cols.push(o.finish(self.schema.field(nk + i).data_type())?);
             }
             out.push(super::changelog(&self.schema, cols, out_kinds)?);
             return Ok(());
