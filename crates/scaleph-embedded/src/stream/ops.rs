@@ -54,6 +54,11 @@ pub(crate) trait Operator: Send {
         "operator"
     }
 
+    /// Keeps no state between chunks (a projection, filter, union or unnest).
+    fn stateless(&self) -> bool {
+        false
+    }
+
     /// Whether checkpoints can hold this operator's state; `Err` names what cannot.
     fn checkpointable(&self) -> std::result::Result<(), String> {
         Err(format!("checkpointing a {}", self.name()))
@@ -109,6 +114,10 @@ impl Operator for Pass {
         "Union"
     }
 
+    fn stateless(&self) -> bool {
+        true
+    }
+
     fn process(&mut self, _input: usize, chunk: Chunk, out: &mut Vec<Chunk>) -> Result<()> {
         out.push(chunk);
         Ok(())
@@ -161,6 +170,10 @@ impl Operator for Project {
         "Calc"
     }
 
+    fn stateless(&self) -> bool {
+        true
+    }
+
     fn process(&mut self, _input: usize, c: Chunk, out: &mut Vec<Chunk>) -> Result<()> {
         let n = c.batch.num_rows();
         let cols = self
@@ -201,6 +214,10 @@ impl Operator for Filter {
 
     fn name(&self) -> &'static str {
         "Calc"
+    }
+
+    fn stateless(&self) -> bool {
+        true
     }
 
     fn process(&mut self, _input: usize, c: Chunk, out: &mut Vec<Chunk>) -> Result<()> {
@@ -247,6 +264,10 @@ impl Operator for Unnest {
 
     fn name(&self) -> &'static str {
         "Correlate"
+    }
+
+    fn stateless(&self) -> bool {
+        true
     }
 
     fn process(&mut self, _input: usize, c: Chunk, out: &mut Vec<Chunk>) -> Result<()> {
