@@ -5,7 +5,8 @@ engines then read that file in streaming mode with the same table definition (dd
 computed event time, `WATERMARK ... - INTERVAL '4' SECOND`) and run each query into a
 `blackhole` sink, with parallelism 1. For each engine and query it reports:
 
-- events/s per core: events / the job's wall time (parallelism 1: one core processes them);
+- events/s per core: events / the job's wall time at parallelism 1 (one instance of each
+  operator; a source may run in a task apart from keyed operators on both engines);
 - CPU seconds of the whole process tree (JVM or scaleph, start-up included);
 - peak RSS of the process tree (sampled every 50 ms from /proc);
 - the same script over an empty input (unless --no-fixed): the job's fixed cost (planning,
