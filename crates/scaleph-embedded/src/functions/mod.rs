@@ -1673,8 +1673,8 @@ fn format_rows(
 #[derive(Debug, PartialEq)]
 enum Piece {
     Lit(String),
-    /// A field of `width` zero-padded digits: year, month, day, hour, minute, second, milli.
-    Num(NumField, usize),
+    /// A field in [`NumField::width`] zero-padded digits.
+    Num(NumField),
 }
 
 #[derive(Debug, PartialEq, Clone, Copy)]
@@ -1686,6 +1686,17 @@ enum NumField {
     Minute,
     Second,
     Milli,
+}
+
+impl NumField {
+    /// Digits written: 4 for the year, 3 for milliseconds, 2 otherwise.
+    fn width(self) -> u32 {
+        match self {
+            NumField::Year => 4,
+            NumField::Milli => 3,
+            _ => 2,
+        }
+    }
 }
 
 /// A token of a Java date pattern: literal text (quoted or not; `''` is a quote) or a run of
@@ -1741,19 +1752,19 @@ fn digit_pattern(java: &str) -> Option<Vec<Piece>> {
                 lit.push(c);
                 continue;
             }
-            PatternToken::Letters('y', 4) => (NumField::Year, 4),
-            PatternToken::Letters('M', 2) => (NumField::Month, 2),
-            PatternToken::Letters('d', 2) => (NumField::Day, 2),
-            PatternToken::Letters('H', 2) => (NumField::Hour, 2),
-            PatternToken::Letters('m', 2) => (NumField::Minute, 2),
-            PatternToken::Letters('s', 2) => (NumField::Second, 2),
-            PatternToken::Letters('S', 3) => (NumField::Milli, 3),
+            PatternToken::Letters('y', 4) => NumField::Year,
+            PatternToken::Letters('M', 2) => NumField::Month,
+            PatternToken::Letters('d', 2) => NumField::Day,
+            PatternToken::Letters('H', 2) => NumField::Hour,
+            PatternToken::Letters('m', 2) => NumField::Minute,
+            PatternToken::Letters('s', 2) => NumField::Second,
+            PatternToken::Letters('S', 3) => NumField::Milli,
             PatternToken::Letters(..) => return None,
         };
         if !lit.is_empty() {
             out.push(Piece::Lit(std::mem::take(&mut lit)));
         }
-        out.push(Piece::Num(field.0, field.1));
+        out.push(Piece::Num(field));
     }
     if !lit.is_empty() {
         out.push(Piece::Lit(lit));
@@ -1779,7 +1790,7 @@ fn write_digits(
     for p in pieces {
         match p {
             Piece::Lit(s) => buf.extend_from_slice(s.as_bytes()),
-            Piece::Num(f, width) => {
+            Piece::Num(f) => {
                 let v = match f {
                     NumField::Year => year as u32,
                     NumField::Month => t.month(),
@@ -1789,8 +1800,8 @@ fn write_digits(
                     NumField::Second => t.second(),
                     NumField::Milli => (t.nanosecond() % 1_000_000_000) / 1_000_000,
                 };
-                let mut div = 10u32.pow(*width as u32 - 1);
-                for _ in 0..*width {
+                let mut div = 10u32.pow(f.width() - 1);
+                for _ in 0..f.width() {
                     buf.push(b'0' + ((v / div) % 10) as u8);
                     div /= 10;
                 }
@@ -1855,6 +1866,9 @@ pub(crate) fn java_to_chrono(p: &str) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::{digit_pattern, format_rows, java_to_chrono, rewrite};
+    use datafusion::sql::sqlparser::ast::{Expr, SelectItem, SetExpr, Statement};
+    use datafusion::sql::sqlparser::dialect::GenericDialect;
+    use datafusion::sql::sqlparser::parser::Parser;
 
     /// The digit writer renders what chrono renders, for every pattern it takes, over instants
     /// from year 0 to 9999 (leap days, milliseconds, midnight), and leaves other patterns and
@@ -1917,9 +1931,6 @@ mod tests {
         let got = format_rows(1, None, |_| Some(far)).unwrap();
         assert_eq!(got.as_string::<i32>().value(0), "+10000-01-01 00:00:00");
     }
-    use datafusion::sql::sqlparser::ast::{Expr, SelectItem, SetExpr, Statement};
-    use datafusion::sql::sqlparser::dialect::GenericDialect;
-    use datafusion::sql::sqlparser::parser::Parser;
 
     /// Depth of nested binary operators and parentheses.
     fn depth(e: &Expr) -> usize {
