@@ -5,7 +5,7 @@
 //! taking turns run by run, and the best time counts. Embedded times include parsing and planning the Flink SQL script; results go to a
 //! `blackhole` sink. DuckDB times are `execute().fetchall()` in its Python client. Ratio =
 //! embedded / DuckDB (below 1: the embedded engine is faster). The harness uses the allocator
-//! the `scaleph` binary ships with (mimalloc), so the embedded figures are the product's.
+//! the `scaleph` binary ships with (`EngineAllocator`), so the embedded figures are the product's.
 
 use anyhow::{bail, Context};
 use clap::Parser;
@@ -18,7 +18,8 @@ use std::process::{Command, Stdio};
 
 /// The `scaleph` binary's allocator, so jobs here allocate as they do in the product.
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: scaleph_embedded::allocator::EngineAllocator =
+    scaleph_embedded::allocator::EngineAllocator;
 
 #[derive(Parser)]
 struct Opts {

@@ -7,6 +7,7 @@
 //! before the next starts). Cancelling drops the running streams and discards staged output.
 #![warn(missing_docs)]
 
+pub mod allocator;
 mod case_select;
 mod config;
 mod errors;

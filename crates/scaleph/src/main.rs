@@ -1,8 +1,9 @@
 //! `scaleph`: the control-plane server, a client for it, and a local Flink SQL runner.
 
-/// mimalloc instead of glibc's allocator: the engines allocate per row and per batch.
+/// mimalloc for small allocations, glibc's for large ones (see the type's doc).
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: scaleph_embedded::allocator::EngineAllocator =
+    scaleph_embedded::allocator::EngineAllocator;
 
 mod client;
 mod example;
@@ -78,10 +79,11 @@ enum Cmd {
 }
 
 /// Turns transparent huge pages off for this process (Linux `PR_SET_THP_DISABLE`, for the
-/// whole address space and every thread). mimalloc asks for huge pages on its arenas, so where
-/// THP is `madvise` a few live bytes keep a 2 MiB page resident and each fresh page is zeroed
-/// 2 MiB at a time: measured on Nexmark q5 / q9 (1M events), peak RSS 388 / 499 MB with THP,
-/// 345 / 468 MB without, and 12–15 % less wall time.
+/// whole address space and every thread), whatever the allocator asks for: where THP is
+/// `madvise`, a few live bytes can keep a 2 MiB page resident, and each fresh page is zeroed
+/// 2 MiB at a time. Measured with mimalloc (which asks for huge pages on its arenas) on Nexmark
+/// q5 / q9 (1M events): peak RSS 388 / 499 MB with THP, 345 / 468 MB without, and 12–15 %
+/// less wall time.
 fn no_transparent_huge_pages() {
     #[cfg(target_os = "linux")]
     // SAFETY: the call takes plain integers and touches no memory of ours; a kernel without

@@ -717,7 +717,7 @@ impl Operator for Join {
             let ids: Vec<u32> = side.state.values().flatten().map(|e| e.id).collect();
             w.u64(ids.len() as u64);
             if !ids.is_empty() {
-                w.arrays(side.store.take(&ids)?)?;
+                w.arrays(side.store.scan(&ids)?)?;
             }
         }
         Ok(true)

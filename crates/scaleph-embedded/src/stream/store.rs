@@ -13,15 +13,25 @@
 //!   caller.
 //! - Row hashes (DataFusion's `create_hashes`) are kept only once a caller asks for them (a
 //!   retraction), so insert-only state pays nothing for them.
+//! - Cold parts are packed: once the store holds [`PACK_MIN_BYTES`], a sealed part no row of
+//!   which was taken for `cold_after` seals (initially [`COLD_AFTER`]) has each plain `STRING`
+//!   column's values compressed with zstd (level 1; RFC 8878), offsets and nulls kept as they
+//!   are, when that saves at least 1/[`PACK_MIN_SAVING`] of them. Reading a packed part decompresses it
+//!   into a small cache ([`CACHE_PARTS`] parts); a part decompressed [`REHEAT_MISSES`] times
+//!   between two seals is unpacked for good and `cold_after` doubles, so state read at random
+//!   stops being packed.
 
 use datafusion::arrow::array::{
     make_comparator, new_empty_array, Array, ArrayRef, AsArray, StringArray, StringBuilder,
     UInt32Array,
 };
+use datafusion::arrow::buffer::{Buffer, NullBuffer, OffsetBuffer, ScalarBuffer};
 use datafusion::arrow::compute::{concat, interleave, take, SortOptions};
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::hash_utils::{create_hashes, RandomState};
 use datafusion::common::{DataFusionError, HashMap, HashSet, Result};
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 /// Rows after which trailing parts are sealed.
@@ -31,14 +41,135 @@ const SEAL_PARTS: usize = 64;
 /// Bytes a dictionary value costs besides its text (its map entry and shared allocation).
 const DICT_ENTRY_OVERHEAD: usize = 64;
 
+/// Bytes of stored columns below which nothing is packed: small state is not worth the CPU.
+const PACK_MIN_BYTES: usize = 16 << 20;
+/// Seals without a read after which a sealed part is cold, until reads of packed parts
+/// double it.
+const COLD_AFTER: u64 = 8;
+/// The most `cold_after` grows to.
+const COLD_AFTER_MAX: u64 = 1 << 20;
+/// A column is packed only if that saves this fraction (1/n) of its values at least.
+const PACK_MIN_SAVING: usize = 8;
+/// Plain values below this many bytes are not packed.
+const PACK_MIN_VALUES: usize = 16 << 10;
+/// zstd level used for packing (1: the fastest level that entropy-codes literals).
+const PACK_LEVEL: i32 = 1;
+/// Packed parts kept decompressed after a read.
+const CACHE_PARTS: usize = 2;
+/// Decompressions of one part between two seals after which it is unpacked for good.
+const REHEAT_MISSES: u32 = 2;
+
 /// A contiguous id range `start..start + len` and its columns (sealed: possibly
-/// dictionary-encoded, see [`RowStore`]).
+/// dictionary-encoded or packed, see [`RowStore`]).
 struct Part {
     start: u32,
     len: u32,
-    cols: Vec<ArrayRef>,
+    cols: Vec<Column>,
     sealed: bool,
+    /// Whether packing may still be tried (cleared when it saved too little).
+    packable: bool,
+    /// The store's seal count when a row of this part was last taken (or it was sealed).
+    touched: Cell<u64>,
+    /// Decompressions since the last seal.
+    misses: Cell<u32>,
     bytes: usize,
+}
+
+impl Part {
+    fn packed(&self) -> bool {
+        self.cols.iter().any(|c| matches!(c, Column::Packed(_)))
+    }
+}
+
+/// One stored column.
+enum Column {
+    Plain(ArrayRef),
+    /// A `STRING` column whose values are zstd-compressed.
+    Packed(Packed),
+}
+
+impl Column {
+    fn bytes(&self) -> usize {
+        match self {
+            Column::Plain(a) => a.get_array_memory_size(),
+            Column::Packed(p) => {
+                p.values.len()
+                    + p.offsets.inner().inner().capacity()
+                    + p.nulls.as_ref().map_or(0, |n| n.buffer().capacity())
+            }
+        }
+    }
+
+    /// The column as an array; a packed one decompressed.
+    fn array(&self) -> Result<ArrayRef> {
+        match self {
+            Column::Plain(a) => Ok(a.clone()),
+            Column::Packed(p) => p.unpack(),
+        }
+    }
+}
+
+/// A `STRING` column's values compressed as one zstd frame; offsets (from 0) and nulls as
+/// they were.
+struct Packed {
+    offsets: OffsetBuffer<i32>,
+    nulls: Option<NullBuffer>,
+    values: Box<[u8]>,
+}
+
+impl Packed {
+    /// `col` packed, when that saves at least 1/[`PACK_MIN_SAVING`] of its values.
+    fn pack(col: &StringArray) -> Result<Option<Packed>> {
+        let offs = col.value_offsets();
+        let (first, last) = (offs[0], offs[offs.len() - 1]);
+        let raw = &col.value_data()[first as usize..last as usize];
+        if raw.len() < PACK_MIN_VALUES {
+            return Ok(None);
+        }
+        let values = zstd::bulk::compress(raw, PACK_LEVEL)
+            .map_err(|e| DataFusionError::Execution(format!("packing state: {e}")))?;
+        if values.len() > raw.len() - raw.len() / PACK_MIN_SAVING {
+            return Ok(None);
+        }
+        let offsets = if first == 0 {
+            col.offsets().clone()
+        } else {
+            let shifted: ScalarBuffer<i32> = offs.iter().map(|o| o - first).collect();
+            OffsetBuffer::new(shifted)
+        };
+        Ok(Some(Packed {
+            offsets,
+            nulls: col.nulls().cloned(),
+            values: values.into_boxed_slice(),
+        }))
+    }
+
+    /// The column, decompressed.
+    ///
+    /// # Errors
+    /// A frame that does not decompress to the offsets' length (state corrupted in memory).
+    fn unpack(&self) -> Result<ArrayRef> {
+        let raw = *self.offsets.last().unwrap_or(&0) as usize;
+        let values = zstd::bulk::decompress(&self.values, raw)
+            .map_err(|e| DataFusionError::Internal(format!("unpacking state: {e}")))?;
+        if values.len() != raw {
+            return Err(DataFusionError::Internal(format!(
+                "unpacking state: {} bytes, expected {raw}",
+                values.len()
+            )));
+        }
+        // SAFETY: `values` are, byte for byte, the values of the valid `StringArray` these
+        // offsets and nulls came from (zstd is lossless and the length was checked), so the
+        // offsets are in bounds and every string is UTF-8 on a char boundary.
+        let col = unsafe {
+            StringArray::new_unchecked(
+                self.offsets.clone(),
+                Buffer::from_vec(values),
+                self.nulls.clone(),
+            )
+        };
+        Ok(Arc::new(col))
+    }
 }
 
 /// One `STRING` column's dictionary: distinct values and their keys.
@@ -100,6 +231,14 @@ pub(crate) struct RowStore {
     /// Per id: the row's hash, once asked for.
     hashes: Option<Vec<u64>>,
     bytes: usize,
+    /// Seals so far: the clock of [`Part::touched`].
+    seals: u64,
+    /// Seals without a read after which a part is packed.
+    cold_after: u64,
+    /// Stored bytes from which parts are packed.
+    pack_min: usize,
+    /// Recently read packed parts, decompressed (by first id), most recent last.
+    cache: RefCell<VecDeque<(u32, Vec<ArrayRef>)>>,
 }
 
 impl RowStore {
@@ -119,7 +258,19 @@ impl RowStore {
             dicts,
             hashes: None,
             bytes: 0,
+            seals: 0,
+            cold_after: COLD_AFTER,
+            pack_min: PACK_MIN_BYTES,
+            cache: RefCell::new(VecDeque::new()),
         }
+    }
+
+    /// This store, packing cold parts from `min_bytes` stored, cold after `cold_after` seals.
+    #[cfg(test)]
+    pub(crate) fn packing(mut self, min_bytes: usize, cold_after: u64) -> Self {
+        self.pack_min = min_bytes;
+        self.cold_after = cold_after;
+        self
     }
 
     /// Live rows.
@@ -127,9 +278,17 @@ impl RowStore {
         self.live_rows
     }
 
-    /// Bytes held: arrays, dictionaries, live bits and hashes.
+    /// Bytes held: arrays (packed or not, and the decompressed cache), dictionaries, live bits
+    /// and hashes.
     pub(crate) fn bytes(&self) -> usize {
+        let cached: usize = self
+            .cache
+            .borrow()
+            .iter()
+            .flat_map(|(_, cols)| cols.iter().map(|c| c.get_array_memory_size()))
+            .sum();
         self.bytes
+            + cached
             + self.dicts.iter().flatten().map(|d| d.bytes).sum::<usize>()
             + self.live.len() * 8
             + self.hashes.as_ref().map_or(0, |h| h.len() * 8)
@@ -159,8 +318,11 @@ impl RowStore {
         self.parts.push(Part {
             start,
             len: n as u32,
-            cols,
+            cols: cols.into_iter().map(Column::Plain).collect(),
             sealed: false,
+            packable: true,
+            touched: Cell::new(self.seals),
+            misses: Cell::new(0),
             bytes,
         });
         self.live.resize((next as usize).div_ceil(64), 0);
@@ -177,8 +339,104 @@ impl RowStore {
         let rows: usize = self.parts[from..].iter().map(|p| p.len as usize).sum();
         if rows >= SEAL_ROWS || self.parts.len() - from >= SEAL_PARTS {
             self.seal(from)?;
+            self.pack_cold()?;
         }
         Ok(start)
+    }
+
+    /// After a seal: unpacks parts read often since the last one, packs cold ones.
+    fn pack_cold(&mut self) -> Result<()> {
+        let now = self.seals;
+        for i in 0..self.parts.len() {
+            let part = &self.parts[i];
+            let misses = part.misses.replace(0);
+            if !part.sealed {
+                continue;
+            }
+            if part.packed() {
+                if misses >= REHEAT_MISSES {
+                    let start = part.start;
+                    let cols = self.part_cols(i, false)?;
+                    self.cache.borrow_mut().retain(|(s, _)| *s != start);
+                    self.replace_cols(i, cols.into_iter().map(Column::Plain).collect());
+                    self.parts[i].touched.set(now);
+                    self.cold_after = (self.cold_after * 2).min(COLD_AFTER_MAX);
+                }
+                continue;
+            }
+            if !part.packable
+                || now - part.touched.get() < self.cold_after
+                || self.bytes < self.pack_min
+            {
+                continue;
+            }
+            let packs = part
+                .cols
+                .iter()
+                .map(|col| match col {
+                    Column::Plain(a) if a.data_type() == &DataType::Utf8 => {
+                        Packed::pack(a.as_string::<i32>())
+                    }
+                    _ => Ok(None),
+                })
+                .collect::<Result<Vec<_>>>()?;
+            if packs.iter().all(Option::is_none) {
+                self.parts[i].packable = false;
+                continue;
+            }
+            let cols = std::mem::take(&mut self.parts[i].cols)
+                .into_iter()
+                .zip(packs)
+                .map(|(col, p)| p.map_or(col, Column::Packed))
+                .collect();
+            self.replace_cols(i, cols);
+        }
+        Ok(())
+    }
+
+    /// Sets part `i`'s columns to `cols`, keeping the byte count.
+    fn replace_cols(&mut self, i: usize, cols: Vec<Column>) {
+        let part = &mut self.parts[i];
+        let bytes = cols.iter().map(Column::bytes).sum();
+        self.bytes = self.bytes - part.bytes + bytes;
+        part.cols = cols;
+        part.bytes = bytes;
+    }
+
+    /// Part `p`'s columns as arrays, packed ones decompressed: through the cache when `hot`
+    /// (a read that marks the part used), else directly.
+    fn part_cols(&self, p: usize, hot: bool) -> Result<Vec<ArrayRef>> {
+        let part = &self.parts[p];
+        if hot {
+            part.touched.set(self.seals);
+        }
+        if !part.packed() {
+            return part.cols.iter().map(Column::array).collect();
+        }
+        if !hot {
+            if let Some((_, cols)) = self.cache.borrow().iter().find(|(s, _)| *s == part.start) {
+                return Ok(cols.clone());
+            }
+            return part.cols.iter().map(Column::array).collect();
+        }
+        let mut cache = self.cache.borrow_mut();
+        if let Some(at) = cache.iter().position(|(s, _)| *s == part.start) {
+            let entry = cache.remove(at).expect("position is in the cache");
+            let cols = entry.1.clone();
+            cache.push_back(entry);
+            return Ok(cols);
+        }
+        part.misses.set(part.misses.get() + 1);
+        let cols = part
+            .cols
+            .iter()
+            .map(Column::array)
+            .collect::<Result<Vec<_>>>()?;
+        if cache.len() == CACHE_PARTS {
+            cache.pop_front();
+        }
+        cache.push_back((part.start, cols.clone()));
+        Ok(cols)
     }
 
     /// Concatenates parts `from..` into one sealed part, dictionary-encoding strings.
@@ -188,7 +446,15 @@ impl RowStore {
         let len: u32 = tail.iter().map(|p| p.len).sum();
         let mut cols = Vec::with_capacity(self.types.len());
         for c in 0..self.types.len() {
-            let arrays: Vec<&dyn Array> = tail.iter().map(|p| p.cols[c].as_ref()).collect();
+            let arrays = tail
+                .iter()
+                .map(|p| match &p.cols[c] {
+                    Column::Plain(a) => Ok(a.as_ref()),
+                    Column::Packed(_) => Err(DataFusionError::Internal(
+                        "a packed part among the unsealed ones".into(),
+                    )),
+                })
+                .collect::<Result<Vec<&dyn Array>>>()?;
             let mut col = concat(&arrays)?;
             if let Some(dict) = &mut self.dicts[c] {
                 if let Some(keys) = dict.encode(col.as_string::<i32>()) {
@@ -198,13 +464,17 @@ impl RowStore {
             cols.push(compacted(col)?);
         }
         self.bytes -= tail.iter().map(|p| p.bytes).sum::<usize>();
+        self.seals += 1;
         let bytes = cols.iter().map(|c| c.get_array_memory_size()).sum();
         self.bytes += bytes;
         self.parts.push(Part {
             start,
             len,
-            cols,
+            cols: cols.into_iter().map(Column::Plain).collect(),
             sealed: true,
+            packable: true,
+            touched: Cell::new(self.seals),
+            misses: Cell::new(0),
             bytes,
         });
         Ok(())
@@ -216,11 +486,25 @@ impl RowStore {
         (p, (id - self.parts[p].start) as usize)
     }
 
-    /// The rows `ids` (any order, repeats allowed), as columns of the store's types.
+    /// The rows `ids` (any order, repeats allowed), as columns of the store's types; their
+    /// parts count as recently used.
     ///
     /// # Errors
     /// Arrow errors.
     pub(crate) fn take(&self, ids: &[u32]) -> Result<Vec<ArrayRef>> {
+        self.read(ids, true)
+    }
+
+    /// As [`Self::take`], for bulk reads (checkpoints): parts do not count as used, so a
+    /// checkpoint neither keeps them from being packed nor unpacks them.
+    ///
+    /// # Errors
+    /// Arrow errors.
+    pub(crate) fn scan(&self, ids: &[u32]) -> Result<Vec<ArrayRef>> {
+        self.read(ids, false)
+    }
+
+    fn read(&self, ids: &[u32], hot: bool) -> Result<Vec<ArrayRef>> {
         if ids.is_empty() {
             return Ok(self.types.iter().map(new_empty_array).collect());
         }
@@ -238,12 +522,13 @@ impl RowStore {
                 (l, r)
             })
             .collect();
+        let cols = used
+            .iter()
+            .map(|&p| self.part_cols(p, hot))
+            .collect::<Result<Vec<_>>>()?;
         let mut out = Vec::with_capacity(self.types.len());
         for (c, t) in self.types.iter().enumerate() {
-            let arrays: Vec<&dyn Array> = used
-                .iter()
-                .map(|&p| self.parts[p].cols[c].as_ref())
-                .collect();
+            let arrays: Vec<&dyn Array> = cols.iter().map(|cs| cs[c].as_ref()).collect();
             let dict = self.dicts[c].as_ref();
             let keyed = |a: &&dyn Array| a.data_type() != t;
             match dict {
@@ -281,12 +566,13 @@ impl RowStore {
     pub(crate) fn compact(&mut self, ids: &mut [&mut u32]) -> Result<()> {
         ids.sort_unstable_by_key(|i| **i);
         let mut old = std::mem::replace(self, Self::new(self.types.clone()));
+        (self.pack_min, self.cold_after) = (old.pack_min, old.cold_after);
         let old_hashes = old.hashes.take();
         let mut hashes = old_hashes.as_ref().map(|_| Vec::with_capacity(ids.len()));
         let mut freed = 0;
         for chunk in ids.chunks_mut(SEAL_ROWS) {
             let src: Vec<u32> = chunk.iter().map(|i| **i).collect();
-            let first = self.append(old.take(&src)?, src.len())?;
+            let first = self.append(old.scan(&src)?, src.len())?;
             for (k, i) in chunk.iter_mut().enumerate() {
                 **i = first + k as u32;
             }
@@ -315,7 +601,7 @@ impl RowStore {
             let mut h = vec![0; self.next as usize];
             for p in &self.parts {
                 let ids: Vec<u32> = (p.start..p.start + p.len).collect();
-                let cols = self.take(&ids)?;
+                let cols = self.scan(&ids)?;
                 let at = p.start as usize;
                 create_hashes(&cols, &RandomState::default(), &mut h[at..at + ids.len()])?;
             }

@@ -413,7 +413,7 @@ impl Operator for TopN {
         for ids in [ids, emitted] {
             w.u64(ids.len() as u64);
             if !ids.is_empty() {
-                w.arrays(self.store.take(&ids)?)?;
+                w.arrays(self.store.scan(&ids)?)?;
             }
         }
         Ok(true)

@@ -66,13 +66,17 @@ fn filled() -> (RowStore, Vec<ArrayRef>) {
         at += size;
         all.push(cols);
     }
-    let all = (0..types().len())
+    (store, joined(&all))
+}
+
+/// Batches of columns, concatenated column by column.
+fn joined(batches: &[Vec<ArrayRef>]) -> Vec<ArrayRef> {
+    (0..types().len())
         .map(|c| {
-            let arrays: Vec<&dyn Array> = all.iter().map(|b| b[c].as_ref()).collect();
+            let arrays: Vec<&dyn Array> = batches.iter().map(|b| b[c].as_ref()).collect();
             concat(&arrays).unwrap()
         })
-        .collect();
-    (store, all)
+        .collect()
 }
 
 fn reference(all: &[ArrayRef], ids: &[u32]) -> Vec<ArrayRef> {
@@ -92,7 +96,7 @@ fn take_returns_the_appended_rows() {
         store
             .parts
             .iter()
-            .any(|p| p.cols[c].data_type() == &DataType::UInt32)
+            .any(|p| matches!(&p.cols[c], Column::Plain(a) if a.data_type() == &DataType::UInt32))
     };
     assert!(keyed(1));
     assert!(!keyed(2));
@@ -160,4 +164,100 @@ fn hashes_and_equality_match_the_rows() {
         Some(store.hash_rows(&more, 1).unwrap()[0])
     );
     assert_eq!(store.hash(ids[0]), Some(expected[0]));
+}
+
+/// A store packing from its first byte, cold after 2 seals, filled with 40 batches of 3 000
+/// rows; and every row.
+fn packed() -> (RowStore, Vec<ArrayRef>) {
+    let mut rng = Lcg(11);
+    let mut store = RowStore::new(types()).packing(0, 2);
+    let mut all: Vec<Vec<ArrayRef>> = Vec::new();
+    for b in 0..40 {
+        let cols = rows(&mut rng, b * 3000, 3000);
+        store.append(cols.clone(), 3000).unwrap();
+        all.push(cols);
+    }
+    (store, joined(&all))
+}
+
+fn packed_parts(store: &RowStore) -> Vec<u32> {
+    store
+        .parts
+        .iter()
+        .filter(|p| p.packed())
+        .map(|p| p.start)
+        .collect()
+}
+
+#[test]
+fn cold_parts_are_packed_and_read_back() {
+    let (mut store, all) = packed();
+    let n = all[0].len() as u32;
+    let packed = packed_parts(&store);
+    // 40 batches seal 20 parts; all but the last 2 sealed and the unsealed tail are cold.
+    assert_eq!(packed.len(), 18, "{packed:?}");
+    // Only the unique strings are packed: the low-cardinality ones are dictionary keys.
+    let part = store.parts.iter().find(|p| p.packed()).unwrap();
+    assert!(matches!(part.cols[2], Column::Packed(_)));
+    assert!(matches!(part.cols[1], Column::Plain(_)));
+    let mut plain = RowStore::new(types());
+    for b in 0..40 {
+        let cols: Vec<ArrayRef> = all.iter().map(|c| c.slice(b * 3000, 3000)).collect();
+        plain.append(cols, 3000).unwrap();
+    }
+    assert!(
+        store.bytes() * 10 < plain.bytes() * 8,
+        "{} vs {}",
+        store.bytes(),
+        plain.bytes()
+    );
+    let mut rng = Lcg(5);
+    let ids: Vec<u32> = (0..5000).map(|_| (rng.next() % n as u64) as u32).collect();
+    assert_eq!(store.take(&ids).unwrap(), reference(&all, &ids));
+    let every: Vec<u32> = (0..n).collect();
+    assert_eq!(store.scan(&every).unwrap(), all);
+    // Hashes and compaction read packed parts too.
+    store.ensure_hashes().unwrap();
+    for id in (0..n).step_by(997) {
+        let h = store.hash_rows(&reference(&all, &[id]), 1).unwrap()[0];
+        assert_eq!(store.hash(id), Some(h));
+    }
+    for id in (0..n).filter(|i| i % 3 != 0) {
+        store.remove(id);
+    }
+    let kept: Vec<u32> = (0..n).filter(|i| i % 3 == 0).collect();
+    let mut new_ids = kept.clone();
+    let mut refs: Vec<&mut u32> = new_ids.iter_mut().collect();
+    store.compact(&mut refs).unwrap();
+    assert_eq!(store.take(&new_ids).unwrap(), reference(&all, &kept));
+}
+
+#[test]
+fn parts_read_often_are_unpacked_and_packing_backs_off() {
+    let (mut store, all) = packed();
+    let packed = packed_parts(&store);
+    // Rows of three packed parts read in turn: more parts than the cache holds, so each is
+    // decompressed at every read; a scan (a checkpoint) counts for none.
+    let every: Vec<u32> = (0..all[0].len() as u32).collect();
+    store.scan(&every).unwrap();
+    for _ in 0..2 {
+        for &start in &packed[..3] {
+            let got = store.take(&[start + 1]).unwrap();
+            assert_eq!(got, reference(&all, &[start + 1]));
+        }
+    }
+    // One read of a fourth part stays a cache hit afterwards.
+    store.take(&[packed[3]]).unwrap();
+    store.take(&[packed[3] + 2]).unwrap();
+    let mut rng = Lcg(13);
+    store.append(rows(&mut rng, 120_000, 3000), 3000).unwrap();
+    store.append(rows(&mut rng, 123_000, 3000), 3000).unwrap();
+    let now = packed_parts(&store);
+    for start in &packed[..3] {
+        assert!(!now.contains(start), "part {start} still packed");
+    }
+    assert!(now.contains(&packed[3]));
+    // Three unpackings doubled the cold age three times.
+    assert_eq!(store.cold_after, 16);
+    assert_eq!(store.take(&every).unwrap(), all);
 }
