@@ -1,5 +1,6 @@
 //! `'connector' = 'print'`: each row into the instance log as Flink prints it,
-//! `[identifier> ]+I[v1, v2, …]` (Flink Print SQL connector).
+//! `[identifier> ]+I[v1, v2, …]` (Flink Print SQL connector: `Row.toString` of the row's
+//! external Java objects, see [`crate::text::java_text`]).
 
 use crate::blackhole::write_only;
 use crate::sink::NothingToCommit;
@@ -7,7 +8,6 @@ use crate::{Connector, Options, PendingCommit, Sink, SinkContext};
 use async_trait::async_trait;
 use datafusion::arrow::array::AsArray;
 use datafusion::arrow::datatypes::SchemaRef;
-use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 use datafusion::catalog::TableProvider;
 use datafusion::error::Result;
 use datafusion::execution::SendableRecordBatchStream;
@@ -81,9 +81,7 @@ impl Sink for PrintSink {
         mut input: SendableRecordBatchStream,
         ctx: SinkContext,
     ) -> Result<Box<dyn PendingCommit>> {
-        let opts = FormatOptions::default().with_null("NULL");
         while let Some(b) = input.next().await {
-            // Flink prints DOUBLE/FLOAT as Java does (`1.0E20`).
             let b = b?;
             // A changelog's row kinds come in a trailing column.
             let kinds = (b.num_columns() == self.schema.fields().len() + 1
@@ -97,21 +95,15 @@ impl Sink for PrintSink {
             let kinds = kinds
                 .as_ref()
                 .map(|k| k.as_primitive::<datafusion::arrow::datatypes::Int8Type>());
-            let b = crate::text::printed_batch(&b)?;
-            let fmts = b
-                .columns()
-                .iter()
-                .map(|c| ArrayFormatter::try_new(c.as_ref(), &opts))
-                .collect::<Result<Vec<_>, _>>()?;
             let mut bytes = 0u64;
             for row in 0..b.num_rows() {
                 let kind = kinds.map_or(0, |k| k.value(row));
                 let mut line = format!("{}{}[", self.prefix, row_kind(kind));
-                for (i, f) in fmts.iter().enumerate() {
+                for (i, c) in b.columns().iter().enumerate() {
                     if i > 0 {
                         line.push_str(", ");
                     }
-                    line.push_str(&f.value(row).to_string());
+                    crate::text::java_text(c.as_ref(), row, &mut line);
                 }
                 line.push(']');
                 bytes += line.len() as u64 + 1;

@@ -148,6 +148,88 @@ fn nested_text(a: &dyn Array, row: usize, fmt: &FormatOptions, out: &mut String)
 enum Mode {
     Print,
     Cast,
+    /// What Flink's `print` connector writes: the value as its external Java object's
+    /// `toString()` (see [`java_text`]).
+    Java,
+}
+
+/// Appends the text Flink's `print` connector writes for `a[row]`: the value converted to its
+/// external Java class, then `toString()` (`Row.toString` → `RowUtils.deepToStringRow` →
+/// `StringUtils.arrayAwareToString`). NULL `null`; BOOLEAN `true`; DECIMAL
+/// `BigDecimal.toString` (`1.50`, `1.000E-7`); DOUBLE/FLOAT as Java; DATE `2024-01-01`; TIME
+/// `LocalTime` (`10:00`, `10:00:05.250`); TIMESTAMP `LocalDateTime` (`2024-01-01T10:00`);
+/// TIMESTAMP_LTZ `Instant` in UTC (`2024-01-01T10:00:00Z`); BYTES `byte[]` as signed bytes
+/// (`[10, -1]`); ARRAY `[…]`; MAP `{k=v, …}`; ROW `+I[…]`, elements written the same way.
+pub fn java_text(a: &dyn Array, row: usize, out: &mut String) {
+    value_text(a, row, &FormatOptions::default(), Mode::Java, out)
+}
+
+/// Java's `LocalTime.toString` of `nanos` since midnight: `HH:mm`, then `:ss` unless seconds
+/// and fraction are 0, then the fraction in 3, 6 or 9 digits, as few as hold it.
+fn java_local_time(nanos: i64, out: &mut String) {
+    use std::fmt::Write;
+    let (secs, frac) = (
+        nanos.div_euclid(1_000_000_000),
+        nanos.rem_euclid(1_000_000_000),
+    );
+    let (h, m, sec) = (secs / 3600, secs / 60 % 60, secs % 60);
+    let _ = write!(out, "{h:02}:{m:02}");
+    if sec > 0 || frac > 0 {
+        let _ = write!(out, ":{sec:02}");
+    }
+    java_fraction(frac, out);
+}
+
+/// `.SSS`, `.SSSSSS` or `.SSSSSSSSS`: the fewest groups of three digits that hold `frac`
+/// nanoseconds (nothing for 0), as `java.time` writes fractions.
+fn java_fraction(frac: i64, out: &mut String) {
+    use std::fmt::Write;
+    if frac == 0 {
+    } else if frac % 1_000_000 == 0 {
+        let _ = write!(out, ".{:03}", frac / 1_000_000);
+    } else if frac % 1_000 == 0 {
+        let _ = write!(out, ".{:06}", frac / 1_000);
+    } else {
+        let _ = write!(out, ".{frac:09}");
+    }
+}
+
+/// The nanoseconds since the epoch of a timestamp value in `unit`.
+fn epoch_nanos(v: i64, unit: &TimeUnit) -> i128 {
+    let per = match unit {
+        TimeUnit::Second => 1_000_000_000,
+        TimeUnit::Millisecond => 1_000_000,
+        TimeUnit::Microsecond => 1_000,
+        TimeUnit::Nanosecond => 1,
+    };
+    v as i128 * per
+}
+
+/// Java's `LocalDateTime.toString` (`zone` false) or `Instant.toString` (`zone` true: seconds
+/// always written, then `Z`) of `nanos` since the epoch.
+fn java_date_time(nanos: i128, zone: bool, out: &mut String) {
+    use std::fmt::Write;
+    let secs = nanos.div_euclid(1_000_000_000) as i64;
+    let frac = nanos.rem_euclid(1_000_000_000) as i64;
+    let Some(dt) = chrono::DateTime::from_timestamp(secs, 0) else {
+        out.push('?');
+        return;
+    };
+    let _ = write!(out, "{}T", dt.date_naive().format("%Y-%m-%d"));
+    let of_day = secs.rem_euclid(86_400);
+    if zone {
+        let _ = write!(
+            out,
+            "{:02}:{:02}:{:02}",
+            of_day / 3600,
+            of_day / 60 % 60,
+            of_day % 60
+        );
+        java_fraction(frac, out);
+        out.push('Z');
+    } else {
+        java_local_time(of_day * 1_000_000_000 + frac, out);
+    }
 }
 
 /// chrono format of a timestamp's text in `CAST(… AS STRING)`: as many fraction digits as the
@@ -164,7 +246,10 @@ fn cast_timestamp_format(unit: &TimeUnit) -> &'static str {
 
 fn value_text(a: &dyn Array, row: usize, fmt: &FormatOptions, mode: Mode, out: &mut String) {
     if a.is_null(row) {
-        out.push_str("NULL");
+        out.push_str(if mode == Mode::Java { "null" } else { "NULL" });
+        return;
+    }
+    if mode == Mode::Java && java_scalar_text(a, row, out) {
         return;
     }
     let list = |vals: ArrayRef, out: &mut String| {
@@ -187,7 +272,15 @@ fn value_text(a: &dyn Array, row: usize, fmt: &FormatOptions, mode: Mode, out: &
         }
         DataType::Struct(_) => {
             let cols = a.as_struct().columns();
-            seq(out, ('(', ')'), cols.len(), |i, o| {
+            if mode == Mode::Java {
+                out.push_str("+I");
+            }
+            let brackets = if mode == Mode::Java {
+                ('[', ']')
+            } else {
+                ('(', ')')
+            };
+            seq(out, brackets, cols.len(), |i, o| {
                 value_text(cols[i].as_ref(), row, fmt, mode, o)
             });
         }
@@ -230,6 +323,68 @@ fn value_text(a: &dyn Array, row: usize, fmt: &FormatOptions, mode: Mode, out: &
             Err(_) => out.push('?'),
         },
     }
+}
+
+/// [`Mode::Java`]'s text of the non-NULL scalar types whose Java text differs from Arrow's
+/// display; false (nothing written) for the others.
+fn java_scalar_text(a: &dyn Array, row: usize, out: &mut String) -> bool {
+    use datafusion::arrow::datatypes::{
+        Decimal128Type, Decimal256Type, Time32MillisecondType, Time32SecondType,
+        Time64MicrosecondType, Time64NanosecondType, TimestampMicrosecondType,
+        TimestampMillisecondType, TimestampNanosecondType, TimestampSecondType,
+    };
+    match a.data_type() {
+        DataType::Decimal128(_, scale) => {
+            let v = a.as_primitive::<Decimal128Type>().value(row);
+            out.push_str(&big_decimal_text(&v.to_string(), *scale as i32));
+        }
+        DataType::Decimal256(_, scale) => {
+            let v = a.as_primitive::<Decimal256Type>().value(row);
+            out.push_str(&big_decimal_text(&v.to_string(), *scale as i32));
+        }
+        DataType::Time32(TimeUnit::Second) => {
+            let v = a.as_primitive::<Time32SecondType>().value(row);
+            java_local_time(v as i64 * 1_000_000_000, out);
+        }
+        DataType::Time32(_) => {
+            let v = a.as_primitive::<Time32MillisecondType>().value(row);
+            java_local_time(v as i64 * 1_000_000, out);
+        }
+        DataType::Time64(TimeUnit::Microsecond) => {
+            let v = a.as_primitive::<Time64MicrosecondType>().value(row);
+            java_local_time(v * 1_000, out);
+        }
+        DataType::Time64(_) => {
+            java_local_time(a.as_primitive::<Time64NanosecondType>().value(row), out);
+        }
+        DataType::Timestamp(unit, tz) => {
+            let v = match unit {
+                TimeUnit::Second => a.as_primitive::<TimestampSecondType>().value(row),
+                TimeUnit::Millisecond => a.as_primitive::<TimestampMillisecondType>().value(row),
+                TimeUnit::Microsecond => a.as_primitive::<TimestampMicrosecondType>().value(row),
+                TimeUnit::Nanosecond => a.as_primitive::<TimestampNanosecondType>().value(row),
+            };
+            java_date_time(epoch_nanos(v, unit), tz.is_some(), out);
+        }
+        DataType::Binary | DataType::LargeBinary | DataType::BinaryView => {
+            let bytes: &[u8] = match a.data_type() {
+                DataType::Binary => a.as_binary::<i32>().value(row),
+                DataType::LargeBinary => a.as_binary::<i64>().value(row),
+                _ => a.as_binary_view().value(row),
+            };
+            seq(out, ('[', ']'), bytes.len(), |i, o| {
+                o.push_str(&(bytes[i] as i8).to_string())
+            });
+        }
+        DataType::FixedSizeBinary(_) => {
+            let bytes = a.as_fixed_size_binary().value(row);
+            seq(out, ('[', ']'), bytes.len(), |i, o| {
+                o.push_str(&(bytes[i] as i8).to_string())
+            });
+        }
+        _ => return false,
+    }
+    true
 }
 
 fn is_binary(t: &DataType) -> bool {

@@ -26,8 +26,8 @@ use datafusion::logical_expr::{
 };
 use datafusion::prelude::SessionContext;
 use datafusion::sql::sqlparser::ast::{
-    Expr, FunctionArg, FunctionArgExpr, FunctionArgOperator, FunctionArguments, Spanned, Statement,
-    TableFactor, VisitMut, VisitorMut,
+    Expr, FunctionArg, FunctionArgExpr, FunctionArgOperator, FunctionArguments, GroupByExpr, Query,
+    SetExpr, Spanned, Statement, TableFactor, VisitMut, VisitorMut,
 };
 use datafusion::sql::sqlparser::dialect::GenericDialect;
 use datafusion::sql::sqlparser::parser::Parser;
@@ -55,6 +55,7 @@ pub(crate) fn rewrite(stmt: &mut Statement, base: Pos, streaming: bool) -> Resul
     let mut v = Tvf {
         base,
         streaming,
+        grouped: Vec::new(),
         err: None,
     };
     let _ = stmt.visit(&mut v);
@@ -81,18 +82,33 @@ struct Tvf {
     base: Pos,
     /// `SESSION` windows run in streaming mode only (they merge).
     streaming: bool,
+    /// Per enclosing query: whether it is a `SELECT … GROUP BY` (a window aggregate then).
+    grouped: Vec<bool>,
     err: Option<SqlError>,
 }
 
 impl VisitorMut for Tvf {
     type Break = ();
 
+    fn pre_visit_query(&mut self, q: &mut Query) -> ControlFlow<()> {
+        let grouped = matches!(q.body.as_ref(), SetExpr::Select(s)
+            if !matches!(&s.group_by, GroupByExpr::Expressions(e, _) if e.is_empty()));
+        self.grouped.push(grouped);
+        ControlFlow::Continue(())
+    }
+
+    fn post_visit_query(&mut self, _q: &mut Query) -> ControlFlow<()> {
+        self.grouped.pop();
+        ControlFlow::Continue(())
+    }
+
     fn pre_visit_table_factor(&mut self, t: &mut TableFactor) -> ControlFlow<()> {
         let TableFactor::TableFunction { expr, alias } = t else {
             return ControlFlow::Continue(());
         };
         let alias = alias.as_ref().map(|a| a.to_string());
-        match window_table(expr, alias, self.base, self.streaming) {
+        let aggregated = self.grouped.iter().any(|g| *g);
+        match window_table(expr, alias, self.base, self.streaming, aggregated) {
             Ok(Some(derived)) => *t = derived,
             Ok(None) => {}
             Err(e) => {
@@ -119,6 +135,7 @@ fn window_table(
     alias: Option<String>,
     base: Pos,
     streaming: bool,
+    aggregated: bool,
 ) -> Result<Option<TableFactor>, SqlError> {
     let Expr::Function(f) = expr else {
         return Ok(None);
@@ -263,6 +280,12 @@ fn window_table(
         "HOP" => {
             let slide = positive(ms(2)?, "SLIDE", at)?;
             let size = positive(ms(3)?, "SIZE", at)?;
+            if aggregated && size % slide != 0 {
+                return Err(SqlError::invalid(
+                    at,
+                    format!("HOP table function based aggregate requires size must be an integral multiple of slide, but got size {size} ms and slide {slide} ms"),
+                ));
+            }
             (
                 format!("unnest({HOP_STARTS}({timecol}, {slide}, {size}, {offset}))"),
                 format!("{WINDOW_ADD}(window_start, {size})"),

@@ -601,6 +601,26 @@ pub(crate) fn rewrite(stmt: &mut Statement) {
     rewrite_functions(stmt);
     distinct_cast_names(stmt);
     double_literals(stmt);
+    first_last_skip_nulls(stmt);
+}
+
+/// `FIRST_VALUE(x)` and `LAST_VALUE(x)` skip NULL values, as Flink's `FirstValueAggFunction`
+/// and `LastValueAggFunction` do (a group whose values are all NULL gives NULL); DataFusion's
+/// keep them unless the call says `IGNORE NULLS`.
+fn first_last_skip_nulls(stmt: &mut Statement) {
+    use datafusion::sql::sqlparser::ast::{FunctionArgumentClause, NullTreatment};
+    let _ = visit_expressions_mut(stmt, |e: &mut Expr| {
+        if let Expr::Function(f) = e {
+            let first_last = fname(f).is_some_and(|n| n == "FIRST_VALUE" || n == "LAST_VALUE");
+            let stated = f.null_treatment.is_some()
+                || matches!(&f.args, FunctionArguments::List(l) if l.clauses.iter().any(
+                    |c| matches!(c, FunctionArgumentClause::IgnoreOrRespectNulls(_))));
+            if first_last && !stated {
+                f.null_treatment = Some(NullTreatment::IgnoreNulls);
+            }
+        }
+        ControlFlow::<()>::Continue(())
+    });
 }
 
 /// `p LIKE 'pat' ESCAPE 'c'` → the same pattern with backslash as its escape (DataFusion's
@@ -945,6 +965,19 @@ fn rewrite_functions(stmt: &mut Statement) {
             }),
             ("CONCAT", n) if n >= 1 => Some(nested(concat_tree(args))),
             ("IFNULL", 2) => Some(renamed(f, "coalesce", args)),
+            // NULL when an argument is NULL (DataFusion's counts 0 matches in NULL).
+            ("REGEXP_COUNT", 2) => {
+                let null = Expr::Value(ValueWithSpan::from(Value::Null));
+                let any_null = Expr::BinaryOp {
+                    left: Box::new(Expr::IsNull(Box::new(args[0].clone()))),
+                    op: BinaryOperator::Or,
+                    right: Box::new(Expr::IsNull(Box::new(args[1].clone()))),
+                };
+                Some(case_when(
+                    vec![(any_null, null)],
+                    Some(renamed(f, "regexp_count", args)),
+                ))
+            }
             ("ENCODE", 2) => Some(renamed(f, "flink_encode", args)),
             // A java.util.Random per call site (see `random`).
             ("RAND", 1) => {
@@ -1533,9 +1566,17 @@ impl ScalarUDFImpl for FlinkFn {
                         if s.is_null(r) {
                             None
                         } else {
-                            fmts[r]
-                                .as_deref()
-                                .and_then(|f| parse_datetime(s.value(r), f))
+                            fmts[r].as_deref().and_then(|f| {
+                                let v = s.value(r);
+                                parse_datetime(v, f).or_else(|| {
+                                    // `UNIX_TIMESTAMP` parses as `SimpleDateFormat.parse`:
+                                    // text after the pattern's match is ignored.
+                                    (self.kind == FnKind::UnixTimestamp)
+                                        .then(|| NaiveDateTime::parse_and_remainder(v.trim(), f))
+                                        .and_then(|p| p.ok())
+                                        .map(|(d, _)| d)
+                                })
+                            })
                         }
                     })
                     .collect();

@@ -38,6 +38,8 @@ struct Src {
     watermark: bool,
     /// Processing time: the watermark follows the clock between rows too.
     proctime: bool,
+    /// The event-time attribute's column ([`super::plan::SourceSpec::rowtime`]).
+    rowtime: Option<usize>,
     /// Largest watermark value seen.
     pending: i64,
     /// Last watermark emitted.
@@ -414,6 +416,7 @@ pub(crate) async fn drive(
             idle: false,
             watermark: s.watermark,
             proctime: s.proctime,
+            rowtime: s.rowtime,
             pending: pos.map_or(i64::MIN, |p| p.pending),
             emitted: pos.map_or(i64::MIN, |p| p.emitted),
             rows: pos.map_or(0, |p| p.rows),
@@ -608,6 +611,12 @@ pub(crate) async fn drive(
                     d.set_idle(node, 0, false, &mut out)?;
                 }
                 let s = &mut srcs[i];
+                if s.rowtime.is_some_and(|r| b.column(r).null_count() > 0) {
+                    return Err(DataFusionError::Execution(
+                        "RowTime field should not be null, please convert it to a non-null long value."
+                            .into(),
+                    ));
+                }
                 if !s.watermark {
                     d.push(node, 0, Chunk::inserts(b), &mut out)?;
                 } else {

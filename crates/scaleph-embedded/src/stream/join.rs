@@ -342,6 +342,22 @@ impl Join {
         j
     }
 
+    /// A semi join (`semi` = `Some(false)`), an anti join (`Some(true)`) or an inner/outer
+    /// join (`None`, `pairs` unused) of `sides`, as [`Self::semi_join`] and [`Self::new`].
+    pub(crate) fn of_kind(
+        semi: Option<bool>,
+        [left, right]: [JoinSide; 2],
+        key_types: Vec<DataType>,
+        condition: Option<Arc<dyn PhysicalExpr>>,
+        schema: SchemaRef,
+        pairs: SchemaRef,
+    ) -> Self {
+        match semi {
+            Some(anti) => Self::semi_join(left, right, key_types, condition, schema, pairs, anti),
+            None => Self::new(left, right, key_types, condition, schema),
+        }
+    }
+
     /// One chunk into a semi or anti join. Left rows keep how many right rows match them; a
     /// left row is out while it has a match (semi) or none (anti), and goes in or out (`+I` /
     /// `-D`) as right rows come and go.
@@ -827,6 +843,8 @@ impl WindowJoin {
             self.join.condition.clone(),
             self.join.schema.clone(),
         );
+        join.pairs = self.join.pairs.clone();
+        join.semi = self.join.semi;
         let mut changes = Vec::new();
         for (s, batches) in sides.into_iter().enumerate() {
             for b in batches {

@@ -77,6 +77,9 @@ pub(crate) struct SourceSpec {
     pub(crate) watermark: bool,
     /// The watermark is processing time: it also advances with the clock.
     pub(crate) proctime: bool,
+    /// Index of the event-time attribute among the plan's columns: a row where it is NULL
+    /// fails the job, as in Flink's `WatermarkAssignerOperator`.
+    pub(crate) rowtime: Option<usize>,
     /// The node the source's rows enter.
     pub(crate) node: usize,
 }
@@ -335,8 +338,8 @@ impl<'a> Translator<'a> {
                 })?
                 .data;
             let e = self
-                .state
-                .create_physical_expr(bound, schema)
+                .prepared(bound, schema)
+                .and_then(|e| self.state.create_physical_expr(e, schema))
                 .and_then(|e| crate::case_select::rewrite(e, schema.as_arrow()))
                 .map_err(|err| internal(q, err))?;
             out.push(e);
@@ -362,10 +365,67 @@ impl<'a> Translator<'a> {
                 "CURRENT_WATERMARK() outside a projection or a filter",
             ));
         }
-        self.state
-            .create_physical_expr(unfold_arrow_cast(e.clone()), schema)
+        self.prepared(e.clone(), schema)
+            .and_then(|e| self.state.create_physical_expr(e, schema))
             .and_then(|e| crate::case_select::rewrite(e, schema.as_arrow()))
             .map_err(|err| internal(self.q, err))
+    }
+
+    /// `e` made ready for `create_physical_expr`, as DataFusion's optimizer would leave it (a
+    /// streaming plan does not pass through it): `now()` becomes the clock read when a batch
+    /// is evaluated (Flink evaluates `CURRENT_TIMESTAMP` per record in streaming mode), then
+    /// DataFusion's `ExprSimplifier` rewrites the calls its functions only plan rewritten
+    /// (`coalesce` and `nvl2` to `CASE`, `arrow_cast` to `CAST`) and folds constants.
+    fn prepared(&self, e: Expr, schema: &DFSchema) -> DfResult<Expr> {
+        use datafusion::common::tree_node::Transformed;
+        use datafusion::logical_expr::expr::ScalarFunction;
+        use datafusion::logical_expr::simplify::SimplifyContext;
+        use datafusion::optimizer::simplify_expressions::ExprSimplifier;
+        let clock = self.state.scalar_functions().get("proctime").cloned();
+        let e = e
+            .transform_up(|e| match (e, &clock) {
+                (Expr::ScalarFunction(f), Some(clock))
+                    if f.name() == "now" && f.args.is_empty() =>
+                {
+                    let ty = Expr::ScalarFunction(f).get_type(schema)?;
+                    let read = Expr::ScalarFunction(ScalarFunction::new_udf(clock.clone(), vec![]));
+                    Ok(Transformed::yes(Expr::Cast(
+                        datafusion::logical_expr::Cast::new(Box::new(read), ty),
+                    )))
+                }
+                (other, _) => Ok(Transformed::no(other)),
+            })?
+            .data;
+        let ctx = SimplifyContext::builder()
+            .with_schema(Arc::new(schema.clone()))
+            .with_config_options(self.state.config_options().clone())
+            .build();
+        ExprSimplifier::new(ctx).simplify(e)
+    }
+
+    /// `e` (an aggregate call, possibly aliased) with its arguments and `FILTER` prepared as
+    /// [`Self::prepared`] prepares an expression.
+    fn prepared_aggregate(&self, e: &Expr, schema: &DFSchema) -> DfResult<Expr> {
+        use datafusion::common::tree_node::{Transformed, TreeNodeRecursion};
+        e.clone()
+            .transform_down(|e| match e {
+                Expr::AggregateFunction(mut a) => {
+                    a.params.args = std::mem::take(&mut a.params.args)
+                        .into_iter()
+                        .map(|x| self.prepared(x, schema))
+                        .collect::<DfResult<_>>()?;
+                    if let Some(f) = a.params.filter.take() {
+                        a.params.filter = Some(Box::new(self.prepared(*f, schema)?));
+                    }
+                    Ok(Transformed::new(
+                        Expr::AggregateFunction(a),
+                        true,
+                        TreeNodeRecursion::Jump,
+                    ))
+                }
+                other => Ok(Transformed::no(other)),
+            })
+            .map(|t| t.data)
     }
 
     /// The node of `plan`: an equal sub-plan translated before is reused (unless it has a
@@ -456,6 +516,7 @@ impl<'a> Translator<'a> {
                     plan: t.plan.clone(),
                     watermark: t.rowtime.is_some(),
                     proctime: t.proctime,
+                    rowtime: t.rowtime.filter(|_| !t.proctime),
                     node,
                 });
                 Ok(Props {
@@ -470,6 +531,7 @@ impl<'a> Translator<'a> {
                     plan: plan.clone(),
                     watermark: false,
                     proctime: false,
+                    rowtime: None,
                     node,
                 });
                 Ok(Props {
@@ -832,9 +894,10 @@ impl<'a> Translator<'a> {
         let mut calls = Vec::new();
         for e in &a.aggr_expr {
             #[allow(deprecated)]
-            let (expr, filter, order) =
-                create_aggregate_expr_and_maybe_filter(e, in_schema, arrow, props)
-                    .map_err(|err| internal(q, err))?;
+            let (expr, filter, order) = self
+                .prepared_aggregate(e, in_schema)
+                .and_then(|e| create_aggregate_expr_and_maybe_filter(&e, in_schema, arrow, props))
+                .map_err(|err| internal(q, err))?;
             if !order.is_empty() {
                 return Err(refuse_at(q, "WITHIN", "an aggregate with an ordering"));
             }
@@ -1326,7 +1389,8 @@ impl Translator<'_> {
                 left.window_end.expect("equated"),
                 right.window_end.expect("equated"),
             ];
-            let join = Join::new(lside, rside, key_types, condition, schema);
+            let pairs = Arc::new(pair_schema.as_arrow().clone());
+            let join = Join::of_kind(semi, [lside, rside], key_types, condition, schema, pairs);
             let node = self.add(
                 Box::new(WindowJoin::new(join, ends)),
                 &[left.node, right.node],
@@ -1366,18 +1430,9 @@ impl Translator<'_> {
             }
         }
         if let Some(anti) = semi {
-            let node = self.add(
-                Box::new(Join::semi_join(
-                    lside,
-                    rside,
-                    key_types,
-                    condition,
-                    schema,
-                    Arc::new(pair_schema.as_arrow().clone()),
-                    anti,
-                )),
-                &[left.node, right.node],
-            );
+            let pairs = Arc::new(pair_schema.as_arrow().clone());
+            let join = Join::of_kind(semi, [lside, rside], key_types, condition, schema, pairs);
+            let node = self.add(Box::new(join), &[left.node, right.node]);
             // A semi join of insert-only inputs only inserts; an anti join retracts a left row
             // when its first match arrives.
             let updating = left.updating || right.updating || anti;
@@ -1620,9 +1675,10 @@ impl Translator<'_> {
                 wf.params.null_treatment,
             ));
             #[allow(deprecated)]
-            let (expr, filter, _) =
-                create_aggregate_expr_and_maybe_filter(&agg, in_schema, arrow, props)
-                    .map_err(|err| internal(q, err))?;
+            let (expr, filter, _) = self
+                .prepared_aggregate(&agg, in_schema)
+                .and_then(|e| create_aggregate_expr_and_maybe_filter(&e, in_schema, arrow, props))
+                .map_err(|err| internal(q, err))?;
             if frame_bounded(frame) {
                 let retracts = expr
                     .create_sliding_accumulator()
@@ -1835,34 +1891,4 @@ fn frame_bounded(f: super::over::Frame) -> bool {
         f,
         super::over::Frame::Rows(Some(_)) | super::over::Frame::Range(Some(_))
     )
-}
-
-/// `e` with `arrow_cast(x, 'T')` calls (the functions module's spelling of casts inside
-/// aggregate arguments) turned back into casts: the optimizer does so in the plans it
-/// simplifies, not inside `OVER` arguments, and the function refuses to run.
-fn unfold_arrow_cast(e: Expr) -> Expr {
-    use datafusion::common::tree_node::{Transformed, TreeNode};
-    use datafusion::common::ScalarValue;
-    e.transform_up(|e| match e {
-        Expr::ScalarFunction(f) if f.name() == "arrow_cast" && f.args.len() == 2 => {
-            let ty = match &f.args[1] {
-                Expr::Literal(ScalarValue::Utf8(Some(t)), _) => {
-                    t.parse::<datafusion::arrow::datatypes::DataType>().ok()
-                }
-                _ => None,
-            };
-            match ty {
-                Some(t) => {
-                    let mut args = f.args;
-                    Ok(Transformed::yes(Expr::Cast(
-                        datafusion::logical_expr::Cast::new(Box::new(args.swap_remove(0)), t),
-                    )))
-                }
-                None => Ok(Transformed::no(Expr::ScalarFunction(f))),
-            }
-        }
-        other => Ok(Transformed::no(other)),
-    })
-    .map(|t| t.data)
-    .unwrap_or_else(|_| unreachable!("the rewrite does not fail"))
 }

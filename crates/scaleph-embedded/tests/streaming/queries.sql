@@ -140,3 +140,19 @@ SELECT k, COUNT(DISTINCT s), COUNT(DISTINCT b) FILTER (WHERE s > 10), COUNT(*) F
 SELECT k, COUNT(DISTINCT s), COUNT(DISTINCT s) FILTER (WHERE b > 1), COUNT(DISTINCT b), COUNT(DISTINCT b) FILTER (WHERE s > 10), COUNT(DISTINCT s) FILTER (WHERE b < 3) FROM (SELECT MOD(id, 5) AS b, k, SUM(v) AS s FROM ev GROUP BY MOD(id, 5), k) GROUP BY k;
 -- name: hop_distinct_shared
 SELECT CAST(window_start AS STRING), COUNT(DISTINCT v), COUNT(DISTINCT v) FILTER (WHERE k = 'a'), COUNT(DISTINCT v) FILTER (WHERE id > 10), COUNT(DISTINCT id), COUNT(*) FROM TABLE(HOP(TABLE ev, DESCRIPTOR(ts), INTERVAL '5' SECOND, INTERVAL '10' SECOND)) GROUP BY window_start, window_end;
+-- name: coalesce_and_casts_in_aggregates
+SELECT k, SUM(CAST(v AS DOUBLE)), MAX(CAST(v AS BIGINT)), AVG(CAST(v AS DECIMAL(10, 2))), COUNT(COALESCE(CASE WHEN v > 5 THEN id END, -1)), SUM(IFNULL(CASE WHEN v > 5 THEN v END, 0)) FROM ev GROUP BY k
+-- name: coalesce_in_projection
+SELECT id, COALESCE(CASE WHEN v > 5 THEN k END, 'low'), IFNULL(CASE WHEN v < 3 THEN v END, -v) FROM ev WHERE id < 30
+-- name: window_casts_in_aggregates
+SELECT CAST(window_start AS STRING), k, SUM(CAST(v AS DOUBLE)), MIN(CAST(v AS BIGINT)), SUM(COALESCE(CASE WHEN v > 5 THEN v END, 0)) FROM TABLE(TUMBLE(TABLE ev, DESCRIPTOR(ts), INTERVAL '10' SECOND)) GROUP BY window_start, window_end, k
+-- name: first_last_value_skip_nulls
+SELECT k, FIRST_VALUE(CASE WHEN v > 5 THEN id END), LAST_VALUE(CASE WHEN v > 5 THEN id END), FIRST_VALUE(CASE WHEN v > 100 THEN id END) FROM ev GROUP BY k
+-- name: window_first_last_value_skip_nulls
+SELECT CAST(window_start AS STRING), FIRST_VALUE(CASE WHEN v > 5 THEN id END), LAST_VALUE(CASE WHEN v > 5 THEN id END) FROM TABLE(TUMBLE(TABLE ev, DESCRIPTOR(ts), INTERVAL '10' SECOND)) GROUP BY window_start, window_end
+-- name: window_semi_join
+SELECT l.id, CAST(l.window_start AS STRING) FROM (SELECT * FROM TABLE(TUMBLE(TABLE ev, DESCRIPTOR(ts), INTERVAL '10' SECOND))) l WHERE l.id < 25 AND l.k IN (SELECT r.k FROM TABLE(TUMBLE(TABLE ord, DESCRIPTOR(ots), INTERVAL '10' SECOND)) r WHERE l.window_start = r.window_start AND l.window_end = r.window_end)
+-- name: window_anti_join
+SELECT l.id, CAST(l.window_start AS STRING) FROM (SELECT * FROM TABLE(TUMBLE(TABLE ev, DESCRIPTOR(ts), INTERVAL '10' SECOND))) l WHERE l.id < 25 AND NOT EXISTS (SELECT * FROM TABLE(TUMBLE(TABLE ord, DESCRIPTOR(ots), INTERVAL '10' SECOND)) r WHERE l.window_start = r.window_start AND l.window_end = r.window_end AND l.k = r.k)
+-- name: clock_and_regexp_count_per_row
+SELECT id, CASE WHEN CURRENT_TIMESTAMP IS NOT NULL THEN 'set' END, CASE WHEN LOCALTIMESTAMP > TIMESTAMP '2020-01-01 00:00:00' THEN 'after' END, REGEXP_COUNT(CASE WHEN v > 5 THEN k END, 'a'), UNIX_TIMESTAMP('2024-01-01 00:00:01.500') FROM ev WHERE id < 12
