@@ -737,7 +737,8 @@ INSERT INTO out SELECT id, DATE_FORMAT(ts, 'HH') FROM src;",
 /// Stop with a savepoint in the middle of a stream, restore a new run from it: the printed
 /// changelogs of both runs together materialise to what one uninterrupted run gives — for
 /// `OVER` aggregates (bounded and unbounded frames: sliding and running accumulators), a group
-/// aggregation, `MIN`/`MAX` over its changelog (retracting), a window aggregation, regular
+/// aggregation, `MIN`/`MAX` of numbers and strings and `COUNT(DISTINCT)` of strings over its
+/// changelog (retracting), a window aggregation, regular
 /// joins (over changelogs, and insert-only with a non-equi condition), Top-1 and keep-last
 /// deduplication.
 #[tokio::test]
@@ -752,6 +753,7 @@ async fn savepoint_and_restore_continue_stateful_operators() {
         ("id BIGINT, a DOUBLE, m BIGINT", "SELECT id, AVG(CAST(v AS DOUBLE)) OVER w, MIN(v) OVER w FROM s WINDOW w AS (ORDER BY ts RANGE BETWEEN INTERVAL '2' SECOND PRECEDING AND CURRENT ROW)"),
         ("k BIGINT, c BIGINT, s BIGINT", "SELECT k, COUNT(*), SUM(v) FROM s GROUP BY k"),
         ("p BIGINT, mx BIGINT, mn DOUBLE", "SELECT k % 2, MAX(c), MIN(CAST(c AS DOUBLE) / 2) FROM (SELECT k, COUNT(*) AS c FROM s GROUP BY k) GROUP BY k % 2"),
+        ("p BIGINT, d BIGINT, mn STRING, mx STRING", "SELECT k % 2, COUNT(DISTINCT CAST(c AS STRING)), MIN(CAST(c AS STRING)), MAX(CAST(k AS STRING)) FROM (SELECT k, COUNT(*) AS c FROM s GROUP BY k) GROUP BY k % 2"),
         ("w TIMESTAMP_LTZ(3), k BIGINT, c BIGINT, m BIGINT", "SELECT window_start, k, COUNT(*), MAX(v) FROM TABLE(TUMBLE(TABLE s, DESCRIPTOR(ts), INTERVAL '5' SECOND)) GROUP BY window_start, window_end, k"),
         ("k BIGINT, c BIGINT, s BIGINT", "SELECT a.k, a.c, b.s FROM (SELECT k, COUNT(*) AS c FROM s GROUP BY k) a LEFT JOIN (SELECT v, SUM(id) AS s FROM s GROUP BY v) b ON a.k = b.v"),
         ("a BIGINT, b BIGINT, t STRING", "SELECT x.id, y.id, CAST(y.ts AS STRING) FROM s x JOIN s y ON x.k = y.v AND x.id BETWEEN y.id AND y.id + 2"),

@@ -8,9 +8,10 @@
 //! non-NULL arguments. Over a changelog (`-U`/`-D` input) `COUNT` and `SUM` subtract, and
 //! `MIN`/`MAX` keep a count per distinct value (Flink's `MinWithRetractAggFunction` keeps a
 //! map of value → count the same way), so their state can be checkpointed. `COUNT(DISTINCT)`
-//! of integers keeps the same value → count map (Flink's distinct `MapView`). `MIN`/`MAX` of
-//! strings keep the extreme (or, over a changelog, a count per string); strings compare by
-//! their UTF-8 bytes, as Flink's `BinaryStringData` and DataFusion's `MIN`/`MAX` do.
+//! of integers keeps the same value → count map (Flink's distinct `MapView`), of strings over a
+//! changelog a string → count map. `MIN`/`MAX` of strings keep the extreme (or, over a
+//! changelog, a count per string); strings compare by their UTF-8 bytes, as Flink's
+//! `BinaryStringData` and DataFusion's `MIN`/`MAX` do.
 
 use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, Float64Array, Int64Array, NullBufferBuilder, StringArray,
@@ -50,10 +51,13 @@ pub(crate) enum FastKind {
     /// `MIN`/`MAX` of strings over a changelog: counts per string.
     MinTextRetract,
     MaxTextRetract,
+    /// `COUNT(DISTINCT x)` of strings over a changelog: counts per string, the result is how
+    /// many there are.
+    CountDistinctText,
 }
 
 /// Every kind, in the order of their snapshot codes (`kind as u64`).
-pub(crate) const KINDS: [FastKind; 16] = [
+pub(crate) const KINDS: [FastKind; 17] = [
     FastKind::Count,
     FastKind::SumInt,
     FastKind::SumFloat,
@@ -70,6 +74,7 @@ pub(crate) const KINDS: [FastKind; 16] = [
     FastKind::MaxText,
     FastKind::MinTextRetract,
     FastKind::MaxTextRetract,
+    FastKind::CountDistinctText,
 ];
 
 /// An `f64` as an `i64` of the same total order (`f64::total_cmp`).
@@ -109,7 +114,12 @@ impl FastKind {
         if distinct {
             // Flink's `COUNT(DISTINCT)` keeps a map of value -> count (`MapView`), so it
             // retracts; other DISTINCT aggregates stay on DataFusion's accumulators.
-            return (name == "count" && int_like(t)).then_some(FastKind::CountDistinct);
+            let text = matches!(t, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View);
+            return match name {
+                "count" if int_like(t) => Some(FastKind::CountDistinct),
+                "count" if text && retract => Some(FastKind::CountDistinctText),
+                _ => None,
+            };
         }
         let float = matches!(t, DataType::Float32 | DataType::Float64);
         let text = matches!(t, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View);
@@ -145,7 +155,23 @@ impl FastKind {
         )
     }
 
-    /// `MIN`/`MAX` of strings.
+    /// Reads strings and keeps them in its state (`MIN`/`MAX` and `COUNT(DISTINCT)` of
+    /// strings; checkpointed as [`FastExtra::One`] or [`FastExtra::Counts`]).
+    pub(crate) fn text_state(self) -> bool {
+        self.text() || self == FastKind::CountDistinctText
+    }
+
+    /// Retracts by keeping a count per distinct value, number or string: what `MIN`/`MAX` and
+    /// `COUNT(DISTINCT)` over a changelog need.
+    pub(crate) fn keeps_values(self) -> bool {
+        self.counts_values()
+            || matches!(
+                self,
+                FastKind::MinTextRetract | FastKind::MaxTextRetract | FastKind::CountDistinctText
+            )
+    }
+
+    /// `MIN`/`MAX` of strings (a string result).
     pub(crate) fn text(self) -> bool {
         matches!(
             self,
@@ -198,7 +224,9 @@ impl FastArg {
     pub(crate) fn new(kind: FastKind, arg: &ArrayRef) -> Result<Self> {
         Ok(match kind {
             FastKind::Count => FastArg::Nulls(arg.clone()),
-            k if k.text() => FastArg::Text(cast(arg, &DataType::Utf8)?.as_string::<i32>().clone()),
+            k if k.text_state() => {
+                FastArg::Text(cast(arg, &DataType::Utf8)?.as_string::<i32>().clone())
+            }
             k if k.float() => FastArg::Float(
                 cast(arg, &DataType::Float64)?
                     .as_primitive::<Float64Type>()
@@ -508,6 +536,12 @@ impl FastAcc {
     pub(crate) fn value(&self, kind: FastKind) -> FastValue {
         if kind.text() {
             return self.text_value(kind);
+        }
+        if kind == FastKind::CountDistinctText {
+            return FastValue::Int(match self.extra.as_deref() {
+                Some(FastExtra::Counts(m)) => m.len() as i64,
+                _ => 0,
+            });
         }
         if kind == FastKind::CountDistinct {
             // A shared map's calls count their distinct values in `v`.

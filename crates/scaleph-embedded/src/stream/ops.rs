@@ -763,7 +763,7 @@ impl Aggregate {
                         w.i64(c);
                     }
                 }
-                if k.text() {
+                if k.text_state() {
                     write_text(w, &g.accs[i], g.last.map(|l| &l[i]));
                 }
             }
@@ -863,8 +863,12 @@ impl Aggregate {
                     }
                     self.layout.set_counts(*k, &mut accs, i, pairs);
                 }
-                if k.text() {
-                    last[i] = read_text(r, &mut accs[i])?;
+                if k.text_state() {
+                    let l = read_text(r, &mut accs[i])?;
+                    // A string result's last value is kept with the strings.
+                    if k.text() {
+                        last[i] = l;
+                    }
                 }
             }
             if self.window_end.is_some() {

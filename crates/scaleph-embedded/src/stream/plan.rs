@@ -904,17 +904,18 @@ impl<'a> Translator<'a> {
             let retract = input.updating;
             if retract {
                 let name = expr.fun().name().to_ascii_lowercase();
-                // MIN/MAX of numbers, dates and timestamps retract with native value counts.
+                // MIN/MAX of numbers, dates, timestamps and strings retract with native value
+                // counts.
                 let types: Option<Vec<_>> = expr
                     .expressions()
                     .iter()
                     .map(|a| a.data_type(arrow).ok())
                     .collect();
-                // So does COUNT(DISTINCT) of integers.
+                // So does COUNT(DISTINCT) of integers and strings.
                 let native = types.and_then(|t| {
                     super::fast_agg::FastKind::of(&name, expr.is_distinct(), &t, true)
                 });
-                if !native.is_some_and(|k| k.counts_values())
+                if !native.is_some_and(|k| k.keeps_values())
                     && (expr.is_distinct() || !matches!(name.as_str(), "count" | "sum" | "avg"))
                 {
                     return Err(refuse_at(
@@ -945,7 +946,7 @@ impl<'a> Translator<'a> {
             };
             let extremes = calls
                 .iter()
-                .any(|c| matches!(native(c), Some(k) if k.counts_values()));
+                .any(|c| matches!(native(c), Some(k) if k.keeps_values()));
             if let Some(other) = calls.iter().find(|c| extremes && native(c).is_none()) {
                 return Err(refuse_at(
                     q,

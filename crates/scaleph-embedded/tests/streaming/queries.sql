@@ -156,3 +156,7 @@ SELECT l.id, CAST(l.window_start AS STRING) FROM (SELECT * FROM TABLE(TUMBLE(TAB
 SELECT l.id, CAST(l.window_start AS STRING) FROM (SELECT * FROM TABLE(TUMBLE(TABLE ev, DESCRIPTOR(ts), INTERVAL '10' SECOND))) l WHERE l.id < 25 AND NOT EXISTS (SELECT * FROM TABLE(TUMBLE(TABLE ord, DESCRIPTOR(ots), INTERVAL '10' SECOND)) r WHERE l.window_start = r.window_start AND l.window_end = r.window_end AND l.k = r.k)
 -- name: clock_and_regexp_count_per_row
 SELECT id, CASE WHEN CURRENT_TIMESTAMP IS NOT NULL THEN 'set' END, CASE WHEN LOCALTIMESTAMP > TIMESTAMP '2020-01-01 00:00:00' THEN 'after' END, REGEXP_COUNT(CASE WHEN v > 5 THEN k END, 'a'), UNIX_TIMESTAMP('2024-01-01 00:00:01.500') FROM ev WHERE id < 12
+-- name: count_distinct_and_extremes_of_strings_over_changelog
+SELECT c, COUNT(DISTINCT k), MIN(k), MAX(k), COUNT(*) FROM (SELECT k, COUNT(*) AS c FROM ev GROUP BY k) GROUP BY c
+-- name: count_distinct_strings_over_outer_join
+SELECT d.name, COUNT(DISTINCT e.k), MAX(e.k), MIN(d.k), COUNT(DISTINCT e.id) FROM ev e LEFT JOIN dim d ON e.k = d.k GROUP BY d.name
