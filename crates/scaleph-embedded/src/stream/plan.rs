@@ -853,6 +853,9 @@ impl<'a> Translator<'a> {
 
     fn aggregate(&mut self, a: &datafusion::logical_expr::Aggregate) -> Result<Props, SqlError> {
         let q = self.q;
+        if let [Expr::GroupingSet(gs)] = a.group_expr.as_slice() {
+            return self.grouping_sets(a, gs);
+        }
         if a.group_expr
             .iter()
             .any(|e| matches!(e, Expr::GroupingSet(_)))
@@ -1054,6 +1057,105 @@ impl<'a> Translator<'a> {
                 ..Default::default()
             })
         }
+    }
+}
+
+impl Translator<'_> {
+    /// `GROUPING SETS`, `ROLLUP` and `CUBE`: one aggregate per grouping set over the shared
+    /// input, their rows padded to the grouping-set aggregate's columns (keys outside the set
+    /// NULL, `__grouping_id` as DataFusion numbers it) and unioned. As Flink's `Expand` before
+    /// one aggregate keyed by the set id, each set keeps its own groups and changelog; a
+    /// window aggregate needs `window_start` and `window_end` in every set, as in Flink.
+    fn grouping_sets(
+        &mut self,
+        a: &datafusion::logical_expr::Aggregate,
+        gs: &datafusion::logical_expr::GroupingSet,
+    ) -> Result<Props, SqlError> {
+        use datafusion::common::{Column, ScalarValue};
+        use datafusion::logical_expr::{GroupingSet, LogicalPlanBuilder, Union};
+        let q = self.q;
+        let keys: Vec<Expr> = gs.distinct_expr().into_iter().cloned().collect();
+        let sets: Vec<Vec<Expr>> = match gs {
+            GroupingSet::GroupingSets(s) => s.clone(),
+            GroupingSet::Rollup(e) => (0..=e.len()).rev().map(|n| e[..n].to_vec()).collect(),
+            GroupingSet::Cube(e) if e.len() <= 12 => (0..1u32 << e.len())
+                .map(|m| {
+                    e.iter()
+                        .enumerate()
+                        .filter(|(i, _)| m >> i & 1 == 1)
+                        .map(|(_, x)| x.clone())
+                        .collect()
+                })
+                .collect(),
+            GroupingSet::Cube(_) => {
+                return Err(refuse_at(q, "CUBE", "a CUBE of more than 12 expressions"))
+            }
+        };
+        let input = self.node(&a.input)?;
+        let in_schema = a.input.schema();
+        let window: Vec<Expr> = [input.window_start, input.window_end]
+            .into_iter()
+            .flatten()
+            .map(|c| Expr::Column(Column::from(in_schema.qualified_field(c))))
+            .collect();
+        let windowed = window.iter().any(|w| keys.contains(w));
+        if windowed && sets.iter().any(|s| window.iter().any(|w| !s.contains(w))) {
+            return Err(SqlError::invalid(
+                q.pos,
+                "a window aggregate's every grouping set must contain window_start and window_end",
+            ));
+        }
+        let n = keys.len();
+        let gid_type = a.schema.field(n).data_type().clone();
+        let mut seen: std::collections::HashMap<Vec<bool>, u64> = Default::default();
+        let mut branches = Vec::with_capacity(sets.len());
+        for set in sets {
+            let mut set_keys: Vec<Expr> = Vec::new();
+            for e in set {
+                if !set_keys.contains(&e) {
+                    set_keys.push(e);
+                }
+            }
+            let absent: Vec<bool> = keys.iter().map(|k| !set_keys.contains(k)).collect();
+            let ordinal = seen.entry(absent.clone()).or_insert(0);
+            let id = absent.iter().fold(0u64, |acc, &a| acc << 1 | u64::from(a)) | *ordinal << n;
+            *ordinal += 1;
+            let plan = LogicalPlanBuilder::from(a.input.as_ref().clone())
+                .aggregate(set_keys.clone(), a.aggr_expr.clone())
+                .and_then(|b| b.build())
+                .map_err(|e| internal(q, e))?;
+            let out = plan.schema().clone();
+            let col = |i: usize| Expr::Column(Column::from(out.qualified_field(i)));
+            let mut exprs = Vec::with_capacity(a.schema.fields().len());
+            for (i, k) in keys.iter().enumerate() {
+                let e = match set_keys.iter().position(|x| x == k) {
+                    Some(j) => col(j),
+                    None => Expr::Literal(
+                        ScalarValue::try_from(a.schema.field(i).data_type())
+                            .map_err(|e| internal(q, e))?,
+                        None,
+                    ),
+                };
+                exprs.push(e.alias(format!("__scaleph_key_{i}")));
+            }
+            let id = ScalarValue::UInt64(Some(id))
+                .cast_to(&gid_type)
+                .map_err(|e| internal(q, e))?;
+            exprs.push(Expr::Literal(id, None).alias("__scaleph_grouping_id"));
+            for j in 0..a.aggr_expr.len() {
+                exprs.push(col(set_keys.len() + j).alias(format!("__scaleph_agg_{j}")));
+            }
+            let branch = LogicalPlanBuilder::from(plan)
+                .project(exprs)
+                .and_then(|b| b.build())
+                .map_err(|e| internal(q, e))?;
+            branches.push(Arc::new(branch));
+        }
+        if branches.len() == 1 {
+            return self.node(&branches[0]);
+        }
+        let union = Union::try_new_with_loose_types(branches).map_err(|e| internal(q, e))?;
+        self.node(&LogicalPlan::Union(union))
     }
 }
 

@@ -160,3 +160,9 @@ SELECT id, CASE WHEN CURRENT_TIMESTAMP IS NOT NULL THEN 'set' END, CASE WHEN LOC
 SELECT c, COUNT(DISTINCT k), MIN(k), MAX(k), COUNT(*) FROM (SELECT k, COUNT(*) AS c FROM ev GROUP BY k) GROUP BY c
 -- name: count_distinct_strings_over_outer_join
 SELECT d.name, COUNT(DISTINCT e.k), MAX(e.k), MIN(d.k), COUNT(DISTINCT e.id) FROM ev e LEFT JOIN dim d ON e.k = d.k GROUP BY d.name
+-- name: grouping_sets_with_grouping_ids
+SELECT k, b, COUNT(*), SUM(v), GROUPING(k), GROUPING_ID(k, b) FROM (SELECT id, k, v, MOD(id, 2) AS b FROM ev) GROUP BY GROUPING SETS ((k, b), (k), ())
+-- name: cube_over_a_changelog
+SELECT c, b, COUNT(*), SUM(s) FROM (SELECT k, MOD(id, 3) AS b, COUNT(*) AS c, SUM(v) AS s FROM ev GROUP BY k, MOD(id, 3)) GROUP BY CUBE (c, b)
+-- name: window_rollup
+SELECT CAST(window_start AS STRING), k, b, COUNT(*), SUM(v) FROM (SELECT window_start, window_end, k, MOD(id, 2) AS b, v FROM TABLE(TUMBLE(TABLE ev, DESCRIPTOR(ts), INTERVAL '10' SECOND))) GROUP BY window_start, window_end, ROLLUP (k, b)
