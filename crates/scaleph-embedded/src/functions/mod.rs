@@ -602,6 +602,117 @@ pub(crate) fn rewrite(stmt: &mut Statement) {
     distinct_cast_names(stmt);
     double_literals(stmt);
     first_last_skip_nulls(stmt);
+    similar_to(stmt);
+    char_lengths(stmt);
+}
+
+/// `CAST(x AS VARCHAR(n))` keeps the first `n` characters and `CAST(x AS CHAR(n))` also pads
+/// with spaces to `n`, as Flink's casts do (`CharVarCharTrimPadCastRule`); DataFusion ignores
+/// the length.
+fn char_lengths(stmt: &mut Statement) {
+    use datafusion::sql::sqlparser::ast::CharacterLength;
+    let _ = visit_expressions_mut(stmt, |e: &mut Expr| {
+        let Expr::Cast {
+            kind,
+            expr,
+            data_type,
+            format: None,
+            ..
+        } = e
+        else {
+            return ControlFlow::<()>::Continue(());
+        };
+        let (len, pad) = match data_type {
+            SqlType::Varchar(Some(CharacterLength::IntegerLength { length, .. }))
+            | SqlType::CharVarying(Some(CharacterLength::IntegerLength { length, .. }))
+            | SqlType::CharacterVarying(Some(CharacterLength::IntegerLength { length, .. })) => {
+                (*length, false)
+            }
+            SqlType::Char(Some(CharacterLength::IntegerLength { length, .. }))
+            | SqlType::Character(Some(CharacterLength::IntegerLength { length, .. })) => {
+                (*length, true)
+            }
+            _ => return ControlFlow::Continue(()),
+        };
+        let text = Expr::Cast {
+            kind: kind.clone(),
+            expr: expr.clone(),
+            data_type: SqlType::Varchar(None),
+            array: false,
+            format: None,
+        };
+        let n = number_lit(&len.to_string());
+        *e = if pad {
+            call("rpad", vec![text, n, string_lit(" ")])
+        } else {
+            call("left", vec![text, n])
+        };
+        ControlFlow::Continue(())
+    });
+}
+
+/// `x [NOT] SIMILAR TO 'pattern' [ESCAPE 'c']` with a literal pattern → `[NOT]
+/// regexp_like(x, '^(?:…)$')`: the pattern translated as Calcite's `Like.sqlToRegexSimilar`
+/// does for Flink — `%` any string, `_` any character, the escape character making the next
+/// one literal, every other character as in a regular expression; the whole value must match.
+/// (DataFusion's `SIMILAR TO` reads `%` and `_` as literal characters.)
+fn similar_to(stmt: &mut Statement) {
+    let _ = visit_expressions_mut(stmt, |e: &mut Expr| {
+        let Expr::SimilarTo {
+            negated,
+            expr,
+            pattern,
+            escape_char,
+        } = e
+        else {
+            return ControlFlow::<()>::Continue(());
+        };
+        let Expr::Value(ValueWithSpan {
+            value: Value::SingleQuotedString(p),
+            ..
+        }) = pattern.as_ref()
+        else {
+            return ControlFlow::Continue(());
+        };
+        let esc = match escape_char.as_ref().map(|v| &v.value) {
+            None => None,
+            Some(Value::SingleQuotedString(c)) if c.chars().count() == 1 => c.chars().next(),
+            Some(_) => return ControlFlow::Continue(()),
+        };
+        let mut re = String::from("^(?:");
+        let mut chars = p.chars();
+        while let Some(c) = chars.next() {
+            match c {
+                c if Some(c) == esc => match chars.next() {
+                    Some(n) => re.push_str(&regex_lite_escape(n)),
+                    None => return ControlFlow::Continue(()),
+                },
+                '%' => re.push_str("(?s:.*)"),
+                '_' => re.push('.'),
+                c => re.push(c),
+            }
+        }
+        re.push_str(")$");
+        let test = call("regexp_like", vec![(**expr).clone(), string_lit(&re)]);
+        *e = if *negated {
+            Expr::UnaryOp {
+                op: datafusion::sql::sqlparser::ast::UnaryOperator::Not,
+                expr: Box::new(nested(test)),
+            }
+        } else {
+            test
+        };
+        ControlFlow::Continue(())
+    });
+}
+
+/// `c` as a regular expression matching itself.
+fn regex_lite_escape(c: char) -> String {
+    if c.is_ascii_punctuation() {
+        format!("\\{c}")
+    } else {
+        c.to_string()
+    }
 }
 
 /// `FIRST_VALUE(x)` and `LAST_VALUE(x)` skip NULL values, as Flink's `FirstValueAggFunction`
@@ -861,6 +972,38 @@ fn rewrite_functions(stmt: &mut Statement) {
             }
             return ControlFlow::<()>::Continue(());
         }
+        // EXTRACT(MILLISECOND | MICROSECOND FROM t): the fraction of the second only, as
+        // Flink (DataFusion counts the seconds in too).
+        if let Expr::Extract {
+            field: field @ (DateTimeField::Millisecond | DateTimeField::Microsecond),
+            expr,
+            ..
+        } = e
+        {
+            let (unit, per) = match field {
+                DateTimeField::Millisecond => ("millisecond", "1000"),
+                _ => ("microsecond", "1000000"),
+            };
+            let part = call("date_part", vec![string_lit(unit), (**expr).clone()]);
+            *e = Expr::Cast {
+                kind: CastKind::Cast,
+                expr: Box::new(nested(Expr::BinaryOp {
+                    left: Box::new(Expr::Cast {
+                        kind: CastKind::Cast,
+                        expr: Box::new(part),
+                        data_type: SqlType::BigInt(None),
+                        array: false,
+                        format: None,
+                    }),
+                    op: BinaryOperator::Modulo,
+                    right: Box::new(number_lit(per)),
+                })),
+                data_type: SqlType::BigInt(None),
+                array: false,
+                format: None,
+            };
+            return ControlFlow::<()>::Continue(());
+        }
         // EXTRACT(DOW FROM t): Flink counts Sunday as 1 (DataFusion: 0).
         if let Expr::Extract {
             field: DateTimeField::Dow,
@@ -965,6 +1108,8 @@ fn rewrite_functions(stmt: &mut Statement) {
             }),
             ("CONCAT", n) if n >= 1 => Some(nested(concat_tree(args))),
             ("IFNULL", 2) => Some(renamed(f, "coalesce", args)),
+            // Flink's one-argument LOG is the natural logarithm (DataFusion's: base 10).
+            ("LOG", 1) => Some(renamed(f, "ln", args)),
             // NULL when an argument is NULL (DataFusion's counts 0 matches in NULL).
             ("REGEXP_COUNT", 2) => {
                 let null = Expr::Value(ValueWithSpan::from(Value::Null));
@@ -1185,8 +1330,13 @@ fn rewrite_functions(stmt: &mut Statement) {
                 }
                 _ => None,
             },
+            // The replacement is literal text (Flink: `Matcher.quoteReplacement`).
             ("REGEXP_REPLACE", 3) => {
                 let mut a = args;
+                a[2] = call(
+                    "replace",
+                    vec![a[2].clone(), string_lit("$"), string_lit("$$")],
+                );
                 a.push(string_lit("g"));
                 Some(renamed(f, "regexp_replace", a))
             }
@@ -1568,6 +1718,9 @@ impl ScalarUDFImpl for FlinkFn {
                         } else {
                             fmts[r].as_deref().and_then(|f| {
                                 let v = s.value(r);
+                                if arrays.len() == 1 && self.kind == FnKind::ToTimestamp {
+                                    return parse_default_timestamp(v);
+                                }
                                 parse_datetime(v, f).or_else(|| {
                                     // `UNIX_TIMESTAMP` parses as `SimpleDateFormat.parse`:
                                     // text after the pattern's match is ignored.
@@ -1648,9 +1801,40 @@ impl ScalarUDFImpl for FlinkFn {
 }
 
 fn parse_datetime(s: &str, fmt: &str) -> Option<NaiveDateTime> {
+    use chrono::format::{parse, Parsed, StrftimeItems};
     let s = s.trim();
-    NaiveDateTime::parse_from_str(s, fmt).ok().or_else(|| {
-        NaiveDate::parse_from_str(s, fmt)
+    let mut p = Parsed::new();
+    parse(&mut p, s, StrftimeItems::new(fmt)).ok()?;
+    // Fields the pattern leaves out are 0, as Java's `DateTimeFormatter` defaults them (a
+    // pattern with an hour and no minutes keeps the hour).
+    if p.hour_div_12().is_none() && p.hour_mod_12().is_none() {
+        let _ = p.set_hour(0);
+    }
+    if p.minute().is_none() {
+        let _ = p.set_minute(0);
+    }
+    if p.second().is_none() {
+        let _ = p.set_second(0);
+    }
+    p.to_naive_date()
+        .ok()
+        .and_then(|d| p.to_naive_time().ok().map(|t| d.and_time(t)))
+}
+
+/// `TO_TIMESTAMP(s)` without a pattern: Flink's `DateTimeUtils.parseTimestampData` accepts
+/// `yyyy-MM-dd[ HH:mm[:ss[.f…]]]`, with `T` or a space before the time.
+fn parse_default_timestamp(s: &str) -> Option<NaiveDateTime> {
+    let s = s.trim();
+    [
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M",
+    ]
+    .iter()
+    .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
+    .or_else(|| {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d")
             .ok()
             .map(|d| d.and_time(NaiveTime::MIN))
     })
