@@ -931,6 +931,9 @@ impl ScalarUDFImpl for ParseDecimalUdf {
             }
             match parse_decimal(a.value(r), self.precision, self.scale) {
                 Ok(Some(v)) => out.append_value(v),
+                // Not a number: 0, as Flink's planner folds a constant `CAST` or `TRY_CAST`;
+                // `TRY_CAST` of a column gives NULL, as Flink at run time.
+                Err(()) if self.try_cast && !scalar => out.append_null(),
                 Err(()) => out.append_value(0),
                 Ok(None) if self.try_cast => out.append_null(),
                 Ok(None) => {

@@ -1108,6 +1108,23 @@ fn rewrite_functions(stmt: &mut Statement) {
             }),
             ("CONCAT", n) if n >= 1 => Some(nested(concat_tree(args))),
             ("IFNULL", 2) => Some(renamed(f, "coalesce", args)),
+            // A negative length gives '' (DataFusion counts it from the other end).
+            (side @ ("LEFT" | "RIGHT"), 2) => {
+                let negative = Expr::BinaryOp {
+                    left: Box::new(args[1].clone()),
+                    op: BinaryOperator::Lt,
+                    right: Box::new(number_lit("0")),
+                };
+                let name = side.to_ascii_lowercase();
+                let mut inner = renamed(f, &name, args);
+                if let Expr::Function(g) = &mut inner {
+                    // Quoted: not matched again by this rewrite.
+                    g.name = ObjectName(vec![ObjectNamePart::Identifier(Ident::with_quote(
+                        '"', name,
+                    ))]);
+                }
+                Some(case_when(vec![(negative, string_lit(""))], Some(inner)))
+            }
             // Flink's one-argument LOG is the natural logarithm (DataFusion's: base 10).
             ("LOG", 1) => Some(renamed(f, "ln", args)),
             // NULL when an argument is NULL (DataFusion's counts 0 matches in NULL).
