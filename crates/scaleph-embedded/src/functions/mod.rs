@@ -597,6 +597,7 @@ fn distinct_cast_names(stmt: &mut Statement) {
 
 /// Rewrites Flink functions in a parsed query, as listed in this module's docs.
 pub(crate) fn rewrite(stmt: &mut Statement) {
+    distinct_from_precedence(stmt);
     like_escapes(stmt);
     rewrite_functions(stmt);
     distinct_cast_names(stmt);
@@ -648,6 +649,46 @@ fn char_lengths(stmt: &mut Statement) {
             call("left", vec![text, n])
         };
         ControlFlow::Continue(())
+    });
+}
+
+/// `a IS [NOT] DISTINCT FROM b AND c` is `(a IS [NOT] DISTINCT FROM b) AND c`, as in Flink:
+/// the parser reads the whole `b AND c` (or `b OR c`) as the right operand; this moves the
+/// `AND`/`OR` chain back above the comparison (a parenthesised operand is left alone).
+fn distinct_from_precedence(stmt: &mut Statement) {
+    fn lift(e: Expr) -> Expr {
+        let (a, b, negated) = match e {
+            Expr::IsDistinctFrom(a, b) => (a, b, false),
+            Expr::IsNotDistinctFrom(a, b) => (a, b, true),
+            other => return other,
+        };
+        match *b {
+            Expr::BinaryOp {
+                left,
+                op: op @ (BinaryOperator::And | BinaryOperator::Or),
+                right,
+            } => {
+                let inner = if negated {
+                    Expr::IsNotDistinctFrom(a, left)
+                } else {
+                    Expr::IsDistinctFrom(a, left)
+                };
+                Expr::BinaryOp {
+                    left: Box::new(lift(inner)),
+                    op,
+                    right,
+                }
+            }
+            b if negated => Expr::IsNotDistinctFrom(a, Box::new(b)),
+            b => Expr::IsDistinctFrom(a, Box::new(b)),
+        }
+    }
+    let _ = visit_expressions_mut(stmt, |e: &mut Expr| {
+        if matches!(e, Expr::IsDistinctFrom(..) | Expr::IsNotDistinctFrom(..)) {
+            let taken = std::mem::replace(e, Expr::Value(ValueWithSpan::from(Value::Null)));
+            *e = lift(taken);
+        }
+        ControlFlow::<()>::Continue(())
     });
 }
 
@@ -1757,10 +1798,16 @@ impl ScalarUDFImpl for FlinkFn {
                         .for_each(|p| b.append_option(p.map(|d| d.and_utc().timestamp_millis())));
                     Arc::new(b.finish())
                 } else {
+                    // Text that does not parse gives `Long.MIN_VALUE`, as Flink's
+                    // `DateTimeUtils.unixTimestamp`; NULL text or pattern gives NULL.
                     let mut b = Int64Builder::with_capacity(n);
-                    parsed
-                        .iter()
-                        .for_each(|p| b.append_option(p.map(|d| d.and_utc().timestamp())));
+                    for (r, p) in parsed.iter().enumerate() {
+                        b.append_option(match p {
+                            Some(d) => Some(d.and_utc().timestamp()),
+                            None if s.is_null(r) || fmts[r].is_none() => None,
+                            None => Some(i64::MIN),
+                        });
+                    }
                     Arc::new(b.finish())
                 }
             }
