@@ -272,6 +272,18 @@ fn plain_args(f: &Function) -> Option<Vec<Expr>> {
     }
 }
 
+/// [`renamed`] with the name quoted: DataFusion's function `name` (lower case), which this
+/// rewrite does not match again.
+fn renamed_final(f: &Function, name: &str, args: Vec<Expr>) -> Expr {
+    let mut e = renamed(f, name, args);
+    if let Expr::Function(g) = &mut e {
+        g.name = ObjectName(vec![ObjectNamePart::Identifier(Ident::with_quote(
+            '"', name,
+        ))]);
+    }
+    e
+}
+
 fn renamed(f: &Function, name: &str, args: Vec<Expr>) -> Expr {
     let mut g = f.clone();
     g.name = ObjectName(vec![ObjectNamePart::Identifier(Ident::new(name))]);
@@ -1156,16 +1168,15 @@ fn rewrite_functions(stmt: &mut Statement) {
                     op: BinaryOperator::Lt,
                     right: Box::new(number_lit("0")),
                 };
-                let name = side.to_ascii_lowercase();
-                let mut inner = renamed(f, &name, args);
-                if let Expr::Function(g) = &mut inner {
-                    // Quoted: not matched again by this rewrite.
-                    g.name = ObjectName(vec![ObjectNamePart::Identifier(Ident::with_quote(
-                        '"', name,
-                    ))]);
-                }
+                let inner = renamed_final(f, &side.to_ascii_lowercase(), args);
                 Some(case_when(vec![(negative, string_lit(""))], Some(inner)))
             }
+            // Flink: ARRAY_PREPEND(array, element); DataFusion takes the element first.
+            ("ARRAY_PREPEND", 2) => Some(renamed_final(
+                f,
+                "array_prepend",
+                vec![args[1].clone(), args[0].clone()],
+            )),
             // Flink's one-argument LOG is the natural logarithm (DataFusion's: base 10).
             ("LOG", 1) => Some(renamed(f, "ln", args)),
             // NULL when an argument is NULL (DataFusion's counts 0 matches in NULL).
