@@ -195,6 +195,11 @@ async fn unsupported_streaming_constructs_are_refused_with_position() {
             "CREATE VIEW v AS SELECT id, ts + INTERVAL '1' SECOND AS t2 FROM ev;\nSELECT window_start FROM TABLE(TUMBLE(TABLE v, DESCRIPTOR(t2), INTERVAL '1' SECOND)) GROUP BY window_start, window_end;",
             "4:48: unsupported: a window over a column that is not a time attribute",
         ),
+        (
+            // Each grouping set runs as an aggregate of its own: a bound on how many.
+            "CREATE VIEW w AS SELECT id, k, id + 1 AS a, id + 2 AS b, id + 3 AS c, id + 4 AS d, id + 5 AS e, id + 6 AS f, id + 7 AS g FROM ev;\nSELECT COUNT(*) FROM w GROUP BY CUBE (id, k, a, b, c, d, e, f, g);",
+            "4:33: unsupported: a CUBE of more than 8 expressions",
+        ),
     ];
     for (q, want) in cases {
         let err = EmbeddedEngine::new()

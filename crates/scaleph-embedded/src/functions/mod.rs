@@ -737,7 +737,7 @@ fn similar_to(stmt: &mut Statement) {
         while let Some(c) = chars.next() {
             match c {
                 c if Some(c) == esc => match chars.next() {
-                    Some(n) => re.push_str(&regex_lite_escape(n)),
+                    Some(n) => re.push_str(&regex_literal(n)),
                     None => return ControlFlow::Continue(()),
                 },
                 '%' => re.push_str("(?s:.*)"),
@@ -760,7 +760,7 @@ fn similar_to(stmt: &mut Statement) {
 }
 
 /// `c` as a regular expression matching itself.
-fn regex_lite_escape(c: char) -> String {
+fn regex_literal(c: char) -> String {
     if c.is_ascii_punctuation() {
         format!("\\{c}")
     } else {

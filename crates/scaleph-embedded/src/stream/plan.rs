@@ -1060,6 +1060,9 @@ impl<'a> Translator<'a> {
     }
 }
 
+/// Most grouping sets a streaming aggregate runs (one aggregate operator each).
+const MAX_GROUPING_SETS: usize = 256;
+
 impl Translator<'_> {
     /// `GROUPING SETS`, `ROLLUP` and `CUBE`: one aggregate per grouping set over the shared
     /// input, their rows padded to the grouping-set aggregate's columns (keys outside the set
@@ -1078,7 +1081,7 @@ impl Translator<'_> {
         let sets: Vec<Vec<Expr>> = match gs {
             GroupingSet::GroupingSets(s) => s.clone(),
             GroupingSet::Rollup(e) => (0..=e.len()).rev().map(|n| e[..n].to_vec()).collect(),
-            GroupingSet::Cube(e) if e.len() <= 12 => (0..1u32 << e.len())
+            GroupingSet::Cube(e) if e.len() <= 8 => (0..1u32 << e.len())
                 .map(|m| {
                     e.iter()
                         .enumerate()
@@ -1088,9 +1091,17 @@ impl Translator<'_> {
                 })
                 .collect(),
             GroupingSet::Cube(_) => {
-                return Err(refuse_at(q, "CUBE", "a CUBE of more than 12 expressions"))
+                return Err(refuse_at(q, "CUBE", "a CUBE of more than 8 expressions"))
             }
         };
+        // Each set is an aggregate of its own that every input row goes through.
+        if sets.len() > MAX_GROUPING_SETS {
+            return Err(refuse_at(
+                q,
+                "GROUP BY",
+                &format!("more than {MAX_GROUPING_SETS} grouping sets"),
+            ));
+        }
         let input = self.node(&a.input)?;
         let in_schema = a.input.schema();
         let window: Vec<Expr> = [input.window_start, input.window_end]
